@@ -1,0 +1,29 @@
+"""Test settings: the real PostgreSQL (embedded unless DATABASE_URL is set), fast hashing."""
+
+from __future__ import annotations
+
+import os
+
+if not os.environ.get("DATABASE_URL"):
+    from devtools.embedded_postgres import ensure_cluster
+
+    _cluster = ensure_cluster()
+    os.environ["DATABASE_URL"] = _cluster.owner_url
+    os.environ.setdefault("TEST_SUPERUSER_DATABASE_URL", _cluster.superuser_url)
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_recon")}
+
+# A second alias for proving isolation when the app logs in as a superuser. It is set up as a
+# mirror of the test database; tests re-point its login at TEST_SUPERUSER_DATABASE_URL.
+DATABASES["superuser"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .health import healthz, readyz
+
+handler400 = "tenants.problems.handler400"
+handler403 = "tenants.problems.handler403"
+handler404 = "tenants.problems.handler404"
+handler500 = "tenants.problems.handler500"
+
+api_v1 = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("tenants.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Developer tooling that runs before Django is configured (no Django imports here)."""

@@ -1,0 +1,102 @@
+"""Tenants API under /v1: tenants of the caller and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .models import Role
+from .permissions import TenantRolePermission
+
+
+class TenantOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class TenantListCreateApi(APIView):
+    """``GET /v1/tenants`` the caller's tenants; ``POST`` creates one owned by the caller."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        default_currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, default="USD")
+
+    @extend_schema(responses=TenantOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        tenants = selectors.tenants_of_user(user=request.user)
+        return Response(TenantOutputSerializer(tenants, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: TenantOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = services.tenant_create(owner=request.user, **data.validated_data)
+        return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailApi(APIView):
+    """``GET /v1/tenants/{tenant_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=TenantOutputSerializer)
+    def get(self, request: Request, tenant_id: Any) -> Response:
+        return Response(TenantOutputSerializer(request._request.tenant).data)
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(source="user__username")
+    role = serializers.ChoiceField(choices=Role.choices)
+    created_at = serializers.DateTimeField()
+
+
+class MemberListCreateApi(APIView):
+    """``GET/POST /v1/tenants/{tenant_id}/members``: owners add existing users by username."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    write_role = Role.OWNER
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(responses=MemberOutputSerializer(many=True))
+    def get(self, request: Request, tenant_id: Any) -> Response:
+        members = selectors.members_of_tenant(tenant_id=request._request.tenant.id)
+        return Response(MemberOutputSerializer(members, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    def post(self, request: Request, tenant_id: Any) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_add(tenant_id=request._request.tenant.id, **data.validated_data)
+        body = {
+            "user_id": membership.user_id,
+            "user__username": data.validated_data["username"],
+            "role": membership.role,
+            "created_at": membership.created_at,
+        }
+        return Response(MemberOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDeleteApi(APIView):
+    """``DELETE /v1/tenants/{tenant_id}/members/{user_id}`` (owners only)."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    write_role = Role.OWNER
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, tenant_id: Any, user_id: int) -> Response:
+        services.membership_remove(tenant_id=request._request.tenant.id, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,122 @@
+"""System check: every tenant table is protected by RLS in the database, the role cannot bypass it.
+
+Runs with ``manage.py check`` and at server start-up. Tables that do not exist yet (unapplied
+migrations) are skipped with a warning so ``migrate`` itself can run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError, connection
+
+
+def tenant_models() -> list[Any]:
+    """Every concrete model with a ``tenant`` field: all of them must be RLS-protected."""
+    found = []
+    for model in apps.get_models():
+        if model._meta.abstract or model._meta.proxy or not model._meta.managed:
+            continue
+        try:
+            model._meta.get_field("tenant")
+        except Exception:  # noqa: S112, BLE001 - FieldDoesNotExist: not a tenant table
+            continue
+        found.append(model)
+    return found
+
+
+RLS_STATE_SQL = """
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       EXISTS (SELECT 1 FROM pg_policies p
+               WHERE p.schemaname = n.nspname AND p.tablename = c.relname
+                 AND p.policyname = 'tenant_isolation' AND p.cmd = 'ALL'
+                 AND p.qual IS NOT NULL AND p.with_check IS NOT NULL
+                 AND p.qual LIKE '%%app.tenant_id%%' AND p.with_check LIKE '%%app.tenant_id%%')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = ANY(%s)
+"""
+
+
+@register(Tags.database, Tags.security)
+def check_row_level_security(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Errors for tenant tables without ENABLE/FORCE RLS or policy; for a bypassing role."""
+    messages: list[Any] = []
+    tables = {model._meta.db_table: model for model in tenant_models()}
+    role = settings.TENANT_DB_ROLE
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(RLS_STATE_SQL, [list(tables)])
+            rows = {row[0]: row[1:] for row in cursor.fetchall()}
+            cursor.execute(
+                "SELECT rolsuper, rolbypassrls, pg_has_role(current_user, oid, 'MEMBER') "
+                "FROM pg_roles WHERE rolname = %s",
+                [role],
+            )
+            role_row = cursor.fetchone()
+    except DatabaseError as error:
+        return [Warning(f"Could not verify Row Level Security: {error}", id="tenants.W001")]
+
+    for table, model in sorted(tables.items()):
+        label = model._meta.label
+        if table not in rows:
+            messages.append(
+                Warning(f"{label}: table {table} does not exist yet (run migrate).", id="tenants.W002")
+            )
+            continue
+        enabled, forced, has_policy = rows[table]
+        if not enabled:
+            messages.append(
+                Error(
+                    f"{label}: ROW LEVEL SECURITY is not enabled on {table}.",
+                    hint=f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;",
+                    id="tenants.E001",
+                )
+            )
+        if not forced:
+            messages.append(
+                Error(
+                    f"{label}: ROW LEVEL SECURITY is not FORCEd on {table}.",
+                    hint=f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY;",
+                    id="tenants.E002",
+                )
+            )
+        if not has_policy:
+            messages.append(
+                Error(
+                    f"{label}: {table} has no tenant_isolation policy for ALL commands on app.tenant_id.",
+                    id="tenants.E003",
+                )
+            )
+    if tables and all(t not in rows for t in tables):
+        return messages  # nothing migrated yet: the runtime role is created by migrations
+    if role_row is None:
+        messages.append(
+            Error(
+                f"The tenant runtime role {role!r} does not exist.",
+                hint="Run migrate as the owner role.",
+                id="tenants.E004",
+            )
+        )
+    else:
+        is_super, bypasses_rls, is_member = role_row
+        if is_super or bypasses_rls:
+            messages.append(
+                Error(
+                    f"The tenant runtime role {role!r} can bypass RLS "
+                    f"(superuser={is_super}, bypassrls={bypasses_rls}).",
+                    hint=f"ALTER ROLE {role} NOSUPERUSER NOBYPASSRLS;",
+                    id="tenants.E005",
+                )
+            )
+        if not is_member:
+            messages.append(
+                Error(
+                    f"The database login cannot SET ROLE {role}.",
+                    hint=f"GRANT {role} TO <owner login>;",
+                    id="tenants.E006",
+                )
+            )
+    return messages

@@ -1,0 +1,56 @@
+"""``manage.py seed_demo``: an idempotent demo tenant, user and API token for local use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from tenants.models import ApiToken, Membership, Role, Tenant
+from tenants.services import api_token_create, tenant_create
+
+DEMO_TENANT = "Demo Company"
+DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a label, not a secret
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo tenant and user; prints the admin login and a new API token."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--username", default="demo")
+        parser.add_argument("--password", required=True, help="Password for the demo admin user.")
+
+    @transaction.atomic
+    def handle(self, *args: Any, username: str, password: str, **options: Any) -> None:
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
+        )
+        user.is_staff = True
+        user.set_password(password)
+        user.save()
+        tenant = Tenant.objects.filter(name=DEMO_TENANT, memberships__user=user).first()
+        if tenant is None:
+            tenant = tenant_create(name=DEMO_TENANT, owner=user)
+        Membership.objects.filter(tenant=tenant, user=user).update(role=Role.OWNER)
+        self._seed_ledgers(tenant)
+        # Tokens are stored hashed, so the demo token is replaced on every run to be printable.
+        ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
+        _token, raw = api_token_create(user=user, name=DEMO_TOKEN_NAME)
+        self.stdout.write(
+            f"Demo tenant: {tenant.name} ({tenant.id})\n"
+            f"Admin: http://127.0.0.1:8000/admin/  user {username!r}  password {password!r}\n"
+            f"API:   curl -H 'Authorization: Bearer {raw}' http://127.0.0.1:8000/v1/tenants\n"
+            f"Docs:  http://127.0.0.1:8000/v1/docs\n"
+            f"API token: {raw}"
+        )
+
+    def _seed_ledgers(self, tenant: Tenant) -> None:
+        """Demo invoices and transactions, added once the ledger apps provide them."""
+        try:
+            from reconciliation.demo import seed_demo_ledgers
+        except ImportError:
+            return
+        seed_demo_ledgers(tenant_id=tenant.id)

@@ -1,0 +1,101 @@
+"""Request middleware: body size limit, and entering the tenant for ``/v1/tenants/{id}/...``."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from rest_framework import exceptions
+
+from .authentication import authenticate_bearer
+from .context import tenant_context
+from .models import Membership
+from .problems import problem_response
+
+TENANT_PATH = re.compile(r"^/v1/tenants/(?P<tenant_id>[^/]+)(?:/|$)")
+
+
+class RequestBodyLimitMiddleware:
+    """Answer 413 problem+json for bodies above ``REQUEST_BODY_MAX_BYTES`` before reading them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            size = int(length)
+        except ValueError:
+            return problem_response(
+                400, detail="Invalid Content-Length.", code="bad-request", request=request
+            )
+        limit = settings.REQUEST_BODY_MAX_BYTES
+        if size > limit:
+            return problem_response(
+                413,
+                detail=f"The request body exceeds the limit of {limit} bytes.",
+                code="payload-too-large",
+                request=request,
+            )
+        return self.get_response(request)
+
+
+class TenantContextMiddleware:
+    """Authenticate, check membership and run the request inside ``tenant_context``.
+
+    A tenant the caller is not a member of answers 404 exactly like one that does not exist,
+    so ids cannot be probed. Any response of 400 or more rolls the transaction back, so a view
+    that fails half-way never leaves partial writes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = TENANT_PATH.match(request.path_info)
+        if match is None:
+            return self.get_response(request)
+        unauthorized = {"WWW-Authenticate": 'Bearer realm="api"'}
+        try:
+            auth = authenticate_bearer(request)
+        except exceptions.AuthenticationFailed as error:
+            return problem_response(
+                401,
+                detail=str(error.detail),
+                code="unauthenticated",
+                title="Authentication failed",
+                headers=unauthorized,
+                request=request,
+            )
+        if auth is None:
+            return problem_response(
+                401,
+                detail="Send Authorization: Bearer <token>.",
+                code="unauthenticated",
+                title="Authentication required",
+                headers=unauthorized,
+                request=request,
+            )
+        user, _token = auth
+        not_found = problem_response(404, detail="No such tenant.", code="not-found", request=request)
+        try:
+            tenant_id = uuid.UUID(match["tenant_id"])
+        except ValueError:
+            return not_found
+        membership = (
+            Membership.objects.select_related("tenant").filter(tenant_id=tenant_id, user=user).first()
+        )
+        if membership is None:
+            return not_found
+        request.user = user
+        request.tenant = membership.tenant  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        with tenant_context(tenant_id):
+            response = self.get_response(request)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response

@@ -1,0 +1,180 @@
+"""Platform models (tenants, memberships, API tokens) and the base for tenant-owned tables."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .context import require_tenant_id
+
+
+class TimeStampedModel(models.Model):
+    """Abstract base with creation and last-change times."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Tenant(TimeStampedModel):
+    """A company using the system. Platform table: no RLS, reached through memberships."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ACCOUNTANT = "accountant", "Accountant"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.ACCOUNTANT: 1, Role.OWNER: 2}
+
+
+class Membership(TimeStampedModel):
+    """A user's role in a tenant.
+
+    RLS applies here too: inside a tenant context only that tenant's memberships are visible.
+    Outside any tenant the owner login sees all rows (policy ``platform_access``) because
+    authentication and routing must find the caller's memberships before a tenant is entered.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_tenant_user_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in Role]), name="membership_role_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "tenant"], name="membership_user_tenant_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.tenant_id} as {self.role}"
+
+    def has_role(self, minimum: str) -> bool:
+        """True when this membership's role is at least ``minimum`` (viewer < accountant < owner)."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
+
+
+class ApiToken(models.Model):
+    """A named bearer token. Only its SHA-256 is stored; the raw value is shown once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="First characters, to recognise a token")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class TenantScopedManager(models.Manager):
+    """Defence in depth under RLS: querysets filter by the active tenant in code too.
+
+    Outside ``tenant_context`` it raises instead of silently returning nothing, so a missing
+    context is a loud bug. Crossing tenants must be spelled out with ``Model.unscoped``.
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(tenant_id=require_tenant_id())
+
+
+class TenantModel(TimeStampedModel):
+    """Base of every tenant-owned table (RLS + FORCE + policy added by its migration)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No single-column index: every index of a tenant table leads with tenant_id explicitly.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
+    )
+
+    objects: ClassVar[TenantScopedManager] = TenantScopedManager()
+    unscoped: ClassVar[models.Manager] = models.Manager()
+
+    class Meta:
+        abstract = True
+        constraints = [
+            # Target of composite foreign keys: a child row can only point at its own tenant.
+            models.UniqueConstraint(fields=["tenant", "id"], name="%(app_label)s_%(class)s_tenant_id_key"),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.tenant_id is None:
+            self.tenant_id = require_tenant_id()
+        super().save(*args, **kwargs)
+
+
+class TenantSettings(TenantModel):
+    """Per-tenant preferences: default currency and reconciliation policy."""
+
+    default_currency = models.CharField(max_length=3, default="USD")
+    auto_confirm_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        default=Decimal("0.95"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Confidence at or above which matches are confirmed automatically; "
+        "empty switches auto-confirmation off.",
+    )
+    fee_tolerance_fixed = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Underpayment up to this amount is booked as a bank fee.",
+    )
+    fee_tolerance_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Underpayment up to this percentage of the amount is booked as a bank fee.",
+    )
+    date_window_days = models.PositiveIntegerField(default=120)
+
+    class Meta(TenantModel.Meta):
+        verbose_name_plural = "tenant settings"
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant"], name="tenantsettings_one_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(fee_tolerance_fixed__gte=0) & models.Q(fee_tolerance_percent__gte=0),
+                name="tenantsettings_tolerances_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Settings of {self.tenant_id}"

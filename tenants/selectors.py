@@ -1,0 +1,24 @@
+"""Reads on tenants and memberships."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
+
+from .models import Membership, Tenant
+
+
+def tenants_of_user(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
+    """Tenants the user is a member of (outside any tenant context)."""
+    return Tenant.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+def members_of_tenant(*, tenant_id: uuid.UUID) -> list[dict]:
+    """Members of the tenant with the few user columns the runtime role may read."""
+    return list(
+        Membership.objects.filter(tenant_id=tenant_id)
+        .order_by("user__username")
+        .values("user_id", "user__username", "role", "created_at")
+    )

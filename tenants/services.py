@@ -1,0 +1,69 @@
+"""Writes on tenants, memberships and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from .authentication import generate_raw_token, hash_token
+from .context import tenant_context
+from .errors import Conflict, InvalidInput, NotFound
+from .models import ApiToken, Membership, Role, Tenant, TenantSettings
+
+
+@transaction.atomic
+def tenant_create(*, name: str, owner: AbstractBaseUser, default_currency: str = "USD") -> Tenant:
+    """Create a tenant with its settings row; ``owner`` becomes its first owner."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A tenant needs a name.", errors={"name": ["This field may not be blank."]})
+    tenant = Tenant.objects.create(name=name)
+    Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+    with tenant_context(tenant.id):
+        TenantSettings.objects.create(tenant=tenant, default_currency=default_currency)
+    return tenant
+
+
+def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Membership:
+    """Add an existing user to the current tenant (call inside its ``tenant_context``)."""
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.", errors={"role": [f"Choose one of {Role.values}."]})
+    user = get_user_model().objects.only("id", "username").filter(username=username).first()
+    if user is None:
+        raise InvalidInput(f"No user named {username!r}.", errors={"username": ["No such user."]})
+    if Membership.objects.filter(tenant_id=tenant_id, user_id=user.pk).exists():
+        raise Conflict(f"{username} is already a member of this tenant.")
+    return Membership.objects.create(tenant_id=tenant_id, user_id=user.pk, role=role)
+
+
+def membership_remove(*, tenant_id: uuid.UUID, user_id: int) -> None:
+    """Remove a member; the last owner cannot be removed (the tenant would be orphaned)."""
+    membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
+    if membership is None:
+        raise NotFound("No such member.")
+    if membership.role == Role.OWNER:
+        owners = Membership.objects.select_for_update().filter(tenant_id=tenant_id, role=Role.OWNER)
+        if len(owners) <= 1:
+            raise Conflict("The last owner of a tenant cannot be removed.")
+    membership.delete()
+
+
+def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the raw value, which is never stored or shown again."""
+    raw = generate_raw_token()
+    token = ApiToken.objects.create(
+        user=user, name=name.strip() or "token", prefix=raw[:10], token_hash=hash_token(raw)
+    )
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token; it stops authenticating at once."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

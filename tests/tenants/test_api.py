@@ -1,0 +1,171 @@
+"""Tenants API: authentication, no existence oracle, roles, problem+json errors, schema."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.management import call_command
+from drf_spectacular.validation import validate_schema
+from rest_framework.test import APIClient
+
+from tenants.models import ApiToken
+from tenants.services import api_token_revoke
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert "type" in body
+    return body
+
+
+class TestAuthentication:
+    def test_no_token_is_401_with_www_authenticate(self, world_a):
+        for path in (
+            "/v1/tenants",
+            f"/v1/tenants/{world_a.tenant.id}",
+            f"/v1/tenants/{world_a.tenant.id}/members",
+        ):
+            response = APIClient().get(path)
+            assert_problem(response, 401)
+            assert response["WWW-Authenticate"].startswith("Bearer")
+
+    def test_unknown_and_revoked_tokens_are_401(self, world_a, api_client_for):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Bearer rk_not-a-real-token")
+        assert_problem(client.get("/v1/tenants"), 401)
+        client = api_client_for(world_a.owner)
+        assert client.get("/v1/tenants").status_code == 200
+        for token in ApiToken.objects.filter(user=world_a.owner):
+            api_token_revoke(token=token)
+        assert_problem(client.get("/v1/tenants"), 401)
+        assert_problem(client.get(f"/v1/tenants/{world_a.tenant.id}"), 401)
+
+    def test_token_records_last_use_and_is_stored_hashed(self, world_a):
+        client = APIClient()
+        from tests.tenants.factories import bearer
+
+        headers = bearer(world_a.owner, name="ci")
+        raw = headers["HTTP_AUTHORIZATION"].split()[1]
+        token = ApiToken.objects.get(user=world_a.owner, name="ci")
+        assert token.last_used_at is None
+        assert raw not in (token.token_hash, token.prefix) and token.token_hash != raw
+        client.credentials(**headers)
+        assert client.get("/v1/tenants").status_code == 200
+        token.refresh_from_db()
+        assert token.last_used_at is not None
+
+    def test_health_and_docs_need_no_token(self):
+        assert APIClient().get("/healthz").json() == {"status": "ok"}
+        assert APIClient().get("/readyz").json()["status"] == "ready"
+        assert APIClient().get("/v1/schema").status_code == 200
+        assert APIClient().get("/v1/docs").status_code == 200
+
+
+class TestTenants:
+    def test_create_makes_caller_owner_and_list_shows_only_own(self, world_a, world_b, api_client_for):
+        client = api_client_for(world_a.accountant)
+        response = client.post("/v1/tenants", {"name": "Gamma GmbH"}, format="json")
+        assert response.status_code == 201
+        body = response.json()
+        assert set(body) == {"id", "name", "created_at"}
+        uuid.UUID(body["id"])
+        names = {t["name"] for t in client.get("/v1/tenants").json()}
+        assert names == {"Acme Corp", "Gamma GmbH"}
+        members = client.get(f"/v1/tenants/{body['id']}/members").json()
+        assert members[0]["role"] == "owner"
+
+    def test_other_tenant_missing_and_malformed_ids_are_indistinguishable_404(
+        self, world_a, world_b, api_client_for
+    ):
+        client = api_client_for(world_a.owner)
+        bodies = []
+        for tenant_id in (world_b.tenant.id, uuid.uuid4(), "not-a-uuid", "1"):
+            for suffix in ("", "/members"):
+                body = assert_problem(client.get(f"/v1/tenants/{tenant_id}{suffix}"), 404)
+                bodies.append((body["title"], body["detail"]))
+        assert len(set(bodies)) == 1
+
+    def test_malformed_json_and_wrong_types_are_400_problem(self, world_a, api_client_for):
+        client = api_client_for(world_a.owner)
+        response = client.post("/v1/tenants", data="{not json", content_type="application/json")
+        assert_problem(response, 400)
+        body = assert_problem(client.post("/v1/tenants", {"name": ["x"]}, format="json"), 400)
+        assert "name" in body["errors"]
+        assert_problem(client.post("/v1/tenants", {}, format="json"), 400)
+        assert_problem(client.post("/v1/tenants", data="[1, 2]", content_type="application/json"), 400)
+
+    def test_body_over_the_limit_is_413(self, world_a, api_client_for, settings):
+        settings.REQUEST_BODY_MAX_BYTES = 1000
+        response = api_client_for(world_a.owner).post("/v1/tenants", {"name": "x" * 2000}, format="json")
+        assert_problem(response, 413)
+
+
+class TestMembers:
+    def test_owner_adds_and_removes_members(self, world_a, api_client_for):
+        from tests.tenants.factories import UserFactory
+
+        newcomer = UserFactory(username="newcomer")
+        client = api_client_for(world_a.owner)
+        url = f"/v1/tenants/{world_a.tenant.id}/members"
+        response = client.post(url, {"username": "newcomer", "role": "accountant"}, format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["role"] == "accountant"
+        assert_problem(client.post(url, {"username": "newcomer", "role": "viewer"}, format="json"), 409)
+        assert_problem(client.post(url, {"username": "ghost", "role": "viewer"}, format="json"), 400)
+        assert_problem(client.post(url, {"username": "newcomer", "role": "god"}, format="json"), 400)
+        assert api_client_for(newcomer).get(url).status_code == 200
+        assert client.delete(f"{url}/{newcomer.pk}").status_code == 204
+        assert_problem(api_client_for(newcomer).get(url), 404)
+
+    @pytest.mark.parametrize("role", ["viewer", "accountant"])
+    def test_non_owners_cannot_manage_members(self, world_a, api_client_for, role):
+        user = getattr(world_a, role)
+        client = api_client_for(user)
+        url = f"/v1/tenants/{world_a.tenant.id}/members"
+        assert client.get(url).status_code == 200
+        assert_problem(client.post(url, {"username": "alice", "role": "viewer"}, format="json"), 403)
+        assert_problem(client.delete(f"{url}/{world_a.owner.pk}"), 403)
+
+    def test_last_owner_cannot_be_removed(self, world_a, api_client_for):
+        client = api_client_for(world_a.owner)
+        assert_problem(client.delete(f"/v1/tenants/{world_a.tenant.id}/members/{world_a.owner.pk}"), 409)
+
+    def test_members_of_another_tenant_are_invisible(self, world_a, world_b, api_client_for):
+        client = api_client_for(world_a.owner)
+        response = client.get(f"/v1/tenants/{world_a.tenant.id}/members")
+        assert {m["username"] for m in response.json()} == {"acme-owner", "acme-accountant", "acme-viewer"}
+        # Deleting tenant B's member through tenant A's URL finds nothing.
+        assert_problem(client.delete(f"/v1/tenants/{world_a.tenant.id}/members/{world_b.viewer.pk}"), 404)
+
+
+def test_openapi_schema_validates_and_declares_bearer_auth():
+    response = APIClient().get("/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    assert "/v1/tenants" in schema["paths"]
+
+
+def test_swagger_ui_is_served_offline():
+    html = APIClient().get("/v1/docs").content.decode()
+    assert "swagger-ui" in html
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs"):
+        assert cdn not in html
+
+
+def test_create_api_token_prints_token_on_last_line(capsys):
+    call_command("create_api_token", "scripted", "--create-user")
+    raw = capsys.readouterr().out.strip().splitlines()[-1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/v1/tenants").json() == []

@@ -1,0 +1,63 @@
+"""The RLS system check passes on the migrated schema and fails when protection is removed."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import connection
+
+from tenants.checks import check_row_level_security
+
+pytestmark = pytest.mark.django_db
+
+
+def error_ids() -> set[str]:
+    return {message.id for message in check_row_level_security() if message.level >= 40}
+
+
+def test_check_passes_on_migrated_database():
+    assert error_ids() == set()
+    call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("ALTER TABLE tenants_tenantsettings NO FORCE ROW LEVEL SECURITY", "tenants.E002"),
+        ("ALTER TABLE tenants_tenantsettings DISABLE ROW LEVEL SECURITY", "tenants.E001"),
+        ("DROP POLICY tenant_isolation ON tenants_membership", "tenants.E003"),
+    ],
+)
+def test_check_fails_when_protection_is_removed(statement, expected):
+    with connection.cursor() as cursor:
+        cursor.execute(statement)  # rolled back with the test's transaction
+    assert expected in error_ids()
+    with pytest.raises(SystemCheckError):
+        call_command("check")
+
+
+def test_check_fails_when_login_cannot_switch_to_the_runtime_role(settings):
+    settings.TENANT_DB_ROLE = "recon_unreachable_probe"
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE recon_unreachable_probe NOLOGIN")  # rolled back after the test
+    assert "tenants.E006" in error_ids()
+
+
+def test_check_fails_when_runtime_role_can_bypass_rls(settings):
+    url = os.environ.get("TEST_SUPERUSER_DATABASE_URL")
+    if not url:
+        pytest.skip("needs TEST_SUPERUSER_DATABASE_URL: only a superuser can grant BYPASSRLS")
+    role = "recon_bypass_probe"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} NOLOGIN BYPASSRLS")
+        admin.execute(f"GRANT {role} TO {connection.settings_dict['USER']}")
+        try:
+            settings.TENANT_DB_ROLE = role
+            assert "tenants.E005" in error_ids()
+        finally:
+            admin.execute(f"DROP ROLE {role}")
