@@ -28,6 +28,9 @@ class TenantListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TenantCreate"
+
         name = serializers.CharField(max_length=200)
         default_currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, default="USD")
 
@@ -68,6 +71,9 @@ class MemberListCreateApi(APIView):
     write_role = Role.OWNER
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "MemberCreate"
+
         username = serializers.CharField(max_length=150)
         role = serializers.ChoiceField(choices=Role.choices)
 
