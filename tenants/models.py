@@ -178,3 +178,27 @@ class TenantSettings(TenantModel):
 
     def __str__(self) -> str:
         return f"Settings of {self.tenant_id}"
+
+
+class IdempotencyKey(TenantModel):
+    """A stored response for an ``Idempotency-Key`` of a tenant (IETF draft + Stripe semantics).
+
+    The row is written in the same transaction as the work it guards, so a crash leaves neither;
+    concurrent requests with the same key are serialised by a transaction-scoped advisory lock.
+    """
+
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and canonical body")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    expires_at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotencykey_unique_per_tenant"),
+        ]
+        indexes = [models.Index(fields=["tenant", "expires_at"], name="idempotency_tenant_expiry_idx")]
+
+    def __str__(self) -> str:
+        return self.key

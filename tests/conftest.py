@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ class TenantWorld:
     owner: Any
     accountant: Any
     viewer: Any
+    seeded: dict[str, Any] = field(default_factory=dict)
 
 
 def _world(name: str) -> TenantWorld:

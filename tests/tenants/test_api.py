@@ -152,7 +152,9 @@ def test_openapi_schema_validates_and_declares_bearer_auth():
     assert response.status_code == 200
     schema = response.json()
     validate_schema(schema)
-    assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    bearer_scheme = schema["components"]["securitySchemes"]["bearerAuth"]
+    assert (bearer_scheme["type"], bearer_scheme["scheme"]) == ("http", "bearer")
+    assert {"bearerAuth": []} in schema["paths"]["/v1/tenants"]["get"]["security"]
     assert "/v1/tenants" in schema["paths"]
 
 

@@ -14,6 +14,7 @@ from django.db import DatabaseError, connections, transaction
 
 from tenants.checks import tenant_models
 from tenants.context import runtime_role, tenant_context
+from tests.seed import seed_every_tenant_table
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "superuser"])
 
@@ -44,6 +45,18 @@ def login(request) -> str:
     alias.close()
 
 
+@pytest.fixture
+def world_a(world_a):
+    world_a.seeded = seed_every_tenant_table(world_a.tenant)
+    return world_a
+
+
+@pytest.fixture
+def world_b(world_b):
+    world_b.seeded = seed_every_tenant_table(world_b.tenant)
+    return world_b
+
+
 def tenant_tables() -> list[str]:
     tables = sorted(model._meta.db_table for model in tenant_models())
     assert tables, "no tenant tables found"
@@ -53,7 +66,8 @@ def tenant_tables() -> list[str]:
 def columns_of(cursor, table: str) -> list[str]:
     cursor.execute(
         "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+        "WHERE table_schema = current_schema() AND table_name = %s AND is_generated = 'NEVER' "
+        "ORDER BY ordinal_position",
         [table],
     )
     return [row[0] for row in cursor.fetchall()]
@@ -135,3 +149,19 @@ def test_runtime_role_without_tenant_reads_nothing_and_cannot_write(world_a, wor
                     f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
                     f"SELECT {', '.join(values)} FROM copy_src"
                 )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "target"),
+    [
+        ("invoices_invoice", "vendor_id", "vendor"),
+        ("banking_banktransaction", "account_id", "account"),
+        ("banking_banktransaction", "import_batch_id", "batch"),
+    ],
+)
+def test_rows_cannot_point_at_another_tenants_rows(world_a, world_b, login, table, column, target):
+    """Foreign keys ignore RLS; the composite (tenant_id, id) keys refuse the cross-tenant link."""
+    foreign_id = world_b.seeded[target].id
+    with pytest.raises(DatabaseError, match="foreign key"):
+        with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET {column} = %s", [str(foreign_id)])  # noqa: S608

@@ -1,0 +1,144 @@
+"""Bank accounts, imported transactions and import batches: tenant tables under RLS."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from tenants.models import TenantModel
+from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+
+
+class BankAccount(TenantModel):
+    """One of the tenant's accounts, as the bank names it (IBAN or the bank's account id)."""
+
+    DEFAULT_IDENTIFIER = "default"
+
+    identifier = models.CharField(max_length=64, help_text="IBAN or the bank's account id")
+    name = models.CharField(max_length=200, blank=True, default="")
+    currency = models.CharField(max_length=3, blank=True, default="")
+
+    class Meta(TenantModel.Meta):
+        ordering = ["identifier"]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "identifier"], name="bankaccount_identifier_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.identifier
+
+
+class ImportSource(models.TextChoices):
+    API = "api", "API"
+    FILE = "file", "Statement file (API)"
+    ADMIN = "admin", "Admin upload"
+    COMMAND = "command", "Management command"
+
+
+class ImportBatch(TenantModel):
+    """One import: where it came from and what it did."""
+
+    source = models.CharField(max_length=10, choices=ImportSource.choices)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    file_format = models.CharField(max_length=16, blank=True, default="")
+    file_sha256 = models.CharField(max_length=64, blank=True, default="")
+    received_count = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="importbatch_tenant_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.file_name or ''} {self.created_at:%Y-%m-%d %H:%M}".strip()
+
+
+class TransactionStatus(models.TextChoices):
+    UNMATCHED = "unmatched", "Unmatched"
+    MATCHED = "matched", "Matched"
+    IGNORED = "ignored", "Ignored"
+
+
+class BankTransaction(TenantModel):
+    """A booked bank transaction. ``amount`` is signed: credits > 0, debits < 0."""
+
+    account = models.ForeignKey(
+        BankAccount,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        db_index=False,
+        db_constraint=False,
+    )
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        db_index=False,
+        db_constraint=False,
+    )
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    currency = models.CharField(max_length=3)
+    booking_date = models.DateField()
+    value_date = models.DateField(null=True, blank=True)
+    description = models.TextField(blank=True, default="")
+    counterparty_name = models.CharField(max_length=200, blank=True, default="")
+    counterparty_account = models.CharField(max_length=64, blank=True, default="")
+    external_id = models.CharField(max_length=128, blank=True, default="", help_text="Bank reference")
+    end_to_end_id = models.CharField(max_length=128, blank=True, default="")
+    structured_reference = models.CharField(max_length=64, blank=True, default="")
+    return_reason = models.CharField(max_length=16, blank=True, default="")
+    dedup_key = models.CharField(
+        max_length=160,
+        editable=False,
+        help_text="'ref:' + bank reference, or 'fp:' + fingerprint of date, amount, currency, "
+        "description and position within the day",
+    )
+    status = models.CharField(
+        max_length=10, choices=TransactionStatus.choices, default=TransactionStatus.UNMATCHED
+    )
+    allocated_amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        default=Decimal("0"),
+        editable=False,
+        help_text="Absolute amount allocated to invoices by confirmed matches",
+    )
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-booking_date", "-created_at", "-id"]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["tenant", "account", "dedup_key"], name="banktransaction_no_duplicates"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="banktransaction_amount_nonzero"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="banktransaction_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TransactionStatus.values), name="banktransaction_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated_amount__gte=0)
+                & (Q(allocated_amount__lte=F("amount")) | Q(allocated_amount__lte=-F("amount"))),
+                name="banktransaction_allocation_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-booking_date", "-created_at"], name="banktx_tenant_date_idx"),
+            models.Index(fields=["tenant", "status", "-booking_date"], name="banktx_tenant_status_idx"),
+            models.Index(fields=["tenant", "import_batch"], name="banktx_tenant_batch_idx"),
+            models.Index(fields=["tenant", "currency", "amount"], name="banktx_tenant_amount_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking_date} {self.amount} {self.currency} {self.description[:40]}"

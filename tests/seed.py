@@ -1,0 +1,58 @@
+"""One row in every tenant table for a tenant, so isolation tests cover every table.
+
+When a new tenant model is added, add a row for it here: the RLS tests fail for any tenant
+table that has no rows (an empty table proves nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSource
+from invoices.models import Invoice, Vendor
+from tenants.context import tenant_context
+from tenants.models import IdempotencyKey, Tenant
+
+
+def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
+    """Create one object per tenant model inside the tenant's context; returns them by name."""
+    with tenant_context(tenant.id):
+        vendor = Vendor.objects.create(name=f"{tenant.name} Supplies", iban="DE89370400440532013000")
+        invoice = Invoice.objects.create(
+            number="INV-1001",
+            vendor=vendor,
+            amount=Decimal("150.00"),
+            currency="USD",
+            description="Consulting Services",
+            issue_date=dt.date(2023, 10, 1),
+            due_date=dt.date(2023, 10, 31),
+        )
+        account = BankAccount.objects.create(identifier="DE02120300000000202051", name="Main", currency="USD")
+        batch = ImportBatch.objects.create(source=ImportSource.API, received_count=1, imported_count=1)
+        transaction = BankTransaction.objects.create(
+            account=account,
+            import_batch=batch,
+            amount=Decimal("150.00"),
+            currency="USD",
+            booking_date=dt.date(2023, 10, 25),
+            description="Payment INV-1001",
+            dedup_key="ref:seed-1",
+        )
+        key = IdempotencyKey.objects.create(
+            key="seed-key",
+            fingerprint="0" * 64,
+            response_status=201,
+            response_body={"ok": True},
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+        )
+    return {
+        "vendor": vendor,
+        "invoice": invoice,
+        "account": account,
+        "batch": batch,
+        "transaction": transaction,
+        "idempotency_key": key,
+    }
