@@ -13,6 +13,8 @@ api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("tenants.urls")),
+    path("tenants/<uuid:tenant_id>/", include("invoices.urls")),
+    path("tenants/<uuid:tenant_id>/", include("banking.urls")),
 ]
 
 urlpatterns = [

@@ -11,21 +11,9 @@ from rest_framework.test import APIClient
 
 from tenants.models import ApiToken
 from tenants.services import api_token_revoke
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    assert "type" in body
-    return body
-
 
 class TestAuthentication:
     def test_no_token_is_401_with_www_authenticate(self, world_a):
