@@ -120,7 +120,6 @@ class BankTransaction(TenantModel):
             models.UniqueConstraint(
                 fields=["tenant", "account", "dedup_key"], name="banktransaction_no_duplicates"
             ),
-            models.CheckConstraint(condition=~Q(amount=0), name="banktransaction_amount_nonzero"),
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="banktransaction_currency_iso"
             ),

@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import apis
+
+urlpatterns = [
+    path("bank-transactions", apis.BankTransactionListApi.as_view(), name="bank-transaction-list"),
+    path("bank-transactions/import", apis.BankTransactionImportApi.as_view(), name="bank-transaction-import"),
+    path(
+        "bank-transactions/import-file", apis.BankStatementImportApi.as_view(), name="bank-statement-import"
+    ),
+    path(
+        "bank-transactions/<uuid:transaction_id>",
+        apis.BankTransactionDetailApi.as_view(),
+        name="bank-transaction-detail",
+    ),
+    path("bank-accounts", apis.BankAccountListApi.as_view(), name="bank-account-list"),
+    path("import-batches", apis.ImportBatchListApi.as_view(), name="import-batch-list"),
+    path("import-batches/<uuid:batch_id>", apis.ImportBatchDetailApi.as_view(), name="import-batch-detail"),
+]

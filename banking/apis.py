@@ -1,0 +1,292 @@
+"""Bank ledger API under /v1/tenants/{tenant_id}/: transactions, imports, accounts, batches."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from banking.statements import SUPPORTED_FORMATS
+from tenants.errors import InvalidInput
+from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
+from tenants.pagination import CursorPagination
+from tenants.parsers import DecimalJSONParser, loads_decimal
+from tenants.permissions import TenantRolePermission
+from tenants.serializers import MoneyField
+
+from . import selectors, services
+from .models import ImportSource, TransactionStatus
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Unique key (1-255 chars) per logical request; a retry with the same key and body "
+    "replays the stored response (header Idempotent-Replayed: true).",
+)
+
+
+class BankTransactionOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    account_id = serializers.UUIDField()
+    account = serializers.CharField(source="account.identifier")
+    amount = MoneyField("amount")
+    currency = serializers.CharField()
+    booking_date = serializers.DateField()
+    value_date = serializers.DateField(allow_null=True)
+    description = serializers.CharField()
+    counterparty_name = serializers.CharField()
+    counterparty_account = serializers.CharField()
+    external_id = serializers.CharField()
+    end_to_end_id = serializers.CharField()
+    structured_reference = serializers.CharField()
+    return_reason = serializers.CharField()
+    status = serializers.ChoiceField(choices=TransactionStatus.choices)
+    allocated_amount = MoneyField("allocated_amount")
+    import_batch_id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+
+
+class BankTransactionFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TransactionStatus.choices, required=False)
+    account_id = serializers.UUIDField(required=False)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    booked_after = serializers.DateField(required=False)
+    booked_before = serializers.DateField(required=False)
+    min_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
+    max_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
+    import_batch_id = serializers.UUIDField(required=False)
+    q = serializers.CharField(required=False, max_length=200)
+
+
+class BankTransactionListApi(APIView):
+    """``GET bank-transactions``: cursor-paginated, newest first, with filters."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(
+        parameters=[BankTransactionFilterSerializer],
+        responses=BankTransactionOutputSerializer(many=True),
+        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
+    )
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        filters = BankTransactionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.bank_transaction_list(**filters.validated_data)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(BankTransactionOutputSerializer(page, many=True).data)
+
+
+class BankTransactionDetailApi(APIView):
+    """``GET bank-transactions/{transaction_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=BankTransactionOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID, transaction_id: uuid.UUID) -> Response:
+        transaction = selectors.bank_transaction_get(transaction_id=transaction_id)
+        return Response(BankTransactionOutputSerializer(transaction).data)
+
+
+ImportResultSerializer = inline_serializer(
+    "ImportResult",
+    fields={
+        "batch_id": serializers.UUIDField(),
+        "imported": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "transactions": serializers.ListField(child=serializers.UUIDField()),
+    },
+)
+
+
+def _idempotent_response(request: Request, body_bytes: bytes, action: Any) -> Response:
+    key = validate_key(request.headers.get(HEADER))
+    fingerprint = request_fingerprint(request.method or "POST", request.path, body_bytes)
+    outcome = run_idempotent(key=key, fingerprint=fingerprint, action=action)
+    response = Response(outcome.body, status=outcome.status)
+    if outcome.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class BankTransactionImportApi(APIView):
+    """``POST bank-transactions/import``: a batch of transactions, idempotent per key.
+
+    ``transactions`` may be an array or a JSON string holding one (as some clients send it).
+    """
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    parser_classes = [DecimalJSONParser]
+
+    class TransactionItemSerializer(serializers.Serializer):
+        """Schema only: items are validated in bulk by the service for speed."""
+
+        amount = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
+        date = serializers.CharField(help_text="ISO 8601 date or date-time; its date is the booking date")
+        description = serializers.CharField(required=False)
+        currency = serializers.CharField(required=False, help_text="ISO 4217; default: tenant's")
+        external_id = serializers.CharField(required=False, help_text="Bank reference (deduplication key)")
+        counterparty = serializers.CharField(required=False)
+        counterparty_account = serializers.CharField(required=False)
+        value_date = serializers.CharField(required=False)
+
+    class InputSerializer(serializers.Serializer):
+        transactions = serializers.JSONField(help_text="Array of transactions, or a JSON string of one")
+        account = serializers.CharField(required=False, help_text="Bank account identifier (IBAN...)")
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=inline_serializer(
+            "BankTransactionImport",
+            fields={
+                "transactions": TransactionItemSerializer(many=True),
+                "account": serializers.CharField(required=False),
+            },
+        ),
+        responses={201: ImportResultSerializer},
+    )
+    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        data = request.data
+        if not isinstance(data, dict):
+            raise ParseError("The body must be a JSON object with a `transactions` array.")
+        body_bytes = canonical_json(data)
+
+        def action() -> tuple[int, Any]:
+            items = data.get("transactions")
+            if isinstance(items, str):
+                try:
+                    items = loads_decimal(items)
+                except ValueError as exc:
+                    raise InvalidInput(
+                        "`transactions` is a string but not valid JSON.", errors={"transactions": [str(exc)]}
+                    ) from exc
+            account = data.get("account")
+            if account is not None and not isinstance(account, str):
+                raise InvalidInput("`account` must be a string.", errors={"account": ["expected a string"]})
+            rows = services.parse_api_transactions(items, default_currency=services.tenant_default_currency())
+            result = services.transactions_import(
+                rows=rows, source=ImportSource.API, created_by=request.user, default_account=account
+            )
+            return status.HTTP_201_CREATED, result.as_response()
+
+        return _idempotent_response(request, body_bytes, action)
+
+
+class BankStatementImportApi(APIView):
+    """``POST bank-transactions/import-file``: a statement file (multipart), idempotent per key."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request={
+            "multipart/form-data": inline_serializer(
+                "StatementUpload",
+                fields={
+                    "file": serializers.FileField(),
+                    "format": serializers.ChoiceField(choices=SUPPORTED_FORMATS, required=False),
+                    "account": serializers.CharField(required=False),
+                },
+            )
+        },
+        responses={201: ImportResultSerializer},
+    )
+    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(
+                "Send the statement as the multipart field `file`.", errors={"file": ["required"]}
+            )
+        file_format = (request.data.get("format") or "").strip().lower()
+        account = (request.data.get("account") or "").strip()
+        digest = hashlib.sha256()
+        for block in upload.chunks():
+            digest.update(block)
+        upload.seek(0)
+        body_bytes = canonical_json(
+            {
+                "file_sha256": digest.hexdigest(),
+                "file_name": upload.name,
+                "format": file_format,
+                "account": account,
+            }
+        )
+
+        def action() -> tuple[int, Any]:
+            result = services.statement_import(
+                stream=upload,
+                file_name=upload.name or "upload",
+                file_format=file_format or None,
+                source=ImportSource.FILE,
+                created_by=request.user,
+                default_account=account or None,
+            )
+            return status.HTTP_201_CREATED, result.as_response()
+
+        return _idempotent_response(request, body_bytes, action)
+
+
+class BankAccountOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    identifier = serializers.CharField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class BankAccountListApi(APIView):
+    """``GET bank-accounts``: the tenant's accounts (created by imports on first sight)."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=BankAccountOutputSerializer(many=True))
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        return Response(BankAccountOutputSerializer(selectors.bank_account_list(), many=True).data)
+
+
+class ImportBatchOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    source = serializers.CharField()
+    file_name = serializers.CharField()
+    file_format = serializers.CharField()
+    file_sha256 = serializers.CharField()
+    received_count = serializers.IntegerField()
+    imported_count = serializers.IntegerField()
+    duplicate_count = serializers.IntegerField()
+    created_by_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ImportBatchListApi(APIView):
+    """``GET import-batches``: newest first, cursor-paginated."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=ImportBatchOutputSerializer(many=True))
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(selectors.import_batch_list(), request, view=self)
+        return paginator.get_paginated_response(ImportBatchOutputSerializer(page, many=True).data)
+
+
+class ImportBatchDetailApi(APIView):
+    """``GET import-batches/{batch_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=ImportBatchOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> Response:
+        return Response(ImportBatchOutputSerializer(selectors.import_batch_get(batch_id=batch_id)).data)

@@ -1,0 +1,448 @@
+"""Writes on the bank ledger: importing transactions (API, statement files, command, admin).
+
+Imports stream rows into a temporary staging table with ``COPY`` (PostgreSQL 15 refuses ``COPY
+FROM`` into a table whose RLS applies to the current role) and move them with one ``INSERT ...
+SELECT ... ON CONFLICT DO NOTHING`` inside the tenant context, where the policies check every
+row. Duplicates are decided by the database through the ``(tenant, account, dedup_key)`` unique
+key: ``ref:`` + the bank's reference when there is one, else ``fp:`` + a fingerprint of date,
+amount, currency, normalised description and position among identical rows of that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import Any, BinaryIO
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from psycopg import sql
+
+from banking.statements import (
+    SUPPORTED_FORMATS,
+    CsvOptions,
+    ParsedTransaction,
+    StatementParseError,
+    detect_format,
+    iter_statement,
+)
+from tenants.context import require_tenant_id
+from tenants.errors import InvalidInput
+from tenants.models import TenantSettings
+from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CODES, MINOR_UNITS
+
+from .models import BankAccount, ImportBatch, ImportSource
+
+CHUNK_SIZE = 10_000
+MAX_REPORTED_ERRORS = 50
+_AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
+_TEXT_LIMITS = {
+    "account": 64,
+    "counterparty_name": 200,
+    "counterparty_account": 64,
+    "external_id": 128,
+    "end_to_end_id": 128,
+    "structured_reference": 64,
+    "return_reason": 16,
+}
+_STAGING_COLUMNS = (
+    "seq",
+    "account",
+    "account_currency",
+    "amount",
+    "currency",
+    "booking_date",
+    "value_date",
+    "description",
+    "counterparty_name",
+    "counterparty_account",
+    "external_id",
+    "end_to_end_id",
+    "structured_reference",
+    "return_reason",
+)
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``transaction_ids`` lists the new rows (when asked for)."""
+
+    batch: ImportBatch
+    received: int
+    imported: int
+    duplicates: int
+    transaction_ids: list[uuid.UUID] = field(default_factory=list)
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "batch_id": str(self.batch.id),
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "transactions": [str(pk) for pk in self.transaction_ids],
+        }
+
+
+class ImportRejected(InvalidInput):
+    """The input has rows that cannot be imported; nothing was written."""
+
+    code = "import-rejected"
+    title = "Import rejected"
+
+
+def row_errors(row: ParsedTransaction) -> list[str]:
+    """Why a parsed row cannot be stored (empty list when it can)."""
+    errors = []
+    if row.currency not in CURRENCY_CODES:
+        errors.append(f"currency {row.currency!r} is not an ISO 4217 code")
+    else:
+        exponent = row.amount.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > MINOR_UNITS[row.currency]:
+            errors.append(f"amount {row.amount} has more decimals than {row.currency} allows")
+    if not row.amount.is_finite() or abs(row.amount) >= _AMOUNT_LIMIT:
+        errors.append(f"amount {row.amount} is out of range")
+    for name, limit in _TEXT_LIMITS.items():
+        if len(getattr(row, name)) > limit:
+            errors.append(f"{name} is longer than {limit} characters")
+    return errors
+
+
+def _checked_rows(rows: Iterable[ParsedTransaction], default_account: str) -> Iterator[tuple[Any, ...]]:
+    """Staging tuples; collects row errors and raises ImportRejected after the last row."""
+    errors: dict[str, list[str]] = {}
+    for seq, row in enumerate(rows):
+        problems = row_errors(row)
+        if problems:
+            if len(errors) < MAX_REPORTED_ERRORS:
+                errors[row.location or f"row {seq + 1}"] = problems
+            else:
+                errors.setdefault("...", ["more rows were rejected"])
+            continue
+        if errors:
+            continue  # keep validating, but stop feeding rows that will be rolled back anyway
+        yield (
+            seq,
+            row.account or default_account,
+            row.account_currency or row.currency,
+            row.amount,
+            row.currency,
+            row.booking_date,
+            row.value_date,
+            row.description,
+            row.counterparty_name,
+            row.counterparty_account,
+            row.external_id,
+            row.end_to_end_id,
+            row.structured_reference,
+            row.return_reason,
+        )
+    if errors:
+        raise ImportRejected(f"{len(errors)} row(s) cannot be imported; nothing was imported.", errors=errors)
+
+
+def default_account_identifier(requested: str | None) -> str:
+    """The account API imports use: the one named, else the tenant's default account."""
+    return (requested or "").strip() or BankAccount.DEFAULT_IDENTIFIER
+
+
+@transaction.atomic
+def transactions_import(
+    *,
+    rows: Iterable[ParsedTransaction],
+    source: str,
+    created_by: AbstractBaseUser | None = None,
+    default_account: str | None = None,
+    file_name: str = "",
+    file_format: str = "",
+    file_sha256: str = "",
+    return_ids: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import rows for the active tenant, all or nothing; duplicates are counted, not stored."""
+    tenant_id = require_tenant_id()
+    account_identifier = default_account_identifier(default_account)
+    batch = ImportBatch.objects.create(
+        source=source,
+        created_by=created_by,
+        file_name=file_name[:255],
+        file_format=file_format,
+        file_sha256=file_sha256,
+    )
+    staging = sql.Identifier(f"import_staging_{batch.id.hex}")
+    received = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE {} (seq bigint, account text, account_currency text, "
+                "amount numeric({}, {}), currency text, booking_date date, value_date date, "
+                "description text, counterparty_name text, counterparty_account text, "
+                "external_id text, end_to_end_id text, structured_reference text, return_reason text"
+                ") ON COMMIT DROP"
+            ).format(staging, sql.Literal(AMOUNT_MAX_DIGITS), sql.Literal(AMOUNT_DECIMAL_PLACES))
+        )
+        checked = _checked_rows(rows, account_identifier)
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            staging, sql.SQL(", ").join(map(sql.Identifier, _STAGING_COLUMNS))
+        )
+        while chunk := list(islice(checked, CHUNK_SIZE)):
+            with cursor.copy(copy_sql) as copy:
+                for record in chunk:
+                    copy.write_row(record)
+            received += len(chunk)
+            if progress is not None:
+                progress(received)
+        imported, ids = _move_staged_rows(cursor, staging, tenant_id, batch.id, return_ids)
+    batch.received_count = received
+    batch.imported_count = imported
+    batch.duplicate_count = received - imported
+    batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
+    return ImportResult(
+        batch=batch, received=received, imported=imported, duplicates=received - imported, transaction_ids=ids
+    )
+
+
+_CREATE_ACCOUNTS = """
+INSERT INTO banking_bankaccount (id, tenant_id, identifier, name, currency, created_at, updated_at)
+SELECT gen_random_uuid(), %(tenant)s, s.account,
+       CASE WHEN s.account = %(default)s THEN 'Default account' ELSE s.account END,
+       COALESCE(max(s.account_currency), ''), now(), now()
+FROM {staging} s
+GROUP BY s.account
+ON CONFLICT (tenant_id, identifier) DO NOTHING
+"""
+
+_MOVE_ROWS = """
+WITH numbered AS (
+    SELECT s.*,
+           lower(btrim(regexp_replace(s.description, '\\s+', ' ', 'g'))) AS normalized_description,
+           row_number() OVER (
+               PARTITION BY s.account, s.booking_date, s.amount, s.currency,
+                            lower(btrim(regexp_replace(s.description, '\\s+', ' ', 'g')))
+               ORDER BY s.seq
+           ) AS position_in_day
+    FROM {staging} s
+)
+INSERT INTO banking_banktransaction (
+    id, tenant_id, account_id, import_batch_id, amount, currency, booking_date, value_date,
+    description, counterparty_name, counterparty_account, external_id, end_to_end_id,
+    structured_reference, return_reason, dedup_key, status, allocated_amount, created_at, updated_at
+)
+SELECT gen_random_uuid(), %(tenant)s, a.id, %(batch)s, n.amount, n.currency, n.booking_date,
+       n.value_date, n.description, n.counterparty_name, n.counterparty_account, n.external_id,
+       n.end_to_end_id, n.structured_reference, n.return_reason,
+       CASE WHEN n.external_id <> '' THEN 'ref:' || n.external_id
+            ELSE 'fp:' || md5(concat_ws('|', n.booking_date, n.amount, n.currency,
+                                        n.normalized_description, n.position_in_day))
+       END,
+       'unmatched', 0, clock_timestamp(), clock_timestamp()
+FROM numbered n
+JOIN banking_bankaccount a ON a.tenant_id = %(tenant)s AND a.identifier = n.account
+ORDER BY n.seq
+ON CONFLICT ON CONSTRAINT banktransaction_no_duplicates DO NOTHING
+"""
+
+
+def _move_staged_rows(
+    cursor: Any, staging: sql.Identifier, tenant_id: uuid.UUID, batch_id: uuid.UUID, return_ids: bool
+) -> tuple[int, list[uuid.UUID]]:
+    params = {"tenant": tenant_id, "batch": batch_id, "default": BankAccount.DEFAULT_IDENTIFIER}
+    cursor.execute(sql.SQL(_CREATE_ACCOUNTS).format(staging=staging), params)
+    statement = sql.SQL(_MOVE_ROWS).format(staging=staging)
+    if return_ids:
+        cursor.execute(statement + sql.SQL(" RETURNING id"), params)
+        ids = [row[0] for row in cursor.fetchall()]
+        return len(ids), ids
+    cursor.execute(statement, params)
+    return cursor.rowcount, []
+
+
+# --- API payloads ------------------------------------------------------------------------------
+
+
+def _parse_date(value: Any) -> dt.date:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an ISO 8601 date or date-time, e.g. 2023-10-25T10:00:00Z")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an ISO 8601 date or date-time") from exc
+
+
+def _parse_api_amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("expected a JSON number or a numeric string")
+    try:
+        amount = Decimal(value) if isinstance(value, int | str) else value
+    except ArithmeticError as exc:
+        raise ValueError(f"{value!r} is not a number") from exc
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValueError("expected a finite number")
+    return amount
+
+
+def _text(item: dict[str, Any], name: str, errors: dict[str, list[str]], prefix: str) -> str:
+    value = item.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[f"{prefix}.{name}"] = ["expected a string"]
+        return ""
+    return value.strip()
+
+
+def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedTransaction]:
+    """Validate the ``transactions`` of an import request (a list, or a JSON string of one).
+
+    Raises InvalidInput with one entry per bad field (``transactions[3].amount``).
+    """
+    if not isinstance(items, list):
+        raise InvalidInput(
+            "`transactions` must be an array of transactions (or a JSON string of one).",
+            errors={"transactions": ["expected an array"]},
+        )
+    if not items:
+        raise InvalidInput(
+            "`transactions` is empty.", errors={"transactions": ["expected at least one item"]}
+        )
+    parsed: list[ParsedTransaction] = []
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(items):
+        prefix = f"transactions[{index}]"
+        if not isinstance(item, dict):
+            errors[prefix] = ["expected an object"]
+            continue
+        item_errors: dict[str, list[str]] = {}
+        currency = item.get("currency", default_currency)
+        if not isinstance(currency, str) or currency.strip().upper() not in CURRENCY_CODES:
+            item_errors[f"{prefix}.currency"] = [f"{currency!r} is not an ISO 4217 currency code"]
+            currency = default_currency
+        currency = currency.strip().upper()
+        amount = Decimal(0)
+        if "amount" not in item:
+            item_errors[f"{prefix}.amount"] = ["this field is required"]
+        else:
+            try:
+                amount = _parse_api_amount(item["amount"])
+            except ValueError as exc:
+                item_errors[f"{prefix}.amount"] = [str(exc)]
+        booking_date = dt.date.min
+        date_value = item.get("date", item.get("booking_date"))
+        if date_value is None:
+            item_errors[f"{prefix}.date"] = ["this field is required"]
+        else:
+            try:
+                booking_date = _parse_date(date_value)
+            except ValueError as exc:
+                item_errors[f"{prefix}.date"] = [str(exc)]
+        value_date = None
+        if item.get("value_date") is not None:
+            try:
+                value_date = _parse_date(item["value_date"])
+            except ValueError as exc:
+                item_errors[f"{prefix}.value_date"] = [str(exc)]
+        texts = {
+            name: _text(item, name, item_errors, prefix)
+            for name in (
+                "description",
+                "counterparty",
+                "counterparty_account",
+                "external_id",
+                "end_to_end_id",
+                "structured_reference",
+            )
+        }
+        if item_errors:
+            errors.update(item_errors)
+            continue
+        row = ParsedTransaction(
+            amount=amount,
+            currency=currency,
+            booking_date=booking_date,
+            value_date=value_date,
+            description=texts["description"],
+            counterparty_name=texts["counterparty"],
+            counterparty_account=texts["counterparty_account"].replace(" ", "").upper(),
+            external_id=texts["external_id"],
+            end_to_end_id=texts["end_to_end_id"],
+            structured_reference=texts["structured_reference"].replace(" ", "").upper(),
+            location=prefix,
+        )
+        problems = row_errors(row)
+        if problems:
+            errors[prefix] = problems
+            continue
+        parsed.append(row)
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+    if errors:
+        raise ImportRejected(
+            f"{len(errors)} problem(s) in `transactions`; nothing was imported.", errors=errors
+        )
+    return parsed
+
+
+def tenant_default_currency() -> str:
+    """The active tenant's default currency (USD when unset)."""
+    settings_row = TenantSettings.objects.only("default_currency").first()
+    return settings_row.default_currency if settings_row else "USD"
+
+
+# --- Statement files -------------------------------------------------------------------------------
+
+
+def statement_import(
+    *,
+    stream: BinaryIO,
+    file_name: str,
+    source: str = ImportSource.FILE,
+    file_format: str | None = None,
+    csv_options: CsvOptions | None = None,
+    created_by: AbstractBaseUser | None = None,
+    default_account: str | None = None,
+    return_ids: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a bank statement file (CSV, OFX/QFX, CAMT.053, MT940), all or nothing.
+
+    ``stream`` must be seekable (it is hashed first, then parsed). A malformed file raises
+    ImportRejected naming the line or element; nothing is written.
+    """
+    digest = hashlib.sha256()
+    while block := stream.read(1 << 20):
+        digest.update(block)
+    stream.seek(0)
+    csv_options = csv_options or CsvOptions()
+    if not csv_options.currency:
+        csv_options.currency = tenant_default_currency()
+    try:
+        if not file_format:
+            file_format = detect_format(stream.read(8192), file_name)
+            stream.seek(0)
+        elif file_format not in SUPPORTED_FORMATS:
+            raise InvalidInput(
+                f"Unknown statement format {file_format!r}.",
+                errors={"format": [f"choose one of {', '.join(SUPPORTED_FORMATS)}"]},
+            )
+        return transactions_import(
+            rows=iter_statement(stream, format=file_format, filename=file_name, csv_options=csv_options),
+            source=source,
+            created_by=created_by,
+            default_account=default_account,
+            file_name=file_name,
+            file_format=file_format,
+            file_sha256=digest.hexdigest(),
+            return_ids=return_ids,
+            progress=progress,
+        )
+    except StatementParseError as error:
+        raise ImportRejected(
+            f"The statement file cannot be imported: {error.message}",
+            errors={e.location or "file": [e.message] for e in error.errors[:MAX_REPORTED_ERRORS]},
+        ) from error

@@ -1,0 +1,328 @@
+"""SWIFT MT940 reader built on the ``mt-940`` package (module ``mt940``).
+
+Pre-cleaning before the library sees the text: byte-order mark, SOH/ETX
+control characters (mBank) and the SWIFT block envelope ``{1:..}{2:..}{4:
+... -}`` are blanked out, keeping line numbers intact. Bytes are decoded as
+UTF-8, else cp1252 (latin-1 for its undefined bytes).
+
+Mapping decisions:
+
+* Dates: in ``:61:`` the first six digits are the VALUE date and the
+  optional four (MMDD) the ENTRY date, i.e. the booking date. The library
+  calls them ``date`` and ``entry_date`` (with year roll-over handled), so
+  booking_date = ``entry_date`` (``date`` when absent), value_date = ``date``.
+* Amount: the library's ``Amount.amount`` Decimal (parsed from text),
+  negative for ``D`` and ``RC`` (reversal of a credit), positive for ``C``
+  and ``RD``.
+* external_id: the bank reference (after ``//``), else the customer
+  reference; placeholders (NONREF, EREF, KREF, NOTPROVIDED, one-character
+  values) count as no reference.
+* ``:86:`` is interpreted here, not by the library (whose merge of ``:86:``
+  keys into the ``:61:`` fields garbles the customer reference):
+  German GVC ``NNN?00..?20..`` sub-fields give description (``SVWZ+``,
+  else the free purpose text, else posting text), ``EREF+`` end_to_end_id,
+  ``?31`` counterparty account, ``?32``/``?33`` name and ``?34`` return
+  reason for return codes; SWIFT-style ``/CODE/value`` (``/REMI/``,
+  ``/NAME/``, ``/IBAN/``, ``/EREF/``, ``/RTRN/``, ``/CNTP/``) is split on
+  the known codes with wrapped lines glued back together; anything else is
+  free text with line breaks turned into single spaces.
+* A ``:61:`` supplementary-details line holding an IBAN (Rabobank) is the
+  counterparty account when ``:86:`` has none. Without any ``:86:`` the
+  bank-specific ``:NS:`` text is used as description (Sberbank).
+* location: "line N" of the ``:61:`` tag, "transaction #N" if unknown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import BinaryIO
+
+import mt940
+import mt940.models
+import mt940.tags
+
+from ._text import (
+    collapse_ws,
+    compact_account,
+    decode_bytes,
+    find_rf_reference,
+    looks_like_iban,
+    read_all,
+)
+from .types import ParsedTransaction, StatementParseError
+
+_ENVELOPE_BLOCK = re.compile(r"\{[1235]:(?:[^{}\n]|\{[^{}\n]*\})*\}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
+_TRANSACTION_TAG = re.compile(r"^:61:", re.MULTILINE)
+_ACCOUNT_TAG = re.compile(r"^:25:", re.MULTILINE)
+_PLACEHOLDER_REFS = frozenset({"NONREF", "NOREF", "NOTPROVIDED", "NONE", "EREF", "KREF", "MREF"})
+_GVC = re.compile(r"^(\d{3})\?")
+_GVC_FIELD = re.compile(r"\?(\d{2})")
+_SEPA_KEYWORDS = re.compile(
+    r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|PURP|COAM|OAMT|SQTP|ORCR|ORMR|"
+    r"DDAT|MDAT|RTRN)\+"
+)
+_REFERENCE_KEYWORDS = frozenset({"EREF", "KREF", "MREF", "CRED", "DEBT"})
+_MAX_REF = 35  # SEPA references are at most 35 characters
+_GVC_RETURN_CODES = frozenset({"108", "109", "159", "160", "161", "162", "163", "164", "165",
+                               "181", "183", "184", "185"})
+_SWIFT_CODES = (
+    "TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|BENM|ORDP|ISDT|RTRN|PREF|KREF|ULTC|ULTD|ULTB|"
+    "PURP|ACCW|ADDR|CNTP|SVCL|CDTRREF|CDTRREFTP|CD|ISSR|USTD|STRD|EXCH|CHGS|ORIG|RTYP|OCMT|"
+    "BENA|ORDA|ID|NAMA|CITY"
+)
+_SWIFT_FIELD = re.compile(rf"/({_SWIFT_CODES})(?=/)")
+_SWIFT_START = re.compile(rf"^/({_SWIFT_CODES})/")
+
+# The library logs every failed tag match at ERROR level; we report it ourselves.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
+
+
+@dataclass(slots=True)
+class _Details:
+    description: str = ""
+    counterparty_name: str = ""
+    counterparty_account: str = ""
+    end_to_end_id: str = ""
+    return_reason: str = ""
+
+
+def _clean(text: str) -> str:
+    """Blank out envelope and control characters without changing line numbers."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = _ENVELOPE_BLOCK.sub("", text)
+    text = re.sub(r"^\{4:", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^-\}\s*$", "", text, flags=re.MULTILINE)
+    return _CONTROL.sub("", text)
+
+
+def _e2e(value: str) -> str:
+    value = collapse_ws(value)
+    return "" if value.upper() in {"NOTPROVIDED", "NONREF", ""} else value
+
+
+def _gvc_sections(subfields: list[str]) -> tuple[dict[str, str], str]:
+    """Split purpose sub-fields on SEPA keywords (``EREF+``, ``SVWZ+`` ...).
+
+    A keyword's value runs on into the next sub-fields (they are cut every
+    27 characters), but a reference (EREF, KREF, MREF, CRED, DEBT) is at most
+    35 characters, so text beyond that is free text, not reference.
+    Returns the sections and the free text.
+    """
+    sections: dict[str, str] = {}
+    free: list[str] = []
+    current: str | None = None
+    overflowed = False  # the current reference is complete: what follows is free text
+
+    def add(text: str) -> None:
+        nonlocal overflowed
+        if not text:
+            return
+        if current is None or overflowed:
+            free.append(text)
+        elif current in _REFERENCE_KEYWORDS and len(sections[current] + text.rstrip()) > _MAX_REF:
+            overflowed = True
+            free.append(text)
+        else:
+            sections[current] += text
+
+    for subfield in subfields:
+        position = 0
+        for match in _SEPA_KEYWORDS.finditer(subfield):
+            add(subfield[position : match.start()])
+            current, overflowed = match.group(1), False
+            sections.setdefault(current, "")
+            position = match.end()
+        add(subfield[position:])
+    return sections, "".join(free)
+
+
+def _parse_gvc(text: str, code: str) -> _Details:
+    """German DK/GVC ``:86:``: ``166?00posting text?20purpose...?32name``."""
+    joined = "".join(text.split("\n"))  # sub-fields wrap anywhere
+    parts = _GVC_FIELD.split(joined[len(code) :])
+    fields: dict[str, list[str]] = {}
+    for key, value in zip(parts[1::2], parts[2::2], strict=False):
+        fields.setdefault(key, []).append(value)
+
+    def get(*keys: str) -> str:
+        return "".join("".join(fields.get(k, [])) for k in keys)
+
+    purpose_keys = [str(n) for n in range(20, 30)] + ["60", "61", "62", "63"]
+    subfields = [v for k in purpose_keys for v in fields.get(k, [])]
+    purpose = "".join(subfields)
+    sections, free_text = _gvc_sections(subfields)
+    description = (
+        collapse_ws(sections.get("SVWZ"))
+        or collapse_ws(free_text)
+        or collapse_ws(purpose)
+        or collapse_ws(get("00"))
+    )
+    posting_text = get("00").upper()
+    is_return = code in _GVC_RETURN_CODES or "RETOUR" in posting_text or "RUECK" in posting_text
+    return _Details(
+        description=description,
+        counterparty_name=collapse_ws(get("32", "33")),
+        counterparty_account=compact_account(get("31") or sections.get("IBAN", "")),
+        end_to_end_id=_e2e(sections.get("EREF", "")),
+        return_reason=collapse_ws(get("34")) if is_return else "",
+    )
+
+
+def _parse_swift_codes(text: str) -> _Details:
+    """SWIFT-style ``/CODE/value/CODE/value`` (Rabobank, ING, French banks)."""
+    joined = "".join(text.split("\n"))  # lines are cut at 65 chars, mid-word
+    matches = list(_SWIFT_FIELD.finditer(joined))
+    values: dict[str, str] = {}
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(joined)
+        values.setdefault(match.group(1), joined[match.end() + 1 : end].strip("/ "))
+    counterparty = values.get("CNTP", "").split("/")
+    remittance = " ".join(v for v in (values.get("REMI"), values.get("USTD")) if v)
+    return _Details(
+        description=collapse_ws(remittance) or collapse_ws(values.get("TRTP")) or collapse_ws(joined),
+        counterparty_name=collapse_ws(
+            values.get("NAME") or (counterparty[2] if len(counterparty) > 2 else "")
+        ),
+        counterparty_account=compact_account(values.get("IBAN") or counterparty[0]),
+        end_to_end_id=_e2e(values.get("EREF", "")),
+        return_reason=collapse_ws(values.get("RTRN", "")).split("/")[0],
+    )
+
+
+def parse_details(text: str | None) -> _Details:
+    """Interpret a ``:86:`` value (lines separated by newlines)."""
+    if not text or not text.strip():
+        return _Details()
+    text = text.strip()
+    gvc = _GVC.match(text)
+    if gvc and _GVC_FIELD.search(text):
+        return _parse_gvc(text, gvc.group(1))
+    if _SWIFT_START.match(text):
+        return _parse_swift_codes(text)
+    return _Details(description=collapse_ws(text))
+
+
+def _reference(value: object) -> str:
+    text = collapse_ws(str(value)) if value else ""
+    if len(text) < 2 or text.upper().rstrip("+") in _PLACEHOLDER_REFS:
+        return ""
+    return text
+
+
+def _new_transactions() -> mt940.models.Transactions:
+    # Disable the library's :86: interpretation; parse_details() does it.
+    return mt940.models.Transactions(
+        processors={"post_transaction_details": []}, options=mt940.Options.all()
+    )
+
+
+def _error_line(exc: Exception, lines: list[str], first_line: int) -> int:
+    """Best guess of the line a library error is about."""
+    args = getattr(exc, "args", ())
+    if len(args) >= 3 and isinstance(args[1], mt940.tags.Tag) and isinstance(args[2], str):
+        tag_id = str(args[1].id)
+        first_value_line = args[2].split("\n", 1)[0].strip()
+        for number in range(first_line, len(lines) + 1):
+            line = lines[number - 1]
+            if re.match(rf":{tag_id}[A-Z]?:", line) and first_value_line in line:
+                return number
+    return first_line
+
+
+def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
+    """All transactions of an MT940 file; raises StatementParseError."""
+    text = _clean(data if isinstance(data, str) else decode_bytes(data))
+    if not _STATEMENT_START.search(text) or not (
+        _TRANSACTION_TAG.search(text) or _ACCOUNT_TAG.search(text)
+    ):
+        raise StatementParseError(
+            "not an MT940 file: no ':20:' statement with ':25:'/':61:' tags found",
+            location="line 1",
+        )
+    lines = text.split("\n")
+    starts = [m.start() for m in _STATEMENT_START.finditer(text)]
+    results: list[ParsedTransaction] = []
+    number = 0
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        block = text[start:end]
+        first_line = text.count("\n", 0, start) + 1
+        transactions = _new_transactions()
+        try:
+            transactions.parse(block)
+        except Exception as exc:  # noqa: BLE001 - library raises RuntimeError/ValueError/...
+            line = _error_line(exc, lines, first_line)
+            reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else repr(exc)
+            raise StatementParseError(
+                f"invalid MT940 data: {reason}", location=f"line {line}"
+            ) from None
+        tag_lines = [
+            first_line + block.count("\n", 0, m.start()) for m in _TRANSACTION_TAG.finditer(block)
+        ]
+        if len(tag_lines) != len(transactions):
+            tag_lines = []
+        account = collapse_ws(transactions.data.get("account_identification") or "")
+        account_currency = (transactions.currency or "").upper()
+        for position, transaction in enumerate(transactions):
+            number += 1
+            location = f"line {tag_lines[position]}" if tag_lines else f"transaction #{number}"
+            results.append(_convert(transaction.data, account, account_currency, location))
+    return results
+
+
+def _plain_date(value: object) -> datetime.date | None:
+    """The library's Date subclass as a plain ``datetime.date``."""
+    if isinstance(value, datetime.date):
+        return datetime.date(value.year, value.month, value.day)
+    return None
+
+
+def _convert(
+    data: dict[str, object], account: str, account_currency: str, location: str
+) -> ParsedTransaction:
+    amount_obj = data.get("amount")
+    amount = getattr(amount_obj, "amount", None)
+    if not isinstance(amount, Decimal):
+        raise StatementParseError("transaction without a valid amount", location=location)
+    value_date = _plain_date(data.get("date"))
+    booking_date = _plain_date(data.get("entry_date")) or value_date
+    if booking_date is None:
+        raise StatementParseError("transaction without a date", location=location)
+    raw_details = data.get("transaction_details")
+    details = parse_details(raw_details if isinstance(raw_details, str) else None)
+    description = details.description
+    if not description and isinstance(data.get("non_swift_text"), str):
+        description = collapse_ws(str(data["non_swift_text"]))
+    extra = collapse_ws(str(data.get("extra_details") or ""))
+    counterparty_account = details.counterparty_account
+    if not counterparty_account and extra and looks_like_iban(extra):
+        counterparty_account = compact_account(extra)
+    currency = getattr(amount_obj, "currency", None) or data.get("currency") or account_currency
+    return ParsedTransaction(
+        account=account,
+        account_currency=account_currency,
+        amount=amount if amount else abs(amount),
+        currency=str(currency).upper(),
+        booking_date=booking_date,
+        value_date=value_date,
+        description=description,
+        counterparty_name=details.counterparty_name,
+        counterparty_account=counterparty_account,
+        external_id=_reference(data.get("bank_reference")) or _reference(data.get("customer_reference")),
+        end_to_end_id=details.end_to_end_id,
+        structured_reference=find_rf_reference(description),
+        return_reason=details.return_reason,
+        location=location,
+    )
+
+
+def iter_mt940(stream: BinaryIO) -> Iterator[ParsedTransaction]:
+    """Yield the transactions of every statement in an MT940 file (see module docs)."""
+    yield from parse_mt940(read_all(stream))
