@@ -1,4 +1,8 @@
-"""Shared fixtures: two tenants with their own users, so every test can prove isolation."""
+"""Shared fixtures: two tenants with their own users, so every test can prove isolation.
+
+Django-dependent imports stay inside the fixtures so pure tests (statement parsers, matching
+engine) can also run without the Django plugin (``-p no:django``).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
-
-from tenants.models import Role, Tenant
-from tests.tenants.factories import UserFactory, add_member, bearer, make_tenant
 
 
 @dataclass
 class TenantWorld:
-    tenant: Tenant
+    tenant: Any
     owner: Any
     accountant: Any
     viewer: Any
@@ -22,6 +22,9 @@ class TenantWorld:
 
 
 def _world(name: str) -> TenantWorld:
+    from tenants.models import Role
+    from tests.tenants.factories import UserFactory, add_member, make_tenant
+
     slug = name.split()[0].lower()
     owner = UserFactory(username=f"{slug}-owner")
     tenant = make_tenant(name, owner=owner)
@@ -45,8 +48,11 @@ def world_b(db) -> TenantWorld:
 @pytest.fixture
 def api_client_for():
     """``api_client_for(user)`` -> an APIClient sending that user's bearer token."""
+    from rest_framework.test import APIClient
 
-    def build(user) -> APIClient:
+    from tests.tenants.factories import bearer
+
+    def build(user) -> Any:
         client = APIClient()
         client.credentials(**bearer(user))
         return client
