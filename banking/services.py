@@ -4,7 +4,8 @@ Imports stream rows into a temporary staging table with ``COPY`` (PostgreSQL 15 
 FROM`` into a table whose RLS applies to the current role) and move them with one ``INSERT ...
 SELECT ... ON CONFLICT DO NOTHING`` inside the tenant context, where the policies check every
 row. Duplicates are decided by the database through the ``(tenant, account, dedup_key)`` unique
-key: ``ref:`` + the bank's reference when there is one, else ``fp:`` + a fingerprint of date,
+key: ``ref:`` + the bank's reference when there is one (``#n`` for its n-th repeat within one
+import), else ``fp:`` + a fingerprint of date,
 amount, currency, normalised description and position among identical rows of that day.
 """
 
@@ -223,7 +224,8 @@ WITH numbered AS (
                PARTITION BY s.account, s.booking_date, s.amount, s.currency,
                             lower(btrim(regexp_replace(s.description, '\\s+', ' ', 'g')))
                ORDER BY s.seq
-           ) AS position_in_day
+           ) AS position_in_day,
+           row_number() OVER (PARTITION BY s.account, s.external_id ORDER BY s.seq) AS position_of_reference
     FROM {staging} s
 )
 INSERT INTO banking_banktransaction (
@@ -235,6 +237,9 @@ SELECT gen_random_uuid(), %(tenant)s, a.id, %(batch)s, n.amount, n.currency, n.b
        n.value_date, n.description, n.counterparty_name, n.counterparty_account, n.external_id,
        n.end_to_end_id, n.structured_reference, n.return_reason,
        CASE WHEN n.external_id <> '' THEN 'ref:' || n.external_id
+                 -- A reference repeated inside one file (a CAMT batch entry split into its
+                 -- transactions shares the entry's reference) keeps every row, deterministically.
+                 || CASE WHEN n.position_of_reference > 1 THEN '#' || n.position_of_reference ELSE '' END
             ELSE 'fp:' || md5(concat_ws('|', n.booking_date, n.amount, n.currency,
                                         n.normalized_description, n.position_in_day))
        END,

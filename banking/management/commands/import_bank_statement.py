@@ -1,0 +1,92 @@
+"""``manage.py import_bank_statement --tenant ID|NAME FILE... [--format F] [--dry-run]``.
+
+Each file is imported all or nothing inside the tenant's context, streamed through COPY in
+chunks (memory stays bounded whatever the file size), with the API's duplicate rules.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from banking.models import ImportSource
+from banking.services import ImportRejected, statement_import
+from banking.statements import SUPPORTED_FORMATS, CsvOptions
+from tenants.commands import ProgressBar, resolve_tenant
+from tenants.context import tenant_context
+
+
+class DryRunRollback(Exception):
+    """Raised to roll a dry run back after it has counted everything."""
+
+
+class Command(BaseCommand):
+    help = "Import bank statement files (CSV, OFX/QFX, CAMT.053, MT940) for a tenant."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--tenant", required=True, help="Tenant id or exact name")
+        parser.add_argument("--format", choices=SUPPORTED_FORMATS, help="Skip format detection")
+        parser.add_argument("--account", help="Account for files that do not name one (CSV)")
+        parser.add_argument("--currency", help="Currency for CSV files without a currency column")
+        parser.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+        parser.add_argument("--decimal", choices=[",", "."], help="CSV decimal mark (default: detected)")
+        parser.add_argument("--date-format", help="CSV date format, strptime style (default: detected)")
+        parser.add_argument("--dry-run", action="store_true", help="Parse and count, then roll back")
+
+    def handle(self, *args: Any, files: list[Path], tenant: str, **options: Any) -> None:
+        tenant_obj = resolve_tenant(tenant)
+        failures = 0
+        for path in files:
+            if not path.is_file():
+                self.stderr.write(self.style.ERROR(f"{path}: no such file"))
+                failures += 1
+                continue
+            failures += 0 if self._import_file(tenant_obj.id, path, options) else 1
+        if failures:
+            raise CommandError(f"{failures} of {len(files)} file(s) failed; they imported nothing.")
+
+    def _import_file(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
+        csv_options = CsvOptions(
+            delimiter=options["delimiter"],
+            decimal=options["decimal"],
+            date_format=options["date_format"],
+            currency=(options["currency"] or "").upper(),
+        )
+        size = os.path.getsize(path)
+        with open(path, "rb") as stream:
+            progress = ProgressBar(path.name, size)
+            try:
+                with tenant_context(tenant_id):
+                    result = statement_import(
+                        stream=stream,
+                        file_name=path.name,
+                        file_format=options["format"],
+                        csv_options=csv_options,
+                        source=ImportSource.COMMAND,
+                        default_account=options["account"],
+                        return_ids=False,
+                        progress=lambda rows: progress.update(rows, stream.tell()),
+                    )
+                    summary = (
+                        f"{path}: {result.received} rows read, {result.imported} imported, "
+                        f"{result.duplicates} duplicates, 0 rejected (batch {result.batch.id})"
+                    )
+                    if options["dry_run"]:
+                        raise DryRunRollback(summary)
+            except DryRunRollback as dry_run:
+                progress.close()
+                self.stdout.write(f"[dry run, nothing saved] {dry_run}")
+                return True
+            except ImportRejected as rejected:
+                progress.close()
+                self.stderr.write(self.style.ERROR(f"{path}: rejected, nothing imported. {rejected.detail}"))
+                for location, messages in (rejected.errors or {}).items():
+                    self.stderr.write(f"  {location}: {'; '.join(messages)}")
+                return False
+        progress.close()
+        self.stdout.write(self.style.SUCCESS(summary))
+        return True
