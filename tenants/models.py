@@ -202,3 +202,26 @@ class IdempotencyKey(TenantModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AuditEvent(TenantModel):
+    """Who changed what, when, with the state before and after (append-only)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=64, help_text="e.g. match.confirmed")
+    object_type = models.CharField(max_length=64)
+    object_id = models.UUIDField()
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx"),
+            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_tenant_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id}"

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSource
 from invoices.models import Invoice, Vendor
+from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
+from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import IdempotencyKey, Tenant
 
@@ -48,7 +50,22 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             response_body={"ok": True},
             expires_at=timezone.now() + dt.timedelta(hours=1),
         )
+        run = ReconciliationRun.objects.create(engine_version="seed")
+        match = Match.objects.create(run=run, shape=MatchShape.ONE_TO_ONE, confidence=Decimal("0.9"))
+        allocation = MatchAllocation.objects.create(
+            match=match,
+            transaction=transaction,
+            invoice=invoice,
+            amount=Decimal("150.00"),
+            invoice_amount=Decimal("150.00"),
+        )
+        audit_record(
+            actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
+        )
     return {
+        "run": run,
+        "match": match,
+        "allocation": allocation,
         "vendor": vendor,
         "invoice": invoice,
         "account": account,

@@ -157,6 +157,10 @@ def test_runtime_role_without_tenant_reads_nothing_and_cannot_write(world_a, wor
         ("invoices_invoice", "vendor_id", "vendor"),
         ("banking_banktransaction", "account_id", "account"),
         ("banking_banktransaction", "import_batch_id", "batch"),
+        ("reconciliation_match", "run_id", "run"),
+        ("reconciliation_matchallocation", "match_id", "match"),
+        ("reconciliation_matchallocation", "transaction_id", "transaction"),
+        ("reconciliation_matchallocation", "invoice_id", "invoice"),
     ],
 )
 def test_rows_cannot_point_at_another_tenants_rows(world_a, world_b, login, table, column, target):

@@ -1,0 +1,35 @@
+"""Shared start-up for benchmarks: Django on the embedded (or DATABASE_URL) database, migrated."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(settings_module: str = "config.settings.local") -> None:
+    """Configure Django for a benchmark run and apply migrations (quietly)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    os.environ.setdefault("DEBUG", "false")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def bench_tenant(name: str):
+    """A fresh tenant (and owner) for one benchmark run."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from tenants.services import tenant_create
+
+    user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:10]}")
+    return tenant_create(name=f"{name} {uuid.uuid4().hex[:6]}", owner=user), user
