@@ -451,7 +451,9 @@ def statement_import(
             progress=progress,
         )
     except StatementParseError as error:
+        grouped: dict[str, list[str]] = {}
+        for problem in error.errors[:MAX_REPORTED_ERRORS]:
+            grouped.setdefault(problem.location or "file", []).append(problem.message)
         raise ImportRejected(
-            f"The statement file cannot be imported: {error.message}",
-            errors={e.location or "file": [e.message] for e in error.errors[:MAX_REPORTED_ERRORS]},
+            f"The statement file cannot be imported: {error.message}", errors=grouped
         ) from error

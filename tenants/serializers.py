@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .money import quantize
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "example": "150.00"})
 class MoneyField(serializers.Field):
     """Read-only: ``obj.<amount_attr>`` as a string at the minor unit of ``obj.<currency_attr>``.
 

@@ -11,6 +11,7 @@ from typing import BinaryIO
 _MINUS_SIGNS = "-\u2212\u2012\u2013"  # hyphen-minus, minus sign, figure dash, en dash
 _AMOUNT_NOISE = re.compile(r"[^\d.,'\u2019\u00b4\-\u2212\u2012\u2013+()]")
 _DIGITS = re.compile(r"\d*\.?\d*")
+_PLAIN_AMOUNT = re.compile(r"\s*(-?)(\d+)(?:([.,])(\d+))?\s*")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
 _RF_START = re.compile(r"(?<![A-Z0-9])RF\d{2}(?=[ ]?[A-Z0-9])", re.IGNORECASE)
 _DR_CR_SUFFIX = re.compile(r"\s*(DR|CR)\.?$", re.IGNORECASE)
@@ -71,6 +72,18 @@ def parse_amount(text: str, decimal: str | None = None) -> Decimal:
 
     Raises ValueError with a short reason when the text is not an amount.
     """
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain:  # fast path for the bulk of CSV rows: "-12,34", "1234.5", "7"
+        sign, whole, sep, frac = plain.groups()
+        if not sep:
+            value = Decimal(whole)
+        elif sep == decimal or decimal is None or len(frac) != 3:
+            value = Decimal(f"{whole}.{frac}")
+        else:
+            value = Decimal(whole + frac)  # "1,234" with decimal ".": thousands
+        if value == 0:
+            return abs(value)
+        return -value if sign else value
     raw = text
     s = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
     if not s:

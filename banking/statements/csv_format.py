@@ -21,7 +21,8 @@ Decisions where banks disagree:
   amounts carry ``$`` or the currency is USD. Rows after the sample that do
   not fit become row errors: set ``CsvOptions.date_format`` then.
 * Decimal separator: voted by the sampled amounts (``1.234,56``, ``12,5``);
-  undecided files use ``,`` when the delimiter is ``;`` else ``.``.
+  undecided files (only ``1,234``-like values) use ``,`` when the delimiter
+  is ``;`` or the headers are German/French/Dutch, else ``.``.
 * Debit/credit columns: amount = |credit| - |debit|. An indicator column
   (S/H, D/C, Soll/Haben, Af/Bij, DR/CR, +/-) forces the sign; an unnamed
   column right after the amount holding only such marks is taken as one.
@@ -233,9 +234,10 @@ _NOT_AMOUNT_WORDS = frozenset(
     {"currency", "wahrung", "waehrung", "devise", "valuta", "munt", "original",
      "fremdwahrung", "balance", "saldo", "solde", "kontostand", "date", "datum"}
 )
-_GERMANIC_OR_ROMANCE = frozenset(
+#: Header words of banks that write decimal commas (German, French, Dutch).
+_DECIMAL_COMMA_WORDS = frozenset(
     {"betrag", "umsatz", "buchungstag", "montant", "bedrag", "datum", "soll", "haben",
-     "debit", "credit", "valuta", "wertstellung", "libelle", "omschrijving"}
+     "valuta", "wertstellung", "libelle", "omschrijving", "solde", "saldo"}
 )
 
 _DEBIT_MARKS = frozenset({"s", "d", "dr", "db", "dbit", "debit", "soll", "af", "-", "debet"})
@@ -398,13 +400,23 @@ def _map_header(headers: list[str], explicit: dict[str, str] | None) -> _Mapping
     return mapping if mapping.valid() else None
 
 
-def _records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """csv records with the 1-based physical line each one starts on."""
+def _records(
+    lines: Iterable[str], delimiter: str, *, tolerant: bool = False
+) -> Iterator[tuple[int, list[str]]]:
+    """csv records with the 1-based physical line each one starts on.
+
+    ``tolerant`` (detection on the buffered head) stops at a broken record
+    instead of raising: the real pass reports it with its line number.
+    """
     reader = csv.reader(lines, delimiter=delimiter)
     start = 1
-    for record in reader:
-        yield start, record
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            yield start, record
+            start = reader.line_num + 1
+    except csv.Error:
+        if not tolerant:
+            raise
 
 
 def _choose_encoding(head: bytes, requested: str | None) -> tuple[str, str]:
@@ -582,11 +594,14 @@ class _CsvReader:
     def detect_layout(self) -> None:
         options = self.options
         delimiters = (options.delimiter,) if options.delimiter else _DELIMITERS
+        excel_hint = re.fullmatch(r"\ufeff?sep=(.)\s*", self.buffer[0]) if self.buffer else None
+        if excel_hint and not options.delimiter:
+            delimiters = (excel_hint.group(1),)  # Excel's "sep=;" first line
         if not "".join(self.buffer).strip():
             raise StatementParseError("the CSV file is empty")
         best: tuple[int, int, str, _Mapping] | None = None
         for delimiter in delimiters:
-            for start, record in _records(self.buffer, delimiter):
+            for start, record in _records(self.buffer, delimiter, tolerant=True):
                 if options.skip_rows is not None and start != options.skip_rows + 1:
                     continue
                 if len(record) < 2:
@@ -621,7 +636,7 @@ class _CsvReader:
     def _sample_rows(self) -> list[list[str]]:
         rows: list[list[str]] = []
         lines = self.buffer[self.header_line - 1 :]
-        for _start, record in _records(lines, self.delimiter):
+        for _start, record in _records(lines, self.delimiter, tolerant=True):
             if _start == 1 or not any(cell.strip() for cell in record):
                 continue
             rows.append(record)
@@ -660,7 +675,7 @@ class _CsvReader:
             self.decimal = self.options.decimal
         else:
             words = set(" ".join(_norm_header(h) for h in self.mapping.headers).split())
-            hint = "," if self.delimiter == ";" or words & _GERMANIC_OR_ROMANCE else "."
+            hint = "," if self.delimiter == ";" or words & _DECIMAL_COMMA_WORDS else "."
             if words & {"amount", "withdrawal", "deposit"}:
                 hint = "."
             self.decimal = detect_decimal(amount_texts, hint)
@@ -711,6 +726,7 @@ class _CsvReader:
         errors: list[RowError] = []
         offset = self.header_line - 1
         records = _records(lines, self.delimiter)
+        start = 1
         try:
             next(records, None)  # the header itself
             for start, record in records:
@@ -785,8 +801,9 @@ class _CsvReader:
                     location=location,
                 )
         except csv.Error as exc:
+            # The failing record starts after the last good one.
             raise StatementParseError(
-                f"malformed CSV: {exc}", location=f"line {offset + 1}"
+                f"malformed CSV: {exc}", location=f"line {offset + start + 1}"
             ) from None
         except UnicodeDecodeError as exc:
             raise StatementParseError(

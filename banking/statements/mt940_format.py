@@ -61,6 +61,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
 _TRANSACTION_TAG = re.compile(r"^:61:", re.MULTILINE)
 _ACCOUNT_TAG = re.compile(r"^:25:", re.MULTILINE)
+_ANY_TAG = re.compile(r"^:(?:\d{2}[A-Z]?|NS):", re.MULTILINE)
 _PLACEHOLDER_REFS = frozenset({"NONREF", "NOREF", "NOTPROVIDED", "NONE", "EREF", "KREF", "MREF"})
 _GVC = re.compile(r"^(\d{3})\?")
 _GVC_FIELD = re.compile(r"\?(\d{2})")
@@ -223,17 +224,32 @@ def _new_transactions() -> mt940.models.Transactions:
     )
 
 
-def _error_line(exc: Exception, lines: list[str], first_line: int) -> int:
-    """Best guess of the line a library error is about."""
-    args = getattr(exc, "args", ())
-    if len(args) >= 3 and isinstance(args[1], mt940.tags.Tag) and isinstance(args[2], str):
-        tag_id = str(args[1].id)
-        first_value_line = args[2].split("\n", 1)[0].strip()
-        for number in range(first_line, len(lines) + 1):
-            line = lines[number - 1]
-            if re.match(rf":{tag_id}[A-Z]?:", line) and first_value_line in line:
-                return number
-    return first_line
+def _parse_block(block: str) -> mt940.models.Transactions:
+    transactions = _new_transactions()
+    transactions.parse(block)
+    return transactions
+
+
+def _failing_tag_line(block: str, first_line: int) -> int:
+    """Line of the first tag whose parsing fails, by bisecting tag prefixes.
+
+    Parsing is sequential, so if a prefix fails every longer one fails too;
+    the binary search costs O(n log n) and only runs on the error path.
+    """
+    starts = [m.start() for m in _ANY_TAG.finditer(block)]
+    if not starts:
+        return first_line
+    ends = starts[1:] + [len(block)]
+    low, high = 0, len(starts) - 1
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            _parse_block(block[: ends[middle]])
+        except Exception:  # noqa: BLE001 - any library failure counts
+            high = middle
+        else:
+            low = middle + 1
+    return first_line + block.count("\n", 0, starts[low])
 
 
 def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
@@ -246,7 +262,6 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
             "not an MT940 file: no ':20:' statement with ':25:'/':61:' tags found",
             location="line 1",
         )
-    lines = text.split("\n")
     starts = [m.start() for m in _STATEMENT_START.finditer(text)]
     results: list[ParsedTransaction] = []
     number = 0
@@ -254,11 +269,10 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
         end = starts[index + 1] if index + 1 < len(starts) else len(text)
         block = text[start:end]
         first_line = text.count("\n", 0, start) + 1
-        transactions = _new_transactions()
         try:
-            transactions.parse(block)
+            transactions = _parse_block(block)
         except Exception as exc:  # noqa: BLE001 - library raises RuntimeError/ValueError/...
-            line = _error_line(exc, lines, first_line)
+            line = _failing_tag_line(block, first_line)
             reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else repr(exc)
             raise StatementParseError(
                 f"invalid MT940 data: {reason}", location=f"line {line}"

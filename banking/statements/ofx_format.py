@@ -37,6 +37,7 @@ _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _SKIP = re.compile(r"<!--.*?-->|<\?.*?\?>|<![^>]*>", re.DOTALL)
 _SGML_HEADER = re.compile(r"^\s*([A-Z]+)\s*:\s*(.*?)\s*$", re.MULTILINE)
 _XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
+_OFX_AMOUNT = re.compile(r"\s*[+-]?(\d+([.,]\d*)?|[.,]\d+)\s*")
 _DATE = re.compile(r"\s*(\d{4})(\d{2})(\d{2})")
 _CHARSETS = {
     "1252": "cp1252",
@@ -157,9 +158,10 @@ def _date(value: str) -> datetime.date:
 
 
 def _amount(value: str) -> Decimal:
-    # OFX forbids thousands separators, so a lone comma is a decimal comma.
-    text = value.replace(",", ".") if "," in value and "." not in value else value
-    return parse_amount(text, ".")
+    """TRNAMT: OFX has no thousands separators; a decimal comma is tolerated."""
+    if not _OFX_AMOUNT.fullmatch(value):
+        raise ValueError(value)
+    return parse_amount(value.replace(",", "."), ".")
 
 
 def _transaction(

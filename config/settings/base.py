@@ -142,6 +142,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
+        "InvoiceKindEnum": "invoices.models.InvoiceKind",
+        "TransactionStatusEnum": "banking.models.TransactionStatus",
+        "MatchStatusEnum": "reconciliation.models.MatchStatus",
+        "MatchShapeEnum": "reconciliation.models.MatchShape",
+        "RoleEnum": "tenants.models.Role",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,444 @@
+"""Writes on vendors and invoices of the active tenant (call inside ``tenant_context``).
+
+Every function validates everything first and raises ``InvalidInput`` with per-field errors
+before it writes anything; state rules answer ``Conflict``. Rows are found through the
+tenant-scoped managers, so another tenant's id behaves exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
+
+from tenants.errors import Conflict, InvalidInput, NotFound
+from tenants.models import TenantSettings
+from tenants.money import MoneyError, normalize_currency, parse_amount
+
+from .models import Invoice, InvoiceKind, InvoiceStatus, Vendor
+
+Errors = dict[str, list[str]]
+
+FALLBACK_CURRENCY = "USD"
+INVOICE_NUMBER_CONSTRAINT = "invoice_number_unique_per_tenant"
+INVOICE_VENDOR_FK = "invoices_invoice_vendor_id_same_tenant_fk"
+VENDOR_NAME_CONSTRAINT = "vendor_name_unique_per_tenant"
+FOREIGN_KEY_VIOLATION = "23503"
+
+_IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
+_VOID_INSTEAD = 'void it instead (PATCH with {"status": "void"})'
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _raise_if(errors: Errors) -> None:
+    if errors:
+        raise InvalidInput("The request has invalid fields.", errors=errors)
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _check_length(errors: Errors, field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        _add(errors, field, f"Ensure this field has no more than {limit} characters.")
+
+
+def _constraint_name(error: IntegrityError) -> str | None:
+    """Name of the violated constraint, from the psycopg diagnostics behind Django's error."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def _sqlstate(error: IntegrityError) -> str | None:
+    return getattr(error.__cause__, "sqlstate", None)
+
+
+def tenant_default_currency() -> str:
+    """The tenant's ``TenantSettings.default_currency``, USD when it has no settings row."""
+    code = TenantSettings.objects.values_list("default_currency", flat=True).first()
+    return code or FALLBACK_CURRENCY
+
+
+def _currency(errors: Errors, code: object) -> str | None:
+    try:
+        return normalize_currency(code)
+    except MoneyError as error:
+        _add(errors, "currency", str(error))
+        return None
+
+
+def _amount(errors: Errors, value: object, currency: str) -> Decimal | None:
+    """Exact, positive, at most the currency's minor unit of decimals (no rounding)."""
+    try:
+        amount = parse_amount(value, currency)
+    except MoneyError as error:
+        _add(errors, "amount", str(error))
+        return None
+    if amount <= 0:
+        _add(errors, "amount", "The amount must be greater than zero.")
+        return None
+    return amount
+
+
+def _check_dates(errors: Errors, issue_date: dt.date | None, due_date: dt.date | None) -> None:
+    if issue_date is not None and due_date is not None and due_date < issue_date:
+        _add(errors, "due_date", "The due date cannot be before the issue date.")
+
+
+def _vendor_choice(
+    errors: Errors, *, vendor_id: uuid.UUID | None, vendor_name: str | None
+) -> tuple[Vendor | None, str | None]:
+    """``(existing vendor, name of a vendor to create)`` for the given id and/or name.
+
+    An id of another tenant is not visible here and reads "No such vendor", so a client
+    cannot learn that it exists.
+    """
+    name = vendor_name.strip() if vendor_name is not None else None
+    if name is not None:
+        if not name:
+            _add(errors, "vendor_name", "This field may not be blank.")
+            return None, None
+        _check_length(errors, "vendor_name", name, 200)
+    if vendor_id is not None:
+        vendor = Vendor.objects.filter(id=vendor_id).first()
+        if vendor is None:
+            _add(errors, "vendor_id", "No such vendor.")
+            return None, None
+        if name is not None and name != vendor.name:
+            _add(errors, "vendor_name", "Does not match the name of the vendor given by vendor_id.")
+        return vendor, None
+    if name:
+        vendor = Vendor.objects.filter(name=name).first()
+        return (vendor, None) if vendor is not None else (None, name)
+    return None, None
+
+
+def _vendor_for_name(name: str) -> Vendor:
+    # get_or_create retries the read when a concurrent request created the same name first.
+    vendor: Vendor = Vendor.objects.get_or_create(name=name)[0]
+    return vendor
+
+
+def _ensure_number_free(number: str, *, exclude_id: uuid.UUID | None = None) -> None:
+    if not number:
+        return
+    others = Invoice.objects.filter(number=number)
+    if exclude_id is not None:
+        others = others.exclude(id=exclude_id)
+    if others.exists():
+        raise Conflict(f"An invoice numbered {number!r} already exists.")
+
+
+def _save_invoice(invoice: Invoice, **save_kwargs: Any) -> None:
+    """Save in a savepoint; the database's last word on races becomes a client error."""
+    try:
+        with transaction.atomic():
+            invoice.save(**save_kwargs)
+    except IntegrityError as error:
+        constraint = _constraint_name(error)
+        if constraint == INVOICE_NUMBER_CONSTRAINT:
+            raise Conflict(f"An invoice numbered {invoice.number!r} already exists.") from error
+        if constraint == INVOICE_VENDOR_FK:  # the vendor was deleted concurrently
+            raise InvalidInput(
+                "The request has invalid fields.", errors={"vendor_id": ["No such vendor."]}
+            ) from error
+        raise
+
+
+def _lock_invoice(invoice_id: uuid.UUID) -> Invoice:
+    # Row lock: amount_paid is changed by reconciliation; decisions below depend on it.
+    invoice: Invoice | None = Invoice.objects.select_for_update(of=("self",)).filter(id=invoice_id).first()
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    return invoice
+
+
+# --- invoices ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    amount: Decimal | int | str,
+    description: str = "",
+    number: str = "",
+    currency: str | None = None,
+    vendor_id: uuid.UUID | None = None,
+    vendor_name: str | None = None,
+    issue_date: dt.date | None = None,
+    due_date: dt.date | None = None,
+    kind: str = InvoiceKind.RECEIVABLE,
+    structured_reference: str = "",
+) -> Invoice:
+    """Create an invoice; an unknown ``vendor_name`` creates that vendor.
+
+    ``currency`` defaults to the tenant's default currency. ``amount`` is parsed exactly (no
+    float, no rounding). A number already used in this tenant is a ``Conflict``.
+    """
+    errors: Errors = {}
+    code = _currency(errors, currency) if currency is not None else tenant_default_currency()
+    value = _amount(errors, amount, code) if code is not None else None
+    number = number.strip()
+    structured_reference = structured_reference.strip()
+    _check_length(errors, "number", number, 64)
+    _check_length(errors, "structured_reference", structured_reference, 35)
+    _check_dates(errors, issue_date, due_date)
+    if kind not in InvoiceKind.values:
+        _add(errors, "kind", f"Choose one of {InvoiceKind.values}.")
+    vendor, new_vendor_name = _vendor_choice(errors, vendor_id=vendor_id, vendor_name=vendor_name)
+    _raise_if(errors)
+    # Both are set once _raise_if has passed; the asserts narrow the types.
+    assert code is not None
+    assert value is not None
+    _ensure_number_free(number)
+
+    if new_vendor_name is not None:
+        vendor = _vendor_for_name(new_vendor_name)
+    invoice = Invoice(
+        number=number,
+        vendor=vendor,
+        kind=kind,
+        amount=value,
+        currency=code,
+        description=description.strip(),
+        issue_date=issue_date,
+        due_date=due_date,
+        structured_reference=structured_reference,
+    )
+    _save_invoice(invoice)
+    return invoice
+
+
+_INVOICE_TEXT_FIELDS = {"number": 64, "description": None, "structured_reference": 35}
+
+
+@transaction.atomic
+def invoice_update(*, invoice_id: uuid.UUID, data: Mapping[str, Any]) -> Invoice:
+    """Change the fields present in ``data`` (a partial update).
+
+    ``amount``/``currency`` may change only while nothing is paid; ``status`` may only become
+    ``void`` (from any other status). ``vendor_id: None`` detaches the vendor.
+    """
+    invoice = _lock_invoice(invoice_id)
+    errors: Errors = {}
+    changes: dict[str, Any] = {}
+
+    for field, limit in _INVOICE_TEXT_FIELDS.items():
+        if field in data:
+            text = (data[field] or "").strip()
+            if limit is not None:
+                _check_length(errors, field, text, limit)
+            changes[field] = text
+
+    currency = invoice.currency
+    if "currency" in data:
+        currency = _currency(errors, data["currency"]) or currency
+    if "amount" in data:
+        amount = _amount(errors, data["amount"], currency)
+        if amount is not None:
+            changes["amount"] = amount
+    elif currency != invoice.currency:
+        try:
+            parse_amount(invoice.amount, currency)
+        except MoneyError as error:
+            _add(errors, "currency", f"The invoice amount does not fit this currency: {error}")
+    if currency != invoice.currency:
+        changes["currency"] = currency
+
+    issue_date = data.get("issue_date", invoice.issue_date)
+    due_date = data.get("due_date", invoice.due_date)
+    _check_dates(errors, issue_date, due_date)
+    for field in ("issue_date", "due_date"):
+        if field in data:
+            changes[field] = data[field]
+
+    if "status" in data and data["status"] != InvoiceStatus.VOID:
+        _add(errors, "status", 'Only "void" can be set; payments set the other statuses.')
+
+    new_vendor_name: str | None = None
+    detach = "vendor_id" in data and data["vendor_id"] is None
+    if detach and data.get("vendor_name") is not None:
+        _add(errors, "vendor_name", "Does not match vendor_id null (which detaches the vendor).")
+    elif "vendor_id" in data or "vendor_name" in data:
+        changes["vendor"], new_vendor_name = _vendor_choice(
+            errors, vendor_id=data.get("vendor_id"), vendor_name=data.get("vendor_name")
+        )
+    _raise_if(errors)
+
+    # Re-sending the current amount is not a change (clients often PATCH whole objects).
+    money_changed = any(
+        field in changes and changes[field] != getattr(invoice, field) for field in ("amount", "currency")
+    )
+    if money_changed and invoice.amount_paid != 0:
+        raise Conflict(
+            "The amount and currency cannot change once payments are recorded against the invoice."
+        )
+    if "status" in data:
+        if invoice.status == InvoiceStatus.VOID:
+            raise Conflict("The invoice is already void.")
+        changes["status"] = InvoiceStatus.VOID
+    if "number" in changes:
+        _ensure_number_free(changes["number"], exclude_id=invoice.id)
+
+    if new_vendor_name is not None:
+        changes["vendor"] = _vendor_for_name(new_vendor_name)
+    for field, value in changes.items():
+        setattr(invoice, field, value)
+    update_fields = [("vendor_id" if field == "vendor" else field) for field in changes]
+    _save_invoice(invoice, update_fields=[*update_fields, "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_delete(*, invoice_id: uuid.UUID) -> None:
+    """Delete an invoice nothing has been paid on or matched to; others must be voided."""
+    invoice = _lock_invoice(invoice_id)
+    if invoice.amount_paid != 0 or invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID):
+        raise Conflict(f"Payments are recorded against this invoice; {_VOID_INSTEAD}.")
+    if invoice.status != InvoiceStatus.OPEN:
+        raise Conflict("A void invoice is kept for the record and cannot be deleted.")
+    try:
+        with transaction.atomic():
+            invoice.delete()
+    except (ProtectedError, RestrictedError) as error:
+        raise Conflict(f"Reconciliation matches refer to this invoice; {_VOID_INSTEAD}.") from error
+    except IntegrityError as error:
+        if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
+            raise Conflict(f"Other records refer to this invoice; {_VOID_INSTEAD}.") from error
+        raise
+
+
+# --- vendors -----------------------------------------------------------------------------------
+
+
+def normalize_iban(value: str) -> str:
+    """Upper-case IBAN without spaces; ``InvalidInput`` unless its ISO 13616 mod-97 check holds."""
+    iban = re.sub(r"\s+", "", value).upper()
+    if not iban:
+        return ""
+    if not _IBAN_RE.match(iban):
+        raise InvalidInput(
+            "The IBAN is not valid.",
+            errors={"iban": ["An IBAN is a country code, 2 check digits and 11 to 30 letters or digits."]},
+        )
+    rearranged = iban[4:] + iban[:4]
+    digits = "".join(str(int(char, 36)) for char in rearranged)
+    if int(digits) % 97 != 1:
+        raise InvalidInput("The IBAN is not valid.", errors={"iban": ["The IBAN check digits do not match."]})
+    return iban
+
+
+def _clean_aliases(errors: Errors, aliases: Iterable[str]) -> list[str]:
+    """Stripped, non-blank, each once (first spelling kept)."""
+    cleaned: list[str] = []
+    for alias in aliases:
+        text = alias.strip()
+        if text and text not in cleaned:
+            _check_length(errors, "aliases", text, 200)
+            cleaned.append(text)
+    return cleaned
+
+
+def _clean_vendor_fields(errors: Errors, data: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if not name:
+            _add(errors, "name", "This field may not be blank.")
+        _check_length(errors, "name", name, 200)
+        fields["name"] = name
+    if "iban" in data:
+        try:
+            fields["iban"] = normalize_iban(data["iban"] or "")
+        except InvalidInput as error:
+            errors.update(error.errors or {})
+    if "account_reference" in data:
+        reference = (data["account_reference"] or "").strip()
+        _check_length(errors, "account_reference", reference, 64)
+        fields["account_reference"] = reference
+    if "aliases" in data:
+        fields["aliases"] = _clean_aliases(errors, data["aliases"] or [])
+    return fields
+
+
+def _ensure_vendor_name_free(name: str, *, exclude_id: uuid.UUID | None = None) -> None:
+    others = Vendor.objects.filter(name=name)
+    if exclude_id is not None:
+        others = others.exclude(id=exclude_id)
+    if others.exists():
+        raise Conflict(f"A vendor named {name!r} already exists.")
+
+
+def _save_vendor(vendor: Vendor, **save_kwargs: Any) -> None:
+    try:
+        with transaction.atomic():
+            vendor.save(**save_kwargs)
+    except IntegrityError as error:
+        if _constraint_name(error) == VENDOR_NAME_CONSTRAINT:
+            raise Conflict(f"A vendor named {vendor.name!r} already exists.") from error
+        raise
+
+
+@transaction.atomic
+def vendor_create(
+    *, name: str, iban: str = "", account_reference: str = "", aliases: Iterable[str] = ()
+) -> Vendor:
+    """Create a vendor; the name is unique in the tenant, the IBAN is normalised and checked."""
+    errors: Errors = {}
+    fields = _clean_vendor_fields(
+        errors,
+        {"name": name, "iban": iban, "account_reference": account_reference, "aliases": list(aliases)},
+    )
+    _raise_if(errors)
+    _ensure_vendor_name_free(fields["name"])
+    vendor = Vendor(**fields)
+    _save_vendor(vendor)
+    return vendor
+
+
+@transaction.atomic
+def vendor_update(*, vendor_id: uuid.UUID, data: Mapping[str, Any]) -> Vendor:
+    """Change the fields present in ``data`` (name, iban, account_reference, aliases)."""
+    vendor: Vendor | None = Vendor.objects.select_for_update().filter(id=vendor_id).first()
+    if vendor is None:
+        raise NotFound("No such vendor.")
+    errors: Errors = {}
+    fields = _clean_vendor_fields(errors, data)
+    _raise_if(errors)
+    if "name" in fields:
+        _ensure_vendor_name_free(fields["name"], exclude_id=vendor.id)
+    for field, value in fields.items():
+        setattr(vendor, field, value)
+    _save_vendor(vendor, update_fields=[*fields, "updated_at"])
+    return vendor
+
+
+@transaction.atomic
+def vendor_delete(*, vendor_id: uuid.UUID) -> None:
+    """Delete a vendor that no invoice refers to."""
+    # The lock makes a concurrent invoice insert for this vendor wait (its FK check needs a
+    # key-share lock), so the check below cannot be overtaken.
+    vendor: Vendor | None = Vendor.objects.select_for_update().filter(id=vendor_id).first()
+    if vendor is None:
+        raise NotFound("No such vendor.")
+    invoice_count = Invoice.objects.filter(vendor_id=vendor.id).count()
+    if invoice_count:
+        raise Conflict(f"The vendor still has {invoice_count} invoice(s); reassign or delete them first.")
+    try:
+        with transaction.atomic():
+            vendor.delete()
+    except (ProtectedError, RestrictedError) as error:
+        raise Conflict("Other records refer to this vendor.") from error
+    except IntegrityError as error:
+        if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
+            raise Conflict("Other records refer to this vendor.") from error
+        raise

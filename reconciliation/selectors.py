@@ -1,0 +1,201 @@
+"""Reads for reconciliation: engine inputs from the ledgers, matches, runs (active tenant only)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet
+
+from banking.models import BankTransaction, TransactionStatus
+from invoices.models import Invoice, InvoiceStatus
+from tenants.errors import NotFound
+from tenants.models import TenantSettings
+
+from . import engine
+from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+
+
+def engine_settings() -> engine.EngineSettings:
+    """The active tenant's reconciliation policy as engine settings."""
+    row = TenantSettings.objects.first()
+    if row is None:
+        return engine.EngineSettings()
+    return engine.EngineSettings(
+        auto_confirm_threshold=row.auto_confirm_threshold,
+        fee_tolerance_fixed=row.fee_tolerance_fixed,
+        fee_tolerance_percent=row.fee_tolerance_percent,
+        date_window_days=row.date_window_days,
+    )
+
+
+_INVOICE_COLUMNS = (
+    "id",
+    "number",
+    "amount",
+    "amount_paid",
+    "currency",
+    "issue_date",
+    "due_date",
+    "vendor_id",
+    "vendor__name",
+    "vendor__aliases",
+    "vendor__iban",
+    "vendor__account_reference",
+    "structured_reference",
+    "kind",
+)
+
+
+def _invoice_input(row: tuple) -> engine.InvoiceInput:
+    (
+        pk,
+        number,
+        amount,
+        paid,
+        currency,
+        issued,
+        due,
+        vendor_id,
+        vendor_name,
+        aliases,
+        iban,
+        account_reference,
+        structured_reference,
+        kind,
+    ) = row
+    return engine.InvoiceInput(
+        id=str(pk),
+        number=number,
+        amount=amount,
+        outstanding=amount - paid,
+        currency=currency,
+        issue_date=issued,
+        due_date=due,
+        counterparty_id=str(vendor_id) if vendor_id else None,
+        counterparty_name=vendor_name or "",
+        counterparty_aliases=tuple(aliases or ()),
+        counterparty_account=iban or account_reference or "",
+        structured_reference=structured_reference,
+        direction=kind,
+    )
+
+
+def open_invoice_inputs(*, invoice_ids: list[uuid.UUID] | None = None) -> list[engine.InvoiceInput]:
+    """Open and partially paid invoices with something outstanding, as engine inputs."""
+    queryset = Invoice.objects.filter(
+        status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID], amount__gt=F("amount_paid")
+    )
+    if invoice_ids is not None:
+        queryset = queryset.filter(pk__in=invoice_ids)
+    return [_invoice_input(row) for row in queryset.values_list(*_INVOICE_COLUMNS).iterator(chunk_size=5000)]
+
+
+_TRANSACTION_COLUMNS = (
+    "id",
+    "amount",
+    "allocated_amount",
+    "currency",
+    "booking_date",
+    "value_date",
+    "description",
+    "counterparty_name",
+    "counterparty_account",
+    "external_id",
+    "end_to_end_id",
+    "structured_reference",
+)
+
+
+def _transaction_input(row: tuple) -> engine.TransactionInput:
+    (
+        pk,
+        amount,
+        allocated,
+        currency,
+        booked,
+        valued,
+        description,
+        counterparty_name,
+        counterparty_account,
+        external_id,
+        end_to_end_id,
+        structured_reference,
+    ) = row
+    return engine.TransactionInput(
+        id=str(pk),
+        amount=amount,
+        currency=currency,
+        booking_date=booked,
+        value_date=valued,
+        description=description,
+        counterparty_name=counterparty_name,
+        counterparty_account=counterparty_account,
+        external_id=external_id,
+        end_to_end_id=end_to_end_id,
+        structured_reference=structured_reference,
+        unallocated=abs(amount) - allocated,
+    )
+
+
+def open_transaction_inputs(
+    *, transaction_ids: list[uuid.UUID] | None = None
+) -> list[engine.TransactionInput]:
+    """Unmatched transactions with an unallocated remainder, as engine inputs."""
+    queryset = BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0)
+    if transaction_ids is not None:
+        queryset = queryset.filter(pk__in=transaction_ids)
+    inputs = (
+        _transaction_input(row)
+        for row in queryset.values_list(*_TRANSACTION_COLUMNS).iterator(chunk_size=5000)
+    )
+    return [tx for tx in inputs if tx.unallocated and tx.unallocated > Decimal(0)]
+
+
+def rejected_pairs() -> frozenset[tuple[str, str]]:
+    """(invoice_id, transaction_id) pairs inside matches a person rejected: never proposed again."""
+    rows = MatchAllocation.objects.filter(match__status=MatchStatus.REJECTED).values_list(
+        "invoice_id", "transaction_id"
+    )
+    return frozenset((str(invoice), str(transaction)) for invoice, transaction in rows)
+
+
+def match_list(
+    *,
+    status: str | None = None,
+    invoice_id: uuid.UUID | None = None,
+    transaction_id: uuid.UUID | None = None,
+    run_id: uuid.UUID | None = None,
+    min_confidence: Decimal | None = None,
+) -> QuerySet[Match]:
+    """Matches with their allocations, newest first."""
+    queryset = Match.objects.prefetch_related("allocations")
+    if status:
+        queryset = queryset.filter(status=status)
+    if invoice_id:
+        queryset = queryset.filter(Q(allocations__invoice_id=invoice_id)).distinct()
+    if transaction_id:
+        queryset = queryset.filter(Q(allocations__transaction_id=transaction_id)).distinct()
+    if run_id:
+        queryset = queryset.filter(run_id=run_id)
+    if min_confidence is not None:
+        queryset = queryset.filter(confidence__gte=min_confidence)
+    return queryset
+
+
+def match_get(*, match_id: uuid.UUID) -> Match:
+    found = Match.objects.prefetch_related("allocations").filter(pk=match_id).first()
+    if found is None:
+        raise NotFound("No such match.")
+    return found
+
+
+def run_list() -> QuerySet[ReconciliationRun]:
+    return ReconciliationRun.objects.all()
+
+
+def run_get(*, run_id: uuid.UUID) -> ReconciliationRun:
+    found = ReconciliationRun.objects.filter(pk=run_id).first()
+    if found is None:
+        raise NotFound("No such reconciliation run.")
+    return found

@@ -1,0 +1,442 @@
+"""Reconciliation writes: runs of the engine, and confirm / reject / undo of matches.
+
+``reconcile(tenant_id, ...)`` is the one service function behind the REST API, GraphQL, the
+admin and ``manage.py reconcile``. The engine itself (``reconciliation.engine``) is pure; this
+module turns rows into engine inputs and engine proposals back into rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from banking.models import BankTransaction, TransactionStatus
+from invoices.models import Invoice, InvoiceStatus
+from tenants.audit import audit_record
+from tenants.context import tenant_context
+from tenants.errors import Conflict, NotFound
+
+from . import engine, selectors
+from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+
+# --- Serialising engine output --------------------------------------------------------------------
+
+
+def reason_dicts(reasons: Any) -> list[dict[str, str]]:
+    return [{"code": reason.code, "message": reason.message} for reason in reasons]
+
+
+def pair_score_dict(score: engine.PairScore) -> dict[str, Any]:
+    """A PairScore as plain JSON-ready data (the per-signal breakdown)."""
+    return {
+        "invoice_id": score.invoice_id,
+        "transaction_id": score.transaction_id,
+        "confidence": str(score.confidence),
+        "is_candidate": score.is_candidate,
+        "signals": [
+            {
+                "signal": signal.signal,
+                "score": str(signal.score),
+                "weight": str(signal.weight),
+                "reasons": reason_dicts(signal.reasons),
+            }
+            for signal in score.signals
+        ],
+        "blockers": reason_dicts(score.blockers),
+    }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposal of a run as the interfaces present it."""
+
+    match_id: uuid.UUID | None
+    shape: str
+    allocations: list[dict[str, str]]
+    confidence: Decimal
+    reasons: list[dict[str, str]]
+    auto_confirmed: bool
+    fee_amount: Decimal
+
+    @property
+    def invoice_id(self) -> str | None:
+        invoices = {a["invoice_id"] for a in self.allocations}
+        return next(iter(invoices)) if len(invoices) == 1 else None
+
+    @property
+    def transaction_id(self) -> str | None:
+        transactions = {a["transaction_id"] for a in self.allocations}
+        return next(iter(transactions)) if len(transactions) == 1 else None
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    run_id: uuid.UUID | None
+    dry_run: bool
+    candidates: list[Candidate]
+    auto_confirmed: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _allocation_key(allocations: Any) -> tuple:
+    return tuple(
+        sorted((str(a.transaction_id), str(a.invoice_id), Decimal(a.amount).normalize()) for a in allocations)
+    )
+
+
+# --- Runs -------------------------------------------------------------------------------------------
+
+
+def _settings_snapshot(settings: engine.EngineSettings) -> dict[str, Any]:
+    snapshot = {}
+    for item in dataclasses.fields(settings):
+        value = getattr(settings, item.name)
+        snapshot[item.name] = str(value) if isinstance(value, Decimal) else value
+    snapshot["fx_rates"] = {f"{a}/{b}": str(rate) for (a, b), rate in dict(settings.fx_rates).items()}
+    return snapshot
+
+
+def reconcile(
+    tenant_id: uuid.UUID | str,
+    *,
+    dry_run: bool = False,
+    actor: AbstractBaseUser | None = None,
+    source: str = "api",
+) -> ReconcileResult:
+    """Run the engine for a tenant and persist its proposals (auto-confirming the safe ones).
+
+    One run per tenant at a time: a second concurrent run raises Conflict (409). Proposals still
+    open from earlier runs are replaced, keeping the id of any proposal that is proposed again.
+    ``dry_run`` computes and returns the candidates without writing anything.
+    """
+    started = time.perf_counter()
+    with tenant_context(tenant_id) as tenant_uuid:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"reconcile:{tenant_uuid}"]
+            )
+            if not cursor.fetchone()[0]:
+                raise Conflict("A reconciliation run is already in progress for this tenant.")
+        settings = selectors.engine_settings()
+        invoices = selectors.open_invoice_inputs()
+        transactions = selectors.open_transaction_inputs()
+        result = engine.reconcile(invoices, transactions, settings, rejected_pairs=selectors.rejected_pairs())
+        if dry_run:
+            candidates = [_candidate(None, proposal, auto_confirmed=False) for proposal in result.proposals]
+            return ReconcileResult(
+                run_id=None, dry_run=True, candidates=candidates, auto_confirmed=0, stats=dict(result.stats)
+            )
+        run = ReconciliationRun.objects.create(
+            started_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+            source=source,
+            engine_version=engine.ENGINE_VERSION,
+            settings_used=_settings_snapshot(settings),
+            invoices_considered=len(invoices),
+            transactions_considered=len(transactions),
+        )
+        matches = _persist_proposals(run, result.proposals)
+        candidates = []
+        auto_confirmed = 0
+        for match, proposal in zip(matches, result.proposals, strict=True):
+            confirmed = False
+            if proposal.auto_confirm:
+                confirmed = _try_auto_confirm(match)
+                auto_confirmed += int(confirmed)
+            candidates.append(_candidate(match.id, proposal, auto_confirmed=confirmed))
+        run.proposals_count = len(matches)
+        run.auto_confirmed_count = auto_confirmed
+        run.stats = {k: v for k, v in dict(result.stats).items() if isinstance(v, int | float | str)}
+        run.duration_ms = int((time.perf_counter() - started) * 1000)
+        run.save(
+            update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"]
+        )
+        return ReconcileResult(
+            run_id=run.id,
+            dry_run=False,
+            candidates=candidates,
+            auto_confirmed=auto_confirmed,
+            stats=run.stats,
+        )
+
+
+def _candidate(match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool) -> Candidate:
+    return Candidate(
+        match_id=match_id,
+        shape=proposal.shape,
+        allocations=[
+            {"transaction_id": a.transaction_id, "invoice_id": a.invoice_id, "amount": str(a.amount)}
+            for a in proposal.allocations
+        ],
+        confidence=proposal.confidence,
+        reasons=reason_dicts(proposal.reasons),
+        auto_confirmed=auto_confirmed,
+        fee_amount=proposal.fee_amount,
+    )
+
+
+def _persist_proposals(run: ReconciliationRun, proposals: tuple[engine.Proposal, ...]) -> list[Match]:
+    """Store proposals; reuse still-proposed matches with the same allocations, drop the rest."""
+    existing: dict[tuple, Match] = {}
+    for match in Match.objects.filter(status=MatchStatus.PROPOSED).prefetch_related("allocations"):
+        existing[_allocation_key(match.allocations.all())] = match
+    kept: list[Match] = []
+    new_matches: list[Match] = []
+    new_allocations: list[MatchAllocation] = []
+    ordered: list[Match] = []
+    for proposal in proposals:
+        fields = {
+            "run": run,
+            "shape": proposal.shape,
+            "confidence": proposal.confidence,
+            "runner_up_confidence": proposal.runner_up_confidence,
+            "reasons": reason_dicts(proposal.reasons),
+            "breakdown": [pair_score_dict(score) for score in proposal.breakdown],
+            "fee_amount": proposal.fee_amount,
+            "engine_version": engine.ENGINE_VERSION,
+        }
+        match = existing.pop(_allocation_key(proposal.allocations), None)
+        if match is not None:
+            for name, value in fields.items():
+                setattr(match, name, value)
+            kept.append(match)
+        else:
+            match = Match(id=uuid.uuid4(), status=MatchStatus.PROPOSED, **fields)
+            new_matches.append(match)
+            fee_left = proposal.fee_amount
+            for allocation in proposal.allocations:
+                settled = (
+                    allocation.invoice_amount if allocation.invoice_amount is not None else allocation.amount
+                )
+                # A fee is absorbed once, by the allocation whose invoice it belongs to.
+                if fee_left and len(proposal.allocations) >= 1:
+                    settled += fee_left
+                    fee_left = Decimal(0)
+                new_allocations.append(
+                    MatchAllocation(
+                        match=match,
+                        transaction_id=uuid.UUID(allocation.transaction_id),
+                        invoice_id=uuid.UUID(allocation.invoice_id),
+                        amount=allocation.amount,
+                        invoice_amount=settled,
+                    )
+                )
+        ordered.append(match)
+    if existing:
+        MatchAllocation.objects.filter(match__in=list(existing.values())).delete()
+        Match.objects.filter(pk__in=[m.pk for m in existing.values()]).delete()
+    if kept:
+        Match.objects.bulk_update(
+            kept,
+            [
+                "run",
+                "shape",
+                "confidence",
+                "runner_up_confidence",
+                "reasons",
+                "breakdown",
+                "fee_amount",
+                "engine_version",
+                "updated_at",
+            ],
+            batch_size=2000,
+        )
+    Match.objects.bulk_create(new_matches, batch_size=2000)
+    MatchAllocation.objects.bulk_create(new_allocations, batch_size=5000)
+    return ordered
+
+
+def _try_auto_confirm(match: Match) -> bool:
+    """Confirm an engine-approved match; if money moved meanwhile it stays proposed."""
+    try:
+        with transaction.atomic():
+            _confirm(match, actor=None, auto=True)
+        return True
+    except Conflict:
+        return False
+
+
+# --- Confirm / reject / undo ------------------------------------------------------------------------
+
+
+def _match_state(match: Match) -> dict[str, Any]:
+    return {"status": match.status, "auto": match.auto, "confidence": str(match.confidence)}
+
+
+def _locked_match(match_id: uuid.UUID) -> Match:
+    match = Match.objects.select_for_update().filter(pk=match_id).first()
+    if match is None:
+        raise NotFound("No such match.")
+    return match
+
+
+def _lock_rows(allocations: list[MatchAllocation]) -> tuple[dict, dict]:
+    """Lock the transactions, then the invoices, each in id order (no deadlocks between confirms)."""
+    transaction_ids = sorted({a.transaction_id for a in allocations})
+    invoice_ids = sorted({a.invoice_id for a in allocations})
+    transactions = {
+        t.pk: t
+        for t in BankTransaction.objects.select_for_update().filter(pk__in=transaction_ids).order_by("pk")
+    }
+    invoices = {
+        i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("pk")
+    }
+    return transactions, invoices
+
+
+def _invoice_status(invoice: Invoice) -> str:
+    if invoice.status == InvoiceStatus.VOID:
+        return InvoiceStatus.VOID
+    if invoice.amount_paid >= invoice.amount:
+        return InvoiceStatus.PAID
+    return InvoiceStatus.PARTIALLY_PAID if invoice.amount_paid > 0 else InvoiceStatus.OPEN
+
+
+def _transaction_status(bank_transaction: BankTransaction) -> str:
+    if bank_transaction.status == TransactionStatus.IGNORED:
+        return TransactionStatus.IGNORED
+    full = bank_transaction.allocated_amount >= abs(bank_transaction.amount)
+    return TransactionStatus.MATCHED if full else TransactionStatus.UNMATCHED
+
+
+def _confirm(match: Match, *, actor: AbstractBaseUser | None, auto: bool) -> Match:
+    match = _locked_match(match.pk)
+    if match.status != MatchStatus.PROPOSED:
+        raise Conflict(f"Only proposed matches can be confirmed; this one is {match.status}.")
+    allocations = list(MatchAllocation.objects.filter(match=match))
+    transactions, invoices = _lock_rows(allocations)
+    for allocation in allocations:
+        bank_transaction = transactions[allocation.transaction_id]
+        invoice = invoices[allocation.invoice_id]
+        if invoice.status == InvoiceStatus.VOID:
+            raise Conflict(f"Invoice {invoice.number or invoice.pk} is void.")
+        if bank_transaction.allocated_amount + allocation.amount > abs(bank_transaction.amount):
+            raise Conflict("The transaction's amount is already allocated to other invoices.")
+        if invoice.amount_paid + allocation.invoice_amount > invoice.amount:
+            raise Conflict(f"Invoice {invoice.number or invoice.pk} would be paid more than its amount.")
+        bank_transaction.allocated_amount += allocation.amount
+        invoice.amount_paid += allocation.invoice_amount
+    now = timezone.now()
+    for bank_transaction in transactions.values():
+        bank_transaction.status = _transaction_status(bank_transaction)
+    for invoice in invoices.values():
+        invoice.status = _invoice_status(invoice)
+    BankTransaction.objects.bulk_update(
+        list(transactions.values()), ["allocated_amount", "status", "updated_at"]
+    )
+    Invoice.objects.bulk_update(list(invoices.values()), ["amount_paid", "status", "updated_at"])
+    before = _match_state(match)
+    match.status = MatchStatus.CONFIRMED
+    match.auto = auto
+    match.decided_by = actor if actor is not None and getattr(actor, "pk", None) else None
+    match.confirmed_at = now
+    match.save(update_fields=["status", "auto", "decided_by", "confirmed_at", "updated_at"])
+    audit_record(
+        actor=match.decided_by,
+        action="match.auto_confirmed" if auto else "match.confirmed",
+        object_type="match",
+        object_id=match.pk,
+        before=before,
+        after=_match_state(match),
+    )
+    return match
+
+
+@transaction.atomic
+def match_confirm(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
+    """Confirm a proposed match: allocate amounts, update invoices and transactions, under row locks.
+
+    Two concurrent confirmations competing for the same money serialise on the row locks; the
+    second sees the first's allocation and gets Conflict (409). Database CHECK constraints guard
+    the same invariants underneath.
+    """
+    return _confirm(Match(pk=match_id), actor=actor, auto=False)
+
+
+@transaction.atomic
+def match_reject(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
+    """Reject a proposed match; its pairs are never proposed again."""
+    match = _locked_match(match_id)
+    if match.status != MatchStatus.PROPOSED:
+        raise Conflict(f"Only proposed matches can be rejected; this one is {match.status}.")
+    before = _match_state(match)
+    match.status = MatchStatus.REJECTED
+    match.decided_by = actor if actor is not None and getattr(actor, "pk", None) else None
+    match.rejected_at = timezone.now()
+    match.save(update_fields=["status", "decided_by", "rejected_at", "updated_at"])
+    audit_record(
+        actor=match.decided_by,
+        action="match.rejected",
+        object_type="match",
+        object_id=match.pk,
+        before=before,
+        after=_match_state(match),
+    )
+    return match
+
+
+@transaction.atomic
+def match_undo(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
+    """Undo a confirmed match: give back exactly the amounts it allocated."""
+    match = _locked_match(match_id)
+    if match.status != MatchStatus.CONFIRMED:
+        raise Conflict(f"Only confirmed matches can be undone; this one is {match.status}.")
+    allocations = list(MatchAllocation.objects.filter(match=match))
+    transactions, invoices = _lock_rows(allocations)
+    for allocation in allocations:
+        transactions[allocation.transaction_id].allocated_amount -= allocation.amount
+        invoices[allocation.invoice_id].amount_paid -= allocation.invoice_amount
+    for bank_transaction in transactions.values():
+        bank_transaction.status = _transaction_status(bank_transaction)
+    for invoice in invoices.values():
+        invoice.status = _invoice_status(invoice)
+    BankTransaction.objects.bulk_update(
+        list(transactions.values()), ["allocated_amount", "status", "updated_at"]
+    )
+    Invoice.objects.bulk_update(list(invoices.values()), ["amount_paid", "status", "updated_at"])
+    before = _match_state(match)
+    match.status = MatchStatus.UNDONE
+    match.decided_by = actor if actor is not None and getattr(actor, "pk", None) else None
+    match.undone_at = timezone.now()
+    match.save(update_fields=["status", "decided_by", "undone_at", "updated_at"])
+    audit_record(
+        actor=match.decided_by,
+        action="match.undone",
+        object_type="match",
+        object_id=match.pk,
+        before=before,
+        after=_match_state(match),
+    )
+    return match
+
+
+def explain_pair(*, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> engine.PairScore:
+    """The engine's full breakdown for any pair of the active tenant, including why it is not a candidate."""
+    invoice = _invoice_input_any(invoice_id)
+    bank_transaction = _transaction_input_any(transaction_id)
+    return engine.score_pair(
+        invoice, bank_transaction, selectors.engine_settings(), rejected_pairs=selectors.rejected_pairs()
+    )
+
+
+def _invoice_input_any(invoice_id: uuid.UUID) -> engine.InvoiceInput:
+    row = Invoice.objects.filter(pk=invoice_id).values_list(*selectors._INVOICE_COLUMNS).first()
+    if row is None:
+        raise NotFound("No such invoice.")
+    return selectors._invoice_input(row)
+
+
+def _transaction_input_any(transaction_id: uuid.UUID) -> engine.TransactionInput:
+    row = (
+        BankTransaction.objects.filter(pk=transaction_id).values_list(*selectors._TRANSACTION_COLUMNS).first()
+    )
+    if row is None:
+        raise NotFound("No such bank transaction.")
+    return selectors._transaction_input(row)

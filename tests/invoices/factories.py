@@ -1,0 +1,82 @@
+"""Factories for vendors and invoices. Rows are tenant-owned: the helpers enter the tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import factory
+from django.db import models
+
+from invoices.models import Invoice, InvoiceStatus, Vendor
+from tenants.context import tenant_context
+from tenants.models import Tenant
+
+
+class VendorFactory(factory.django.DjangoModelFactory):
+    """Call inside ``tenant_context`` (the tenant comes from the context)."""
+
+    class Meta:
+        model = Vendor
+
+    name = factory.Sequence(lambda n: f"Vendor {n}")
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """Call inside ``tenant_context`` (the tenant comes from the context)."""
+
+    class Meta:
+        model = Invoice
+
+    number = factory.Sequence(lambda n: f"INV-{n:05d}")
+    amount = Decimal("100.00")
+    currency = "USD"
+    description = "Consulting Services"
+    issue_date = dt.date(2024, 3, 1)
+    due_date = dt.date(2024, 3, 31)
+
+
+def make_vendor(tenant: Tenant, **fields: Any) -> Vendor:
+    with tenant_context(tenant.id):
+        return VendorFactory(**fields)
+
+
+def make_invoice(tenant: Tenant, **fields: Any) -> Invoice:
+    with tenant_context(tenant.id):
+        return InvoiceFactory(**fields)
+
+
+def bulk_invoices(tenant: Tenant, count: int, **fields: Any) -> None:
+    """``count`` invoices in one INSERT (``bulk_create`` skips save(), so the tenant is explicit)."""
+    with tenant_context(tenant.id):
+        Invoice.objects.bulk_create(
+            [
+                InvoiceFactory.build(
+                    **{"tenant_id": tenant.id, "number": f"BULK-{tenant.name[:4]}-{i:06d}", **fields}
+                )
+                for i in range(count)
+            ],
+            batch_size=1000,
+        )
+
+
+def record_payment(tenant: Tenant, invoice: Invoice, amount: Decimal) -> None:
+    """Stand-in for a confirmed reconciliation match: sets amount_paid and the status."""
+    with tenant_context(tenant.id):
+        current = Invoice.objects.get(id=invoice.id)
+        paid = current.amount_paid + amount
+        status = InvoiceStatus.PAID if paid == current.amount else InvoiceStatus.PARTIALLY_PAID
+        Invoice.objects.filter(id=invoice.id).update(amount_paid=paid, status=status)
+
+
+def count_rows(tenant: Tenant, model: type[models.Model]) -> int:
+    """Rows of a tenant model in ``tenant`` (outside a context RLS would show none)."""
+    with tenant_context(tenant.id):
+        return model.objects.count()
+
+
+def fetch(tenant: Tenant, model: type[models.Model], pk: Any) -> Any:
+    """A fresh copy of one row of ``tenant``, or None."""
+    with tenant_context(tenant.id):
+        return model.objects.filter(pk=pk).first()
