@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("tenants.urls")),
     path("tenants/<uuid:tenant_id>/", include("invoices.urls")),
     path("tenants/<uuid:tenant_id>/", include("banking.urls")),
+    path("tenants/<uuid:tenant_id>/", include("reconciliation.urls")),
 ]
 
 urlpatterns = [

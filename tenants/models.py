@@ -109,6 +109,15 @@ class TenantScopedManager(models.Manager):
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().filter(tenant_id=require_tenant_id())
 
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list:
+        """``bulk_create`` skips ``save()``: stamp the active tenant here (RLS checks it)."""
+        tenant_id = require_tenant_id()
+        objs = list(objs)
+        for obj in objs:
+            if obj.tenant_id is None:
+                obj.tenant_id = tenant_id
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class TenantModel(TimeStampedModel):
     """Base of every tenant-owned table (RLS + FORCE + policy added by its migration)."""

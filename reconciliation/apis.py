@@ -1,0 +1,240 @@
+"""Reconciliation API under /v1/tenants/{tenant_id}/: runs, matches and explanations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants.pagination import CursorPagination
+from tenants.permissions import TenantRolePermission
+
+from . import selectors, services
+from .models import MatchShape, MatchStatus
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class CandidateAllocationSerializer(serializers.Serializer):
+    transaction_id = serializers.UUIDField()
+    invoice_id = serializers.UUIDField()
+    amount = serializers.CharField(help_text="Decimal string taken from the transaction")
+
+
+class CandidateSerializer(serializers.Serializer):
+    match_id = serializers.UUIDField(allow_null=True)
+    shape = serializers.ChoiceField(choices=MatchShape.choices)
+    invoice_id = serializers.UUIDField(allow_null=True, help_text="Set when one invoice is involved")
+    transaction_id = serializers.UUIDField(allow_null=True, help_text="Set when one transaction is involved")
+    allocations = CandidateAllocationSerializer(many=True)
+    confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
+    reasons = ReasonSerializer(many=True)
+    auto_confirmed = serializers.BooleanField()
+    fee_amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+
+
+class ReconcileOutputSerializer(serializers.Serializer):
+    run_id = serializers.UUIDField(allow_null=True)
+    dry_run = serializers.BooleanField()
+    candidates = CandidateSerializer(many=True)
+    auto_confirmed = serializers.IntegerField()
+
+
+class ReconcileApi(APIView):
+    """``POST reconcile``: run the engine now; returns the proposals with their reasons.
+
+    An empty tenant returns an empty list. A second run while one is in progress gets 409.
+    """
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReconcileRequest"
+
+        dry_run = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(request=InputSerializer, responses=ReconcileOutputSerializer)
+    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        result = services.reconcile(
+            tenant_id, dry_run=data.validated_data["dry_run"], actor=request.user, source="api"
+        )
+        body = {
+            "run_id": result.run_id,
+            "dry_run": result.dry_run,
+            "candidates": result.candidates,
+            "auto_confirmed": result.auto_confirmed,
+        }
+        return Response(ReconcileOutputSerializer(body).data)
+
+
+class MatchAllocationSerializer(serializers.Serializer):
+    transaction_id = serializers.UUIDField()
+    invoice_id = serializers.UUIDField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    invoice_amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+
+
+class MatchOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    run_id = serializers.UUIDField(allow_null=True)
+    shape = serializers.ChoiceField(choices=MatchShape.choices)
+    status = serializers.ChoiceField(choices=MatchStatus.choices)
+    auto = serializers.BooleanField()
+    confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
+    runner_up_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
+    reasons = ReasonSerializer(many=True)
+    fee_amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    allocations = MatchAllocationSerializer(many=True, source="allocations.all")
+    decided_by_id = serializers.IntegerField(allow_null=True)
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    rejected_at = serializers.DateTimeField(allow_null=True)
+    undone_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class MatchDetailOutputSerializer(MatchOutputSerializer):
+    breakdown = serializers.JSONField(help_text="Per-pair, per-signal scores with reasons")
+
+
+class MatchFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MatchStatus.choices, required=False)
+    invoice_id = serializers.UUIDField(required=False)
+    transaction_id = serializers.UUIDField(required=False)
+    run_id = serializers.UUIDField(required=False)
+    min_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, required=False)
+
+
+class MatchListApi(APIView):
+    """``GET matches``: cursor-paginated, newest first."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(parameters=[MatchFilterSerializer], responses=MatchOutputSerializer(many=True))
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        filters = MatchFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(selectors.match_list(**filters.validated_data), request, view=self)
+        return paginator.get_paginated_response(MatchOutputSerializer(page, many=True).data)
+
+
+class MatchDetailApi(APIView):
+    """``GET matches/{match_id}`` with the full breakdown."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=MatchDetailOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+        return Response(MatchDetailOutputSerializer(selectors.match_get(match_id=match_id)).data)
+
+
+class _MatchActionApi(APIView):
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    match_service: Any = None
+
+    @extend_schema(request=None, responses=MatchOutputSerializer)
+    def post(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+        self.match_service(match_id=match_id, actor=request.user)
+        return Response(MatchOutputSerializer(selectors.match_get(match_id=match_id)).data)
+
+
+class MatchConfirmApi(_MatchActionApi):
+    """``POST matches/{match_id}/confirm``: allocate the amounts (409 if the money is gone)."""
+
+    match_service = staticmethod(services.match_confirm)
+
+
+class MatchRejectApi(_MatchActionApi):
+    """``POST matches/{match_id}/reject``: its pairs are never proposed again."""
+
+    match_service = staticmethod(services.match_reject)
+
+
+class MatchUndoApi(_MatchActionApi):
+    """``POST matches/{match_id}/undo``: give back exactly what the confirmation allocated."""
+
+    match_service = staticmethod(services.match_undo)
+
+
+class SignalSerializer(serializers.Serializer):
+    signal = serializers.CharField()
+    score = serializers.CharField()
+    weight = serializers.CharField()
+    reasons = ReasonSerializer(many=True)
+
+
+class ExplainOutputSerializer(serializers.Serializer):
+    invoice_id = serializers.UUIDField()
+    transaction_id = serializers.UUIDField()
+    confidence = serializers.CharField()
+    is_candidate = serializers.BooleanField()
+    signals = SignalSerializer(many=True)
+    blockers = ReasonSerializer(many=True, help_text="Why the pair is not a candidate (empty if it is)")
+
+
+class ExplainApi(APIView):
+    """``GET reconcile/explain?invoice_id=&transaction_id=``: the full breakdown for any pair."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    class QuerySerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ExplainQuery"
+
+        invoice_id = serializers.UUIDField()
+        transaction_id = serializers.UUIDField()
+
+    @extend_schema(parameters=[QuerySerializer], responses=ExplainOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        score = services.explain_pair(**query.validated_data)
+        return Response(ExplainOutputSerializer(services.pair_score_dict(score)).data)
+
+
+class RunOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    started_by_id = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()
+    engine_version = serializers.CharField()
+    settings_used = serializers.JSONField()
+    invoices_considered = serializers.IntegerField()
+    transactions_considered = serializers.IntegerField()
+    proposals_count = serializers.IntegerField()
+    auto_confirmed_count = serializers.IntegerField()
+    duration_ms = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class RunListApi(APIView):
+    """``GET reconciliation-runs``: newest first."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=RunOutputSerializer(many=True))
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(selectors.run_list(), request, view=self)
+        return paginator.get_paginated_response(RunOutputSerializer(page, many=True).data)
+
+
+class RunDetailApi(APIView):
+    """``GET reconciliation-runs/{run_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=RunOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID, run_id: uuid.UUID) -> Response:
+        return Response(RunOutputSerializer(selectors.run_get(run_id=run_id)).data)
