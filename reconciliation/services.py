@@ -130,7 +130,8 @@ def reconcile(
         transactions = selectors.open_transaction_inputs()
         result = engine.reconcile(invoices, transactions, settings, rejected_pairs=selectors.rejected_pairs())
         if dry_run:
-            candidates = [_candidate(None, proposal, auto_confirmed=False) for proposal in result.proposals]
+            # A dry run reports what would be auto-confirmed, without doing it.
+            candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
             return ReconcileResult(
                 run_id=None, dry_run=True, candidates=candidates, auto_confirmed=0, stats=dict(result.stats)
             )

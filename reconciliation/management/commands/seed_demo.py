@@ -48,9 +48,8 @@ class Command(BaseCommand):
         )
 
     def _seed_ledgers(self, tenant: Tenant) -> None:
-        """Demo invoices and transactions, added once the ledger apps provide them."""
-        try:
-            from reconciliation.demo import seed_demo_ledgers
-        except ImportError:
-            return
-        seed_demo_ledgers(tenant_id=tenant.id)
+        """Demo invoices and a bank statement (only the first time)."""
+        from reconciliation.demo import seed_demo_ledgers
+
+        if seed_demo_ledgers(tenant_id=tenant.id):
+            self.stdout.write("Loaded demo vendors, invoices and bank transactions.")

@@ -1,0 +1,286 @@
+"""Global assignment: choose the options that maximise total confidence without reusing money.
+
+An *option* gives one transaction to one invoice (1:1) or to a group of invoices (1:N).
+Options form a sparse bipartite graph; it is split into connected components and each is
+solved on its own:
+
+* a component with one transaction or one invoice: take its best option;
+* otherwise maximum-weight bipartite matching by successive shortest paths (Dijkstra with
+  Johnson potentials; weights are integer basis points, so it is exact and deterministic).
+  Augmentation stops as soon as the cheapest augmenting path would lower the total, so the
+  matching is maximum-*weight*, not maximum-cardinality;
+* fallback for huge components (``edges × transactions`` above ``exact_limit``, e.g. thousands
+  of identical subscription amounts): greedy by descending confidence with id tie-breaks.
+  These components are made of near-identical options, where greedy loses little.
+
+Before splitting, options that provably belong to an optimal solution are fixed (see
+:func:`_peel_dominant`); in real data that removes most strong matches and their weak rivals.
+
+A group option is a virtual invoice reachable only from its transaction; if the matching
+picks a group and also another option using one of its invoices, the lighter side is removed
+and the component is solved again (each round removes at least one option, so it ends).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Option:
+    """One way to use a transaction: its invoices and its weight (confidence in bp)."""
+
+    key: int  # stable id, used for deterministic tie-breaks
+    tx: int
+    invs: tuple[int, ...]
+    bp: int
+    payload: object = None  # opaque data for the caller (group details, ...)
+
+
+@dataclass(slots=True)
+class AssignStats:
+    """Counters describing how components were solved."""
+
+    components: int = 0
+    largest: int = 0
+    exact: int = 0
+    greedy: int = 0
+    conflict_rounds: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+class _DSU:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if ra < rb:
+                ra, rb = rb, ra
+            self.parent[ra] = rb
+
+
+def max_weight_matching(n_left: int, n_right: int, adj: list[list[tuple[int, int]]]) -> list[int]:
+    """Maximum-weight bipartite matching; ``adj[l] = [(r, w>0), ...]``. Returns match per left.
+
+    Min-cost flow S -> left -> right -> T with costs -w, one unit per augmentation, stopping
+    when the shortest augmenting path is no longer negative (total weight would not grow).
+    """
+    inf = float("inf")
+    h_l = [0] * n_left
+    h_r = [0] * n_right
+    for edges in adj:
+        for r, w in edges:
+            if -w < h_r[r]:
+                h_r[r] = -w
+    h_t = min(h_r) if n_right else 0
+    match_l = [-1] * n_left
+    match_r = [-1] * n_right
+    weight = [dict(edges) for edges in adj]
+    while True:
+        dist_l = [inf] * n_left
+        dist_r = [inf] * n_right
+        prev_r = [-1] * n_right
+        heap: list[tuple[float, int, int]] = []
+        for left in range(n_left):
+            if match_l[left] == -1:
+                d = -h_l[left]  # reduced cost of S -> left (h_S = 0)
+                dist_l[left] = d
+                heap.append((d, 0, left))
+        heapq.heapify(heap)
+        dist_t = inf
+        best_r = -1
+        while heap:
+            d, kind, u = heapq.heappop(heap)
+            if d >= dist_t:
+                break
+            if kind == 0:
+                if d > dist_l[u]:
+                    continue
+                hu = h_l[u]
+                mu = match_l[u]
+                for r, w in adj[u]:
+                    if r == mu:
+                        continue  # saturated: only its reverse edge exists
+                    nd = d - w + hu - h_r[r]
+                    if nd < dist_r[r]:
+                        dist_r[r] = nd
+                        prev_r[r] = u
+                        heapq.heappush(heap, (nd, 1, r))
+            else:
+                if d > dist_r[u]:
+                    continue
+                owner = match_r[u]
+                if owner == -1:
+                    nd = d + h_r[u] - h_t
+                    if nd < dist_t:
+                        dist_t, best_r = nd, u
+                else:
+                    nd = d + weight[owner][u] + h_r[u] - h_l[owner]
+                    if nd < dist_l[owner]:
+                        dist_l[owner] = nd
+                        heapq.heappush(heap, (nd, 0, owner))
+        if best_r < 0 or dist_t + h_t >= 0:
+            break  # no augmenting path, or it would not increase the total weight
+        for i in range(n_left):
+            if dist_l[i] < dist_t:
+                h_l[i] += dist_l[i]
+            else:
+                h_l[i] += dist_t
+        for i in range(n_right):
+            if dist_r[i] < dist_t:
+                h_r[i] += dist_r[i]
+            else:
+                h_r[i] += dist_t
+        h_t += dist_t
+        r = best_r
+        while True:
+            left = prev_r[r]
+            old = match_l[left]
+            match_l[left] = r
+            match_r[r] = left
+            if old == -1:
+                break
+            r = old
+    return match_l
+
+
+def _match(opts: list[Option], exact_limit: int, stats: AssignStats) -> list[Option]:
+    txs = sorted({o.tx for o in opts})
+    rights: dict[tuple[int, int], int] = {}
+    for o in opts:
+        rk = (0, o.invs[0]) if len(o.invs) == 1 else (1, o.key)
+        if rk not in rights:
+            rights[rk] = len(rights)
+    if len(txs) == 1:
+        return [max(opts, key=lambda o: (o.bp, -o.key))]
+    if len(rights) == 1:
+        return [max(opts, key=lambda o: (o.bp, -o.key))]
+    if len(opts) * len(txs) <= exact_limit:
+        stats.exact += 1
+        left_of = {t: k for k, t in enumerate(txs)}
+        ordered = sorted(rights)
+        right_idx = {rk: k for k, rk in enumerate(ordered)}
+        adj: list[list[tuple[int, int]]] = [[] for _ in txs]
+        by_edge: dict[tuple[int, int], Option] = {}
+        for o in sorted(opts, key=lambda o: o.key):
+            rk = (0, o.invs[0]) if len(o.invs) == 1 else (1, o.key)
+            left, right = left_of[o.tx], right_idx[rk]
+            prev = by_edge.get((left, right))
+            if prev is None or o.bp > prev.bp:
+                if prev is None:
+                    adj[left].append((right, o.bp))
+                else:
+                    adj[left] = [(r, o.bp if r == right else w) for r, w in adj[left]]
+                by_edge[(left, right)] = o
+        for edges in adj:
+            edges.sort()
+        match = max_weight_matching(len(txs), len(ordered), adj)
+        return [by_edge[(left, r)] for left, r in enumerate(match) if r >= 0]
+    stats.greedy += 1
+    used_tx: set[int] = set()
+    used_inv: set[int] = set()
+    chosen: list[Option] = []
+    for o in sorted(opts, key=lambda o: (-o.bp, o.key)):
+        if o.tx in used_tx or any(i in used_inv for i in o.invs):
+            continue
+        chosen.append(o)
+        used_tx.add(o.tx)
+        used_inv.update(o.invs)
+    return chosen
+
+
+def _solve_component(opts: list[Option], exact_limit: int, stats: AssignStats) -> list[Option]:
+    opts = list(opts)
+    while True:
+        chosen = _match(opts, exact_limit, stats)
+        users: dict[int, list[Option]] = {}
+        for o in chosen:
+            for i in o.invs:
+                users.setdefault(i, []).append(o)
+        clash = sorted({o.key for lst in users.values() if len(lst) > 1 for o in lst if len(o.invs) > 1})
+        if not clash:
+            return chosen
+        stats.conflict_rounds += 1
+        group = next(o for o in chosen if o.key == clash[0])
+        rivals = {o.key: o for i in group.invs for o in users.get(i, ()) if o.key != group.key}
+        members = set(group.invs)
+        if group.bp >= sum(o.bp for o in rivals.values()):
+            opts = [
+                o for o in opts if o.key == group.key or o.tx == group.tx or not members.intersection(o.invs)
+            ]
+        else:
+            opts = [o for o in opts if o.key != group.key]
+
+
+def _peel_dominant(options: list[Option]) -> tuple[list[Option], list[Option]]:
+    """Fix options that belong to some optimal solution, by an exchange argument.
+
+    A 1:1 option (t, i) with ``w >= best other option of t + best option of another
+    transaction touching i`` can replace whatever an optimal solution does with t and i
+    without losing weight. Fixing it removes t and i, which splits the big components
+    (thousands of identical amounts) into pieces the exact matcher can afford.
+    """
+    fixed: list[Option] = []
+    remaining = options
+    while True:
+        by_tx: dict[int, list[Option]] = {}
+        by_inv: dict[int, list[Option]] = {}
+        for o in remaining:
+            by_tx.setdefault(o.tx, []).append(o)
+            for i in o.invs:
+                by_inv.setdefault(i, []).append(o)
+        used_tx: set[int] = set()
+        used_inv: set[int] = set()
+        newly: list[Option] = []
+        for o in remaining:  # sorted by key: deterministic
+            if len(o.invs) != 1:
+                continue
+            i = o.invs[0]
+            if o.tx in used_tx or i in used_inv:
+                continue
+            other_t = max((x.bp for x in by_tx[o.tx] if x is not o), default=0)
+            other_i = max((x.bp for x in by_inv[i] if x.tx != o.tx), default=0)
+            if o.bp >= other_t + other_i:
+                newly.append(o)
+                used_tx.add(o.tx)
+                used_inv.add(i)
+        if not newly:
+            return fixed, remaining
+        fixed.extend(newly)
+        remaining = [o for o in remaining if o.tx not in used_tx and not any(i in used_inv for i in o.invs)]
+
+
+def assign(options: list[Option], exact_limit: int = 300_000) -> tuple[list[Option], AssignStats]:
+    """Pick a conflict-free set of options of maximum total weight, component by component."""
+    stats = AssignStats()
+    options = sorted(options, key=lambda o: o.key)
+    fixed, options = _peel_dominant(options)
+    stats.sizes["dominant_fixed"] = len(fixed)
+    dsu = _DSU()
+    for o in options:
+        node = 2 * o.tx
+        for i in o.invs:
+            dsu.union(node, 2 * i + 1)
+    comps: dict[int, list[Option]] = {}
+    for o in sorted(options, key=lambda o: o.key):
+        comps.setdefault(dsu.find(2 * o.tx), []).append(o)
+    chosen: list[Option] = list(fixed)
+    for root in sorted(comps, key=lambda r: comps[r][0].key):
+        opts = comps[root]
+        stats.components += 1
+        stats.largest = max(stats.largest, len(opts))
+        chosen.extend(_solve_component(opts, exact_limit, stats))
+    chosen.sort(key=lambda o: o.key)
+    return chosen, stats

@@ -1,0 +1,315 @@
+"""Blocking: find the few invoices worth scoring for each transaction, never all of them.
+
+Indexes built once over the open invoices:
+
+* reference keys (normalised invoice-number atoms, digits-only keys, RF and structured
+  references) -> invoices, looked up with every whole-word window of the transaction text;
+* account (IBAN) -> counterparties and name token -> counterparties, then a bounded pool of
+  each matched counterparty's open invoices (closest due dates first);
+* (currency, exact outstanding) -> invoices sorted by due date (capped, closest dates first);
+* per currency, outstanding amounts sorted for a bisect walk over the ±5 % band (capped).
+
+Per transaction the work is O(text windows + caps), so a run is O(n log n) overall.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .normalize import name_tokens, rf_body_keys
+from .signals import (
+    AMOUNT_UNCORROBORATED,
+    MAX_BAND,
+    NAME_BANDS,
+    SCORE_FEE,
+    W_AMOUNT,
+    PInv,
+    PTx,
+    fee_tolerance,
+    fuzzy_match,
+    fx_rate,
+    name_ratio,
+)
+from .types import EngineSettings
+
+MAX_KEY_POSTINGS = 50  # a reference key shared by more invoices identifies nothing
+MAX_TOKEN_POSTINGS = 50  # a name word shared by more counterparties ("services") is skipped
+MAX_NAME_CANDIDATES = 20  # counterparties compared by fuzzy name per transaction
+NAME_MIN_RATIO = NAME_BANDS[-1][0]
+BEST_BAND_SCORE = 0.6
+
+
+@dataclass(slots=True)
+class TxCandidates:
+    """What blocking found for one transaction."""
+
+    invoices: list[int] = field(default_factory=list)  # sorted invoice indexes to score
+    exact_hits: frozenset[int] = frozenset()  # invoices whose number/RF is quoted exactly
+    ref_hits: frozenset[int] = frozenset()  # exact hits plus digits-only hits
+    hit_strings: frozenset[str] = frozenset()  # joined text runs that are exact hits
+    counterparties: tuple[str, ...] = ()  # counterparty keys identified (account or name)
+    pool: list[int] = field(default_factory=list)  # invoices of those counterparties (bounded)
+
+
+def _add(index: dict, key: object, value: object) -> None:
+    bucket = index.get(key)
+    if bucket is None:
+        index[key] = [value]
+    else:
+        bucket.append(value)
+
+
+class CandidateIndex:
+    """Inverted indexes over the open invoices (see module docstring)."""
+
+    def __init__(self, invoices: list[PInv], settings: EngineSettings) -> None:
+        self.invoices = invoices
+        self.settings = settings
+        self.by_key: dict[tuple[str, ...], list[int]] = {}
+        self.by_numeric: dict[tuple[str, ...], list[int]] = {}
+        self.by_rf: dict[str, list[int]] = {}
+        self.by_sref: dict[str, list[int]] = {}
+        self.by_acct: dict[str, list[str]] = {}
+        self.by_token: dict[str, list[str]] = {}
+        self.cp_invoices: dict[str, list[int]] = {}
+        self.cp_names: dict[str, tuple[str, ...]] = {}
+        self.cp_due: dict[str, list[int]] = {}
+        by_amount: dict[tuple[str, Decimal], list[int]] = {}
+        by_currency: dict[str, list[tuple[Decimal, int]]] = {}
+        for inv in invoices:  # already sorted by id -> every bucket is in id order
+            if inv.outstanding <= 0:
+                continue
+            i = inv.idx
+            for k in inv.keys:
+                _add(self.by_key, k, i)
+            if inv.numeric is not None:
+                _add(self.by_numeric, inv.numeric, i)
+            if inv.rf:
+                _add(self.by_rf, inv.rf, i)
+            elif inv.sref:
+                _add(self.by_sref, inv.sref, i)
+            cp = inv.cp_key
+            if cp not in self.cp_invoices:
+                self.cp_invoices[cp] = []
+                self.cp_names[cp] = inv.names
+                for tok in {t for n in inv.names for t in name_tokens(n)}:
+                    _add(self.by_token, tok, cp)
+            elif inv.names and inv.names != self.cp_names[cp]:
+                # Same counterparty id under several spellings: index every spelling.
+                merged = tuple(dict.fromkeys(self.cp_names[cp] + inv.names))
+                for tok in {t for n in inv.names for t in name_tokens(n)}:
+                    bucket = self.by_token.setdefault(tok, [])
+                    if cp not in bucket:
+                        bucket.append(cp)
+                self.cp_names[cp] = merged
+            self.cp_invoices[cp].append(i)
+            if inv.acct:
+                bucket = self.by_acct.setdefault(inv.acct, [])
+                if cp not in bucket:
+                    bucket.append(cp)
+            _add(by_amount, (inv.currency, inv.outstanding), i)
+            _add(by_currency, inv.currency, (inv.outstanding, i))
+        far = 10**9
+
+        def due_of(i: int) -> int:
+            d = invoices[i].due
+            return d if d is not None else far
+
+        # Buckets sorted by due date so "closest dates first" is a bisect, not a scan.
+        for cp, lst in self.cp_invoices.items():
+            lst.sort(key=lambda i: (due_of(i), i))
+            self.cp_due[cp] = [due_of(i) for i in lst]
+        self.by_amount: dict[tuple[str, Decimal], tuple[list[int], list[int]]] = {}
+        for key, lst in by_amount.items():
+            lst.sort(key=lambda i: (due_of(i), i))
+            self.by_amount[key] = (lst, [due_of(i) for i in lst])
+        self.sorted_amounts: dict[str, tuple[list[Decimal], list[int]]] = {}
+        for cur, pairs in by_currency.items():
+            pairs.sort()
+            self.sorted_amounts[cur] = ([a for a, _ in pairs], [i for _, i in pairs])
+        self.currencies = sorted(self.sorted_amounts)
+        self.name_cache: dict[tuple[str, str], tuple[float, str]] = {}
+        self.rejected_skipped = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def compatible(self, inv: PInv, tx: PTx) -> bool:
+        """Direction and currency allow this pair at all (cheap pre-filter)."""
+        if inv.direction == "receivable" and tx.sign < 0:
+            return False
+        if inv.direction == "payable" and tx.sign > 0:
+            return False
+        return inv.currency == tx.currency or (fx_rate(self.settings, tx.currency, inv.currency) is not None)
+
+    @staticmethod
+    def _closest(ids: list[int], dues: list[int], pay: int, cap: int) -> list[int]:
+        """Up to ``cap`` ids whose due date is closest to ``pay`` (deterministic ties)."""
+        if len(ids) <= cap:
+            return list(ids)
+        pos = bisect_left(dues, pay)
+        lo, hi = pos - 1, pos
+        out: list[int] = []
+        while len(out) < cap and (lo >= 0 or hi < len(ids)):
+            if hi >= len(ids) or (lo >= 0 and pay - dues[lo] <= dues[hi] - pay):
+                out.append(ids[lo])
+                lo -= 1
+            else:
+                out.append(ids[hi])
+                hi += 1
+        return out
+
+    def _target_currencies(self, tx: PTx) -> Iterable[tuple[str, Decimal]]:
+        """Invoice currencies reachable from the transaction's, with the amount converted."""
+        for cur in self.currencies:
+            rate = fx_rate(self.settings, tx.currency, cur)
+            if rate is None:
+                continue
+            yield cur, (tx.avail if rate == 1 else (tx.avail * rate).quantize(Decimal("0.01")))
+
+    def _walk_band(self, tx: PTx, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]) -> None:
+        """Add up to ``max_band_candidates`` invoices within ±5 %, closest amounts first.
+
+        Unless min_score was lowered, a near amount needs a typo-level reference to become a
+        candidate, so only invoices passing that cheap check are added.
+        """
+        need_fuzzy = W_AMOUNT * max(BEST_BAND_SCORE, SCORE_FEE) * AMOUNT_UNCORROBORATED < float(
+            self.settings.min_score
+        )
+        amounts, ids = self.sorted_amounts[cur]
+        lo_amt = amount / (1 + MAX_BAND)
+        hi_amt = amount / (1 - MAX_BAND)
+        pos = bisect_left(amounts, amount)
+        lo, hi = pos - 1, pos
+        taken = steps = 0
+        cap = self.settings.max_band_candidates
+        while taken < cap and steps < cap * 8:  # bounded even among incompatible invoices
+            steps += 1
+            go_lo = lo >= 0 and amounts[lo] >= lo_amt
+            go_hi = hi < len(amounts) and amounts[hi] <= hi_amt
+            if not (go_lo or go_hi):
+                break
+            if go_hi and (not go_lo or amounts[hi] - amount <= amount - amounts[lo]):
+                j, hi = hi, hi + 1
+            else:
+                j, lo = lo, lo - 1
+            i = ids[j]
+            if amounts[j] == amount:
+                continue  # the exact bucket already handled these
+            inv = self.invoices[i]
+            if i in found or not self.compatible(inv, tx):
+                continue
+            if need_fuzzy and fuzzy_match(inv.fuzzy, tx.refs, skip) is None:
+                continue
+            found.add(i)
+            taken += 1
+
+    # -- main entry ------------------------------------------------------------------------
+
+    def candidates(self, tx: PTx, rejected: frozenset[tuple[str, str]]) -> TxCandidates:
+        """Invoices to score for ``tx``; see the module docstring for the blocking keys."""
+        s = self.settings
+        invs = self.invoices
+        found: set[int] = set()
+        exact: set[int] = set()
+        numeric: set[int] = set()
+        hit_strings: set[str] = set()
+        # 1) references: whole-word windows of the text against the number keys
+        for w in tx.refs.windows:
+            hit = self.by_key.get(w)
+            if hit is not None and len(hit) <= MAX_KEY_POSTINGS:
+                exact.update(hit)
+                hit_strings.add("".join(w))
+            hit = self.by_numeric.get(w)
+            if hit is not None and len(hit) <= MAX_KEY_POSTINGS:
+                numeric.update(hit)
+                hit_strings.add("".join(w))
+        for rf, valid in tx.refs.rfs:
+            if not valid:
+                continue
+            exact.update(self.by_rf.get(rf, ()))
+            body = rf_body_keys(rf)
+            exact.update(self.by_key.get(body, ()))
+            exact.update(self.by_numeric.get(body, ()))
+        if tx.sref:
+            exact.update(self.by_sref.get(tx.sref, ()))
+        found |= exact | numeric
+        # 2) counterparty: account, then fuzzy name over the few counterparties sharing a word
+        cps: list[str] = []
+        if tx.acct:
+            cps.extend(self.by_acct.get(tx.acct, ()))
+        if tx.name:
+            seen: set[str] = set(cps)
+            cand_cps: list[str] = []
+            for tok in name_tokens(tx.name):
+                posting = self.by_token.get(tok)
+                if posting is None or len(posting) > MAX_TOKEN_POSTINGS:
+                    continue
+                for cp in posting:
+                    if cp not in seen:
+                        seen.add(cp)
+                        cand_cps.append(cp)
+            cand_cps.sort()
+            for cp in cand_cps[: MAX_NAME_CANDIDATES * 4]:
+                key = (tx.name, cp)
+                hit = self.name_cache.get(key)
+                if hit is None:
+                    hit = self.name_cache[key] = name_ratio(tx.name, self.cp_names[cp])
+                if hit[0] >= NAME_MIN_RATIO:
+                    cps.append(cp)
+            del cps[MAX_NAME_CANDIDATES:]
+        pool: list[int] = []
+        for cp in cps:
+            for i in self._closest(self.cp_invoices[cp], self.cp_due[cp], tx.pay, s.max_subset_candidates):
+                pool.append(i)
+        # Pool invoices are scored for 1:1 only when the amount is near (±5 %) or the text
+        # has typo candidates: counterparty evidence alone cannot reach min_score.
+        fuzzy_possible = bool(tx.refs.fuzzy_by_len)
+        skip = frozenset(hit_strings)
+        for i in pool:
+            if i in found:
+                continue
+            inv = invs[i]
+            if fuzzy_possible and fuzzy_match(inv.fuzzy, tx.refs, skip) is not None:
+                found.add(i)
+                continue
+            rate = fx_rate(s, tx.currency, inv.currency)
+            if rate is None:
+                continue
+            paid = tx.avail * rate
+            if abs(paid - inv.outstanding) <= MAX_BAND * inv.outstanding or (
+                paid < inv.outstanding and inv.outstanding - paid <= fee_tolerance(s, inv.outstanding)
+            ):
+                found.add(i)
+        # 3) amounts: exact bucket (closest due dates) and the ±5 % band (closest amounts).
+        # A near amount alone counts half and stays below min_score (unless a person lowered
+        # it), so the band is only walked when the text has typo candidates to pair it with.
+        min_score = float(s.min_score)
+        walk_band = fuzzy_possible or (
+            W_AMOUNT * max(BEST_BAND_SCORE, SCORE_FEE) * AMOUNT_UNCORROBORATED >= min_score
+        )
+        for cur, amount in self._target_currencies(tx):
+            bucket = self.by_amount.get((cur, amount))
+            if bucket is not None:
+                ids, dues = bucket
+                found.update(self._closest(ids, dues, tx.pay, s.max_amount_candidates))
+            if amount > 0 and walk_band:
+                self._walk_band(tx, cur, amount, found, skip)
+        out = []
+        for i in sorted(found):
+            if not self.compatible(invs[i], tx):
+                continue
+            if (invs[i].id, tx.id) in rejected:
+                self.rejected_skipped += 1
+                continue
+            out.append(i)
+        return TxCandidates(
+            invoices=out,
+            exact_hits=frozenset(exact),
+            ref_hits=frozenset(exact | numeric),
+            hit_strings=frozenset(hit_strings),
+            counterparties=tuple(cps),
+            pool=pool,
+        )

@@ -1,0 +1,608 @@
+"""Orchestration: blocking -> pair scoring -> 1:N groups -> global assignment -> proposals.
+
+Pipeline of :func:`reconcile`:
+
+1. Inputs are sorted by id; every later iteration follows that order, so the output does not
+   depend on input order, dict or set ordering.
+2. :class:`~.candidates.CandidateIndex` yields a bounded set of invoices per transaction;
+   each pair is scored (``stats["pairs_scored"]`` counts them) and kept if >= ``min_score``.
+3. For transactions that are not already settled by a single confident match, a bounded
+   subset-sum over the counterparty's (and the quoted) open invoices proposes 1:N groups.
+4. :func:`~.assignment.assign` picks the options of maximum total confidence per connected
+   component, so no transaction amount or outstanding amount is used twice.
+5. Later rounds let further transactions pay what is still open on invoices that received a
+   partial payment (N:1), scoring them against the *remaining* amount.
+6. Each proposal gets its explanation, runner-up and auto-confirmation verdict.
+
+Auto-confirmation (conservative by design): confidence >= threshold, independent evidence
+(exact/RF/structured/digits reference or equal IBAN), the best option beats every rival for
+the same transaction and for the same invoice by ``ambiguity_margin``; partial payments need
+a reference (an IBAN only says who paid); overpayments are never auto-confirmed; 1:N groups
+need every invoice referenced and a unique combination; N:1 needs every member to qualify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .assignment import Option, assign
+from .candidates import CandidateIndex
+from .signals import (
+    SCORE_EXACT,
+    SCORE_FEE,
+    Ev,
+    PInv,
+    PTx,
+    bp_decimal,
+    evaluate,
+    explain,
+    fee_tolerance,
+    fx_rate,
+    group_confidence,
+    hard_blockers,
+    to_bp,
+)
+from .subsets import find_subsets, to_units
+from .types import (
+    Allocation,
+    EngineResult,
+    EngineSettings,
+    InvoiceInput,
+    PairScore,
+    Proposal,
+    Reason,
+    TransactionInput,
+)
+
+ENGINE_VERSION = "1.0.0"
+MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
+LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
+_EMPTY: frozenset = frozenset()
+
+
+def _dec_bp(d: Decimal) -> int:
+    """A Decimal setting (0.30) as basis points without float rounding surprises."""
+    return int((d * 10000).to_integral_value())
+
+
+def _prepare(
+    invoices: Iterable[InvoiceInput], transactions: Iterable[TransactionInput]
+) -> tuple[list[PInv], list[PTx]]:
+    inv_src = sorted(invoices, key=lambda x: x.id)
+    tx_src = sorted(transactions, key=lambda x: x.id)
+    for rows, what in ((inv_src, "invoice"), (tx_src, "transaction")):
+        for a, b in zip(rows, rows[1:], strict=False):
+            if a.id == b.id:
+                raise ValueError(f"duplicate {what} id {a.id!r}")
+    return [PInv(x, k) for k, x in enumerate(inv_src)], [PTx(x, k) for k, x in enumerate(tx_src)]
+
+
+def score_pair(
+    invoice: InvoiceInput,
+    transaction: TransactionInput,
+    settings: EngineSettings | None = None,
+    *,
+    rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
+) -> PairScore:
+    """Explain any pair: every signal with its reasons, and why it is not a candidate.
+
+    Context-free: it cannot know about other open invoices, so the "quotes another invoice"
+    penalty of :func:`reconcile` does not apply here.
+    """
+    settings = settings or EngineSettings()
+    inv = PInv(invoice, 0)
+    tx = PTx(transaction, 0)
+    hard, rate = hard_blockers(inv, tx, settings, (invoice.id, transaction.id) in rejected_pairs)
+    ev = evaluate(inv, tx, settings, rate=rate)
+    return explain(ev, inv, tx, settings, hard)
+
+
+@dataclass(slots=True)
+class _Group:
+    """Payload of a 1:N option."""
+
+    shortfall: Decimal
+    all_referenced: bool
+    unique: bool  # the only combination found and the search was complete
+    evs: tuple[Ev, ...]
+
+
+@dataclass(slots=True)
+class _Alloc:
+    """One chosen transaction -> invoice allocation with the evaluation it rests on."""
+
+    tx: int
+    inv: int
+    ev: Ev
+    round: int
+
+
+class _Run:
+    """State of one reconcile() call (kept in one object to keep the functions short)."""
+
+    def __init__(
+        self,
+        invoices: Iterable[InvoiceInput],
+        transactions: Iterable[TransactionInput],
+        settings: EngineSettings,
+        rejected: frozenset[tuple[str, str]],
+    ) -> None:
+        self.s = settings
+        self.rejected = rejected
+        self.invs, self.txs = _prepare(invoices, transactions)
+        self.index = CandidateIndex(self.invs, settings)
+        self.min_bp = _dec_bp(settings.min_score)
+        self.margin_bp = _dec_bp(settings.ambiguity_margin)
+        self.threshold_bp = (
+            None if settings.auto_confirm_threshold is None else _dec_bp(settings.auto_confirm_threshold)
+        )
+        n_tx = len(self.txs)
+        self.cand_tx: list[list[tuple[int, int]]] = [[] for _ in range(n_tx)]
+        self.cand_inv: dict[int, list[tuple[int, int]]] = {}
+        self.group_tx: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        self.group_inv: dict[int, list[tuple[int, int]]] = {}
+        self.exact_hits: list[frozenset[int]] = [_EMPTY] * n_tx
+        self.hit_strings: list[frozenset[str]] = [_EMPTY] * n_tx
+        self.ref_txs: dict[int, list[int]] = {}
+        self.cp_txs: dict[str, list[int]] = {}
+        self.options: list[Option] = []
+        self.stats: dict[str, int] = {
+            "invoices": len(self.invs),
+            "transactions": n_tx,
+            "pairs_scored": 0,
+            "candidates": 0,
+            "rejected_skipped": 0,
+            "subset_searches": 0,
+            "subset_nodes": 0,
+            "group_options": 0,
+        }
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def _eval(self, t: int, i: int, outstanding: Decimal | None = None) -> Ev:
+        inv, tx = self.invs[i], self.txs[t]
+        hits = self.exact_hits[t]
+        self.stats["pairs_scored"] += 1
+        return evaluate(
+            inv,
+            tx,
+            self.s,
+            rate=fx_rate(self.s, tx.currency, inv.currency),
+            outstanding=outstanding,
+            other_ref=bool(hits) and (len(hits) > 1 or i not in hits),
+            skip_fuzzy=self.hit_strings[t],
+            name_cache=self.index.name_cache,
+        )
+
+    def _option(self, t: int, invs: tuple[int, ...], bp: int, payload: object = None) -> Option:
+        opt = Option(len(self.options), t, invs, bp, payload)
+        self.options.append(opt)
+        return opt
+
+    def score_all(self) -> None:
+        """Blocking + pair scoring + 1:N group search for every transaction."""
+        for tx in self.txs:
+            if tx.avail <= 0 or tx.sign == 0:
+                continue
+            t = tx.idx
+            c = self.index.candidates(tx, self.rejected)
+            self.exact_hits[t] = c.exact_hits or _EMPTY
+            self.hit_strings[t] = c.hit_strings or _EMPTY
+            for i in sorted(c.ref_hits):
+                self.ref_txs.setdefault(i, []).append(t)
+            for cp in c.counterparties:
+                self.cp_txs.setdefault(cp, []).append(t)
+            settled_single = False
+            for i in c.invoices:
+                ev = self._eval(t, i)
+                if ev.bp < self.min_bp:
+                    continue
+                self.stats["candidates"] += 1
+                self.cand_tx[t].append((ev.bp, i))
+                self.cand_inv.setdefault(i, []).append((ev.bp, t))
+                self._option(t, (i,), ev.bp)
+                if ev.a_kind in ("amount.exact", "amount.fee") and (ev.r_score or ev.c_score):
+                    settled_single = True
+            if not settled_single:
+                self._groups(tx, c.ref_hits, c.pool)
+        self.stats["rejected_skipped"] = self.index.rejected_skipped
+
+    def _groups(self, tx: PTx, ref_hits: frozenset[int], pool: list[int]) -> None:
+        """Bounded subset-sum over the quoted and the counterparty's open invoices."""
+        s = self.s
+        t = tx.idx
+        ordered: list[int] = []
+        seen: set[int] = set()
+        for i in [*sorted(ref_hits), *pool]:
+            if i in seen:
+                continue
+            seen.add(i)
+            inv = self.invs[i]
+            if (
+                inv.currency != tx.currency  # groups are same-currency only (documented)
+                or not (0 < inv.outstanding < tx.avail)
+                or not self.index.compatible(inv, tx)
+                or (inv.id, tx.id) in self.rejected
+            ):
+                continue
+            ordered.append(i)
+        ordered = ordered[: s.max_subset_candidates]
+        if len(ordered) < 2:
+            return
+        units, _ = to_units([tx.avail] + [self.invs[i].outstanding for i in ordered])
+        target = units[0]
+        # Fee tolerance on the group's total; bound it from above, then check exactly.
+        pct = s.fee_tolerance_percent / 100
+        tol_amount = s.fee_tolerance_fixed
+        if pct > 0 and pct < 1:
+            tol_amount = max(tol_amount, tx.avail * pct / (1 - pct))
+        tol_units = 0
+        if tol_amount > 0:
+            _, exp = to_units([tx.avail] + [self.invs[i].outstanding for i in ordered])
+            tol_units = int(tol_amount.scaleb(-exp).to_integral_value())
+        self.stats["subset_searches"] += 1
+        res = find_subsets(
+            target,
+            [(u, i) for u, i in zip(units[1:], ordered, strict=True)],
+            max_size=s.max_subset_size,
+            tolerance=tol_units,
+        )
+        self.stats["subset_nodes"] += res.nodes
+        found: list[tuple[int, tuple[int, ...], _Group]] = []
+        for sol in res.solutions:
+            total = sum((self.invs[i].outstanding for i in sol), Decimal(0))
+            shortfall = total - tx.avail
+            if shortfall < 0 or (shortfall > 0 and shortfall > fee_tolerance(s, total)):
+                continue
+            evs = tuple(self._eval(t, i) for i in sol)
+            n = len(evs)
+            all_ref = all(ev.strong_ref for ev in evs)
+            conf = group_confidence(
+                SCORE_EXACT if shortfall == 0 else SCORE_FEE,
+                sum(ev.r_score for ev in evs) / n,
+                sum(ev.c_score for ev in evs) / n,
+                sum(ev.d_score for ev in evs) / n,
+                n,
+                all_ref,
+            )
+            bp = to_bp(conf)
+            if bp < self.min_bp:
+                continue
+            found.append((bp, sol, _Group(shortfall, all_ref, False, evs)))
+        unique = len(found) == 1 and not res.truncated
+        for bp, sol, grp in found:
+            grp.unique = unique
+            self._option(t, sol, bp, grp)
+            self.stats["group_options"] += 1
+            self.group_tx.setdefault(t, []).append((bp, sol))
+            for i in sol:
+                self.group_inv.setdefault(i, []).append((bp, t))
+
+    # -- assignment rounds ---------------------------------------------------------------------
+
+    def run(self) -> EngineResult:
+        """Execute the whole pipeline."""
+        self.score_all()
+        chosen, astats = assign(self.options, self.s.exact_matching_limit)
+        self.stats["components"] = astats.components
+        self.stats["largest_component"] = astats.largest
+        self.stats["exact_components"] = astats.exact
+        self.stats["greedy_components"] = astats.greedy
+        self.stats["conflict_rounds"] = astats.conflict_rounds
+        self.assigned_tx: dict[int, Option] = {}
+        self.allocs: list[_Alloc] = []
+        self.remaining: dict[int, Decimal] = {}
+        self.group_members: set[int] = set()
+        self.extra_tx: dict[int, list[tuple[int, int]]] = {}
+        self.extra_inv: dict[int, list[tuple[int, int]]] = {}
+        for opt in chosen:
+            self.assigned_tx[opt.tx] = opt
+            if len(opt.invs) > 1:
+                self.group_members.update(opt.invs)
+                for i in opt.invs:
+                    self.remaining[i] = Decimal(0)
+            else:
+                i = opt.invs[0]
+                ev = self._eval(opt.tx, i)
+                self.allocs.append(_Alloc(opt.tx, i, ev, 1))
+                self.remaining[i] = Decimal(0) if ev.fee else ev.outstanding - ev.alloc_inv
+        rounds = 1
+        for rnd in range(2, MAX_ROUNDS + 1):
+            if not self._later_round(rnd):
+                break
+            rounds = rnd
+        self.stats["rounds"] = rounds
+        proposals = self._proposals()
+        self.stats["proposals"] = len(proposals)
+        self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
+        return EngineResult(proposals=tuple(proposals), stats=dict(self.stats))
+
+    def _later_round(self, rnd: int) -> bool:
+        """Let unassigned transactions pay what is still open on partly paid invoices."""
+        open_invs = sorted(i for i, rem in self.remaining.items() if rem > 0 and i not in self.group_members)
+        opts: list[Option] = []
+        evs: dict[tuple[int, int], Ev] = {}
+        key = 0
+        for i in open_invs:
+            inv = self.invs[i]
+            rem = self.remaining[i]
+            txs = set(self.ref_txs.get(i, ())) | set(self.cp_txs.get(inv.cp_key, ()))
+            cands = sorted(
+                (t for t in txs if t not in self.assigned_tx),
+                key=lambda t: (abs(self.txs[t].pay - (inv.due or 0)), t),
+            )[:LATER_ROUND_TX_CAP]
+            for t in sorted(cands):
+                tx = self.txs[t]
+                hard, _ = hard_blockers(inv, tx, self.s, (inv.id, tx.id) in self.rejected)
+                if hard:
+                    continue
+                ev = self._eval(t, i, outstanding=rem)
+                if ev.bp < self.min_bp:
+                    continue
+                evs[(t, i)] = ev
+                opts.append(Option(key, t, (i,), ev.bp))
+                key += 1
+                self.extra_tx.setdefault(t, []).append((ev.bp, i))
+                self.extra_inv.setdefault(i, []).append((ev.bp, t))
+        if not opts:
+            return False
+        chosen, _ = assign(opts, self.s.exact_matching_limit)
+        for opt in chosen:
+            t, i = opt.tx, opt.invs[0]
+            ev = evs[(t, i)]
+            self.assigned_tx[t] = opt
+            self.allocs.append(_Alloc(t, i, ev, rnd))
+            self.remaining[i] = Decimal(0) if ev.fee else ev.outstanding - ev.alloc_inv
+        return bool(chosen)
+
+    # -- proposals -----------------------------------------------------------------------------
+
+    def _rival_tx(self, t: int, exclude_invs: Iterable[int], exclude_group: tuple[int, ...] = ()) -> int:
+        ex = set(exclude_invs)
+        best = 0
+        for bp, i in (*self.cand_tx[t], *self.extra_tx.get(t, ())):
+            if i not in ex and bp > best:
+                best = bp
+        for bp, sol in self.group_tx.get(t, ()):
+            if sol != exclude_group and bp > best:
+                best = bp
+        return best
+
+    def _rival_inv(self, i: int, exclude_txs: Iterable[int]) -> int:
+        ex = set(exclude_txs)
+        best = 0
+        for bp, t in (*self.cand_inv.get(i, ()), *self.extra_inv.get(i, ()), *self.group_inv.get(i, ())):
+            if t not in ex and bp > best:
+                best = bp
+        return best
+
+    def _auto_common(self, bp: int, rival: int, blockers: list[Reason]) -> None:
+        s = self.s
+        if self.threshold_bp is None:
+            blockers.append(Reason("auto.disabled", "Auto-confirmation is switched off"))
+        elif bp < self.threshold_bp:
+            blockers.append(
+                Reason(
+                    "auto.below_threshold",
+                    f"Confidence {bp_decimal(bp)} is below the auto-confirm threshold "
+                    f"{s.auto_confirm_threshold}",
+                )
+            )
+        if rival and bp - rival < self.margin_bp:
+            blockers.append(
+                Reason(
+                    "auto.ambiguous",
+                    f"A competing match scores {bp_decimal(rival)}: the best must lead by "
+                    f"{s.ambiguity_margin}",
+                )
+            )
+
+    def _pair_blockers(self, ev: Ev) -> list[Reason]:
+        out: list[Reason] = []
+        if not ev.independent:
+            out.append(
+                Reason(
+                    "auto.no_independent_evidence",
+                    "Only amount, name or date agree: auto-confirmation needs the invoice number, "
+                    "a valid RF reference or the payer's account",
+                )
+            )
+        if ev.a_kind == "amount.over" or (ev.a_kind == "amount.near" and ev.converted > ev.outstanding):
+            out.append(
+                Reason(
+                    "auto.overpayment",
+                    "The payment exceeds the outstanding amount; the excess needs a person",
+                )
+            )
+        elif not ev.settles and not ev.strong_ref:
+            out.append(
+                Reason(
+                    "auto.partial_without_reference",
+                    "A partial payment is auto-confirmed only when it quotes the invoice",
+                )
+            )
+        return out
+
+    def _explain(self, t: int, i: int, ev: Ev) -> PairScore:
+        return explain(ev, self.invs[i], self.txs[t], self.s)
+
+    def _summary(self, ps: PairScore) -> list[Reason]:
+        """The reasons that carry weight: signals with a positive score, plus penalties."""
+        out: list[Reason] = []
+        for sig in ps.signals:
+            for r in sig.reasons:
+                if sig.score > 0 or r.code in (
+                    "ref.other_invoice",
+                    "rf.invalid",
+                    "amount.partial",
+                    "amount.over",
+                ):
+                    out.append(r)
+        return out
+
+    def _proposals(self) -> list[Proposal]:
+        props: list[Proposal] = []
+        by_inv: dict[int, list[_Alloc]] = {}
+        for a in self.allocs:
+            by_inv.setdefault(a.inv, []).append(a)
+        for i, allocs in by_inv.items():
+            allocs.sort(key=lambda a: (a.round, a.tx))
+            props.append(self._pair_proposal(i, allocs))
+        for t, opt in self.assigned_tx.items():
+            if len(opt.invs) > 1:
+                props.append(self._group_proposal(t, opt))
+        props.sort(key=lambda p: (p.transaction_ids, p.invoice_ids))
+        return props
+
+    def _pair_proposal(self, i: int, allocs: list[_Alloc]) -> Proposal:
+        inv = self.invs[i]
+        members = [a.tx for a in allocs]
+        blockers: list[Reason] = []
+        breakdown: list[PairScore] = []
+        reasons: list[Reason] = []
+        rival = 0
+        fee = Decimal(0)
+        for a in allocs:
+            ev = a.ev
+            ps = self._explain(a.tx, i, ev)
+            breakdown.append(ps)
+            reasons.extend(self._summary(ps))
+            rival = max(rival, self._rival_tx(a.tx, [i]), self._rival_inv(i, members))
+            for r in self._pair_blockers(ev):
+                if r not in blockers:
+                    blockers.append(r)
+            fee += ev.fee
+        bp = min(a.ev.bp for a in allocs)
+        self._auto_common(bp, rival, blockers)
+        shape = "one_to_one" if len(allocs) == 1 else "many_to_one"
+        cur = inv.currency
+        paid = sum((a.ev.alloc_inv for a in allocs), Decimal(0))
+        left = inv.outstanding - paid - fee
+        if len(allocs) > 1:
+            reasons.insert(
+                0,
+                Reason(
+                    "shape.many_to_one",
+                    f"{len(allocs)} payments settle {paid:,.2f} {cur} of invoice {inv.src.number}"
+                    + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
+                ),
+            )
+        elif left > 0:
+            reasons.insert(
+                0,
+                Reason(
+                    "shape.partial",
+                    f"Partial payment: {left:,.2f} {cur} of invoice {inv.src.number} stays open",
+                ),
+            )
+        if fee:
+            reasons.append(Reason("shape.fee", f"{fee:,.2f} {cur} underpayment booked as a fee"))
+        for a in allocs:
+            if a.round > 1:
+                reasons.append(
+                    Reason(
+                        "shape.remaining",
+                        f"Transaction {self.txs[a.tx].id} was scored against the amount still open "
+                        f"({a.ev.outstanding:,.2f} {cur}) after earlier payments",
+                    )
+                )
+        allocations = tuple(
+            Allocation(self.txs[a.tx].id, inv.id, a.ev.alloc_tx, a.ev.alloc_inv) for a in allocs
+        )
+        return Proposal(
+            shape=shape,
+            allocations=allocations,
+            confidence=bp_decimal(bp),
+            reasons=tuple(dict.fromkeys(reasons)),
+            breakdown=tuple(breakdown),
+            auto_confirm=not blockers,
+            auto_confirm_blockers=tuple(blockers),
+            fee_amount=fee,
+            runner_up_confidence=bp_decimal(rival) if rival else None,
+        )
+
+    def _group_proposal(self, t: int, opt: Option) -> Proposal:
+        grp = opt.payload
+        assert isinstance(grp, _Group)
+        tx = self.txs[t]
+        invs = [self.invs[i] for i in opt.invs]
+        blockers: list[Reason] = []
+        if not grp.all_referenced:
+            blockers.append(
+                Reason(
+                    "auto.group_not_referenced",
+                    "A payment for several invoices is auto-confirmed only when it quotes every one",
+                )
+            )
+        if not grp.unique:
+            blockers.append(
+                Reason("auto.subset_ambiguous", "Several combinations of open invoices add up to this amount")
+            )
+        rival = self._rival_tx(t, (), exclude_group=opt.invs)
+        for i in opt.invs:
+            rival = max(rival, self._rival_inv(i, [t]))
+        self._auto_common(opt.bp, rival, blockers)
+        cur = tx.currency
+        numbers = ", ".join(inv.src.number for inv in invs)
+        total = sum((inv.outstanding for inv in invs), Decimal(0))
+        reasons = [
+            Reason(
+                "shape.one_to_many",
+                f"One payment of {tx.avail:,.2f} {cur} settles {len(invs)} invoices "
+                f"({numbers}) totalling {total:,.2f} {cur}",
+            )
+        ]
+        if grp.shortfall:
+            reasons.append(Reason("shape.fee", f"{grp.shortfall:,.2f} {cur} underpayment booked as a fee"))
+        if grp.all_referenced:
+            reasons.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
+        else:
+            k = len(invs)
+            reasons.append(
+                Reason(
+                    "group.coincidence_discount",
+                    f"Not every invoice is quoted: confidence discounted for a "
+                    f"possible accidental sum of {k} amounts",
+                )
+            )
+        breakdown = tuple(self._explain(t, i, ev) for i, ev in zip(opt.invs, grp.evs, strict=True))
+        for ps in breakdown:
+            for r in self._summary(ps):
+                if not r.code.startswith("amount.") and r not in reasons:
+                    reasons.append(r)
+        allocations: list[Allocation] = []
+        left = grp.shortfall
+        for inv in reversed(invs):  # the fee is taken from the last invoice(s)
+            take = min(left, inv.outstanding)
+            left -= take
+            amt = inv.outstanding - take
+            allocations.append(Allocation(tx.id, inv.id, amt, amt))
+        allocations.reverse()
+        return Proposal(
+            shape="one_to_many",
+            allocations=tuple(allocations),
+            confidence=bp_decimal(opt.bp),
+            reasons=tuple(reasons),
+            breakdown=breakdown,
+            auto_confirm=not blockers,
+            auto_confirm_blockers=tuple(blockers),
+            fee_amount=grp.shortfall,
+            runner_up_confidence=bp_decimal(rival) if rival else None,
+        )
+
+
+def reconcile(
+    invoices: Iterable[InvoiceInput],
+    transactions: Iterable[TransactionInput],
+    settings: EngineSettings | None = None,
+    *,
+    rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
+) -> EngineResult:
+    """Match transactions to invoices; see the module docstring for the pipeline and rules.
+
+    ``rejected_pairs`` holds ``(invoice_id, transaction_id)`` pairs a person rejected: they are
+    never proposed again, neither alone nor inside a multi-invoice group.
+    """
+    return _Run(invoices, transactions, settings or EngineSettings(), frozenset(rejected_pairs)).run()

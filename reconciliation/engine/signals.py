@@ -1,0 +1,706 @@
+"""Per-pair signals and how they combine into one confidence.
+
+Four signals, each a sub-score in [0, 1]:
+
+============  ======  ===========================================================
+signal        weight  sub-scores
+============  ======  ===========================================================
+amount        0.45    exact 1.0 · within fee tolerance (underpayment) 0.9 ·
+                      ≤1 % 0.6 · ≤2 % 0.45 · ≤5 % 0.25 · partial / overpaid 0.0
+reference     0.55    valid RF equal or embedding the number 1.0 · structured
+                      reference 1.0 · invoice number as whole word(s) 1.0 ·
+                      digits without prefix (≥4 significant) 0.8 · one typo
+                      (≥6 chars) 0.5 · invalid RF / none 0.0
+counterparty  0.50    IBAN/account equal 1.0 · name similarity (token_set_ratio)
+                      ≥95 0.55, ≥85 0.45, ≥75 0.30; ×0.8 when the name is only
+                      found in the description
+date          ×0.8–1  multiplier 0.8 + 0.2·score: in terms 1.0 · late: 1.0→0.4
+                      over the window · >window 0 · ≤30 days before issue 0.3,
+                      earlier 0 · no dates 0.8
+============  ======  ===========================================================
+
+``evidence = 0.45·amount + 0.55·reference + 0.50·counterparty``, where counterparty counts
+half when neither amount nor reference agree (it says *who* paid, not *what for*), and a
+non-exact amount (near band or fee) counts half when neither reference nor counterparty agree
+(a random invoice is often within a few euros of any payment);
+``confidence = min(1, evidence × (0.8 + 0.2·date))``, then ×0.6 when the transaction quotes
+another open invoice's number but not this one's. Consequences, by construction:
+
+* exact amount + invoice number → 1.0; exact amount + IBAN, paid in terms → 0.95;
+* exact amount alone → 0.45 (a suggestion, never auto); a near or fee amount alone → ≤ 0.21
+  and any counterparty alone → ≤ 0.25, i.e. below the default ``min_score`` 0.30;
+* a reference alone (partial payment) → 0.55: proposed, the invoice stays partly open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from .normalize import (
+    TextRefs,
+    compact,
+    fuzzy_keys,
+    invoice_keys,
+    normalize_account,
+    normalize_name,
+    rf_body_keys,
+    rf_is_valid,
+    text_refs,
+)
+from .types import (
+    EngineSettings,
+    InvoiceInput,
+    PairScore,
+    Reason,
+    SignalScore,
+    TransactionInput,
+)
+
+W_AMOUNT = 0.45
+W_REFERENCE = 0.55
+W_COUNTERPARTY = 0.50
+DATE_FLOOR = 0.80  # the date multiplier runs from DATE_FLOOR (implausible) to 1.0 (in terms)
+OTHER_REF_FACTOR = 0.6
+CP_UNCORROBORATED = 0.5
+AMOUNT_UNCORROBORATED = 0.5
+
+AMOUNT_BANDS: tuple[tuple[Decimal, float], ...] = (
+    (Decimal("0.01"), 0.6),
+    (Decimal("0.02"), 0.45),
+    (Decimal("0.05"), 0.25),
+)
+MAX_BAND = AMOUNT_BANDS[-1][0]
+SCORE_EXACT = 1.0
+SCORE_FEE = 0.9
+REF_SCORES = {
+    "rf.match": 1.0,
+    "rf.embedded": 1.0,
+    "ref.structured": 1.0,
+    "ref.exact": 1.0,
+    "ref.numeric": 0.8,
+    "ref.fuzzy": 0.5,
+}
+#: reference kinds that count as independent evidence for auto-confirmation
+STRONG_REFS = frozenset({"rf.match", "rf.embedded", "ref.structured", "ref.exact", "ref.numeric"})
+NAME_BANDS: tuple[tuple[float, float], ...] = ((95.0, 0.55), (85.0, 0.45), (75.0, 0.30))
+DESCRIPTION_NAME_FACTOR = 0.8
+EARLY_GRACE_DAYS = 30
+DATE_UNKNOWN = 0.8
+DATE_EARLY = 0.3
+DATE_LATE_END = 0.4
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+Q4 = Decimal("0.0001")
+
+
+def to_bp(x: float) -> int:
+    """Confidence as integer basis points; integers keep comparisons and sums exact."""
+    return int(x * 10000 + 0.5)
+
+
+def bp_decimal(bp: int) -> Decimal:
+    """Basis points back to a 4-dp Decimal."""
+    return Decimal(bp).scaleb(-4)
+
+
+def dec4(x: float) -> Decimal:
+    """A float sub-score as a 4-dp Decimal."""
+    return bp_decimal(to_bp(x))
+
+
+# --- prepared records -------------------------------------------------------------------------
+
+
+class PInv:
+    """An invoice with everything the signals need precomputed."""
+
+    __slots__ = (
+        "src", "idx", "id", "outstanding", "currency", "direction", "keys", "numeric",
+        "fuzzy", "rf", "sref", "acct", "cp_key", "names", "issue", "due",
+    )  # fmt: skip
+
+    def __init__(self, src: InvoiceInput, idx: int) -> None:
+        self.src = src
+        self.idx = idx
+        self.id = src.id
+        self.outstanding = src.outstanding
+        self.currency = src.currency.upper()
+        self.direction = src.direction
+        keys, numeric = invoice_keys(src.number)
+        sref = compact(src.structured_reference)
+        self.rf = sref if sref and rf_is_valid(sref) else ""
+        # A non-RF structured reference is matched like another invoice number.
+        if sref and not self.rf:
+            skeys, _ = invoice_keys(src.structured_reference)
+            keys = keys + tuple(k for k in skeys if k not in keys)
+        self.keys = keys
+        self.numeric = numeric
+        self.fuzzy = fuzzy_keys(src.number)
+        self.sref = sref if len(sref) >= 4 else ""
+        self.acct = normalize_account(src.counterparty_account)
+        names = [normalize_name(src.counterparty_name)]
+        names += [normalize_name(a) for a in src.counterparty_aliases]
+        self.names = tuple(dict.fromkeys(n for n in names if len(n) >= 3))
+        self.cp_key = (
+            "id:" + src.counterparty_id
+            if src.counterparty_id
+            else ("acct:" + self.acct if self.acct else "name:" + (self.names[0] if self.names else ""))
+        )
+        issue = src.issue_date.toordinal() if src.issue_date else None
+        due = src.due_date.toordinal() if src.due_date else None
+        self.issue = issue if issue is not None else due
+        self.due = due if due is not None else issue
+
+
+class PTx:
+    """A transaction with its text tokenised once."""
+
+    __slots__ = (
+        "src", "idx", "id", "sign", "avail", "currency", "pay", "refs", "sref", "acct",
+        "name", "name_from_desc",
+    )  # fmt: skip
+
+    def __init__(self, src: TransactionInput, idx: int) -> None:
+        self.src = src
+        self.idx = idx
+        self.id = src.id
+        self.sign = 1 if src.amount > 0 else (-1 if src.amount < 0 else 0)
+        self.avail = abs(src.amount) if src.unallocated is None else abs(src.unallocated)
+        self.currency = src.currency.upper()
+        self.pay = (src.value_date or src.booking_date).toordinal()
+        self.refs: TextRefs = text_refs(
+            src.description, src.structured_reference, src.end_to_end_id, src.external_id
+        )
+        self.sref = compact(src.structured_reference)
+        self.acct = normalize_account(src.counterparty_account)
+        name = normalize_name(src.counterparty_name)
+        self.name_from_desc = not name
+        self.name = name or normalize_name(src.description)
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Ev:
+    """Raw outcome of scoring one pair; turned into Reasons only when explained."""
+
+    bp: int = 0
+    blockers: tuple[str, ...] = ()
+    converted: Decimal = ZERO  # transaction amount in invoice currency
+    rate: Decimal | None = None
+    outstanding: Decimal = ZERO
+    a_kind: str = "amount.none"
+    a_score: float = 0.0
+    band: Decimal = ZERO
+    fee: Decimal = ZERO
+    alloc_tx: Decimal = ZERO
+    alloc_inv: Decimal = ZERO
+    r_kind: str = "ref.none"
+    r_score: float = 0.0
+    r_detail: str = ""
+    invalid_rf: str = ""
+    c_kind: str = "cp.none"
+    c_score: float = 0.0
+    c_ratio: float = 0.0
+    c_name: str = ""
+    c_half: bool = False
+    a_half: bool = False
+    d_kind: str = "date.unknown"
+    d_score: float = DATE_UNKNOWN
+    d_days: int = 0
+    other_ref: bool = False
+
+    @property
+    def independent(self) -> bool:
+        """Evidence beyond the amount that a person could not get by coincidence."""
+        return self.r_kind in STRONG_REFS or self.c_kind == "cp.account"
+
+    @property
+    def strong_ref(self) -> bool:
+        """A reference (not just an account) ties the payment to this invoice."""
+        return self.r_kind in STRONG_REFS
+
+    @property
+    def settles(self) -> bool:
+        """True when this allocation leaves nothing open (exact, or with a fee)."""
+        return self.a_kind in ("amount.exact", "amount.fee") or (self.alloc_inv >= self.outstanding)
+
+
+def fx_rate(settings: EngineSettings, tx_cur: str, inv_cur: str) -> Decimal | None:
+    """Rate converting transaction currency into invoice currency, if known."""
+    if tx_cur == inv_cur:
+        return Decimal(1)
+    rates = settings.fx_rates
+    if (tx_cur, inv_cur) in rates:
+        return Decimal(rates[(tx_cur, inv_cur)])
+    back = rates.get((inv_cur, tx_cur))
+    if back:
+        try:
+            return Decimal(1) / Decimal(back)
+        except (InvalidOperation, ZeroDivisionError):
+            return None
+    return None
+
+
+def fee_tolerance(settings: EngineSettings, outstanding: Decimal) -> Decimal:
+    """Largest underpayment absorbed as a fee: the larger of the fixed and percent limits."""
+    pct = outstanding * settings.fee_tolerance_percent / HUNDRED
+    return max(settings.fee_tolerance_fixed, pct)
+
+
+def hard_blockers(
+    inv: PInv, tx: PTx, settings: EngineSettings, rejected: bool
+) -> tuple[tuple[str, ...], Decimal | None]:
+    """Reasons the pair can never be a candidate, plus the FX rate if currencies differ."""
+    out: list[str] = []
+    rate = fx_rate(settings, tx.currency, inv.currency)
+    if rate is None:
+        out.append("currency.mismatch")
+    if inv.direction == "receivable" and tx.sign < 0:
+        out.append("direction.receivable_debit")
+    elif inv.direction == "payable" and tx.sign > 0:
+        out.append("direction.payable_credit")
+    if inv.outstanding <= 0:
+        out.append("invoice.settled")
+    if tx.avail <= 0 or tx.sign == 0:
+        out.append("transaction.allocated")
+    if rejected:
+        out.append("pair.rejected")
+    return tuple(out), rate
+
+
+def _quantum(x: Decimal) -> Decimal:
+    """Minor unit to round converted amounts to: at least cents, finer if the data is."""
+    exp = x.as_tuple().exponent
+    return Decimal(1).scaleb(min(exp if isinstance(exp, int) else -2, -2))
+
+
+def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal) -> None:
+    out = ev.outstanding
+    if rate == 1:
+        paid = tx.avail
+    else:
+        paid = (tx.avail * rate).quantize(_quantum(out), rounding=ROUND_HALF_EVEN)
+    ev.converted = paid
+    ev.rate = None if rate == 1 else rate
+    if out <= 0 or paid <= 0:
+        return
+    diff = paid - out
+    if diff == 0:
+        ev.a_kind, ev.a_score = "amount.exact", SCORE_EXACT
+    elif diff < 0 and -diff <= fee_tolerance(settings, out):
+        ev.a_kind, ev.a_score, ev.fee = "amount.fee", SCORE_FEE, -diff
+    else:
+        rel = abs(diff) / out
+        for band, score in AMOUNT_BANDS:
+            if rel <= band:
+                ev.a_kind, ev.a_score, ev.band = "amount.near", score, band
+                break
+        else:
+            ev.a_kind = "amount.partial" if diff < 0 else "amount.over"
+    if diff <= 0:
+        ev.alloc_inv, ev.alloc_tx = paid, tx.avail
+    else:
+        ev.alloc_inv = out
+        if rate == 1:
+            ev.alloc_tx = out
+        else:
+            ev.alloc_tx = min(tx.avail, (out / rate).quantize(_quantum(tx.avail)))
+
+
+def _reference(ev: Ev, inv: PInv, tx: PTx, skip_fuzzy: frozenset[str]) -> None:
+    refs = tx.refs
+    for rf, valid in refs.rfs:
+        if not valid:
+            ev.invalid_rf = ev.invalid_rf or rf
+            continue
+        if inv.rf and rf == inv.rf:
+            ev.r_kind, ev.r_detail = "rf.match", rf
+            break
+        body = rf_body_keys(rf)
+        if body and (body in inv.keys or body == inv.numeric):
+            ev.r_kind, ev.r_detail = "rf.embedded", rf
+            break
+    else:
+        windows = refs.windows
+        if inv.sref and tx.sref == inv.sref:
+            ev.r_kind, ev.r_detail = "ref.structured", inv.src.structured_reference
+        elif any(k in windows for k in inv.keys):
+            ev.r_kind = "ref.exact"
+        elif inv.numeric is not None and inv.numeric in windows:
+            ev.r_kind, ev.r_detail = "ref.numeric", inv.numeric[0]
+        else:
+            found = fuzzy_match(inv.fuzzy, refs, skip_fuzzy)
+            if found is not None:
+                ev.r_kind, ev.r_detail = "ref.fuzzy", found
+    ev.r_score = REF_SCORES.get(ev.r_kind, 0.0)
+
+
+def fuzzy_match(keys: tuple[str, ...], refs: TextRefs, skip: frozenset[str]) -> str | None:
+    """Text run within one edit (incl. swapped neighbours) of an invoice-number key."""
+    by_len = refs.fuzzy_by_len
+    if not keys or not by_len:
+        return None
+    for fk in keys:
+        # One edit changes the length by at most one: only those buckets are compared.
+        n = len(fk)
+        for cand in (*by_len.get(n - 1, ()), *by_len.get(n, ()), *by_len.get(n + 1, ())):
+            if cand in skip:
+                continue  # that text is exactly another open invoice's number
+            if OSA.distance(fk, cand, score_cutoff=1) <= 1:
+                return cand
+    return None
+
+
+def name_ratio(tx_name: str, names: tuple[str, ...]) -> tuple[float, str]:
+    """Best token_set_ratio of the payer name against the invoice party's names."""
+    best, best_name = 0.0, ""
+    if len(tx_name) < 3:
+        return best, best_name
+    for n in names:
+        r = fuzz.token_set_ratio(tx_name, n, score_cutoff=best or None)
+        if r > best:
+            best, best_name = r, n
+    return best, best_name
+
+
+def _counterparty(ev: Ev, inv: PInv, tx: PTx, cache: dict[tuple[str, str], tuple[float, str]] | None) -> None:
+    if inv.acct and tx.acct and inv.acct == tx.acct:
+        ev.c_kind, ev.c_score = "cp.account", 1.0
+        return
+    if not inv.names or not tx.name:
+        ev.c_kind = "cp.unknown"
+        return
+    if cache is not None:
+        key = (tx.name, inv.cp_key)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = name_ratio(tx.name, inv.names)
+    else:
+        hit = name_ratio(tx.name, inv.names)
+    ratio, matched = hit
+    ev.c_ratio, ev.c_name = ratio, matched
+    for cut, score in NAME_BANDS:
+        if ratio >= cut:
+            if tx.name_from_desc:
+                ev.c_kind, ev.c_score = "cp.name_description", score * DESCRIPTION_NAME_FACTOR
+            else:
+                ev.c_kind, ev.c_score = "cp.name", score
+            return
+
+
+def date_score(inv: PInv, pay: int, settings: EngineSettings) -> tuple[str, float, int]:
+    """Date kind, sub-score and the day count used in the explanation."""
+    if inv.issue is None or inv.due is None:
+        return "date.unknown", DATE_UNKNOWN, 0
+    lag = settings.bank_lag_days
+    start = inv.issue - lag
+    end = inv.due + lag
+    if pay < start:
+        early = inv.issue - pay
+        return "date.before_issue", (DATE_EARLY if early <= EARLY_GRACE_DAYS + lag else 0.0), early
+    if pay <= end:
+        return "date.in_terms", 1.0, 0
+    late = pay - inv.due
+    window = max(1, settings.date_window_days)
+    if pay - end > window:
+        return "date.outside_window", 0.0, late
+    return "date.late", 1.0 - (1.0 - DATE_LATE_END) * (pay - end) / window, late
+
+
+def combine(ev: Ev) -> float:
+    """The documented confidence formula (see module docstring)."""
+    c = ev.c_score
+    a = ev.a_score
+    if c and a == 0 and ev.r_score == 0:
+        c *= CP_UNCORROBORATED
+        ev.c_half = True
+    if a and a < SCORE_EXACT and ev.r_score == 0 and ev.c_score == 0:
+        a *= AMOUNT_UNCORROBORATED
+        ev.a_half = True
+    evidence = W_AMOUNT * a + W_REFERENCE * ev.r_score + W_COUNTERPARTY * c
+    conf = min(1.0, evidence * (DATE_FLOOR + (1.0 - DATE_FLOOR) * ev.d_score))
+    if ev.other_ref and ev.r_score == 0:
+        conf *= OTHER_REF_FACTOR
+    return conf
+
+
+GROUP_DISCOUNT_BASE = 0.95
+GROUP_DISCOUNT_STEP = 0.05
+GROUP_DISCOUNT_FLOOR = 0.6
+
+
+def group_confidence(a: float, r: float, c: float, d: float, size: int, all_referenced: bool) -> float:
+    """Confidence of one payment settling ``size`` invoices (1:N).
+
+    Same formula as a pair, on the group's amount score (sum exact 1.0, within fee 0.9) and
+    the members' mean reference, counterparty and date scores. Unless every invoice is
+    referenced, a coincidence discount ``0.95 - 0.05·size`` (2 -> 0.85, 5 -> 0.70) applies:
+    the more invoices, the likelier an accidental sum.
+    """
+    if a == 0 and r == 0:
+        c *= CP_UNCORROBORATED
+    evidence = W_AMOUNT * a + W_REFERENCE * r + W_COUNTERPARTY * c
+    conf = min(1.0, evidence * (DATE_FLOOR + (1.0 - DATE_FLOOR) * d))
+    if not all_referenced:
+        conf *= max(GROUP_DISCOUNT_FLOOR, GROUP_DISCOUNT_BASE - GROUP_DISCOUNT_STEP * size)
+    return conf
+
+
+def evaluate(
+    inv: PInv,
+    tx: PTx,
+    settings: EngineSettings,
+    *,
+    rate: Decimal | None,
+    outstanding: Decimal | None = None,
+    other_ref: bool = False,
+    skip_fuzzy: frozenset[str] = frozenset(),
+    name_cache: dict[tuple[str, str], tuple[float, str]] | None = None,
+) -> Ev:
+    """Score a pair that passed the hard blockers (currency, direction, rejection)."""
+    ev = Ev(outstanding=inv.outstanding if outstanding is None else outstanding)
+    if rate is not None:
+        _amount(ev, inv, tx, settings, rate)
+    else:
+        ev.a_kind = "amount.not_comparable"  # only reachable through score_pair's explanation
+    _reference(ev, inv, tx, skip_fuzzy)
+    _counterparty(ev, inv, tx, name_cache)
+    ev.d_kind, ev.d_score, ev.d_days = date_score(inv, tx.pay, settings)
+    ev.other_ref = other_ref
+    ev.bp = to_bp(combine(ev))
+    return ev
+
+
+# --- explanation ------------------------------------------------------------------------------
+
+
+def _money(x: Decimal, cur: str) -> str:
+    return f"{x:,.2f} {cur}"
+
+
+def _day(ordinal: int | None) -> str:
+    return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
+
+
+BLOCKER_MESSAGES = {
+    "currency.mismatch": "Currencies differ ({tx} vs {inv}) and no exchange rate is configured",
+    "direction.receivable_debit": "A receivable invoice can only be paid by an incoming credit",
+    "direction.payable_credit": "A payable bill can only be paid by an outgoing debit",
+    "invoice.settled": "The invoice has nothing outstanding",
+    "transaction.allocated": "The transaction has no unallocated amount left",
+    "pair.rejected": "A person rejected this match before; it is never proposed again",
+    "score.below_min": "Confidence {conf} is below the minimum score {min}",
+}
+
+
+def blocker_reason(code: str, **kw: object) -> Reason:
+    """A blocker code with its sentence."""
+    return Reason(code, BLOCKER_MESSAGES[code].format(**kw))
+
+
+def explain(
+    ev: Ev,
+    inv: PInv,
+    tx: PTx,
+    settings: EngineSettings,
+    hard: tuple[str, ...] = (),
+) -> PairScore:
+    """Turn an evaluation into a PairScore with human sentences."""
+    icur, tcur = inv.currency, tx.currency
+    out = ev.outstanding
+    number = inv.src.number
+    a: list[Reason] = []
+    if "currency.mismatch" in hard:
+        a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
+    else:
+        paid = _money(ev.converted, icur)
+        if ev.rate is not None:
+            a.append(
+                Reason(
+                    "amount.fx", f"Converted {_money(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}"
+                )
+            )
+        o = _money(out, icur)
+        if ev.a_kind == "amount.exact":
+            a.append(Reason("amount.exact", f"Amount {paid} equals the invoice's outstanding {o}"))
+        elif ev.a_kind == "amount.fee":
+            a.append(
+                Reason(
+                    "amount.fee",
+                    f"Amount {paid} is {_money(ev.fee, icur)} short of the "
+                    f"outstanding {o}; within the fee tolerance, booked as a bank fee",
+                )
+            )
+        elif ev.a_kind == "amount.near":
+            diff = ev.converted - out
+            word = "short of" if diff < 0 else "above"
+            a.append(
+                Reason(
+                    "amount.near",
+                    f"Amount {paid} is {_money(abs(diff), icur)} {word} "
+                    f"the outstanding {o} (within {ev.band * 100:.0f} %)",
+                )
+            )
+        elif ev.a_kind == "amount.partial":
+            a.append(
+                Reason(
+                    "amount.partial",
+                    f"Amount {paid} is less than the outstanding {o}: "
+                    f"a partial payment, {_money(out - ev.converted, icur)} would stay open",
+                )
+            )
+        elif ev.a_kind == "amount.over":
+            a.append(
+                Reason(
+                    "amount.over",
+                    f"Amount {paid} exceeds the outstanding {o} by {_money(ev.converted - out, icur)}",
+                )
+            )
+        else:
+            a.append(Reason("amount.none", "Nothing to compare: zero amount or outstanding"))
+    if ev.a_half:
+        a.append(
+            Reason(
+                "amount.corroboration_only",
+                "A near or fee-reduced amount counts half without a reference or counterparty",
+            )
+        )
+    r: list[Reason] = []
+    if ev.r_kind == "rf.match":
+        r.append(
+            Reason(
+                "rf.match",
+                f"Valid RF creditor reference {ev.r_detail} equals the invoice's structured reference",
+            )
+        )
+    elif ev.r_kind == "rf.embedded":
+        r.append(
+            Reason("rf.embedded", f"Valid RF creditor reference {ev.r_detail} embeds invoice number {number}")
+        )
+    elif ev.r_kind == "ref.structured":
+        r.append(
+            Reason(
+                "ref.structured",
+                f"Structured reference {ev.r_detail} equals the invoice's structured reference",
+            )
+        )
+    elif ev.r_kind == "ref.exact":
+        r.append(Reason("ref.exact", f"Invoice number {number} appears in the transaction text"))
+    elif ev.r_kind == "ref.numeric":
+        r.append(
+            Reason(
+                "ref.numeric",
+                f"The digits {ev.r_detail} of invoice number {number} "
+                "appear in the transaction text without the prefix",
+            )
+        )
+    elif ev.r_kind == "ref.fuzzy":
+        r.append(
+            Reason(
+                "ref.fuzzy",
+                f"'{ev.r_detail}' in the transaction text differs from "
+                f"invoice number {number} by one character",
+            )
+        )
+    else:
+        r.append(Reason("ref.none", f"Invoice number {number} not found in the transaction"))
+    if ev.invalid_rf:
+        r.append(Reason("rf.invalid", f"RF reference {ev.invalid_rf} has an invalid checksum and is ignored"))
+    if ev.other_ref and ev.r_score == 0:
+        r.append(
+            Reason(
+                "ref.other_invoice",
+                "The transaction quotes another open invoice's "
+                f"number but not {number}: confidence ×{OTHER_REF_FACTOR}",
+            )
+        )
+    c: list[Reason] = []
+    party = inv.src.counterparty_name or "the counterparty"
+    if ev.c_kind == "cp.account":
+        c.append(
+            Reason(
+                "cp.account", f"Payer account {tx.src.counterparty_account} equals {party}'s account on file"
+            )
+        )
+    elif ev.c_kind in ("cp.name", "cp.name_description"):
+        where = "Payer name" if ev.c_kind == "cp.name" else "Description"
+        c.append(Reason(ev.c_kind, f"{where} '{tx.name}' matches '{ev.c_name}' ({ev.c_ratio:.0f} % similar)"))
+    elif ev.c_kind == "cp.unknown":
+        c.append(Reason("cp.unknown", "No payer name or account to compare"))
+    else:
+        c.append(
+            Reason("cp.none", f"Payer '{tx.src.counterparty_name or tx.name}' does not resemble {party}")
+        )
+    if inv.acct and tx.acct and inv.acct != tx.acct:
+        c.append(
+            Reason(
+                "cp.account_differs",
+                "Payer account differs from the one on file (not held against the match)",
+            )
+        )
+    if ev.c_half:
+        c.append(
+            Reason(
+                "cp.corroboration_only",
+                "Counterparty evidence counts half: neither amount nor reference agree",
+            )
+        )
+    d: list[Reason] = []
+    pay = _day(tx.pay)
+    if ev.d_kind == "date.in_terms":
+        d.append(
+            Reason(
+                "date.in_terms",
+                f"Paid {pay}, between issue {_day(inv.issue)} and due "
+                f"date {_day(inv.due)} (± {settings.bank_lag_days} "
+                "days bank lag)",
+            )
+        )
+    elif ev.d_kind == "date.late":
+        d.append(Reason("date.late", f"Paid {pay}, {ev.d_days} days after the due date {_day(inv.due)}"))
+    elif ev.d_kind == "date.outside_window":
+        d.append(
+            Reason(
+                "date.outside_window",
+                f"Paid {pay}, {ev.d_days} days after the due "
+                f"date, beyond the {settings.date_window_days}-day window",
+            )
+        )
+    elif ev.d_kind == "date.before_issue":
+        d.append(
+            Reason(
+                "date.before_issue",
+                f"Paid {pay}, {ev.d_days} days before the invoice was issued ({_day(inv.issue)})",
+            )
+        )
+    else:
+        d.append(Reason("date.unknown", "The invoice has no dates; date is neutral"))
+    signals = (
+        SignalScore("amount", dec4(ev.a_score), Decimal(str(W_AMOUNT)), tuple(a)),
+        SignalScore("reference", dec4(ev.r_score), Decimal(str(W_REFERENCE)), tuple(r)),
+        SignalScore("counterparty", dec4(ev.c_score), Decimal(str(W_COUNTERPARTY)), tuple(c)),
+        SignalScore("date", dec4(ev.d_score), Decimal(str(round(1 - DATE_FLOOR, 2))), tuple(d)),
+    )
+    conf = bp_decimal(ev.bp)
+    blockers = [
+        blocker_reason(code, tx=tcur, inv=icur) if code == "currency.mismatch" else blocker_reason(code)
+        for code in hard
+    ]
+    if not hard and conf < settings.min_score:
+        blockers.append(blocker_reason("score.below_min", conf=conf, min=settings.min_score))
+    return PairScore(
+        invoice_id=inv.id,
+        transaction_id=tx.id,
+        confidence=conf,
+        signals=signals,
+        is_candidate=not blockers,
+        blockers=tuple(blockers),
+    )
