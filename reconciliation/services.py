@@ -133,7 +133,11 @@ def reconcile(
             # A dry run reports what would be auto-confirmed, without doing it.
             candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
             return ReconcileResult(
-                run_id=None, dry_run=True, candidates=candidates, auto_confirmed=0, stats=dict(result.stats)
+                run_id=None,
+                dry_run=True,
+                candidates=candidates,
+                auto_confirmed=sum(c.auto_confirmed for c in candidates),
+                stats=dict(result.stats),
             )
         run = ReconciliationRun.objects.create(
             started_by=actor if actor is not None and getattr(actor, "pk", None) else None,
