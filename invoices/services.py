@@ -11,6 +11,8 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
@@ -442,3 +444,162 @@ def vendor_delete(*, vendor_id: uuid.UUID) -> None:
         if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
             raise Conflict("Other records refer to this vendor.") from error
         raise
+
+
+# --- bulk import (ERP exports) -------------------------------------------------------------------
+
+INVOICE_CSV_COLUMNS = {
+    "number": ("number", "invoice", "invoice_number", "invoice no", "nr"),
+    "amount": ("amount", "total", "gross", "amount_due"),
+    "currency": ("currency", "ccy"),
+    "description": ("description", "memo", "text"),
+    "issue_date": ("issue_date", "date", "invoice_date", "issued"),
+    "due_date": ("due_date", "due"),
+    "vendor_name": ("vendor", "vendor_name", "customer", "customer_name", "counterparty"),
+    "kind": ("kind", "type"),
+    "structured_reference": ("structured_reference", "reference", "rf"),
+}
+BULK_CHUNK_SIZE = 5000
+MAX_BULK_ERRORS = 50
+
+
+class InvoiceImportRejected(InvalidInput):
+    """Rows of an invoice import are invalid; nothing was imported."""
+
+    code = "import-rejected"
+    title = "Import rejected"
+
+
+@dataclass
+class InvoiceImportResult:
+    """What a bulk invoice import did."""
+
+    created: int = 0
+    skipped_existing: list[str] = dataclass_field(default_factory=list)
+    vendors_created: int = 0
+    rows: int = 0
+
+
+def _iso_date(errors: Errors, name: str, value: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _add(errors, name, f"{value!r} is not a date in YYYY-MM-DD form.")
+        return None
+
+
+def _bulk_row(raw: Mapping[str, str], default_currency: str) -> tuple[Invoice | None, str, Errors]:
+    """Validate one CSV row into an unsaved Invoice (vendor attached later by name)."""
+    errors: Errors = {}
+    value = {key: (raw.get(key) or "").strip() for key in INVOICE_CSV_COLUMNS}
+    code = _currency(errors, value["currency"] or default_currency)
+    amount = _amount(errors, value["amount"], code) if code else None
+    _check_length(errors, "number", value["number"], 64)
+    _check_length(errors, "vendor_name", value["vendor_name"], 200)
+    _check_length(errors, "structured_reference", value["structured_reference"], 35)
+    issue_date = _iso_date(errors, "issue_date", value["issue_date"])
+    due_date = _iso_date(errors, "due_date", value["due_date"])
+    _check_dates(errors, issue_date, due_date)
+    kind = value["kind"].lower() or InvoiceKind.RECEIVABLE
+    if kind not in InvoiceKind.values:
+        _add(errors, "kind", f"Choose one of {InvoiceKind.values}.")
+    if errors:
+        return None, value["vendor_name"], errors
+    invoice = Invoice(
+        number=value["number"],
+        kind=kind,
+        amount=amount,
+        currency=code,
+        description=value["description"],
+        issue_date=issue_date,
+        due_date=due_date,
+        structured_reference=value["structured_reference"],
+    )
+    return invoice, value["vendor_name"], errors
+
+
+def map_invoice_csv_header(header: list[str]) -> dict[int, str]:
+    """Column index -> our field, from common header spellings (case and spaces ignored)."""
+
+    def normalized(title: str) -> str:
+        return re.sub(r"[\s\-]+", "_", title.strip().lower())
+
+    wanted = {normalized(alias): name for name, aliases in INVOICE_CSV_COLUMNS.items() for alias in aliases}
+    mapping: dict[int, str] = {}
+    for index, title in enumerate(header):
+        name = wanted.get(normalized(title))
+        if name and name not in mapping.values():
+            mapping[index] = name
+    return mapping
+
+
+@transaction.atomic
+def invoice_bulk_import(
+    *, rows: Iterable[tuple[int, Mapping[str, str]]], progress: Any = None
+) -> InvoiceImportResult:
+    """Import invoices from (line number, row) pairs, all or nothing.
+
+    Numbers that already exist in the tenant are skipped and listed; a number repeated inside
+    the file, or any invalid row, rejects the whole import with every problem by line.
+    """
+    default_currency = tenant_default_currency()
+    result = InvoiceImportResult()
+    errors: Errors = {}
+    seen_numbers: set[str] = set()
+    vendors: dict[str, Vendor] = {}
+    chunk: list[tuple[Invoice, str]] = []
+
+    def flush() -> None:
+        numbers = [invoice.number for invoice, _ in chunk if invoice.number]
+        existing = set(Invoice.objects.filter(number__in=numbers).values_list("number", flat=True))
+        names = {
+            name for invoice, name in chunk if name and name not in vendors and invoice.number not in existing
+        }
+        if names:
+            for vendor in Vendor.objects.filter(name__in=names):
+                vendors[vendor.name] = vendor
+            missing = [Vendor(name=name) for name in sorted(names - set(vendors))]
+            for vendor in Vendor.objects.bulk_create(missing):
+                vendors[vendor.name] = vendor
+            result.vendors_created += len(missing)
+        fresh = []
+        for invoice, name in chunk:
+            if invoice.number in existing:
+                result.skipped_existing.append(invoice.number)
+                continue
+            invoice.vendor = vendors.get(name) if name else None
+            fresh.append(invoice)
+        Invoice.objects.bulk_create(fresh)
+        result.created += len(fresh)
+        chunk.clear()
+
+    for line, raw in rows:
+        result.rows += 1
+        invoice, vendor_name, row_errors = _bulk_row(raw, default_currency)
+        if invoice is not None and invoice.number:
+            if invoice.number in seen_numbers:
+                row_errors = {"number": [f"{invoice.number!r} appears more than once in the file."]}
+            seen_numbers.add(invoice.number)
+        if row_errors:
+            if len(errors) < MAX_BULK_ERRORS:
+                for name, messages in row_errors.items():
+                    errors[f"line {line}: {name}"] = messages
+            continue
+        if errors:
+            continue  # everything will be rolled back; keep validating only
+        chunk.append((invoice, vendor_name))  # type: ignore[arg-type]
+        if len(chunk) >= BULK_CHUNK_SIZE:
+            flush()
+            if progress is not None:
+                progress(result.rows)
+    if errors:
+        raise InvoiceImportRejected(
+            f"{len(errors)} problem(s) in the file; nothing was imported.", errors=errors
+        )
+    if chunk:
+        flush()
+    if progress is not None:
+        progress(result.rows)
+    return result

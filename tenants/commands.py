@@ -29,11 +29,11 @@ def resolve_tenant(value: str) -> Tenant:
 class ProgressBar:
     """A one-line progress display on a terminal; silent when the stream is not a TTY."""
 
-    def __init__(self, label: str, total_bytes: int | None, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, label: str, total_bytes: int | None, stream: TextIO | None = None) -> None:
         self.label = label
         self.total_bytes = total_bytes
-        self.stream = stream
-        self.enabled = stream.isatty()
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
         self.started = time.monotonic()
 
     def update(self, rows: int, position: int | None = None) -> None:

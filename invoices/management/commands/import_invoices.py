@@ -1,0 +1,105 @@
+"""``manage.py import_invoices --tenant ID|NAME FILE.csv [--dry-run]``: invoices from an ERP export.
+
+The CSV needs a header; recognised columns: number, amount, currency, description, issue_date,
+due_date (YYYY-MM-DD), vendor (or customer), kind (receivable/payable), reference. All or
+nothing per file; numbers that already exist are skipped and listed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from invoices.services import InvoiceImportRejected, invoice_bulk_import, map_invoice_csv_header
+from tenants.commands import ProgressBar, resolve_tenant
+from tenants.context import tenant_context
+
+
+class DryRunRollback(Exception):
+    """Raised to roll a dry run back after counting."""
+
+
+class Command(BaseCommand):
+    help = "Import invoices from CSV files (all or nothing per file; existing numbers are skipped)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--tenant", required=True, help="Tenant id or exact name")
+        parser.add_argument("--delimiter", help="CSV delimiter (default: detected among , ; tab |)")
+        parser.add_argument("--dry-run", action="store_true", help="Validate and count, then roll back")
+
+    def handle(self, *args: Any, files: list[Path], tenant: str, **options: Any) -> None:
+        tenant_obj = resolve_tenant(tenant)
+        failures = sum(0 if self._import(tenant_obj.id, path, options) else 1 for path in files)
+        if failures:
+            raise CommandError(f"{failures} of {len(files)} file(s) failed; they imported nothing.")
+
+    def _rows(self, handle: io.TextIOBase, delimiter: str | None) -> Iterator[tuple[int, dict[str, str]]]:
+        sample = handle.read(8192)
+        handle.seek(0)
+        if not delimiter:
+            try:
+                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+            except csv.Error:
+                delimiter = ","
+        reader = csv.reader(handle, delimiter=delimiter)
+        header = next(reader, None)
+        if not header:
+            raise CommandError("The file is empty.")
+        mapping = map_invoice_csv_header(header)
+        if "amount" not in mapping.values():
+            raise CommandError(f"No amount column in the header {header!r}.")
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            yield reader.line_num, {name: row[index] for index, name in mapping.items() if index < len(row)}
+
+    def _import(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
+        if not path.is_file():
+            self.stderr.write(self.style.ERROR(f"{path}: no such file"))
+            return False
+        progress = ProgressBar(path.name, os.path.getsize(path))
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            try:
+                with tenant_context(tenant_id):
+                    result = invoice_bulk_import(
+                        rows=self._rows(handle, options["delimiter"]),
+                        progress=lambda rows: progress.update(rows, handle.tell()),
+                    )
+                    if options["dry_run"]:
+                        raise DryRunRollback
+            except DryRunRollback:
+                progress.close()
+                self.stdout.write(
+                    f"[dry run, nothing saved] {path}: {result.rows} rows, "
+                    f"{result.created} would be created, {len(result.skipped_existing)} already exist"
+                )
+                return True
+            except InvoiceImportRejected as rejected:
+                progress.close()
+                self.stderr.write(self.style.ERROR(f"{path}: rejected, nothing imported. {rejected.detail}"))
+                for location, messages in (rejected.errors or {}).items():
+                    self.stderr.write(f"  {location}: {'; '.join(messages)}")
+                return False
+            except UnicodeDecodeError as error:
+                progress.close()
+                self.stderr.write(self.style.ERROR(f"{path}: not UTF-8 text ({error}); nothing imported."))
+                return False
+        progress.close()
+        skipped = result.skipped_existing
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{path}: {result.rows} rows, {result.created} invoices created, {len(skipped)} skipped "
+                f"(number already exists), {result.vendors_created} vendors created, 0 rejected"
+            )
+        )
+        if skipped:
+            shown = ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else "")
+            self.stdout.write(f"  skipped existing numbers: {shown}")
+        return True
