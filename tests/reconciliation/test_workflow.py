@@ -300,3 +300,18 @@ def test_concurrent_confirmations_of_the_same_transaction_exactly_one_wins(world
         assert allocated == confirmed_sum == amount
         assert BankTransaction.objects.get().status == "matched"
         assert Invoice.objects.filter(status="paid").count() == 1
+
+
+def test_reconcile_command_runs_the_same_service(world_a, capsys):
+    from django.core.management import call_command
+
+    make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
+    make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1001")
+    call_command("reconcile", "--tenant", "Acme Corp", "--dry-run")
+    assert "[dry run, nothing saved] 1 proposals" in capsys.readouterr().out
+    with tenant_context(world_a.tenant.id):
+        assert Match.objects.count() == 0
+    call_command("reconcile", "--tenant", str(world_a.tenant.id))
+    assert "1 proposals" in capsys.readouterr().out
+    with tenant_context(world_a.tenant.id):
+        assert ReconciliationRun.objects.get().source == "command"

@@ -1,0 +1,43 @@
+"""``manage.py reconcile --tenant ID|NAME [--dry-run]``: run the matching engine for a tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from reconciliation.services import reconcile
+from tenants.commands import resolve_tenant
+from tenants.errors import Conflict
+
+
+class Command(BaseCommand):
+    help = "Propose (and auto-confirm the safe) invoice/transaction matches for a tenant."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="Tenant id or exact name")
+        parser.add_argument("--dry-run", action="store_true", help="Show the proposals, save nothing")
+        parser.add_argument("--verbose-reasons", action="store_true", help="Print every candidate's reasons")
+
+    def handle(self, *args: Any, tenant: str, dry_run: bool, verbose_reasons: bool, **options: Any) -> None:
+        tenant_obj = resolve_tenant(tenant)
+        try:
+            result = reconcile(tenant_obj.id, dry_run=dry_run, source="command")
+        except Conflict as error:
+            raise CommandError(error.detail) from error
+        for candidate in result.candidates:
+            pairs = ", ".join(
+                f"{a['transaction_id'][:8]}→{a['invoice_id'][:8]} {a['amount']}"
+                for a in candidate.allocations
+            )
+            flag = " [auto-confirmed]" if candidate.auto_confirmed else ""
+            self.stdout.write(f"{candidate.confidence:.2f} {candidate.shape:<12} {pairs}{flag}")
+            if verbose_reasons:
+                for reason in candidate.reasons:
+                    self.stdout.write(f"      - {reason['message']}")
+        prefix = "[dry run, nothing saved] " if dry_run else f"run {result.run_id}: "
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{prefix}{len(result.candidates)} proposals, {result.auto_confirmed} auto-confirmed"
+            )
+        )
