@@ -219,16 +219,17 @@ ON CONFLICT (tenant_id, identifier) DO NOTHING
 """
 
 _MOVE_ROWS = """
-WITH numbered AS (
-    SELECT s.*,
-           lower(btrim(regexp_replace(s.description, '\\s+', ' ', 'g'))) AS normalized_description,
-           row_number() OVER (
-               PARTITION BY s.account, s.booking_date, s.amount, s.currency,
-                            lower(btrim(regexp_replace(s.description, '\\s+', ' ', 'g')))
-               ORDER BY s.seq
-           ) AS position_in_day,
-           row_number() OVER (PARTITION BY s.account, s.external_id ORDER BY s.seq) AS position_of_reference
+WITH staged AS (
+    SELECT s.*, lower(btrim(regexp_replace(s.description, '\\s+', ' ', 'g'))) AS normalized_description
     FROM {staging} s
+), numbered AS (
+    SELECT st.*,
+           row_number() OVER (
+               PARTITION BY st.account, st.booking_date, st.amount, st.currency, st.normalized_description
+               ORDER BY st.seq
+           ) AS position_in_day,
+           row_number() OVER (PARTITION BY st.account, st.external_id ORDER BY st.seq) AS position_of_reference
+    FROM staged st
 )
 INSERT INTO banking_banktransaction (
     id, tenant_id, account_id, import_batch_id, amount, currency, booking_date, value_date,
