@@ -74,6 +74,7 @@ class BankTransactionListApi(APIView):
     """``GET bank-transactions``: cursor-paginated, newest first, with filters."""
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
 
     @extend_schema(
         parameters=[BankTransactionFilterSerializer],
@@ -84,7 +85,7 @@ class BankTransactionListApi(APIView):
         filters = BankTransactionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.bank_transaction_list(**filters.validated_data)
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(BankTransactionOutputSerializer(page, many=True).data)
 
@@ -274,10 +275,11 @@ class ImportBatchListApi(APIView):
     """``GET import-batches``: newest first, cursor-paginated."""
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
 
     @extend_schema(responses=ImportBatchOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.import_batch_list(), request, view=self)
         return paginator.get_paginated_response(ImportBatchOutputSerializer(page, many=True).data)
 

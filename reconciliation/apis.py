@@ -120,12 +120,13 @@ class MatchListApi(APIView):
     """``GET matches``: cursor-paginated, newest first."""
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
 
     @extend_schema(parameters=[MatchFilterSerializer], responses=MatchOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
         filters = MatchFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.match_list(**filters.validated_data), request, view=self)
         return paginator.get_paginated_response(MatchOutputSerializer(page, many=True).data)
 
@@ -222,10 +223,11 @@ class RunListApi(APIView):
     """``GET reconciliation-runs``: newest first."""
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
 
     @extend_schema(responses=RunOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        paginator = CursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.run_list(), request, view=self)
         return paginator.get_paginated_response(RunOutputSerializer(page, many=True).data)
 

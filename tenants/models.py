@@ -99,15 +99,28 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
+class ActiveTenantId(models.Expression):
+    """The active tenant's id, read when the query is compiled (not when it is built).
+
+    Querysets built at import time (form fields, admin choices) therefore filter by the
+    tenant active when they run; compiling one outside ``tenant_context`` raises.
+    """
+
+    output_field = models.UUIDField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [require_tenant_id()]
+
+
 class TenantScopedManager(models.Manager):
     """Defence in depth under RLS: querysets filter by the active tenant in code too.
 
-    Outside ``tenant_context`` it raises instead of silently returning nothing, so a missing
-    context is a loud bug. Crossing tenants must be spelled out with ``Model.unscoped``.
+    Running one outside ``tenant_context`` raises instead of silently returning nothing, so a
+    missing context is a loud bug. Crossing tenants must be spelled out with ``Model.unscoped``.
     """
 
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().filter(tenant_id=require_tenant_id())
+        return super().get_queryset().filter(tenant_id=ActiveTenantId())
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list:
         """``bulk_create`` skips ``save()``: stamp the active tenant here (RLS checks it)."""

@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantContextMiddleware",
+    "tenants.admin_middleware.AdminTenantMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +143,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenants.schema.add_problem_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         "InvoiceKindEnum": "invoices.models.InvoiceKind",
