@@ -18,4 +18,4 @@ RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://x@localhost/x ALLOWED_
 USER app
 EXPOSE 8000
 # migrate (as the owner login in DATABASE_URL), verify RLS with the system checks, then serve.
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py check --deploy --fail-level ERROR && exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py check --deploy --fail-level ERROR && exec gunicorn -c config/gunicorn.py config.wsgi:application"]

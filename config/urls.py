@@ -1,6 +1,8 @@
-from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from reconciliation.schema.views import graphql_view
+from tenants.admin_site import site as admin_site
 
 from .health import healthz, readyz
 
@@ -12,6 +14,7 @@ handler500 = "tenants.problems.handler500"
 api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("tenants/<uuid:tenant_id>/graphql", graphql_view, name="graphql"),
     path("", include("tenants.urls")),
     path("tenants/<uuid:tenant_id>/", include("invoices.urls")),
     path("tenants/<uuid:tenant_id>/", include("banking.urls")),
@@ -22,5 +25,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("v1/", include(api_v1)),
-    path("admin/", admin.site.urls),
+    path("admin/", admin_site.urls),  # tenants.admin_site: tenant switcher, RLS, roles
 ]

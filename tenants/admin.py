@@ -1,53 +1,393 @@
-"""Platform back office: tenants, memberships and API tokens (superusers and tenant owners)."""
+"""Back office for the platform (tenants, users, tokens) and the tenant's own records.
+
+Platform pages run outside any tenant and are for superusers (API tokens: everyone manages
+their own). Tenant pages (members, settings, audit log) run inside the active tenant's
+``tenant_context`` with permissions from the membership role.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import F, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
-from .authentication import generate_raw_token, hash_token
-from .models import ApiToken, Membership, Tenant
+from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, site
+from .audit import audit_record
+from .context import require_tenant_id
+from .errors import DomainError
+from .models import ApiToken, AuditEvent, Membership, Role, Tenant, TenantSettings
+from .money import MoneyError, normalize_currency
+from .services import api_token_create, api_token_revoke, membership_add, membership_remove, tenant_create
+
+# --- platform: tenants, users, groups ------------------------------------------------------------
+
+
+class MembershipInlineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        owners = [
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("role") == Role.OWNER
+        ]
+        if self.instance.pk and not owners:
+            raise forms.ValidationError("A tenant needs at least one owner.")
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
+    # Superusers only (the parent page is a platform page, outside any tenant).
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
 
-@admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "created_at"]
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+
+class TenantCreateForm(forms.ModelForm):
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.order_by("username"),
+        help_text="Becomes the first owner of the tenant.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["name"]
+
+
+@admin.register(Tenant, site=site)
+class TenantAdmin(PlatformAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "member_count", "id", "created_at"]
     search_fields = ["name", "id"]
     readonly_fields = ["id", "created_at", "updated_at"]
     inlines = [MembershipInline]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        from django.db.models import Count
 
-@admin.register(ApiToken)
+        return super().get_queryset(request).annotate(members=Count("memberships"))
+
+    @admin.display(description="Members", ordering="members")
+    def member_count(self, obj: Tenant) -> int:
+        return getattr(obj, "members", 0)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = TenantCreateForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The service creates the settings row and the owner membership with it.
+        adopt(obj, tenant_create(name=form.cleaned_data["name"], owner=form.cleaned_data["owner"]))
+
+
+class PlatformUserAdmin(PlatformAdminMixin, UserAdmin):
+    pass
+
+
+class PlatformGroupAdmin(PlatformAdminMixin, GroupAdmin):
+    pass
+
+
+site.register(get_user_model(), PlatformUserAdmin)
+site.register(Group, PlatformGroupAdmin)
+
+
+# --- platform: API tokens (superusers: all; everyone else: their own) ----------------------------
+
+
+class ApiTokenCreateForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name"]
+
+
+@admin.register(ApiToken, site=site)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    tenant_scoped = False
+    list_display = ["name", "owner", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    autocomplete_fields = ["user"]
+    readonly_fields = ["owner", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["owner", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        tokens = super().get_queryset(request).select_related("user")
+        return tokens if request.user.is_superuser else tokens.filter(user_id=request.user.pk)
+
+    @admin.display(description="User", ordering="user__username")
+    def owner(self, obj: ApiToken) -> str:
+        return obj.user.get_username() if obj.user_id else ""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request) and (
+            obj is None or request.user.is_superuser or obj.user_id == request.user.pk
+        )
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: the row documents what the token did
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiTokenCreateForm
+            kwargs["fields"] = ["name"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["name"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else self.readonly_fields
+
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        if not change:
-            raw = generate_raw_token()
-            obj.prefix = raw[:10]
-            obj.token_hash = hash_token(raw)
+        if change:
             super().save_model(request, obj, form, change)
-            messages.warning(request, f"New token (shown only now, copy it): {raw}")
             return
-        super().save_model(request, obj, form, change)
+        token, raw = api_token_create(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+        adopt(obj, token)
+        messages.warning(request, f"New token (shown only now, copy it): {raw}")
 
-    @admin.action(description="Revoke selected tokens")
-    def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        from django.utils import timezone
-
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+            count += 1
         self.message_user(request, f"Revoked {count} token(s).")
+
+
+# --- tenant: members, settings, audit log ------------------------------------------------------
+
+
+class MemberAddForm(forms.ModelForm):
+    username = forms.CharField(max_length=150, help_text="An existing user's login name.")
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.service_result = membership_add(
+                tenant_id=require_tenant_id(),
+                username=self.cleaned_data["username"].strip(),
+                role=self.cleaned_data["role"],
+            )
+        except DomainError as error:
+            _add_domain_errors(self, error)
+
+
+def _add_domain_errors(form: forms.BaseForm, error: DomainError) -> None:
+    """Show a service's per-field errors on the form's fields, the rest at the top."""
+    if not error.errors:
+        form.add_error(None, error.detail)
+        return
+    for field, problems in error.errors.items():
+        target = field if field in form.fields else None
+        for problem in problems if isinstance(problems, list) else [problems]:
+            form.add_error(target, problem if target else f"{field}: {problem}")
+
+
+@admin.register(Membership, site=site)
+class MemberAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Members of the active tenant; owners add and remove them (through the services)."""
+
+    add_role = Role.OWNER
+    delete_role = Role.OWNER
+    allow_change = False  # no role-change service yet: remove and add again
+    list_display = ["username", "email", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email"]
+    fields = ["username", "email", "role", "created_at"]
+    readonly_fields = ["username", "email", "role", "created_at"]
+    ordering = ["user__username"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        # Membership has no scoped manager: filter in code too (RLS filters underneath).
+        return (
+            Membership.objects.filter(tenant_id=require_tenant_id())
+            .annotate(member_username=F("user__username"), member_email=F("user__email"))
+            .order_by("member_username")
+        )
+
+    @admin.display(description="User", ordering="member_username")
+    def username(self, obj: Membership) -> str:
+        return getattr(obj, "member_username", "")
+
+    @admin.display(description="Email", ordering="member_email")
+    def email(self, obj: Membership) -> str:
+        return getattr(obj, "member_email", "")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = MemberAddForm
+            kwargs["fields"] = ["role"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["username", "role"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        adopt(obj, form.service_result)
+
+    def perform_delete(self, request: HttpRequest, obj: Membership) -> None:
+        membership_remove(tenant_id=obj.tenant_id, user_id=obj.user_id)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list, dict, set, list]:
+        names = [f"{getattr(o, 'member_username', o.user_id)} ({o.get_role_display()})" for o in objs]
+        return names, {"members": len(names)}, set(), []
+
+
+class TenantSettingsForm(forms.ModelForm):
+    class Meta:
+        model = TenantSettings
+        fields = [
+            "default_currency",
+            "auto_confirm_threshold",
+            "fee_tolerance_fixed",
+            "fee_tolerance_percent",
+            "date_window_days",
+        ]
+
+    def clean_default_currency(self) -> str:
+        try:
+            return normalize_currency(self.cleaned_data["default_currency"])
+        except MoneyError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+@admin.register(TenantSettings, site=site)
+class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """The tenant's reconciliation policy and default currency; owners change it."""
+
+    change_role = Role.OWNER
+    allow_add = False
+    allow_delete = False
+    form = TenantSettingsForm
+    fieldsets = [
+        ("Money", {"fields": ["default_currency"]}),
+        (
+            "Reconciliation",
+            {
+                "fields": [
+                    "auto_confirm_threshold",
+                    "fee_tolerance_fixed",
+                    "fee_tolerance_percent",
+                    "date_window_days",
+                ],
+                "description": "Used by the next reconciliation run.",
+            },
+        ),
+    ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """There is one settings row per tenant: open it directly."""
+        row = TenantSettings.objects.first()
+        if row is not None:
+            return HttpResponseRedirect(reverse("admin:tenants_tenantsettings_change", args=[row.pk]))
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: TenantSettings, form: Any, change: bool) -> None:
+        # No settings service exists yet; the form validates and the audit records before/after.
+        before = TenantSettings.objects.filter(pk=obj.pk).values(*TenantSettingsForm.Meta.fields).first()
+        super().save_model(request, obj, form, change)
+        after = {name: getattr(obj, name) for name in TenantSettingsForm.Meta.fields}
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action="tenantsettings.changed",
+            object_type="tenantsettings",
+            object_id=obj.pk,
+            before=before,
+            after={**after, "source": "admin"},
+        )
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
+        """Recorded with before/after in ``save_model``."""
+
+
+def _pretty_json(value: Any) -> str:
+    if value in (None, "", [], {}):
+        return "—"
+    return format_html("<pre class='recon-json'>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+
+
+@admin.register(AuditEvent, site=site)
+class AuditEventAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Who changed what and when (append-only; every member may read it)."""
+
+    allow_add = allow_change = allow_delete = False
+    list_display = ["created_at", "action", "object_type", "object_link", "actor_name"]
+    list_filter = ["action", "object_type", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["action", "object_type", "=object_id"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "action", "object_type", "object_link", "actor_name", "before_view", "after_view"]
+    readonly_fields = fields
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        # Only the username column of auth_user (the runtime role may not read the rest).
+        return super().get_queryset(request).annotate(actor_username=F("actor__username"))
+
+    @admin.display(description="By", ordering="actor_username")
+    def actor_name(self, obj: AuditEvent) -> str:
+        return getattr(obj, "actor_username", None) or ("system" if obj.actor_id is None else "")
+
+    @admin.display(description="Object")
+    def object_link(self, obj: AuditEvent) -> str:
+        for model in site._registry:
+            if model._meta.model_name == obj.object_type:
+                try:
+                    url = reverse(
+                        f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.object_id]
+                    )
+                except NoReverseMatch:
+                    break
+                return format_html('<a href="{}">{}</a>', url, str(obj.object_id)[:8])
+        return str(obj.object_id)[:8]
+
+    @admin.display(description="Before")
+    def before_view(self, obj: AuditEvent) -> str:
+        return _pretty_json(obj.before)
+
+    @admin.display(description="After")
+    def after_view(self, obj: AuditEvent) -> str:
+        return _pretty_json(obj.after)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:tenants_auditevent_change", args=[object_id]))

@@ -247,3 +247,19 @@ class AuditEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"
+
+
+class ApiRateWindow(models.Model):
+    """Write requests of one API token in one minute (platform table; no tenant data)."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "window_start"], name="apiratewindow_token_window_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token_id} {self.window_start:%H:%M} {self.count}"

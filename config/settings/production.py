@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # required: start-up fails without it
@@ -22,3 +22,7 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Structured JSON logs with request and tenant ids (never tokens or bodies).
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")

@@ -15,7 +15,7 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from .base import *  # noqa: E402, F403
-from .base import DATABASES  # noqa: E402
+from .base import DATABASES, LOGGING  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
@@ -27,3 +27,6 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 # A second alias for proving isolation when the app logs in as a superuser. It is set up as a
 # mirror of the test database; tests re-point its login at TEST_SUPERUSER_DATABASE_URL.
 DATABASES["superuser"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+
+# Quiet access logs in tests; the rate limit is exercised by its own test with a small value.
+LOGGING["loggers"]["reconcile.access"]["level"] = "WARNING"

@@ -1,0 +1,67 @@
+"""Per-token rate limit on write requests, counted in PostgreSQL so every worker shares it.
+
+Runs in middleware before the tenant is entered (as the owner login): the counter table is a
+platform table, and a refused request never touches tenant data. Over the limit: 429
+problem+json with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from rest_framework import exceptions
+
+from .authentication import authenticate_bearer
+from .problems import problem_response
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+_COUNT_SQL = """
+INSERT INTO tenants_apiratewindow (token_id, window_start, count)
+VALUES (%s, date_trunc('minute', now()), 1)
+ON CONFLICT (token_id, window_start) DO UPDATE SET count = tenants_apiratewindow.count + 1
+RETURNING count, (xmax = 0) AS is_new_window
+"""
+
+
+class WriteRateLimitMiddleware:
+    """At most ``WRITE_RATE_LIMIT_PER_MINUTE`` writes per token per minute (0 disables)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.WRITE_RATE_LIMIT_PER_MINUTE
+        if limit <= 0 or request.method not in WRITE_METHODS or not request.path.startswith("/v1/"):
+            return self.get_response(request)
+        try:
+            auth = authenticate_bearer(request)
+        except exceptions.AuthenticationFailed:
+            return self.get_response(request)  # answered 401 further in
+        if auth is None:
+            return self.get_response(request)
+        _user, token = auth
+        with connection.cursor() as cursor:
+            cursor.execute(_COUNT_SQL, [token.pk])
+            count, is_new_window = cursor.fetchone()
+            if is_new_window:
+                cursor.execute(
+                    "DELETE FROM tenants_apiratewindow "
+                    "WHERE token_id = %s AND window_start < now() - interval '1 hour'",
+                    [token.pk],
+                )
+        if count > limit:
+            retry_after = 60 - timezone.now().second
+            return problem_response(
+                429,
+                detail=f"More than {limit} write requests per minute for this token; retry later.",
+                code="rate-limited",
+                title="Too many requests",
+                headers={"Retry-After": str(retry_after)},
+                request=request,
+            )
+        return self.get_response(request)
