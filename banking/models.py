@@ -74,7 +74,12 @@ class BankTransaction(TenantModel):
     # The composite (tenant_id, account_id) foreign key already proves the tenant exists; the
     # plain tenant_id foreign key would only add a per-row trigger to bulk imports.
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False, db_constraint=False
+        Tenant,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
     )
     account = models.ForeignKey(
         BankAccount,

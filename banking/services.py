@@ -192,7 +192,9 @@ def transactions_import(
             staging, sql.SQL(", ").join(map(sql.Identifier, _STAGING_COLUMNS))
         )
         while chunk := list(islice(checked, CHUNK_SIZE)):
-            with cursor.copy(copy_sql) as copy:
+            # cursor.copy() bypasses Django's error wrapping: restore it, so a lost connection
+            # surfaces as django.db.OperationalError (503) and the connection is discarded.
+            with connection.wrap_database_errors, cursor.copy(copy_sql) as copy:
                 for record in chunk:
                     copy.write_row(record)
             received += len(chunk)
@@ -228,7 +230,9 @@ WITH staged AS (
                PARTITION BY st.account, st.booking_date, st.amount, st.currency, st.normalized_description
                ORDER BY st.seq
            ) AS position_in_day,
-           row_number() OVER (PARTITION BY st.account, st.external_id ORDER BY st.seq) AS position_of_reference
+           row_number() OVER (
+               PARTITION BY st.account, st.external_id ORDER BY st.seq
+           ) AS position_of_reference
     FROM staged st
 )
 INSERT INTO banking_banktransaction (

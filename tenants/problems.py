@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -128,7 +130,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf_exceptions.PermissionDenied()
-    elif isinstance(exc, OperationalError | InterfaceError):
+    elif isinstance(
+        exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError
+    ):
         logger.warning("database unavailable: %s", exc)
         body = problem_body(
             503,
@@ -180,7 +184,26 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    """URL-level 500: a problem document without internals for the API."""
+    """URL-level 500: a problem document without internals for the API.
+
+    A lost database (raised anywhere, middleware included) answers 503 instead: the request
+    may be retried once the database is back, and the app reconnects by itself.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(
+        error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError
+    ):
+        response = problem_response(
+            503,
+            detail="The database is unavailable; retry shortly.",
+            code="database-unavailable",
+            title="Service unavailable",
+            headers={"Retry-After": "5"},
+            request=request,
+        )
+        if not _wants_problem(request):
+            response["Content-Type"] = PROBLEM_CONTENT_TYPE
+        return response
     if _wants_problem(request):
         return problem_response(500, detail="An unexpected error occurred.", code="internal", request=request)
     from django.views.defaults import server_error
