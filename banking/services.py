@@ -147,7 +147,13 @@ def _checked_rows(rows: Iterable[ParsedTransaction], default_account: str) -> It
 
 def default_account_identifier(requested: str | None) -> str:
     """The account API imports use: the one named, else the tenant's default account."""
-    return (requested or "").strip() or BankAccount.DEFAULT_IDENTIFIER
+    identifier = (requested or "").strip() or BankAccount.DEFAULT_IDENTIFIER
+    if len(identifier) > _TEXT_LIMITS["account"]:
+        raise InvalidInput(
+            "The account identifier is too long.",
+            errors={"account": [f"at most {_TEXT_LIMITS['account']} characters"]},
+        )
+    return identifier
 
 
 @transaction.atomic

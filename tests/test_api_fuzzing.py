@@ -50,7 +50,8 @@ def test_every_operation_survives_generated_requests(live_server, world_a):
     make_invoice(world_a.tenant, amount="150.00", number="INV-1001", vendor=vendor)
     make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1001")
     headers = {"Authorization": bearer(world_a.owner)["HTTP_AUTHORIZATION"]}
-    raw = requests.get(f"{live_server.url}/v1/schema", headers={"Accept": "application/json"}, timeout=30).json()
+    schema_url = f"{live_server.url}/v1/schema"
+    raw = requests.get(schema_url, headers={"Accept": "application/json"}, timeout=30).json()
     schema = schemathesis.openapi.from_dict(raw)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
@@ -59,8 +60,12 @@ def test_every_operation_survives_generated_requests(live_server, world_a):
     for operation in operations:
 
         @hypothesis.settings(
-            max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-            suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate],
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            phases=[hypothesis.Phase.generate],
         )
         @hypothesis.given(case=operation.as_strategy())
         def run(case) -> None:

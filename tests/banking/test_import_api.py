@@ -220,6 +220,11 @@ class TestValidation:
         assert_problem(post(api_client_for(world_a.accountant), world_a, {"transactions": items}), 413)
         assert counts(world_a) == (0, 0, 0)
 
+    def test_overlong_account_is_400(self, world_a, api_client_for):
+        body = {"transactions": SEED_ITEMS, "account": "A" * 65}
+        assert_problem(post(api_client_for(world_a.accountant), world_a, body), 400)
+        assert counts(world_a) == (0, 0, 0)
+
     def test_viewer_cannot_import(self, world_a, api_client_for):
         assert_problem(post(api_client_for(world_a.viewer), world_a, {"transactions": SEED_ITEMS}), 403)
 

@@ -1,0 +1,198 @@
+"""GraphQL mutations: thin resolvers over the same services as REST.
+
+Every mutation is declared with ``CanWrite`` (accountants and owners) and runs in its own
+savepoint (``Atomic``). On top of that the view rolls back the whole request transaction when
+the response carries any error, so a document whose second mutation fails commits nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from django.db import transaction
+from strawberry.extensions import FieldExtension
+from strawberry.types import Info
+
+from banking import services as banking_services
+from banking.models import ImportSource
+from invoices import services as invoice_services
+from invoices.models import InvoiceKind
+from tenants.errors import InvalidInput
+from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
+
+from .. import selectors, services
+from .permissions import CanWrite
+from .types import (
+    BankTransactionInput,
+    Candidate,
+    CandidateAllocation,
+    CreateInvoiceInput,
+    DeleteResult,
+    ImportResult,
+    InvoiceType,
+    MatchShapeEnum,
+    MatchType,
+    Reason,
+    ReconcileResult,
+)
+
+IMPORT_FIELD = "importBankTransactions"
+MAX_ACCOUNT_LENGTH = 64  # BankAccount.identifier
+
+
+class Atomic(FieldExtension):
+    """Run the resolver in a savepoint: a failure undoes its own writes and keeps the connection usable."""
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            return next_(source, info, **kwargs)
+
+
+def write_mutation(**kwargs: Any) -> Any:
+    """A mutation only accountants and owners may run, in its own savepoint."""
+    return strawberry.mutation(permission_classes=[CanWrite], extensions=[Atomic()], **kwargs)
+
+
+def _candidate(candidate: services.Candidate) -> Candidate:
+    return Candidate(
+        match_id=candidate.match_id,
+        shape=MatchShapeEnum(candidate.shape),
+        invoice_id=uuid.UUID(candidate.invoice_id) if candidate.invoice_id else None,
+        transaction_id=uuid.UUID(candidate.transaction_id) if candidate.transaction_id else None,
+        allocations=[
+            CandidateAllocation(
+                transaction_id=uuid.UUID(allocation["transaction_id"]),
+                invoice_id=uuid.UUID(allocation["invoice_id"]),
+                amount=Decimal(allocation["amount"]),
+            )
+            for allocation in candidate.allocations
+        ],
+        confidence=candidate.confidence,
+        reasons=Reason.from_dicts(candidate.reasons),
+        auto_confirmed=candidate.auto_confirmed,
+        fee_amount=candidate.fee_amount,
+    )
+
+
+def _import_item(item: BankTransactionInput) -> dict[str, Any]:
+    """The REST import's item shape (the service validates it), without the fields left out."""
+    fields = {
+        "amount": item.amount,
+        "date": item.date,
+        "value_date": item.value_date,
+        "currency": item.currency,
+        "description": item.description,
+        "external_id": item.external_id,
+        "end_to_end_id": item.end_to_end_id,
+        "counterparty": item.counterparty,
+        "counterparty_account": item.counterparty_account,
+        "structured_reference": item.structured_reference,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _idempotency_key(raw: str) -> str:
+    try:
+        return validate_key(raw)
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, errors={"idempotencyKey": [error.detail]}) from error
+
+
+@strawberry.type
+class Mutation:
+    @write_mutation(description="Run the engine now; returns the proposals with their reasons.")
+    def reconcile(self, info: Info, dry_run: bool = False) -> ReconcileResult:
+        context = info.context
+        result = services.reconcile(context.tenant.id, dry_run=dry_run, actor=context.user, source="graphql")
+        return ReconcileResult(
+            run_id=result.run_id,
+            dry_run=result.dry_run,
+            candidates=[_candidate(candidate) for candidate in result.candidates],
+            auto_confirmed=result.auto_confirmed,
+        )
+
+    @write_mutation(description="Confirm a proposed match (conflict if the money is already allocated).")
+    def confirm_match(self, info: Info, id: uuid.UUID) -> MatchType:
+        services.match_confirm(match_id=id, actor=info.context.user)
+        return selectors.match_get(match_id=id)  # type: ignore[return-value]
+
+    @write_mutation(description="Reject a proposed match; its pairs are never proposed again.")
+    def reject_match(self, info: Info, id: uuid.UUID) -> MatchType:
+        services.match_reject(match_id=id, actor=info.context.user)
+        return selectors.match_get(match_id=id)  # type: ignore[return-value]
+
+    @write_mutation(description="Undo a confirmed match: give back exactly what it allocated.")
+    def undo_match(self, info: Info, id: uuid.UUID) -> MatchType:
+        services.match_undo(match_id=id, actor=info.context.user)
+        return selectors.match_get(match_id=id)  # type: ignore[return-value]
+
+    @write_mutation(description="Create an invoice; an unknown vendorName creates that vendor.")
+    def create_invoice(self, input: CreateInvoiceInput) -> InvoiceType:
+        invoice = invoice_services.invoice_create(
+            amount=input.amount,
+            description=input.description,
+            number=input.number or "",
+            currency=input.currency,
+            vendor_id=input.vendor_id,
+            vendor_name=input.vendor_name,
+            issue_date=input.issue_date,
+            due_date=input.due_date,
+            kind=input.kind.value if input.kind is not None else InvoiceKind.RECEIVABLE,
+            structured_reference=input.structured_reference or "",
+        )
+        return invoice  # type: ignore[return-value]
+
+    @write_mutation(description="Delete an unpaid, unmatched invoice (others must be voided).")
+    def delete_invoice(self, id: uuid.UUID) -> DeleteResult:
+        invoice_services.invoice_delete(invoice_id=id)
+        return DeleteResult(id=id, deleted=True)
+
+    @write_mutation(
+        description=(
+            "Import bank transactions, all or nothing. Idempotent per key: a retry with the same key and "
+            "arguments returns the stored result (replayed: true); other arguments get `unprocessable`."
+        )
+    )
+    def import_bank_transactions(
+        self,
+        info: Info,
+        idempotency_key: str,
+        transactions: list[BankTransactionInput],
+        account: str | None = None,
+    ) -> ImportResult:
+        key = _idempotency_key(idempotency_key)
+        if account is not None and len(account.strip()) > MAX_ACCOUNT_LENGTH:
+            raise InvalidInput(
+                "The request has invalid fields.",
+                errors={"account": [f"Ensure this field has no more than {MAX_ACCOUNT_LENGTH} characters."]},
+            )
+        items = [_import_item(item) for item in transactions]
+        request = info.context.request
+        fingerprint = request_fingerprint(
+            "POST",
+            f"{request.path}#{IMPORT_FIELD}",
+            canonical_json({"transactions": items, "account": account}),
+        )
+
+        def action() -> tuple[int, Any]:
+            rows = banking_services.parse_api_transactions(
+                items, default_currency=banking_services.tenant_default_currency()
+            )
+            result = banking_services.transactions_import(
+                rows=rows, source=ImportSource.API, created_by=info.context.user, default_account=account
+            )
+            return 201, result.as_response()
+
+        outcome = run_idempotent(key=key, fingerprint=fingerprint, action=action)
+        body = outcome.body
+        return ImportResult(
+            batch_id=uuid.UUID(body["batch_id"]),
+            imported=body["imported"],
+            duplicates=body["duplicates"],
+            transaction_ids=[uuid.UUID(pk) for pk in body["transactions"]],
+            replayed=outcome.replayed,
+        )
