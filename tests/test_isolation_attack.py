@@ -1,0 +1,265 @@
+"""Isolation attack suite: a member of tenant B attacks tenant A through every route.
+
+Routes are discovered from the URL conf (and cross-checked with the OpenAPI schema), so a new
+endpoint is attacked without editing this file; a route that is neither attacked nor exempted
+with a reason fails the suite. Expected answers: 404 (or 403/400 where the request never
+reaches data), never A's data, and A's rows byte-for-byte unchanged afterwards. At the SQL
+level, every tenant table read by the runtime role with no tenant set is empty and refuses
+writes (see tests/tenants/test_rls.py for the full matrix as owner and superuser).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from tenants.checks import tenant_models
+from tenants.context import tenant_context
+from tests.seed import seed_every_tenant_table
+from tests.tenants.factories import bearer
+
+pytestmark = pytest.mark.django_db
+
+# Routes with no tenant data behind them, or attacked by a dedicated test below.
+EXEMPT = {
+    "healthz": "process liveness, no data",
+    "readyz": "database readiness, no data",
+    "v1/schema": "public API description, no tenant data",
+    "v1/docs": "public API documentation page, no tenant data",
+    "v1/tenants": "lists and creates the caller's own tenants; attacked in test_tenant_list_shows_only_own",
+    "v1/tenants/<uuid:tenant_id>/graphql": "attacked operation by operation in test_graphql_attack",
+}
+ADMIN_PREFIX = "admin/"
+
+PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+
+def all_routes() -> list[str]:
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern)
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def a_snapshot(world) -> dict[str, str]:
+    """A checksum of every row of every tenant table of tenant A."""
+    digest = {}
+    with tenant_context(world.tenant.id), connection.cursor() as cursor:
+        for model in tenant_models():
+            table = model._meta.db_table
+            rows_digest = "md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+            cursor.execute(f"SELECT count(*), {rows_digest} FROM {table} t")  # noqa: S608
+            count, checksum = cursor.fetchone()
+            digest[table] = f"{count}:{checksum}"
+    return digest
+
+
+@pytest.fixture
+def attack(world_a, world_b):
+    """Both tenants fully seeded; B's owner (the strongest member) is the attacker."""
+    world_a.seeded = seed_every_tenant_table(world_a.tenant)
+    world_b.seeded = seed_every_tenant_table(world_b.tenant)
+    client = APIClient()
+    client.credentials(**bearer(world_b.owner))
+    return world_a, world_b, client
+
+
+def a_ids(world_a) -> dict[str, str]:
+    seeded = world_a.seeded
+    return {
+        "invoice_id": str(seeded["invoice"].id),
+        "vendor_id": str(seeded["vendor"].id),
+        "transaction_id": str(seeded["transaction"].id),
+        "match_id": str(seeded["match"].id),
+        "batch_id": str(seeded["batch"].id),
+        "run_id": str(seeded["run"].id),
+        "account_id": str(seeded["account"].id),
+        "import_batch_id": str(seeded["batch"].id),
+        "user_id": str(world_a.viewer.pk),
+    }
+
+
+def fill(route: str, tenant_id: str, ids: dict[str, str]) -> str:
+    def substitute(match: re.Match) -> str:
+        name = match["name"]
+        if name == "tenant_id":
+            return tenant_id
+        if name not in ids:
+            raise AssertionError(f"{route}: no attack value for path parameter {name!r}; add one")
+        return ids[name]
+
+    return "/" + PATH_PARAMETER.sub(substitute, route)
+
+
+def api_routes() -> list[str]:
+    return [r for r in all_routes() if not r.startswith(ADMIN_PREFIX) and r not in EXEMPT]
+
+
+def test_every_route_is_attacked_or_exempted():
+    schema_paths = {
+        p.lstrip("/") for p in APIClient().get("/v1/schema", HTTP_ACCEPT="application/json").json()["paths"]
+    }
+    for route in all_routes():
+        if route.startswith(ADMIN_PREFIX) or route in EXEMPT:
+            continue
+        assert "<uuid:tenant_id>" in route, f"{route} is neither attacked (tenant route) nor exempted"
+        # REST tenant routes are all in the OpenAPI schema, with the same shape.
+        templated = PATH_PARAMETER.sub(lambda m: "{" + m["name"] + "}", route)
+        assert templated in schema_paths, f"{route} missing from the OpenAPI schema"
+
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def test_a_tenant_id_in_the_path_is_404_for_every_method(attack):
+    world_a, _world_b, client = attack
+    before = a_snapshot(world_a)
+    for route in api_routes():
+        url = fill(route, str(world_a.tenant.id), a_ids(world_a))
+        for method in METHODS:
+            response = getattr(client, method)(
+                url, {"amount": "1.00", "name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+            )
+            assert response.status_code == 404, f"{method.upper()} {url} -> {response.status_code}"
+            assert response["Content-Type"].startswith("application/problem+json")
+    assert a_snapshot(world_a) == before
+
+
+def test_a_object_ids_under_b_tenant_are_not_found(attack):
+    world_a, world_b, client = attack
+    before = a_snapshot(world_a)
+    leaked = set(a_ids(world_a).values())
+    for route in api_routes():
+        if route.count("<") < 2:
+            continue  # no object id in the path: see the query-string and body attacks
+        url = fill(route, str(world_b.tenant.id), a_ids(world_a))
+        for method in METHODS:
+            response = getattr(client, method)(url, {"status": "void", "name": "x"}, format="json")
+            assert response.status_code in (404, 405), f"{method.upper()} {url} -> {response.status_code}"
+            body = response.json() if response.content else {}
+            body.pop("instance", None)  # the request's own path, echoed back
+            assert not leaked & set(re.findall(r"[0-9a-f-]{36}", json.dumps(body))), url
+    assert a_snapshot(world_a) == before
+
+
+def test_a_ids_in_query_strings_find_nothing(attack):
+    world_a, world_b, client = attack
+    ids = a_ids(world_a)
+    base = f"/v1/tenants/{world_b.tenant.id}"
+    for path, params in [
+        ("invoices", {"vendor_id": ids["vendor_id"]}),
+        ("invoices", {"q": "INV-1001"}),  # A and B both have INV-1001: only B's may come back
+        ("bank-transactions", {"account_id": ids["account_id"]}),
+        ("bank-transactions", {"import_batch_id": ids["batch_id"]}),
+        ("matches", {"invoice_id": ids["invoice_id"]}),
+        ("matches", {"transaction_id": ids["transaction_id"]}),
+        ("matches", {"run_id": ids["run_id"]}),
+        ("vendors", {"q": "Acme"}),
+    ]:
+        response = client.get(f"{base}/{path}", params)
+        assert response.status_code == 200, (path, params, response.content)
+        body = response.content.decode()
+        assert not set(ids.values()) & set(re.findall(r"[0-9a-f-]{36}", body)), (path, params)
+        assert "Acme Corp" not in body
+    explain = client.get(
+        f"{base}/reconcile/explain",
+        {"invoice_id": ids["invoice_id"], "transaction_id": ids["transaction_id"]},
+    )
+    assert explain.status_code == 404
+
+
+def test_a_ids_in_request_bodies_are_refused(attack):
+    world_a, world_b, client = attack
+    before = a_snapshot(world_a)
+    ids = a_ids(world_a)
+    base = f"/v1/tenants/{world_b.tenant.id}"
+    response = client.post(
+        f"{base}/invoices", {"amount": "10.00", "vendor_id": ids["vendor_id"]}, format="json"
+    )
+    assert response.status_code == 400
+    b_invoice = world_b.seeded["invoice"].id
+    response = client.patch(f"{base}/invoices/{b_invoice}", {"vendor_id": ids["vendor_id"]}, format="json")
+    assert response.status_code == 400
+    # An import naming A's account identifier creates (or uses) B's own account of that name.
+    response = client.post(
+        f"{base}/bank-transactions/import",
+        {
+            "transactions": [{"amount": "1.00", "date": "2024-01-01"}],
+            "account": world_a.seeded["account"].identifier,
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="attack-import",
+    )
+    assert response.status_code == 201
+    assert a_snapshot(world_a) == before
+
+
+def test_tenant_list_shows_only_own(attack):
+    world_a, _world_b, client = attack
+    names = {tenant["name"] for tenant in client.get("/v1/tenants").json()}
+    assert world_a.tenant.name not in names
+
+
+def _graphql(client, tenant_id, query: str, variables: dict | None = None):
+    return client.post(
+        f"/v1/tenants/{tenant_id}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}),
+        content_type="application/json",
+    )
+
+
+def test_graphql_attack(attack):
+    world_a, world_b, client = attack
+    before = a_snapshot(world_a)
+    ids = a_ids(world_a)
+    # A's endpoint: 404 like every tenant route.
+    assert _graphql(client, world_a.tenant.id, "{ invoices { totalCount } }").status_code == 404
+    # B's endpoint with A's ids: nothing found, nothing changed.
+    lookups = [
+        ("query($id: UUID!) { invoice(id: $id) { id } }", ids["invoice_id"]),
+        ("query($id: UUID!) { vendor(id: $id) { id } }", ids["vendor_id"]),
+        ("query($id: UUID!) { bankTransaction(id: $id) { id } }", ids["transaction_id"]),
+        ("query($id: UUID!) { match(id: $id) { id } }", ids["match_id"]),
+        ("query($id: UUID!) { reconciliationRun(id: $id) { id } }", ids["run_id"]),
+        ("mutation($id: UUID!) { confirmMatch(id: $id) { id } }", ids["match_id"]),
+        ("mutation($id: UUID!) { rejectMatch(id: $id) { id } }", ids["match_id"]),
+        ("mutation($id: UUID!) { undoMatch(id: $id) { id } }", ids["match_id"]),
+        ("mutation($id: UUID!) { deleteInvoice(id: $id) { id } }", ids["invoice_id"]),
+    ]
+    for query, value in lookups:
+        body = _graphql(client, world_b.tenant.id, query, {"id": value}).json()
+        data = body.get("data") or {}
+        assert not any(data.values()), (query, body)
+        assert body.get("errors"), (query, body)
+        assert value not in json.dumps(body).replace(f'"{value}"', ""), query
+    explain = _graphql(
+        client,
+        world_b.tenant.id,
+        "query($i: UUID!, $t: UUID!) { explain(invoiceId: $i, transactionId: $t) { confidence } }",
+        {"i": ids["invoice_id"], "t": ids["transaction_id"]},
+    ).json()
+    assert explain.get("errors")
+    listing = _graphql(client, world_b.tenant.id, "{ invoices { totalCount edges { node { id } } } }").json()
+    assert ids["invoice_id"] not in json.dumps(listing)
+    assert a_snapshot(world_a) == before
+
+
+def test_runtime_role_without_tenant_sees_and_writes_nothing(attack):
+    """SQL level: as the runtime role with no tenant set, every tenant table is empty."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL ROLE recon_tenant")
+        for model in tenant_models():
+            cursor.execute(f"SELECT count(*) FROM {model._meta.db_table}")  # noqa: S608
+            assert cursor.fetchone()[0] == 0, model._meta.db_table
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
+            assert cursor.rowcount == 0
+        cursor.execute("RESET ROLE")
