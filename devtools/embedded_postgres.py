@@ -140,6 +140,9 @@ def _pick_port(home: Path) -> int:
     port_file = home / "port"
     if port_file.exists():
         return int(port_file.read_text().strip())
+    if os.environ.get("EMBEDDED_PG_PORT"):
+        port_file.write_text(os.environ["EMBEDDED_PG_PORT"] + "\n")
+        return int(os.environ["EMBEDDED_PG_PORT"])
     start = 54320 + int(hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest(), 16) % 500
     for port in range(start, start + 200):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -354,7 +354,7 @@ class AuditEventAdmin(TenantAdminMixin, admin.ModelAdmin):
     allow_add = allow_change = allow_delete = False
     list_display = ["created_at", "action", "object_type", "object_link", "actor_name"]
     list_filter = ["action", "object_type", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["action", "object_type", "=object_id"]
+    search_fields = ["action", "object_type"]
     date_hierarchy = "created_at"
     fields = ["created_at", "action", "object_type", "object_link", "actor_name", "before_view", "after_view"]
     readonly_fields = fields

@@ -151,8 +151,11 @@ def test_database_restart_is_reported_and_survived(tmp_path: Path):
     """A throwaway cluster of our own is stopped and started under a running app."""
     from devtools import embedded_postgres
 
+    from tests.support.server import free_port
+
     previous_home = os.environ.get("EMBEDDED_PG_HOME")
     os.environ["EMBEDDED_PG_HOME"] = str(tmp_path / "pg")
+    os.environ["EMBEDDED_PG_PORT"] = str(free_port())  # never collide with another cluster
     try:
         cluster = embedded_postgres.ensure_cluster()
         env_url = cluster.owner_url
@@ -195,6 +198,7 @@ def test_database_restart_is_reported_and_survived(tmp_path: Path):
         from devtools import embedded_postgres as ep
 
         ep.stop_cluster()
+        os.environ.pop("EMBEDDED_PG_PORT", None)
         if previous_home is None:
             os.environ.pop("EMBEDDED_PG_HOME", None)
         else:

@@ -15,6 +15,7 @@ from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
+
 class TestAuthentication:
     def test_no_token_is_401_with_www_authenticate(self, world_a):
         for path in (

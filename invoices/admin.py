@@ -1,0 +1,371 @@
+"""Back office for vendors and invoices of the active tenant (writes through the services)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.postgres.forms import SimpleArrayField
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from tenants.admin_site import TenantAdminMixin, adopt, site
+from tenants.errors import DomainError
+
+from . import services
+from .models import Invoice, InvoiceStatus, Vendor
+
+_SERVICE_FIELD_NAMES = {"vendor_id": "vendor", "vendor_name": "vendor"}
+
+
+def add_service_errors(form: forms.BaseForm, error: DomainError) -> None:
+    """A service's per-field errors on the form's fields; the rest at the top of the form."""
+    if not error.errors:
+        form.add_error(None, error.detail)
+        return
+    for key, problems in error.errors.items():
+        field = _SERVICE_FIELD_NAMES.get(key, key)
+        target = field if field in form.fields else None
+        for problem in problems if isinstance(problems, list) else [problems]:
+            form.add_error(target, problem if target else f"{key}: {problem}")
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A ModelForm whose save is a service call, made once the form itself is valid.
+
+    The service validates again and writes in its own savepoint; its errors are shown on the
+    form (the page answers 200 and nothing was written). ``service_result`` holds the row.
+    """
+
+    service_result: Any = None
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.service_result = self.call_service()
+        except DomainError as error:
+            add_service_errors(self, error)
+
+    def call_service(self) -> Any:
+        raise NotImplementedError
+
+    def changed_values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name) for name in self.changed_data}
+
+
+# --- vendors -------------------------------------------------------------------------------------
+
+
+class LinesField(SimpleArrayField):
+    """One value per line; blank lines are ignored."""
+
+    def to_python(self, value: Any) -> list[Any]:
+        if isinstance(value, str):
+            value = "\n".join(line.strip() for line in value.splitlines() if line.strip())
+        return super().to_python(value)
+
+
+class VendorForm(ServiceModelForm):
+    aliases = LinesField(
+        forms.CharField(max_length=200),
+        required=False,
+        delimiter="\n",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Other names it appears under on bank statements, one per line.",
+    )
+
+    class Meta:
+        model = Vendor
+        fields = ["name", "iban", "account_reference", "aliases"]
+
+    def call_service(self) -> Vendor:
+        if self.instance.pk is None or self.instance._state.adding:
+            return services.vendor_create(
+                name=self.cleaned_data["name"],
+                iban=self.cleaned_data.get("iban") or "",
+                account_reference=self.cleaned_data.get("account_reference") or "",
+                aliases=self.cleaned_data.get("aliases") or [],
+            )
+        return services.vendor_update(vendor_id=self.instance.pk, data=self.changed_values())
+
+
+@admin.register(Vendor, site=site)
+class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
+    form = VendorForm
+    list_display = ["name", "iban", "account_reference", "alias_list", "invoices_link"]
+    search_fields = ["name", "iban", "account_reference"]
+    readonly_fields = ["invoices_link", "created_at", "updated_at"]
+    fields = ["name", "iban", "account_reference", "aliases", "invoices_link", "created_at", "updated_at"]
+    ordering = ["name"]
+    export_filename = "vendors"
+
+    actions = ["export_csv"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Vendor]:
+        return super().get_queryset(request).annotate(invoice_count=Count("invoices"))
+
+    @admin.display(description="Aliases")
+    def alias_list(self, obj: Vendor) -> str:
+        return ", ".join(obj.aliases)
+
+    @admin.display(description="Invoices", ordering="invoice_count")
+    def invoices_link(self, obj: Vendor) -> str:
+        if obj.pk is None:
+            return "—"
+        count = getattr(obj, "invoice_count", None)
+        if count is None:
+            count = Invoice.objects.filter(vendor_id=obj.pk).count()
+        url = reverse("admin:invoices_invoice_changelist") + f"?vendor__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} invoice{}</a>', url, count, "" if count == 1 else "s")
+
+    def save_model(self, request: HttpRequest, obj: Vendor, form: Any, change: bool) -> None:
+        adopt(obj, form.service_result)
+
+    def perform_delete(self, request: HttpRequest, obj: Vendor) -> None:
+        services.vendor_delete(vendor_id=obj.pk)
+
+    def export_rows(self, queryset: QuerySet[Vendor]) -> tuple[list[str], Iterable[list[Any]]]:
+        header = ["name", "iban", "account_reference", "aliases", "invoices"]
+        rows = (
+            [v.name, v.iban, v.account_reference, "; ".join(v.aliases), getattr(v, "invoice_count", "")]
+            for v in queryset
+        )
+        return header, rows
+
+
+# --- invoices --------------------------------------------------------------------------------------
+
+
+class InvoiceForm(ServiceModelForm):
+    class Meta:
+        model = Invoice
+        fields = [
+            "number",
+            "vendor",
+            "kind",
+            "amount",
+            "currency",
+            "description",
+            "issue_date",
+            "due_date",
+            "structured_reference",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "currency" in self.fields:
+            self.fields["currency"].required = False
+            self.fields["currency"].help_text = "ISO 4217 code; empty: the tenant's default currency."
+            if self.instance._state.adding and not self.initial.get("currency"):
+                self.initial["currency"] = services.tenant_default_currency()
+        if not self.instance._state.adding and "kind" in self.fields:
+            self.fields["kind"].disabled = True
+            self.fields["kind"].help_text = "Fixed once the invoice exists."
+
+    def call_service(self) -> Invoice:
+        data = self.cleaned_data
+        if self.instance._state.adding:
+            vendor = data.get("vendor")
+            return services.invoice_create(
+                amount=data["amount"],
+                description=data.get("description") or "",
+                number=data.get("number") or "",
+                currency=(data.get("currency") or None),
+                vendor_id=vendor.pk if vendor else None,
+                issue_date=data.get("issue_date"),
+                due_date=data.get("due_date"),
+                kind=data["kind"],
+                structured_reference=data.get("structured_reference") or "",
+            )
+        changes = self.changed_values()
+        changes.pop("kind", None)
+        if "vendor" in changes:
+            vendor = changes.pop("vendor")
+            changes["vendor_id"] = vendor.pk if vendor else None
+        if "currency" in changes and not changes["currency"]:
+            changes.pop("currency")
+        return services.invoice_update(invoice_id=self.instance.pk, data=changes)
+
+
+class OutstandingFilter(admin.SimpleListFilter):
+    title = "payment"
+    parameter_name = "payment"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "Something outstanding"), ("overdue", "Overdue"), ("settled", "Nothing outstanding")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        from django.utils import timezone
+
+        open_statuses = [InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID]
+        if self.value() == "open":
+            return queryset.filter(status__in=open_statuses, outstanding_amount__gt=0)
+        if self.value() == "overdue":
+            return queryset.filter(
+                status__in=open_statuses, outstanding_amount__gt=0, due_date__lt=timezone.localdate()
+            )
+        if self.value() == "settled":
+            return queryset.exclude(status__in=open_statuses, outstanding_amount__gt=0)
+        return queryset
+
+
+STATUS_CLASSES = {
+    InvoiceStatus.OPEN: "open",
+    InvoiceStatus.PARTIALLY_PAID: "partial",
+    InvoiceStatus.PAID: "paid",
+    InvoiceStatus.VOID: "void",
+}
+
+
+def money(amount: Any, currency: str) -> str:
+    return f"{amount:,.2f} {currency}" if amount is not None else "—"
+
+
+@admin.register(Invoice, site=site)
+class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
+    form = InvoiceForm
+    list_display = [
+        "number_display",
+        "vendor_link",
+        "kind",
+        "amount_display",
+        "outstanding_display",
+        "status_badge",
+        "issue_date",
+        "due_date",
+    ]
+    list_display_links = ["number_display"]
+    list_filter = [
+        "status",
+        OutstandingFilter,
+        "currency",
+        "kind",
+        ("issue_date", admin.DateFieldListFilter),
+        ("due_date", admin.DateFieldListFilter),
+        "vendor",
+    ]
+    search_fields = ["number", "description", "vendor__name", "structured_reference"]
+    date_hierarchy = "issue_date"
+    list_select_related = ["vendor"]
+    list_per_page = 50
+    readonly_fields = [
+        "status_badge",
+        "amount_paid",
+        "outstanding_display",
+        "matches_link",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["number", "vendor", "kind", "description"]}),
+        ("Amount", {"fields": ["amount", "currency", "amount_paid", "outstanding_display", "status_badge"]}),
+        ("Dates and reference", {"fields": ["issue_date", "due_date", "structured_reference"]}),
+        ("Reconciliation", {"fields": ["matches_link", "created_at", "updated_at"]}),
+    ]
+    actions = ["void_invoices", "export_csv"]
+    export_filename = "open-items"
+    export_label = "Export open items (CSV)"
+
+    @admin.display(description="Number", ordering="number")
+    def number_display(self, obj: Invoice) -> str:
+        return obj.number or "(no number)"
+
+    @admin.display(description="Vendor", ordering="vendor__name")
+    def vendor_link(self, obj: Invoice) -> str:
+        if obj.vendor_id is None or obj.vendor is None:
+            return "—"
+        url = reverse("admin:invoices_vendor_change", args=[obj.vendor_id])
+        return format_html('<a href="{}">{}</a>', url, obj.vendor.name)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Invoice) -> str:
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="Outstanding", ordering="outstanding_amount")
+    def outstanding_display(self, obj: Invoice) -> str:
+        if obj.pk is None:
+            return "—"
+        return money(obj.outstanding, obj.currency)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Invoice) -> str:
+        if obj.pk is None:
+            return "—"
+        css = STATUS_CLASSES.get(obj.status, "open")
+        return format_html('<span class="recon-badge recon-{}">{}</span>', css, obj.get_status_display())
+
+    @admin.display(description="Matches")
+    def matches_link(self, obj: Invoice) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:reconciliation_match_changelist") + f"?allocations__invoice__id__exact={obj.pk}"
+        return format_html('<a href="{}">Matches with this invoice</a>', url)
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
+        adopt(obj, form.service_result)
+
+    def perform_delete(self, request: HttpRequest, obj: Invoice) -> None:
+        services.invoice_delete(invoice_id=obj.pk)
+
+    @admin.action(description="Void selected invoices", permissions=["write"])
+    def void_invoices(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        voided, problems = [], []
+        for invoice in queryset:
+            try:
+                updated = services.invoice_update(invoice_id=invoice.pk, data={"status": InvoiceStatus.VOID})
+            except DomainError as error:
+                problems.append(f"{invoice}: {error.detail}")
+                continue
+            self.log_change(request, updated, [{"changed": {"fields": ["status"]}}, "voided"])
+            voided.append(str(updated))
+        if voided:
+            self.message_user(
+                request, f"Voided {len(voided)} invoice(s): {', '.join(voided)}.", messages.SUCCESS
+            )
+        if problems:
+            self.message_user(request, "Not voided: " + "; ".join(problems), messages.ERROR)
+
+    def export_queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        """The list export is the open items: something still outstanding."""
+        return queryset.filter(
+            status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID], outstanding_amount__gt=0
+        )
+
+    def export_rows(self, queryset: QuerySet[Invoice]) -> tuple[list[str], Iterable[list[Any]]]:
+        header = [
+            "number",
+            "vendor",
+            "kind",
+            "issue_date",
+            "due_date",
+            "currency",
+            "amount",
+            "amount_paid",
+            "outstanding",
+            "status",
+            "description",
+        ]
+        rows = (
+            [
+                i.number,
+                i.vendor.name if i.vendor else "",
+                i.kind,
+                i.issue_date,
+                i.due_date,
+                i.currency,
+                i.amount,
+                i.amount_paid,
+                i.outstanding,
+                i.status,
+                i.description,
+            ]
+            for i in queryset.select_related("vendor")
+        )
+        return header, rows

@@ -1,0 +1,435 @@
+"""Back office for matches and reconciliation runs; mounts the workbench and dashboard cards.
+
+Matches are decided only through the services (``match_confirm`` / ``match_reject`` /
+``match_undo``), one by one under their row locks; each outcome is reported in plain words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import F, Prefetch, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
+from tenants.errors import DomainError
+from tenants.models import Role
+
+from . import workbench
+from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+
+MATCH_STATUS_CLASSES = {
+    MatchStatus.PROPOSED: "open",
+    MatchStatus.CONFIRMED: "paid",
+    MatchStatus.REJECTED: "void",
+    MatchStatus.UNDONE: "partial",
+}
+
+
+def confidence_html(confidence: Any) -> str:
+    percent = int((confidence * 100).to_integral_value())
+    level = "high" if percent >= 90 else ("medium" if percent >= 60 else "low")
+    return format_html(
+        '<span class="recon-confidence recon-{}" title="{}"><span style="width:{}%"></span></span> {}%',
+        level,
+        f"confidence {confidence}",
+        percent,
+        percent,
+    )
+
+
+class ConfidenceFilter(admin.SimpleListFilter):
+    title = "confidence"
+    parameter_name = "confidence"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("high", "High (90% and more)"), ("medium", "Medium (60–90%)"), ("low", "Low (under 60%)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Match]) -> QuerySet[Match]:
+        if self.value() == "high":
+            return queryset.filter(confidence__gte="0.9")
+        if self.value() == "medium":
+            return queryset.filter(confidence__gte="0.6", confidence__lt="0.9")
+        if self.value() == "low":
+            return queryset.filter(confidence__lt="0.6")
+        return queryset
+
+
+class MatchAllocationInline(ReadOnlyTenantInline):
+    model = MatchAllocation
+    fields = ["transaction_link", "invoice_link", "amount", "invoice_amount"]
+    readonly_fields = fields
+    verbose_name = "allocation"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MatchAllocation]:
+        return super().get_queryset(request).select_related("transaction", "invoice")
+
+    @admin.display(description="Transaction")
+    def transaction_link(self, obj: MatchAllocation) -> str:
+        url = reverse("admin:banking_banktransaction_change", args=[obj.transaction_id])
+        return format_html('<a href="{}">{}</a>', url, obj.transaction)
+
+    @admin.display(description="Invoice")
+    def invoice_link(self, obj: MatchAllocation) -> str:
+        url = reverse("admin:invoices_invoice_change", args=[obj.invoice_id])
+        invoice = obj.invoice
+        return format_html('<a href="{}">{}</a> ({})', url, invoice, invoice.get_status_display())
+
+
+@admin.register(Match, site=site)
+class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Proposed and decided matches; decisions through the services, never by editing rows."""
+
+    allow_add = allow_change = allow_delete = False
+    list_display = [
+        "created_at",
+        "status_badge",
+        "confidence_bar",
+        "transactions_summary",
+        "invoices_summary",
+        "amount_summary",
+        "reasons_summary",
+        "decided",
+    ]
+    list_display_links = ["created_at"]
+    list_filter = [
+        "status",
+        ConfidenceFilter,
+        "shape",
+        "auto",
+        ("created_at", admin.DateFieldListFilter),
+        ("confirmed_at", admin.DateFieldListFilter),
+    ]
+    search_fields = [
+        "allocations__invoice__number",
+        "allocations__invoice__vendor__name",
+        "allocations__transaction__description",
+        "allocations__transaction__counterparty_name",
+    ]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    inlines = [MatchAllocationInline]
+    fieldsets = [
+        (None, {"fields": ["status_badge", "confidence_bar", "shape", "reasons_list", "fee_amount"]}),
+        ("Decision", {"fields": ["decided", "confirmed_at", "rejected_at", "undone_at"]}),
+        ("Engine", {"fields": ["run_link", "runner_up_confidence", "engine_version", "breakdown_view"]}),
+    ]
+    readonly_fields = [
+        "status_badge",
+        "confidence_bar",
+        "shape",
+        "reasons_list",
+        "fee_amount",
+        "decided",
+        "confirmed_at",
+        "rejected_at",
+        "undone_at",
+        "run_link",
+        "runner_up_confidence",
+        "engine_version",
+        "breakdown_view",
+    ]
+    actions = ["confirm_matches", "reject_matches", "undo_matches", "export_csv"]
+    export_filename = "matches"
+    export_label = "Export list (CSV)"
+    change_form_template = "admin/reconciliation/match/change_form.html"
+
+    # Links from invoices and transactions filter by them.
+    LINK_LOOKUPS = (
+        "allocations__invoice__id__exact",
+        "allocations__transaction__id__exact",
+        "run__id__exact",
+    )
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup in self.LINK_LOOKUPS or super().lookup_allowed(lookup, value, request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Match]:
+        allocations = MatchAllocation.objects.select_related("invoice", "invoice__vendor", "transaction")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(decided_by_username=F("decided_by__username"))
+            .prefetch_related(Prefetch("allocations", queryset=allocations))
+        )
+
+    # Columns ------------------------------------------------------------------------------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Match) -> str:
+        css = MATCH_STATUS_CLASSES.get(obj.status, "open")
+        label = obj.get_status_display() + (" (auto)" if obj.auto else "")
+        return format_html('<span class="recon-badge recon-{}">{}</span>', css, label)
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_bar(self, obj: Match) -> str:
+        return confidence_html(obj.confidence)
+
+    @admin.display(description="Transactions")
+    def transactions_summary(self, obj: Match) -> str:
+        seen: dict[Any, Any] = {}
+        for allocation in obj.allocations.all():
+            seen.setdefault(allocation.transaction_id, allocation.transaction)
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            '<a href="{}">{} · {}</a>',
+            (
+                (
+                    reverse("admin:banking_banktransaction_change", args=[t.pk]),
+                    t.booking_date,
+                    t.counterparty_name or t.description[:40],
+                )
+                for t in seen.values()
+            ),
+        )
+
+    @admin.display(description="Invoices")
+    def invoices_summary(self, obj: Match) -> str:
+        seen: dict[Any, Any] = {}
+        for allocation in obj.allocations.all():
+            seen.setdefault(allocation.invoice_id, allocation.invoice)
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            '<a href="{}">{}</a> <span class="recon-muted">{}</span>',
+            (
+                (
+                    reverse("admin:invoices_invoice_change", args=[i.pk]),
+                    i,
+                    i.vendor.name if i.vendor else "",
+                )
+                for i in seen.values()
+            ),
+        )
+
+    @admin.display(description="Amount")
+    def amount_summary(self, obj: Match) -> str:
+        allocations = list(obj.allocations.all())
+        if not allocations:
+            return "—"
+        total = sum(a.amount for a in allocations)
+        return f"{total:,.2f} {allocations[0].transaction.currency}"
+
+    @admin.display(description="Why")
+    def reasons_summary(self, obj: Match) -> str:
+        reasons = [r.get("message", "") for r in obj.reasons or [] if isinstance(r, dict)]
+        if not reasons:
+            return "—"
+        more = f" (+{len(reasons) - 2} more)" if len(reasons) > 2 else ""
+        return "; ".join(reasons[:2]) + more
+
+    @admin.display(description="Reasons")
+    def reasons_list(self, obj: Match) -> str:
+        reasons = [r.get("message", "") for r in obj.reasons or [] if isinstance(r, dict)]
+        if not reasons:
+            return "—"
+        return format_html(
+            "<ul class='recon-reasons'>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in reasons))
+        )
+
+    @admin.display(description="Decided by")
+    def decided(self, obj: Match) -> str:
+        if obj.status == MatchStatus.PROPOSED:
+            return "—"
+        if obj.auto:
+            return "the engine (auto-confirmed)"
+        return getattr(obj, "decided_by_username", None) or "—"
+
+    @admin.display(description="Run")
+    def run_link(self, obj: Match) -> str:
+        if obj.run_id is None:
+            return "—"
+        url = reverse("admin:reconciliation_reconciliationrun_change", args=[obj.run_id])
+        return format_html('<a href="{}">{}</a>', url, obj.run)
+
+    @admin.display(description="Signals per pair")
+    def breakdown_view(self, obj: Match) -> str:
+        rows = []
+        for pair in obj.breakdown or []:
+            for signal in pair.get("signals", []):
+                text = "; ".join(r.get("message", "") for r in signal.get("reasons", []))
+                rows.append(
+                    (signal.get("signal", ""), signal.get("score", ""), signal.get("weight", ""), text)
+                )
+        if not rows:
+            return "—"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table class='recon-breakdown'><thead><tr><th>Signal</th><th>Score</th><th>Weight</th>"
+            "<th>Evidence</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    # Change page: decision buttons -------------------------------------------------------------
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = context.get("original")
+        context["can_decide"] = has_tenant_role(request, Role.ACCOUNTANT)
+        context["match_status"] = getattr(obj, "status", "")
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    # Actions --------------------------------------------------------------------------------------
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Match], decision: str) -> None:
+        service, verb = workbench.DECISIONS[decision]
+        done, problems = [], []
+        for match in queryset.order_by("created_at", "id"):
+            try:
+                service(match_id=match.pk, actor=request.user)
+            except DomainError as error:
+                problems.append(error.detail)
+                continue
+            done.append(workbench.describe_match(match.pk))
+        if done:
+            self.message_user(
+                request, f"{verb} {len(done)} match(es): " + "; ".join(done) + ".", messages.SUCCESS
+            )
+        if problems:
+            self.message_user(
+                request,
+                f"{len(problems)} match(es) not {verb.lower()}: " + "; ".join(problems),
+                messages.ERROR,
+            )
+
+    @admin.action(description="Confirm selected matches", permissions=["write"])
+    def confirm_matches(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        self._decide(request, queryset, "confirm")
+
+    @admin.action(description="Reject selected matches", permissions=["write"])
+    def reject_matches(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        self._decide(request, queryset, "reject")
+
+    @admin.action(description="Undo selected confirmed matches", permissions=["write"])
+    def undo_matches(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        self._decide(request, queryset, "undo")
+
+    def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
+        tools = [
+            {"url": reverse("admin:reconciliation_workbench"), "label": "Open workbench", "method": "get"}
+        ]
+        if has_tenant_role(request, Role.ACCOUNTANT):
+            tools.append(
+                {
+                    "url": reverse("admin:reconciliation_run") + "?next=" + request.get_full_path(),
+                    "label": "Run reconciliation",
+                    "method": "post",
+                }
+            )
+        return tools + super().get_object_tools(request)
+
+    def export_rows(self, queryset: QuerySet[Match]) -> tuple[list[str], Iterable[list[Any]]]:
+        header = [
+            "created_at",
+            "status",
+            "auto",
+            "confidence",
+            "runner_up_confidence",
+            "shape",
+            "currency",
+            "amount",
+            "invoices",
+            "transactions",
+            "reasons",
+        ]
+
+        def row(match: Match) -> list[Any]:
+            allocations = list(match.allocations.all())
+            invoices = sorted({str(a.invoice) for a in allocations})
+            transactions = sorted(
+                {
+                    f"{a.transaction.booking_date} {a.transaction.counterparty_name}".strip()
+                    for a in allocations
+                }
+            )
+            reasons = [r.get("message", "") for r in match.reasons or [] if isinstance(r, dict)]
+            return [
+                match.created_at,
+                match.status,
+                match.auto,
+                match.confidence,
+                match.runner_up_confidence,
+                match.shape,
+                allocations[0].transaction.currency if allocations else "",
+                sum(a.amount for a in allocations) if allocations else "",
+                "; ".join(invoices),
+                "; ".join(transactions),
+                "; ".join(reasons),
+            ]
+
+        return header, (row(match) for match in queryset)
+
+
+@admin.register(ReconciliationRun, site=site)
+class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """What each run of the matching engine did (runs are started with the button)."""
+
+    allow_add = allow_change = allow_delete = False
+    list_display = [
+        "created_at",
+        "source",
+        "started_by_name",
+        "invoices_considered",
+        "transactions_considered",
+        "proposals_count",
+        "auto_confirmed_count",
+        "duration_ms",
+        "matches_link",
+    ]
+    list_filter = ["source", "dry_run", ("created_at", admin.DateFieldListFilter)]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "source",
+        "started_by_name",
+        "engine_version",
+        "invoices_considered",
+        "transactions_considered",
+        "proposals_count",
+        "auto_confirmed_count",
+        "duration_ms",
+        "matches_link",
+        "settings_view",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReconciliationRun]:
+        return super().get_queryset(request).annotate(started_by_username=F("started_by__username"))
+
+    @admin.display(description="Started by", ordering="started_by_username")
+    def started_by_name(self, obj: ReconciliationRun) -> str:
+        return getattr(obj, "started_by_username", None) or "—"
+
+    @admin.display(description="Matches")
+    def matches_link(self, obj: ReconciliationRun) -> str:
+        url = reverse("admin:reconciliation_match_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} proposal(s)</a>', url, obj.proposals_count)
+
+    @admin.display(description="Settings used")
+    def settings_view(self, obj: ReconciliationRun) -> str:
+        rows = sorted((str(k), str(v)) for k, v in (obj.settings_used or {}).items())
+        return format_html(
+            "<table class='recon-breakdown'>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
+        tools = super().get_object_tools(request)
+        if has_tenant_role(request, Role.ACCOUNTANT):
+            tools.append(
+                {
+                    "url": reverse("admin:reconciliation_run") + "?next=" + request.get_full_path(),
+                    "label": "Run reconciliation now",
+                    "method": "post",
+                    "primary": "1",
+                }
+            )
+        return tools
+
+
+workbench.register(site)

@@ -1,0 +1,90 @@
+// Reconciliation workbench: keyboard shortcuts over plain forms (everything works without JS).
+//   j / ArrowDown  next candidate      k / ArrowUp  previous candidate
+//   c  confirm the selected candidate  x  reject it     o  open the match
+//   /  focus the search box            ?  help          Esc  close help
+"use strict";
+(() => {
+  const root = document.querySelector(".recon-workbench");
+  if (!root) return;
+  const candidates = () => Array.from(root.querySelectorAll(".recon-candidate"));
+  const help = document.getElementById("recon-help");
+  let current = null;
+
+  function highlightInvoices(candidate) {
+    root.querySelectorAll("tr.recon-related").forEach((row) => row.classList.remove("recon-related"));
+    if (!candidate) return;
+    (candidate.dataset.invoiceIds || "").split(" ").filter(Boolean).forEach((id) => {
+      const row = root.querySelector(`tr[data-invoice-id="${id}"]`);
+      if (row) row.classList.add("recon-related");
+    });
+  }
+
+  function select(candidate) {
+    if (current) current.classList.remove("recon-selected");
+    current = candidate;
+    if (!candidate) return;
+    candidate.classList.add("recon-selected");
+    candidate.focus({ preventScroll: true });
+    candidate.scrollIntoView({ block: "nearest" });
+    highlightInvoices(candidate);
+  }
+
+  function move(step) {
+    const list = candidates();
+    if (!list.length) return;
+    const index = current ? list.indexOf(current) : -1;
+    const next = Math.min(list.length - 1, Math.max(0, index + step));
+    select(list[index === -1 ? 0 : next]);
+  }
+
+  function press(action) {
+    if (!current) return;
+    const button = current.querySelector(`button[data-action="${action}"]`);
+    if (button) {
+      button.disabled = true;
+      button.form.submit();
+    }
+  }
+
+  root.addEventListener("focusin", (event) => {
+    const candidate = event.target.closest(".recon-candidate");
+    if (candidate && candidate !== current) select(candidate);
+  });
+  root.addEventListener("mouseover", (event) => {
+    const candidate = event.target.closest(".recon-candidate");
+    if (candidate) highlightInvoices(candidate);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target.closest("input, select, textarea, [contenteditable]");
+    if (typing) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (help && help.open && event.key !== "?") return;
+    switch (event.key) {
+      case "j": case "ArrowDown": move(1); break;
+      case "k": case "ArrowUp": move(-1); break;
+      case "c": press("confirm"); break;
+      case "x": press("reject"); break;
+      case "o": if (current) window.location.href = current.dataset.detailUrl; break;
+      case "/": {
+        const search = document.getElementById("id_q");
+        if (search) search.focus();
+        break;
+      }
+      case "?":
+        if (help && typeof help.showModal === "function") {
+          if (help.open) help.close(); else help.showModal();
+        }
+        break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+
+  // Start on the first candidate, so "c" works straight away after a decision reloads the page.
+  const first = candidates()[0];
+  if (first) select(first);
+})();

@@ -1,0 +1,378 @@
+"""The reconciliation workbench and the tenant dashboard, pages of the back office.
+
+Every view here runs inside the active tenant's ``tenant_context`` (entered by
+``tenants.admin_middleware``); the site refuses them without an active tenant. Reads use the
+tenant-scoped managers; writes call the same services as the API (``match_confirm``,
+``match_reject``, ``match_undo``, ``reconcile``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import Abs
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from banking.models import BankTransaction, ImportBatch, TransactionStatus
+from invoices.models import Invoice, InvoiceStatus
+from tenants.admin_site import TenantAdminSite, has_tenant_role, safe_next_url
+from tenants.context import require_tenant_id
+from tenants.errors import DomainError
+from tenants.models import Role
+
+from . import services
+from .forms import WorkbenchFilterForm
+from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+
+OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+TRANSACTIONS_PER_PAGE = 20
+INVOICES_PER_PAGE = 25
+
+
+def _tenant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a view as tenant data: the site redirects to the switcher without a tenant."""
+    view.tenant_scoped = True  # type: ignore[attr-defined]
+    return view
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    return f"{(amount or Decimal(0)):,.2f} {currency}"
+
+
+def _totals(rows: QuerySet) -> list[str]:
+    """``[{"currency":…, "total":…}]`` as "1,234.00 USD" strings, largest first."""
+    ordered = sorted(rows, key=lambda row: -(row["total"] or 0))
+    return [money(row["total"], row["currency"]) for row in ordered]
+
+
+# --- reads -------------------------------------------------------------------------------------------
+
+
+def unmatched_transactions() -> QuerySet[BankTransaction]:
+    return BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0)
+
+
+def open_invoices() -> QuerySet[Invoice]:
+    return Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES, outstanding_amount__gt=0)
+
+
+def summary() -> dict[str, Any]:
+    """Figures for the top of the workbench and the dashboard (active tenant)."""
+    today = timezone.localdate()
+    unmatched = unmatched_transactions()
+    invoices = open_invoices()
+    decided_today = Match.objects.filter(status=MatchStatus.CONFIRMED, confirmed_at__date=today)
+    return {
+        "unmatched_count": unmatched.count(),
+        "unmatched_totals": _totals(
+            unmatched.values("currency").annotate(total=Sum(Abs("amount") - F("allocated_amount")))
+        ),
+        "proposed_count": Match.objects.filter(status=MatchStatus.PROPOSED).count(),
+        "auto_confirmed_today": decided_today.filter(auto=True).count(),
+        "confirmed_today": decided_today.filter(auto=False).count(),
+        "open_invoice_count": invoices.count(),
+        "overdue_count": invoices.filter(due_date__lt=today).count(),
+        "outstanding_totals": _totals(invoices.values("currency").annotate(total=Sum("outstanding_amount"))),
+    }
+
+
+@dataclass
+class CandidateView:
+    """One proposed match as the workbench shows it."""
+
+    match: Match
+    invoices: list[dict[str, Any]]
+    other_transactions: list[BankTransaction]
+    amount: str
+    reasons: list[str]
+
+    @property
+    def percent(self) -> int:
+        return int((self.match.confidence * 100).to_integral_value())
+
+    @property
+    def level(self) -> str:
+        return (
+            "high"
+            if self.match.confidence >= Decimal("0.9")
+            else ("medium" if self.match.confidence >= Decimal("0.6") else "low")
+        )
+
+    @property
+    def runner_up_percent(self) -> int | None:
+        runner_up = self.match.runner_up_confidence
+        return None if runner_up is None else int((runner_up * 100).to_integral_value())
+
+    @property
+    def invoice_ids(self) -> str:
+        return " ".join(str(item["id"]) for item in self.invoices)
+
+
+@dataclass
+class TransactionRow:
+    transaction: BankTransaction
+    candidates: list[CandidateView] = field(default_factory=list)
+
+    @property
+    def unallocated(self) -> str:
+        tx = self.transaction
+        return money(abs(tx.amount) - tx.allocated_amount, tx.currency)
+
+
+def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[CandidateView]]:
+    match_ids = set(
+        MatchAllocation.objects.filter(
+            transaction_id__in=transaction_ids, match__status=MatchStatus.PROPOSED
+        ).values_list("match_id", flat=True)
+    )
+    allocations = (
+        MatchAllocation.objects.filter(match_id__in=match_ids)
+        .select_related("match", "invoice", "invoice__vendor", "transaction")
+        .order_by("match_id", "invoice__number")
+    )
+    by_match: dict[uuid.UUID, list[MatchAllocation]] = defaultdict(list)
+    for allocation in allocations:
+        by_match[allocation.match_id].append(allocation)
+    result: dict[uuid.UUID, list[CandidateView]] = defaultdict(list)
+    for rows in by_match.values():
+        match = rows[0].match
+        invoices: dict[uuid.UUID, dict[str, Any]] = {}
+        for allocation in rows:
+            invoice = allocation.invoice
+            invoices.setdefault(
+                invoice.pk,
+                {
+                    "id": invoice.pk,
+                    "number": str(invoice),
+                    "vendor": invoice.vendor.name if invoice.vendor else "",
+                    "outstanding": money(invoice.outstanding, invoice.currency),
+                    "due_date": invoice.due_date,
+                    "url": reverse("admin:invoices_invoice_change", args=[invoice.pk]),
+                },
+            )
+        currency = rows[0].transaction.currency
+        total = sum((a.amount for a in rows), Decimal(0))
+        reasons = [reason.get("message", "") for reason in (match.reasons or []) if isinstance(reason, dict)]
+        for transaction_id in {a.transaction_id for a in rows}:
+            if transaction_id not in transaction_ids:
+                continue
+            result[transaction_id].append(
+                CandidateView(
+                    match=match,
+                    invoices=list(invoices.values()),
+                    other_transactions=[a.transaction for a in rows if a.transaction_id != transaction_id],
+                    amount=money(total, currency),
+                    reasons=reasons,
+                )
+            )
+    for candidates in result.values():
+        candidates.sort(key=lambda c: c.match.confidence, reverse=True)
+    return result
+
+
+def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> dict[str, Any]:
+    """Both sides of the workbench, filtered and paginated, with ranked candidates."""
+    transactions = (
+        unmatched_transactions()
+        .select_related("account")
+        .annotate(
+            abs_amount=Abs("amount"),
+            best_confidence=Max(
+                "allocations__match__confidence", filter=Q(allocations__match__status=MatchStatus.PROPOSED)
+            ),
+        )
+    )
+    invoices = (
+        open_invoices()
+        .select_related("vendor")
+        .annotate(
+            proposed_count=Count(
+                "allocations", filter=Q(allocations__match__status=MatchStatus.PROPOSED), distinct=True
+            )
+        )
+    )
+    if filters.get("date_from"):
+        transactions = transactions.filter(booking_date__gte=filters["date_from"])
+        invoices = invoices.filter(Q(issue_date__isnull=True) | Q(issue_date__gte=filters["date_from"]))
+    if filters.get("date_to"):
+        transactions = transactions.filter(booking_date__lte=filters["date_to"])
+        invoices = invoices.filter(Q(issue_date__isnull=True) | Q(issue_date__lte=filters["date_to"]))
+    if filters.get("min_amount") is not None:
+        transactions = transactions.filter(abs_amount__gte=filters["min_amount"])
+        invoices = invoices.filter(outstanding_amount__gte=filters["min_amount"])
+    if filters.get("max_amount") is not None:
+        transactions = transactions.filter(abs_amount__lte=filters["max_amount"])
+        invoices = invoices.filter(outstanding_amount__lte=filters["max_amount"])
+    if filters.get("min_confidence") is not None:
+        threshold = Decimal(filters["min_confidence"]) / 100
+        transactions = transactions.filter(best_confidence__gte=threshold)
+    if filters.get("q"):
+        text = filters["q"]
+        transactions = transactions.filter(
+            Q(description__icontains=text)
+            | Q(counterparty_name__icontains=text)
+            | Q(external_id__icontains=text)
+            | Q(structured_reference__icontains=text)
+            | Q(allocations__invoice__number__icontains=text)
+        ).distinct()
+        invoices = invoices.filter(
+            Q(number__icontains=text) | Q(description__icontains=text) | Q(vendor__name__icontains=text)
+        )
+    transactions = transactions.order_by(
+        F("best_confidence").desc(nulls_last=True), "-booking_date", "-created_at", "id"
+    )
+    invoices = invoices.order_by(F("due_date").asc(nulls_last=True), "number", "id")
+    transaction_page = Paginator(transactions, TRANSACTIONS_PER_PAGE).get_page(page)
+    invoice_page_obj = Paginator(invoices, INVOICES_PER_PAGE).get_page(invoice_page)
+    page_transactions = list(transaction_page.object_list)
+    candidates = _candidates_by_transaction([tx.pk for tx in page_transactions])
+    rows = [TransactionRow(transaction=tx, candidates=candidates.get(tx.pk, [])) for tx in page_transactions]
+    return {
+        "rows": rows,
+        "transaction_page": transaction_page,
+        "invoice_page": invoice_page_obj,
+        "invoices": list(invoice_page_obj.object_list),
+    }
+
+
+# --- views ---------------------------------------------------------------------------------------------
+
+
+@_tenant_view
+def workbench_view(request: HttpRequest) -> HttpResponse:
+    """Unmatched transactions with their ranked candidates beside the open invoices."""
+    from tenants.admin_site import site
+
+    form = WorkbenchFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    data = workbench_data(filters, page=request.GET.get("page"), invoice_page=request.GET.get("ipage"))
+    query = request.GET.copy()
+    for key in ("page", "ipage"):
+        query.pop(key, None)
+    context = {
+        **site.each_context(request),
+        "title": "Reconciliation workbench",
+        "subtitle": None,
+        "form": form,
+        "summary": summary(),
+        "filter_query": query.urlencode(),
+        "filters_active": bool(filters and any(v not in (None, "") for v in filters.values())),
+        "can_decide": has_tenant_role(request, Role.ACCOUNTANT),
+        "current_url": request.get_full_path(),
+        "today": timezone.localdate(),
+        **data,
+    }
+    request.current_app = site.name
+    return TemplateResponse(request, "reconciliation/workbench.html", context)
+
+
+def _require_accountant(request: HttpRequest) -> None:
+    if request.method != "POST":
+        raise PermissionDenied("Use the buttons (POST).")
+    if not has_tenant_role(request, Role.ACCOUNTANT):
+        raise PermissionDenied("Your role in this tenant does not allow this action.")
+
+
+def describe_match(match_id: uuid.UUID) -> str:
+    """ "1,250.00 USD from NORTHWIND → INV-0101 (now Paid)" in plain words."""
+    allocations = list(
+        MatchAllocation.objects.filter(match_id=match_id).select_related("invoice", "transaction")
+    )
+    if not allocations:
+        return "the match"
+    transactions = {a.transaction_id: a.transaction for a in allocations}
+    invoices = {a.invoice_id: a.invoice for a in allocations}
+    currency = allocations[0].transaction.currency
+    total = sum((a.amount for a in allocations), Decimal(0))
+    payers = ", ".join(
+        sorted({t.counterparty_name or t.description[:30] or "?" for t in transactions.values()})
+    )
+    targets = ", ".join(f"{invoice} (now {invoice.get_status_display()})" for invoice in invoices.values())
+    return f"{money(total, currency)} from {payers} → {targets}"
+
+
+DECISIONS: dict[str, tuple[Callable[..., Match], str]] = {
+    "confirm": (services.match_confirm, "Confirmed"),
+    "reject": (services.match_reject, "Rejected"),
+    "undo": (services.match_undo, "Undone"),
+}
+
+
+@_tenant_view
+def match_decide_view(request: HttpRequest, match_id: uuid.UUID, decision: str) -> HttpResponse:
+    """Confirm, reject or undo one match (accountants and owners), then go back."""
+    _require_accountant(request)
+    fallback = reverse("admin:reconciliation_workbench")
+    if decision not in DECISIONS:
+        return HttpResponseNotAllowed(["POST"])
+    service, verb = DECISIONS[decision]
+    try:
+        service(match_id=match_id, actor=request.user)
+    except DomainError as error:
+        messages.error(request, f"Not {verb.lower()}: {error.detail}")
+    else:
+        messages.success(request, f"{verb}: {describe_match(match_id)}.")
+    return HttpResponseRedirect(safe_next_url(request, fallback))
+
+
+def run_message(result: services.ReconcileResult) -> str:
+    proposals = len(result.candidates)
+    return (
+        f"Reconciliation finished: {proposals} proposal(s), {result.auto_confirmed} confirmed "
+        f"automatically, {proposals - result.auto_confirmed} waiting for review."
+    )
+
+
+@_tenant_view
+def run_reconciliation_view(request: HttpRequest) -> HttpResponse:
+    """Run the matching engine now for the active tenant (accountants and owners)."""
+    _require_accountant(request)
+    try:
+        result = services.reconcile(require_tenant_id(), actor=request.user, source="admin")  # type: ignore[arg-type]
+    except DomainError as error:
+        messages.error(request, f"Reconciliation did not run: {error.detail}")
+    else:
+        messages.success(request, run_message(result))
+    return HttpResponseRedirect(safe_next_url(request, reverse("admin:reconciliation_workbench")))
+
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+
+def dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    """Cards of the admin index for the active tenant."""
+    figures = summary()
+    last_import = ImportBatch.objects.annotate(by=F("created_by__username")).first()
+    last_run = ReconciliationRun.objects.filter(dry_run=False).annotate(by=F("started_by__username")).first()
+    return {
+        **figures,
+        "last_import": last_import,
+        "last_run": last_run,
+        "today": timezone.localdate(),
+        "week_ago": timezone.localdate() - dt.timedelta(days=7),
+    }
+
+
+def register(site: TenantAdminSite) -> None:
+    """Mount the workbench pages and the dashboard cards on the back office."""
+    site.register_view("reconciliation/workbench/", workbench_view, "reconciliation_workbench")
+    site.register_view(
+        "reconciliation/workbench/match/<uuid:match_id>/<str:decision>/",
+        match_decide_view,
+        "reconciliation_match_decide",
+    )
+    site.register_view("reconciliation/run/", run_reconciliation_view, "reconciliation_run")
+    site.register_dashboard(dashboard_context)
