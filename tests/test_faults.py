@@ -150,7 +150,6 @@ def wait_until_gone_pid(pid: int) -> None:
 def test_database_restart_is_reported_and_survived(tmp_path: Path):
     """A throwaway cluster of our own is stopped and started under a running app."""
     from devtools import embedded_postgres
-
     from tests.support.server import free_port
 
     previous_home = os.environ.get("EMBEDDED_PG_HOME")
