@@ -126,5 +126,7 @@ class Invoice(TenantModel):
 
     @property
     def outstanding(self) -> Decimal:
-        """Amount still to be paid, at the currency's minor unit."""
+        """Amount still to be paid, at the currency's minor unit (0 for an unsaved blank form)."""
+        if self.amount is None or not self.currency:
+            return Decimal("0")
         return quantize(self.amount - self.amount_paid, self.currency)

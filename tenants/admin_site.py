@@ -25,10 +25,11 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, URLPattern, path, resolve, reverse
@@ -389,7 +390,11 @@ class TenantAdminMixin:
         """The filtered list (same filters and search as the page) as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)  # type: ignore[attr-defined]
+        try:
+            changelist = self.get_changelist_instance(request)  # type: ignore[attr-defined]
+        except IncorrectLookupParameters:
+            # Unknown filters: like the list page, refuse them instead of failing.
+            return HttpResponseBadRequest("Unknown filter in the export link.")
         queryset = self.export_queryset(request, changelist.get_queryset(request))
         return self._csv(queryset)
 

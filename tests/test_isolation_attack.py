@@ -263,3 +263,123 @@ def test_runtime_role_without_tenant_sees_and_writes_nothing(attack):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
             assert cursor.rowcount == 0
         cursor.execute("RESET ROLE")
+
+
+# --- Admin ------------------------------------------------------------------------------------
+
+ADMIN_EXEMPT = {
+    "admin/login/": "login form, no tenant data",
+    "admin/logout/": "logout, no tenant data",
+    "admin/password_change/": "the user's own password, no tenant data",
+    "admin/password_change/done/": "confirmation page, no tenant data",
+    "admin/jsi18n/": "static translations",
+    "admin/auth/user/<id>/password/": "platform page for superusers, same guard as the user pages",
+}
+
+# Model admin URL segment -> the seeded object of tenant A (or a platform object of A's users).
+ADMIN_TARGETS = {
+    "invoices/invoice": lambda a: a.seeded["invoice"].pk,
+    "invoices/vendor": lambda a: a.seeded["vendor"].pk,
+    "banking/bankaccount": lambda a: a.seeded["account"].pk,
+    "banking/importbatch": lambda a: a.seeded["batch"].pk,
+    "banking/banktransaction": lambda a: a.seeded["transaction"].pk,
+    "reconciliation/match": lambda a: a.seeded["match"].pk,
+    "reconciliation/reconciliationrun": lambda a: a.seeded["run"].pk,
+    "tenants/tenantsettings": lambda a: _a_row("tenants_tenantsettings", a),
+    "tenants/auditevent": lambda a: _a_row("tenants_auditevent", a),
+    "tenants/membership": lambda a: _a_row("tenants_membership", a),
+    "tenants/tenant": lambda a: a.tenant.pk,
+    "tenants/apitoken": lambda a: _a_token(a),
+    "auth/user": lambda a: a.owner.pk,
+    "auth/group": lambda a: 1,
+}
+
+
+def _a_row(table: str, world) -> str:
+    with tenant_context(world.tenant.id), connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} LIMIT 1")  # noqa: S608
+        return str(cursor.fetchone()[0])
+
+
+def _a_token(world) -> str:
+    from tenants.models import ApiToken
+
+    bearer(world.owner, name="a-token")
+    return str(ApiToken.objects.filter(user=world.owner).first().pk)
+
+
+def admin_url(route: str, world_a) -> str:
+    if (
+        "<path:object_id>" not in route
+        and "<uuid:match_id>" not in route
+        and "<path:content_type_id>" not in route
+    ):
+        return "/" + route
+    if "<uuid:match_id>" in route:
+        return "/" + route.replace("<uuid:match_id>", str(world_a.seeded["match"].pk)).replace(
+            "<str:decision>", "confirm"
+        )
+    if "<path:content_type_id>" in route:
+        from django.contrib.contenttypes.models import ContentType
+
+        from invoices.models import Invoice
+
+        content_type = ContentType.objects.get_for_model(Invoice).pk
+        return "/" + route.replace("<path:content_type_id>", str(content_type)).replace(
+            "<path:object_id>", str(world_a.seeded["invoice"].pk)
+        )
+    model = "/".join(route.split("/")[1:3])
+    assert model in ADMIN_TARGETS, f"{route}: no attack target for model {model!r}; add one"
+    return "/" + route.replace("<path:object_id>", str(ADMIN_TARGETS[model](world_a)))
+
+
+def admin_routes() -> list[str]:
+    return [r for r in all_routes() if r.startswith(ADMIN_PREFIX) and r not in ADMIN_EXEMPT]
+
+
+@pytest.mark.parametrize("attacker", ["owner", "superuser"])
+def test_admin_attack(attack, client, attacker):
+    """B's owner (and a platform superuser who is a member of B only) against A's objects."""
+    world_a, world_b, _api = attack
+    user = world_b.owner
+    user.is_staff = True
+    user.is_superuser = attacker == "superuser"
+    user.save()
+    client.force_login(user)
+    session = client.session
+    session.save()
+    before = a_snapshot(world_a)
+    # Switching into A is refused: the next pages are still B's.
+    client.post("/admin/tenant/", {"tenant": str(world_a.tenant.id)})
+    secrets = {str(v) for v in a_ids(world_a).values()} - {str(world_a.viewer.pk)}
+    platform = ("admin/tenants/tenant/", "admin/auth/", "admin/tenants/apitoken/")
+    for route in admin_routes():
+        if attacker == "superuser" and route.startswith(platform):
+            continue  # superusers manage tenants, users and tokens by design (no tenant data)
+        url = admin_url(
+            route.replace("(?P<url>.*)$", "anything").replace(
+                "^(?P<app_label>tenants|auth|invoices|banking|reconciliation)/$", "invoices/"
+            ),
+            world_a,
+        )
+        for method in ("get", "post"):
+            # POST tries the delete action on A's ids; GET sends no parameters (they would be
+            # echoed back in links and look like leaks).
+            data = (
+                {"action": "delete_selected", "_selected_action": sorted(secrets)}
+                if method == "post"
+                else None
+            )
+            response = getattr(client, method)(url, data)
+            assert response.status_code in (200, 302, 400, 403, 404, 405), (
+                f"{method} {url}: {response.status_code}"
+            )
+            if response.status_code == 200:
+                body = response.content.decode(errors="replace")
+                # Flash messages echo the attacker's own ids ("... with ID x doesn't exist").
+                body = re.sub(r'<ul class="messagelist">.*?</ul>', "", body, flags=re.S)
+                leaked = {secret for secret in secrets if secret in body}
+                context = [body[max(0, body.find(s) - 300) : body.find(s) + 60] for s in leaked]
+                assert not leaked, f"{method.upper()} {url} shows tenant A's ids {leaked}: {context}"
+                assert world_a.tenant.name not in body or attacker == "superuser", url
+    assert a_snapshot(world_a) == before
