@@ -1,0 +1,159 @@
+"""End-to-end ``reconcile()`` speed: read from PostgreSQL, score, assign, persist proposals.
+
+    .venv/bin/python bench/reconcile_bench.py [--sizes 1000 10000 100000] [--seed 1]
+
+For each size N, a fresh tenant gets N open invoices (with their vendors) and about N bank
+transactions from the labelled generator (bench/datagen.py), loaded through the same import
+service as production. Then ``reconciliation.services.reconcile`` runs once (auto-confirm on,
+as in production) and the script prints seconds, Python peak memory (tracemalloc) and the
+process's peak resident size, plus the growth ratio per 10x. Targets: 100k x 100k in <= 30 s
+and <= 1 GiB on this machine; growth close to linear. Figures only, no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+import tracemalloc
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._setup import bench_tenant, setup_django  # noqa: E402
+
+
+def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
+    """Vendors, invoices and transactions of one generated dataset, inside the tenant."""
+    from banking.models import ImportSource
+    from banking.services import transactions_import
+    from banking.statements import ParsedTransaction
+    from bench.datagen import BENCH_SETTINGS, generate
+    from invoices.models import Invoice, Vendor
+    from tenants.context import tenant_context
+    from tenants.models import TenantSettings
+
+    data = generate(n=size, seed=seed)
+    with tenant_context(tenant_id):
+        TenantSettings.objects.update(
+            fee_tolerance_fixed=BENCH_SETTINGS.fee_tolerance_fixed,
+            fee_tolerance_percent=BENCH_SETTINGS.fee_tolerance_percent,
+        )
+        vendors: dict[str, Vendor] = {}
+        for invoice in data.invoices:
+            key = invoice.counterparty_id or invoice.counterparty_name
+            if key and key not in vendors:
+                vendors[key] = Vendor(
+                    name=f"{invoice.counterparty_name} [{key[:8]}]"[:200],
+                    iban=invoice.counterparty_account,
+                    aliases=list(invoice.counterparty_aliases),
+                )
+        Vendor.objects.bulk_create(list(vendors.values()), batch_size=5000)
+        # Vendors' own numbering can repeat across vendors; numbers are unique per tenant here.
+        seen: set[str] = set()
+        numbers = []
+        for i in data.invoices:
+            number, repeat = i.number, 1
+            while number and number in seen:
+                repeat += 1
+                number = f"{i.number}/{repeat}"
+            seen.add(number)
+            numbers.append(number)
+        Invoice.objects.bulk_create(
+            [
+                Invoice(
+                    number=number,
+                    vendor=vendors.get(i.counterparty_id or i.counterparty_name),
+                    amount=i.amount,
+                    currency=i.currency,
+                    issue_date=i.issue_date,
+                    due_date=i.due_date,
+                    structured_reference=i.structured_reference,
+                    kind=i.direction if i.direction != "any" else "receivable",
+                    description="generated",
+                )
+                for i, number in zip(data.invoices, numbers, strict=True)
+            ],
+            batch_size=5000,
+        )
+        rows = (
+            ParsedTransaction(
+                account="BENCH-ACCOUNT",
+                amount=t.amount,
+                currency=t.currency,
+                booking_date=t.booking_date,
+                value_date=t.value_date,
+                description=t.description,
+                counterparty_name=t.counterparty_name[:200],
+                counterparty_account=t.counterparty_account,
+                external_id=t.external_id or f"GEN-{t.id}",
+                end_to_end_id=t.end_to_end_id,
+                structured_reference=t.structured_reference,
+            )
+            for t in data.transactions
+        )
+        transactions_import(rows=rows, source=ImportSource.COMMAND, return_ids=False)
+    return len(data.invoices), len(data.transactions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    setup_django()
+    from reconciliation.services import reconcile
+
+    results = []
+    for size in args.sizes:
+        tenant, user = bench_tenant(f"Reconcile bench {size}")
+        started = time.perf_counter()
+        invoices, transactions = load_dataset(tenant.id, size, args.seed)
+        load_seconds = time.perf_counter() - started
+        tracemalloc.start()
+        started = time.perf_counter()
+        result = reconcile(tenant.id, actor=user, source="bench")
+        seconds = time.perf_counter() - started
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        results.append(
+            (
+                size,
+                invoices,
+                transactions,
+                seconds,
+                peak / 2**20,
+                rss_mib,
+                len(result.candidates),
+                result.auto_confirmed,
+                load_seconds,
+            )
+        )
+        print(
+            f"size {size:,}: loaded in {timedelta(seconds=int(load_seconds))}, reconciled in {seconds:.1f} s",
+            flush=True,
+        )
+
+    print()
+    print(
+        f"{'N':>9}{'invoices':>10}{'txns':>9}{'seconds':>9}{'py peak MiB':>13}{'max RSS MiB':>13}"
+        f"{'proposals':>11}{'auto':>7}{'x per 10x':>11}"
+    )
+    previous = None
+    for size, invoices, transactions, seconds, peak, rss, proposals, auto, _load in results:
+        growth = f"{seconds / previous[1]:.1f}" if previous and previous[0] * 10 == size else ""
+        print(
+            f"{size:>9,}{invoices:>10,}{transactions:>9,}{seconds:>9.1f}{peak:>13.0f}{rss:>13.0f}"
+            f"{proposals:>11,}{auto:>7,}{growth:>11}"
+        )
+        previous = (size, seconds)
+    print("\ntargets: 100k x 100k <= 30 s and <= 1 GiB; growth close to 10x per 10x (linear)")
+
+
+if __name__ == "__main__":
+    main()
