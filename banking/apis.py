@@ -19,9 +19,10 @@ from rest_framework.views import APIView
 from banking.statements import SUPPORTED_FORMATS
 from tenants.errors import InvalidInput
 from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
-from tenants.pagination import CursorPagination
+from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import DecimalJSONParser, loads_decimal
 from tenants.permissions import TenantRolePermission
+from tenants.selectors import tenant_default_currency
 from tenants.serializers import MoneyField
 
 from . import selectors, services
@@ -85,9 +86,7 @@ class BankTransactionListApi(APIView):
         filters = BankTransactionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.bank_transaction_list(**filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(BankTransactionOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, queryset, BankTransactionOutputSerializer)
 
 
 class BankTransactionDetailApi(APIView):
@@ -176,7 +175,7 @@ class BankTransactionImportApi(APIView):
             account = data.get("account")
             if account is not None and not isinstance(account, str):
                 raise InvalidInput("`account` must be a string.", errors={"account": ["expected a string"]})
-            rows = services.parse_api_transactions(items, default_currency=services.tenant_default_currency())
+            rows = services.parse_api_transactions(items, default_currency=tenant_default_currency())
             result = services.transactions_import(
                 rows=rows, source=ImportSource.API, created_by=request.user, default_account=account
             )
@@ -279,9 +278,7 @@ class ImportBatchListApi(APIView):
 
     @extend_schema(responses=ImportBatchOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.import_batch_list(), request, view=self)
-        return paginator.get_paginated_response(ImportBatchOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, selectors.import_batch_list(), ImportBatchOutputSerializer)
 
 
 class ImportBatchDetailApi(APIView):

@@ -34,8 +34,8 @@ from banking.statements import (
 )
 from tenants.context import require_tenant_id
 from tenants.errors import InvalidInput
-from tenants.models import TenantSettings
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CODES, MINOR_UNITS
+from tenants.selectors import tenant_default_currency
 
 from .models import BankAccount, ImportBatch, ImportSource
 
@@ -406,12 +406,6 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedT
             f"{len(errors)} problem(s) in `transactions`; nothing was imported.", errors=errors
         )
     return parsed
-
-
-def tenant_default_currency() -> str:
-    """The active tenant's default currency (USD when unset)."""
-    settings_row = TenantSettings.objects.only("default_currency").first()
-    return settings_row.default_currency if settings_row else "USD"
 
 
 # --- Statement files -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants.money import MoneyError, normalize_currency
-from tenants.pagination import CursorPagination
+from tenants.pagination import CursorPagination, paginated_response
 from tenants.permissions import TenantRolePermission
 from tenants.serializers import MoneyField
 
@@ -113,9 +113,7 @@ class VendorListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         vendors = selectors.vendor_list(**filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(vendors, request, view=self)
-        return paginator.get_paginated_response(VendorOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, vendors, VendorOutputSerializer)
 
     @extend_schema(
         tags=["vendors"],
@@ -286,9 +284,7 @@ class InvoiceListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         invoices = selectors.invoice_list(**filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(invoices, request, view=self)
-        return paginator.get_paginated_response(InvoiceOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, invoices, InvoiceOutputSerializer)
 
     @extend_schema(
         tags=["invoices"],

@@ -20,8 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from tenants.errors import Conflict, InvalidInput, NotFound
-from tenants.models import TenantSettings
 from tenants.money import MoneyError, normalize_currency, parse_amount
+from tenants.selectors import tenant_default_currency
 
 from .models import Invoice, InvoiceKind, InvoiceStatus, Vendor
 
@@ -62,12 +62,6 @@ def _constraint_name(error: IntegrityError) -> str | None:
 
 def _sqlstate(error: IntegrityError) -> str | None:
     return getattr(error.__cause__, "sqlstate", None)
-
-
-def tenant_default_currency() -> str:
-    """The tenant's ``TenantSettings.default_currency``, USD when it has no settings row."""
-    code = TenantSettings.objects.values_list("default_currency", flat=True).first()
-    return code or FALLBACK_CURRENCY
 
 
 def _currency(errors: Errors, code: object) -> str | None:

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.pagination import CursorPagination
+from tenants.pagination import CursorPagination, paginated_response
 from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
@@ -126,9 +126,9 @@ class MatchListApi(APIView):
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
         filters = MatchFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.match_list(**filters.validated_data), request, view=self)
-        return paginator.get_paginated_response(MatchOutputSerializer(page, many=True).data)
+        return paginated_response(
+            self, request, selectors.match_list(**filters.validated_data), MatchOutputSerializer
+        )
 
 
 class MatchDetailApi(APIView):
@@ -227,9 +227,7 @@ class RunListApi(APIView):
 
     @extend_schema(responses=RunOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.run_list(), request, view=self)
-        return paginator.get_paginated_response(RunOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, selectors.run_list(), RunOutputSerializer)
 
 
 class RunDetailApi(APIView):

@@ -141,7 +141,7 @@ def reconcile(
                 stats=dict(result.stats),
             )
         run = ReconciliationRun.objects.create(
-            started_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+            started_by=_actor(actor),
             source=source,
             engine_version=engine.ENGINE_VERSION,
             settings_used=_settings_snapshot(settings),
@@ -426,6 +426,40 @@ def _transaction_status(bank_transaction: BankTransaction) -> str:
     )
 
 
+def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and getattr(actor, "pk", None) else None
+
+
+def _save_balances(transactions: dict, invoices: dict) -> None:
+    """Recompute statuses from the new amounts and write the locked rows back."""
+    for bank_transaction in transactions.values():
+        bank_transaction.status = _transaction_status(bank_transaction)
+    for invoice in invoices.values():
+        invoice.status = _invoice_status(invoice)
+    BankTransaction.objects.bulk_update(
+        list(transactions.values()), ["allocated_amount", "status", "updated_at"]
+    )
+    Invoice.objects.bulk_update(list(invoices.values()), ["amount_paid", "status", "updated_at"])
+
+
+def _decide(match: Match, *, actor: AbstractBaseUser | None, status: str, stamp: str, action: str) -> Match:
+    """Move a locked match to ``status``, stamp who and when, and audit the change."""
+    before = _match_state(match)
+    match.status = status
+    match.decided_by = _actor(actor)
+    setattr(match, stamp, timezone.now())
+    match.save(update_fields=["status", "auto", "decided_by", stamp, "updated_at"])
+    audit_record(
+        actor=match.decided_by,
+        action=action,
+        object_type="match",
+        object_id=match.pk,
+        before=before,
+        after=_match_state(match),
+    )
+    return match
+
+
 def _confirm(match: Match, *, actor: AbstractBaseUser | None, auto: bool) -> Match:
     match = _locked_match(match.pk)
     if match.status != MatchStatus.PROPOSED:
@@ -443,30 +477,10 @@ def _confirm(match: Match, *, actor: AbstractBaseUser | None, auto: bool) -> Mat
             raise Conflict(f"Invoice {invoice.number or invoice.pk} would be paid more than its amount.")
         bank_transaction.allocated_amount += allocation.amount
         invoice.amount_paid += allocation.invoice_amount
-    now = timezone.now()
-    for bank_transaction in transactions.values():
-        bank_transaction.status = _transaction_status(bank_transaction)
-    for invoice in invoices.values():
-        invoice.status = _invoice_status(invoice)
-    BankTransaction.objects.bulk_update(
-        list(transactions.values()), ["allocated_amount", "status", "updated_at"]
-    )
-    Invoice.objects.bulk_update(list(invoices.values()), ["amount_paid", "status", "updated_at"])
-    before = _match_state(match)
-    match.status = MatchStatus.CONFIRMED
+    _save_balances(transactions, invoices)
     match.auto = auto
-    match.decided_by = actor if actor is not None and getattr(actor, "pk", None) else None
-    match.confirmed_at = now
-    match.save(update_fields=["status", "auto", "decided_by", "confirmed_at", "updated_at"])
-    audit_record(
-        actor=match.decided_by,
-        action="match.auto_confirmed" if auto else "match.confirmed",
-        object_type="match",
-        object_id=match.pk,
-        before=before,
-        after=_match_state(match),
-    )
-    return match
+    action = "match.auto_confirmed" if auto else "match.confirmed"
+    return _decide(match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action=action)
 
 
 @transaction.atomic
@@ -486,20 +500,9 @@ def match_reject(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Matc
     match = _locked_match(match_id)
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"Only proposed matches can be rejected; this one is {match.status}.")
-    before = _match_state(match)
-    match.status = MatchStatus.REJECTED
-    match.decided_by = actor if actor is not None and getattr(actor, "pk", None) else None
-    match.rejected_at = timezone.now()
-    match.save(update_fields=["status", "decided_by", "rejected_at", "updated_at"])
-    audit_record(
-        actor=match.decided_by,
-        action="match.rejected",
-        object_type="match",
-        object_id=match.pk,
-        before=before,
-        after=_match_state(match),
+    return _decide(
+        match, actor=actor, status=MatchStatus.REJECTED, stamp="rejected_at", action="match.rejected"
     )
-    return match
 
 
 @transaction.atomic
@@ -513,28 +516,8 @@ def match_undo(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
     for allocation in allocations:
         transactions[allocation.transaction_id].allocated_amount -= allocation.amount
         invoices[allocation.invoice_id].amount_paid -= allocation.invoice_amount
-    for bank_transaction in transactions.values():
-        bank_transaction.status = _transaction_status(bank_transaction)
-    for invoice in invoices.values():
-        invoice.status = _invoice_status(invoice)
-    BankTransaction.objects.bulk_update(
-        list(transactions.values()), ["allocated_amount", "status", "updated_at"]
-    )
-    Invoice.objects.bulk_update(list(invoices.values()), ["amount_paid", "status", "updated_at"])
-    before = _match_state(match)
-    match.status = MatchStatus.UNDONE
-    match.decided_by = actor if actor is not None and getattr(actor, "pk", None) else None
-    match.undone_at = timezone.now()
-    match.save(update_fields=["status", "decided_by", "undone_at", "updated_at"])
-    audit_record(
-        actor=match.decided_by,
-        action="match.undone",
-        object_type="match",
-        object_id=match.pk,
-        before=before,
-        after=_match_state(match),
-    )
-    return match
+    _save_balances(transactions, invoices)
+    return _decide(match, actor=actor, status=MatchStatus.UNDONE, stamp="undone_at", action="match.undone")
 
 
 def explain_pair(*, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> engine.PairScore:

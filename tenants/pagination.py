@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import pagination
 
 
@@ -11,3 +13,10 @@ class CursorPagination(pagination.CursorPagination):
     ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+def paginated_response(view: Any, request: Any, queryset: Any, serializer_class: Any) -> Any:
+    """One page of ``queryset`` serialised with ``serializer_class``, with next/previous links."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

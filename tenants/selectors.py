@@ -22,3 +22,11 @@ def members_of_tenant(*, tenant_id: uuid.UUID) -> list[dict]:
         .order_by("user__username")
         .values("user_id", "user__username", "role", "created_at")
     )
+
+
+def tenant_default_currency() -> str:
+    """The active tenant's default currency (``TenantSettings``), USD when it has none."""
+    from .models import TenantSettings
+
+    code = TenantSettings.objects.values_list("default_currency", flat=True).first()
+    return code or "USD"

@@ -23,6 +23,7 @@ from invoices import services as invoice_services
 from invoices.models import InvoiceKind
 from tenants.errors import InvalidInput
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
+from tenants.selectors import tenant_default_currency
 
 from .. import selectors, services
 from .permissions import CanWrite
@@ -180,7 +181,7 @@ class Mutation:
 
         def action() -> tuple[int, Any]:
             rows = banking_services.parse_api_transactions(
-                items, default_currency=banking_services.tenant_default_currency()
+                items, default_currency=tenant_default_currency()
             )
             result = banking_services.transactions_import(
                 rows=rows, source=ImportSource.API, created_by=info.context.user, default_account=account
