@@ -172,8 +172,8 @@ def _data_dir(home: Path, user: pwd.struct_passwd | None) -> Path:
         pointer.write_text(str(data))
         return data
     # The unprivileged server user cannot traverse the checkout's parents (e.g. a 0700 home):
-    # keep the cluster in a private folder under /tmp keyed by the checkout path instead.
-    key = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:12]
+    # keep the cluster in a private folder under /tmp keyed by this home folder instead.
+    key = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
     fallback = Path("/tmp") / f"recon-pgembed-{key}"  # noqa: S108
     fallback.mkdir(mode=0o700, exist_ok=True)
     if user is not None:

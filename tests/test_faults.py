@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -197,6 +198,9 @@ def test_database_restart_is_reported_and_survived(tmp_path: Path):
         from devtools import embedded_postgres as ep
 
         ep.stop_cluster()
+        pointer = tmp_path / "pg" / "data-location"
+        if pointer.exists():  # the cluster may live in a /tmp fallback folder: remove it too
+            shutil.rmtree(Path(pointer.read_text().strip()).parent, ignore_errors=True)
         os.environ.pop("EMBEDDED_PG_PORT", None)
         if previous_home is None:
             os.environ.pop("EMBEDDED_PG_HOME", None)
