@@ -16,15 +16,21 @@ solved on its own:
 Before splitting, options that provably belong to an optimal solution are fixed (see
 :func:`_peel_dominant`); in real data that removes most strong matches and their weak rivals.
 
-A group option is a virtual invoice reachable only from its transaction; if the matching
-picks a group and also another option using one of its invoices, the lighter side is removed
-and the component is solved again (each round removes at least one option, so it ends).
+Components containing 1:N groups are no longer bipartite matchings (a group uses several
+invoices). Up to ``SEARCH_MAX_OPTIONS`` options they are solved exactly by branch and bound.
+Beyond that (or past the search budget) a group becomes a virtual invoice reachable only from
+its transaction; if the matching picks a group and also another option using one of its
+invoices, the lighter side is removed and the component is solved again (each round removes
+at least one option, so it ends). That repair is a heuristic, documented as such.
 """
 
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+
+SEARCH_MAX_OPTIONS = 60  # components with 1:N groups up to this size are solved exactly
+SEARCH_BUDGET = 50_000  # branch-and-bound nodes before falling back to matching + repair
 
 
 @dataclass(slots=True)
@@ -201,27 +207,91 @@ def _match(opts: list[Option], exact_limit: int, stats: AssignStats) -> list[Opt
     return chosen
 
 
+def _exact_search(opts: list[Option], budget: int = SEARCH_BUDGET) -> list[Option] | None:
+    """Branch and bound over transactions: the optimum with groups, or None past the budget.
+
+    Each transaction takes one of its options (best first) or none; a branch is cut when
+    even the best remaining option of every later transaction cannot beat the incumbent.
+    """
+    by_tx: dict[int, list[Option]] = {}
+    for o in sorted(opts, key=lambda o: (-o.bp, o.key)):
+        by_tx.setdefault(o.tx, []).append(o)
+    txs = sorted(by_tx)
+    bound = [0] * (len(txs) + 1)
+    for k in range(len(txs) - 1, -1, -1):
+        bound[k] = bound[k + 1] + by_tx[txs[k]][0].bp
+    best: list[Option] = []
+    best_w = -1
+    nodes = 0
+    used: set[int] = set()
+    chosen: list[Option] = []
+
+    def dfs(k: int, w: int) -> bool:
+        nonlocal best, best_w, nodes
+        nodes += 1
+        if nodes > budget:
+            return False
+        if w + bound[k] <= best_w:
+            return True
+        if k == len(txs):
+            best, best_w = list(chosen), w
+            return True
+        for o in by_tx[txs[k]]:
+            if used.isdisjoint(o.invs):
+                used.update(o.invs)
+                chosen.append(o)
+                ok = dfs(k + 1, w + o.bp)
+                chosen.pop()
+                used.difference_update(o.invs)
+                if not ok:
+                    return False
+        return dfs(k + 1, w)
+
+    return best if dfs(0, 0) else None
+
+
 def _solve_component(opts: list[Option], exact_limit: int, stats: AssignStats) -> list[Option]:
     opts = list(opts)
+    if len(opts) <= SEARCH_MAX_OPTIONS and any(len(o.invs) > 1 for o in opts):
+        found = _exact_search(opts)
+        if found is not None:
+            stats.exact += 1
+            return found
+    # Large components with groups: matching with groups as virtual invoices, then clash repair.
     while True:
         chosen = _match(opts, exact_limit, stats)
         users: dict[int, list[Option]] = {}
         for o in chosen:
             for i in o.invs:
                 users.setdefault(i, []).append(o)
-        clash = sorted({o.key for lst in users.values() if len(lst) > 1 for o in lst if len(o.invs) > 1})
-        if not clash:
+        clashing = sorted(
+            {o.key: o for lst in users.values() if len(lst) > 1 for o in lst if len(o.invs) > 1}.values(),
+            key=lambda o: (-o.bp, o.key),
+        )
+        if not clashing:
             return chosen
         stats.conflict_rounds += 1
-        group = next(o for o in chosen if o.key == clash[0])
-        rivals = {o.key: o for i in group.invs for o in users.get(i, ()) if o.key != group.key}
-        members = set(group.invs)
-        if group.bp >= sum(o.bp for o in rivals.values()):
-            opts = [
-                o for o in opts if o.key == group.key or o.tx == group.tx or not members.intersection(o.invs)
+        # Settle every clash of this round at once, strongest group first: a group beats
+        # its rivals only if it outweighs them together; the loser's options are removed.
+        removed: set[int] = set()
+        for group in clashing:
+            if group.key in removed:
+                continue
+            rivals = [
+                o for i in group.invs for o in users.get(i, ()) if o.key != group.key and o.key not in removed
             ]
-        else:
-            opts = [o for o in opts if o.key != group.key]
+            if not rivals:
+                continue
+            members = set(group.invs)
+            if group.bp >= sum({o.key: o.bp for o in rivals}.values()):
+                removed.update(
+                    o.key
+                    for o in opts
+                    if o.key != group.key and o.tx != group.tx and members.intersection(o.invs)
+                )
+            else:
+                removed.add(group.key)
+        opts = [o for o in opts if o.key not in removed]
 
 
 def _peel_dominant(options: list[Option]) -> tuple[list[Option], list[Option]]:
@@ -235,12 +305,31 @@ def _peel_dominant(options: list[Option]) -> tuple[list[Option], list[Option]]:
     fixed: list[Option] = []
     remaining = options
     while True:
-        by_tx: dict[int, list[Option]] = {}
-        by_inv: dict[int, list[Option]] = {}
+        # Per transaction: best and second-best weight. Per invoice: best weight and the
+        # best weight from a *different* transaction. One linear pass.
+        tx_top: dict[int, list[int]] = {}
+        inv_top: dict[int, list[int]] = {}  # [best_bp, best_tx, second_bp (other tx)]
         for o in remaining:
-            by_tx.setdefault(o.tx, []).append(o)
+            top = tx_top.get(o.tx)
+            if top is None:
+                tx_top[o.tx] = [o.bp, 0]
+            elif o.bp > top[0]:
+                top[1] = top[0]
+                top[0] = o.bp
+            elif o.bp > top[1]:
+                top[1] = o.bp
             for i in o.invs:
-                by_inv.setdefault(i, []).append(o)
+                it = inv_top.get(i)
+                if it is None:
+                    inv_top[i] = [o.bp, o.tx, 0]
+                elif o.tx == it[1]:
+                    if o.bp > it[0]:
+                        it[0] = o.bp
+                elif o.bp > it[0]:
+                    it[2] = it[0]
+                    it[0], it[1] = o.bp, o.tx
+                elif o.bp > it[2]:
+                    it[2] = o.bp
         used_tx: set[int] = set()
         used_inv: set[int] = set()
         newly: list[Option] = []
@@ -250,8 +339,11 @@ def _peel_dominant(options: list[Option]) -> tuple[list[Option], list[Option]]:
             i = o.invs[0]
             if o.tx in used_tx or i in used_inv:
                 continue
-            other_t = max((x.bp for x in by_tx[o.tx] if x is not o), default=0)
-            other_i = max((x.bp for x in by_inv[i] if x.tx != o.tx), default=0)
+            top = tx_top[o.tx]
+            # Best other option of this transaction (ties: an equal sibling counts).
+            other_t = top[1] if o.bp == top[0] else top[0]
+            it = inv_top[i]
+            other_i = it[2] if it[1] == o.tx else it[0]
             if o.bp >= other_t + other_i:
                 newly.append(o)
                 used_tx.add(o.tx)

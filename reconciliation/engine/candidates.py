@@ -6,7 +6,7 @@ Indexes built once over the open invoices:
   references) -> invoices, looked up with every whole-word window of the transaction text;
 * account (IBAN) -> counterparties and name token -> counterparties, then a bounded pool of
   each matched counterparty's open invoices (closest due dates first);
-* (currency, exact outstanding) -> invoices sorted by due date (capped, closest dates first);
+* (currency, exact outstanding) -> invoices sorted by due date (skipped when too common);
 * per currency, outstanding amounts sorted for a bisect walk over the ±5 % band (capped).
 
 Per transaction the work is O(text windows + caps), so a run is O(n log n) overall.
@@ -14,8 +14,7 @@ Per transaction the work is O(text windows + caps), so a run is O(n log n) overa
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -28,7 +27,6 @@ from .signals import (
     W_AMOUNT,
     PInv,
     PTx,
-    fee_tolerance,
     fuzzy_match,
     fx_rate,
     name_ratio,
@@ -36,8 +34,11 @@ from .signals import (
 from .types import EngineSettings
 
 MAX_KEY_POSTINGS = 50  # a reference key shared by more invoices identifies nothing
-MAX_TOKEN_POSTINGS = 50  # a name word shared by more counterparties ("services") is skipped
-MAX_NAME_CANDIDATES = 20  # counterparties compared by fuzzy name per transaction
+MAX_TOKEN_POSTINGS = 30  # a name word shared by more counterparties ("services") is skipped
+MAX_NAME_CANDIDATES = 5  # counterparties kept by fuzzy name per transaction
+NAME_SLACK = 5.0  # ... only those within this many ratio points of the best name
+BAND_F = float(MAX_BAND) + 1e-4  # float pre-filter slightly wider than the exact band
+EARLY_DUE_DAYS = 120  # a payment may precede the due date by this much (issue + terms)
 NAME_MIN_RATIO = NAME_BANDS[-1][0]
 BEST_BAND_SCORE = 0.6
 
@@ -93,23 +94,14 @@ class CandidateIndex:
                 _add(self.by_sref, inv.sref, i)
             cp = inv.cp_key
             if cp not in self.cp_invoices:
+                # Names and accounts are already shared across the counterparty's invoices.
                 self.cp_invoices[cp] = []
                 self.cp_names[cp] = inv.names
-                for tok in {t for n in inv.names for t in name_tokens(n)}:
+                for tok in sorted({t for n in inv.names for t in name_tokens(n)}):
                     _add(self.by_token, tok, cp)
-            elif inv.names and inv.names != self.cp_names[cp]:
-                # Same counterparty id under several spellings: index every spelling.
-                merged = tuple(dict.fromkeys(self.cp_names[cp] + inv.names))
-                for tok in {t for n in inv.names for t in name_tokens(n)}:
-                    bucket = self.by_token.setdefault(tok, [])
-                    if cp not in bucket:
-                        bucket.append(cp)
-                self.cp_names[cp] = merged
+                for acct in sorted(inv.accts):
+                    _add(self.by_acct, acct, cp)
             self.cp_invoices[cp].append(i)
-            if inv.acct:
-                bucket = self.by_acct.setdefault(inv.acct, [])
-                if cp not in bucket:
-                    bucket.append(cp)
             _add(by_amount, (inv.currency, inv.outstanding), i)
             _add(by_currency, inv.currency, (inv.outstanding, i))
         far = 10**9
@@ -131,18 +123,29 @@ class CandidateIndex:
             pairs.sort()
             self.sorted_amounts[cur] = ([a for a, _ in pairs], [i for _, i in pairs])
         self.currencies = sorted(self.sorted_amounts)
+        # One lookup per text window: (invoices with this full key, with this digits key).
+        self.by_window: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
+        for key, ids in self.by_key.items():
+            self.by_window[key] = (ids, [])
+        for key, ids in self.by_numeric.items():
+            self.by_window[key] = (self.by_window.get(key, ([], []))[0], ids)
         self.name_cache: dict[tuple[str, str], tuple[float, str]] = {}
         self.rejected_skipped = 0
+        self.reachable: dict[str, list[tuple[str, Decimal]]] = {}
+        self.has_fx = bool(settings.fx_rates)
+        self.fee_fixed_f = float(settings.fee_tolerance_fixed)
+        self.fee_pct_f = float(settings.fee_tolerance_percent) / 100
 
     # -- helpers ---------------------------------------------------------------------------
 
     def compatible(self, inv: PInv, tx: PTx) -> bool:
         """Direction and currency allow this pair at all (cheap pre-filter)."""
-        if inv.direction == "receivable" and tx.sign < 0:
+        d = inv.direction
+        if (d == "receivable" and tx.sign < 0) or (d == "payable" and tx.sign > 0):
             return False
-        if inv.direction == "payable" and tx.sign > 0:
-            return False
-        return inv.currency == tx.currency or (fx_rate(self.settings, tx.currency, inv.currency) is not None)
+        return inv.currency == tx.currency or (
+            self.has_fx and fx_rate(self.settings, tx.currency, inv.currency) is not None
+        )
 
     @staticmethod
     def _closest(ids: list[int], dues: list[int], pay: int, cap: int) -> list[int]:
@@ -161,13 +164,19 @@ class CandidateIndex:
                 hi += 1
         return out
 
-    def _target_currencies(self, tx: PTx) -> Iterable[tuple[str, Decimal]]:
+    def _target_currencies(self, tx: PTx) -> list[tuple[str, Decimal]]:
         """Invoice currencies reachable from the transaction's, with the amount converted."""
-        for cur in self.currencies:
-            rate = fx_rate(self.settings, tx.currency, cur)
-            if rate is None:
-                continue
-            yield cur, (tx.avail if rate == 1 else (tx.avail * rate).quantize(Decimal("0.01")))
+        rates = self.reachable.get(tx.currency)
+        if rates is None:
+            rates = self.reachable[tx.currency] = [
+                (cur, rate)
+                for cur in self.currencies
+                if (rate := fx_rate(self.settings, tx.currency, cur)) is not None
+            ]
+        return [
+            (cur, tx.avail if rate == 1 else (tx.avail * rate).quantize(Decimal("0.01")))
+            for cur, rate in rates
+        ]
 
     def _walk_band(self, tx: PTx, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]) -> None:
         """Add up to ``max_band_candidates`` invoices within ±5 %, closest amounts first.
@@ -201,10 +210,10 @@ class CandidateIndex:
             inv = self.invoices[i]
             if i in found or not self.compatible(inv, tx):
                 continue
+            taken += 1  # the cap counts what was looked at, so the cost stays bounded
             if need_fuzzy and fuzzy_match(inv.fuzzy, tx.refs, skip) is None:
                 continue
             found.add(i)
-            taken += 1
 
     # -- main entry ------------------------------------------------------------------------
 
@@ -217,15 +226,17 @@ class CandidateIndex:
         numeric: set[int] = set()
         hit_strings: set[str] = set()
         # 1) references: whole-word windows of the text against the number keys
+        by_window = self.by_window
         for w in tx.refs.windows:
-            hit = self.by_key.get(w)
-            if hit is not None and len(hit) <= MAX_KEY_POSTINGS:
-                exact.update(hit)
-                hit_strings.add("".join(w))
-            hit = self.by_numeric.get(w)
-            if hit is not None and len(hit) <= MAX_KEY_POSTINGS:
-                numeric.update(hit)
-                hit_strings.add("".join(w))
+            hit = by_window.get(w)
+            if hit is not None:
+                full, digits_only = hit
+                if full and len(full) <= MAX_KEY_POSTINGS:
+                    exact.update(full)
+                    hit_strings.add("".join(w))
+                if digits_only and len(digits_only) <= MAX_KEY_POSTINGS:
+                    numeric.update(digits_only)
+                    hit_strings.add("".join(w))
         for rf, valid in tx.refs.rfs:
             if not valid:
                 continue
@@ -236,38 +247,37 @@ class CandidateIndex:
         if tx.sref:
             exact.update(self.by_sref.get(tx.sref, ()))
         found |= exact | numeric
-        # 2) counterparty: account, then fuzzy name over the few counterparties sharing a word
-        cps: list[str] = []
-        if tx.acct:
-            cps.extend(self.by_acct.get(tx.acct, ()))
-        if tx.name:
-            seen: set[str] = set(cps)
-            cand_cps: list[str] = []
-            for tok in name_tokens(tx.name):
+        # 2) counterparty: an account match is decisive; otherwise the best fuzzy names among
+        # the few counterparties sharing a distinctive word with the payer name.
+        cps: list[str] = list(self.by_acct.get(tx.acct, ())) if tx.acct else []
+        if not cps and tx.name:
+            seen: set[str] = set()
+            for tok in tx.name_tokens:
                 posting = self.by_token.get(tok)
-                if posting is None or len(posting) > MAX_TOKEN_POSTINGS:
-                    continue
-                for cp in posting:
-                    if cp not in seen:
-                        seen.add(cp)
-                        cand_cps.append(cp)
-            cand_cps.sort()
-            for cp in cand_cps[: MAX_NAME_CANDIDATES * 4]:
+                if posting is not None and len(posting) <= MAX_TOKEN_POSTINGS:
+                    seen.update(posting)
+            scored: list[tuple[float, str]] = []
+            cache = self.name_cache
+            for cp in sorted(seen):
                 key = (tx.name, cp)
-                hit = self.name_cache.get(key)
+                hit = cache.get(key)
                 if hit is None:
-                    hit = self.name_cache[key] = name_ratio(tx.name, self.cp_names[cp])
+                    hit = cache[key] = name_ratio(tx.name, self.cp_names[cp])
                 if hit[0] >= NAME_MIN_RATIO:
-                    cps.append(cp)
-            del cps[MAX_NAME_CANDIDATES:]
+                    scored.append((-hit[0], cp))
+            if scored:
+                scored.sort()
+                best = -scored[0][0]
+                cps = [cp for r, cp in scored[:MAX_NAME_CANDIDATES] if -r >= best - NAME_SLACK]
         pool: list[int] = []
         for cp in cps:
-            for i in self._closest(self.cp_invoices[cp], self.cp_due[cp], tx.pay, s.max_subset_candidates):
-                pool.append(i)
-        # Pool invoices are scored for 1:1 only when the amount is near (±5 %) or the text
-        # has typo candidates: counterparty evidence alone cannot reach min_score.
-        fuzzy_possible = bool(tx.refs.fuzzy_by_len)
+            pool.extend(self._closest(self.cp_invoices[cp], self.cp_due[cp], tx.pay, s.max_subset_candidates))
+        # Pool invoices are scored for 1:1 only when the amount is near (±5 %) or within fee
+        # tolerance, or the text has a typo-level reference to them: counterparty evidence
+        # alone cannot reach min_score. Floats are fine here: this only pre-filters.
+        fuzzy_possible = bool(tx.refs.fuzzy_by_len) and not found
         skip = frozenset(hit_strings)
+        fee_fixed, fee_pct = self.fee_fixed_f, self.fee_pct_f
         for i in pool:
             if i in found:
                 continue
@@ -275,36 +285,44 @@ class CandidateIndex:
             if fuzzy_possible and fuzzy_match(inv.fuzzy, tx.refs, skip) is not None:
                 found.add(i)
                 continue
-            rate = fx_rate(s, tx.currency, inv.currency)
-            if rate is None:
-                continue
-            paid = tx.avail * rate
-            if abs(paid - inv.outstanding) <= MAX_BAND * inv.outstanding or (
-                paid < inv.outstanding and inv.outstanding - paid <= fee_tolerance(s, inv.outstanding)
-            ):
+            if inv.currency == tx.currency:
+                paid = tx.avail_f
+            else:
+                rate = fx_rate(s, tx.currency, inv.currency)
+                if rate is None:
+                    continue
+                paid = tx.avail_f * float(rate)
+            out = inv.out_f
+            diff = out - paid
+            if abs(diff) <= BAND_F * out or 0 < diff <= max(fee_fixed, out * fee_pct):
                 found.add(i)
-        # 3) amounts: exact bucket (closest due dates) and the ±5 % band (closest amounts).
-        # A near amount alone counts half and stays below min_score (unless a person lowered
-        # it), so the band is only walked when the text has typo candidates to pair it with.
+        # 3) amounts: the exact bucket, when the amount identifies something: if more than
+        # max_amount_candidates invoices with that amount fall due around the payment date,
+        # an amount-only match would be a coin toss (round sums, subscriptions), so only the
+        # counterparty and reference paths above can propose them.
+        # The ±5 % band: a near amount alone counts half and stays below min_score (unless
+        # a person lowered it), so it is only walked with typo candidates to pair it with.
         min_score = float(s.min_score)
         walk_band = fuzzy_possible or (
             W_AMOUNT * max(BEST_BAND_SCORE, SCORE_FEE) * AMOUNT_UNCORROBORATED >= min_score
         )
+        lo_day = tx.pay - s.date_window_days - s.bank_lag_days
+        hi_day = tx.pay + EARLY_DUE_DAYS
         for cur, amount in self._target_currencies(tx):
             bucket = self.by_amount.get((cur, amount))
             if bucket is not None:
                 ids, dues = bucket
-                found.update(self._closest(ids, dues, tx.pay, s.max_amount_candidates))
+                a, b = bisect_left(dues, lo_day), bisect_right(dues, hi_day)
+                if 0 < b - a <= s.max_amount_candidates:
+                    found.update(ids[a:b])
             if amount > 0 and walk_band:
                 self._walk_band(tx, cur, amount, found, skip)
-        out = []
-        for i in sorted(found):
-            if not self.compatible(invs[i], tx):
-                continue
-            if (invs[i].id, tx.id) in rejected:
-                self.rejected_skipped += 1
-                continue
-            out.append(i)
+        compatible = self.compatible
+        out = [i for i in sorted(found) if compatible(invs[i], tx)]
+        if rejected:
+            kept = [i for i in out if (invs[i].id, tx.id) not in rejected]
+            self.rejected_skipped += len(out) - len(kept)
+            out = kept
         return TxCandidates(
             invoices=out,
             exact_hits=frozenset(exact),

@@ -18,17 +18,20 @@ Auto-confirmation (conservative by design): confidence >= threshold, independent
 (exact/RF/structured/digits reference or equal IBAN), the best option beats every rival for
 the same transaction and for the same invoice by ``ambiguity_margin``; partial payments need
 a reference (an IBAN only says who paid); overpayments are never auto-confirmed; 1:N groups
-need every invoice referenced and a unique combination; N:1 needs every member to qualify.
+need every invoice referenced and an exhaustive subset search (other combinations count as
+rivals); N:1 needs every member to qualify.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .assignment import Option, assign
 from .candidates import CandidateIndex
+from .normalize import TextRefs
 from .signals import (
     SCORE_EXACT,
     SCORE_FEE,
@@ -42,6 +45,7 @@ from .signals import (
     fx_rate,
     group_confidence,
     hard_blockers,
+    share_counterparty_facts,
     to_bp,
 )
 from .subsets import find_subsets, to_units
@@ -59,7 +63,36 @@ from .types import (
 ENGINE_VERSION = "1.0.0"
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
+MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
 _EMPTY: frozenset = frozenset()
+_ONE = Decimal(1)
+# Constant sentences are built once (a 100k run creates tens of thousands of proposals).
+_NO_INDEPENDENT = Reason(
+    "auto.no_independent_evidence",
+    "Only amount, name or date agree: auto-confirmation needs the invoice number, "
+    "a valid RF reference or the payer's account",
+)
+_OVERPAYMENT = Reason(
+    "auto.overpayment", "The payment exceeds the outstanding amount; the excess needs a person"
+)
+_PARTIAL_NO_REF = Reason(
+    "auto.partial_without_reference",
+    "A partial payment is auto-confirmed only when it quotes the invoice",
+)
+_AUTO_OFF = Reason("auto.disabled", "Auto-confirmation is switched off")
+_PENALTY_CODES = frozenset({"ref.other_invoice", "rf.invalid", "amount.partial", "amount.over"})
+
+
+def _dedupe(reasons: list[Reason]) -> tuple[Reason, ...]:
+    """Drop repeated sentences, keeping the first occurrence (many_to_one lists members)."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Reason] = []
+    for r in reasons:
+        key = (r.code, r.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return tuple(out)
 
 
 def _dec_bp(d: Decimal) -> int:
@@ -76,7 +109,9 @@ def _prepare(
         for a, b in zip(rows, rows[1:], strict=False):
             if a.id == b.id:
                 raise ValueError(f"duplicate {what} id {a.id!r}")
-    return [PInv(x, k) for k, x in enumerate(inv_src)], [PTx(x, k) for k, x in enumerate(tx_src)]
+    invs = [PInv(x, k) for k, x in enumerate(inv_src)]
+    share_counterparty_facts(invs)
+    return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
 
 
 def score_pair(
@@ -105,7 +140,7 @@ class _Group:
 
     shortfall: Decimal
     all_referenced: bool
-    unique: bool  # the only combination found and the search was complete
+    complete: bool  # the subset search was not cut by its node budget
     evs: tuple[Ev, ...]
 
 
@@ -132,6 +167,7 @@ class _Run:
         self.s = settings
         self.rejected = rejected
         self.invs, self.txs = _prepare(invoices, transactions)
+        self.max_atoms = max((len(k) for inv in self.invs for k in inv.keys), default=1)
         self.index = CandidateIndex(self.invs, settings)
         self.min_bp = _dec_bp(settings.min_score)
         self.margin_bp = _dec_bp(settings.ambiguity_margin)
@@ -169,7 +205,7 @@ class _Run:
             inv,
             tx,
             self.s,
-            rate=fx_rate(self.s, tx.currency, inv.currency),
+            rate=_ONE if inv.currency == tx.currency else fx_rate(self.s, tx.currency, inv.currency),
             outstanding=outstanding,
             other_ref=bool(hits) and (len(hits) > 1 or i not in hits),
             skip_fuzzy=self.hit_strings[t],
@@ -187,7 +223,15 @@ class _Run:
             if tx.avail <= 0 or tx.sign == 0:
                 continue
             t = tx.idx
+            tx.refs = tx.tokenize(self.max_atoms)
             c = self.index.candidates(tx, self.rejected)
+            # Only windows that are some open invoice's key can ever match again: drop the
+            # rest (most of them) so 100k transactions do not keep every word run alive.
+            by_window = self.index.by_window
+            refs = tx.refs
+            tx.refs = TextRefs(
+                frozenset(w for w in refs.windows if w in by_window), refs.fuzzy_by_len, refs.rfs
+            )
             self.exact_hits[t] = c.exact_hits or _EMPTY
             self.hit_strings[t] = c.hit_strings or _EMPTY
             for i in sorted(c.ref_hits):
@@ -205,9 +249,19 @@ class _Run:
                 self._option(t, (i,), ev.bp)
                 if ev.a_kind in ("amount.exact", "amount.fee") and (ev.r_score or ev.c_score):
                     settled_single = True
-            if not settled_single:
+            if not settled_single and self._may_be_batch(tx, c.ref_hits, c.counterparties):
                 self._groups(tx, c.ref_hits, c.pool)
         self.stats["rejected_skipped"] = self.index.rejected_skipped
+
+    def _may_be_batch(self, tx: PTx, ref_hits: frozenset[int], cps: tuple[str, ...]) -> bool:
+        """Is a 1:N search worth it? Not when the payment quotes exactly one invoice that is
+        at least as large (a partial payment of it), nor without any idea who paid."""
+        if len(ref_hits) >= 2:
+            return True
+        if len(ref_hits) == 1:
+            (i,) = ref_hits
+            return self.invs[i].outstanding < tx.avail and bool(cps)
+        return bool(cps)
 
     def _groups(self, tx: PTx, ref_hits: frozenset[int], pool: list[int]) -> None:
         """Bounded subset-sum over the quoted and the counterparty's open invoices."""
@@ -231,32 +285,49 @@ class _Run:
         ordered = ordered[: s.max_subset_candidates]
         if len(ordered) < 2:
             return
-        units, _ = to_units([tx.avail] + [self.invs[i].outstanding for i in ordered])
+        units, exp = to_units([tx.avail] + [self.invs[i].outstanding for i in ordered])
         target = units[0]
+        items = list(zip(units[1:], ordered, strict=True))
         # Fee tolerance on the group's total; bound it from above, then check exactly.
         pct = s.fee_tolerance_percent / 100
         tol_amount = s.fee_tolerance_fixed
-        if pct > 0 and pct < 1:
+        if 0 < pct < 1:
             tol_amount = max(tol_amount, tx.avail * pct / (1 - pct))
-        tol_units = 0
-        if tol_amount > 0:
-            _, exp = to_units([tx.avail] + [self.invs[i].outstanding for i in ordered])
-            tol_units = int(tol_amount.scaleb(-exp).to_integral_value())
-        self.stats["subset_searches"] += 1
-        res = find_subsets(
-            target,
-            [(u, i) for u, i in zip(units[1:], ordered, strict=True)],
-            max_size=s.max_subset_size,
-            tolerance=tol_units,
-        )
-        self.stats["subset_nodes"] += res.nodes
+        tol_units = int(tol_amount.scaleb(-exp).to_integral_value()) if tol_amount > 0 else 0
+        # Search order matters with a bounded search: the invoices the payment quotes first,
+        # then exact sums over the pool, and only if none exists sums within fee tolerance.
+        quoted = [(u, i) for u, i in items if i in ref_hits]
+        solutions: dict[tuple[int, ...], None] = {}
+        truncated = False
+        if 2 <= len(quoted) <= s.max_subset_size:
+            total = sum(u for u, _ in quoted)
+            if target <= total <= target + tol_units:
+                solutions[tuple(sorted(i for _, i in quoted))] = None
+        passes = [(quoted, tol_units), (items, 0)] if len(quoted) >= 2 else [(items, 0)]
+        for pool_items, tol in passes:
+            res = find_subsets(target, pool_items, max_size=s.max_subset_size, tolerance=tol)
+            self.stats["subset_searches"] += 1
+            self.stats["subset_nodes"] += res.nodes
+            truncated = truncated or res.truncated
+            solutions.update(dict.fromkeys(res.solutions))
+        if not solutions and tol_units:
+            res = find_subsets(target, items, max_size=s.max_subset_size, tolerance=tol_units)
+            self.stats["subset_searches"] += 1
+            self.stats["subset_nodes"] += res.nodes
+            truncated = truncated or res.truncated
+            solutions.update(dict.fromkeys(res.solutions))
+        member_ev: dict[int, Ev] = {}
         found: list[tuple[int, tuple[int, ...], _Group]] = []
-        for sol in res.solutions:
+        for sol in solutions:
             total = sum((self.invs[i].outstanding for i in sol), Decimal(0))
             shortfall = total - tx.avail
             if shortfall < 0 or (shortfall > 0 and shortfall > fee_tolerance(s, total)):
                 continue
-            evs = tuple(self._eval(t, i) for i in sol)
+            evs = []
+            for i in sol:
+                if i not in member_ev:
+                    member_ev[i] = self._eval(t, i)
+                evs.append(member_ev[i])
             n = len(evs)
             all_ref = all(ev.strong_ref for ev in evs)
             conf = group_confidence(
@@ -268,12 +339,11 @@ class _Run:
                 all_ref,
             )
             bp = to_bp(conf)
-            if bp < self.min_bp:
-                continue
-            found.append((bp, sol, _Group(shortfall, all_ref, False, evs)))
-        unique = len(found) == 1 and not res.truncated
-        for bp, sol, grp in found:
-            grp.unique = unique
+            if bp >= self.min_bp:
+                found.append((bp, sol, _Group(shortfall, all_ref, not truncated, tuple(evs))))
+        # Keep the best few; the others only matter as runner-ups (the best rival is kept).
+        found.sort(key=lambda f: (-f[0], f[1]))
+        for bp, sol, grp in found[:MAX_GROUP_OPTIONS]:
             self._option(t, sol, bp, grp)
             self.stats["group_options"] += 1
             self.group_tx.setdefault(t, []).append((bp, sol))
@@ -314,6 +384,10 @@ class _Run:
                 break
             rounds = rnd
         self.stats["rounds"] = rounds
+        # Explanations only need the prepared rows and the candidate lists: release the
+        # indexes and the option graph first, which lowers the peak of a 100k run.
+        self.index = None  # type: ignore[assignment]
+        self.options = []
         proposals = self._proposals()
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
@@ -381,7 +455,7 @@ class _Run:
     def _auto_common(self, bp: int, rival: int, blockers: list[Reason]) -> None:
         s = self.s
         if self.threshold_bp is None:
-            blockers.append(Reason("auto.disabled", "Auto-confirmation is switched off"))
+            blockers.append(_AUTO_OFF)
         elif bp < self.threshold_bp:
             blockers.append(
                 Reason(
@@ -399,30 +473,15 @@ class _Run:
                 )
             )
 
-    def _pair_blockers(self, ev: Ev) -> list[Reason]:
+    @staticmethod
+    def _pair_blockers(ev: Ev) -> list[Reason]:
         out: list[Reason] = []
         if not ev.independent:
-            out.append(
-                Reason(
-                    "auto.no_independent_evidence",
-                    "Only amount, name or date agree: auto-confirmation needs the invoice number, "
-                    "a valid RF reference or the payer's account",
-                )
-            )
+            out.append(_NO_INDEPENDENT)
         if ev.a_kind == "amount.over" or (ev.a_kind == "amount.near" and ev.converted > ev.outstanding):
-            out.append(
-                Reason(
-                    "auto.overpayment",
-                    "The payment exceeds the outstanding amount; the excess needs a person",
-                )
-            )
+            out.append(_OVERPAYMENT)
         elif not ev.settles and not ev.strong_ref:
-            out.append(
-                Reason(
-                    "auto.partial_without_reference",
-                    "A partial payment is auto-confirmed only when it quotes the invoice",
-                )
-            )
+            out.append(_PARTIAL_NO_REF)
         return out
 
     def _explain(self, t: int, i: int, ev: Ev) -> PairScore:
@@ -432,14 +491,10 @@ class _Run:
         """The reasons that carry weight: signals with a positive score, plus penalties."""
         out: list[Reason] = []
         for sig in ps.signals:
-            for r in sig.reasons:
-                if sig.score > 0 or r.code in (
-                    "ref.other_invoice",
-                    "rf.invalid",
-                    "amount.partial",
-                    "amount.over",
-                ):
-                    out.append(r)
+            if sig.score > 0:
+                out.extend(sig.reasons)
+            else:
+                out.extend(r for r in sig.reasons if r.code in _PENALTY_CODES)
         return out
 
     def _proposals(self) -> list[Proposal]:
@@ -453,7 +508,7 @@ class _Run:
         for t, opt in self.assigned_tx.items():
             if len(opt.invs) > 1:
                 props.append(self._group_proposal(t, opt))
-        props.sort(key=lambda p: (p.transaction_ids, p.invoice_ids))
+        props.sort(key=lambda p: (p.allocations[0].transaction_id, p.allocations[0].invoice_id))
         return props
 
     def _pair_proposal(self, i: int, allocs: list[_Alloc]) -> Proposal:
@@ -471,7 +526,7 @@ class _Run:
             reasons.extend(self._summary(ps))
             rival = max(rival, self._rival_tx(a.tx, [i]), self._rival_inv(i, members))
             for r in self._pair_blockers(ev):
-                if r not in blockers:
+                if all(b is not r for b in blockers):
                     blockers.append(r)
             fee += ev.fee
         bp = min(a.ev.bp for a in allocs)
@@ -515,7 +570,7 @@ class _Run:
             shape=shape,
             allocations=allocations,
             confidence=bp_decimal(bp),
-            reasons=tuple(dict.fromkeys(reasons)),
+            reasons=tuple(reasons) if len(allocs) == 1 else _dedupe(reasons),
             breakdown=tuple(breakdown),
             auto_confirm=not blockers,
             auto_confirm_blockers=tuple(blockers),
@@ -536,7 +591,7 @@ class _Run:
                     "A payment for several invoices is auto-confirmed only when it quotes every one",
                 )
             )
-        if not grp.unique:
+        if not grp.complete:
             blockers.append(
                 Reason("auto.subset_ambiguous", "Several combinations of open invoices add up to this amount")
             )
@@ -605,4 +660,13 @@ def reconcile(
     ``rejected_pairs`` holds ``(invoice_id, transaction_id)`` pairs a person rejected: they are
     never proposed again, neither alone nor inside a multi-invoice group.
     """
-    return _Run(invoices, transactions, settings or EngineSettings(), frozenset(rejected_pairs)).run()
+    # The run allocates hundreds of thousands of small acyclic objects; cyclic-GC passes
+    # over them are pure overhead (~30 %), so collection is paused for the call.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        run = _Run(invoices, transactions, settings or EngineSettings(), frozenset(rejected_pairs))
+        return run.run()
+    finally:
+        if was_enabled:
+            gc.enable()

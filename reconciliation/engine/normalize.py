@@ -52,16 +52,30 @@ def invoice_keys(number: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, .
       prefix and at least :data:`MIN_KEY_CHARS` significant digits; ``None`` otherwise.
       Shorter digit runs are too likely to be random numbers in a description.
     """
-    upper = _ascii_upper(number)
+    upper = number.upper() if number.isascii() else _ascii_upper(number)
     raw = _ATOM_RE.findall(upper)
-    if not any(a.isdigit() for a in raw):
+    if not any(a[0].isdigit() for a in raw):
         return (), None  # purely alphabetic "numbers" cannot be told apart from words
+    # The separator-less form: neighbouring atoms of the same kind merge ("2024","0001").
+    merged: list[str] = []
+    for a in raw:
+        if merged and merged[-1][0].isdigit() == a[0].isdigit():
+            merged[-1] += a
+        else:
+            merged.append(a)
     keys: list[tuple[str, ...]] = []
-    for atoms in (raw, _ATOM_RE.findall(compact(upper))):
-        key = tuple(_norm_atom(a) for a in atoms)
-        if sum(len(a) for a in key) >= MIN_KEY_CHARS and len(key) <= MAX_KEY_ATOMS:
+    for atoms in (raw, merged) if len(merged) != len(raw) else (raw,):
+        if len(atoms) > MAX_KEY_ATOMS:
+            continue
+        key = tuple([a.lstrip("0") or "0" if a[0] == "0" else a for a in atoms])
+        if len("".join(key)) >= MIN_KEY_CHARS:
             if key not in keys:
                 keys.append(key)
+        elif key != tuple(atoms) and len("".join(atoms)) > MIN_KEY_CHARS:
+            # "0000364" is too short without its zeros, but distinctive with them: such a
+            # number only matches when quoted zero-padded (text windows keep that form too).
+            if tuple(atoms) not in keys:
+                keys.append(tuple(atoms))
     numeric: tuple[str, ...] | None = None
     digits = "".join(a for a in raw if a.isdigit())
     has_alpha = any(a.isalpha() for a in raw)
@@ -96,52 +110,86 @@ class TextRefs:
         self.rfs = rfs  # (normalised RF reference, checksum valid)
 
 
-def _field_windows(text: str, windows: set[tuple[str, ...]], fuzzy: set[str]) -> None:
-    atoms: list[str] = []
-    starts: list[bool] = []
-    ends: list[bool] = []
-    for word in _WORD_SPLIT_RE.split(text):
-        found = _ATOM_RE.findall(word)
-        if not found:
-            continue
-        for j, atom in enumerate(found):
-            atoms.append(_norm_atom(atom))
-            starts.append(j == 0)
-            ends.append(j == len(found) - 1)
+_SPLIT_ATOMS_RE = re.compile(r"([A-Z]+|[0-9]+)")
+_JOINERS = frozenset({"", "-", ".", "_"})
+_PLACEHOLDERS = frozenset({"NOTPROVIDED", "NONREF", "NONE", "NA"})
+
+
+def _field_windows(upper: str, windows: set[tuple[str, ...]], fuzzy: set[str] | None, max_atoms: int) -> None:
+    # re.split with a capture group alternates separators and atoms: [sep, atom, sep, ...].
+    parts = _SPLIT_ATOMS_RE.split(upper)
+    atoms = parts[1::2]
     n = len(atoms)
-    for i in range(n):
-        if not starts[i]:
-            continue  # a reference must start at a word start: "123" never matches "11234"
-        has_digit = False
-        for j in range(i, min(n, i + MAX_KEY_ATOMS)):
-            has_digit = has_digit or atoms[j][0].isdigit()
-            if ends[j]:
-                window = tuple(atoms[i : j + 1])
-                windows.add(window)
-                # Typo candidates: short runs that contain digits (invoice numbers do).
-                if has_digit and j - i < 4:
-                    joined = "".join(window)
-                    if FUZZY_MIN_CHARS - 1 <= len(joined) <= 25:
-                        fuzzy.add(joined)
+    if n == 0:
+        return
+    seps = parts[0::2]  # seps[k] precedes atoms[k]
+    # Words: anything but a joiner ("-", ".", "_" or nothing) between two atoms starts a new
+    # word. A reference must start and end on word boundaries: "123" never matches "11234".
+    cuts = [k for k in range(1, n) if seps[k] not in _JOINERS]
+    starts = [0, *cuts]
+    ends = [*cuts, n]
+    norm = [a.lstrip("0") or "0" if a[0] == "0" else a for a in atoms]
+    padded = "0" in upper and any(a[0] == "0" and len(a) > 1 for a in atoms)
+    # Every key contains a digit, so only windows with a digit atom are worth keeping:
+    # last_digit[k] = index of the last digit atom before k (exclusive), -1 if none.
+    last_digit = [-1] * (n + 1)
+    for k, a in enumerate(atoms):
+        last_digit[k + 1] = k if a[0].isdigit() else last_digit[k]
+    n_words = len(starts)
+    for wi in range(n_words):
+        st = starts[wi]
+        for wj in range(wi, n_words):
+            en = ends[wj]
+            if en - st > max_atoms:
+                break
+            if last_digit[en] < st:
+                continue
+            window = tuple(norm[st:en])
+            windows.add(window)
+            if padded:  # zero-padded form, for numbers too short without their zeros
+                windows.add(tuple(atoms[st:en]))
+            # Typo candidates: short runs that contain digits (invoice numbers do).
+            if fuzzy is not None and en - st <= 4:
+                joined = "".join(window)
+                if FUZZY_MIN_CHARS - 1 <= len(joined) <= 25:
+                    fuzzy.add(joined)
 
 
-def text_refs(*fields: str) -> TextRefs:
-    """Tokenise the transaction's text fields into whole-word atom windows and RF refs."""
+def text_refs(description: str, *machine_fields: str, max_atoms: int = MAX_KEY_ATOMS) -> TextRefs:
+    """Tokenise a transaction's text into whole-word atom windows and RF references.
+
+    Typo candidates come from the description only: machine-filled fields (bank ids,
+    end-to-end ids, structured references) are either copied exactly or unrelated.
+    """
     windows: set[tuple[str, ...]] = set()
     fuzzy: set[str] = set()
     rfs: list[tuple[str, bool]] = []
-    for text in fields:
+    for k, text in enumerate((description, *machine_fields)):
         if not text:
             continue
-        upper = _ascii_upper(text)
-        _field_windows(upper, windows, fuzzy)
-        for ref in find_rf(upper):
-            if ref not in rfs:
-                rfs.append(ref)
-    by_len: dict[int, list[str]] = {}
-    for s in sorted(fuzzy):
-        by_len.setdefault(len(s), []).append(s)
-    return TextRefs(frozenset(windows), {k: tuple(v) for k, v in by_len.items()}, tuple(rfs))
+        upper = text.upper() if text.isascii() else _ascii_upper(text)
+        if upper in _PLACEHOLDERS:
+            continue
+        if k and upper.isalnum():
+            # Fast path for one-word machine fields (bank ids, end-to-end ids): the only
+            # whole-word window is the word itself.
+            atoms = _ATOM_RE.findall(upper)
+            if len(atoms) <= max_atoms and not upper.isalpha():
+                norm = tuple([a.lstrip("0") or "0" if a[0] == "0" else a for a in atoms])
+                windows.add(norm)
+                if "0" in upper:
+                    windows.add(tuple(atoms))
+        else:
+            _field_windows(upper, windows, fuzzy if k == 0 else None, max(max_atoms, 4))
+        if "RF" in upper:
+            for ref in find_rf(upper):
+                if ref not in rfs:
+                    rfs.append(ref)
+    by_len: dict[int, tuple[str, ...]] = {}
+    if fuzzy:
+        for s in sorted(fuzzy):
+            by_len[len(s)] = (*by_len.get(len(s), ()), s)
+    return TextRefs(frozenset(windows), by_len, tuple(rfs))
 
 
 # --- ISO 11649 RF creditor references -------------------------------------------------------
@@ -216,7 +264,7 @@ LEGAL_SUFFIXES = frozenset(
 _NAME_SPLIT_RE = re.compile(r"[^a-z0-9]+")
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """Lower-case ASCII words without punctuation or legal-form suffixes.
 

@@ -24,7 +24,9 @@ half when neither amount nor reference agree (it says *who* paid, not *what for*
 non-exact amount (near band or fee) counts half when neither reference nor counterparty agree
 (a random invoice is often within a few euros of any payment);
 ``confidence = min(1, evidence × (0.8 + 0.2·date))``, then ×0.6 when the transaction quotes
-another open invoice's number but not this one's. Consequences, by construction:
+another open invoice's number but not this one's, and ×0.8 when the payment exceeds the
+outstanding by more than 5 % (usually one payment for several invoices).
+Consequences, by construction:
 
 * exact amount + invoice number → 1.0; exact amount + IBAN, paid in terms → 0.95;
 * exact amount alone → 0.45 (a suggestion, never auto); a near or fee amount alone → ≤ 0.21
@@ -37,15 +39,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from .normalize import (
+    FUZZY_MIN_CHARS,
+    MAX_KEY_ATOMS,
     TextRefs,
     compact,
-    fuzzy_keys,
     invoice_keys,
+    name_tokens,
     normalize_account,
     normalize_name,
     rf_body_keys,
@@ -66,6 +71,7 @@ W_REFERENCE = 0.55
 W_COUNTERPARTY = 0.50
 DATE_FLOOR = 0.80  # the date multiplier runs from DATE_FLOOR (implausible) to 1.0 (in terms)
 OTHER_REF_FACTOR = 0.6
+OVERPAY_FACTOR = 0.8
 CP_UNCORROBORATED = 0.5
 AMOUNT_UNCORROBORATED = 0.5
 
@@ -75,6 +81,8 @@ AMOUNT_BANDS: tuple[tuple[Decimal, float], ...] = (
     (Decimal("0.05"), 0.25),
 )
 MAX_BAND = AMOUNT_BANDS[-1][0]
+FX_ROUNDING_CENT = Decimal("0.01")
+FX_ROUNDING_SHARE = Decimal("0.0005")  # 0.05 % of the outstanding, only for converted amounts
 SCORE_EXACT = 1.0
 SCORE_FEE = 0.9
 REF_SCORES = {
@@ -99,6 +107,13 @@ HUNDRED = Decimal("100")
 Q4 = Decimal("0.0001")
 
 
+_W_A = Decimal(str(W_AMOUNT))
+_W_R = Decimal(str(W_REFERENCE))
+_W_C = Decimal(str(W_COUNTERPARTY))
+_W_D = Decimal(str(round(1 - DATE_FLOOR, 2)))  # the date's share of the multiplier
+_BP_DECIMALS = [Decimal(k).scaleb(-4) for k in range(10001)]  # 0.0000 .. 1.0000, reused
+
+
 def to_bp(x: float) -> int:
     """Confidence as integer basis points; integers keep comparisons and sums exact."""
     return int(x * 10000 + 0.5)
@@ -106,7 +121,7 @@ def to_bp(x: float) -> int:
 
 def bp_decimal(bp: int) -> Decimal:
     """Basis points back to a 4-dp Decimal."""
-    return Decimal(bp).scaleb(-4)
+    return _BP_DECIMALS[bp] if 0 <= bp <= 10000 else Decimal(bp).scaleb(-4)
 
 
 def dec4(x: float) -> Decimal:
@@ -117,12 +132,24 @@ def dec4(x: float) -> Decimal:
 # --- prepared records -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
+def _party_names(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    """Normalised, de-duplicated name and aliases (cached: parties repeat across invoices)."""
+    names = [normalize_name(name), *(normalize_name(a) for a in aliases)]
+    return tuple(dict.fromkeys(n for n in names if len(n) >= 3))
+
+
+@lru_cache(maxsize=65536)
+def _name_tokens(name: str) -> tuple[str, ...]:
+    return name_tokens(name)
+
+
 class PInv:
     """An invoice with everything the signals need precomputed."""
 
     __slots__ = (
         "src", "idx", "id", "outstanding", "currency", "direction", "keys", "numeric",
-        "fuzzy", "rf", "sref", "acct", "cp_key", "names", "issue", "due",
+        "fuzzy", "rf", "sref", "acct", "accts", "cp_key", "names", "issue", "due", "out_f",
     )  # fmt: skip
 
     def __init__(self, src: InvoiceInput, idx: int) -> None:
@@ -130,10 +157,12 @@ class PInv:
         self.idx = idx
         self.id = src.id
         self.outstanding = src.outstanding
+        self.out_f = float(src.outstanding)  # for cheap pre-filters only, never for decisions
         self.currency = src.currency.upper()
         self.direction = src.direction
         keys, numeric = invoice_keys(src.number)
-        sref = compact(src.structured_reference)
+        self.fuzzy = tuple(sorted({j for j in map("".join, keys) if len(j) >= FUZZY_MIN_CHARS}))
+        sref = compact(src.structured_reference) if src.structured_reference else ""
         self.rf = sref if sref and rf_is_valid(sref) else ""
         # A non-RF structured reference is matched like another invoice number.
         if sref and not self.rf:
@@ -141,12 +170,12 @@ class PInv:
             keys = keys + tuple(k for k in skeys if k not in keys)
         self.keys = keys
         self.numeric = numeric
-        self.fuzzy = fuzzy_keys(src.number)
         self.sref = sref if len(sref) >= 4 else ""
-        self.acct = normalize_account(src.counterparty_account)
-        names = [normalize_name(src.counterparty_name)]
-        names += [normalize_name(a) for a in src.counterparty_aliases]
-        self.names = tuple(dict.fromkeys(n for n in names if len(n) >= 3))
+        self.acct = normalize_account(src.counterparty_account) if src.counterparty_account else ""
+        # Accounts and names belong to the counterparty; reconcile() widens both to every
+        # spelling and account seen on any of that counterparty's invoices.
+        self.accts: frozenset[str] = frozenset((self.acct,)) if self.acct else frozenset()
+        self.names = _party_names(src.counterparty_name, src.counterparty_aliases)
         self.cp_key = (
             "id:" + src.counterparty_id
             if src.counterparty_id
@@ -158,15 +187,49 @@ class PInv:
         self.due = due if due is not None else issue
 
 
+def share_counterparty_facts(invoices: list[PInv]) -> None:
+    """Give every invoice of a counterparty all accounts and names known for it.
+
+    Otherwise an invoice whose row lacks the IBAN would look weaker than its sibling with the
+    same amount, and the sibling could be auto-confirmed although the two are indistinct.
+    """
+    accts: dict[str, set[str]] = {}
+    names: dict[str, dict[str, None]] = {}
+    for inv in invoices:
+        accts.setdefault(inv.cp_key, set()).update(inv.accts)
+        names.setdefault(inv.cp_key, {}).update(dict.fromkeys(inv.names))
+    frozen = {k: frozenset(v) for k, v in accts.items()}
+    name_t = {k: tuple(sorted(v)) for k, v in names.items()}
+    for inv in invoices:
+        inv.accts = frozen[inv.cp_key]
+        inv.names = name_t[inv.cp_key]
+
+
+_NO_REFS = TextRefs(frozenset(), {}, ())
+
+
 class PTx:
     """A transaction with its text tokenised once."""
 
     __slots__ = (
-        "src", "idx", "id", "sign", "avail", "currency", "pay", "refs", "sref", "acct",
-        "name", "name_from_desc",
+        "src", "idx", "id", "sign", "avail", "avail_f", "currency", "pay", "refs", "sref", "acct",
+        "name", "name_from_desc", "name_tokens",
     )  # fmt: skip
 
-    def __init__(self, src: TransactionInput, idx: int) -> None:
+    def tokenize(self, max_atoms: int = MAX_KEY_ATOMS) -> TextRefs:
+        """Reference windows, typo candidates and RF references of the text fields."""
+        src = self.src
+        return text_refs(
+            src.description,
+            src.structured_reference,
+            src.end_to_end_id,
+            src.external_id,
+            max_atoms=max_atoms,
+        )
+
+    def __init__(
+        self, src: TransactionInput, idx: int, max_atoms: int = MAX_KEY_ATOMS, tokenize: bool = True
+    ) -> None:
         self.src = src
         self.idx = idx
         self.id = src.id
@@ -174,14 +237,18 @@ class PTx:
         self.avail = abs(src.amount) if src.unallocated is None else abs(src.unallocated)
         self.currency = src.currency.upper()
         self.pay = (src.value_date or src.booking_date).toordinal()
-        self.refs: TextRefs = text_refs(
-            src.description, src.structured_reference, src.end_to_end_id, src.external_id
-        )
-        self.sref = compact(src.structured_reference)
-        self.acct = normalize_account(src.counterparty_account)
+        # Windows longer than the longest invoice key can never match: max_atoms bounds them.
+        # reconcile() tokenises lazily, one transaction at a time (see tokenize()), so the
+        # full window sets of 100k transactions never coexist in memory.
+        self.refs: TextRefs = self.tokenize(max_atoms) if tokenize else _NO_REFS
+        self.sref = compact(src.structured_reference) if src.structured_reference else ""
+        self.acct = normalize_account(src.counterparty_account) if src.counterparty_account else ""
         name = normalize_name(src.counterparty_name)
         self.name_from_desc = not name
-        self.name = name or normalize_name(src.description)
+        # Descriptions are nearly all distinct: normalise them without filling the cache.
+        self.name = name or normalize_name.__wrapped__(src.description)
+        self.name_tokens = _name_tokens(self.name)
+        self.avail_f = float(self.avail)  # for cheap pre-filters only, never for decisions
 
 
 # --- evaluation -------------------------------------------------------------------------------
@@ -293,8 +360,11 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
     if out <= 0 or paid <= 0:
         return
     diff = paid - out
-    if diff == 0:
+    if diff == 0 or (rate != 1 and abs(diff) <= FX_ROUNDING_CENT + out * FX_ROUNDING_SHARE):
+        # Converted amounts rarely land on the cent: a rate with 3-4 decimals and the bank's
+        # rounding leave a few cents, which still count as exact after conversion.
         ev.a_kind, ev.a_score = "amount.exact", SCORE_EXACT
+        diff = ZERO
     elif diff < 0 and -diff <= fee_tolerance(settings, out):
         ev.a_kind, ev.a_score, ev.fee = "amount.fee", SCORE_FEE, -diff
     else:
@@ -305,7 +375,9 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
                 break
         else:
             ev.a_kind = "amount.partial" if diff < 0 else "amount.over"
-    if diff <= 0:
+    if diff == 0:
+        ev.alloc_inv, ev.alloc_tx = out, tx.avail  # exact (after FX rounding): settles in full
+    elif diff < 0:
         ev.alloc_inv, ev.alloc_tx = paid, tx.avail
     else:
         ev.alloc_inv = out
@@ -372,7 +444,7 @@ def name_ratio(tx_name: str, names: tuple[str, ...]) -> tuple[float, str]:
 
 
 def _counterparty(ev: Ev, inv: PInv, tx: PTx, cache: dict[tuple[str, str], tuple[float, str]] | None) -> None:
-    if inv.acct and tx.acct and inv.acct == tx.acct:
+    if tx.acct and tx.acct in inv.accts:
         ev.c_kind, ev.c_score = "cp.account", 1.0
         return
     if not inv.names or not tx.name:
@@ -429,6 +501,8 @@ def combine(ev: Ev) -> float:
     conf = min(1.0, evidence * (DATE_FLOOR + (1.0 - DATE_FLOOR) * ev.d_score))
     if ev.other_ref and ev.r_score == 0:
         conf *= OTHER_REF_FACTOR
+    if ev.a_kind == "amount.over":
+        conf *= OVERPAY_FACTOR  # more money than owed: usually several invoices, or an error
     return conf
 
 
@@ -486,6 +560,7 @@ def _money(x: Decimal, cur: str) -> str:
     return f"{x:,.2f} {cur}"
 
 
+@lru_cache(maxsize=4096)
 def _day(ordinal: int | None) -> str:
     return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
 
@@ -614,6 +689,13 @@ def explain(
         r.append(Reason("ref.none", f"Invoice number {number} not found in the transaction"))
     if ev.invalid_rf:
         r.append(Reason("rf.invalid", f"RF reference {ev.invalid_rf} has an invalid checksum and is ignored"))
+    if ev.a_kind == "amount.over":
+        a.append(
+            Reason(
+                "amount.overpaid",
+                f"The payment is larger than the amount owed: confidence ×{OVERPAY_FACTOR}",
+            )
+        )
     if ev.other_ref and ev.r_score == 0:
         r.append(
             Reason(
@@ -639,7 +721,7 @@ def explain(
         c.append(
             Reason("cp.none", f"Payer '{tx.src.counterparty_name or tx.name}' does not resemble {party}")
         )
-    if inv.acct and tx.acct and inv.acct != tx.acct:
+    if inv.accts and tx.acct and tx.acct not in inv.accts:
         c.append(
             Reason(
                 "cp.account_differs",
@@ -684,10 +766,10 @@ def explain(
     else:
         d.append(Reason("date.unknown", "The invoice has no dates; date is neutral"))
     signals = (
-        SignalScore("amount", dec4(ev.a_score), Decimal(str(W_AMOUNT)), tuple(a)),
-        SignalScore("reference", dec4(ev.r_score), Decimal(str(W_REFERENCE)), tuple(r)),
-        SignalScore("counterparty", dec4(ev.c_score), Decimal(str(W_COUNTERPARTY)), tuple(c)),
-        SignalScore("date", dec4(ev.d_score), Decimal(str(round(1 - DATE_FLOOR, 2))), tuple(d)),
+        SignalScore("amount", dec4(ev.a_score), _W_A, tuple(a)),
+        SignalScore("reference", dec4(ev.r_score), _W_R, tuple(r)),
+        SignalScore("counterparty", dec4(ev.c_score), _W_C, tuple(c)),
+        SignalScore("date", dec4(ev.d_score), _W_D, tuple(d)),
     )
     conf = bp_decimal(ev.bp)
     blockers = [

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-NODE_BUDGET = 20_000  # DFS nodes per transaction; plenty for 25 invoices and size <= 5
-MAX_SOLUTIONS = 4  # enough to know that a payment is ambiguous
+NODE_BUDGET = 5_000  # DFS nodes per search; exhaustive for typical pools, bounded for worst cases
+MAX_SOLUTIONS = 16  # enough to rank the combinations and see ambiguity
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class SubsetResult:
 
     solutions: tuple[tuple[int, ...], ...]  # each a sorted tuple of item keys
     nodes: int
-    truncated: bool
+    truncated: bool  # budget or solution cap hit: there may be more combinations
 
 
 def to_units(values: list[Decimal]) -> tuple[list[int], int]:
@@ -90,4 +90,6 @@ def find_subsets(
 
     if n >= 2 and target > 0:
         dfs(0, 0)
+    # Stopping at MAX_SOLUTIONS also means the search was not exhaustive.
+    truncated = truncated or len(solutions) >= MAX_SOLUTIONS
     return SubsetResult(tuple(sorted(solutions)), nodes, truncated)

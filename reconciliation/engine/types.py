@@ -68,7 +68,8 @@ class EngineSettings:
     max_subset_candidates: int = 25  # bound the subset-sum search per counterparty
     fx_rates: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
     # Extra knobs (not in the original brief), all with safe defaults:
-    max_amount_candidates: int = 20  # exact-amount invoices considered per transaction
+    max_amount_candidates: int = 6  # more same-amount invoices due around the payment date
+    # than this and the amount alone identifies nothing (only reference/counterparty paths)
     max_band_candidates: int = 6  # near-amount (±5 %) invoices considered per transaction
     exact_matching_limit: int = 300_000  # component size (edges x nodes) for exact assignment
 
