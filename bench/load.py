@@ -344,6 +344,48 @@ def bench_reconcile(server: Server, info: dict, runs: int) -> dict:
     return timed_requests(runs, 1, send)
 
 
+def existing_info(cluster) -> dict:
+    """Token and tenants of an already built bench database (a fresh token each time)."""
+    url = owner_url(cluster, BENCH_DB)
+    token = manage(url, "create_api_token", "bench", "--name", "rls-compare").strip().splitlines()[-1]
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT id::text, name FROM tenants_tenant ORDER BY name").fetchall()
+    return {"token": token, "tenants": [pk for pk, name in rows if name != "Bench reconcile"]}
+
+
+def compare_rls(cluster, args: argparse.Namespace) -> None:
+    """Alternate list-invoice rounds on the RLS database and its RLS-off clone."""
+    info = existing_info(cluster)
+    clone_without_rls(cluster)  # again: the clone must contain the token just created
+    rates: dict[str, list[float]] = {"rls": [], "no_rls": []}
+    p95s: dict[str, list[float]] = {"rls": [], "no_rls": []}
+    for _round in range(args.rounds):
+        for key, database in (("rls", BENCH_DB), ("no_rls", NO_RLS_DB)):
+            server = Server(owner_url(cluster, database), args.workers)
+            try:
+                figures = run_wrk(
+                    server,
+                    info,
+                    suffix="/invoices?page_size=50",
+                    method="GET",
+                    duration=args.duration,
+                    connections=args.connections,
+                )
+            finally:
+                server.stop()
+            rates[key].append(figures["rps"])
+            p95s[key].append(figures["p95"])
+            print(
+                f"  {key:<7} {figures['rps']:8.1f} req/s  p95 {figures['p95']:8.1f} ms  errors {figures['errors']}"
+            )
+    with_rls, without = statistics.mean(rates["rls"]), statistics.mean(rates["no_rls"])
+    print(
+        f"list invoices, mean of {args.rounds} alternating rounds: RLS {with_rls:.1f} req/s, "
+        f"RLS off {without:.1f} req/s -> overhead {(without / with_rls - 1) * 100:+.1f} % "
+        f"(p95 {statistics.mean(p95s['rls']):.0f} vs {statistics.mean(p95s['no_rls']):.0f} ms)"
+    )
+
+
 def row(name: str, figures: dict) -> str:
     return (
         f"{name:<38}{figures['requests']:>9,}{figures['rps']:>10.1f}{figures['p50']:>9.1f}"
@@ -362,11 +404,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
     parser.add_argument("--imports", type=int, default=10, help="1,000-row import requests")
     parser.add_argument("--reconcile-runs", type=int, default=5)
+    parser.add_argument(
+        "--rls-only",
+        action="store_true",
+        help="reuse the existing bench databases and only compare list throughput with and without "
+        "RLS, alternating rounds (less noise for the overhead ratio)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds for --rls-only")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
 
     cluster = ensure_cluster()
+    if args.rls_only:
+        compare_rls(cluster, args)
+        return
     info = build_database(cluster, args.tenants, args.rows)
     results: dict[str, dict] = {}
     server = Server(owner_url(cluster, BENCH_DB), args.workers)
