@@ -394,6 +394,8 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedT
             structured_reference=texts["structured_reference"].replace(" ", "").upper(),
             location=prefix,
         )
+        # Checked here too (the staging pass checks every row again) so one response lists the
+        # field errors and the row errors together.
         problems = row_errors(row)
         if problems:
             errors[prefix] = problems

@@ -199,3 +199,19 @@ def run_get(*, run_id: uuid.UUID) -> ReconciliationRun:
     if found is None:
         raise NotFound("No such reconciliation run.")
     return found
+
+
+def invoice_input_get(*, invoice_id: uuid.UUID) -> engine.InvoiceInput:
+    """Any invoice of the active tenant as an engine input (open or not), or NotFound."""
+    row = Invoice.objects.filter(pk=invoice_id).values_list(*_INVOICE_COLUMNS).first()
+    if row is None:
+        raise NotFound("No such invoice.")
+    return _invoice_input(row)
+
+
+def transaction_input_get(*, transaction_id: uuid.UUID) -> engine.TransactionInput:
+    """Any bank transaction of the active tenant as an engine input, or NotFound."""
+    row = BankTransaction.objects.filter(pk=transaction_id).values_list(*_TRANSACTION_COLUMNS).first()
+    if row is None:
+        raise NotFound("No such bank transaction.")
+    return _transaction_input(row)

@@ -522,24 +522,8 @@ def match_undo(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
 
 def explain_pair(*, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> engine.PairScore:
     """The engine's full breakdown for any pair of the active tenant, including why it is not a candidate."""
-    invoice = _invoice_input_any(invoice_id)
-    bank_transaction = _transaction_input_any(transaction_id)
+    invoice = selectors.invoice_input_get(invoice_id=invoice_id)
+    bank_transaction = selectors.transaction_input_get(transaction_id=transaction_id)
     return engine.score_pair(
         invoice, bank_transaction, selectors.engine_settings(), rejected_pairs=selectors.rejected_pairs()
     )
-
-
-def _invoice_input_any(invoice_id: uuid.UUID) -> engine.InvoiceInput:
-    row = Invoice.objects.filter(pk=invoice_id).values_list(*selectors._INVOICE_COLUMNS).first()
-    if row is None:
-        raise NotFound("No such invoice.")
-    return selectors._invoice_input(row)
-
-
-def _transaction_input_any(transaction_id: uuid.UUID) -> engine.TransactionInput:
-    row = (
-        BankTransaction.objects.filter(pk=transaction_id).values_list(*selectors._TRANSACTION_COLUMNS).first()
-    )
-    if row is None:
-        raise NotFound("No such bank transaction.")
-    return selectors._transaction_input(row)

@@ -81,16 +81,18 @@ class TenantContextMiddleware:
                 request=request,
             )
         user, _token = auth
-        not_found = problem_response(404, detail="No such tenant.", code="not-found", request=request)
         try:
             tenant_id = uuid.UUID(match["tenant_id"])
         except ValueError:
-            return not_found
+            tenant_id = None
         membership = (
             Membership.objects.select_related("tenant").filter(tenant_id=tenant_id, user=user).first()
+            if tenant_id is not None
+            else None
         )
         if membership is None:
-            return not_found
+            # Malformed, unknown and not-a-member all answer the same: no existence oracle.
+            return problem_response(404, detail="No such tenant.", code="not-found", request=request)
         request.user = user
         request.tenant = membership.tenant  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
