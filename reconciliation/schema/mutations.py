@@ -180,9 +180,7 @@ class Mutation:
         )
 
         def action() -> tuple[int, Any]:
-            rows = banking_services.parse_api_transactions(
-                items, default_currency=tenant_default_currency()
-            )
+            rows = banking_services.parse_api_transactions(items, default_currency=tenant_default_currency())
             result = banking_services.transactions_import(
                 rows=rows, source=ImportSource.API, created_by=info.context.user, default_account=account
             )
