@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import F, Q, QuerySet
 
 from banking.models import BankTransaction, TransactionStatus
-from invoices.models import Invoice, InvoiceStatus
+from invoices.models import Invoice, InvoiceStatus, Vendor
 from tenants.errors import NotFound
 from tenants.models import TenantSettings
 
@@ -38,32 +38,16 @@ _INVOICE_COLUMNS = (
     "issue_date",
     "due_date",
     "vendor_id",
-    "vendor__name",
-    "vendor__aliases",
-    "vendor__iban",
-    "vendor__account_reference",
     "structured_reference",
     "kind",
 )
+_VENDOR_COLUMNS = ("name", "aliases", "iban", "account_reference")
+_NO_VENDOR = ("", (), "", "")
 
 
-def _invoice_input(row: tuple) -> engine.InvoiceInput:
-    (
-        pk,
-        number,
-        amount,
-        paid,
-        currency,
-        issued,
-        due,
-        vendor_id,
-        vendor_name,
-        aliases,
-        iban,
-        account_reference,
-        structured_reference,
-        kind,
-    ) = row
+def _invoice_input(row: tuple, vendor: tuple) -> engine.InvoiceInput:
+    pk, number, amount, paid, currency, issued, due, vendor_id, structured_reference, kind = row
+    vendor_name, aliases, iban, account_reference = vendor
     return engine.InvoiceInput(
         id=str(pk),
         number=number,
@@ -82,13 +66,26 @@ def _invoice_input(row: tuple) -> engine.InvoiceInput:
 
 
 def open_invoice_inputs(*, invoice_ids: list[uuid.UUID] | None = None) -> list[engine.InvoiceInput]:
-    """Open and partially paid invoices with something outstanding, as engine inputs."""
+    """Open and partially paid invoices with something outstanding, as engine inputs.
+
+    Invoices and their vendors are read in two plain scans, not a join: right after a bulk
+    import the planner's statistics may not know the tenant's rows yet, and a join planned for
+    "one row" would compare every invoice with every vendor.
+    """
     queryset = Invoice.objects.filter(
         status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID], amount__gt=F("amount_paid")
-    )
+    ).order_by()
     if invoice_ids is not None:
         queryset = queryset.filter(pk__in=invoice_ids)
-    return [_invoice_input(row) for row in queryset.values_list(*_INVOICE_COLUMNS).iterator(chunk_size=5000)]
+    rows = list(queryset.values_list(*_INVOICE_COLUMNS).iterator(chunk_size=10_000))
+    vendor_ids = {row[7] for row in rows if row[7] is not None}
+    vendors: dict[uuid.UUID, tuple] = {}
+    if vendor_ids:
+        vendor_rows = Vendor.objects.order_by().values_list("id", *_VENDOR_COLUMNS)
+        if invoice_ids is not None:
+            vendor_rows = vendor_rows.filter(pk__in=vendor_ids)
+        vendors = {pk: tuple(rest) for pk, *rest in vendor_rows.iterator(chunk_size=10_000)}
+    return [_invoice_input(row, vendors.get(row[7], _NO_VENDOR)) for row in rows]
 
 
 _TRANSACTION_COLUMNS = (
@@ -142,12 +139,12 @@ def open_transaction_inputs(
     *, transaction_ids: list[uuid.UUID] | None = None
 ) -> list[engine.TransactionInput]:
     """Unmatched transactions with an unallocated remainder, as engine inputs."""
-    queryset = BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0)
+    queryset = BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0).order_by()
     if transaction_ids is not None:
         queryset = queryset.filter(pk__in=transaction_ids)
     inputs = (
         _transaction_input(row)
-        for row in queryset.values_list(*_TRANSACTION_COLUMNS).iterator(chunk_size=5000)
+        for row in queryset.values_list(*_TRANSACTION_COLUMNS).iterator(chunk_size=10_000)
     )
     return [tx for tx in inputs if tx.unallocated and tx.unallocated > Decimal(0)]
 
@@ -206,7 +203,8 @@ def invoice_input_get(*, invoice_id: uuid.UUID) -> engine.InvoiceInput:
     row = Invoice.objects.filter(pk=invoice_id).values_list(*_INVOICE_COLUMNS).first()
     if row is None:
         raise NotFound("No such invoice.")
-    return _invoice_input(row)
+    vendor = Vendor.objects.filter(pk=row[7]).values_list(*_VENDOR_COLUMNS).first() if row[7] else None
+    return _invoice_input(row, vendor or _NO_VENDOR)
 
 
 def transaction_input_get(*, transaction_id: uuid.UUID) -> engine.TransactionInput:

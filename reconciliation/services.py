@@ -8,8 +8,10 @@ module turns rows into engine inputs and engine proposals back into rows.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,13 +19,13 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from banking.models import BankTransaction, TransactionStatus
 from invoices.models import Invoice, InvoiceStatus
 from tenants.audit import audit_record
-from tenants.context import tenant_context
+from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
-from tenants.models import AuditEvent
 
 from . import engine, selectors
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
@@ -87,12 +89,6 @@ class ReconcileResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def _allocation_key(allocations: Any) -> tuple:
-    return tuple(
-        sorted((str(a.transaction_id), str(a.invoice_id), Decimal(a.amount).normalize()) for a in allocations)
-    )
-
-
 # --- Runs -------------------------------------------------------------------------------------------
 
 
@@ -126,6 +122,7 @@ def reconcile(
             )
             if not cursor.fetchone()[0]:
                 raise Conflict("A reconciliation run is already in progress for this tenant.")
+            _plan_for_batch_work(cursor)
         settings = selectors.engine_settings()
         invoices = selectors.open_invoice_inputs()
         transactions = selectors.open_transaction_inputs()
@@ -148,20 +145,18 @@ def reconcile(
             invoices_considered=len(invoices),
             transactions_considered=len(transactions),
         )
-        matches = _persist_proposals(run, result.proposals)
-        confirmed_ids = _auto_confirm(
-            [
-                match
-                for match, proposal in zip(matches, result.proposals, strict=True)
-                if proposal.auto_confirm
-            ]
-        )
+        with connection.cursor() as cursor:
+            staging = _RunStaging(cursor, run.id)
+            match_ids = _stage_proposals(staging, result.proposals)
+            confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
+            _write_run(staging, run)
+            staging.drop()
         candidates = [
-            _candidate(match.id, proposal, auto_confirmed=match.id in confirmed_ids)
-            for match, proposal in zip(matches, result.proposals, strict=True)
+            _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids)
+            for match_id, proposal in zip(match_ids, result.proposals, strict=True)
         ]
         auto_confirmed = len(confirmed_ids)
-        run.proposals_count = len(matches)
+        run.proposals_count = len(match_ids)
         run.auto_confirmed_count = auto_confirmed
         run.stats = {k: v for k, v in dict(result.stats).items() if isinstance(v, int | float | str)}
         run.duration_ms = int((time.perf_counter() - started) * 1000)
@@ -175,6 +170,19 @@ def reconcile(
             auto_confirmed=auto_confirmed,
             stats=run.stats,
         )
+
+
+def _plan_for_batch_work(cursor: Any) -> None:
+    """Plan this transaction's statements as the batch work they are: hash joins, no nested loops.
+
+    A run reads and writes a tenant's whole open ledger. Right after a large import the
+    planner's statistics may not know the tenant's rows yet (the table's most-common-values
+    list still sums to 100 % over the other tenants), so it estimates "1 row" and would pick
+    nested loops that rescan the tenant's rows once per row: quadratic. Hash joins are linear
+    whatever the estimates say.
+    """
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _candidate(match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool) -> Candidate:
@@ -192,186 +200,273 @@ def _candidate(match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_co
     )
 
 
-def _persist_proposals(run: ReconciliationRun, proposals: tuple[engine.Proposal, ...]) -> list[Match]:
-    """Store proposals; reuse still-proposed matches with the same allocations, drop the rest."""
-    existing: dict[tuple, Match] = {}
-    for match in Match.objects.filter(status=MatchStatus.PROPOSED).prefetch_related("allocations"):
-        existing[_allocation_key(match.allocations.all())] = match
-    kept: list[Match] = []
-    new_matches: list[Match] = []
-    new_allocations: list[MatchAllocation] = []
-    ordered: list[Match] = []
-    for proposal in proposals:
-        fields = {
-            "run": run,
-            "shape": proposal.shape,
-            "confidence": proposal.confidence,
-            "runner_up_confidence": proposal.runner_up_confidence,
-            "reasons": reason_dicts(proposal.reasons),
-            "breakdown": [pair_score_dict(score) for score in proposal.breakdown],
-            "fee_amount": proposal.fee_amount,
-            "engine_version": engine.ENGINE_VERSION,
-        }
-        match = existing.pop(_allocation_key(proposal.allocations), None)
-        if match is not None:
-            for name, value in fields.items():
-                setattr(match, name, value)
-            kept.append(match)
-        else:
-            match = Match(id=uuid.uuid4(), status=MatchStatus.PROPOSED, **fields)
-            new_matches.append(match)
-            fee_left = proposal.fee_amount
-            for allocation in proposal.allocations:
-                settled = (
-                    allocation.invoice_amount if allocation.invoice_amount is not None else allocation.amount
-                )
-                # A fee is absorbed once, by the allocation whose invoice it belongs to.
-                if fee_left and len(proposal.allocations) >= 1:
-                    settled += fee_left
-                    fee_left = Decimal(0)
-                new_allocations.append(
-                    MatchAllocation(
-                        match=match,
-                        transaction_id=uuid.UUID(allocation.transaction_id),
-                        invoice_id=uuid.UUID(allocation.invoice_id),
-                        amount=allocation.amount,
-                        invoice_amount=settled,
-                    )
-                )
-        ordered.append(match)
-    if existing:
-        MatchAllocation.objects.filter(match__in=list(existing.values())).delete()
-        Match.objects.filter(pk__in=[m.pk for m in existing.values()]).delete()
-    if kept:
-        Match.objects.bulk_update(
-            kept,
-            [
-                "run",
-                "shape",
-                "confidence",
-                "runner_up_confidence",
-                "reasons",
-                "breakdown",
-                "fee_amount",
-                "engine_version",
-                "updated_at",
-            ],
-            batch_size=2000,
+def _open_proposals_by_allocations() -> dict[tuple, uuid.UUID]:
+    """Still-proposed matches of earlier runs, keyed by their allocations (to keep their ids)."""
+    parts: dict[uuid.UUID, list[tuple]] = {}
+    rows = MatchAllocation.objects.filter(match__status=MatchStatus.PROPOSED).values_list(
+        "match_id", "transaction_id", "invoice_id", "amount"
+    )
+    for match_id, transaction_id, invoice_id, amount in rows.iterator(chunk_size=10_000):
+        parts.setdefault(match_id, []).append((str(transaction_id), str(invoice_id), amount.normalize()))
+    return {tuple(sorted(allocations)): match_id for match_id, allocations in parts.items()}
+
+
+def _proposal_key(proposal: engine.Proposal) -> tuple:
+    return tuple(
+        sorted((a.transaction_id, a.invoice_id, Decimal(a.amount).normalize()) for a in proposal.allocations)
+    )
+
+
+def _settled_amounts(proposal: engine.Proposal) -> list[Decimal]:
+    """What each allocation settles on its invoice; a fee is absorbed once, by the first one."""
+    settled = []
+    fee_left = proposal.fee_amount
+    for allocation in proposal.allocations:
+        amount = allocation.invoice_amount if allocation.invoice_amount is not None else allocation.amount
+        if fee_left:
+            amount += fee_left
+            fee_left = Decimal(0)
+        settled.append(amount)
+    return settled
+
+
+class _RunStaging:
+    """Temporary tables (dropped at commit) that carry a run's proposals into PostgreSQL by COPY.
+
+    Django's bulk_create and array parameters quote every value in Python; COPY streams the rows
+    and one set-based statement per table moves them into the RLS-checked tables, whose policies
+    check every row as usual. Every staging table is indexed on what the statements join it by,
+    so a plan stays cheap even when the planner's statistics lag behind a tenant's fresh rows.
+    """
+
+    _TABLES = {
+        "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, confirmed boolean, "
+        "shape text, confidence numeric, runner_up_confidence numeric, reasons jsonb, breakdown jsonb, "
+        "fee_amount numeric)",
+        "allocations": "(match_id uuid, kept boolean, auto boolean, transaction_id uuid, invoice_id uuid, "
+        "amount numeric, invoice_amount numeric)",
+        "stale": "(id uuid PRIMARY KEY)",
+        "confirmed": "(id uuid PRIMARY KEY)",
+        "balances": "(kind text, id uuid, settled numeric, status text, PRIMARY KEY (kind, id))",
+    }
+
+    def __init__(self, cursor: Any, run_id: uuid.UUID) -> None:
+        self.cursor = cursor
+        self.names = {name: sql.Identifier(f"run_{name}_{run_id.hex}") for name in self._TABLES}
+        for name, columns in self._TABLES.items():
+            self.execute(f"CREATE TEMPORARY TABLE {{{name}}} {columns} ON COMMIT DROP")
+        self.execute("CREATE INDEX ON {allocations} (match_id)")
+
+    def execute(self, statement: str, params: Any = None) -> None:
+        self.cursor.execute(sql.SQL(statement).format(**self.names), params)
+
+    def copy(self, name: str, rows: Iterable[tuple]) -> None:
+        """COPY rows into the staging table ``name``, then let the planner know its size."""
+        # cursor.copy() bypasses Django's error wrapping: restore it (a lost connection is a 503).
+        with (
+            connection.wrap_database_errors,
+            self.cursor.copy(sql.SQL("COPY {} FROM STDIN").format(self.names[name])) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        self.execute(f"ANALYZE {{{name}}}")
+
+    def drop(self) -> None:
+        """Drop the tables now (a caller's outer transaction may run several reconciliations)."""
+        self.execute("DROP TABLE " + ", ".join(f"{{{name}}}" for name in self._TABLES))
+
+
+def _stage_proposals(
+    staging: _RunStaging, proposals: tuple[engine.Proposal, ...]
+) -> tuple[list[uuid.UUID], int]:
+    """COPY a run's proposals into staging; returns their match ids (in order) and the stale count.
+
+    A proposal whose allocations equal a match still proposed from an earlier run keeps that
+    match's id (and updates it); earlier proposals not proposed again are stale.
+    """
+    existing = _open_proposals_by_allocations()
+    match_ids: list[uuid.UUID] = []
+    match_rows: list[tuple] = []
+    allocation_rows: list[tuple] = []
+    for seq, proposal in enumerate(proposals):
+        kept_id = existing.pop(_proposal_key(proposal), None)
+        match_id = kept_id or uuid.uuid4()
+        match_ids.append(match_id)
+        match_rows.append(
+            (
+                seq,
+                match_id,
+                kept_id is not None,
+                proposal.auto_confirm,
+                False,
+                proposal.shape,
+                proposal.confidence,
+                proposal.runner_up_confidence,
+                json.dumps(reason_dicts(proposal.reasons)),
+                json.dumps([pair_score_dict(score) for score in proposal.breakdown]),
+                proposal.fee_amount,
+            )
         )
-    Match.objects.bulk_create(new_matches, batch_size=2000)
-    MatchAllocation.objects.bulk_create(new_allocations, batch_size=5000)
-    return ordered
+        for allocation, settled in zip(proposal.allocations, _settled_amounts(proposal), strict=True):
+            allocation_rows.append(
+                (
+                    match_id,
+                    kept_id is not None,
+                    proposal.auto_confirm,
+                    allocation.transaction_id,
+                    allocation.invoice_id,
+                    allocation.amount,
+                    settled,
+                )
+            )
+    staging.copy("matches", match_rows)
+    staging.copy("allocations", allocation_rows)
+    staging.copy("stale", ((match_id,) for match_id in existing.values()))
+    return match_ids
 
 
-_UPDATE_TRANSACTIONS = """
-UPDATE banking_banktransaction t
-SET allocated_amount = v.allocated, status = v.status, updated_at = now()
-FROM unnest(%s::uuid[], %s::numeric[], %s::text[]) AS v(id, allocated, status)
-WHERE t.id = v.id
+# Rows are locked in id order (the sort runs below the lock), like a manual confirm's locks.
+_LOCK_TRANSACTIONS = """
+SELECT t.id, t.amount, t.allocated_amount, t.status FROM banking_banktransaction t
+WHERE t.id IN (SELECT a.transaction_id FROM {allocations} a WHERE a.auto)
+ORDER BY t.id FOR UPDATE
 """
-_UPDATE_INVOICES = """
-UPDATE invoices_invoice i
-SET amount_paid = v.paid, status = v.status, updated_at = now()
-FROM unnest(%s::uuid[], %s::numeric[], %s::text[]) AS v(id, paid, status)
-WHERE i.id = v.id
+_LOCK_INVOICES = """
+SELECT i.id, i.amount, i.amount_paid, i.status FROM invoices_invoice i
+WHERE i.id IN (SELECT a.invoice_id FROM {allocations} a WHERE a.auto)
+ORDER BY i.id FOR UPDATE
 """
 
 
-def _auto_confirm(matches: list[Match]) -> set[uuid.UUID]:
-    """Confirm engine-approved matches in bulk, under the same row locks as a manual confirm.
+def _auto_confirm(
+    staging: _RunStaging, proposals: tuple[engine.Proposal, ...], match_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Decide which engine-approved matches to confirm, under the same row locks as a manual confirm.
 
     The rows are locked (transactions, then invoices, in id order) and re-checked: a match
-    whose money was taken meanwhile (a person confirmed something else) stays proposed.
-    A handful of set-based statements instead of a dozen queries per match.
+    whose money was taken meanwhile (a person confirmed something else) stays proposed. The
+    decisions and the new balances are staged; ``_write_run`` applies them with the proposals.
     """
-    if not matches:
+    chosen = [(match_id, p) for match_id, p in zip(match_ids, proposals, strict=True) if p.auto_confirm]
+    if not chosen:
         return set()
-    allocations = list(
-        MatchAllocation.objects.filter(match__in=matches).values_list(
-            "match_id", "transaction_id", "invoice_id", "amount", "invoice_amount"
+    staging.execute(_LOCK_TRANSACTIONS)
+    transactions = {row[0]: [row[1], row[2], row[3]] for row in staging.cursor.fetchall()}
+    staging.execute(_LOCK_INVOICES)
+    invoices = {row[0]: [row[1], row[2], row[3]] for row in staging.cursor.fetchall()}
+    confirmed: set[uuid.UUID] = set()
+    touched_transactions: set[uuid.UUID] = set()
+    touched_invoices: set[uuid.UUID] = set()
+    for match_id, proposal in chosen:
+        transaction_delta: dict[uuid.UUID, Decimal] = {}
+        invoice_delta: dict[uuid.UUID, Decimal] = {}
+        for allocation, settled in zip(proposal.allocations, _settled_amounts(proposal), strict=True):
+            tx_id, inv_id = uuid.UUID(allocation.transaction_id), uuid.UUID(allocation.invoice_id)
+            transaction_delta[tx_id] = transaction_delta.get(tx_id, Decimal(0)) + allocation.amount
+            invoice_delta[inv_id] = invoice_delta.get(inv_id, Decimal(0)) + settled
+        fits = all(
+            transactions[tx_id][1] + delta <= abs(transactions[tx_id][0])
+            for tx_id, delta in transaction_delta.items()
+        ) and all(
+            invoices[inv_id][2] != InvoiceStatus.VOID and invoices[inv_id][1] + delta <= invoices[inv_id][0]
+            for inv_id, delta in invoice_delta.items()
         )
-    )
-    by_match: dict[uuid.UUID, list[tuple]] = {}
-    for allocation in allocations:
-        by_match.setdefault(allocation[0], []).append(allocation)
-    transactions = {
-        pk: [amount, allocated, status]
-        for pk, amount, allocated, status in BankTransaction.objects.select_for_update()
-        .filter(pk__in={a[1] for a in allocations})
-        .order_by("pk")
-        .values_list("pk", "amount", "allocated_amount", "status")
-    }
-    invoices = {
-        pk: [amount, paid, status]
-        for pk, amount, paid, status in Invoice.objects.select_for_update()
-        .filter(pk__in={a[2] for a in allocations})
-        .order_by("pk")
-        .values_list("pk", "amount", "amount_paid", "status")
-    }
-    confirmed: list[Match] = []
-    for match in matches:
-        parts = by_match.get(match.id, [])
-        fits = bool(parts)
-        tx_delta: dict[uuid.UUID, Decimal] = {}
-        inv_delta: dict[uuid.UUID, Decimal] = {}
-        for _match_id, tx_id, inv_id, amount, invoice_amount in parts:
-            tx_delta[tx_id] = tx_delta.get(tx_id, Decimal(0)) + amount
-            inv_delta[inv_id] = inv_delta.get(inv_id, Decimal(0)) + invoice_amount
-        for tx_id, delta in tx_delta.items():
-            tx_amount, allocated, _status = transactions[tx_id]
-            fits = fits and allocated + delta <= abs(tx_amount)
-        for inv_id, delta in inv_delta.items():
-            inv_amount, paid, status = invoices[inv_id]
-            fits = fits and status != InvoiceStatus.VOID and paid + delta <= inv_amount
         if not fits:
             continue
-        for tx_id, delta in tx_delta.items():
+        for tx_id, delta in transaction_delta.items():
             transactions[tx_id][1] += delta
-        for inv_id, delta in inv_delta.items():
+        for inv_id, delta in invoice_delta.items():
             invoices[inv_id][1] += delta
-        confirmed.append(match)
-    if not confirmed:
-        return set()
-    touched_tx = {a[1] for m in confirmed for a in by_match[m.id]}
-    touched_inv = {a[2] for m in confirmed for a in by_match[m.id]}
-    with connection.cursor() as cursor:
-        tx_rows = [(pk, *transactions[pk]) for pk in sorted(touched_tx)]
-        cursor.execute(
-            _UPDATE_TRANSACTIONS,
-            [
-                [row[0] for row in tx_rows],
-                [row[2] for row in tx_rows],
-                [_status_for_transaction(row[1], row[2], row[3]) for row in tx_rows],
-            ],
-        )
-        inv_rows = [(pk, *invoices[pk]) for pk in sorted(touched_inv)]
-        cursor.execute(
-            _UPDATE_INVOICES,
-            [
-                [row[0] for row in inv_rows],
-                [row[2] for row in inv_rows],
-                [_status_for_invoice(row[1], row[2], row[3]) for row in inv_rows],
-            ],
-        )
-    now = timezone.now()
-    confirmed_ids = {m.id for m in confirmed}
-    Match.objects.filter(pk__in=confirmed_ids).update(
-        status=MatchStatus.CONFIRMED, auto=True, decided_by=None, confirmed_at=now, updated_at=now
-    )
-    AuditEvent.objects.bulk_create(
+        touched_transactions.update(transaction_delta)
+        touched_invoices.update(invoice_delta)
+        confirmed.add(match_id)
+    staging.copy(
+        "balances",
         [
-            AuditEvent(
-                action="match.auto_confirmed",
-                object_type="match",
-                object_id=m.id,
-                before={"status": MatchStatus.PROPOSED, "auto": False, "confidence": str(m.confidence)},
-                after={"status": MatchStatus.CONFIRMED, "auto": True, "confidence": str(m.confidence)},
-            )
-            for m in confirmed
-        ],
-        batch_size=5000,
+            ("transaction", pk, transactions[pk][1], _status_for_transaction(*transactions[pk]))
+            for pk in touched_transactions
+        ]
+        + [("invoice", pk, invoices[pk][1], _status_for_invoice(*invoices[pk])) for pk in touched_invoices],
     )
-    return confirmed_ids
+    staging.copy("confirmed", ((match_id,) for match_id in confirmed))
+    staging.execute("UPDATE {matches} s SET confirmed = true FROM {confirmed} c WHERE s.id = c.id")
+    return confirmed
+
+
+_WRITE_RUN = (
+    # Earlier proposals not proposed again.
+    "DELETE FROM reconciliation_matchallocation WHERE match_id IN (SELECT id FROM {stale})",
+    "DELETE FROM reconciliation_match WHERE id IN (SELECT id FROM {stale})",
+    # Proposed again: same match, this run's scores (and confirmation).
+    """
+    UPDATE reconciliation_match m
+    SET run_id = %(run)s, shape = s.shape, confidence = s.confidence,
+        runner_up_confidence = s.runner_up_confidence, reasons = s.reasons, breakdown = s.breakdown,
+        fee_amount = s.fee_amount, engine_version = %(engine_version)s, updated_at = now(),
+        status = CASE WHEN s.confirmed THEN 'confirmed' ELSE m.status END,
+        auto = s.confirmed OR m.auto,
+        confirmed_at = CASE WHEN s.confirmed THEN now() ELSE m.confirmed_at END
+    FROM {matches} s
+    WHERE m.id = s.id AND s.kept
+    """,
+    # Same allocations; what they settle on the invoice (a fee) may differ.
+    """
+    UPDATE reconciliation_matchallocation m SET invoice_amount = a.invoice_amount, updated_at = now()
+    FROM {allocations} a
+    WHERE a.kept AND m.match_id = a.match_id AND m.transaction_id = a.transaction_id
+      AND m.invoice_id = a.invoice_id AND m.amount = a.amount AND m.invoice_amount <> a.invoice_amount
+    """,
+    # New proposals, in the engine's order (creation time follows it).
+    """
+    INSERT INTO reconciliation_match (
+        id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
+        reasons, breakdown, fee_amount, engine_version, created_at, updated_at
+    )
+    SELECT s.id, %(tenant)s, %(run)s, s.shape, CASE WHEN s.confirmed THEN 'confirmed' ELSE 'proposed' END,
+           s.confirmed, CASE WHEN s.confirmed THEN now() END, s.confidence, s.runner_up_confidence,
+           s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp()
+    FROM {matches} s
+    WHERE NOT s.kept
+    ORDER BY s.seq
+    """,
+    """
+    INSERT INTO reconciliation_matchallocation (
+        id, tenant_id, match_id, transaction_id, invoice_id, amount, invoice_amount, created_at, updated_at
+    )
+    SELECT gen_random_uuid(), %(tenant)s, a.match_id, a.transaction_id, a.invoice_id, a.amount,
+           a.invoice_amount, now(), now()
+    FROM {allocations} a
+    WHERE NOT a.kept
+    """,
+    # Auto-confirmations: balances, statuses, one audit event each.
+    """
+    UPDATE banking_banktransaction t SET allocated_amount = b.settled, status = b.status, updated_at = now()
+    FROM {balances} b WHERE b.kind = 'transaction' AND t.id = b.id
+    """,
+    """
+    UPDATE invoices_invoice i SET amount_paid = b.settled, status = b.status, updated_at = now()
+    FROM {balances} b WHERE b.kind = 'invoice' AND i.id = b.id
+    """,
+    """
+    INSERT INTO tenants_auditevent (
+        id, tenant_id, actor_id, action, object_type, object_id, before, after, created_at, updated_at
+    )
+    SELECT gen_random_uuid(), %(tenant)s, NULL, 'match.auto_confirmed', 'match', s.id,
+           jsonb_build_object('status', 'proposed', 'auto', false, 'confidence', s.confidence::text),
+           jsonb_build_object('status', 'confirmed', 'auto', true, 'confidence', s.confidence::text),
+           clock_timestamp(), clock_timestamp()
+    FROM {matches} s
+    WHERE s.confirmed
+    ORDER BY s.seq
+    """,
+)
+
+
+def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
+    """Move a staged run into the ledgers: proposals, allocations, confirmations, audit events."""
+    params = {"tenant": require_tenant_id(), "run": run.id, "engine_version": engine.ENGINE_VERSION}
+    for statement in _WRITE_RUN:
+        staging.execute(statement, params)
 
 
 def _status_for_transaction(amount: Decimal, allocated: Decimal, current: str) -> str:

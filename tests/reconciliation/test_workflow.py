@@ -168,6 +168,47 @@ def test_repeated_runs_keep_the_id_of_an_unchanged_proposal(world_a, api_client_
         assert Match.objects.count() == 1
 
 
+def test_a_kept_proposal_is_auto_confirmed_by_a_later_run(world_a, api_client_for):
+    with tenant_context(world_a.tenant.id):
+        TenantSettings.objects.update(auto_confirm_threshold=None)
+    client = api_client_for(world_a.accountant)
+    invoice = make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
+    transaction = make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1001")
+    first = _proposed(world_a, client)
+    with tenant_context(world_a.tenant.id):
+        TenantSettings.objects.update(auto_confirm_threshold=Decimal("0.90"))
+    body = reconcile(client, world_a).json()
+    assert body["auto_confirmed"] == 1
+    assert body["candidates"][0]["match_id"] == first["match_id"]
+    with tenant_context(world_a.tenant.id):
+        match = Match.objects.get()
+        assert (match.status, match.auto, str(match.run_id)) == ("confirmed", True, body["run_id"])
+        assert match.confirmed_at is not None
+        assert [(a.transaction_id, a.invoice_id, a.amount) for a in match.allocations.all()] == [
+            (transaction.id, invoice.id, Decimal("150.00"))
+        ]
+        event = AuditEvent.objects.get(action="match.auto_confirmed")
+        assert event.object_id == match.id
+        assert event.before["status"] == "proposed" and event.after["status"] == "confirmed"
+    assert refresh(world_a, invoice).amount_paid == Decimal("150.00")
+    assert refresh(world_a, transaction).allocated_amount == Decimal("150.00")
+
+
+def test_a_proposal_not_proposed_again_is_removed_with_its_allocations(world_a, api_client_for):
+    with tenant_context(world_a.tenant.id):
+        TenantSettings.objects.update(auto_confirm_threshold=None)
+    client = api_client_for(world_a.accountant)
+    make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
+    transaction = make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1001")
+    _proposed(world_a, client)
+    with tenant_context(world_a.tenant.id):
+        BankTransaction.objects.filter(pk=transaction.pk).update(status="ignored")
+    assert reconcile(client, world_a).json()["candidates"] == []
+    with tenant_context(world_a.tenant.id):
+        assert Match.objects.count() == 0
+        assert MatchAllocation.objects.count() == 0
+
+
 def test_explain_any_pair_including_non_candidates(world_a, api_client_for):
     client = api_client_for(world_a.viewer)
     invoice = make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
