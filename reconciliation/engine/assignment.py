@@ -251,47 +251,82 @@ def _exact_search(opts: list[Option], budget: int = SEARCH_BUDGET) -> list[Optio
 
 
 def _solve_component(opts: list[Option], exact_limit: int, stats: AssignStats) -> list[Option]:
-    opts = list(opts)
-    if len(opts) <= SEARCH_MAX_OPTIONS and any(len(o.invs) > 1 for o in opts):
-        found = _exact_search(opts)
-        if found is not None:
-            stats.exact += 1
-            return found
-    # Large components with groups: matching with groups as virtual invoices, then clash repair.
-    while True:
-        chosen = _match(opts, exact_limit, stats)
-        users: dict[int, list[Option]] = {}
-        for o in chosen:
-            for i in o.invs:
-                users.setdefault(i, []).append(o)
-        clashing = sorted(
-            {o.key: o for lst in users.values() if len(lst) > 1 for o in lst if len(o.invs) > 1}.values(),
-            key=lambda o: (-o.bp, o.key),
-        )
-        if not clashing:
-            return chosen
+    """The best options of one component (see the module docstring for the methods)."""
+    chosen: list[Option] = []
+    pending = [list(opts)]
+    while pending:
+        component = pending.pop()
+        if len(component) <= SEARCH_MAX_OPTIONS and any(len(o.invs) > 1 for o in component):
+            found = _exact_search(component)
+            if found is not None:
+                stats.exact += 1
+                chosen.extend(found)
+                continue
+        # Large components with groups: matching with groups as virtual invoices, then clash
+        # repair. The repair removes options, which usually cuts the component into pieces:
+        # each piece is solved again on its own (small pieces exactly), not the whole again.
+        matched = _match(component, exact_limit, stats)
+        removed = _settle_clashes(component, matched)
+        if removed is None:
+            chosen.extend(matched)
+            continue
         stats.conflict_rounds += 1
-        # Settle every clash of this round at once, strongest group first: a group beats
-        # its rivals only if it outweighs them together; the loser's options are removed.
-        removed: set[int] = set()
-        for group in clashing:
-            if group.key in removed:
-                continue
-            rivals = [
-                o for i in group.invs for o in users.get(i, ()) if o.key != group.key and o.key not in removed
-            ]
-            if not rivals:
-                continue
-            members = set(group.invs)
-            if group.bp >= sum({o.key: o.bp for o in rivals}.values()):
-                removed.update(
-                    o.key
-                    for o in opts
-                    if o.key != group.key and o.tx != group.tx and members.intersection(o.invs)
-                )
-            else:
-                removed.add(group.key)
-        opts = [o for o in opts if o.key not in removed]
+        pending.extend(reversed(_split_components([o for o in component if o.key not in removed])))
+    return chosen
+
+
+def _settle_clashes(opts: list[Option], chosen: list[Option]) -> set[int] | None:
+    """Keys of options to remove so that no chosen group shares an invoice; None if none clash.
+
+    Every clash of this round is settled at once, strongest group first: a group beats its
+    rivals only if it outweighs them together; the loser's options are removed.
+    """
+    users: dict[int, list[Option]] = {}
+    for o in chosen:
+        for i in o.invs:
+            users.setdefault(i, []).append(o)
+    clashing = sorted(
+        {o.key: o for lst in users.values() if len(lst) > 1 for o in lst if len(o.invs) > 1}.values(),
+        key=lambda o: (-o.bp, o.key),
+    )
+    if not clashing:
+        return None
+    removed: set[int] = set()
+    for group in clashing:
+        if group.key in removed:
+            continue
+        rivals = [
+            o for i in group.invs for o in users.get(i, ()) if o.key != group.key and o.key not in removed
+        ]
+        if not rivals:
+            continue
+        members = set(group.invs)
+        if group.bp >= sum({o.key: o.bp for o in rivals}.values()):
+            removed.update(
+                o.key
+                for o in opts
+                if o.key != group.key and o.tx != group.tx and members.intersection(o.invs)
+            )
+        else:
+            removed.add(group.key)
+    return removed
+
+
+def _split_components(options: list[Option]) -> list[list[Option]]:
+    """Connected components of the option graph (transactions and invoices as nodes).
+
+    Options keep their key order inside a component; components come in the order of their
+    first option's key. Deterministic whatever the input order.
+    """
+    dsu = _DSU()
+    for o in options:
+        node = 2 * o.tx
+        for i in o.invs:
+            dsu.union(node, 2 * i + 1)
+    comps: dict[int, list[Option]] = {}
+    for o in sorted(options, key=lambda o: o.key):
+        comps.setdefault(dsu.find(2 * o.tx), []).append(o)
+    return sorted(comps.values(), key=lambda comp: comp[0].key)
 
 
 def _peel_dominant(options: list[Option]) -> tuple[list[Option], list[Option]]:
@@ -360,17 +395,8 @@ def assign(options: list[Option], exact_limit: int = 300_000) -> tuple[list[Opti
     options = sorted(options, key=lambda o: o.key)
     fixed, options = _peel_dominant(options)
     stats.sizes["dominant_fixed"] = len(fixed)
-    dsu = _DSU()
-    for o in options:
-        node = 2 * o.tx
-        for i in o.invs:
-            dsu.union(node, 2 * i + 1)
-    comps: dict[int, list[Option]] = {}
-    for o in sorted(options, key=lambda o: o.key):
-        comps.setdefault(dsu.find(2 * o.tx), []).append(o)
     chosen: list[Option] = list(fixed)
-    for root in sorted(comps, key=lambda r: comps[r][0].key):
-        opts = comps[root]
+    for opts in _split_components(options):
         stats.components += 1
         stats.largest = max(stats.largest, len(opts))
         chosen.extend(_solve_component(opts, exact_limit, stats))
