@@ -8,10 +8,12 @@ module turns rows into engine inputs and engine proposals back into rows.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -115,7 +117,7 @@ def reconcile(
     ``dry_run`` computes and returns the candidates without writing anything.
     """
     started = time.perf_counter()
-    with tenant_context(tenant_id) as tenant_uuid:
+    with _cycle_collector_paused(), tenant_context(tenant_id) as tenant_uuid:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"reconcile:{tenant_uuid}"]
@@ -170,6 +172,23 @@ def reconcile(
             auto_confirmed=auto_confirmed,
             stats=run.stats,
         )
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one run (reference counting still frees).
+
+    A 100k run holds millions of small objects; every full collection walks all of them, and
+    an allocation-heavy run triggers many: measured, a third of the time outside the engine.
+    The run creates no garbage cycles worth collecting early; collection resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _plan_for_batch_work(cursor: Any) -> None:
@@ -289,7 +308,7 @@ def _stage_proposals(
     match_rows: list[tuple] = []
     allocation_rows: list[tuple] = []
     for seq, proposal in enumerate(proposals):
-        kept_id = existing.pop(_proposal_key(proposal), None)
+        kept_id = existing.pop(_proposal_key(proposal), None) if existing else None
         match_id = kept_id or uuid.uuid4()
         match_ids.append(match_id)
         match_rows.append(
@@ -327,12 +346,12 @@ def _stage_proposals(
 
 # Rows are locked in id order (the sort runs below the lock), like a manual confirm's locks.
 _LOCK_TRANSACTIONS = """
-SELECT t.id, t.amount, t.allocated_amount, t.status FROM banking_banktransaction t
+SELECT t.id::text, t.amount, t.allocated_amount, t.status FROM banking_banktransaction t
 WHERE t.id IN (SELECT a.transaction_id FROM {allocations} a WHERE a.auto)
 ORDER BY t.id FOR UPDATE
 """
 _LOCK_INVOICES = """
-SELECT i.id, i.amount, i.amount_paid, i.status FROM invoices_invoice i
+SELECT i.id::text, i.amount, i.amount_paid, i.status FROM invoices_invoice i
 WHERE i.id IN (SELECT a.invoice_id FROM {allocations} a WHERE a.auto)
 ORDER BY i.id FOR UPDATE
 """
@@ -355,13 +374,13 @@ def _auto_confirm(
     staging.execute(_LOCK_INVOICES)
     invoices = {row[0]: [row[1], row[2], row[3]] for row in staging.cursor.fetchall()}
     confirmed: set[uuid.UUID] = set()
-    touched_transactions: set[uuid.UUID] = set()
-    touched_invoices: set[uuid.UUID] = set()
+    touched_transactions: set[str] = set()
+    touched_invoices: set[str] = set()
     for match_id, proposal in chosen:
-        transaction_delta: dict[uuid.UUID, Decimal] = {}
-        invoice_delta: dict[uuid.UUID, Decimal] = {}
+        transaction_delta: dict[str, Decimal] = {}
+        invoice_delta: dict[str, Decimal] = {}
         for allocation, settled in zip(proposal.allocations, _settled_amounts(proposal), strict=True):
-            tx_id, inv_id = uuid.UUID(allocation.transaction_id), uuid.UUID(allocation.invoice_id)
+            tx_id, inv_id = allocation.transaction_id, allocation.invoice_id
             transaction_delta[tx_id] = transaction_delta.get(tx_id, Decimal(0)) + allocation.amount
             invoice_delta[inv_id] = invoice_delta.get(inv_id, Decimal(0)) + settled
         fits = all(
