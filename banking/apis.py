@@ -273,6 +273,9 @@ class ImportBatchOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+IMPORT_BATCH_ROWS = RowRenderer(ImportBatchOutputSerializer)
+
+
 class ImportBatchListApi(APIView):
     """``GET import-batches``: newest first, cursor-paginated."""
 
@@ -281,7 +284,7 @@ class ImportBatchListApi(APIView):
 
     @extend_schema(responses=ImportBatchOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        return paginated_response(self, request, selectors.import_batch_list(), ImportBatchOutputSerializer)
+        return paginated_response(self, request, selectors.import_batch_list(), IMPORT_BATCH_ROWS)
 
 
 class ImportBatchDetailApi(APIView):

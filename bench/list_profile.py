@@ -85,7 +85,7 @@ def install_phase_timers() -> dict[str, float]:
         owner = importlib.import_module(module_name)
         *parents, name = path.split(".")
         for parent in parents:
-            owner = getattr(owner, parent)
+            owner = getattr(owner, parent, None)
         original = getattr(owner, name, None)
         if original is None:
             continue
