@@ -549,6 +549,9 @@ def main() -> None:
         help="use the bench database of an earlier run instead of building it again",
     )
     parser.add_argument(
+        "--build-only", action="store_true", help="build the bench database and stop (for list_profile.py)"
+    )
+    parser.add_argument(
         "--list-only",
         action="store_true",
         help="only the list scenarios (closed-loop wrk and paced): no create, import, reconcile, RLS-off",
@@ -570,6 +573,8 @@ def main() -> None:
         compare_rls(cluster, args)
         return
     info = existing_info(cluster) if args.reuse_db else build_database(cluster, args.tenants, args.rows)
+    if args.build_only:
+        return
     results: dict[str, dict] = {}
     paced: list[dict] = []
     list_suffix = "/invoices?page_size=50"
