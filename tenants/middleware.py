@@ -18,6 +18,17 @@ from .problems import problem_response
 TENANT_PATH = re.compile(r"^/v1/tenants/(?P<tenant_id>[^/]+)(?:/|$)")
 
 
+def tenant_id_in_path(path_info: str) -> uuid.UUID | None:
+    """The tenant id of a ``/v1/tenants/{tenant_id}/...`` path; None if absent or malformed."""
+    match = TENANT_PATH.match(path_info)
+    if match is None:
+        return None
+    try:
+        return uuid.UUID(match["tenant_id"])
+    except ValueError:
+        return None
+
+
 class RequestBodyLimitMiddleware:
     """Answer 413 problem+json for bodies above ``REQUEST_BODY_MAX_BYTES`` before reading them."""
 
@@ -55,14 +66,10 @@ class TenantContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        match = TENANT_PATH.match(request.path_info)
-        if match is None:
+        if TENANT_PATH.match(request.path_info) is None:
             return self.get_response(request)
         unauthorized = {"WWW-Authenticate": 'Bearer realm="api"'}
-        try:
-            tenant_id: uuid.UUID | None = uuid.UUID(match["tenant_id"])
-        except ValueError:
-            tenant_id = None
+        tenant_id = tenant_id_in_path(request.path_info)
         try:
             auth = authenticate_bearer(request, tenant_id=tenant_id)  # reads the membership too
         except exceptions.AuthenticationFailed as error:

@@ -122,12 +122,17 @@ class TestAuthentication:
     def test_writes_check_membership_after_the_rate_limiter_authenticated(
         self, world_a, world_b, api_client_for, settings
     ):
-        """The rate limiter authenticates writes first (no tenant): membership is read after."""
+        """The rate limiter authenticates writes first; the membership check must still hold."""
         settings.WRITE_RATE_LIMIT_PER_MINUTE = 100
         url = f"/v1/tenants/{world_a.tenant.id}/invoices"
         body = {"amount": "10.00", "description": "x"}
         assert_problem(api_client_for(world_b.owner).post(url, body, format="json"), 404)
-        assert api_client_for(world_a.accountant).post(url, body, format="json").status_code == 201
+        accountant = api_client_for(world_a.accountant)
+        with CaptureQueriesContext(connection) as queries:
+            assert accountant.post(url, body, format="json").status_code == 201
+        # The limiter's caller query already read the membership: no second lookup.
+        reads = [query["sql"] for query in queries.captured_queries if "tenants_membership" in query["sql"]]
+        assert len(reads) == 1 and "tenants_apitoken" in reads[0]
         assert_problem(api_client_for(world_a.viewer).post(url, body, format="json"), 403)
 
     def test_health_and_docs_need_no_token(self):
