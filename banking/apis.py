@@ -23,7 +23,7 @@ from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import DecimalJSONParser, loads_decimal
 from tenants.permissions import TenantRolePermission
 from tenants.selectors import tenant_default_currency
-from tenants.serializers import MoneyField
+from tenants.serializers import MoneyField, RowRenderer
 
 from . import selectors, services
 from .models import ImportSource, TransactionStatus
@@ -59,6 +59,9 @@ class BankTransactionOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+BANK_TRANSACTION_ROWS = RowRenderer(BankTransactionOutputSerializer)
+
+
 class BankTransactionFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TransactionStatus.choices, required=False)
     account_id = serializers.UUIDField(required=False)
@@ -86,7 +89,7 @@ class BankTransactionListApi(APIView):
         filters = BankTransactionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.bank_transaction_list(**filters.validated_data)
-        return paginated_response(self, request, queryset, BankTransactionOutputSerializer)
+        return paginated_response(self, request, queryset, BANK_TRANSACTION_ROWS)
 
 
 class BankTransactionDetailApi(APIView):
@@ -270,6 +273,9 @@ class ImportBatchOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+IMPORT_BATCH_ROWS = RowRenderer(ImportBatchOutputSerializer)
+
+
 class ImportBatchListApi(APIView):
     """``GET import-batches``: newest first, cursor-paginated."""
 
@@ -278,7 +284,7 @@ class ImportBatchListApi(APIView):
 
     @extend_schema(responses=ImportBatchOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        return paginated_response(self, request, selectors.import_batch_list(), ImportBatchOutputSerializer)
+        return paginated_response(self, request, selectors.import_batch_list(), IMPORT_BATCH_ROWS)
 
 
 class ImportBatchDetailApi(APIView):

@@ -1,19 +1,28 @@
 """Load benchmark: the app under gunicorn (several workers) on loopback, driven by wrk.
 
     .venv/bin/python bench/load.py [--tenants 20] [--rows 50000] [--duration 20] [--connections 50]
+                                   [--paced-rates 50,100] [--reuse-db] [--list-only]
 
 Builds a bench-only database (``recon_bench``) with N tenants x ROWS invoices and ROWS bank
 transactions (plus one 1,000-item tenant for reconciliation), serves it with gunicorn, and
 prints requests/s and p50/p95/p99 latency for: list invoices, create invoice, import 1,000
-transactions, reconcile a 1,000-item tenant. It then clones the database without RLS
-(``recon_bench_norls``: policies disabled, same data, same app) and prints the read overhead
-of RLS. Targets: RLS overhead <= 10 % on reads; list p95 <= 50 ms at 50 clients; zero errors.
+transactions, reconcile a 1,000-item tenant.
+
+wrk is closed loop: each connection waits for an answer before sending again, so at 50
+connections p95 is roughly 50 / throughput whatever the load. The paced list scenario is open
+loop: 50 clients send on a fixed schedule at a stated total rate (``--paced-rates``) and
+latency runs from each request's *scheduled* send time (no coordinated omission), which tells
+latency at a given load. It prints offered and achieved rate, p50/p95/p99 and errors.
+
+It then clones the database without RLS (``recon_bench_norls``: policies disabled, same data,
+same app) and prints the read overhead of RLS. Targets: RLS overhead <= 10 % on reads; list p95 <= 50 ms at 50 clients; zero errors.
 Everything runs on 127.0.0.1 and stops by itself (bounded duration and request counts).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -300,6 +309,107 @@ def timed_requests(count: int, concurrency: int, send) -> dict:
     }
 
 
+async def _paced_client(
+    index: int,
+    *,
+    clients: int,
+    interval: float,
+    start: float,
+    deadline: float,
+    address: tuple[str, int],
+    requests_bytes: list[bytes],
+    results: list[tuple[float, float, bool]],
+) -> None:
+    """One client: request k is due at start + (index / clients + k) * interval.
+
+    Each client has one request in flight at a time, like a wrk connection. Latency is taken
+    from the *scheduled* send time, not the actual one: a request that leaves late because
+    the previous answer was slow is charged the wait (no coordinated omission).
+    """
+    loop = asyncio.get_running_loop()
+    scheduled = start + index / clients * interval
+    free_at = start  # when the previous answer arrived
+    sent = 0
+    while scheduled < deadline:
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # How late this generator sent, beyond waiting for the previous answer: a sanity check
+        # that the load generator itself keeps up (it shares the cores with the server).
+        lag = loop.time() - max(scheduled, free_at)
+        ok = False
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(*address), timeout=30)
+            try:
+                writer.write(requests_bytes[(index + sent * clients) % len(requests_bytes)])
+                await writer.drain()
+                response = await asyncio.wait_for(reader.read(), timeout=30)  # Connection: close
+                ok = response.startswith((b"HTTP/1.1 200 ", b"HTTP/1.0 200 "))
+            finally:
+                writer.close()
+        except (OSError, TimeoutError):
+            ok = False
+        free_at = loop.time()
+        results.append((free_at - scheduled, lag, ok))
+        sent += 1
+        scheduled += interval
+
+
+def run_paced(server: Server, info: dict, *, suffix: str, rate: float, duration: int, clients: int) -> dict:
+    """Open-loop list requests: ``clients`` connections sending on a fixed schedule, ``rate``
+    requests/s in total, for ``duration`` s. Latency (ms) runs from each request's scheduled
+    send time to the end of its response, so queueing anywhere (client, server, database)
+    shows up in the percentiles instead of lowering the offered rate."""
+    host, port = server.base.removeprefix("http://").split(":")
+    requests_bytes = [
+        (
+            f"GET /v1/tenants/{tenant}{suffix} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {info['token']}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        for tenant in info["tenants"]
+    ]
+    results: list[tuple[float, float, bool]] = []
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.5  # every client is waiting before the first request is due
+        interval = clients / rate
+        await asyncio.gather(
+            *(
+                _paced_client(
+                    index,
+                    clients=clients,
+                    interval=interval,
+                    start=start,
+                    deadline=start + duration,
+                    address=(host, int(port)),
+                    requests_bytes=requests_bytes,
+                    results=results,
+                )
+                for index in range(clients)
+            )
+        )
+        return loop.time() - start
+
+    elapsed = asyncio.run(main())
+    latencies = sorted(latency * 1000 for latency, _lag, _ok in results)
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    lags = sorted(lag * 1000 for _latency, lag, _ok in results)
+    return {
+        "offered": rate,
+        "requests": len(results),
+        "rps": sum(1 for _latency, _lag, ok in results if ok) / elapsed,
+        "errors": sum(1 for _latency, _lag, ok in results if not ok),
+        "p50": cuts[49],
+        "p95": cuts[94],
+        "p99": cuts[98],
+        "max": latencies[-1] if latencies else 0.0,
+        # The generator's own delay in sending (not waiting for a previous answer, which the
+        # latency already includes): more than a few ms means the generator fell behind.
+        "lag_p99": lags[int(len(lags) * 0.99)] if lags else 0.0,
+    }
+
+
 def bench_import(server: Server, info: dict, requests_count: int) -> dict:
     headers = {"Authorization": f"Bearer {info['token']}", "Content-Type": "application/json"}
     bodies = []
@@ -350,7 +460,11 @@ def existing_info(cluster) -> dict:
     token = manage(url, "create_api_token", "bench", "--name", "rls-compare").strip().splitlines()[-1]
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT id::text, name FROM tenants_tenant ORDER BY name").fetchall()
-    return {"token": token, "tenants": [pk for pk, name in rows if name != "Bench reconcile"]}
+    return {
+        "token": token,
+        "tenants": [pk for pk, name in rows if name != "Bench reconcile"],
+        "reconcile_tenant": next((pk for pk, name in rows if name == "Bench reconcile"), None),
+    }
 
 
 def compare_rls(cluster, args: argparse.Namespace) -> None:
@@ -393,17 +507,55 @@ def row(name: str, figures: dict) -> str:
     )
 
 
+def warm_up(server: Server, info: dict, suffix: str, workers: int) -> None:
+    """A few list requests over several threads, so no worker serves its very first request
+    (URL conf, DRF and schema imports) inside a measured scenario."""
+    headers = {"Authorization": f"Bearer {info['token']}"}
+
+    def send(index: int) -> bool:
+        tenant = info["tenants"][index % len(info["tenants"])]
+        return requests.get(f"{server.base}/v1/tenants/{tenant}{suffix}", headers=headers, timeout=60).ok
+
+    timed_requests(workers * 4, workers, send)
+
+
+def paced_row(figures: dict) -> str:
+    return (
+        f"{figures['offered']:>13.1f}{figures['rps']:>15.1f}{figures['requests']:>10,}{figures['p50']:>9.1f}"
+        f"{figures['p95']:>9.1f}{figures['p99']:>9.1f}{figures['max']:>9.1f}{figures['errors']:>8}"
+        f"{figures['lag_p99']:>19.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--rows", type=int, default=50_000, help="invoices and transactions per tenant")
-    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk scenario")
-    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk or paced scenario")
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections and paced clients")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
     parser.add_argument("--imports", type=int, default=10, help="1,000-row import requests")
     parser.add_argument("--reconcile-runs", type=int, default=5)
+    parser.add_argument(
+        "--paced-rates",
+        default="50,100",
+        help="comma-separated total request rates (req/s) for the paced list scenario; '' skips it",
+    )
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="use the bench database of an earlier run instead of building it again",
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the bench database and stop (for list_profile.py)"
+    )
+    parser.add_argument(
+        "--list-only",
+        action="store_true",
+        help="only the list scenarios (closed-loop wrk and paced): no create, import, reconcile, RLS-off",
+    )
     parser.add_argument(
         "--rls-only",
         action="store_true",
@@ -414,58 +566,98 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    paced_rates = [float(rate) for rate in args.paced_rates.split(",") if rate.strip()]
 
     cluster = ensure_cluster()
     if args.rls_only:
         compare_rls(cluster, args)
         return
-    info = build_database(cluster, args.tenants, args.rows)
+    info = existing_info(cluster) if args.reuse_db else build_database(cluster, args.tenants, args.rows)
+    if args.build_only:
+        return
     results: dict[str, dict] = {}
+    paced: list[dict] = []
+    list_suffix = "/invoices?page_size=50"
     server = Server(owner_url(cluster, BENCH_DB), args.workers)
     try:
         common = {"duration": args.duration, "connections": args.connections}
-        results["list invoices"] = run_wrk(
-            server, info, suffix="/invoices?page_size=50", method="GET", **common
-        )
-        results["create invoice"] = run_wrk(server, info, suffix="/invoices", method="POST", **common)
-        results["import 1,000 transactions"] = bench_import(server, info, args.imports)
-        results["reconcile a 1,000-item tenant (dry run)"] = bench_reconcile(
-            server, info, args.reconcile_runs
-        )
+        warm_up(server, info, list_suffix, args.workers)
+        results["list invoices"] = run_wrk(server, info, suffix=list_suffix, method="GET", **common)
+        for rate in paced_rates:
+            paced.append(
+                run_paced(
+                    server,
+                    info,
+                    suffix=list_suffix,
+                    rate=rate,
+                    clients=args.connections,
+                    duration=args.duration,
+                )
+            )
+        if not args.list_only:
+            results["create invoice"] = run_wrk(server, info, suffix="/invoices", method="POST", **common)
+            results["import 1,000 transactions"] = bench_import(server, info, args.imports)
+            results["reconcile a 1,000-item tenant (dry run)"] = bench_reconcile(
+                server, info, args.reconcile_runs
+            )
     finally:
         server.stop()
-    clone_without_rls(cluster)
-    server = Server(owner_url(cluster, NO_RLS_DB), args.workers)
-    try:
-        results["list invoices, RLS off (bench db)"] = run_wrk(
-            server,
-            info,
-            suffix="/invoices?page_size=50",
-            method="GET",
-            duration=args.duration,
-            connections=args.connections,
-        )
-    finally:
-        server.stop()
+    if not args.list_only:
+        clone_without_rls(cluster)
+        server = Server(owner_url(cluster, NO_RLS_DB), args.workers)
+        try:
+            results["list invoices, RLS off (bench db)"] = run_wrk(
+                server,
+                info,
+                suffix=list_suffix,
+                method="GET",
+                duration=args.duration,
+                connections=args.connections,
+            )
+        finally:
+            server.stop()
 
     print()
-    print(
-        f"{args.tenants} tenants x {args.rows:,} invoices + {args.rows:,} transactions, "
-        f"{args.workers} gunicorn workers, {args.connections} connections, {args.duration} s per wrk scenario"
+    data = (
+        "the existing bench database"
+        if args.reuse_db
+        else (f"{args.tenants} tenants x {args.rows:,} invoices + {args.rows:,} transactions")
     )
+    print(
+        f"{data}, {args.workers} gunicorn workers, {args.connections} connections, "
+        f"{args.duration} s per scenario"
+    )
+    print()
+    print("Closed loop (wrk: each connection sends its next request when the previous answer arrives)")
     print(f"{'scenario':<38}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, figures in results.items():
         print(row(name, figures))
+    if paced:
+        print()
+        print(
+            f"Paced list invoices (open loop: {args.connections} clients, each on a fixed schedule; latency "
+            "from the scheduled send time, so queueing is counted)"
+        )
+        print(
+            f"{'offered req/s':>13}{'achieved req/s':>15}{'requests':>10}{'p50 ms':>9}{'p95 ms':>9}"
+            f"{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'generator lag p99':>19}"
+        )
+        for figures in paced:
+            print(paced_row(figures))
     with_rls = results["list invoices"]
-    without = results["list invoices, RLS off (bench db)"]
-    overhead = (without["rps"] / with_rls["rps"] - 1) * 100
-    p95_overhead = (with_rls["p95"] / without["p95"] - 1) * 100 if without["p95"] else 0.0
+    errors = sum(r["errors"] for r in results.values()) + sum(p["errors"] for p in paced)
     print()
-    print(f"RLS read overhead: throughput {overhead:+.1f} % (target <= 10 %), p95 {p95_overhead:+.1f} %")
+    if "list invoices, RLS off (bench db)" in results:
+        without = results["list invoices, RLS off (bench db)"]
+        overhead = (without["rps"] / with_rls["rps"] - 1) * 100
+        p95_overhead = (with_rls["p95"] / without["p95"] - 1) * 100 if without["p95"] else 0.0
+        print(f"RLS read overhead: throughput {overhead:+.1f} % (target <= 10 %), p95 {p95_overhead:+.1f} %")
     print(
-        f"list p95 {with_rls['p95']:.1f} ms (target <= 50 ms at {args.connections} clients); "
-        f"errors {sum(r['errors'] for r in results.values())} (target 0)"
+        f"list p95 {with_rls['p95']:.1f} ms closed loop (target <= 50 ms at {args.connections} clients); "
+        f"errors {errors} (target 0)"
     )
+    for figures in paced:
+        print(f"list p95 {figures['p95']:.1f} ms at {figures['offered']:.0f} req/s offered (paced)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import F
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -21,7 +22,7 @@ from rest_framework.views import APIView
 from tenants.money import MoneyError, normalize_currency
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import MoneyField
+from tenants.serializers import MoneyField, RowRenderer
 
 from . import selectors, services
 from .models import InvoiceKind, InvoiceStatus
@@ -75,6 +76,9 @@ class VendorOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+VENDOR_ROWS = RowRenderer(VendorOutputSerializer)
+
+
 class VendorListCreateApi(APIView):
     """``GET/POST /v1/tenants/{tenant_id}/vendors``."""
 
@@ -113,7 +117,7 @@ class VendorListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         vendors = selectors.vendor_list(**filters.validated_data)
-        return paginated_response(self, request, vendors, VendorOutputSerializer)
+        return paginated_response(self, request, vendors, VENDOR_ROWS)
 
     @extend_schema(
         tags=["vendors"],
@@ -210,6 +214,11 @@ class InvoiceOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+# ``outstanding`` is a model property (amount - amount_paid at the minor unit); rows read the
+# generated column holding the same difference.
+INVOICE_ROWS = RowRenderer(InvoiceOutputSerializer, outstanding=F("outstanding_amount"))
+
+
 class InvoiceListCreateApi(APIView):
     """``GET/POST /v1/tenants/{tenant_id}/invoices``."""
 
@@ -284,7 +293,7 @@ class InvoiceListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         invoices = selectors.invoice_list(**filters.validated_data)
-        return paginated_response(self, request, invoices, InvoiceOutputSerializer)
+        return paginated_response(self, request, invoices, INVOICE_ROWS)
 
     @extend_schema(
         tags=["invoices"],

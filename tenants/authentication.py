@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, models
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from .models import ApiToken
+from .models import ApiToken, Membership, Tenant
 
 TOKEN_PREFIX = "rk_"  # noqa: S105 - a label, not a secret
 # Writing last_used_at on every call would turn each read into a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _REQUEST_ATTRIBUTE = "_bearer_authentication"
+_MEMBERSHIP_ATTRIBUTE = "_bearer_membership"
 
 
 def hash_token(raw_token: str) -> str:
@@ -43,24 +49,117 @@ def _bearer_value(request: HttpRequest) -> str | None:
     return value
 
 
-def authenticate_bearer(request: HttpRequest) -> tuple[AbstractBaseUser, ApiToken] | None:
+# The token, its user, and the user's membership of one tenant with that tenant: one round
+# trip per API call. NULL for %(tenant)s (no tenant in the path) finds no membership.
+_CALLER_SQL = """
+SELECT {token_columns}, {user_columns}, {membership_columns}, {tenant_columns}
+FROM {token_table} AS token
+JOIN {user_table} AS account ON account.{user_pk} = token.user_id
+LEFT JOIN {membership_table} AS membership
+       ON membership.user_id = token.user_id AND membership.tenant_id = %(tenant)s
+LEFT JOIN {tenant_table} AS tenant ON tenant.id = membership.tenant_id
+WHERE token.token_hash = %(hash)s AND token.revoked_at IS NULL
+"""
+
+
+class _RowLoader:
+    """Builds one model instance from its slice of a hand-written query's row."""
+
+    def __init__(self, model: type[models.Model], alias: str) -> None:
+        fields = model._meta.concrete_fields
+        quote = connection.ops.quote_name
+        self.model = model
+        self.columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        self.width = len(fields)
+        self.attnames = [field.attname for field in fields]
+        self.converters = [
+            (index, converter, field.cached_col)
+            for index, field in enumerate(fields)
+            for converter in field.get_db_converters(connection)
+        ]
+
+    def load(self, values: Sequence[Any]) -> Any:
+        values = list(values)
+        for index, converter, column in self.converters:
+            values[index] = converter(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@functools.cache
+def _caller_query() -> tuple[str, list[_RowLoader]]:
+    """``_CALLER_SQL`` filled in from model metadata, and a loader per model in its row.
+
+    Hand-written because it runs on every API call, and compiling the equivalent ORM queries
+    cost more CPU than running them. The identifiers are quoted names from the models (so the
+    query follows them); every value is a bound parameter.
+    """
+    user_model = get_user_model()
+    quote = connection.ops.quote_name
+    loaders = [
+        _RowLoader(ApiToken, "token"),
+        _RowLoader(user_model, "account"),
+        _RowLoader(Membership, "membership"),
+        _RowLoader(Tenant, "tenant"),
+    ]
+    sql = _CALLER_SQL.format(  # noqa: S608 - identifiers from model metadata, never input
+        token_columns=loaders[0].columns,
+        user_columns=loaders[1].columns,
+        membership_columns=loaders[2].columns,
+        tenant_columns=loaders[3].columns,
+        token_table=quote(ApiToken._meta.db_table),
+        user_table=quote(user_model._meta.db_table),
+        user_pk=quote(user_model._meta.pk.column),
+        membership_table=quote(Membership._meta.db_table),
+        tenant_table=quote(Tenant._meta.db_table),
+    )
+    return sql, loaders
+
+
+def _lookup_token(raw: str, tenant_id: uuid.UUID | None) -> tuple[ApiToken, Membership | None] | None:
+    """The active token with its user, and the user's membership of ``tenant_id`` (or None)."""
+    sql, loaders = _caller_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"hash": hash_token(raw), "tenant": tenant_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    parts = []
+    start = 0
+    for loader in loaders:
+        parts.append(row[start : start + loader.width])
+        start += loader.width
+    token_loader, user_loader, membership_loader, tenant_loader = loaders
+    token = token_loader.load(parts[0])
+    token.user = user_loader.load(parts[1])
+    membership = None
+    if parts[2][0] is not None:  # LEFT JOIN: not a member (or no tenant asked for)
+        membership = membership_loader.load(parts[2])
+        membership.user = token.user
+        membership.tenant = tenant_loader.load(parts[3])
+    return token, membership
+
+
+def authenticate_bearer(
+    request: HttpRequest, *, tenant_id: uuid.UUID | None = None
+) -> tuple[AbstractBaseUser, ApiToken] | None:
     """Resolve ``Authorization: Bearer`` to (user, token); None when no bearer header is sent.
 
     The result is cached on the request so the middleware (outside the tenant) and DRF (inside)
     authenticate once. Raises ``AuthenticationFailed`` for an unknown, revoked or inactive token.
+    With ``tenant_id``, the same query also reads the caller's membership of that tenant, for
+    ``bearer_membership``. Nothing is cached between requests: a revoked token, deactivated
+    user or removed membership takes effect on the next request.
     """
     if hasattr(request, _REQUEST_ATTRIBUTE):
         return getattr(request, _REQUEST_ATTRIBUTE)
     raw = _bearer_value(request)
     result: tuple[AbstractBaseUser, ApiToken] | None = None
     if raw is not None:
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
-            .first()
-        )
-        if token is None or not token.user.is_active:
+        found = _lookup_token(raw, tenant_id)
+        if found is None or not found[0].user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        token, membership = found
+        setattr(request, _MEMBERSHIP_ATTRIBUTE, (tenant_id, membership))
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -68,6 +167,20 @@ def authenticate_bearer(request: HttpRequest) -> tuple[AbstractBaseUser, ApiToke
         result = (token.user, token)
     setattr(request, _REQUEST_ATTRIBUTE, result)
     return result
+
+
+def bearer_membership(request: HttpRequest, tenant_id: uuid.UUID) -> Membership | None:
+    """The authenticated caller's membership of ``tenant_id`` (with its tenant), or None.
+
+    Call after ``authenticate_bearer`` succeeded. Reuses the row read with the token when that
+    lookup was for this tenant (one query per request); otherwise (e.g. the write rate limiter
+    authenticated first) reads it now.
+    """
+    auth = getattr(request, _REQUEST_ATTRIBUTE)
+    loaded_for, membership = getattr(request, _MEMBERSHIP_ATTRIBUTE, (None, None))
+    if loaded_for == tenant_id:
+        return membership
+    return Membership.objects.select_related("tenant").filter(tenant_id=tenant_id, user=auth[0]).first()
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -70,8 +70,15 @@ def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Ite
     connection = connections[using]
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(runtime_role())))
-            cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_uuid)])
+            # One round trip for both (Django's psycopg cursors bind parameters client-side,
+            # which allows several statements in one execute). Should the role switch fail,
+            # the whole transaction fails: no query ever runs with only one of them set.
+            cursor.execute(
+                sql.SQL("SET LOCAL ROLE {}; SELECT set_config('app.tenant_id', %s, true)").format(
+                    sql.Identifier(runtime_role())
+                ),
+                [str(tenant_uuid)],
+            )
         token = _current_tenant.set(tenant_uuid)
         try:
             yield tenant_uuid

@@ -11,12 +11,22 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions
 
-from .authentication import authenticate_bearer
+from .authentication import authenticate_bearer, bearer_membership
 from .context import tenant_context
-from .models import Membership
 from .problems import problem_response
 
 TENANT_PATH = re.compile(r"^/v1/tenants/(?P<tenant_id>[^/]+)(?:/|$)")
+
+
+def tenant_id_in_path(path_info: str) -> uuid.UUID | None:
+    """The tenant id of a ``/v1/tenants/{tenant_id}/...`` path; None if absent or malformed."""
+    match = TENANT_PATH.match(path_info)
+    if match is None:
+        return None
+    try:
+        return uuid.UUID(match["tenant_id"])
+    except ValueError:
+        return None
 
 
 class RequestBodyLimitMiddleware:
@@ -56,12 +66,12 @@ class TenantContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        match = TENANT_PATH.match(request.path_info)
-        if match is None:
+        if TENANT_PATH.match(request.path_info) is None:
             return self.get_response(request)
         unauthorized = {"WWW-Authenticate": 'Bearer realm="api"'}
+        tenant_id = tenant_id_in_path(request.path_info)
         try:
-            auth = authenticate_bearer(request)
+            auth = authenticate_bearer(request, tenant_id=tenant_id)  # reads the membership too
         except exceptions.AuthenticationFailed as error:
             return problem_response(
                 401,
@@ -81,16 +91,8 @@ class TenantContextMiddleware:
                 request=request,
             )
         user, _token = auth
-        try:
-            tenant_id = uuid.UUID(match["tenant_id"])
-        except ValueError:
-            tenant_id = None
-        membership = (
-            Membership.objects.select_related("tenant").filter(tenant_id=tenant_id, user=user).first()
-            if tenant_id is not None
-            else None
-        )
-        if membership is None:
+        membership = bearer_membership(request, tenant_id) if tenant_id is not None else None
+        if tenant_id is None or membership is None:
             # Malformed, unknown and not-a-member all answer the same: no existence oracle.
             return problem_response(404, detail="No such tenant.", code="not-found", request=request)
         request.user = user

@@ -92,6 +92,10 @@ def parse_amount(value: object, currency: str) -> Decimal:
     return amount
 
 
+# The quantum of each minor unit (0 -> 1, 2 -> 0.01, ...): built once, read for every amount shown.
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in set(MINOR_UNITS.values()) | {2}}
+
+
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """The amount at the currency's minor unit (for display and API output)."""
-    return amount.quantize(Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2)))
+    return amount.quantize(_QUANTUM[MINOR_UNITS.get(currency, 2)])

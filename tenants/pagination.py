@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import pagination
 
+from .serializers import RowRenderer
+
 
 class CursorPagination(pagination.CursorPagination):
     """``?cursor=`` opaque cursors, newest first; ``?page_size=`` up to 500."""
@@ -15,8 +17,17 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
 
 
-def paginated_response(view: Any, request: Any, queryset: Any, serializer_class: Any) -> Any:
-    """One page of ``queryset`` serialised with ``serializer_class``, with next/previous links."""
+def paginated_response(view: Any, request: Any, queryset: Any, output: Any) -> Any:
+    """One page of ``queryset`` with next/previous links.
+
+    ``output`` is an output serializer class, or a ``RowRenderer`` of one: then the page is
+    read as ``.values()`` rows (the paginator takes the cursor position from the row) and
+    rendered without building model instances.
+    """
     paginator = view.pagination_class()
+    if isinstance(output, RowRenderer):
+        ordering = [name.lstrip("-") for name in paginator.ordering]
+        rows = paginator.paginate_queryset(output.values(queryset, extra=ordering), request, view=view)
+        return paginator.get_paginated_response(output.render(rows))
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    return paginator.get_paginated_response(output(page, many=True).data)

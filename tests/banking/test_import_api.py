@@ -321,3 +321,26 @@ def test_lists_filter_and_paginate(world_a, api_client_for):
     ):
         assert_problem(client.get(base, bad), 400)
     uuid.UUID(page["results"][0]["id"])
+
+
+def test_each_listed_transaction_and_batch_is_byte_for_byte_its_detail(world_a, api_client_for):
+    """Lists render rows without DRF's serializer; details still use it: the same JSON."""
+    client = api_client_for(world_a.accountant)
+    items = [
+        {"amount": "-42.10", "date": "2023-10-01", "description": "Card ✓", "currency": "USD"},
+        {
+            "amount": "1500",
+            "date": "2023-10-02",
+            "currency": "JPY",
+            "external_id": "B-1",
+            "value_date": "2023-10-03",
+        },
+    ]
+    post(client, world_a, {"transactions": items})
+    base = f"/v1/tenants/{world_a.tenant.id}"
+    for listing, detail in (("bank-transactions", "bank-transactions"), ("import-batches", "import-batches")):
+        results = client.get(f"{base}/{listing}").json()["results"]
+        assert results
+        for item in results:
+            body = client.get(f"{base}/{detail}/{item['id']}").content
+            assert json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() == body

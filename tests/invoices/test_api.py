@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 
@@ -408,6 +409,17 @@ class TestInvoiceList:
                 assert "cursor=" in url
         assert pages == 3 and set(seen) == created and len(seen) == 5
 
+    def test_each_listed_item_is_byte_for_byte_its_detail(self, world_a, client_a, invoices):
+        """The list renders rows without DRF's serializer; detail still uses it: same JSON."""
+        make_invoice(world_a.tenant, number="JPY-1", amount=Decimal("1500"), currency="JPY", issue_date=None)
+        response = client_a.get(f"{base(world_a)}/invoices")
+        items = response.json()["results"]
+        assert len(items) == 4
+        for item in items:
+            detail = client_a.get(f"{base(world_a)}/invoices/{item['id']}")
+            assert json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() == detail.content
+        assert json.dumps(items[0], ensure_ascii=False, separators=(",", ":")).encode() in response.content
+
     def test_bad_cursor_is_a_problem_not_500(self, world_a, client_a):
         response = client_a.get(f"{base(world_a)}/invoices", {"cursor": "garbage"})
         assert 400 <= response.status_code < 500
@@ -673,6 +685,15 @@ class TestVendors:
         assert_problem(viewer.delete(f"{url}/{vendor.id}"), 403)
         assert fetch(world_a.tenant, Vendor, vendor.id).name == "Initech"
         assert count_rows(world_a.tenant, Vendor) == 1
+
+    def test_each_listed_vendor_is_byte_for_byte_its_detail(self, world_a, client_a):
+        make_vendor(world_a.tenant, name="Müller", iban="DE89370400440532013000", aliases=["MUELLER", "Mü"])
+        make_vendor(world_a.tenant, name="Plain")
+        items = client_a.get(f"{base(world_a)}/vendors").json()["results"]
+        assert len(items) == 2
+        for item in items:
+            detail = client_a.get(f"{base(world_a)}/vendors/{item['id']}")
+            assert json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() == detail.content
 
     def test_other_tenant_cannot_read_list_change_or_delete(self, world_a, world_b, api_client_for):
         vendor = make_vendor(world_a.tenant, name="Initech", iban="DE89370400440532013000")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from tenants.models import ApiToken
+from tenants.context import runtime_role
+from tenants.models import ApiToken, Membership, Role, Tenant
 from tenants.services import api_token_revoke
 from tests.helpers import assert_problem
 
@@ -51,6 +55,85 @@ class TestAuthentication:
         assert client.get("/v1/tenants").status_code == 200
         token.refresh_from_db()
         assert token.last_used_at is not None
+
+    @pytest.mark.django_db(transaction=True)  # no outer test transaction: the request's own
+    def test_a_tenant_read_costs_five_statements(self, world_a, api_client_for):
+        """Caller lookup (token, user and membership at once), BEGIN, role + tenant GUC, the
+        list, COMMIT. (Under a server add the per-request connection health check.)"""
+        client = api_client_for(world_a.viewer)
+        url = f"/v1/tenants/{world_a.tenant.id}/invoices"
+        assert client.get(url).status_code == 200  # the first use also stamps last_used_at
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        statements = [" ".join(query["sql"].split()) for query in queries.captured_queries]
+        assert len(statements) == 5, statements
+        assert "tenants_apitoken" in statements[0] and "tenants_membership" in statements[0]
+        assert statements[1] == "BEGIN"
+        assert statements[2].startswith(f'SET LOCAL ROLE "{runtime_role()}"; SELECT set_config(')
+        assert "invoices_invoice" in statements[3]
+        assert statements[4] == "COMMIT"
+
+    def test_caller_rows_are_loaded_like_the_orm_loads_them(self, world_a, api_client_for):
+        response = api_client_for(world_a.accountant).get(f"/v1/tenants/{world_a.tenant.id}/invoices")
+        assert response.status_code == 200
+        request = response.wsgi_request
+        user, token = request._bearer_authentication
+        membership = request.membership
+        pairs = [
+            (token, ApiToken.objects.get(pk=token.pk)),
+            (user, get_user_model().objects.get(pk=world_a.accountant.pk)),
+            (membership, Membership.objects.get(tenant=world_a.tenant, user=world_a.accountant)),
+            (request.tenant, Tenant.objects.get(pk=world_a.tenant.id)),
+        ]
+        for loaded, expected in pairs:
+            for field in type(expected)._meta.concrete_fields:
+                if field.attname == "last_used_at":
+                    continue  # stamped by this very request after the read
+                value = getattr(loaded, field.attname)
+                assert value == getattr(expected, field.attname), field.attname
+                assert type(value) is type(getattr(expected, field.attname)), field.attname
+            assert loaded._state.adding is False and loaded._state.db == "default"
+        assert membership.tenant is request.tenant and membership.user is user and token.user is user
+        assert membership.role == Role.ACCOUNTANT
+
+    def test_revocation_removal_and_deactivation_apply_to_the_next_request(self, world_a, api_client_for):
+        """Nothing about the caller is cached between requests (same process, same connection)."""
+        url = f"/v1/tenants/{world_a.tenant.id}/invoices"
+        revoked, removed, deactivated = (
+            api_client_for(user) for user in (world_a.owner, world_a.accountant, world_a.viewer)
+        )
+        for client in (revoked, removed, deactivated):
+            assert client.get(url).status_code == 200
+        for token in ApiToken.objects.filter(user=world_a.owner):
+            api_token_revoke(token=token)
+        Membership.objects.filter(tenant=world_a.tenant, user=world_a.accountant).delete()
+        get_user_model().objects.filter(pk=world_a.viewer.pk).update(is_active=False)
+        assert_problem(revoked.get(url), 401)
+        assert_problem(removed.get(url), 404)
+        assert_problem(deactivated.get(url), 401)
+
+    def test_bad_token_is_401_before_any_tenant_lookup(self, world_a, world_b):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Bearer rk_not-a-real-token")
+        for tenant_id in (world_a.tenant.id, world_b.tenant.id, uuid.uuid4(), "not-a-uuid"):
+            assert_problem(client.get(f"/v1/tenants/{tenant_id}/invoices"), 401)
+
+    def test_writes_check_membership_after_the_rate_limiter_authenticated(
+        self, world_a, world_b, api_client_for, settings
+    ):
+        """The rate limiter authenticates writes first; the membership check must still hold."""
+        settings.WRITE_RATE_LIMIT_PER_MINUTE = 100
+        url = f"/v1/tenants/{world_a.tenant.id}/invoices"
+        body = {"amount": "10.00", "description": "x"}
+        assert_problem(api_client_for(world_b.owner).post(url, body, format="json"), 404)
+        accountant = api_client_for(world_a.accountant)
+        with CaptureQueriesContext(connection) as queries:
+            assert accountant.post(url, body, format="json").status_code == 201
+        # The limiter's caller query already read the membership: no second lookup.
+        reads = [query["sql"] for query in queries.captured_queries if "tenants_membership" in query["sql"]]
+        assert len(reads) == 1 and "tenants_apitoken" in reads[0]
+        assert_problem(api_client_for(world_a.viewer).post(url, body, format="json"), 403)
 
     def test_health_and_docs_need_no_token(self):
         assert APIClient().get("/healthz").json() == {"status": "ok"}
