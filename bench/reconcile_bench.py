@@ -34,6 +34,7 @@ def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
     from invoices.models import Invoice, Vendor
     from tenants.context import tenant_context
     from tenants.models import TenantSettings
+    from tenants.statistics import analyze_if_stale
 
     data = generate(n=size, seed=seed)
     with tenant_context(tenant_id):
@@ -78,6 +79,8 @@ def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
             ],
             batch_size=5000,
         )
+        # As import_invoices does: a new tenant's rows must be known to the planner.
+        analyze_if_stale(Invoice, rows_added=len(data.invoices))
         rows = (
             ParsedTransaction(
                 account="BENCH-ACCOUNT",

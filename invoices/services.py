@@ -22,6 +22,7 @@ from django.db.models import ProtectedError, RestrictedError
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.money import MoneyError, normalize_currency, parse_amount
 from tenants.selectors import tenant_default_currency
+from tenants.statistics import analyze_if_stale
 
 from .models import Invoice, InvoiceKind, InvoiceStatus, Vendor
 
@@ -596,4 +597,5 @@ def invoice_bulk_import(
         flush()
     if progress is not None:
         progress(result.rows)
+    analyze_if_stale(Invoice, rows_added=result.created)
     return result
