@@ -91,8 +91,9 @@ class VendorForm(ServiceModelForm):
                 iban=self.cleaned_data.get("iban") or "",
                 account_reference=self.cleaned_data.get("account_reference") or "",
                 aliases=self.cleaned_data.get("aliases") or [],
+                audit=False,  # the admin writes its own history (TenantAdminMixin)
             )
-        return services.vendor_update(vendor_id=self.instance.pk, data=self.changed_values())
+        return services.vendor_update(vendor_id=self.instance.pk, data=self.changed_values(), audit=False)
 
 
 @admin.register(Vendor, site=site)
@@ -128,7 +129,7 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
         adopt(obj, form.service_result)
 
     def perform_delete(self, request: HttpRequest, obj: Vendor) -> None:
-        services.vendor_delete(vendor_id=obj.pk)
+        services.vendor_delete(vendor_id=obj.pk, audit=False)
 
     def export_rows(self, queryset: QuerySet[Vendor]) -> tuple[list[str], Iterable[list[Any]]]:
         header = ["name", "iban", "account_reference", "aliases", "invoices"]
@@ -183,6 +184,7 @@ class InvoiceForm(ServiceModelForm):
                 due_date=data.get("due_date"),
                 kind=data["kind"],
                 structured_reference=data.get("structured_reference") or "",
+                audit=False,  # the admin writes its own history (TenantAdminMixin)
             )
         changes = self.changed_values()
         changes.pop("kind", None)
@@ -191,7 +193,7 @@ class InvoiceForm(ServiceModelForm):
             changes["vendor_id"] = vendor.pk if vendor else None
         if "currency" in changes and not changes["currency"]:
             changes.pop("currency")
-        return services.invoice_update(invoice_id=self.instance.pk, data=changes)
+        return services.invoice_update(invoice_id=self.instance.pk, data=changes, audit=False)
 
 
 class OutstandingFilter(admin.SimpleListFilter):
@@ -312,14 +314,16 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         adopt(obj, form.service_result)
 
     def perform_delete(self, request: HttpRequest, obj: Invoice) -> None:
-        services.invoice_delete(invoice_id=obj.pk)
+        services.invoice_delete(invoice_id=obj.pk, audit=False)
 
     @admin.action(description="Void selected invoices", permissions=["write"])
     def void_invoices(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         voided, problems = [], []
         for invoice in queryset:
             try:
-                updated = services.invoice_update(invoice_id=invoice.pk, data={"status": InvoiceStatus.VOID})
+                updated = services.invoice_update(
+                    invoice_id=invoice.pk, data={"status": InvoiceStatus.VOID}, audit=False
+                )
             except DomainError as error:
                 problems.append(f"{invoice}: {error.detail}")
                 continue

@@ -133,7 +133,7 @@ class VendorListCreateApi(APIView):
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        vendor = services.vendor_create(**data.validated_data)
+        vendor = services.vendor_create(**data.validated_data, actor=request.user)
         return Response(VendorOutputSerializer(vendor).data, status=status.HTTP_201_CREATED)
 
 
@@ -174,7 +174,7 @@ class VendorDetailApi(APIView):
     def patch(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        vendor = services.vendor_update(vendor_id=vendor_id, data=data.validated_data)
+        vendor = services.vendor_update(vendor_id=vendor_id, data=data.validated_data, actor=request.user)
         return Response(VendorOutputSerializer(vendor).data)
 
     @extend_schema(
@@ -188,7 +188,7 @@ class VendorDetailApi(APIView):
         },
     )
     def delete(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
-        services.vendor_delete(vendor_id=vendor_id)
+        services.vendor_delete(vendor_id=vendor_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -309,7 +309,7 @@ class InvoiceListCreateApi(APIView):
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invoice = services.invoice_create(**data.validated_data)
+        invoice = services.invoice_create(**data.validated_data, actor=request.user)
         return Response(InvoiceOutputSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
 
@@ -362,7 +362,7 @@ class InvoiceDetailApi(APIView):
     def patch(self, request: Request, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invoice = services.invoice_update(invoice_id=invoice_id, data=data.validated_data)
+        invoice = services.invoice_update(invoice_id=invoice_id, data=data.validated_data, actor=request.user)
         return Response(InvoiceOutputSerializer(invoice).data)
 
     @extend_schema(
@@ -376,5 +376,5 @@ class InvoiceDetailApi(APIView):
         },
     )
     def delete(self, request: Request, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Response:
-        services.invoice_delete(invoice_id=invoice_id)
+        services.invoice_delete(invoice_id=invoice_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

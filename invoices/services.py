@@ -16,11 +16,13 @@ from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
+from tenants.audit import audit_record
 from tenants.errors import Conflict, InvalidInput, NotFound
-from tenants.money import MoneyError, normalize_currency, parse_amount
+from tenants.money import MoneyError, normalize_currency, parse_amount, quantize
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
@@ -159,6 +161,54 @@ def _lock_invoice(invoice_id: uuid.UUID) -> Invoice:
     return invoice
 
 
+# --- audit ------------------------------------------------------------------------------------
+
+_INVOICE_AUDITED = (
+    "number",
+    "vendor_id",
+    "kind",
+    "amount",
+    "currency",
+    "description",
+    "issue_date",
+    "due_date",
+    "structured_reference",
+    "status",
+)
+_VENDOR_AUDITED = ("name", "iban", "account_reference", "aliases")
+
+
+def _state(obj: Invoice | Vendor, fields: Iterable[str]) -> dict[str, Any]:
+    state = {field: getattr(obj, field) for field in fields}
+    if "amount" in state:  # as the API shows it: the currency's minor unit, not the column's scale
+        state["amount"] = quantize(Decimal(state["amount"]), state["currency"])
+    return state
+
+
+def _audit_change(
+    actor: AbstractBaseUser | None,
+    action: str,
+    obj: Invoice | Vendor,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """One audit event; for an update only the fields that really changed, before and after."""
+    if before is not None and after is not None:
+        changed = [field for field in after if before.get(field) != after[field]]
+        if not changed:
+            return
+        before = {field: before[field] for field in changed}
+        after = {field: after[field] for field in changed}
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.model_name or "",
+        object_id=obj.pk,
+        before=before,
+        after=after,
+    )
+
+
 # --- invoices ----------------------------------------------------------------------------------
 
 
@@ -175,11 +225,14 @@ def invoice_create(
     due_date: dt.date | None = None,
     kind: str = InvoiceKind.RECEIVABLE,
     structured_reference: str = "",
+    actor: AbstractBaseUser | None = None,
+    audit: bool = True,
 ) -> Invoice:
     """Create an invoice; an unknown ``vendor_name`` creates that vendor.
 
     ``currency`` defaults to the tenant's default currency. ``amount`` is parsed exactly (no
-    float, no rounding). A number already used in this tenant is a ``Conflict``.
+    float, no rounding). A number already used in this tenant is a ``Conflict``. The change is
+    audited as ``actor``'s unless ``audit`` is False (the admin writes its own history).
     """
     errors: Errors = {}
     code = _currency(errors, currency) if currency is not None else tenant_default_currency()
@@ -212,6 +265,8 @@ def invoice_create(
         structured_reference=structured_reference,
     )
     _save_invoice(invoice)
+    if audit:
+        _audit_change(actor, "invoice.created", invoice, None, _state(invoice, _INVOICE_AUDITED))
     return invoice
 
 
@@ -219,13 +274,21 @@ _INVOICE_TEXT_FIELDS = {"number": 64, "description": None, "structured_reference
 
 
 @transaction.atomic
-def invoice_update(*, invoice_id: uuid.UUID, data: Mapping[str, Any]) -> Invoice:
+def invoice_update(
+    *,
+    invoice_id: uuid.UUID,
+    data: Mapping[str, Any],
+    actor: AbstractBaseUser | None = None,
+    audit: bool = True,
+) -> Invoice:
     """Change the fields present in ``data`` (a partial update).
 
     ``amount``/``currency`` may change only while nothing is paid; ``status`` may only become
-    ``void`` (from any other status). ``vendor_id: None`` detaches the vendor.
+    ``void`` (from any other status). ``vendor_id: None`` detaches the vendor. The fields that
+    changed are audited (``invoice.voided`` or ``invoice.updated``) unless ``audit`` is False.
     """
     invoice = _lock_invoice(invoice_id)
+    before = _state(invoice, _INVOICE_AUDITED)
     errors: Errors = {}
     changes: dict[str, Any] = {}
 
@@ -292,17 +355,24 @@ def invoice_update(*, invoice_id: uuid.UUID, data: Mapping[str, Any]) -> Invoice
         setattr(invoice, field, value)
     update_fields = [("vendor_id" if field == "vendor" else field) for field in changes]
     _save_invoice(invoice, update_fields=[*update_fields, "updated_at"])
+    if audit:
+        action = "invoice.voided" if "status" in changes else "invoice.updated"
+        _audit_change(actor, action, invoice, before, _state(invoice, _INVOICE_AUDITED))
     return invoice
 
 
 @transaction.atomic
-def invoice_delete(*, invoice_id: uuid.UUID) -> None:
+def invoice_delete(
+    *, invoice_id: uuid.UUID, actor: AbstractBaseUser | None = None, audit: bool = True
+) -> None:
     """Delete an invoice nothing has been paid on or matched to; others must be voided."""
     invoice = _lock_invoice(invoice_id)
+    before = _state(invoice, _INVOICE_AUDITED)
     if invoice.amount_paid != 0 or invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID):
         raise Conflict(f"Payments are recorded against this invoice; {_VOID_INSTEAD}.")
     if invoice.status != InvoiceStatus.OPEN:
         raise Conflict("A void invoice is kept for the record and cannot be deleted.")
+    invoice_pk = invoice.pk
     try:
         with transaction.atomic():
             invoice.delete()
@@ -312,6 +382,9 @@ def invoice_delete(*, invoice_id: uuid.UUID) -> None:
         if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
             raise Conflict(f"Other records refer to this invoice; {_VOID_INSTEAD}.") from error
         raise
+    if audit:
+        invoice.pk = invoice_pk
+        _audit_change(actor, "invoice.deleted", invoice, before, None)
 
 
 # --- vendors -----------------------------------------------------------------------------------
@@ -387,7 +460,13 @@ def _save_vendor(vendor: Vendor, **save_kwargs: Any) -> None:
 
 @transaction.atomic
 def vendor_create(
-    *, name: str, iban: str = "", account_reference: str = "", aliases: Iterable[str] = ()
+    *,
+    name: str,
+    iban: str = "",
+    account_reference: str = "",
+    aliases: Iterable[str] = (),
+    actor: AbstractBaseUser | None = None,
+    audit: bool = True,
 ) -> Vendor:
     """Create a vendor; the name is unique in the tenant, the IBAN is normalised and checked."""
     errors: Errors = {}
@@ -399,15 +478,24 @@ def vendor_create(
     _ensure_vendor_name_free(fields["name"])
     vendor = Vendor(**fields)
     _save_vendor(vendor)
+    if audit:
+        _audit_change(actor, "vendor.created", vendor, None, _state(vendor, _VENDOR_AUDITED))
     return vendor
 
 
 @transaction.atomic
-def vendor_update(*, vendor_id: uuid.UUID, data: Mapping[str, Any]) -> Vendor:
+def vendor_update(
+    *,
+    vendor_id: uuid.UUID,
+    data: Mapping[str, Any],
+    actor: AbstractBaseUser | None = None,
+    audit: bool = True,
+) -> Vendor:
     """Change the fields present in ``data`` (name, iban, account_reference, aliases)."""
     vendor: Vendor | None = Vendor.objects.select_for_update().filter(id=vendor_id).first()
     if vendor is None:
         raise NotFound("No such vendor.")
+    before = _state(vendor, _VENDOR_AUDITED)
     errors: Errors = {}
     fields = _clean_vendor_fields(errors, data)
     _raise_if(errors)
@@ -416,11 +504,13 @@ def vendor_update(*, vendor_id: uuid.UUID, data: Mapping[str, Any]) -> Vendor:
     for field, value in fields.items():
         setattr(vendor, field, value)
     _save_vendor(vendor, update_fields=[*fields, "updated_at"])
+    if audit:
+        _audit_change(actor, "vendor.updated", vendor, before, _state(vendor, _VENDOR_AUDITED))
     return vendor
 
 
 @transaction.atomic
-def vendor_delete(*, vendor_id: uuid.UUID) -> None:
+def vendor_delete(*, vendor_id: uuid.UUID, actor: AbstractBaseUser | None = None, audit: bool = True) -> None:
     """Delete a vendor that no invoice refers to."""
     # The lock makes a concurrent invoice insert for this vendor wait (its FK check needs a
     # key-share lock), so the check below cannot be overtaken.
@@ -430,6 +520,8 @@ def vendor_delete(*, vendor_id: uuid.UUID) -> None:
     invoice_count = Invoice.objects.filter(vendor_id=vendor.id).count()
     if invoice_count:
         raise Conflict(f"The vendor still has {invoice_count} invoice(s); reassign or delete them first.")
+    before = _state(vendor, _VENDOR_AUDITED)
+    vendor_pk = vendor.pk
     try:
         with transaction.atomic():
             vendor.delete()
@@ -439,6 +531,9 @@ def vendor_delete(*, vendor_id: uuid.UUID) -> None:
         if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
             raise Conflict("Other records refer to this vendor.") from error
         raise
+    if audit:
+        vendor.pk = vendor_pk
+        _audit_change(actor, "vendor.deleted", vendor, before, None)
 
 
 # --- bulk import (ERP exports) -------------------------------------------------------------------

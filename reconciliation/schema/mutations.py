@@ -132,7 +132,7 @@ class Mutation:
         return selectors.match_get(match_id=id)  # type: ignore[return-value]
 
     @write_mutation(description="Create an invoice; an unknown vendorName creates that vendor.")
-    def create_invoice(self, input: CreateInvoiceInput) -> InvoiceType:
+    def create_invoice(self, info: Info, input: CreateInvoiceInput) -> InvoiceType:
         invoice = invoice_services.invoice_create(
             amount=input.amount,
             description=input.description,
@@ -144,12 +144,13 @@ class Mutation:
             due_date=input.due_date,
             kind=input.kind.value if input.kind is not None else InvoiceKind.RECEIVABLE,
             structured_reference=input.structured_reference or "",
+            actor=info.context.user,
         )
         return invoice  # type: ignore[return-value]
 
     @write_mutation(description="Delete an unpaid, unmatched invoice (others must be voided).")
-    def delete_invoice(self, id: uuid.UUID) -> DeleteResult:
-        invoice_services.invoice_delete(invoice_id=id)
+    def delete_invoice(self, info: Info, id: uuid.UUID) -> DeleteResult:
+        invoice_services.invoice_delete(invoice_id=id, actor=info.context.user)
         return DeleteResult(id=id, deleted=True)
 
     @write_mutation(

@@ -707,6 +707,64 @@ class TestVendors:
         assert (stored.name, stored.iban) == ("Initech", "DE89370400440532013000")
 
 
+def _audit_trail(world, object_id) -> list[tuple]:
+    from tenants.models import AuditEvent
+
+    with tenant_context(world.tenant.id):
+        events = AuditEvent.objects.filter(object_id=object_id).order_by("created_at", "id")
+        return [(e.action, e.actor_id, e.before, e.after) for e in events]
+
+
+def test_api_edits_of_invoices_and_vendors_are_audited_with_actor_before_and_after(world_a, client_a):
+    actor = world_a.accountant.id
+    vendor = post_json(client_a, f"{base(world_a)}/vendors", {"name": "Acme"}).json()
+    patch_json(client_a, f"{base(world_a)}/vendors/{vendor['id']}", {"iban": ""})  # no change: no event
+    patch_json(client_a, f"{base(world_a)}/vendors/{vendor['id']}", {"aliases": ["ACME LTD"]})
+    invoice = post_json(
+        client_a,
+        f"{base(world_a)}/invoices",
+        {"amount": "150.00", "description": "Consulting", "number": "INV-7", "vendor_id": vendor["id"]},
+    ).json()
+    assert "id" in invoice, invoice.get("errors")
+    patch_json(client_a, f"{base(world_a)}/invoices/{invoice['id']}", {"amount": "175.50"})
+    patch_json(client_a, f"{base(world_a)}/invoices/{invoice['id']}", {"status": "void"})
+
+    vendor_trail = _audit_trail(world_a, vendor["id"])
+    assert [(action, who) for action, who, _, _ in vendor_trail] == [
+        ("vendor.created", actor),
+        ("vendor.updated", actor),
+    ]
+    assert vendor_trail[1][2:] == ({"aliases": []}, {"aliases": ["ACME LTD"]})
+
+    trail = _audit_trail(world_a, invoice["id"])
+    assert [(action, who) for action, who, _, _ in trail] == [
+        ("invoice.created", actor),
+        ("invoice.updated", actor),
+        ("invoice.voided", actor),
+    ]
+    created = trail[0][3]
+    assert (created["number"], created["amount"], created["status"]) == ("INV-7", "150.00", "open")
+    assert trail[1][2:] == ({"amount": "150.00"}, {"amount": "175.50"})
+    assert trail[2][2:] == ({"status": "open"}, {"status": "void"})
+
+
+def test_api_deletes_are_audited_and_a_refused_delete_writes_no_event(world_a, client_a):
+    invoice = post_json(client_a, f"{base(world_a)}/invoices", {"amount": "10.00", "description": "x"}).json()
+    vendor = post_json(client_a, f"{base(world_a)}/vendors", {"name": "Globex"}).json()
+    used = post_json(
+        client_a,
+        f"{base(world_a)}/invoices",
+        {"amount": "1.00", "description": "x", "vendor_id": vendor["id"]},
+    )
+    assert used.status_code == 201
+    assert client_a.delete(f"{base(world_a)}/vendors/{vendor['id']}").status_code == 409
+    assert client_a.delete(f"{base(world_a)}/invoices/{invoice['id']}").status_code == 204
+    assert [a for a, *_ in _audit_trail(world_a, vendor["id"])] == ["vendor.created"]
+    deleted = _audit_trail(world_a, invoice["id"])[-1]
+    assert deleted[0] == "invoice.deleted" and deleted[1] == world_a.accountant.id
+    assert deleted[2]["amount"] == "10.00" and deleted[3] is None
+
+
 def test_schema_documents_the_endpoints_with_cursor_pagination():
     schema = APIClient().get("/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     paths = schema["paths"]
