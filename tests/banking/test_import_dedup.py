@@ -201,3 +201,23 @@ def test_quick_row_check_finds_overlong_text(field):
     assert row_errors(row) == [f"{field} is longer than {_TEXT_LIMITS[field]} characters"]
     fits = ParsedTransaction(amount=Decimal(1), currency="EUR", booking_date=DAY, **{field: too_long[1:]})
     assert row_errors(fits) == []
+
+
+def test_the_collector_is_back_on_after_an_api_import_even_a_rejected_one(world_a):
+    import gc
+
+    from banking.services import ImportRejected, api_transactions_import
+
+    good = [{"amount": "1.00", "date": "2024-03-01", "currency": "EUR"}]
+    with tenant_context(world_a.tenant.id):
+        assert api_transactions_import(items=good, created_by=None, default_account=None).imported == 1
+        assert gc.isenabled()
+        with pytest.raises(ImportRejected):
+            api_transactions_import(items=[{"amount": "x"}], created_by=None, default_account=None)
+        assert gc.isenabled()
+        gc.disable()  # someone else paused it: it stays paused
+        try:
+            api_transactions_import(items=good, created_by=None, default_account="other")
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
