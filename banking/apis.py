@@ -22,7 +22,6 @@ from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import DecimalJSONParser, loads_decimal
 from tenants.permissions import TenantRolePermission
-from tenants.selectors import tenant_default_currency
 from tenants.serializers import MoneyField, RowRenderer
 
 from . import selectors, services
@@ -178,9 +177,8 @@ class BankTransactionImportApi(APIView):
             account = data.get("account")
             if account is not None and not isinstance(account, str):
                 raise InvalidInput("`account` must be a string.", errors={"account": ["expected a string"]})
-            rows = services.parse_api_transactions(items, default_currency=tenant_default_currency())
-            result = services.transactions_import(
-                rows=rows, source=ImportSource.API, created_by=request.user, default_account=account
+            result = services.api_transactions_import(
+                items=items, created_by=request.user, default_account=account
             )
             return status.HTTP_201_CREATED, result.as_response()
 

@@ -18,12 +18,10 @@ from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
 from banking import services as banking_services
-from banking.models import ImportSource
 from invoices import services as invoice_services
 from invoices.models import InvoiceKind
 from tenants.errors import InvalidInput
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
-from tenants.selectors import tenant_default_currency
 
 from .. import selectors, services
 from .permissions import CanWrite
@@ -181,9 +179,8 @@ class Mutation:
         )
 
         def action() -> tuple[int, Any]:
-            rows = banking_services.parse_api_transactions(items, default_currency=tenant_default_currency())
-            result = banking_services.transactions_import(
-                rows=rows, source=ImportSource.API, created_by=info.context.user, default_account=account
+            result = banking_services.api_transactions_import(
+                items=items, created_by=info.context.user, default_account=account
             )
             return 201, result.as_response()
 
