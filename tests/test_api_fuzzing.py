@@ -79,4 +79,7 @@ def test_every_operation_survives_generated_requests(live_server, world_a):
             run()
         except Exception as error:  # collect every operation's failure, then report them together
             failures.append(f"{operation.method.upper()} {operation.path}: {error}"[:2000])
+    # Close the keep-alive connection: the live server's request thread then ends and closes its
+    # database connection before the test database is dropped.
+    session.close()
     assert not failures, "\n\n".join(failures)
