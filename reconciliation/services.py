@@ -124,54 +124,57 @@ def reconcile(
             )
             if not cursor.fetchone()[0]:
                 raise Conflict("A reconciliation run is already in progress for this tenant.")
-            _plan_for_batch_work(cursor)
-        settings = selectors.engine_settings()
-        invoices = selectors.open_invoice_inputs()
-        transactions = selectors.open_transaction_inputs()
-        result = engine.reconcile(invoices, transactions, settings, rejected_pairs=selectors.rejected_pairs())
-        if dry_run:
-            # A dry run reports what would be auto-confirmed, without doing it.
-            candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
-            return ReconcileResult(
-                run_id=None,
-                dry_run=True,
-                candidates=candidates,
-                auto_confirmed=sum(c.auto_confirmed for c in candidates),
-                stats=dict(result.stats),
-            )
-        run = ReconciliationRun.objects.create(
-            started_by=_actor(actor),
-            source=source,
-            engine_version=engine.ENGINE_VERSION,
-            settings_used=_settings_snapshot(settings),
-            invoices_considered=len(invoices),
-            transactions_considered=len(transactions),
-        )
-        with connection.cursor() as cursor:
-            staging = _RunStaging(cursor, run.id)
-            match_ids = _stage_proposals(staging, result.proposals)
-            confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
-            _write_run(staging, run)
-            staging.drop()
-        candidates = [
-            _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids)
-            for match_id, proposal in zip(match_ids, result.proposals, strict=True)
-        ]
-        auto_confirmed = len(confirmed_ids)
-        run.proposals_count = len(match_ids)
-        run.auto_confirmed_count = auto_confirmed
-        run.stats = {k: v for k, v in dict(result.stats).items() if isinstance(v, int | float | str)}
-        run.duration_ms = int((time.perf_counter() - started) * 1000)
-        run.save(
-            update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"]
-        )
+        with _batch_planning():
+            return _run(dry_run=dry_run, actor=actor, source=source, started=started)
+
+
+def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started: float) -> ReconcileResult:
+    """One run inside the tenant's context, holding the run lock (see ``reconcile``)."""
+    settings = selectors.engine_settings()
+    invoices = selectors.open_invoice_inputs()
+    transactions = selectors.open_transaction_inputs()
+    result = engine.reconcile(invoices, transactions, settings, rejected_pairs=selectors.rejected_pairs())
+    if dry_run:
+        # A dry run reports what would be auto-confirmed, without doing it.
+        candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
         return ReconcileResult(
-            run_id=run.id,
-            dry_run=False,
+            run_id=None,
+            dry_run=True,
             candidates=candidates,
-            auto_confirmed=auto_confirmed,
-            stats=run.stats,
+            auto_confirmed=sum(c.auto_confirmed for c in candidates),
+            stats=dict(result.stats),
         )
+    run = ReconciliationRun.objects.create(
+        started_by=_actor(actor),
+        source=source,
+        engine_version=engine.ENGINE_VERSION,
+        settings_used=_settings_snapshot(settings),
+        invoices_considered=len(invoices),
+        transactions_considered=len(transactions),
+    )
+    with connection.cursor() as cursor:
+        staging = _RunStaging(cursor, run.id)
+        match_ids = _stage_proposals(staging, result.proposals)
+        confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
+        _write_run(staging, run)
+        staging.drop()
+    candidates = [
+        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids)
+        for match_id, proposal in zip(match_ids, result.proposals, strict=True)
+    ]
+    auto_confirmed = len(confirmed_ids)
+    run.proposals_count = len(match_ids)
+    run.auto_confirmed_count = auto_confirmed
+    run.stats = {k: v for k, v in dict(result.stats).items() if isinstance(v, int | float | str)}
+    run.duration_ms = int((time.perf_counter() - started) * 1000)
+    run.save(update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"])
+    return ReconcileResult(
+        run_id=run.id,
+        dry_run=False,
+        candidates=candidates,
+        auto_confirmed=auto_confirmed,
+        stats=run.stats,
+    )
 
 
 @contextmanager
@@ -191,17 +194,28 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _plan_for_batch_work(cursor: Any) -> None:
-    """Plan this transaction's statements as the batch work they are: hash joins, no nested loops.
+@contextmanager
+def _batch_planning() -> Iterator[None]:
+    """Plan a run's statements as the batch work they are: hash joins, no nested loops.
 
     A run reads and writes a tenant's whole open ledger. Right after a large import the
     planner's statistics may not know the tenant's rows yet (the table's most-common-values
     list still sums to 100 % over the other tenants), so it estimates "1 row" and would pick
     nested loops that rescan the tenant's rows once per row: quadratic. Hash joins are linear
-    whatever the estimates say.
+    whatever the estimates say. The settings are put back afterwards, so the rest of a
+    request's transaction is planned as usual (after an error the rollback undoes them).
     """
-    cursor.execute("SET LOCAL enable_nestloop = off")
-    cursor.execute("SET LOCAL work_mem = '64MB'")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('work_mem')")
+        nestloop, work_mem = cursor.fetchone()
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('enable_nestloop', %s, true), set_config('work_mem', %s, true)",
+            [nestloop, work_mem],
+        )
 
 
 def _candidate(match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool) -> Candidate:

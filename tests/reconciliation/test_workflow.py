@@ -209,6 +209,26 @@ def test_a_proposal_not_proposed_again_is_removed_with_its_allocations(world_a, 
         assert MatchAllocation.objects.count() == 0
 
 
+def test_a_run_plans_with_hash_joins_and_then_restores_the_planner_settings(world_a, monkeypatch):
+    make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
+    make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1001")
+    seen: list[str] = []
+    original = services.engine.reconcile
+
+    def spying_engine(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_nestloop")
+            seen.append(cursor.fetchone()[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services.engine, "reconcile", spying_engine)
+    services.reconcile(world_a.tenant.id)  # the test's transaction stays open afterwards
+    assert seen == ["off"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_nestloop")
+        assert cursor.fetchone()[0] == "on"
+
+
 def test_explain_any_pair_including_non_candidates(world_a, api_client_for):
     client = api_client_for(world_a.viewer)
     invoice = make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
