@@ -15,14 +15,12 @@ Imported rows get time-ordered ids (UUIDv7 with a per-import counter, see
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import operator
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -42,7 +40,14 @@ from banking.statements import (
 )
 from tenants.context import require_tenant_id
 from tenants.errors import InvalidInput
-from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CODES, MINOR_UNITS
+from tenants.memory import cyclic_gc_paused
+from tenants.money import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    CURRENCY_CODES,
+    CURRENCY_QUANTUM,
+    MINOR_UNITS,
+)
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
@@ -63,7 +68,6 @@ _TEXT_LIMITS = {
 _TEXT_VALUES = operator.attrgetter(*_TEXT_LIMITS)
 _UUID_INT = operator.attrgetter("int")
 _TEXT_MAXIMA = tuple(_TEXT_LIMITS.values())
-_QUANTUM = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
 _STAGING_COLUMNS = (
     "seq",
     "account",
@@ -111,7 +115,7 @@ class ImportRejected(InvalidInput):
 def row_errors(row: ParsedTransaction) -> list[str]:
     """Why a parsed row cannot be stored (empty list when it can)."""
     amount = row.amount
-    quantum = _QUANTUM.get(row.currency)
+    quantum = CURRENCY_QUANTUM.get(row.currency)
     if (
         quantum is not None
         and amount.is_finite()
@@ -509,29 +513,12 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> ValidatedRow
     return parsed
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (reference counting still frees everything).
-
-    An API import holds every item of the request alive (the parsed JSON, the rows, the ids):
-    each collection the allocations trigger walks them all again, about a fifth of a
-    10,000-row request. Whoever paused it first turns it back on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def api_transactions_import(
     *, items: Any, created_by: AbstractBaseUser | None, default_account: str | None
 ) -> ImportResult:
     """The API's import (REST and GraphQL): validate every item, so one response lists all the
     problems, then import them for the active tenant, all or nothing."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         rows = parse_api_transactions(items, default_currency=tenant_default_currency())
         return transactions_import(
             rows=rows, source=ImportSource.API, created_by=created_by, default_account=default_account

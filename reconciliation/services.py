@@ -8,7 +8,6 @@ module turns rows into engine inputs and engine proposals back into rows.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import time
 import uuid
@@ -28,6 +27,7 @@ from invoices.models import Invoice, InvoiceStatus
 from tenants.audit import audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
+from tenants.memory import cyclic_gc_paused
 
 from . import engine, selectors
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
@@ -117,7 +117,7 @@ def reconcile(
     ``dry_run`` computes and returns the candidates without writing anything.
     """
     started = time.perf_counter()
-    with _cycle_collector_paused(), tenant_context(tenant_id) as tenant_uuid:
+    with cyclic_gc_paused(), tenant_context(tenant_id) as tenant_uuid:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"reconcile:{tenant_uuid}"]
@@ -175,23 +175,6 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
         auto_confirmed=auto_confirmed,
         stats=run.stats,
     )
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one run (reference counting still frees).
-
-    A 100k run holds millions of small objects; every full collection walks all of them, and
-    an allocation-heavy run triggers many: measured, a third of the time outside the engine.
-    The run creates no garbage cycles worth collecting early; collection resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @contextmanager

@@ -92,10 +92,12 @@ def parse_amount(value: object, currency: str) -> Decimal:
     return amount
 
 
-# The quantum of each minor unit (0 -> 1, 2 -> 0.01, ...): built once, read for every amount shown.
-_QUANTUM = {places: Decimal(1).scaleb(-places) for places in set(MINOR_UNITS.values()) | {2}}
+# The quantum of each currency's minor unit (JPY 1, USD 0.01, KWD 0.001): built once, read for
+# every amount shown or checked.
+CURRENCY_QUANTUM = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
+_DEFAULT_QUANTUM = Decimal("0.01")
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """The amount at the currency's minor unit (for display and API output)."""
-    return amount.quantize(_QUANTUM[MINOR_UNITS.get(currency, 2)])
+    return amount.quantize(CURRENCY_QUANTUM.get(currency, _DEFAULT_QUANTUM))
