@@ -292,10 +292,8 @@ class _RunStaging:
         self.execute("DROP TABLE " + ", ".join(f"{{{name}}}" for name in self._TABLES))
 
 
-def _stage_proposals(
-    staging: _RunStaging, proposals: tuple[engine.Proposal, ...]
-) -> tuple[list[uuid.UUID], int]:
-    """COPY a run's proposals into staging; returns their match ids (in order) and the stale count.
+def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...]) -> list[uuid.UUID]:
+    """COPY a run's proposals into staging; returns their match ids, in proposal order.
 
     A proposal whose allocations equal a match still proposed from an earlier run keeps that
     match's id (and updates it); earlier proposals not proposed again are stale.
