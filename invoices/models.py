@@ -115,9 +115,6 @@ class Invoice(TenantModel):
             models.Index(fields=["tenant", "-created_at", "-id"], name="invoice_tenant_created_idx"),
             models.Index(fields=["tenant", "status", "-created_at"], name="invoice_tenant_status_idx"),
             models.Index(fields=["tenant", "vendor"], name="invoice_tenant_vendor_idx"),
-            models.Index(
-                fields=["tenant", "currency", "outstanding_amount"], name="invoice_tenant_open_amt_idx"
-            ),
             models.Index(fields=["tenant", "issue_date"], name="invoice_tenant_issue_idx"),
         ]
 

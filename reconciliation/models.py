@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from banking.models import BankTransaction
 from invoices.models import Invoice
-from tenants.models import TenantModel
+from tenants.models import Tenant, TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -104,6 +104,17 @@ class Match(TenantModel):
 class MatchAllocation(TenantModel):
     """Money of one transaction applied to one invoice within a match."""
 
+    # The composite key (tenant_id, match_id) -> match (migration 0002) already proves the
+    # tenant exists (the match's own tenant key does), so no second, per-row foreign key check.
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
+    )
+
     match = models.ForeignKey(
         Match, on_delete=models.CASCADE, related_name="allocations", db_index=False, db_constraint=False
     )
@@ -129,8 +140,8 @@ class MatchAllocation(TenantModel):
     )
 
     class Meta(TenantModel.Meta):
+        # Nothing points at an allocation: no (tenant, id) key for composite foreign keys.
         constraints = [
-            *TenantModel.Meta.constraints,
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
             models.CheckConstraint(
                 condition=Q(invoice_amount__gt=0), name="allocation_invoice_amount_positive"

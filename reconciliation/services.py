@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -133,7 +134,13 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
     settings = selectors.engine_settings()
     invoices = selectors.open_invoice_inputs()
     transactions = selectors.open_transaction_inputs()
-    result = engine.reconcile(invoices, transactions, settings, rejected_pairs=selectors.rejected_pairs())
+    result = engine.reconcile(
+        invoices,
+        transactions,
+        settings,
+        rejected_pairs=selectors.rejected_pairs(),
+        workers=django_settings.RECONCILE_WORKERS,
+    )
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it.
         candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
@@ -142,7 +149,7 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
             dry_run=True,
             candidates=candidates,
             auto_confirmed=sum(c.auto_confirmed for c in candidates),
-            stats=dict(result.stats),
+            stats={**result.stats, **result.resources},
         )
     run = ReconciliationRun.objects.create(
         started_by=_actor(actor),
@@ -165,7 +172,9 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
     auto_confirmed = len(confirmed_ids)
     run.proposals_count = len(match_ids)
     run.auto_confirmed_count = auto_confirmed
-    run.stats = {k: v for k, v in dict(result.stats).items() if isinstance(v, int | float | str)}
+    run.stats = {
+        k: v for k, v in {**result.stats, **result.resources}.items() if isinstance(v, int | float | str)
+    }
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     run.save(update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"])
     return ReconcileResult(

@@ -114,6 +114,11 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # Per API token, counted in PostgreSQL across workers; 0 switches the limit off.
 WRITE_RATE_LIMIT_PER_MINUTE = env.int("WRITE_RATE_LIMIT_PER_MINUTE", default=600)
 
+# --- Reconciliation ---------------------------------------------------------------------------
+# Processes that score a large run (>= 5,000 open transactions) in parallel; forked from the
+# process serving the run, same result whatever the number. 1 keeps a run in one process.
+RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=2)
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.BearerTokenAuthentication"],

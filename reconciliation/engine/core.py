@@ -32,6 +32,7 @@ from decimal import Decimal
 from .assignment import Option, assign
 from .candidates import CandidateIndex
 from .normalize import TextRefs
+from .parallel import PicklesAsTuple, resident_bytes, split_map
 from .signals import (
     SCORE_EXACT,
     SCORE_FEE,
@@ -64,6 +65,7 @@ ENGINE_VERSION = "1.0.0"
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
+PARALLEL_MIN_TRANSACTIONS = 5_000  # below this a forked worker costs more than it saves
 _EMPTY: frozenset = frozenset()
 _ONE = Decimal(1)
 # Constant sentences are built once (a 100k run creates tens of thousands of proposals).
@@ -135,7 +137,7 @@ def score_pair(
 
 
 @dataclass(slots=True)
-class _Group:
+class _Group(PicklesAsTuple):
     """Payload of a 1:N option."""
 
     shortfall: Decimal
@@ -152,6 +154,18 @@ class _Alloc:
     inv: int
     ev: Ev
     round: int
+
+
+@dataclass(slots=True)
+class _SliceScores(PicklesAsTuple):
+    """One slice of transactions scored, with the counters it advanced."""
+
+    # One plain tuple per scored transaction (tuples pickle fastest), in transaction order:
+    # (t, windows, fuzzy_by_len, rfs, exact_hits, hit_strings, sorted ref_hits,
+    #  counterparties, [(bp, invoice)] at or above min_score, [(bp, invoices, _Group)] best first)
+    # where windows / fuzzy_by_len / rfs are the TextRefs reduced to what invoices could match.
+    rows: list[tuple]
+    increments: dict[str, int]
 
 
 class _Run:
@@ -194,6 +208,7 @@ class _Run:
             "subset_nodes": 0,
             "group_options": 0,
         }
+        self.resources: dict[str, int] = {}
 
     # -- scoring -------------------------------------------------------------------------------
 
@@ -217,9 +232,37 @@ class _Run:
         self.options.append(opt)
         return opt
 
-    def score_all(self) -> None:
-        """Blocking + pair scoring + 1:N group search for every transaction."""
-        for tx in self.txs:
+    def score_all(self, workers: int = 1) -> None:
+        """Blocking + pair scoring + 1:N group search for every transaction.
+
+        Each transaction's scoring reads only what ``__init__`` prepared, so the transactions
+        are scored in contiguous slices, in forked workers when ``workers > 1`` and the run is
+        large enough (:data:`PARALLEL_MIN_TRANSACTIONS`), and merged back in transaction order:
+        the result is the same whatever the number of workers.
+        """
+        n = len(self.txs)
+        if n < PARALLEL_MIN_TRANSACTIONS:
+            workers = 1
+        rss_at_fork = resident_bytes()
+        slices = split_map(self._score_slice, n, workers)
+        self.resources["workers"] = len(slices)
+        # Memory while the workers ran: this process plus what each worker did not share.
+        self.resources["scoring_memory_bytes"] = rss_at_fork + sum(s.private_bytes for s in slices)
+        for part in slices:
+            self._merge_scores(part.value)
+
+    def _score_slice(self, lo: int, hi: int) -> _SliceScores:
+        """Score transactions ``lo <= idx < hi``; returns what :meth:`_merge_scores` records.
+
+        Runs in a forked worker or in this process; either way it leaves the counters as it
+        found them (their increments travel in the result), so merging is the same for both.
+        """
+        counters = ("pairs_scored", "subset_searches", "subset_nodes")
+        before = {key: self.stats[key] for key in counters}
+        rejected_before = self.index.rejected_skipped
+        rows: list[tuple] = []
+        by_window = self.index.by_window
+        for tx in self.txs[lo:hi]:
             if tx.avail <= 0 or tx.sign == 0:
                 continue
             t = tx.idx
@@ -227,31 +270,71 @@ class _Run:
             c = self.index.candidates(tx, self.rejected)
             # Only windows that are some open invoice's key can ever match again: drop the
             # rest (most of them) so 100k transactions do not keep every word run alive.
-            by_window = self.index.by_window
             refs = tx.refs
             tx.refs = TextRefs(
                 frozenset(w for w in refs.windows if w in by_window), refs.fuzzy_by_len, refs.rfs
             )
+            # The pair evaluations below read these two through self (see _eval).
             self.exact_hits[t] = c.exact_hits or _EMPTY
             self.hit_strings[t] = c.hit_strings or _EMPTY
-            for i in sorted(c.ref_hits):
-                self.ref_txs.setdefault(i, []).append(t)
-            for cp in c.counterparties:
-                self.cp_txs.setdefault(cp, []).append(t)
+            pairs: list[tuple[int, int]] = []
             settled_single = False
             for i in c.invoices:
                 ev = self._eval(t, i)
                 if ev.bp < self.min_bp:
                     continue
-                self.stats["candidates"] += 1
-                self.cand_tx[t].append((ev.bp, i))
-                self.cand_inv.setdefault(i, []).append((ev.bp, t))
-                self._option(t, (i,), ev.bp)
+                pairs.append((ev.bp, i))
                 if ev.a_kind in ("amount.exact", "amount.fee") and (ev.r_score or ev.c_score):
                     settled_single = True
-            if not settled_single and self._may_be_batch(tx, c.ref_hits, c.counterparties):
+            groups = (
                 self._groups(tx, c.ref_hits, c.pool)
-        self.stats["rejected_skipped"] = self.index.rejected_skipped
+                if not settled_single and self._may_be_batch(tx, c.ref_hits, c.counterparties)
+                else []
+            )
+            refs = tx.refs
+            rows.append(
+                (
+                    t,
+                    refs.windows,
+                    refs.fuzzy_by_len,
+                    refs.rfs,
+                    self.exact_hits[t],
+                    self.hit_strings[t],
+                    tuple(sorted(c.ref_hits)),
+                    c.counterparties,
+                    pairs,
+                    groups,
+                )  # fmt: skip
+            )
+        increments = {key: self.stats[key] - before[key] for key in counters}
+        increments["rejected_skipped"] = self.index.rejected_skipped - rejected_before
+        self.stats.update(before)
+        self.index.rejected_skipped = rejected_before
+        return _SliceScores(rows, increments)
+
+    def _merge_scores(self, part: _SliceScores) -> None:
+        """Record one slice's scores: candidate lists, options (ids in transaction order), indexes."""
+        for key, value in part.increments.items():
+            self.stats[key] += value
+        for t, windows, fuzzy_by_len, rfs, exact_hits, hit_strings, ref_hits, cps, pairs, groups in part.rows:
+            self.txs[t].refs = TextRefs(windows, fuzzy_by_len, rfs)
+            self.exact_hits[t] = exact_hits
+            self.hit_strings[t] = hit_strings
+            for i in ref_hits:
+                self.ref_txs.setdefault(i, []).append(t)
+            for cp in cps:
+                self.cp_txs.setdefault(cp, []).append(t)
+            for bp, i in pairs:
+                self.stats["candidates"] += 1
+                self.cand_tx[t].append((bp, i))
+                self.cand_inv.setdefault(i, []).append((bp, t))
+                self._option(t, (i,), bp)
+            for bp, sol, grp in groups:
+                self._option(t, sol, bp, grp)
+                self.stats["group_options"] += 1
+                self.group_tx.setdefault(t, []).append((bp, sol))
+                for i in sol:
+                    self.group_inv.setdefault(i, []).append((bp, t))
 
     def _may_be_batch(self, tx: PTx, ref_hits: frozenset[int], cps: tuple[str, ...]) -> bool:
         """Is a 1:N search worth it? Not when the payment quotes exactly one invoice that is
@@ -263,8 +346,11 @@ class _Run:
             return self.invs[i].outstanding < tx.avail and bool(cps)
         return bool(cps)
 
-    def _groups(self, tx: PTx, ref_hits: frozenset[int], pool: list[int]) -> None:
-        """Bounded subset-sum over the quoted and the counterparty's open invoices."""
+    def _groups(
+        self, tx: PTx, ref_hits: frozenset[int], pool: list[int]
+    ) -> list[tuple[int, tuple[int, ...], _Group]]:
+        """Bounded subset-sum over the quoted and the counterparty's open invoices: the best
+        few (confidence, invoices, payload) options, best first."""
         s = self.s
         t = tx.idx
         ordered: list[int] = []
@@ -284,7 +370,7 @@ class _Run:
             ordered.append(i)
         ordered = ordered[: s.max_subset_candidates]
         if len(ordered) < 2:
-            return
+            return []
         units, exp = to_units([tx.avail] + [self.invs[i].outstanding for i in ordered])
         target = units[0]
         items = list(zip(units[1:], ordered, strict=True))
@@ -343,18 +429,13 @@ class _Run:
                 found.append((bp, sol, _Group(shortfall, all_ref, not truncated, tuple(evs))))
         # Keep the best few; the others only matter as runner-ups (the best rival is kept).
         found.sort(key=lambda f: (-f[0], f[1]))
-        for bp, sol, grp in found[:MAX_GROUP_OPTIONS]:
-            self._option(t, sol, bp, grp)
-            self.stats["group_options"] += 1
-            self.group_tx.setdefault(t, []).append((bp, sol))
-            for i in sol:
-                self.group_inv.setdefault(i, []).append((bp, t))
+        return found[:MAX_GROUP_OPTIONS]
 
     # -- assignment rounds ---------------------------------------------------------------------
 
-    def run(self) -> EngineResult:
-        """Execute the whole pipeline."""
-        self.score_all()
+    def run(self, workers: int = 1) -> EngineResult:
+        """Execute the whole pipeline (scoring split over ``workers`` processes)."""
+        self.score_all(workers)
         chosen, astats = assign(self.options, self.s.exact_matching_limit)
         self.stats["components"] = astats.components
         self.stats["largest_component"] = astats.largest
@@ -391,7 +472,7 @@ class _Run:
         proposals = self._proposals()
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
-        return EngineResult(proposals=tuple(proposals), stats=dict(self.stats))
+        return EngineResult(proposals=tuple(proposals), stats=dict(self.stats), resources=self.resources)
 
     def _later_round(self, rnd: int) -> bool:
         """Let unassigned transactions pay what is still open on partly paid invoices."""
@@ -654,11 +735,13 @@ def reconcile(
     settings: EngineSettings | None = None,
     *,
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
+    workers: int = 1,
 ) -> EngineResult:
     """Match transactions to invoices; see the module docstring for the pipeline and rules.
 
     ``rejected_pairs`` holds ``(invoice_id, transaction_id)`` pairs a person rejected: they are
-    never proposed again, neither alone nor inside a multi-invoice group.
+    never proposed again, neither alone nor inside a multi-invoice group. ``workers > 1``
+    scores large runs in that many forked processes (same result, see :mod:`.parallel`).
     """
     # The run allocates hundreds of thousands of small acyclic objects; cyclic-GC passes
     # over them are pure overhead (~30 %), so collection is paused for the call.
@@ -666,7 +749,7 @@ def reconcile(
     gc.disable()
     try:
         run = _Run(invoices, transactions, settings or EngineSettings(), frozenset(rejected_pairs))
-        return run.run()
+        return run.run(workers)
     finally:
         if was_enabled:
             gc.enable()

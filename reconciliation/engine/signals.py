@@ -57,6 +57,7 @@ from .normalize import (
     rf_is_valid,
     text_refs,
 )
+from .parallel import PicklesAsTuple
 from .types import (
     EngineSettings,
     InvoiceInput,
@@ -255,7 +256,7 @@ class PTx:
 
 
 @dataclass(slots=True)
-class Ev:
+class Ev(PicklesAsTuple):
     """Raw outcome of scoring one pair; turned into Reasons only when explained."""
 
     bp: int = 0

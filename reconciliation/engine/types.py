@@ -146,7 +146,12 @@ class Proposal:
 
 @dataclass(frozen=True, slots=True)
 class EngineResult:
-    """All proposals of one run (deterministic order) and counters about the run."""
+    """All proposals of one run (deterministic order) and counters about the run.
+
+    ``stats`` depend only on the input; ``resources`` say how the run was carried out
+    (``workers``, and ``scoring_memory_bytes``: resident memory while the workers scored).
+    """
 
     proposals: tuple[Proposal, ...]
     stats: dict[str, Any]
+    resources: dict[str, int] = field(default_factory=dict)

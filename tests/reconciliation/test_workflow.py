@@ -12,6 +12,7 @@ from django.db import connection, connections
 from banking.models import BankTransaction
 from invoices.models import Invoice
 from reconciliation import services
+from reconciliation.engine import core as engine_core
 from reconciliation.models import Match, MatchAllocation, MatchShape, MatchStatus, ReconciliationRun
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, TenantSettings
@@ -227,6 +228,22 @@ def test_a_run_plans_with_hash_joins_and_then_restores_the_planner_settings(worl
     with connection.cursor() as cursor:
         cursor.execute("SHOW enable_nestloop")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_a_run_scored_by_forked_workers_keeps_its_database_connection(world_a, monkeypatch, settings):
+    """The workers are forked from the process holding the request's connection and transaction."""
+    monkeypatch.setattr(engine_core, "PARALLEL_MIN_TRANSACTIONS", 1)
+    settings.RECONCILE_WORKERS = 2
+    for k in range(6):
+        make_invoice(world_a.tenant, amount=f"{100 + k}.00", number=f"INV-{500 + k}")
+        make_transaction(world_a.tenant, amount=f"{100 + k}.00", description=f"Payment INV-{500 + k}")
+    result = services.reconcile(world_a.tenant.id, actor=world_a.accountant)
+    assert result.stats["workers"] == 2
+    assert result.auto_confirmed == 6
+    with tenant_context(world_a.tenant.id):
+        assert Match.objects.filter(status=MatchStatus.CONFIRMED).count() == 6
+        assert ReconciliationRun.objects.get().stats["workers"] == 2
+        assert not Invoice.objects.exclude(status="paid").exists()
 
 
 def test_explain_any_pair_including_non_candidates(world_a, api_client_for):
