@@ -141,6 +141,9 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
         rejected_pairs=selectors.rejected_pairs(),
         workers=django_settings.RECONCILE_WORKERS,
     )
+    # The inputs are not needed any more: free them before the proposals are staged (peak memory).
+    invoices_considered, transactions_considered = len(invoices), len(transactions)
+    del invoices, transactions
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it.
         candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
@@ -156,8 +159,8 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
         source=source,
         engine_version=engine.ENGINE_VERSION,
         settings_used=_settings_snapshot(settings),
-        invoices_considered=len(invoices),
-        transactions_considered=len(transactions),
+        invoices_considered=invoices_considered,
+        transactions_considered=transactions_considered,
     )
     with connection.cursor() as cursor:
         staging = _RunStaging(cursor, run.id)

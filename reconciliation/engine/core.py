@@ -243,11 +243,13 @@ class _Run:
         n = len(self.txs)
         if n < PARALLEL_MIN_TRANSACTIONS:
             workers = 1
-        rss_at_fork = resident_bytes()
         slices = split_map(self._score_slice, n, workers)
         self.resources["workers"] = len(slices)
-        # Memory while the workers ran: this process plus what each worker did not share.
-        self.resources["scoring_memory_bytes"] = rss_at_fork + sum(s.private_bytes for s in slices)
+        # Memory while the workers ran, from above: this process now (its own slice and the
+        # workers' results included) plus what each worker did not share with it. Forked
+        # workers share pages only until they touch them, and CPython touches every object it
+        # reads (reference counts), so at 100k a worker holds a near copy of the run's state.
+        self.resources["scoring_memory_bytes"] = resident_bytes() + sum(s.private_bytes for s in slices)
         for part in slices:
             self._merge_scores(part.value)
 
