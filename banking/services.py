@@ -9,7 +9,7 @@ composite foreign keys check every row. Duplicates are decided by the database t
 currency, normalised description and position among identical rows of that day.
 
 Imported rows get time-ordered ids (UUIDv7 with a per-import counter, see
-``_transaction_id_scheme``): random UUIDs scatter every insert over both primary-key indexes.
+``tenants.ids.OrderedIds``): random UUIDs scatter every insert over both primary-key indexes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import operator
-import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from banking.statements import (
 )
 from tenants.context import require_tenant_id
 from tenants.errors import InvalidInput
+from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
 from tenants.money import (
     AMOUNT_DECIMAL_PLACES,
@@ -312,7 +311,7 @@ INSERT INTO banking_banktransaction (
     description, counterparty_name, counterparty_account, external_id, end_to_end_id,
     structured_reference, return_reason, dedup_key, status, allocated_amount, created_at, updated_at
 )
-SELECT (%(id_prefix)s || to_hex(%(id_base)s::bigint + n.seq))::uuid, %(tenant)s, a.id, %(batch)s,
+SELECT {ordered_id}, %(tenant)s, a.id, %(batch)s,
        n.amount, n.currency, n.booking_date,
        n.value_date, n.description, n.counterparty_name, n.counterparty_account, n.external_id,
        n.end_to_end_id, n.structured_reference, n.return_reason,
@@ -332,22 +331,6 @@ ON CONFLICT ON CONSTRAINT banktransaction_no_duplicates DO NOTHING
 """
 
 
-def _transaction_id_scheme() -> tuple[str, int]:
-    """The ids of one import: ``(id_prefix || to_hex(id_base + seq))::uuid``.
-
-    UUIDv7 (RFC 9562): 48 bits of Unix time in milliseconds, the version, 12 random bits, the
-    variant, 30 more random bits and a 32-bit counter (the row's position in the import, the
-    "fixed-length dedicated counter" of RFC 9562 section 6.2). The ids of one import are
-    consecutive and grow with the input order, so the two primary-key indexes are appended to
-    instead of written at random places; two imports share a prefix only in the same millisecond
-    with the same 42 random bits, and the primary key would still refuse a clash.
-    """
-    millis = time.time_ns() // 1_000_000 & (1 << 48) - 1
-    id_prefix = f"{millis:012x}7{secrets.randbits(12):03x}"
-    id_base = ((0b10 << 62) | (secrets.randbits(30) << 32)) - (1 << 64)  # as a signed bigint
-    return id_prefix, id_base
-
-
 def _move_staged_rows(
     cursor: Any,
     staging: sql.Identifier,
@@ -356,13 +339,11 @@ def _move_staged_rows(
     kinds: _StagedKinds,
     return_ids: bool,
 ) -> tuple[int, list[uuid.UUID]]:
-    id_prefix, id_base = _transaction_id_scheme()
     params = {
         "tenant": tenant_id,
         "batch": batch_id,
         "default": BankAccount.DEFAULT_IDENTIFIER,
-        "id_prefix": id_prefix,
-        "id_base": id_base,
+        **OrderedIds.new().params("id"),
     }
     cursor.execute(sql.SQL(_CREATE_ACCOUNTS).format(staging=staging), params)
     repeated_references = False
@@ -371,6 +352,7 @@ def _move_staged_rows(
         repeated_references = cursor.fetchone()[0]
     statement = sql.SQL(_MOVE_ROWS).format(
         staging=staging,
+        ordered_id=sql.SQL(OrderedIds.sql("id", "n.seq")),
         normalized_description=sql.SQL(_NORMALIZED_DESCRIPTION if kinds.fingerprints else "NULL::text"),
         position_in_day=sql.SQL(_POSITION_IN_DAY if kinds.fingerprints else "NULL::bigint"),
         position_of_reference=sql.SQL(_POSITION_OF_REFERENCE if repeated_references else "1"),

@@ -28,6 +28,7 @@ from invoices.models import Invoice, InvoiceStatus
 from tenants.audit import audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
+from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
 
 from . import engine, selectors
@@ -271,8 +272,8 @@ class _RunStaging:
         "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, confirmed boolean, "
         "shape text, confidence numeric, runner_up_confidence numeric, reasons jsonb, breakdown jsonb, "
         "fee_amount numeric)",
-        "allocations": "(match_id uuid, kept boolean, auto boolean, transaction_id uuid, invoice_id uuid, "
-        "amount numeric, invoice_amount numeric)",
+        "allocations": "(seq int, match_id uuid, kept boolean, auto boolean, transaction_id uuid, "
+        "invoice_id uuid, amount numeric, invoice_amount numeric)",
         "stale": "(id uuid PRIMARY KEY)",
         "confirmed": "(id uuid PRIMARY KEY)",
         "balances": "(kind text, id uuid, settled numeric, status text, PRIMARY KEY (kind, id))",
@@ -285,8 +286,9 @@ class _RunStaging:
             self.execute(f"CREATE TEMPORARY TABLE {{{name}}} {columns} ON COMMIT DROP")
         self.execute("CREATE INDEX ON {allocations} (match_id)")
 
-    def execute(self, statement: str, params: Any = None) -> None:
-        self.cursor.execute(sql.SQL(statement).format(**self.names), params)
+    def execute(self, statement: str, params: Any = None, **fragments: sql.Composable) -> None:
+        """Run ``statement`` with the staging tables' names (and any ``fragments``) filled in."""
+        self.cursor.execute(sql.SQL(statement).format(**self.names, **fragments), params)
 
     def copy(self, name: str, rows: Iterable[tuple]) -> None:
         """COPY rows into the staging table ``name``, then let the planner know its size."""
@@ -311,12 +313,13 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
     match's id (and updates it); earlier proposals not proposed again are stale.
     """
     existing = _open_proposals_by_allocations()
+    new_id = OrderedIds.new()  # new matches' ids grow with the proposal order (see tenants.ids)
     match_ids: list[uuid.UUID] = []
     match_rows: list[tuple] = []
     allocation_rows: list[tuple] = []
     for seq, proposal in enumerate(proposals):
         kept_id = existing.pop(_proposal_key(proposal), None) if existing else None
-        match_id = kept_id or uuid.uuid4()
+        match_id = kept_id or new_id(seq)
         match_ids.append(match_id)
         match_rows.append(
             (
@@ -336,6 +339,7 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
         for allocation, settled in zip(proposal.allocations, _settled_amounts(proposal), strict=True):
             allocation_rows.append(
                 (
+                    len(allocation_rows),
                     match_id,
                     kept_id is not None,
                     proposal.auto_confirm,
@@ -459,10 +463,11 @@ _WRITE_RUN = (
     INSERT INTO reconciliation_matchallocation (
         id, tenant_id, match_id, transaction_id, invoice_id, amount, invoice_amount, created_at, updated_at
     )
-    SELECT gen_random_uuid(), %(tenant)s, a.match_id, a.transaction_id, a.invoice_id, a.amount,
+    SELECT {allocation_id}, %(tenant)s, a.match_id, a.transaction_id, a.invoice_id, a.amount,
            a.invoice_amount, now(), now()
     FROM {allocations} a
     WHERE NOT a.kept
+    ORDER BY a.seq
     """,
     # Auto-confirmations: balances, statuses, one audit event each.
     """
@@ -477,7 +482,7 @@ _WRITE_RUN = (
     INSERT INTO tenants_auditevent (
         id, tenant_id, actor_id, action, object_type, object_id, before, after, created_at, updated_at
     )
-    SELECT gen_random_uuid(), %(tenant)s, NULL, 'match.auto_confirmed', 'match', s.id,
+    SELECT {audit_id}, %(tenant)s, NULL, 'match.auto_confirmed', 'match', s.id,
            jsonb_build_object('status', 'proposed', 'auto', false, 'confidence', s.confidence::text),
            jsonb_build_object('status', 'confirmed', 'auto', true, 'confidence', s.confidence::text),
            clock_timestamp(), clock_timestamp()
@@ -490,9 +495,20 @@ _WRITE_RUN = (
 
 def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
     """Move a staged run into the ledgers: proposals, allocations, confirmations, audit events."""
-    params = {"tenant": require_tenant_id(), "run": run.id, "engine_version": engine.ENGINE_VERSION}
+    params = {
+        "tenant": require_tenant_id(),
+        "run": run.id,
+        "engine_version": engine.ENGINE_VERSION,
+        **OrderedIds.new().params("allocation"),
+        **OrderedIds.new().params("audit"),
+    }
+    # New allocations and audit events get time-ordered ids, in the order they are inserted.
+    ids = {
+        "allocation_id": sql.SQL(OrderedIds.sql("allocation", "a.seq")),
+        "audit_id": sql.SQL(OrderedIds.sql("audit", "s.seq")),
+    }
     for statement in _WRITE_RUN:
-        staging.execute(statement, params)
+        staging.execute(statement, params, **ids)
 
 
 def _status_for_transaction(amount: Decimal, allocated: Decimal, current: str) -> str:
