@@ -15,9 +15,11 @@ Per transaction the work is O(text windows + caps), so a run is O(n log n) overa
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from .normalize import name_tokens, rf_body_keys
 from .signals import (
@@ -33,6 +35,9 @@ from .signals import (
     name_ratio,
 )
 from .types import EngineSettings
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_KEY_POSTINGS = 50  # a reference key shared by more invoices identifies nothing
 MAX_TOKEN_POSTINGS = 30  # a name word shared by more counterparties ("services") is skipped
@@ -56,12 +61,9 @@ class TxCandidates:
     pool: list[int] = field(default_factory=list)  # invoices of those counterparties (bounded)
 
 
-def _add(index: dict, key: object, value: object) -> None:
-    bucket = index.get(key)
-    if bucket is None:
-        index[key] = [value]
-    else:
-        bucket.append(value)
+def _frozen(index: dict[K, list[V]]) -> dict[K, tuple[V, ...]]:
+    """A built index as a plain dict of tuples, in the same order."""
+    return {key: tuple(bucket) for key, bucket in index.items()}
 
 
 class CandidateIndex:
@@ -71,64 +73,67 @@ class CandidateIndex:
         self.invoices = invoices
         self.settings = settings
         # Buckets are lists while the index is built, tuples once it is (see below).
-        self.by_key: dict[tuple[str, ...], Sequence[int]] = {}
-        self.by_numeric: dict[tuple[str, ...], Sequence[int]] = {}
-        self.by_rf: dict[str, Sequence[int]] = {}
-        self.by_sref: dict[str, Sequence[int]] = {}
-        self.by_acct: dict[str, Sequence[str]] = {}
-        self.by_token: dict[str, Sequence[str]] = {}
-        self.cp_invoices: dict[str, Sequence[int]] = {}
+        by_key: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)
+        by_numeric: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)
+        by_rf: defaultdict[str, list[int]] = defaultdict(list)
+        by_sref: defaultdict[str, list[int]] = defaultdict(list)
+        by_acct: defaultdict[str, list[str]] = defaultdict(list)
+        by_token: defaultdict[str, list[str]] = defaultdict(list)
         cp_lists: dict[str, list[int]] = {}
         self.cp_names: dict[str, tuple[str, ...]] = {}
-        self.cp_due: dict[str, Sequence[int]] = {}
-        by_amount: dict[tuple[str, Decimal], list[int]] = {}
-        by_currency: dict[str, list[tuple[Decimal, int]]] = {}
+        by_amount: defaultdict[tuple[str, Decimal], list[int]] = defaultdict(list)
+        by_currency: defaultdict[str, list[tuple[Decimal, int]]] = defaultdict(list)
         for inv in invoices:  # already sorted by id -> every bucket is in id order
             if inv.outstanding <= 0:
                 continue
             i = inv.idx
             for k in inv.keys:
-                _add(self.by_key, k, i)
+                by_key[k].append(i)
             if inv.numeric is not None:
-                _add(self.by_numeric, inv.numeric, i)
+                by_numeric[inv.numeric].append(i)
             if inv.rf:
-                _add(self.by_rf, inv.rf, i)
+                by_rf[inv.rf].append(i)
             elif inv.sref:
-                _add(self.by_sref, inv.sref, i)
+                by_sref[inv.sref].append(i)
             cp = inv.cp_key
-            if cp not in cp_lists:
+            bucket = cp_lists.get(cp)
+            if bucket is None:
                 # Names and accounts are already shared across the counterparty's invoices.
-                cp_lists[cp] = []
+                bucket = cp_lists[cp] = []
                 self.cp_names[cp] = inv.names
                 for tok in sorted({t for n in inv.names for t in name_tokens(n)}):
-                    _add(self.by_token, tok, cp)
+                    by_token[tok].append(cp)
                 for acct in sorted(inv.accts):
-                    _add(self.by_acct, acct, cp)
-            cp_lists[cp].append(i)
-            _add(by_amount, (inv.currency, inv.outstanding), i)
-            _add(by_currency, inv.currency, (inv.outstanding, i))
+                    by_acct[acct].append(cp)
+            bucket.append(i)
+            by_amount[(inv.currency, inv.outstanding)].append(i)
+            by_currency[inv.currency].append((inv.outstanding, i))
         far = 10**9
 
         def due_of(i: int) -> int:
             d = invoices[i].due
             return d if d is not None else far
 
+        def by_due(ids: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+            """The ids sorted by due date (then id), with their due dates."""
+            if len(ids) > 1:
+                ids.sort(key=lambda i: (due_of(i), i))
+            return tuple(ids), tuple(due_of(i) for i in ids)
+
         # Buckets sorted by due date so "closest dates first" is a bisect, not a scan.
+        self.cp_invoices: dict[str, Sequence[int]] = {}
+        self.cp_due: dict[str, Sequence[int]] = {}
         for cp, lst in cp_lists.items():
-            lst.sort(key=lambda i: (due_of(i), i))
-            self.cp_invoices[cp] = tuple(lst)
-            self.cp_due[cp] = tuple(due_of(i) for i in lst)
-        self.by_amount: dict[tuple[str, Decimal], tuple[tuple[int, ...], tuple[int, ...]]] = {}
-        for key, lst in by_amount.items():
-            lst.sort(key=lambda i: (due_of(i), i))
-            self.by_amount[key] = (tuple(lst), tuple(due_of(i) for i in lst))
-        # Read-only from here on: tuples take a third less memory than the lists they were,
-        # which counts at 100k invoices (hundreds of thousands of buckets, mostly of one).
-        for index in (
-            self.by_key, self.by_numeric, self.by_rf, self.by_sref, self.by_acct, self.by_token,
-        ):  # fmt: skip
-            for key, bucket in index.items():
-                index[key] = tuple(bucket)
+            self.cp_invoices[cp], self.cp_due[cp] = by_due(lst)
+        self.by_amount = {key: by_due(lst) for key, lst in by_amount.items()}
+        # Read-only from here on: plain dicts (a lookup never inserts) of tuples, which take a
+        # third less memory than lists (hundreds of thousands of buckets at 100k, mostly of one).
+        self.by_key: dict[tuple[str, ...], Sequence[int]] = _frozen(by_key)
+        self.by_numeric: dict[tuple[str, ...], Sequence[int]] = _frozen(by_numeric)
+        self.by_rf: dict[str, Sequence[int]] = _frozen(by_rf)
+        self.by_sref: dict[str, Sequence[int]] = _frozen(by_sref)
+        self.by_acct: dict[str, Sequence[str]] = _frozen(by_acct)
+        self.by_token: dict[str, Sequence[str]] = _frozen(by_token)
         self.sorted_amounts: dict[str, tuple[list[Decimal], list[int]]] = {}
         for cur, pairs in by_currency.items():
             pairs.sort()

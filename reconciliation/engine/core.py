@@ -268,14 +268,12 @@ class _Run:
             if tx.avail <= 0 or tx.sign == 0:
                 continue
             t = tx.idx
-            tx.refs = tx.tokenize(self.max_atoms)
+            refs = tx.tokenize(self.max_atoms)
+            # Only windows that are some open invoice's key can ever match: drop the rest (most
+            # of them) before anything looks at them, so blocking looks up only those and 100k
+            # transactions do not keep every word run alive.
+            tx.refs = TextRefs(frozenset(by_window.keys() & refs.windows), refs.fuzzy_by_len, refs.rfs)
             c = self.index.candidates(tx, self.rejected)
-            # Only windows that are some open invoice's key can ever match again: drop the
-            # rest (most of them) so 100k transactions do not keep every word run alive.
-            refs = tx.refs
-            tx.refs = TextRefs(
-                frozenset(w for w in refs.windows if w in by_window), refs.fuzzy_by_len, refs.rfs
-            )
             # The pair evaluations below read these two through self (see _eval).
             self.exact_hits[t] = c.exact_hits or _EMPTY
             self.hit_strings[t] = c.hit_strings or _EMPTY
