@@ -33,3 +33,14 @@ def bench_tenant(name: str):
 
     user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:10]}")
     return tenant_create(name=f"{name} {uuid.uuid4().hex[:6]}", owner=user), user
+
+
+def python_speed_ms() -> float:
+    """A fixed pure-Python loop's best time in ms, to compare runs on a machine whose speed drifts.
+
+    On this project's 2-core machine it measured 127 ms at its fastest and over 200 ms at its
+    slowest within one session: figures taken at different times differ by that much.
+    """
+    import timeit
+
+    return min(timeit.repeat("sum(i * i for i in range(2_000_000))", number=1, repeat=3)) * 1000

@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._setup import bench_tenant, setup_django  # noqa: E402
+from bench._setup import bench_tenant, python_speed_ms, setup_django  # noqa: E402
 
 
 def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
@@ -121,6 +121,7 @@ def main() -> None:
         settings.RECONCILE_WORKERS = args.workers
     from reconciliation.services import reconcile
 
+    speed_before = python_speed_ms()
     results = []
     for size in args.sizes:
         tenant, user = bench_tenant(f"Reconcile bench {size}")
@@ -171,7 +172,11 @@ def main() -> None:
             f"{proposals:>11,}{auto:>7,}{growth:>11}"
         )
         previous = (size, seconds)
-    print(f"\nworkers: {settings.RECONCILE_WORKERS} (RECONCILE_WORKERS; runs under 5,000 transactions use 1)")
+    print(
+        f"\nmachine speed (bench/_setup.python_speed_ms, lower is faster): {speed_before:.0f} ms before, "
+        f"{python_speed_ms():.0f} ms after"
+    )
+    print(f"workers: {settings.RECONCILE_WORKERS} (RECONCILE_WORKERS; runs under 5,000 transactions use 1)")
     print("targets: 100k x 100k <= 30 s and <= 1 GiB; growth close to 10x per 10x (linear)")
 
 
