@@ -61,6 +61,34 @@ def pair_score_dict(score: engine.PairScore) -> dict[str, Any]:
     }
 
 
+# A run stages tens of thousands of explanations: they are written as JSON text directly
+# (C string escaping, no intermediate dicts), about twice as fast as building the dicts above
+# and dumping them. The text parses to exactly what pair_score_dict gives (a test checks it);
+# jsonb stores the same either way.
+_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _reasons_json(reasons: Any) -> str:
+    return (
+        "["
+        + ",".join(f'{{"code":{_json_string(r.code)},"message":{_json_string(r.message)}}}' for r in reasons)
+        + "]"
+    )
+
+
+def _pair_score_json(score: engine.PairScore) -> str:
+    signals = ",".join(
+        f'{{"signal":{_json_string(signal.signal)},"score":"{signal.score}","weight":"{signal.weight}",'
+        f'"reasons":{_reasons_json(signal.reasons)}}}'
+        for signal in score.signals
+    )
+    return (
+        f'{{"invoice_id":{_json_string(score.invoice_id)},"transaction_id":{_json_string(score.transaction_id)},'
+        f'"confidence":"{score.confidence}","is_candidate":{"true" if score.is_candidate else "false"},'
+        f'"signals":[{signals}],"blockers":{_reasons_json(score.blockers)}}}'
+    )
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One proposal of a run as the interfaces present it."""
@@ -335,8 +363,8 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
                 proposal.shape,
                 proposal.confidence,
                 proposal.runner_up_confidence,
-                json.dumps(reason_dicts(proposal.reasons)),
-                json.dumps([pair_score_dict(score) for score in proposal.breakdown]),
+                _reasons_json(proposal.reasons),
+                "[" + ",".join(_pair_score_json(score) for score in proposal.breakdown) + "]",
                 proposal.fee_amount,
             )
         )
