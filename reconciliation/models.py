@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from banking.models import BankTransaction
 from invoices.models import Invoice
-from tenants.models import Tenant, TenantModel
+from tenants.models import TenantModel, tenant_key_proven_by_composite_keys
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -105,15 +105,8 @@ class MatchAllocation(TenantModel):
     """Money of one transaction applied to one invoice within a match."""
 
     # The composite key (tenant_id, match_id) -> match (migration 0002) already proves the
-    # tenant exists (the match's own tenant key does), so no second, per-row foreign key check.
-    tenant = models.ForeignKey(
-        Tenant,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        editable=False,
-        db_constraint=False,
-    )
+    # tenant exists (the match's own tenant key does).
+    tenant = tenant_key_proven_by_composite_keys()
 
     match = models.ForeignKey(
         Match, on_delete=models.CASCADE, related_name="allocations", db_index=False, db_constraint=False

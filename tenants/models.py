@@ -157,6 +157,23 @@ class TenantModel(TimeStampedModel):
         super().save(*args, **kwargs)
 
 
+def tenant_key_proven_by_composite_keys() -> models.ForeignKey:
+    """The tenant column of a table whose composite foreign keys already prove the tenant.
+
+    A row that must point at (tenant_id, parent_id) of a parent row can only carry a tenant
+    the parent has; a plain tenant_id foreign key on top would only add a per-row trigger to
+    bulk writes. Overrides ``TenantModel.tenant`` (same column, no constraint).
+    """
+    return models.ForeignKey(
+        Tenant,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
+    )
+
+
 class TenantSettings(TenantModel):
     """Per-tenant preferences: default currency and reconciliation policy."""
 
