@@ -111,8 +111,12 @@ def split_map(work: Callable[[int, int], T], n: int, workers: int) -> list[Slice
         if not payload:
             failure = failure or f"worker {pid} died (wait status {status}) before sending its result"
             continue
-        # Trusted: the bytes come from our own forked child over a private pipe.
-        ok, value, private = pickle.loads(payload)  # noqa: S301
+        try:
+            # Trusted: the bytes come from our own forked child over a private pipe.
+            ok, value, private = pickle.loads(payload)  # noqa: S301
+        except Exception as exc:  # cut short: the worker was killed while writing
+            failure = failure or f"worker {pid} sent an unreadable result ({exc!r}; wait status {status})"
+            continue
         if not ok:
             failure = failure or value
             continue
