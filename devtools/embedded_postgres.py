@@ -284,6 +284,9 @@ def ensure_cluster(verbose: bool = False) -> ClusterInfo:
                 "unix_socket_directories = ''\n"
                 "max_connections = 200\n"
                 "shared_buffers = 256MB\n"
+                # Per-session ceiling for temporary tables' buffers (taken only when used): a
+                # 100k reconciliation run stages ~150 MB; the default 8MB spills to files.
+                "temp_buffers = 256MB\n"
                 # Development and test data only: trade crash durability for speed.
                 "fsync = off\n"
                 "synchronous_commit = off\n"

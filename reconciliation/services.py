@@ -297,7 +297,7 @@ class _RunStaging:
     """
 
     _TABLES = {
-        "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, confirmed boolean, "
+        "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, "
         "shape text, confidence numeric, runner_up_confidence numeric, reasons jsonb, breakdown jsonb, "
         "fee_amount numeric)",
         "allocations": "(seq int, match_id uuid, kept boolean, auto boolean, transaction_id uuid, "
@@ -309,7 +309,7 @@ class _RunStaging:
 
     # Statistics only on what the statements join and filter by: sampling the explanations
     # (~1 kB of JSON per proposal) took half a second at 100k.
-    _ANALYZED = {"matches": "(id, kept, confirmed)"}
+    _ANALYZED = {"matches": "(id, kept)"}
 
     def __init__(self, cursor: Any, run_id: uuid.UUID) -> None:
         self.cursor = cursor
@@ -359,7 +359,6 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
                 match_id,
                 kept_id is not None,
                 proposal.auto_confirm,
-                False,
                 proposal.shape,
                 proposal.confidence,
                 proposal.runner_up_confidence,
@@ -451,7 +450,6 @@ def _auto_confirm(
         + [("invoice", pk, invoices[pk][1], _status_for_invoice(*invoices[pk])) for pk in touched_invoices],
     )
     staging.copy("confirmed", ((match_id,) for match_id in confirmed))
-    staging.execute("UPDATE {matches} s SET confirmed = true FROM {confirmed} c WHERE s.id = c.id")
     return confirmed
 
 
@@ -465,10 +463,10 @@ _WRITE_RUN = (
     SET run_id = %(run)s, shape = s.shape, confidence = s.confidence,
         runner_up_confidence = s.runner_up_confidence, reasons = s.reasons, breakdown = s.breakdown,
         fee_amount = s.fee_amount, engine_version = %(engine_version)s, updated_at = now(),
-        status = CASE WHEN s.confirmed THEN 'confirmed' ELSE m.status END,
-        auto = s.confirmed OR m.auto,
-        confirmed_at = CASE WHEN s.confirmed THEN now() ELSE m.confirmed_at END
-    FROM {matches} s
+        status = CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE m.status END,
+        auto = c.id IS NOT NULL OR m.auto,
+        confirmed_at = CASE WHEN c.id IS NOT NULL THEN now() ELSE m.confirmed_at END
+    FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE m.id = s.id AND s.kept
     """,
     # Same allocations; what they settle on the invoice (a fee) may differ.
@@ -484,10 +482,11 @@ _WRITE_RUN = (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
         reasons, breakdown, fee_amount, engine_version, created_at, updated_at
     )
-    SELECT s.id, %(tenant)s, %(run)s, s.shape, CASE WHEN s.confirmed THEN 'confirmed' ELSE 'proposed' END,
-           s.confirmed, CASE WHEN s.confirmed THEN now() END, s.confidence, s.runner_up_confidence,
+    SELECT s.id, %(tenant)s, %(run)s, s.shape,
+           CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE 'proposed' END, c.id IS NOT NULL,
+           CASE WHEN c.id IS NOT NULL THEN now() END, s.confidence, s.runner_up_confidence,
            s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp()
-    FROM {matches} s
+    FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE NOT s.kept
     ORDER BY s.seq
     """,
@@ -518,8 +517,7 @@ _WRITE_RUN = (
            jsonb_build_object('status', 'proposed', 'auto', false, 'confidence', s.confidence::text),
            jsonb_build_object('status', 'confirmed', 'auto', true, 'confidence', s.confidence::text),
            clock_timestamp(), clock_timestamp()
-    FROM {matches} s
-    WHERE s.confirmed
+    FROM {matches} s JOIN {confirmed} c ON c.id = s.id
     ORDER BY s.seq
     """,
 )
