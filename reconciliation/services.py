@@ -173,6 +173,7 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)
     del invoices, transactions
+    stats = {**result.stats, **result.resources}  # what the run found, then how it was carried out
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it.
         candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
@@ -181,7 +182,7 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
             dry_run=True,
             candidates=candidates,
             auto_confirmed=sum(c.auto_confirmed for c in candidates),
-            stats={**result.stats, **result.resources},
+            stats=stats,
         )
     run = ReconciliationRun.objects.create(
         started_by=_actor(actor),
@@ -204,9 +205,7 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
     auto_confirmed = len(confirmed_ids)
     run.proposals_count = len(match_ids)
     run.auto_confirmed_count = auto_confirmed
-    run.stats = {
-        k: v for k, v in {**result.stats, **result.resources}.items() if isinstance(v, int | float | str)
-    }
+    run.stats = {k: v for k, v in stats.items() if isinstance(v, int | float | str)}
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     run.save(update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"])
     return ReconcileResult(
