@@ -157,7 +157,7 @@ class _Alloc:
 
 
 @dataclass(slots=True)
-class _SliceScores(PicklesAsTuple):
+class _SliceScores:
     """One slice of transactions scored, with the counters it advanced."""
 
     # One plain tuple per scored transaction (tuples pickle fastest), in transaction order:
