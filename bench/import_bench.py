@@ -5,8 +5,8 @@ floors for the same rows:
 * fair COPY: psycopg COPY, as the table owner, of the finished rows (ids, tenant, account,
   batch, dedup keys: everything the import computes) into a bench-only copy of
   ``banking_banktransaction`` made with ``LIKE ... INCLUDING ALL`` — the same columns, check
-  constraints and five indexes, a regular WAL-logged table — but without RLS and without the two
-  composite foreign keys (``LIKE`` copies neither), no parsing, no dedup and no ``ON CONFLICT``.
+  constraints and four indexes, a regular WAL-logged table — but without RLS and without the two
+  tenant-reference triggers (``LIKE`` copies neither), no parsing, no dedup and no ``ON CONFLICT``.
   Its ids are time-ordered (UUIDv7-like), the cheapest kind for the primary key indexes.
 
     .venv/bin/python bench/import_bench.py [--rows 1000000] [--api-requests 10]

@@ -70,7 +70,7 @@ class Invoice(TenantModel):
         blank=True,
         related_name="invoices",
         db_index=False,
-        db_constraint=False,  # the composite (tenant_id, vendor_id) FK replaces it
+        db_constraint=False,  # the tenant reference (tenant_id, vendor_id) -> vendor replaces it
     )
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.RECEIVABLE)
     amount = _amount_field()

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from banking.models import BankTransaction
 from invoices.models import Invoice
-from tenants.models import TenantModel, tenant_key_proven_by_composite_keys
+from tenants.models import TenantModel, tenant_key_proven_by_references
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -104,9 +104,9 @@ class Match(TenantModel):
 class MatchAllocation(TenantModel):
     """Money of one transaction applied to one invoice within a match."""
 
-    # The composite key (tenant_id, match_id) -> match (migration 0002) already proves the
-    # tenant exists (the match's own tenant key does).
-    tenant = tenant_key_proven_by_composite_keys()
+    # The tenant reference (tenant_id, match_id) -> match already proves the tenant exists
+    # (the match's own tenant key does).
+    tenant = tenant_key_proven_by_references()
 
     match = models.ForeignKey(
         Match, on_delete=models.CASCADE, related_name="allocations", db_index=False, db_constraint=False
@@ -133,7 +133,6 @@ class MatchAllocation(TenantModel):
     )
 
     class Meta(TenantModel.Meta):
-        # Nothing points at an allocation: no (tenant, id) key for composite foreign keys.
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
             models.CheckConstraint(

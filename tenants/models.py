@@ -146,10 +146,9 @@ class TenantModel(TimeStampedModel):
 
     class Meta:
         abstract = True
-        constraints = [
-            # Target of composite foreign keys: a child row can only point at its own tenant.
-            models.UniqueConstraint(fields=["tenant", "id"], name="%(app_label)s_%(class)s_tenant_id_key"),
-        ]
+        # References between tenant tables are checked by the tenant-reference triggers
+        # (tenants.rls.tenant_reference), which look parents up by primary key: no (tenant, id) key.
+        constraints: ClassVar[list[models.BaseConstraint]] = []
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.tenant_id is None:
@@ -157,12 +156,12 @@ class TenantModel(TimeStampedModel):
         super().save(*args, **kwargs)
 
 
-def tenant_key_proven_by_composite_keys() -> models.ForeignKey:
-    """The tenant column of a table whose composite foreign keys already prove the tenant.
+def tenant_key_proven_by_references() -> models.ForeignKey:
+    """The tenant column of a table whose tenant references already prove the tenant.
 
-    A row that must point at (tenant_id, parent_id) of a parent row can only carry a tenant
-    the parent has; a plain tenant_id foreign key on top would only add a per-row trigger to
-    bulk writes. Overrides ``TenantModel.tenant`` (same column, no constraint).
+    A row that must point at (tenant_id, parent_id) of a parent row (``tenants.rls.tenant_reference``)
+    can only carry a tenant the parent has; a plain tenant_id foreign key on top would only add a
+    per-row trigger to bulk writes. Overrides ``TenantModel.tenant`` (same column, no constraint).
     """
     return models.ForeignKey(
         Tenant,
@@ -257,9 +256,6 @@ class AuditEvent(TenantModel):
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]
-        # Nothing points at an audit event, so it needs no (tenant, id) key for composite
-        # foreign keys: one index less to maintain for each of the thousands a run writes.
-        constraints = []  # noqa: RUF012 (Django reads it, never mutates it)
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="audit_tenant_object_idx"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import environ
+import psycopg
 import pytest
 from django.db import DatabaseError, connections, transaction
 
@@ -151,21 +152,190 @@ def test_runtime_role_without_tenant_reads_nothing_and_cannot_write(world_a, wor
                 )
 
 
+# Every reference between tenant tables: (child table, column, seeded child, parent table, seeded parent).
+TENANT_REFERENCES = [
+    ("invoices_invoice", "vendor_id", "invoice", "invoices_vendor", "vendor"),
+    ("banking_banktransaction", "account_id", "transaction", "banking_bankaccount", "account"),
+    ("banking_banktransaction", "import_batch_id", "transaction", "banking_importbatch", "batch"),
+    ("reconciliation_match", "run_id", "match", "reconciliation_reconciliationrun", "run"),
+    ("reconciliation_matchallocation", "match_id", "allocation", "reconciliation_match", "match"),
+    (
+        "reconciliation_matchallocation",
+        "transaction_id",
+        "allocation",
+        "banking_banktransaction",
+        "transaction",
+    ),
+    ("reconciliation_matchallocation", "invoice_id", "allocation", "invoices_invoice", "invoice"),
+]
+REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
+# Columns a copied row must change to pass the table's unique keys.
+UNIQUE_COLUMNS = {"banking_banktransaction": "dedup_key", "invoices_invoice": "number"}
+
+
+def test_every_reference_between_tenant_tables_is_listed_and_guarded(world_a):
+    """A new foreign key between tenant tables must be a tenant reference (and tested here)."""
+    from tenants.rls import tenant_reference_trigger_names
+
+    tenant_tables_by_model = {model: model._meta.db_table for model in tenant_models()}
+    found = set()
+    for model, table in tenant_tables_by_model.items():
+        for field in model._meta.get_fields():
+            if field.many_to_one and field.concrete and field.related_model in tenant_tables_by_model:
+                assert not field.db_constraint, f"{table}.{field.column}: use a tenant reference"
+                found.add((table, field.column, tenant_tables_by_model[field.related_model]))
+    assert found == {(child, column, parent) for child, column, _, parent, _ in TENANT_REFERENCES}
+    with connections["default"].cursor() as cursor:
+        for child, column, parent in found:
+            names = tenant_reference_trigger_names(child, column)
+            cursor.execute(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE t.tgname = ANY(%s) AND t.tgenabled = 'O'",
+                [list(names)],
+            )
+            assert sorted(cursor.fetchall()) == sorted(
+                [(child, names[0]), (child, names[1]), (parent, names[2]), (parent, names[3])]
+            ), f"{child}.{column}"
+
+
 @pytest.mark.parametrize(
-    ("table", "column", "target"),
-    [
-        ("invoices_invoice", "vendor_id", "vendor"),
-        ("banking_banktransaction", "account_id", "account"),
-        ("banking_banktransaction", "import_batch_id", "batch"),
-        ("reconciliation_match", "run_id", "run"),
-        ("reconciliation_matchallocation", "match_id", "match"),
-        ("reconciliation_matchallocation", "transaction_id", "transaction"),
-        ("reconciliation_matchallocation", "invoice_id", "invoice"),
-    ],
+    ("table", "column", "_child", "_parent", "target"), TENANT_REFERENCES, ids=REFERENCE_IDS
 )
-def test_rows_cannot_point_at_another_tenants_rows(world_a, world_b, login, table, column, target):
-    """Foreign keys ignore RLS; the composite (tenant_id, id) keys refuse the cross-tenant link."""
+def test_rows_cannot_point_at_another_tenants_rows(
+    world_a, world_b, login, table, column, _child, _parent, target
+):
+    """Foreign keys ignore RLS; the tenant references refuse the cross-tenant link."""
     foreign_id = world_b.seeded[target].id
-    with pytest.raises(DatabaseError, match="foreign key"):
+    with pytest.raises(DatabaseError, match="foreign key") as refused:
         with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
             cursor.execute(f"UPDATE {table} SET {column} = %s", [str(foreign_id)])  # noqa: S608
+    assert refused.value.__cause__.diag.constraint_name == f"{table}_{column}_same_tenant_fk"
+
+
+def _insert_copies(cursor, table: str, column: str, source_id, references: list[str]) -> int:
+    """Insert one copy of row ``source_id`` per entry of ``references`` (the value for ``column``)."""
+    cursor.execute(
+        f"CREATE TEMP TABLE copy_src ON COMMIT DROP AS SELECT * FROM {table} WHERE id = %s",  # noqa: S608
+        [str(source_id)],
+    )
+    overrides = {"id": "gen_random_uuid()", column: "ref.id"}
+    if table in UNIQUE_COLUMNS:
+        overrides[UNIQUE_COLUMNS[table]] = "gen_random_uuid()::text"
+    columns = columns_of(cursor, table)
+    values = [overrides.get(name, f"copy_src.{name}") for name in columns]
+    cursor.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM copy_src CROSS JOIN unnest(%s::uuid[]) AS ref(id)",
+        [references],
+    )
+    return cursor.rowcount
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "child", "_parent", "target"), TENANT_REFERENCES, ids=REFERENCE_IDS
+)
+def test_a_bulk_insert_with_one_cross_tenant_reference_inserts_nothing(
+    world_a, world_b, login, table, column, child, _parent, target
+):
+    own_id, foreign_id = str(world_a.seeded[target].id), str(world_b.seeded[target].id)
+    source_id = world_a.seeded[child].id
+    with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+        rows_before = cursor.fetchone()[0]
+    with pytest.raises(DatabaseError, match="foreign key") as refused:
+        with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
+            _insert_copies(cursor, table, column, source_id, [own_id, foreign_id, own_id])
+    assert refused.value.__cause__.diag.constraint_name == f"{table}_{column}_same_tenant_fk"
+    assert foreign_id in refused.value.__cause__.diag.message_detail
+    with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+        assert cursor.fetchone()[0] == rows_before
+        # Control: the same statement with only tenant A's parent is accepted.
+        assert _insert_copies(cursor, table, column, source_id, [own_id, own_id]) == 2
+
+
+@pytest.mark.parametrize(
+    ("_table", "_column", "_child", "parent", "target"), TENANT_REFERENCES, ids=REFERENCE_IDS
+)
+@pytest.mark.parametrize("change", ["delete", "re-key"])
+def test_a_referenced_row_cannot_be_deleted_or_re_keyed(
+    world_a, login, _table, _column, _child, parent, target, change
+):
+    statement = {
+        "delete": f"DELETE FROM {parent} WHERE id = %s",  # noqa: S608
+        "re-key": f"UPDATE {parent} SET id = gen_random_uuid() WHERE id = %s",  # noqa: S608
+    }[change]
+    with pytest.raises(DatabaseError, match="foreign key") as refused:
+        with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
+            cursor.execute(statement, [str(world_a.seeded[target].id)])
+    assert refused.value.__cause__.diag.message_detail.endswith(f'is still referenced from table "{_table}".')
+
+
+def _tenant_session(tenant_id) -> psycopg.Connection:
+    """A second, independent connection to the test database, in ``tenant_id``'s context."""
+    settings = connections["default"].settings_dict
+    session = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+    )
+    session.execute(f"SET ROLE {runtime_role()}")
+    session.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant_id)])
+    session.execute("SET lock_timeout = '300ms'")
+    session.commit()  # session-level settings survive later rollbacks only once committed
+    return session
+
+
+def test_a_parent_in_use_by_an_open_insert_cannot_be_deleted_and_vice_versa(world_a):
+    """The insert check locks its parents FOR KEY SHARE, like a built-in foreign key."""
+    tenant = world_a.tenant.id
+    insert_transaction = (
+        "INSERT INTO banking_banktransaction (id, tenant_id, account_id, import_batch_id, amount, currency, "
+        "booking_date, description, counterparty_name, counterparty_account, external_id, end_to_end_id, "
+        "structured_reference, return_reason, dedup_key, status, allocated_amount, created_at, updated_at) "
+        "VALUES (gen_random_uuid(), %s, %s, %s, 1, 'USD', '2024-01-01', '', '', '', '', '', '', '', "
+        "gen_random_uuid()::text, 'unmatched', 0, now(), now())"
+    )
+
+    def new_batch(session) -> str:
+        return session.execute(
+            "INSERT INTO banking_importbatch (id, tenant_id, source, file_name, file_format, file_sha256, "
+            "received_count, imported_count, duplicate_count, created_at, updated_at) "
+            "VALUES (gen_random_uuid(), %s, 'api', '', '', '', 0, 0, 0, now(), now()) RETURNING id",
+            [str(tenant)],
+        ).fetchone()[0]
+
+    inserter, deleter = _tenant_session(tenant), _tenant_session(tenant)
+    try:
+        batch = new_batch(inserter)
+        inserter.commit()
+        account = world_a.seeded["account"].id
+        # 1. An open insert holds its parent: the delete waits (here: times out).
+        inserter.execute(insert_transaction, [str(tenant), str(account), batch])
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            deleter.execute("DELETE FROM banking_importbatch WHERE id = %s", [batch])
+        deleter.rollback()
+        inserter.commit()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            deleter.execute("DELETE FROM banking_importbatch WHERE id = %s", [batch])
+        deleter.rollback()
+        assert deleter.execute(
+            "SELECT count(*) FROM banking_importbatch WHERE id = %s", [batch]
+        ).fetchone() == (1,)
+        deleter.rollback()
+        # 2. An open delete holds the parent: the insert waits, and fails once the delete commits.
+        other = new_batch(inserter)
+        inserter.commit()
+        deleter.execute("DELETE FROM banking_importbatch WHERE id = %s", [other])
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            inserter.execute(insert_transaction, [str(tenant), str(account), other])
+        inserter.rollback()
+        deleter.commit()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            inserter.execute(insert_transaction, [str(tenant), str(account), other])
+        inserter.rollback()
+    finally:
+        inserter.close()
+        deleter.close()
