@@ -475,7 +475,9 @@ _WRITE_RUN = (
     WHERE a.kept AND m.match_id = a.match_id AND m.transaction_id = a.transaction_id
       AND m.invoice_id = a.invoice_id AND m.amount = a.amount AND m.invoice_amount <> a.invoice_amount
     """,
-    # New proposals, in the engine's order (creation time follows it).
+    # New proposals, in the engine's order (creation time follows it). New ids grow with that
+    # order, so the staging table's primary key hands the rows over sorted: sorting ~70k wide
+    # rows (explanations) by seq spilled to disk (~0.8 s at 100k).
     """
     INSERT INTO reconciliation_match (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
@@ -487,7 +489,7 @@ _WRITE_RUN = (
            s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp()
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE NOT s.kept
-    ORDER BY s.seq
+    ORDER BY s.id
     """,
     """
     INSERT INTO reconciliation_matchallocation (
