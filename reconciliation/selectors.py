@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from banking.models import BankTransaction, TransactionStatus
 from invoices.models import Invoice, InvoiceStatus, Vendor
@@ -29,15 +30,21 @@ def engine_settings() -> engine.EngineSettings:
     )
 
 
+def _as_text(column: str) -> Cast:
+    """A uuid column read as its text: psycopg's uuid.UUID objects cost ~10 µs a row to build
+    and the engine wants strings anyway (about 1 s of a 100k read)."""
+    return Cast(column, output_field=TextField())
+
+
 _INVOICE_COLUMNS = (
-    "id",
+    _as_text("id"),
     "number",
     "amount",
     "amount_paid",
     "currency",
     "issue_date",
     "due_date",
-    "vendor_id",
+    _as_text("vendor_id"),
     "structured_reference",
     "kind",
 )
@@ -49,14 +56,14 @@ def _invoice_input(row: tuple, vendor: tuple) -> engine.InvoiceInput:
     pk, number, amount, paid, currency, issued, due, vendor_id, structured_reference, kind = row
     vendor_name, aliases, iban, account_reference = vendor
     return engine.InvoiceInput(
-        id=str(pk),
+        id=pk,
         number=number,
         amount=amount,
         outstanding=amount - paid,
         currency=currency,
         issue_date=issued,
         due_date=due,
-        counterparty_id=str(vendor_id) if vendor_id else None,
+        counterparty_id=vendor_id or None,
         counterparty_name=vendor_name or "",
         counterparty_aliases=tuple(aliases or ()),
         counterparty_account=iban or account_reference or "",
@@ -76,7 +83,7 @@ def open_invoice_inputs(*, invoice_ids: list[uuid.UUID] | None = None) -> list[e
     queryset = Invoice.objects.filter(
         status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID], amount__gt=F("amount_paid")
     ).order_by()
-    vendor_rows = Vendor.objects.order_by().values_list("id", *_VENDOR_COLUMNS)
+    vendor_rows = Vendor.objects.order_by().values_list(_as_text("id"), *_VENDOR_COLUMNS)
     if invoice_ids is not None:
         queryset = queryset.filter(pk__in=invoice_ids)
         vendor_rows = vendor_rows.filter(pk__in=queryset.values("vendor_id"))
@@ -88,7 +95,7 @@ def open_invoice_inputs(*, invoice_ids: list[uuid.UUID] | None = None) -> list[e
 
 
 _TRANSACTION_COLUMNS = (
-    "id",
+    _as_text("id"),
     "amount",
     "allocated_amount",
     "currency",
@@ -119,7 +126,7 @@ def _transaction_input(row: tuple) -> engine.TransactionInput:
         structured_reference,
     ) = row
     return engine.TransactionInput(
-        id=str(pk),
+        id=pk,
         amount=amount,
         currency=currency,
         booking_date=booked,
