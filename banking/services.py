@@ -3,10 +3,11 @@
 Imports stream rows into a temporary staging table with ``COPY`` (PostgreSQL 15 refuses ``COPY
 FROM`` into a table whose RLS applies to the current role) and move them with one ``INSERT ...
 SELECT ... ON CONFLICT DO NOTHING`` inside the tenant context, where the policies check every
-row and the tenant references (account, batch) check the statement's parents once. Duplicates are decided by the database through the
-``(tenant, account, dedup_key)`` unique key: ``ref:`` + the bank's reference when there is one
-(``#n`` for its n-th repeat within one import), else ``fp:`` + a fingerprint of date, amount,
-currency, normalised description and position among identical rows of that day.
+row and the tenant references (account, batch) check the statement's parents once. Duplicates
+are decided by the database through the ``(tenant, account, dedup_key)`` unique key: ``ref:``
++ the bank's reference when there is one (``#n`` for its n-th repeat within one import), else
+``fp:`` + a fingerprint of date, amount, currency, normalised description and position among
+identical rows of that day.
 
 Imported rows get time-ordered ids (UUIDv7 with a per-import counter, see
 ``tenants.ids.OrderedIds``): random UUIDs scatter every insert over both primary-key indexes.

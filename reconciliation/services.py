@@ -346,14 +346,30 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
     existing = _open_proposals_by_allocations()
     new_id = OrderedIds.new()  # new matches' ids grow with the proposal order (see tenants.ids)
     match_ids: list[uuid.UUID] = []
-    match_rows: list[tuple] = []
     allocation_rows: list[tuple] = []
-    for seq, proposal in enumerate(proposals):
-        kept_id = existing.pop(_proposal_key(proposal), None) if existing else None
-        match_id = kept_id or new_id(seq)
-        match_ids.append(match_id)
-        match_rows.append(
-            (
+
+    def match_rows() -> Iterator[tuple]:
+        # A generator, so COPY streams: PostgreSQL parses one row's explanations into jsonb on
+        # its core while this one serialises the next (~100 MB of JSON at 100k). It also
+        # fills match_ids and allocation_rows, complete once the COPY has consumed it.
+        for seq, proposal in enumerate(proposals):
+            kept_id = existing.pop(_proposal_key(proposal), None) if existing else None
+            match_id = kept_id or new_id(seq)
+            match_ids.append(match_id)
+            for allocation, settled in zip(proposal.allocations, _settled_amounts(proposal), strict=True):
+                allocation_rows.append(
+                    (
+                        len(allocation_rows),
+                        match_id,
+                        kept_id is not None,
+                        proposal.auto_confirm,
+                        allocation.transaction_id,
+                        allocation.invoice_id,
+                        allocation.amount,
+                        settled,
+                    )
+                )
+            yield (
                 seq,
                 match_id,
                 kept_id is not None,
@@ -365,21 +381,8 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
                 "[" + ",".join(_pair_score_json(score) for score in proposal.breakdown) + "]",
                 proposal.fee_amount,
             )
-        )
-        for allocation, settled in zip(proposal.allocations, _settled_amounts(proposal), strict=True):
-            allocation_rows.append(
-                (
-                    len(allocation_rows),
-                    match_id,
-                    kept_id is not None,
-                    proposal.auto_confirm,
-                    allocation.transaction_id,
-                    allocation.invoice_id,
-                    allocation.amount,
-                    settled,
-                )
-            )
-    staging.copy("matches", match_rows)
+
+    staging.copy("matches", match_rows())
     staging.copy("allocations", allocation_rows)
     staging.copy("stale", ((match_id,) for match_id in existing.values()))
     return match_ids
