@@ -76,7 +76,12 @@ class Match(TenantModel):
     )
     engine_version = models.CharField(max_length=32, blank=True, default="")
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # partial index below: a run's proposals are decided by nobody yet
     )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +100,9 @@ class Match(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "status", "-created_at"], name="match_tenant_status_idx"),
             models.Index(fields=["tenant", "run"], name="match_tenant_run_idx"),
+            models.Index(
+                fields=["decided_by"], condition=Q(decided_by__isnull=False), name="match_decided_by_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -246,7 +246,12 @@ class AuditEvent(TenantModel):
     """Who changed what, when, with the state before and after (append-only)."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # partial index below: a run's auto-confirmations have no actor
     )
     action = models.CharField(max_length=64, help_text="e.g. match.confirmed")
     object_type = models.CharField(max_length=64)
@@ -259,6 +264,7 @@ class AuditEvent(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="audit_tenant_object_idx"),
+            models.Index(fields=["actor"], condition=models.Q(actor__isnull=False), name="audit_actor_idx"),
         ]
 
     def __str__(self) -> str:
