@@ -1,6 +1,7 @@
-"""System check: every tenant table is protected by RLS in the database, the role cannot bypass it.
+"""System checks: every tenant table is protected by RLS in the database, the role cannot bypass
+it, and every reference between tenant tables is a guarded tenant reference.
 
-Runs with ``manage.py check`` and at server start-up. Tables that do not exist yet (unapplied
+Run with ``manage.py check`` and at server start-up. Tables that do not exist yet (unapplied
 migrations) are skipped with a warning so ``migrate`` itself can run.
 """
 
@@ -12,6 +13,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connection
+
+from tenants.rls import tenant_reference_name, tenant_reference_trigger_names
 
 
 def tenant_models() -> list[Any]:
@@ -117,6 +120,80 @@ def check_row_level_security(app_configs: Any = None, **kwargs: Any) -> list[Any
                     f"The database login cannot SET ROLE {role}.",
                     hint=f"GRANT {role} TO <owner login>;",
                     id="tenants.E006",
+                )
+            )
+    return messages
+
+
+def tenant_references() -> list[tuple[str, str, str, Any]]:
+    """``(child table, column, parent table, field)`` of every foreign key between tenant tables."""
+    tables = {model: model._meta.db_table for model in tenant_models()}
+    found = []
+    for model, table in tables.items():
+        for field in model._meta.get_fields():
+            if field.many_to_one and field.concrete and field.related_model in tables:
+                found.append((table, field.column, tables[field.related_model], field))
+    return sorted(found, key=lambda reference: reference[:3])
+
+
+TRIGGERS_SQL = """
+SELECT c.relname, t.tgname FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND t.tgname = ANY(%s) AND t.tgenabled <> 'D'
+"""
+
+
+def _reference_triggers(table: str, column: str, parent: str) -> list[tuple[str, str]]:
+    """``(table, trigger)`` pairs a tenant reference installs: two on the child, two on the parent."""
+    names = tenant_reference_trigger_names(table, column)
+    return list(zip((table, table, parent, parent), names, strict=True))
+
+
+@register(Tags.database, Tags.security)
+def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Errors for a foreign key between tenant tables without its tenant-reference triggers.
+
+    A plain foreign key ignores RLS, so it would let a row point at another tenant's row; the
+    triggers of ``tenants.rls.tenant_reference`` refuse that (see the migrations).
+    """
+    references = tenant_references()
+    expected = {ref[:3]: _reference_triggers(*ref[:3]) for ref in references}
+    trigger_names = sorted({trigger for pairs in expected.values() for _, trigger in pairs})
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(TRIGGERS_SQL, [trigger_names])
+            present = set(cursor.fetchall())
+            cursor.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relname = ANY(%s)",
+                [sorted({table for table, *_ in references})],
+            )
+            (existing_tables,) = cursor.fetchone()
+    except DatabaseError as error:
+        return [Warning(f"Could not verify tenant references: {error}", id="tenants.W003")]
+    if references and existing_tables == 0:
+        return []  # nothing migrated yet
+    messages: list[Any] = []
+    for table, column, parent, field in references:
+        if field.db_constraint:
+            messages.append(
+                Error(
+                    f"{field.model._meta.label}.{field.name}: a plain foreign key between tenant tables "
+                    "ignores RLS.",
+                    hint="db_constraint=False and tenants.rls.tenant_reference() in a migration.",
+                    id="tenants.E008",
+                )
+            )
+        missing = [
+            trigger for pair in expected[table, column, parent] if pair not in present for trigger in pair[1:]
+        ]
+        if missing:
+            messages.append(
+                Error(
+                    f"{table}.{column} -> {parent}: tenant reference {tenant_reference_name(table, column)} "
+                    f"lacks trigger(s) {', '.join(missing)}.",
+                    hint=f"tenants.rls.tenant_reference({table!r}, {column!r}, {parent!r}) in a migration.",
+                    id="tenants.E007",
                 )
             )
     return messages

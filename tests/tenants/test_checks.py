@@ -1,4 +1,5 @@
-"""The RLS system check passes on the migrated schema and fails when protection is removed."""
+"""The RLS and tenant-reference system checks pass on the migrated schema and fail when
+protection is removed."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connection
 
-from tenants.checks import check_row_level_security
+from tenants.checks import check_row_level_security, check_tenant_references
 
 pytestmark = pytest.mark.django_db
 
 
 def error_ids() -> set[str]:
-    return {message.id for message in check_row_level_security() if message.level >= 40}
+    messages = [*check_row_level_security(), *check_tenant_references()]
+    return {message.id for message in messages if message.level >= 40}
 
 
 def test_check_passes_on_migrated_database():
@@ -30,6 +32,13 @@ def test_check_passes_on_migrated_database():
         ("ALTER TABLE tenants_tenantsettings NO FORCE ROW LEVEL SECURITY", "tenants.E002"),
         ("ALTER TABLE tenants_tenantsettings DISABLE ROW LEVEL SECURITY", "tenants.E001"),
         ("DROP POLICY tenant_isolation ON tenants_membership", "tenants.E003"),
+        # The tenant references: a missing check on the child, a disabled guard on the parent.
+        ("DROP TRIGGER invoices_invoice_vendor_id_ins ON invoices_invoice", "tenants.E007"),
+        (
+            "ALTER TABLE banking_banktransaction DISABLE TRIGGER "
+            "reconciliation_matchallocation_transaction_id_parent_del",
+            "tenants.E007",
+        ),
     ],
 )
 def test_check_fails_when_protection_is_removed(statement, expected):
@@ -61,3 +70,10 @@ def test_check_fails_when_runtime_role_can_bypass_rls(settings):
             assert "tenants.E005" in error_ids()
         finally:
             admin.execute(f"DROP ROLE {role}")
+
+
+def test_a_plain_foreign_key_between_tenant_tables_is_an_error(monkeypatch):
+    from reconciliation.models import MatchAllocation
+
+    monkeypatch.setattr(MatchAllocation._meta.get_field("invoice"), "db_constraint", True)
+    assert "tenants.E008" in error_ids()
