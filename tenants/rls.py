@@ -95,6 +95,14 @@ ALTER TABLE {table}
 # the current tenant (the policies' WITH CHECK), and that tenant's parents are exactly the
 # ones the policies let it see. A superuser sees every row; the tenant_id equality still holds.
 #
+# Two differences from a built-in foreign key, both outside what the application does:
+# * TRUNCATE of a parent table alone is not refused (only the owner may truncate; the runtime
+#   role has no TRUNCATE privilege, and a check could not see other tenants' rows anyway);
+# * the parent-side check reads with the statement's snapshot, so under REPEATABLE READ a
+#   child committed concurrently with its parent's delete could be missed. The application runs
+#   READ COMMITTED, where the FOR KEY SHARE lock makes the delete wait and then see the child
+#   (tested in tests/tenants/test_rls.py).
+#
 # Trigger arguments: constraint name, then the referencing column and the other table.
 
 TENANT_REFERENCE_FUNCTIONS_SQL = """
