@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from tenants.money import MoneyError, normalize_currency
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.permissions import TenantRolePermission
+from tenants.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from tenants.serializers import MoneyField, RowRenderer
 
 from . import selectors, services
@@ -31,9 +32,6 @@ CURSOR_NOTE = (
     "Cursor-based pagination, newest first: follow the opaque `next`/`previous` links (or pass "
     "`cursor`); `page_size` up to 500. Pages stay stable while rows are added."
 )
-PROBLEM_400 = OpenApiResponse(description="Invalid fields (problem+json with per-field `errors`).")
-PROBLEM_403 = OpenApiResponse(description="Your role in this tenant cannot write.")
-PROBLEM_404 = OpenApiResponse(description="No such resource in this tenant.")
 
 
 @extend_schema_field(

@@ -22,12 +22,19 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, site
-from .audit import audit_record
 from .context import require_tenant_id
 from .errors import DomainError
 from .models import ApiToken, AuditEvent, Membership, Role, Tenant, TenantSettings
 from .money import MoneyError, normalize_currency
-from .services import api_token_create, api_token_revoke, membership_add, membership_remove, tenant_create
+from .services import (
+    SETTINGS_FIELDS,
+    api_token_create,
+    api_token_revoke,
+    membership_add,
+    membership_remove,
+    tenant_create,
+    tenant_settings_update,
+)
 
 # --- platform: tenants, users, groups ------------------------------------------------------------
 
@@ -277,13 +284,7 @@ class MemberAdmin(TenantAdminMixin, admin.ModelAdmin):
 class TenantSettingsForm(forms.ModelForm):
     class Meta:
         model = TenantSettings
-        fields = [
-            "default_currency",
-            "auto_confirm_threshold",
-            "fee_tolerance_fixed",
-            "fee_tolerance_percent",
-            "date_window_days",
-        ]
+        fields = list(SETTINGS_FIELDS)
 
     def clean_default_currency(self) -> str:
         try:
@@ -324,17 +325,11 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: TenantSettings, form: Any, change: bool) -> None:
-        # No settings service exists yet; the form validates and the audit records before/after.
-        before = TenantSettings.objects.filter(pk=obj.pk).values(*TenantSettingsForm.Meta.fields).first()
-        super().save_model(request, obj, form, change)
-        after = {name: getattr(obj, name) for name in TenantSettingsForm.Meta.fields}
-        audit_record(
+        # The same service as the API: validation, row lock, one audit event with what changed.
+        tenant_settings_update(
+            changes={name: form.cleaned_data[name] for name in SETTINGS_FIELDS if name in form.cleaned_data},
             actor=request.user,  # type: ignore[arg-type]
-            action="tenantsettings.changed",
-            object_type="tenantsettings",
-            object_id=obj.pk,
-            before=before,
-            after={**after, "source": "admin"},
+            source="admin",
         )
 
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -12,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .models import Role
+from .models import MAX_DATE_WINDOW_DAYS, Role
 from .permissions import TenantRolePermission
+from .problems import PROBLEM_400, PROBLEM_403
 
 
 class TenantOutputSerializer(serializers.Serializer):
@@ -106,3 +108,61 @@ class MemberDeleteApi(APIView):
     def delete(self, request: Request, tenant_id: Any, user_id: int) -> Response:
         services.membership_remove(tenant_id=request._request.tenant.id, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TenantSettingsSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "TenantSettings"
+
+    default_currency = serializers.CharField(max_length=3, help_text="ISO 4217, for invoices without one")
+    auto_confirm_threshold = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        allow_null=True,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        help_text="Confidence at or above which a match is confirmed automatically; null switches it off.",
+    )
+    fee_tolerance_fixed = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text="Underpayment up to this amount is booked as a bank fee.",
+    )
+    fee_tolerance_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        help_text="Underpayment up to this percentage of the amount is booked as a bank fee.",
+    )
+    date_window_days = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_DATE_WINDOW_DAYS,
+        help_text="How many days after the due date (or before the issue date) a payment may fall.",
+    )
+
+
+class TenantSettingsApi(APIView):
+    """``GET/PATCH /v1/tenants/{tenant_id}/settings``: members read, owners change."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    write_role = Role.OWNER
+
+    @extend_schema(
+        tags=["tenants"], summary="The tenant's settings", responses={200: TenantSettingsSerializer}
+    )
+    def get(self, request: Request, tenant_id: Any) -> Response:
+        return Response(TenantSettingsSerializer(selectors.tenant_settings_get()).data)
+
+    @extend_schema(
+        tags=["tenants"],
+        summary="Change the tenant's settings (owners)",
+        request=TenantSettingsSerializer(partial=True),
+        responses={200: TenantSettingsSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
+    )
+    def patch(self, request: Request, tenant_id: Any) -> Response:
+        data = TenantSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        row = services.tenant_settings_update(changes=data.validated_data, actor=request.user)
+        return Response(TenantSettingsSerializer(row).data)

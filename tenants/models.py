@@ -173,6 +173,9 @@ def tenant_key_proven_by_references() -> models.ForeignKey:
     )
 
 
+MAX_DATE_WINDOW_DAYS = 3650
+
+
 class TenantSettings(TenantModel):
     """Per-tenant preferences: default currency and reconciliation policy."""
 
@@ -201,7 +204,11 @@ class TenantSettings(TenantModel):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="Underpayment up to this percentage of the amount is booked as a bank fee.",
     )
-    date_window_days = models.PositiveIntegerField(default=120)
+    date_window_days = models.PositiveIntegerField(
+        default=120,
+        validators=[MaxValueValidator(MAX_DATE_WINDOW_DAYS)],
+        help_text="How many days after the due date (or before the issue date) a payment may fall.",
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name_plural = "tenant settings"

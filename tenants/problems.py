@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -225,3 +226,9 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Http
     from django.views.defaults import permission_denied
 
     return permission_denied(request, exception or Exception())
+
+
+# OpenAPI descriptions of the problem responses views document (drf-spectacular).
+PROBLEM_400 = OpenApiResponse(description="Invalid fields (problem+json with per-field `errors`).")
+PROBLEM_403 = OpenApiResponse(description="Your role in this tenant cannot write.")
+PROBLEM_404 = OpenApiResponse(description="No such resource in this tenant.")

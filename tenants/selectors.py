@@ -7,7 +7,8 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
-from .models import Membership, Tenant
+from .context import require_tenant_id
+from .models import Membership, Tenant, TenantSettings
 
 
 def tenants_of_user(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
@@ -24,9 +25,12 @@ def members_of_tenant(*, tenant_id: uuid.UUID) -> list[dict]:
     )
 
 
+def tenant_settings_get() -> TenantSettings:
+    """The active tenant's settings (the defaults, unsaved, for a tenant that has none yet)."""
+    return TenantSettings.objects.first() or TenantSettings(tenant_id=require_tenant_id())
+
+
 def tenant_default_currency() -> str:
     """The active tenant's default currency (``TenantSettings``), USD when it has none."""
-    from .models import TenantSettings
-
     code = TenantSettings.objects.values_list("default_currency", flat=True).first()
     return code or "USD"

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from .audit import audit_record
 from .authentication import generate_raw_token, hash_token
-from .context import tenant_context
+from .context import require_tenant_id, tenant_context
 from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, Membership, Role, Tenant, TenantSettings
+from .money import MoneyError, normalize_currency
 
 
 @transaction.atomic
@@ -26,6 +31,66 @@ def tenant_create(*, name: str, owner: AbstractBaseUser, default_currency: str =
     with tenant_context(tenant.id):
         TenantSettings.objects.create(tenant=tenant, default_currency=default_currency)
     return tenant
+
+
+SETTINGS_FIELDS = (
+    "default_currency",
+    "auto_confirm_threshold",
+    "fee_tolerance_fixed",
+    "fee_tolerance_percent",
+    "date_window_days",
+)
+
+
+@transaction.atomic
+def tenant_settings_update(
+    *, changes: Mapping[str, Any], actor: AbstractBaseUser | None, source: str = "api"
+) -> TenantSettings:
+    """Change the active tenant's settings; used by the next reconciliation run.
+
+    Every field is validated (all problems in one InvalidInput) and nothing is written unless all
+    pass. The row is locked while it changes; one audit event records the fields that changed,
+    before and after (none when nothing changed). ``auto_confirm_threshold=None`` switches
+    auto-confirmation off.
+    """
+    unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            "Unknown settings.",
+            errors={name: [f"Not a setting; settings are {list(SETTINGS_FIELDS)}."] for name in unknown},
+        )
+    row = TenantSettings.objects.select_for_update().first() or TenantSettings(tenant_id=require_tenant_id())
+    before = {name: getattr(row, name) for name in SETTINGS_FIELDS}
+    errors: dict[str, list[str]] = {}
+    for name, value in changes.items():
+        if name == "default_currency":
+            try:
+                value = normalize_currency(value)
+            except MoneyError as error:
+                errors[name] = [str(error)]
+                continue
+        setattr(row, name, value)
+    try:
+        row.clean_fields(exclude=["tenant", *errors])
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise InvalidInput("The settings have invalid values.", errors=errors)
+    after = {name: getattr(row, name) for name in SETTINGS_FIELDS}
+    changed = [name for name in SETTINGS_FIELDS if after[name] != before[name]]
+    if not changed and not row._state.adding:
+        return row
+    row.save()
+    audit_record(
+        actor=actor,
+        action="tenantsettings.changed",
+        object_type="tenantsettings",
+        object_id=row.pk,
+        before={name: before[name] for name in changed},
+        after={**{name: after[name] for name in changed}, "source": source},
+    )
+    return row
 
 
 def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Membership:

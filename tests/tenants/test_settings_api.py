@@ -1,0 +1,144 @@
+"""The tenant's settings over REST: members read them, owners change them, every change audited."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from reconciliation.selectors import engine_settings
+from tenants.context import tenant_context
+from tenants.models import AuditEvent, TenantSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def url(world) -> str:
+    return f"/v1/tenants/{world.tenant.id}/settings"
+
+
+def stored(world) -> TenantSettings:
+    with tenant_context(world.tenant.id):
+        return TenantSettings.objects.get()
+
+
+def settings_events(world) -> list[AuditEvent]:
+    with tenant_context(world.tenant.id):
+        return list(AuditEvent.objects.filter(action="tenantsettings.changed"))
+
+
+def test_members_read_the_settings(world_a, api_client_for):
+    response = api_client_for(world_a.viewer).get(url(world_a))
+    assert response.status_code == 200
+    assert response.json() == {
+        "default_currency": "USD",
+        "auto_confirm_threshold": "0.9500",
+        "fee_tolerance_fixed": "0.00",
+        "fee_tolerance_percent": "0.00",
+        "date_window_days": 120,
+    }
+
+
+def test_an_owner_changes_them_and_the_change_is_audited(world_a, api_client_for):
+    response = api_client_for(world_a.owner).patch(
+        url(world_a),
+        {"auto_confirm_threshold": 0.97, "fee_tolerance_fixed": "2.50", "default_currency": "eur"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["auto_confirm_threshold"] == "0.9700"
+    row = stored(world_a)
+    assert (row.auto_confirm_threshold, row.fee_tolerance_fixed, row.default_currency) == (
+        Decimal("0.97"),
+        Decimal("2.50"),
+        "EUR",
+    )
+    (event,) = settings_events(world_a)
+    assert event.actor_id == world_a.owner.pk
+    assert event.before == {
+        "default_currency": "USD",
+        "auto_confirm_threshold": "0.9500",
+        "fee_tolerance_fixed": "0.00",
+    }
+    assert event.after == {
+        "default_currency": "EUR",
+        "auto_confirm_threshold": "0.9700",
+        "fee_tolerance_fixed": "2.50",
+        "source": "api",
+    }
+    # The next run uses them.
+    with tenant_context(world_a.tenant.id):
+        assert engine_settings().fee_tolerance_fixed == Decimal("2.50")
+
+
+def test_auto_confirmation_can_be_switched_off(world_a, api_client_for):
+    response = api_client_for(world_a.owner).patch(
+        url(world_a), {"auto_confirm_threshold": None}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["auto_confirm_threshold"] is None
+    with tenant_context(world_a.tenant.id):
+        assert engine_settings().auto_confirm_threshold is None
+
+
+def test_an_unchanged_value_writes_no_event(world_a, api_client_for):
+    response = api_client_for(world_a.owner).patch(url(world_a), {"date_window_days": 120}, format="json")
+    assert response.status_code == 200
+    assert settings_events(world_a) == []
+
+
+@pytest.mark.parametrize("role", ["accountant", "viewer"])
+def test_only_owners_change_them(world_a, api_client_for, role):
+    response = api_client_for(getattr(world_a, role)).patch(
+        url(world_a), {"date_window_days": 30}, format="json"
+    )
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert stored(world_a).date_window_days == 120
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"auto_confirm_threshold": "1.5"}, "auto_confirm_threshold"),
+        ({"auto_confirm_threshold": "0.12345"}, "auto_confirm_threshold"),
+        ({"fee_tolerance_fixed": "-1"}, "fee_tolerance_fixed"),
+        ({"fee_tolerance_fixed": "1.005"}, "fee_tolerance_fixed"),
+        ({"fee_tolerance_percent": "101"}, "fee_tolerance_percent"),
+        ({"date_window_days": 100000}, "date_window_days"),
+        ({"date_window_days": -1}, "date_window_days"),
+        ({"default_currency": "ZZZ"}, "default_currency"),
+        ({"default_currency": "EURO"}, "default_currency"),
+    ],
+)
+def test_bad_values_are_refused_and_change_nothing(world_a, api_client_for, body, field):
+    before = stored(world_a)
+    response = api_client_for(world_a.owner).patch(
+        url(world_a), {**body, "date_window_days": 30} if field != "date_window_days" else body, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert field in response.json()["errors"]
+    after = stored(world_a)
+    assert [
+        getattr(after, name) for name in ("default_currency", "auto_confirm_threshold", "date_window_days")
+    ] == [
+        getattr(before, name) for name in ("default_currency", "auto_confirm_threshold", "date_window_days")
+    ]
+    assert settings_events(world_a) == []
+
+
+def test_another_tenants_settings_are_not_found(world_a, world_b, api_client_for):
+    client = api_client_for(world_b.owner)
+    assert client.get(url(world_a)).status_code == 404
+    assert client.patch(url(world_a), {"date_window_days": 1}, format="json").status_code == 404
+    assert stored(world_a).date_window_days == 120
+
+
+def test_the_service_refuses_unknown_settings(world_a):
+    from tenants.errors import InvalidInput
+    from tenants.services import tenant_settings_update
+
+    with tenant_context(world_a.tenant.id), pytest.raises(InvalidInput) as refused:
+        tenant_settings_update(changes={"min_score": "0.1"}, actor=None)
+    assert "min_score" in refused.value.errors
