@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -211,8 +212,9 @@ class BankStatementImportApi(APIView):
             raise InvalidInput(
                 "Send the statement as the multipart field `file`.", errors={"file": ["required"]}
             )
-        file_format = (request.data.get("format") or "").strip().lower()
-        account = (request.data.get("account") or "").strip()
+        form = request.data if isinstance(request.data, Mapping) else {}
+        file_format = (form.get("format") or "").strip().lower()
+        account = (form.get("account") or "").strip()
         digest = hashlib.sha256()
         for block in upload.chunks():
             digest.update(block)
@@ -260,7 +262,7 @@ class BankAccountListApi(APIView):
 
 class ImportBatchOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
     file_name = serializers.CharField()
     file_format = serializers.CharField()
     file_sha256 = serializers.CharField()

@@ -25,7 +25,6 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, BinaryIO
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from psycopg import sql
 
@@ -37,6 +36,7 @@ from banking.statements import (
     detect_format,
     iter_statement,
 )
+from tenants.audit import Actor
 from tenants.context import require_tenant_id
 from tenants.errors import InvalidInput
 from tenants.ids import OrderedIds
@@ -214,7 +214,7 @@ def transactions_import(
     *,
     rows: Iterable[ParsedTransaction],
     source: str,
-    created_by: AbstractBaseUser | None = None,
+    created_by: Actor = None,
     default_account: str | None = None,
     file_name: str = "",
     file_format: str = "",
@@ -497,7 +497,7 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> ValidatedRow
 
 
 def api_transactions_import(
-    *, items: Any, created_by: AbstractBaseUser | None, default_account: str | None
+    *, items: Any, created_by: Actor, default_account: str | None
 ) -> ImportResult:
     """The API's import (REST and GraphQL): validate every item, so one response lists all the
     problems, then import them for the active tenant, all or nothing."""
@@ -518,7 +518,7 @@ def statement_import(
     source: str = ImportSource.FILE,
     file_format: str | None = None,
     csv_options: CsvOptions | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: Actor = None,
     default_account: str | None = None,
     return_ids: bool = True,
     progress: Callable[[int], None] | None = None,

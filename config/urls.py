@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from reconciliation.schema.views import graphql_view
@@ -11,7 +11,7 @@ handler403 = "tenants.problems.handler403"
 handler404 = "tenants.problems.handler404"
 handler500 = "tenants.problems.handler500"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("tenants/<uuid:tenant_id>/graphql", graphql_view, name="graphql"),

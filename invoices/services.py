@@ -16,11 +16,10 @@ from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
-from tenants.audit import audit_record
+from tenants.audit import Actor, audit_record
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.money import MoneyError, normalize_currency, parse_amount, quantize
 from tenants.selectors import tenant_default_currency
@@ -186,7 +185,7 @@ def _state(obj: Invoice | Vendor, fields: Iterable[str]) -> dict[str, Any]:
 
 
 def _audit_change(
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     action: str,
     obj: Invoice | Vendor,
     before: dict[str, Any] | None,
@@ -225,7 +224,7 @@ def invoice_create(
     due_date: dt.date | None = None,
     kind: str = InvoiceKind.RECEIVABLE,
     structured_reference: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     audit: bool = True,
 ) -> Invoice:
     """Create an invoice; an unknown ``vendor_name`` creates that vendor.
@@ -278,7 +277,7 @@ def invoice_update(
     *,
     invoice_id: uuid.UUID,
     data: Mapping[str, Any],
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     audit: bool = True,
 ) -> Invoice:
     """Change the fields present in ``data`` (a partial update).
@@ -362,9 +361,7 @@ def invoice_update(
 
 
 @transaction.atomic
-def invoice_delete(
-    *, invoice_id: uuid.UUID, actor: AbstractBaseUser | None = None, audit: bool = True
-) -> None:
+def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = True) -> None:
     """Delete an invoice nothing has been paid on or matched to; others must be voided."""
     invoice = _lock_invoice(invoice_id)
     before = _state(invoice, _INVOICE_AUDITED)
@@ -465,7 +462,7 @@ def vendor_create(
     iban: str = "",
     account_reference: str = "",
     aliases: Iterable[str] = (),
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     audit: bool = True,
 ) -> Vendor:
     """Create a vendor; the name is unique in the tenant, the IBAN is normalised and checked."""
@@ -488,7 +485,7 @@ def vendor_update(
     *,
     vendor_id: uuid.UUID,
     data: Mapping[str, Any],
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     audit: bool = True,
 ) -> Vendor:
     """Change the fields present in ``data`` (name, iban, account_reference, aliases)."""
@@ -510,7 +507,7 @@ def vendor_update(
 
 
 @transaction.atomic
-def vendor_delete(*, vendor_id: uuid.UUID, actor: AbstractBaseUser | None = None, audit: bool = True) -> None:
+def vendor_delete(*, vendor_id: uuid.UUID, actor: Actor = None, audit: bool = True) -> None:
     """Delete a vendor that no invoice refers to."""
     # The lock makes a concurrent invoice insert for this vendor wait (its FK check needs a
     # key-share lock), so the check below cannot be overtaken.
@@ -595,7 +592,7 @@ def _bulk_row(raw: Mapping[str, str], default_currency: str) -> tuple[Invoice | 
     kind = value["kind"].lower() or InvoiceKind.RECEIVABLE
     if kind not in InvoiceKind.values:
         _add(errors, "kind", f"Choose one of {InvoiceKind.values}.")
-    if errors:
+    if errors or code is None:
         return None, value["vendor_name"], errors
     invoice = Invoice(
         number=value["number"],

@@ -208,7 +208,7 @@ class ExplainApi(APIView):
 class RunOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     started_by_id = serializers.IntegerField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
     engine_version = serializers.CharField()
     settings_used = serializers.JSONField()
     invoices_considered = serializers.IntegerField()

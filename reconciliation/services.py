@@ -18,14 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
 from banking.models import BankTransaction, TransactionStatus
 from invoices.models import Invoice, InvoiceStatus
-from tenants.audit import audit_record
+from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
 from tenants.ids import OrderedIds
@@ -65,7 +64,7 @@ def pair_score_dict(score: engine.PairScore) -> dict[str, Any]:
 # (C string escaping, no intermediate dicts), about twice as fast as building the dicts above
 # and dumping them. The text parses to exactly what pair_score_dict gives (a test checks it);
 # jsonb stores the same either way.
-_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_json_string = json.encoder.encode_basestring_ascii
 
 
 def _reasons_json(reasons: Any) -> str:
@@ -137,7 +136,7 @@ def reconcile(
     tenant_id: uuid.UUID | str,
     *,
     dry_run: bool = False,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     source: str = "api",
 ) -> ReconcileResult:
     """Run the engine for a tenant and persist its proposals (auto-confirming the safe ones).
@@ -158,7 +157,7 @@ def reconcile(
             return _run(dry_run=dry_run, actor=actor, source=source, started=started)
 
 
-def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started: float) -> ReconcileResult:
+def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> ReconcileResult:
     """One run inside the tenant's context, holding the run lock (see ``reconcile``)."""
     settings = selectors.engine_settings()
     invoices = selectors.open_invoice_inputs()
@@ -185,7 +184,7 @@ def _run(*, dry_run: bool, actor: AbstractBaseUser | None, source: str, started:
             stats=stats,
         )
     run = ReconciliationRun.objects.create(
-        started_by=_actor(actor),
+        started_by=actor_user(actor),
         source=source,
         engine_version=engine.ENGINE_VERSION,
         settings_used=_settings_snapshot(settings),
@@ -597,10 +596,6 @@ def _transaction_status(bank_transaction: BankTransaction) -> str:
     )
 
 
-def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return actor if actor is not None and getattr(actor, "pk", None) else None
-
-
 def _save_balances(transactions: dict, invoices: dict) -> None:
     """Recompute statuses from the new amounts and write the locked rows back."""
     for bank_transaction in transactions.values():
@@ -613,11 +608,11 @@ def _save_balances(transactions: dict, invoices: dict) -> None:
     Invoice.objects.bulk_update(list(invoices.values()), ["amount_paid", "status", "updated_at"])
 
 
-def _decide(match: Match, *, actor: AbstractBaseUser | None, status: str, stamp: str, action: str) -> Match:
+def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: str) -> Match:
     """Move a locked match to ``status``, stamp who and when, and audit the change."""
     before = _match_state(match)
     match.status = status
-    match.decided_by = _actor(actor)
+    match.decided_by = actor_user(actor)
     setattr(match, stamp, timezone.now())
     match.save(update_fields=["status", "auto", "decided_by", stamp, "updated_at"])
     audit_record(
@@ -631,7 +626,7 @@ def _decide(match: Match, *, actor: AbstractBaseUser | None, status: str, stamp:
     return match
 
 
-def _confirm(match: Match, *, actor: AbstractBaseUser | None, auto: bool) -> Match:
+def _confirm(match: Match, *, actor: Actor, auto: bool) -> Match:
     match = _locked_match(match.pk)
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"Only proposed matches can be confirmed; this one is {match.status}.")
@@ -655,7 +650,7 @@ def _confirm(match: Match, *, actor: AbstractBaseUser | None, auto: bool) -> Mat
 
 
 @transaction.atomic
-def match_confirm(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
+def match_confirm(*, match_id: uuid.UUID, actor: Actor) -> Match:
     """Confirm a proposed match: allocate amounts, update invoices and transactions, under row locks.
 
     Two concurrent confirmations competing for the same money serialise on the row locks; the
@@ -666,7 +661,7 @@ def match_confirm(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Mat
 
 
 @transaction.atomic
-def match_reject(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
+def match_reject(*, match_id: uuid.UUID, actor: Actor) -> Match:
     """Reject a proposed match; its pairs are never proposed again."""
     match = _locked_match(match_id)
     if match.status != MatchStatus.PROPOSED:
@@ -677,7 +672,7 @@ def match_reject(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Matc
 
 
 @transaction.atomic
-def match_undo(*, match_id: uuid.UUID, actor: AbstractBaseUser | None) -> Match:
+def match_undo(*, match_id: uuid.UUID, actor: Actor) -> Match:
     """Undo a confirmed match: give back exactly the amounts it allocated."""
     match = _locked_match(match_id)
     if match.status != MatchStatus.CONFIRMED:

@@ -341,7 +341,7 @@ def run_reconciliation_view(request: HttpRequest) -> HttpResponse:
     """Run the matching engine now for the active tenant (accountants and owners)."""
     _require_accountant(request)
     try:
-        result = services.reconcile(require_tenant_id(), actor=request.user, source="admin")  # type: ignore[arg-type]
+        result = services.reconcile(require_tenant_id(), actor=request.user, source="admin")
     except DomainError as error:
         messages.error(request, f"Reconciliation did not run: {error.detail}")
     else:

@@ -13,6 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
+from .authentication import authenticated_user
+from .context import require_tenant_id
+from .middleware import request_tenant
 from .models import MAX_DATE_WINDOW_DAYS, Role
 from .permissions import TenantRolePermission
 from .problems import PROBLEM_400, PROBLEM_403
@@ -38,14 +41,14 @@ class TenantListCreateApi(APIView):
 
     @extend_schema(responses=TenantOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        tenants = selectors.tenants_of_user(user=request.user)
+        tenants = selectors.tenants_of_user(user=authenticated_user(request))
         return Response(TenantOutputSerializer(tenants, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: TenantOutputSerializer})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = services.tenant_create(owner=request.user, **data.validated_data)
+        tenant = services.tenant_create(owner=authenticated_user(request), **data.validated_data)
         return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
 
 
@@ -56,7 +59,7 @@ class TenantDetailApi(APIView):
 
     @extend_schema(responses=TenantOutputSerializer)
     def get(self, request: Request, tenant_id: Any) -> Response:
-        return Response(TenantOutputSerializer(request._request.tenant).data)
+        return Response(TenantOutputSerializer(request_tenant(request)).data)
 
 
 class MemberOutputSerializer(serializers.Serializer):
@@ -81,14 +84,14 @@ class MemberListCreateApi(APIView):
 
     @extend_schema(responses=MemberOutputSerializer(many=True))
     def get(self, request: Request, tenant_id: Any) -> Response:
-        members = selectors.members_of_tenant(tenant_id=request._request.tenant.id)
+        members = selectors.members_of_tenant(tenant_id=require_tenant_id())
         return Response(MemberOutputSerializer(members, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
     def post(self, request: Request, tenant_id: Any) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.membership_add(tenant_id=request._request.tenant.id, **data.validated_data)
+        membership = services.membership_add(tenant_id=require_tenant_id(), **data.validated_data)
         body = {
             "user_id": membership.user_id,
             "user__username": data.validated_data["username"],
@@ -106,7 +109,7 @@ class MemberDeleteApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, tenant_id: Any, user_id: int) -> Response:
-        services.membership_remove(tenant_id=request._request.tenant.id, user_id=user_id)
+        services.membership_remove(tenant_id=require_tenant_id(), user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

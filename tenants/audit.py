@@ -6,10 +6,19 @@ import json
 import uuid
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.serializers.json import DjangoJSONEncoder
 
 from .models import AuditEvent
+
+Actor = User | AnonymousUser | None
+"""Who acts: the request's user (REST, GraphQL, admin), or None for the system (a run, a
+command). An anonymous user is recorded like the system."""
+
+
+def actor_user(actor: Actor) -> User | None:
+    """The user to record for ``actor``: None for the system or an anonymous user."""
+    return actor if isinstance(actor, User) and actor.pk else None
 
 
 def _jsonable(state: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -18,7 +27,7 @@ def _jsonable(state: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     action: str,
     object_type: str,
     object_id: uuid.UUID,
@@ -27,7 +36,7 @@ def audit_record(
 ) -> AuditEvent:
     """Append an audit event for the active tenant (call inside the change's transaction)."""
     return AuditEvent.objects.create(
-        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        actor=actor_user(actor),
         action=action,
         object_type=object_type,
         object_id=object_id,

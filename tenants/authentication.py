@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, models
 from django.http import HttpRequest
 from django.utils import timezone
@@ -69,7 +69,7 @@ class _RowLoader:
         fields = model._meta.concrete_fields
         quote = connection.ops.quote_name
         self.model = model
-        self.columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        self.columns = ", ".join(f"{alias}.{quote(str(field.column))}" for field in fields)
         self.width = len(fields)
         self.attnames = [field.attname for field in fields]
         self.converters = [
@@ -108,7 +108,7 @@ def _caller_query() -> tuple[str, list[_RowLoader]]:
         tenant_columns=loaders[3].columns,
         token_table=quote(ApiToken._meta.db_table),
         user_table=quote(user_model._meta.db_table),
-        user_pk=quote(user_model._meta.pk.column),
+        user_pk=quote(str(user_model._meta.pk.column)),
         membership_table=quote(Membership._meta.db_table),
         tenant_table=quote(Tenant._meta.db_table),
     )
@@ -141,7 +141,7 @@ def _lookup_token(raw: str, tenant_id: uuid.UUID | None) -> tuple[ApiToken, Memb
 
 def authenticate_bearer(
     request: HttpRequest, *, tenant_id: uuid.UUID | None = None
-) -> tuple[AbstractBaseUser, ApiToken] | None:
+) -> tuple[User, ApiToken] | None:
     """Resolve ``Authorization: Bearer`` to (user, token); None when no bearer header is sent.
 
     The result is cached on the request so the middleware (outside the tenant) and DRF (inside)
@@ -153,7 +153,7 @@ def authenticate_bearer(
     if hasattr(request, _REQUEST_ATTRIBUTE):
         return getattr(request, _REQUEST_ATTRIBUTE)
     raw = _bearer_value(request)
-    result: tuple[AbstractBaseUser, ApiToken] | None = None
+    result: tuple[User, ApiToken] | None = None
     if raw is not None:
         found = _lookup_token(raw, tenant_id)
         if found is None or not found[0].user.is_active:
@@ -167,6 +167,14 @@ def authenticate_bearer(
         result = (token.user, token)
     setattr(request, _REQUEST_ATTRIBUTE, result)
     return result
+
+
+def authenticated_user(request: Any) -> User:
+    """The request's user, for views behind ``IsAuthenticated`` (NotAuthenticated otherwise)."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 def bearer_membership(request: HttpRequest, tenant_id: uuid.UUID) -> Membership | None:
@@ -186,7 +194,7 @@ def bearer_membership(request: HttpRequest, tenant_id: uuid.UUID) -> Membership 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     """DRF authentication class for ``Authorization: Bearer <token>``."""
 
-    def authenticate(self, request: Any) -> tuple[AbstractBaseUser, ApiToken] | None:
+    def authenticate(self, request: Any) -> tuple[User, ApiToken] | None:
         return authenticate_bearer(request._request)
 
     def authenticate_header(self, request: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -14,6 +15,9 @@ from rest_framework import exceptions
 from .authentication import authenticate_bearer, bearer_membership
 from .context import tenant_context
 from .problems import problem_response
+
+if TYPE_CHECKING:
+    from .models import Tenant
 
 TENANT_PATH = re.compile(r"^/v1/tenants/(?P<tenant_id>[^/]+)(?:/|$)")
 
@@ -27,6 +31,12 @@ def tenant_id_in_path(path_info: str) -> uuid.UUID | None:
         return uuid.UUID(match["tenant_id"])
     except ValueError:
         return None
+
+
+def request_tenant(request: Any) -> Tenant:
+    """The tenant :class:`TenantContextMiddleware` resolved for ``request`` (Django's or DRF's)."""
+    tenant: Tenant = getattr(request, "_request", request).tenant
+    return tenant
 
 
 class RequestBodyLimitMiddleware:

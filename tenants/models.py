@@ -108,8 +108,8 @@ class ActiveTenantId(models.Expression):
 
     output_field = models.UUIDField()
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return "%s", [require_tenant_id()]
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        return "%s", (require_tenant_id(),)
 
 
 class TenantScopedManager(models.Manager):

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from .context import require_tenant_id
 from .models import Membership, Tenant, TenantSettings
 
 
-def tenants_of_user(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
+def tenants_of_user(*, user: User) -> QuerySet[Tenant]:
     """Tenants the user is a member of (outside any tenant context)."""
     return Tenant.objects.filter(memberships__user=user).order_by("name", "id")
 
 
-def members_of_tenant(*, tenant_id: uuid.UUID) -> list[dict]:
+def members_of_tenant(*, tenant_id: uuid.UUID) -> list[Mapping[str, Any]]:
     """Members of the tenant with the few user columns the runtime role may read."""
     return list(
         Membership.objects.filter(tenant_id=tenant_id)

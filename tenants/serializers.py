@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
-from rest_framework.settings import ISO_8601, api_settings
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from .money import quantize
 

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .audit import audit_record
+from .audit import Actor, audit_record
 from .authentication import generate_raw_token, hash_token
 from .context import require_tenant_id, tenant_context
 from .errors import Conflict, InvalidInput, NotFound
@@ -21,7 +21,7 @@ from .money import MoneyError, normalize_currency
 
 
 @transaction.atomic
-def tenant_create(*, name: str, owner: AbstractBaseUser, default_currency: str = "USD") -> Tenant:
+def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> Tenant:
     """Create a tenant with its settings row; ``owner`` becomes its first owner."""
     name = name.strip()
     if not name:
@@ -44,7 +44,7 @@ SETTINGS_FIELDS = (
 
 @transaction.atomic
 def tenant_settings_update(
-    *, changes: Mapping[str, Any], actor: AbstractBaseUser | None, source: str = "api"
+    *, changes: Mapping[str, Any], actor: Actor, source: str = "api"
 ) -> TenantSettings:
     """Change the active tenant's settings; used by the next reconciliation run.
 
@@ -117,7 +117,7 @@ def membership_remove(*, tenant_id: uuid.UUID, user_id: int) -> None:
     membership.delete()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; returns it with the raw value, which is never stored or shown again."""
     raw = generate_raw_token()
     token = ApiToken.objects.create(

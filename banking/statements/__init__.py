@@ -80,6 +80,5 @@ def iter_statement(
         yield from iter_mt940(stream)
     else:
         raise StatementParseError(
-            f"unsupported statement format {format!r}; "
-            f"supported formats: {', '.join(SUPPORTED_FORMATS)}"
+            f"unsupported statement format {format!r}; supported formats: {', '.join(SUPPORTED_FORMATS)}"
         )

@@ -6,7 +6,7 @@ import codecs
 import io
 import re
 from decimal import Decimal, InvalidOperation
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 _MINUS_SIGNS = "-\u2212\u2012\u2013"  # hyphen-minus, minus sign, figure dash, en dash
 _AMOUNT_NOISE = re.compile(r"[^\d.,'\u2019\u00b4\-\u2212\u2012\u2013+()]")
@@ -122,12 +122,7 @@ def parse_amount(text: str, decimal: str | None = None) -> Decimal:
             s = s.replace(sep, "")  # 1.234.567: thousands only
         else:
             whole, frac = s.split(sep)
-            thousands = (
-                decimal is not None
-                and decimal != sep
-                and len(frac) == 3
-                and 0 < len(whole) <= 3
-            )
+            thousands = decimal is not None and decimal != sep and len(frac) == 3 and 0 < len(whole) <= 3
             s = whole + frac if thousands else f"{whole}.{frac}"
     if not _DIGITS.fullmatch(s):
         raise ValueError(f"not an amount: {raw.strip()!r}")
@@ -214,7 +209,7 @@ class PrefixedStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]  # buffer protocol
+    def readinto(self, buffer: Any) -> int:  # buffer protocol
         if self._prefix:
             count = min(len(buffer), len(self._prefix))
             buffer[:count] = self._prefix[:count]

@@ -81,9 +81,7 @@ def _load(data: bytes) -> etree._Element:
         ) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise StatementParseError(
-            "DOCTYPE declarations are not allowed in CAMT files", location="DOCTYPE"
-        )
+        raise StatementParseError("DOCTYPE declarations are not allowed in CAMT files", location="DOCTYPE")
     for element in root.iter():
         if isinstance(element.tag, str):
             element.tag = etree.QName(element).localname
@@ -185,9 +183,7 @@ def _transaction(
             _account(parties.find(f"{role}Acct") if parties is not None else None)
         ),
         external_id=(
-            _text(details, "Refs/AcctSvcrRef")
-            or _text(entry, "AcctSvcrRef")
-            or _text(entry, "NtryRef")
+            _text(details, "Refs/AcctSvcrRef") or _text(entry, "AcctSvcrRef") or _text(entry, "NtryRef")
         ),
         end_to_end_id=end_to_end,
         structured_reference=structured or find_rf_reference(description),
@@ -205,7 +201,7 @@ def _entry_transactions(
     entry_sign = _sign(_text(entry, "CdtDbtInd"), where)
     all_details = entry.findall("NtryDtls/TxDtls")
     if len(all_details) >= 2:
-        items = []
+        items: list[tuple[etree._Element, tuple[Decimal, str], int, str]] = []
         for index, details in enumerate(all_details):
             amount = _amount(details.find("Amt")) or _amount(details.find("AmtDtls/TxAmt/Amt"))
             if amount is None:

@@ -89,96 +89,239 @@ _SYNONYMS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "indicator",
         _names(
-            "s h", "soll haben", "soll haben kennzeichen", "af bij", "debit credit",
-            "credit debit", "d c", "c d", "dc", "cd", "dr cr", "cr dr", "sign",
-            "credit debit indicator", "debit credit indicator", "cdtdbtind",
-            "cdt dbt ind", "vorzeichen", "sens", "debit credit mark",
+            "s h",
+            "soll haben",
+            "soll haben kennzeichen",
+            "af bij",
+            "debit credit",
+            "credit debit",
+            "d c",
+            "c d",
+            "dc",
+            "cd",
+            "dr cr",
+            "cr dr",
+            "sign",
+            "credit debit indicator",
+            "debit credit indicator",
+            "cdtdbtind",
+            "cdt dbt ind",
+            "vorzeichen",
+            "sens",
+            "debit credit mark",
         ),
     ),
     (
         "value_date",
         _names(
-            "value date", "valuedate", "valuta", "valutadatum", "valuta datum",
-            "wertstellung", "wertstellungsdatum", "wertstellungstag", "wert",
-            "date de valeur", "date valeur", "rentedatum", "value dt",
+            "value date",
+            "valuedate",
+            "valuta",
+            "valutadatum",
+            "valuta datum",
+            "wertstellung",
+            "wertstellungsdatum",
+            "wertstellungstag",
+            "wert",
+            "date de valeur",
+            "date valeur",
+            "rentedatum",
+            "value dt",
         ),
     ),
     (
         "date",
         _names(
-            "date", "transaction date", "posting date", "posted date", "booking date",
-            "book date", "trans date", "txn date", "completed date", "datum",
-            "buchungstag", "buchungsdatum", "buchung", "buchungs datum",
-            "datum buchung", "umsatzdatum", "date operation", "date de l operation",
-            "date d operation", "date comptable", "date de comptabilisation",
-            "date de transaction", "transactiedatum", "boekdatum", "boekingsdatum",
-            "datum transactie", "rentedatum boeking",
+            "date",
+            "transaction date",
+            "posting date",
+            "posted date",
+            "booking date",
+            "book date",
+            "trans date",
+            "txn date",
+            "completed date",
+            "datum",
+            "buchungstag",
+            "buchungsdatum",
+            "buchung",
+            "buchungs datum",
+            "datum buchung",
+            "umsatzdatum",
+            "date operation",
+            "date de l operation",
+            "date d operation",
+            "date comptable",
+            "date de comptabilisation",
+            "date de transaction",
+            "transactiedatum",
+            "boekdatum",
+            "boekingsdatum",
+            "datum transactie",
+            "rentedatum boeking",
         ),
     ),
     (
         "debit",
         _names(
-            "debit", "debits", "debit amount", "withdrawal", "withdrawals",
-            "withdrawal amount", "money out", "paid out", "out", "soll", "ausgang",
-            "ausgaben", "belastung", "debet", "af", "montant debit", "retrait",
-            "retraits", "sortie", "sorties", "uitgaven",
+            "debit",
+            "debits",
+            "debit amount",
+            "withdrawal",
+            "withdrawals",
+            "withdrawal amount",
+            "money out",
+            "paid out",
+            "out",
+            "soll",
+            "ausgang",
+            "ausgaben",
+            "belastung",
+            "debet",
+            "af",
+            "montant debit",
+            "retrait",
+            "retraits",
+            "sortie",
+            "sorties",
+            "uitgaven",
         ),
     ),
     (
         "credit",
         _names(
-            "credit", "credits", "credit amount", "deposit", "deposits",
-            "deposit amount", "money in", "paid in", "in", "haben", "eingang",
-            "einnahmen", "gutschrift", "bij", "montant credit", "versement",
-            "versements", "entree", "entrees", "inkomsten",
+            "credit",
+            "credits",
+            "credit amount",
+            "deposit",
+            "deposits",
+            "deposit amount",
+            "money in",
+            "paid in",
+            "in",
+            "haben",
+            "eingang",
+            "einnahmen",
+            "gutschrift",
+            "bij",
+            "montant credit",
+            "versement",
+            "versements",
+            "entree",
+            "entrees",
+            "inkomsten",
         ),
     ),
     (
         "amount",
         _names(
-            "amount", "betrag", "montant", "bedrag", "umsatz", "transaction amount",
-            "value", "net amount", "buchungsbetrag", "umsatzbetrag", "somme",
+            "amount",
+            "betrag",
+            "montant",
+            "bedrag",
+            "umsatz",
+            "transaction amount",
+            "value",
+            "net amount",
+            "buchungsbetrag",
+            "umsatzbetrag",
+            "somme",
         ),
     ),
     (
         "currency",
         _names(
-            "currency", "ccy", "curr", "cur", "wahrung", "waehrung", "devise",
-            "monnaie", "monn", "munt", "currency code", "wahrungscode",
+            "currency",
+            "ccy",
+            "curr",
+            "cur",
+            "wahrung",
+            "waehrung",
+            "devise",
+            "monnaie",
+            "monn",
+            "munt",
+            "currency code",
+            "wahrungscode",
         ),
     ),
     (
         "counterparty_account",
         _names(
-            "iban", "counterparty iban", "counterparty account", "counter account",
-            "payee account", "payee iban", "payer iban", "beneficiary account",
-            "beneficiary iban", "other account", "iban zahlungsbeteiligter",
-            "kontonummer iban", "konto nr", "gegenkonto", "iban gegenkonto",
-            "iban beguenstigter zahlungspflichtiger", "iban empfanger",
-            "iban begunstigter zahlungspflichtiger", "empfanger iban",
-            "tegenrekening", "tegenrekening iban", "tegenrekening iban bban",
-            "iban tegenpartij", "compte contrepartie", "iban contrepartie",
-            "iban du beneficiaire", "compte du beneficiaire",
+            "iban",
+            "counterparty iban",
+            "counterparty account",
+            "counter account",
+            "payee account",
+            "payee iban",
+            "payer iban",
+            "beneficiary account",
+            "beneficiary iban",
+            "other account",
+            "iban zahlungsbeteiligter",
+            "kontonummer iban",
+            "konto nr",
+            "gegenkonto",
+            "iban gegenkonto",
+            "iban beguenstigter zahlungspflichtiger",
+            "iban empfanger",
+            "iban begunstigter zahlungspflichtiger",
+            "empfanger iban",
+            "tegenrekening",
+            "tegenrekening iban",
+            "tegenrekening iban bban",
+            "iban tegenpartij",
+            "compte contrepartie",
+            "iban contrepartie",
+            "iban du beneficiaire",
+            "compte du beneficiaire",
         ),
     ),
     (
         "account",
         _names(
-            "account", "account number", "account no", "account iban", "own account",
-            "my account", "kontonummer", "konto", "auftragskonto", "mein konto",
-            "iban auftragskonto", "rekening", "rekeningnummer", "iban rekening",
-            "compte", "numero de compte", "n de compte", "no de compte",
+            "account",
+            "account number",
+            "account no",
+            "account iban",
+            "own account",
+            "my account",
+            "kontonummer",
+            "konto",
+            "auftragskonto",
+            "mein konto",
+            "iban auftragskonto",
+            "rekening",
+            "rekeningnummer",
+            "iban rekening",
+            "compte",
+            "numero de compte",
+            "n de compte",
+            "no de compte",
         ),
     ),
     (
         "external_id",
         _names(
-            "transaction id", "transaction reference", "transaction number",
-            "reference number", "bank reference", "fitid", "id", "transaktions id",
-            "transaktionsnummer", "transaktionsreferenz", "buchungsreferenz",
-            "bankreferenz", "n de transaction", "numero de transaction",
-            "no de transaction", "reference de l operation", "transactiereferentie",
-            "volgnummer", "transactie id",
+            "transaction id",
+            "transaction reference",
+            "transaction number",
+            "reference number",
+            "bank reference",
+            "fitid",
+            "id",
+            "transaktions id",
+            "transaktionsnummer",
+            "transaktionsreferenz",
+            "buchungsreferenz",
+            "bankreferenz",
+            "n de transaction",
+            "numero de transaction",
+            "no de transaction",
+            "reference de l operation",
+            "transactiereferentie",
+            "volgnummer",
+            "transactie id",
         ),
     ),
     (
@@ -188,36 +331,87 @@ _SYNONYMS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "counterparty_name",
         _names(
-            "payee", "payer", "payee name", "payer name", "payee payer", "name",
-            "counterparty", "counterparty name", "counter party", "beneficiary",
-            "beneficiary name", "recipient", "merchant", "merchant name",
-            "other party", "partner name", "empfanger", "zahlungsempfanger",
-            "empfanger auftraggeber", "auftraggeber empfanger", "auftraggeber",
-            "auftraggeber zahlungsempfanger", "zahlungspflichtiger",
-            "empfanger zahlungspflichtiger", "beguenstigter zahlungspflichtiger",
-            "begunstigter zahlungspflichtiger", "name zahlungsbeteiligter",
-            "zahlungsbeteiligter", "naam", "naam tegenpartij", "tegenpartij",
-            "naam begunstigde", "begunstigde", "tiers", "beneficiaire",
-            "contrepartie", "nom", "nom du tiers", "donneur d ordre",
+            "payee",
+            "payer",
+            "payee name",
+            "payer name",
+            "payee payer",
+            "name",
+            "counterparty",
+            "counterparty name",
+            "counter party",
+            "beneficiary",
+            "beneficiary name",
+            "recipient",
+            "merchant",
+            "merchant name",
+            "other party",
+            "partner name",
+            "empfanger",
+            "zahlungsempfanger",
+            "empfanger auftraggeber",
+            "auftraggeber empfanger",
+            "auftraggeber",
+            "auftraggeber zahlungsempfanger",
+            "zahlungspflichtiger",
+            "empfanger zahlungspflichtiger",
+            "beguenstigter zahlungspflichtiger",
+            "begunstigter zahlungspflichtiger",
+            "name zahlungsbeteiligter",
+            "zahlungsbeteiligter",
+            "naam",
+            "naam tegenpartij",
+            "tegenpartij",
+            "naam begunstigde",
+            "begunstigde",
+            "tiers",
+            "beneficiaire",
+            "contrepartie",
+            "nom",
+            "nom du tiers",
+            "donneur d ordre",
         ),
     ),
     (
         "description",  # purpose text proper: wins over the generic names below
         _names(
-            "verwendungszweck", "purpose", "memo", "narrative", "details",
-            "omschrijving", "mededelingen", "libelle", "libelle operation",
-            "libelle de l operation", "remittance information", "reference text",
-            "remarks", "zahlungsgrund", "vorgang verwendungszweck", "motif",
-            "communication", "communications", "transaction details",
-            "payment details", "payment reference",
+            "verwendungszweck",
+            "purpose",
+            "memo",
+            "narrative",
+            "details",
+            "omschrijving",
+            "mededelingen",
+            "libelle",
+            "libelle operation",
+            "libelle de l operation",
+            "remittance information",
+            "reference text",
+            "remarks",
+            "zahlungsgrund",
+            "vorgang verwendungszweck",
+            "motif",
+            "communication",
+            "communications",
+            "transaction details",
+            "payment details",
+            "payment reference",
         ),
     ),
     (
         "description_generic",
         _names(
-            "description", "beschreibung", "text", "buchungstext", "umsatztext",
-            "transaction description", "particulars", "detail", "descriptif",
-            "naam omschrijving", "libelle complet",
+            "description",
+            "beschreibung",
+            "text",
+            "buchungstext",
+            "umsatztext",
+            "transaction description",
+            "particulars",
+            "detail",
+            "descriptif",
+            "naam omschrijving",
+            "libelle complet",
         ),
     ),
 )
@@ -231,13 +425,41 @@ _PREFIX_FIELDS = (
     ("credit", ("credit", "deposit", "deposits", "haben")),
 )
 _NOT_AMOUNT_WORDS = frozenset(
-    {"currency", "wahrung", "waehrung", "devise", "valuta", "munt", "original",
-     "fremdwahrung", "balance", "saldo", "solde", "kontostand", "date", "datum"}
+    {
+        "currency",
+        "wahrung",
+        "waehrung",
+        "devise",
+        "valuta",
+        "munt",
+        "original",
+        "fremdwahrung",
+        "balance",
+        "saldo",
+        "solde",
+        "kontostand",
+        "date",
+        "datum",
+    }
 )
 #: Header words of banks that write decimal commas (German, French, Dutch).
 _DECIMAL_COMMA_WORDS = frozenset(
-    {"betrag", "umsatz", "buchungstag", "montant", "bedrag", "datum", "soll", "haben",
-     "valuta", "wertstellung", "libelle", "omschrijving", "solde", "saldo"}
+    {
+        "betrag",
+        "umsatz",
+        "buchungstag",
+        "montant",
+        "bedrag",
+        "datum",
+        "soll",
+        "haben",
+        "valuta",
+        "wertstellung",
+        "libelle",
+        "omschrijving",
+        "solde",
+        "saldo",
+    }
 )
 
 _DEBIT_MARKS = frozenset({"s", "d", "dr", "db", "dbit", "debit", "soll", "af", "-", "debet"})
@@ -264,9 +486,7 @@ _MONTHS = {
     )
     for name in names.split()
 }
-_TIME_SUFFIX = re.compile(
-    r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp][Mm])?(Z|[+-]\d{2}:?\d{2})?$"
-)
+_TIME_SUFFIX = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp][Mm])?(Z|[+-]\d{2}:?\d{2})?$")
 _NAMED_DMY = re.compile(r"(\d{1,2})[ .\-/]+([^\W\d_]+)\.?[ .\-/,]+(\d{4}|\d{2})")
 _NAMED_MDY = re.compile(r"([^\W\d_]+)\.?[ .\-/]+(\d{1,2}),?[ .\-/]+(\d{4})")
 
@@ -292,8 +512,12 @@ DATE_FORMATS = (
     NAMED_DMY,
     NAMED_MDY,
 )
-_MONTH_FIRST = {"%m/%d/%Y": "%d/%m/%Y", "%m-%d-%Y": "%d-%m-%Y",
-                "%m/%d/%y": "%d/%m/%y", "%m-%d-%y": "%d-%m-%y"}
+_MONTH_FIRST = {
+    "%m/%d/%Y": "%d/%m/%Y",
+    "%m-%d-%Y": "%d-%m-%Y",
+    "%m/%d/%y": "%d/%m/%y",
+    "%m-%d-%y": "%d-%m-%y",
+}
 _AMOUNT_CURRENCY = (("€", "EUR"), ("£", "GBP"), ("$", "USD"))
 _ISO_IN_AMOUNT = re.compile(r"\b([A-Z]{3})\b")
 
@@ -562,7 +786,7 @@ class _CsvReader:
         if isinstance(head, str):  # a text stream slipped in: re-encode as UTF-8
             head = head.encode("utf-8")
             encoding, errors = "utf-8", "strict"
-            rest: BinaryIO = io.BytesIO(stream.read().encode("utf-8"))  # type: ignore[arg-type]
+            rest: BinaryIO = io.BytesIO(stream.read().encode("utf-8"))
         else:
             encoding, errors = _choose_encoding(head, options.encoding)
             rest = stream
@@ -625,8 +849,7 @@ class _CsvReader:
                 else "a date column and an amount (or debit/credit) column"
             )
             raise StatementParseError(
-                f"cannot find a header row with {wanted} in {where}; "
-                f"set CsvOptions.columns / skip_rows"
+                f"cannot find a header row with {wanted} in {where}; set CsvOptions.columns / skip_rows"
             )
         _score, neg_start, self.delimiter, self.mapping = best
         self.header_line = -neg_start  # 1-based physical line of the header
@@ -666,11 +889,7 @@ class _CsvReader:
         currencies = {c.strip().upper() for c in cells("currency")}
         self.default_currency = explicit_currency
         self.infer_currency = not explicit_currency and "currency" not in cols
-        usd = (
-            explicit_currency == "USD"
-            or currencies == {"USD"}
-            or any("$" in t for t in amount_texts)
-        )
+        usd = explicit_currency == "USD" or currencies == {"USD"} or any("$" in t for t in amount_texts)
         if self.options.decimal:
             self.decimal = self.options.decimal
         else:
@@ -746,10 +965,13 @@ class _CsvReader:
                         booking = parse_booking(date_text)
                     except ValueError:
                         problems.append(
-                            f"invalid date {date_text!r} "
-                            f"(expected {self.date_parsers['date'].fmt})"
+                            f"invalid date {date_text!r} (expected {self.date_parsers['date'].fmt})"
                         )
-                if parse_value is not None and (value_text := record[value_idx].strip()):
+                if (
+                    parse_value is not None
+                    and value_idx is not None
+                    and (value_text := record[value_idx].strip())
+                ):
                     try:
                         value = parse_value(value_text)
                     except ValueError:
@@ -780,9 +1002,7 @@ class _CsvReader:
                 currency = row_currency or self.default_currency
                 if not currency and self.infer_currency:
                     currency = _currency_from_amount(" ".join(amount_texts))
-                description = " ".join(
-                    text for text in (collapse_ws(record[i]) for i in desc_idx) if text
-                )
+                description = " ".join(text for text in (collapse_ws(record[i]) for i in desc_idx) if text)
                 yield ParsedTransaction(
                     account=record[account_idx].strip() if account_idx is not None else "",
                     account_currency=self.default_currency or row_currency,
@@ -806,9 +1026,7 @@ class _CsvReader:
                 f"malformed CSV: {exc}", location=f"line {offset + start + 1}"
             ) from None
         except UnicodeDecodeError as exc:
-            raise StatementParseError(
-                f"cannot decode the file as {self.encoding}: {exc.reason}"
-            ) from None
+            raise StatementParseError(f"cannot decode the file as {self.encoding}: {exc.reason}") from None
         if errors:
             raise StatementParseError(
                 f"{len(errors)} error(s) in the CSV file (first at {errors[0].location})",
@@ -816,9 +1034,7 @@ class _CsvReader:
             )
 
     @staticmethod
-    def _amount(
-        amount_text: str, debit_text: str, credit_text: str, mark: str, decimal: str
-    ) -> Decimal:
+    def _amount(amount_text: str, debit_text: str, credit_text: str, mark: str, decimal: str) -> Decimal:
         if amount_text:
             try:
                 amount = parse_amount(amount_text, decimal)

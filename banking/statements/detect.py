@@ -55,9 +55,7 @@ def _looks_like_csv(text: str) -> bool:
     control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n")
     if control > len(text) // 100:
         return False
-    return sum(1 for line in lines if any(d in line for d in _CSV_DELIMITERS)) >= max(
-        1, len(lines) // 3
-    )
+    return sum(1 for line in lines if any(d in line for d in _CSV_DELIMITERS)) >= max(1, len(lines) // 3)
 
 
 def _supported() -> str:
@@ -83,13 +81,11 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
 
     if low.startswith("%pdf"):
         raise StatementParseError(
-            f"PDF statements cannot be imported; export the statement as one of: "
-            f"{_supported()}"
+            f"PDF statements cannot be imported; export the statement as one of: {_supported()}"
         )
     if stripped.startswith("PK\x03\x04"):
         raise StatementParseError(
-            f"spreadsheet/ZIP files cannot be imported; save it as CSV "
-            f"(supported formats: {_supported()})"
+            f"spreadsheet/ZIP files cannot be imported; save it as CSV (supported formats: {_supported()})"
         )
     if stripped.startswith("<"):
         if "bktocstmrstmt" in low or "camt.053" in low:
@@ -101,14 +97,11 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
                 "CAMT.052 account reports are not supported; use the CAMT.053 statement"
             )
         if "camt.054" in low or "bktocstmrdbtcdtntfctn" in low:
-            raise StatementParseError(
-                "CAMT.054 notifications are not supported; use the CAMT.053 statement"
-            )
+            raise StatementParseError("CAMT.054 notifications are not supported; use the CAMT.053 statement")
         if ext in {".ofx", ".qfx", ".qbo"}:
             return "ofx"
         raise StatementParseError(
-            f"XML document is neither a CAMT.053 statement nor OFX "
-            f"(supported formats: {_supported()})"
+            f"XML document is neither a CAMT.053 statement nor OFX (supported formats: {_supported()})"
         )
     if "ofxheader" in low[:2048] or "<ofx>" in low:
         return "ofx"
@@ -121,6 +114,5 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
     if ext in _EXTENSIONS and "\x00" not in stripped:
         return _EXTENSIONS[ext]
     raise StatementParseError(
-        f"unrecognised statement format{f' ({ext} file)' if ext else ''}; "
-        f"supported formats: {_supported()}"
+        f"unrecognised statement format{f' ({ext} file)' if ext else ''}; supported formats: {_supported()}"
     )

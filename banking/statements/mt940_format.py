@@ -71,8 +71,9 @@ _SEPA_KEYWORDS = re.compile(
 )
 _REFERENCE_KEYWORDS = frozenset({"EREF", "KREF", "MREF", "CRED", "DEBT"})
 _MAX_REF = 35  # SEPA references are at most 35 characters
-_GVC_RETURN_CODES = frozenset({"108", "109", "159", "160", "161", "162", "163", "164", "165",
-                               "181", "183", "184", "185"})
+_GVC_RETURN_CODES = frozenset(
+    {"108", "109", "159", "160", "161", "162", "163", "164", "165", "181", "183", "184", "185"}
+)
 _SWIFT_CODES = (
     "TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|BENM|ORDP|ISDT|RTRN|PREF|KREF|ULTC|ULTD|ULTB|"
     "PURP|ACCW|ADDR|CNTP|SVCL|CDTRREF|CDTRREFTP|CD|ISSR|USTD|STRD|EXCH|CHGS|ORIG|RTYP|OCMT|"
@@ -219,9 +220,7 @@ def _reference(value: object) -> str:
 
 def _new_transactions() -> mt940.models.Transactions:
     # Disable the library's :86: interpretation; parse_details() does it.
-    return mt940.models.Transactions(
-        processors={"post_transaction_details": []}, options=mt940.Options.all()
-    )
+    return mt940.models.Transactions(processors={"post_transaction_details": []}, options=mt940.Options.all())
 
 
 def _parse_block(block: str) -> mt940.models.Transactions:
@@ -255,9 +254,7 @@ def _failing_tag_line(block: str, first_line: int) -> int:
 def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
     """All transactions of an MT940 file; raises StatementParseError."""
     text = _clean(data if isinstance(data, str) else decode_bytes(data))
-    if not _STATEMENT_START.search(text) or not (
-        _TRANSACTION_TAG.search(text) or _ACCOUNT_TAG.search(text)
-    ):
+    if not _STATEMENT_START.search(text) or not (_TRANSACTION_TAG.search(text) or _ACCOUNT_TAG.search(text)):
         raise StatementParseError(
             "not an MT940 file: no ':20:' statement with ':25:'/':61:' tags found",
             location="line 1",
@@ -274,12 +271,8 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
         except Exception as exc:  # noqa: BLE001 - library raises RuntimeError/ValueError/...
             line = _failing_tag_line(block, first_line)
             reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else repr(exc)
-            raise StatementParseError(
-                f"invalid MT940 data: {reason}", location=f"line {line}"
-            ) from None
-        tag_lines = [
-            first_line + block.count("\n", 0, m.start()) for m in _TRANSACTION_TAG.finditer(block)
-        ]
+            raise StatementParseError(f"invalid MT940 data: {reason}", location=f"line {line}") from None
+        tag_lines = [first_line + block.count("\n", 0, m.start()) for m in _TRANSACTION_TAG.finditer(block)]
         if len(tag_lines) != len(transactions):
             tag_lines = []
         account = collapse_ws(transactions.data.get("account_identification") or "")

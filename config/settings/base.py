@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -169,7 +170,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_FORMAT = env("LOG_FORMAT", default="text")  # "json" in production
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -84,13 +84,13 @@ def max_weight_matching(n_left: int, n_right: int, adj: list[list[tuple[int, int
     when the shortest augmenting path is no longer negative (total weight would not grow).
     """
     inf = float("inf")
-    h_l = [0] * n_left
-    h_r = [0] * n_right
+    h_l: list[float] = [0] * n_left
+    h_r: list[float] = [0] * n_right
     for edges in adj:
         for r, w in edges:
             if -w < h_r[r]:
                 h_r[r] = -w
-    h_t = min(h_r) if n_right else 0
+    h_t: float = min(h_r) if n_right else 0
     match_l = [-1] * n_left
     match_r = [-1] * n_right
     weight = [dict(edges) for edges in adj]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
@@ -128,12 +128,12 @@ class CandidateIndex:
         self.by_amount = {key: by_due(lst) for key, lst in by_amount.items()}
         # Read-only from here on: plain dicts (a lookup never inserts) of tuples, which take a
         # third less memory than lists (hundreds of thousands of buckets at 100k, mostly of one).
-        self.by_key: dict[tuple[str, ...], Sequence[int]] = _frozen(by_key)
-        self.by_numeric: dict[tuple[str, ...], Sequence[int]] = _frozen(by_numeric)
-        self.by_rf: dict[str, Sequence[int]] = _frozen(by_rf)
-        self.by_sref: dict[str, Sequence[int]] = _frozen(by_sref)
-        self.by_acct: dict[str, Sequence[str]] = _frozen(by_acct)
-        self.by_token: dict[str, Sequence[str]] = _frozen(by_token)
+        self.by_key: Mapping[tuple[str, ...], Sequence[int]] = _frozen(by_key)
+        self.by_numeric: Mapping[tuple[str, ...], Sequence[int]] = _frozen(by_numeric)
+        self.by_rf: Mapping[str, Sequence[int]] = _frozen(by_rf)
+        self.by_sref: Mapping[str, Sequence[int]] = _frozen(by_sref)
+        self.by_acct: Mapping[str, Sequence[str]] = _frozen(by_acct)
+        self.by_token: Mapping[str, Sequence[str]] = _frozen(by_token)
         self.sorted_amounts: dict[str, tuple[list[Decimal], list[int]]] = {}
         for cur, pairs in by_currency.items():
             pairs.sort()
@@ -276,11 +276,11 @@ class CandidateIndex:
             cache = self.name_cache
             for cp in sorted(seen):
                 key = (tx.name, cp)
-                hit = cache.get(key)
-                if hit is None:
-                    hit = cache[key] = name_ratio(tx.name, self.cp_names[cp])
-                if hit[0] >= NAME_MIN_RATIO:
-                    scored.append((-hit[0], cp))
+                ratio = cache.get(key)
+                if ratio is None:
+                    ratio = cache[key] = name_ratio(tx.name, self.cp_names[cp])
+                if ratio[0] >= NAME_MIN_RATIO:
+                    scored.append((-ratio[0], cp))
             if scored:
                 scored.sort()
                 best = -scored[0][0]
@@ -308,9 +308,9 @@ class CandidateIndex:
                 if rate is None:
                     continue
                 paid = tx.avail_f * float(rate)
-            out = inv.out_f
-            diff = out - paid
-            if abs(diff) <= BAND_F * out or 0 < diff <= max(fee_fixed, out * fee_pct):
+            outstanding = inv.out_f
+            diff = outstanding - paid
+            if abs(diff) <= BAND_F * outstanding or 0 < diff <= max(fee_fixed, outstanding * fee_pct):
                 found.add(i)
         # 3) amounts: the exact bucket, when the amount identifies something: if more than
         # max_amount_candidates invoices with that amount fall due around the payment date,

@@ -58,6 +58,7 @@ from .types import (
     PairScore,
     Proposal,
     Reason,
+    Shape,
     TransactionInput,
 )
 
@@ -107,10 +108,10 @@ def _prepare(
 ) -> tuple[list[PInv], list[PTx]]:
     inv_src = sorted(invoices, key=lambda x: x.id)
     tx_src = sorted(transactions, key=lambda x: x.id)
-    for rows, what in ((inv_src, "invoice"), (tx_src, "transaction")):
-        for a, b in zip(rows, rows[1:], strict=False):
-            if a.id == b.id:
-                raise ValueError(f"duplicate {what} id {a.id!r}")
+    for ids, what in (([x.id for x in inv_src], "invoice"), ([x.id for x in tx_src], "transaction")):
+        for a, b in zip(ids, ids[1:], strict=False):
+            if a == b:
+                raise ValueError(f"duplicate {what} id {a!r}")
     invs = [PInv(x, k) for k, x in enumerate(inv_src)]
     share_counterparty_facts(invs)
     return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
@@ -386,8 +387,8 @@ class _Run:
         solutions: dict[tuple[int, ...], None] = {}
         truncated = False
         if 2 <= len(quoted) <= s.max_subset_size:
-            total = sum(u for u, _ in quoted)
-            if target <= total <= target + tol_units:
+            quoted_units = sum(u for u, _ in quoted)
+            if target <= quoted_units <= target + tol_units:
                 solutions[tuple(sorted(i for _, i in quoted))] = None
         passes = [(quoted, tol_units), (items, 0)] if len(quoted) >= 2 else [(items, 0)]
         for pool_items, tol in passes:
@@ -612,7 +613,7 @@ class _Run:
             fee += ev.fee
         bp = min(a.ev.bp for a in allocs)
         self._auto_common(bp, rival, blockers)
-        shape = "one_to_one" if len(allocs) == 1 else "many_to_one"
+        shape: Shape = "one_to_one" if len(allocs) == 1 else "many_to_one"
         cur = inv.currency
         paid = sum((a.ev.alloc_inv for a in allocs), Decimal(0))
         left = inv.outstanding - paid - fee

@@ -32,7 +32,7 @@ class PicklesAsTuple:
     them), several times faster than the default, which builds a state dict per object.
     """
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return (type(self), tuple(getattr(self, name) for name in self.__slots__))
