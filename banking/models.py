@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from tenants.models import TenantModel, tenant_key_proven_by_references
+from tenants.models import TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -71,8 +71,6 @@ class TransactionStatus(models.TextChoices):
 class BankTransaction(TenantModel):
     """A booked bank transaction. ``amount`` is signed: credits > 0, debits < 0."""
 
-    # The tenant reference (tenant_id, account_id) -> account already proves the tenant exists.
-    tenant = tenant_key_proven_by_references()
     account = models.ForeignKey(
         BankAccount,
         on_delete=models.PROTECT,

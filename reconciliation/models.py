@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from banking.models import BankTransaction
 from invoices.models import Invoice
-from tenants.models import TenantModel, tenant_key_proven_by_references
+from tenants.models import TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -111,10 +111,6 @@ class Match(TenantModel):
 
 class MatchAllocation(TenantModel):
     """Money of one transaction applied to one invoice within a match."""
-
-    # The tenant reference (tenant_id, match_id) -> match already proves the tenant exists
-    # (the match's own tenant key does).
-    tenant = tenant_key_proven_by_references()
 
     match = models.ForeignKey(
         Match, on_delete=models.CASCADE, related_name="allocations", db_index=False, db_constraint=False

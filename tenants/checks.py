@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connection
 
-from tenants.rls import tenant_reference_name, tenant_reference_trigger_names
+from tenants.rls import tenant_key_trigger_names, tenant_reference_name, tenant_reference_trigger_names
 
 
 def tenant_models() -> list[Any]:
@@ -143,6 +143,13 @@ WHERE n.nspname = current_schema() AND t.tgname = ANY(%s) AND t.tgenabled <> 'D'
 """
 
 
+def tenant_key_tables() -> list[str]:
+    """Tables of ``TenantModel`` subclasses: their tenant_id is a tenant key (tenants.rls)."""
+    from tenants.models import TenantModel
+
+    return sorted(model._meta.db_table for model in tenant_models() if issubclass(model, TenantModel))
+
+
 def _reference_triggers(table: str, column: str, parent: str) -> list[tuple[str, str]]:
     """``(table, trigger)`` pairs a tenant reference installs: two on the child, two on the parent."""
     names = tenant_reference_trigger_names(table, column)
@@ -151,14 +158,17 @@ def _reference_triggers(table: str, column: str, parent: str) -> list[tuple[str,
 
 @register(Tags.database, Tags.security)
 def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """Errors for a foreign key between tenant tables without its tenant-reference triggers.
+    """Errors for a foreign key between tenant tables, or a tenant column, without its triggers.
 
     A plain foreign key ignores RLS, so it would let a row point at another tenant's row; the
     triggers of ``tenants.rls.tenant_reference`` refuse that (see the migrations).
     """
     references = tenant_references()
     expected = {ref[:3]: _reference_triggers(*ref[:3]) for ref in references}
-    trigger_names = sorted({trigger for pairs in expected.values() for _, trigger in pairs})
+    trigger_names = sorted(
+        {trigger for pairs in expected.values() for _, trigger in pairs}
+        | {trigger for table in tenant_key_tables() for trigger in tenant_key_trigger_names(table)}
+    )
     try:
         with connection.cursor() as cursor:
             cursor.execute(TRIGGERS_SQL, [trigger_names])
@@ -174,6 +184,23 @@ def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]
     if references and existing_tables == 0:
         return []  # nothing migrated yet
     messages: list[Any] = []
+    for table in tenant_key_tables():
+        insert, update, tenant_delete, tenant_update = tenant_key_trigger_names(table)
+        wanted_pairs = [
+            (table, insert),
+            (table, update),
+            ("tenants_tenant", tenant_delete),
+            ("tenants_tenant", tenant_update),
+        ]
+        missing = [trigger for pair in wanted_pairs if pair not in present for trigger in pair[1:]]
+        if missing:
+            messages.append(
+                Error(
+                    f"{table}.tenant_id: the tenant key lacks trigger(s) {', '.join(missing)}.",
+                    hint=f"tenants.rls.tenant_key({table!r}) in a migration.",
+                    id="tenants.E009",
+                )
+            )
     for table, column, parent, field in references:
         if field.db_constraint:
             messages.append(

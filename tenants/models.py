@@ -137,8 +137,15 @@ class TenantModel(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No single-column index: every index of a tenant table leads with tenant_id explicitly.
+    # Checked per statement by the tenant-key triggers (tenants.rls.tenant_key), not by a
+    # foreign key: that queued one deferred check per inserted row.
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
+        Tenant,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
     )
 
     objects: ClassVar[TenantScopedManager] = TenantScopedManager()
@@ -154,23 +161,6 @@ class TenantModel(TimeStampedModel):
         if self.tenant_id is None:
             self.tenant_id = require_tenant_id()
         super().save(*args, **kwargs)
-
-
-def tenant_key_proven_by_references() -> models.ForeignKey:
-    """The tenant column of a table whose tenant references already prove the tenant.
-
-    A row that must point at (tenant_id, parent_id) of a parent row (``tenants.rls.tenant_reference``)
-    can only carry a tenant the parent has; a plain tenant_id foreign key on top would only add a
-    per-row trigger to bulk writes. Overrides ``TenantModel.tenant`` (same column, no constraint).
-    """
-    return models.ForeignKey(
-        Tenant,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        editable=False,
-        db_constraint=False,
-    )
 
 
 MAX_DATE_WINDOW_DAYS = 3650

@@ -39,6 +39,9 @@ def test_check_passes_on_migrated_database():
             "reconciliation_matchallocation_transaction_id_parent_del",
             "tenants.E007",
         ),
+        # A tenant key: the insert check on a table, the delete guard on tenants_tenant.
+        ("DROP TRIGGER reconciliation_match_tenant_ins ON reconciliation_match", "tenants.E009"),
+        ("DROP TRIGGER invoices_invoice_tenant_del ON tenants_tenant", "tenants.E009"),
     ],
 )
 def test_check_fails_when_protection_is_removed(statement, expected):

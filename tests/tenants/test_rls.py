@@ -7,6 +7,7 @@ forgets its tenant filter still sees only the current tenant's rows.
 from __future__ import annotations
 
 import os
+import uuid
 
 import environ
 import psycopg
@@ -321,3 +322,54 @@ def test_a_parent_in_use_by_an_open_insert_cannot_be_deleted_and_vice_versa(worl
     finally:
         inserter.close()
         deleter.close()
+
+
+# --- tenant keys ------------------------------------------------------------------------------
+
+
+def tenant_key_tables_seeded() -> list[str]:
+    from tenants.checks import tenant_key_tables
+
+    return tenant_key_tables()
+
+
+@pytest.mark.parametrize("table", tenant_key_tables_seeded())
+def test_a_row_for_a_tenant_that_does_not_exist_is_refused(world_a, login, table):
+    """RLS lets a row in when tenant_id equals the setting; the tenant key wants the tenant to exist."""
+    ghost = str(uuid.uuid4())
+    with pytest.raises(DatabaseError, match="foreign key") as refused:
+        with tenant_context(world_a.tenant.id, using=login), connections[login].cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE copy_src ON COMMIT DROP AS SELECT * FROM {table} LIMIT 1")  # noqa: S608
+            assert cursor.rowcount == 1, f"{table}: no source row"
+            cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [ghost])
+            columns = columns_of(cursor, table)
+            overrides = {"id": "gen_random_uuid()", "tenant_id": "%s::uuid"}
+            values = [overrides.get(name, name) for name in columns]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM copy_src",  # noqa: S608
+                [ghost],
+            )
+    # A table with tenant references may refuse through one of them first (triggers fire in
+    # name order): each says the ghost tenant has no such row.
+    references = {
+        f"{child}_{column}_same_tenant_fk" for child, column, *_ in TENANT_REFERENCES if child == table
+    }
+    assert refused.value.__cause__.diag.constraint_name in {f"{table}_tenant_id_fk", *references}
+    assert ghost in refused.value.__cause__.diag.message_detail
+
+
+def test_a_tenant_with_rows_cannot_be_deleted_one_without_can(world_a, login):
+    from tenants.models import Tenant
+
+    with pytest.raises(DatabaseError, match="foreign key") as refused:
+        with transaction.atomic(using=login), connections[login].cursor() as cursor:
+            cursor.execute("DELETE FROM tenants_tenant WHERE id = %s", [str(world_a.tenant.id)])
+    assert refused.value.__cause__.diag.constraint_name.endswith("_tenant_id_fk")
+    empty = Tenant.objects.create(name="Nothing Yet")
+    with transaction.atomic(using=login), connections[login].cursor() as cursor:
+        cursor.execute("DELETE FROM tenants_tenant WHERE id = %s", [str(empty.id)])
+        assert cursor.rowcount == 1
+        # The check looked as each deleted tenant and put the setting back.
+        cursor.execute("SELECT current_setting('app.tenant_id', true)")
+        assert cursor.fetchone()[0] in ("", None)
+    assert Tenant.objects.filter(pk=world_a.tenant.id).exists()

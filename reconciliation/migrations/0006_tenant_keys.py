@@ -1,0 +1,30 @@
+"""Tenant keys: tenant_id checked per statement by triggers, not by a per-row foreign key."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from tenants.rls import tenant_key
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('reconciliation', '0005_partial_user_indexes'),
+        ('tenants', '0013_tenant_keys'),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name='match',
+            name='tenant',
+            field=models.ForeignKey(db_constraint=False, db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant'),
+        ),
+        migrations.AlterField(
+            model_name='reconciliationrun',
+            name='tenant',
+            field=models.ForeignKey(db_constraint=False, db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant'),
+        ),
+        tenant_key('reconciliation_reconciliationrun'),
+        tenant_key('reconciliation_match'),
+        tenant_key('reconciliation_matchallocation'),
+    ]
