@@ -66,7 +66,6 @@ _TEXT_LIMITS = {
     "return_reason": 16,
 }
 _TEXT_VALUES = operator.attrgetter(*_TEXT_LIMITS)
-_UUID_INT = operator.attrgetter("int")
 _TEXT_MAXIMA = tuple(_TEXT_LIMITS.values())
 _STAGING_COLUMNS = (
     "seq",
@@ -88,20 +87,29 @@ _STAGING_COLUMNS = (
 
 @dataclass
 class ImportResult:
-    """What an import did. ``transaction_ids`` lists the new rows (when asked for)."""
+    """What an import did, with the new rows' ids in input order (when asked for).
+
+    The ids are kept as text, as PostgreSQL returns them: a response lists them as text, and
+    building 10,000 ``uuid.UUID`` objects to print them again cost ~40 ms of a request.
+    """
 
     batch: ImportBatch
     received: int
     imported: int
     duplicates: int
-    transaction_ids: list[uuid.UUID] = field(default_factory=list)
+    transaction_id_texts: list[str] = field(default_factory=list)
+
+    @property
+    def transaction_ids(self) -> list[uuid.UUID]:
+        """The new rows' ids, in input order."""
+        return [uuid.UUID(text) for text in self.transaction_id_texts]
 
     def as_response(self) -> dict[str, Any]:
         return {
             "batch_id": str(self.batch.id),
             "imported": self.imported,
             "duplicates": self.duplicates,
-            "transactions": [str(pk) for pk in self.transaction_ids],
+            "transactions": self.transaction_id_texts,
         }
 
 
@@ -267,7 +275,11 @@ def transactions_import(
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
     analyze_if_stale(BankTransaction, rows_added=imported)
     return ImportResult(
-        batch=batch, received=received, imported=imported, duplicates=received - imported, transaction_ids=ids
+        batch=batch,
+        received=received,
+        imported=imported,
+        duplicates=received - imported,
+        transaction_id_texts=ids,
     )
 
 
@@ -339,7 +351,7 @@ def _move_staged_rows(
     batch_id: uuid.UUID,
     kinds: _StagedKinds,
     return_ids: bool,
-) -> tuple[int, list[uuid.UUID]]:
+) -> tuple[int, list[str]]:
     params = {
         "tenant": tenant_id,
         "batch": batch_id,
@@ -359,8 +371,10 @@ def _move_staged_rows(
         position_of_reference=sql.SQL(_POSITION_OF_REFERENCE if repeated_references else "1"),
     )
     if return_ids:
-        cursor.execute(statement + sql.SQL(" RETURNING id"), params)
-        ids = sorted((row[0] for row in cursor.fetchall()), key=_UUID_INT)  # ids grow with the input order
+        cursor.execute(statement + sql.SQL(" RETURNING id::text"), params)
+        # Ids grow with the input order (tenants.ids), and the canonical text of UUIDs (fixed
+        # width, lowercase hex) sorts like the numbers.
+        ids = sorted(row[0] for row in cursor.fetchall())
         return len(ids), ids
     cursor.execute(statement, params)
     return cursor.rowcount, []
@@ -496,9 +510,7 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> ValidatedRow
     return parsed
 
 
-def api_transactions_import(
-    *, items: Any, created_by: Actor, default_account: str | None
-) -> ImportResult:
+def api_transactions_import(*, items: Any, created_by: Actor, default_account: str | None) -> ImportResult:
     """The API's import (REST and GraphQL): validate every item, so one response lists all the
     problems, then import them for the active tenant, all or nothing."""
     with cyclic_gc_paused():
