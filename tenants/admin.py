@@ -79,6 +79,7 @@ class TenantCreateForm(forms.ModelForm):
 
 @admin.register(Tenant, site=site)
 class TenantAdmin(PlatformAdminMixin, admin.ModelAdmin):
+    delete_refused_hint = "the tenant still has data (settings, ledgers, matches or audit events)."
     list_display = ["name", "member_count", "id", "created_at"]
     search_fields = ["name", "id"]
     readonly_fields = ["id", "created_at", "updated_at"]
@@ -110,7 +111,10 @@ class TenantAdmin(PlatformAdminMixin, admin.ModelAdmin):
 
 
 class PlatformUserAdmin(PlatformAdminMixin, UserAdmin):
-    pass
+    delete_refused_hint = (
+        "this user acted in a tenant (decisions, audit events, runs or imports refer to them). "
+        "Untick “Active” instead: the account stops working and the audit trail keeps its name."
+    )
 
 
 class PlatformGroupAdmin(PlatformAdminMixin, GroupAdmin):

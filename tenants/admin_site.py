@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -40,6 +40,8 @@ from .audit import audit_record
 from .context import current_tenant_id
 from .errors import DomainError
 from .models import Membership, Role
+
+FOREIGN_KEY_VIOLATION = "23503"
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
 
@@ -482,3 +484,35 @@ class PlatformAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
+
+    # What to do instead, when rows in tenants still refer to the object.
+    delete_refused_hint = "records in tenants still refer to it."
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """No bulk delete: one at a time, so a refusal can be explained."""
+        actions = super().get_actions(request)  # type: ignore[misc]
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        """Delete, or explain why not: the tenant tables' references (and Django's deferred
+        foreign keys, checked here rather than at commit) refuse it while rows refer to it."""
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                obj.delete()
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        except IntegrityError as error:
+            if getattr(error.__cause__, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
+                raise
+            request._admin_delete_error = self.delete_refused_hint  # type: ignore[attr-defined]
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
+        error = getattr(request, "_admin_delete_error", None)
+        if error:
+            messages.error(request, f"{obj_display} was not deleted: {error}")
+            opts = self.model._meta  # type: ignore[attr-defined]
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj_id])
+            )
+        return super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]
