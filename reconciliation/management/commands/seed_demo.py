@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -39,11 +40,13 @@ class Command(BaseCommand):
         # Tokens are stored hashed, so the demo token is replaced on every run to be printable.
         ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
         _token, raw = api_token_create(user=user, name=DEMO_TOKEN_NAME)
+        # Where `./dev run` serves (it passes HOST and PORT to runserver).
+        base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
         self.stdout.write(
             f"Demo tenant: {tenant.name} ({tenant.id})\n"
-            f"Admin: http://127.0.0.1:8000/admin/  user {username!r}  password {password!r}\n"
-            f"API:   curl -H 'Authorization: Bearer {raw}' http://127.0.0.1:8000/v1/tenants\n"
-            f"Docs:  http://127.0.0.1:8000/v1/docs\n"
+            f"Admin: {base}/admin/  user {username!r}  password {password!r}\n"
+            f"API:   curl -H 'Authorization: Bearer {raw}' {base}/v1/tenants\n"
+            f"Docs:  {base}/v1/docs\n"
             f"API token: {raw}"
         )
 
