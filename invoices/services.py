@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from tenants.audit import Actor, audit_record
-from tenants.errors import Conflict, InvalidInput, NotFound
+from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation
 from tenants.money import MoneyError, normalize_currency, parse_amount, quantize
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
@@ -33,7 +33,6 @@ FALLBACK_CURRENCY = "USD"
 INVOICE_NUMBER_CONSTRAINT = "invoice_number_unique_per_tenant"
 INVOICE_VENDOR_FK = "invoices_invoice_vendor_id_same_tenant_fk"
 VENDOR_NAME_CONSTRAINT = "vendor_name_unique_per_tenant"
-FOREIGN_KEY_VIOLATION = "23503"
 
 _IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _VOID_INSTEAD = 'void it instead (PATCH with {"status": "void"})'
@@ -60,10 +59,6 @@ def _constraint_name(error: IntegrityError) -> str | None:
     """Name of the violated constraint, from the psycopg diagnostics behind Django's error."""
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None)
-
-
-def _sqlstate(error: IntegrityError) -> str | None:
-    return getattr(error.__cause__, "sqlstate", None)
 
 
 def _currency(errors: Errors, code: object) -> str | None:
@@ -376,7 +371,7 @@ def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = 
     except (ProtectedError, RestrictedError) as error:
         raise Conflict(f"Reconciliation matches refer to this invoice; {_VOID_INSTEAD}.") from error
     except IntegrityError as error:
-        if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
+        if is_foreign_key_violation(error):
             raise Conflict(f"Other records refer to this invoice; {_VOID_INSTEAD}.") from error
         raise
     if audit:
@@ -525,7 +520,7 @@ def vendor_delete(*, vendor_id: uuid.UUID, actor: Actor = None, audit: bool = Tr
     except (ProtectedError, RestrictedError) as error:
         raise Conflict("Other records refer to this vendor.") from error
     except IntegrityError as error:
-        if _sqlstate(error) == FOREIGN_KEY_VIOLATION:
+        if is_foreign_key_violation(error):
             raise Conflict("Other records refer to this vendor.") from error
         raise
     if audit:

@@ -38,10 +38,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from .audit import audit_record
 from .context import current_tenant_id
-from .errors import DomainError
+from .errors import DomainError, is_foreign_key_violation
 from .models import Membership, Role
-
-FOREIGN_KEY_VIOLATION = "23503"
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
 
@@ -503,7 +501,7 @@ class PlatformAdminMixin:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         except IntegrityError as error:
-            if getattr(error.__cause__, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
+            if not is_foreign_key_violation(error):
                 raise
             request._admin_delete_error = self.delete_refused_hint  # type: ignore[attr-defined]
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def is_foreign_key_violation(error: BaseException) -> bool:
+    """A database error from a foreign key, tenant reference or tenant key (SQLSTATE 23503)."""
+    return getattr(error.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+
 
 class DomainError(Exception):
     """Base for errors a client can cause; carries the HTTP status the API answers with."""

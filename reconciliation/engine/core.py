@@ -28,6 +28,7 @@ import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from .assignment import Option, assign
 from .candidates import CandidateIndex
@@ -103,15 +104,19 @@ def _dec_bp(d: Decimal) -> int:
     return int((d * 10000).to_integral_value())
 
 
+def _reject_duplicate_ids(sorted_ids: Iterable[str], what: str) -> None:
+    for a, b in pairwise(sorted_ids):
+        if a == b:
+            raise ValueError(f"duplicate {what} id {a!r}")
+
+
 def _prepare(
     invoices: Iterable[InvoiceInput], transactions: Iterable[TransactionInput]
 ) -> tuple[list[PInv], list[PTx]]:
     inv_src = sorted(invoices, key=lambda x: x.id)
     tx_src = sorted(transactions, key=lambda x: x.id)
-    for ids, what in (([x.id for x in inv_src], "invoice"), ([x.id for x in tx_src], "transaction")):
-        for a, b in zip(ids, ids[1:], strict=False):
-            if a == b:
-                raise ValueError(f"duplicate {what} id {a!r}")
+    _reject_duplicate_ids((x.id for x in inv_src), "invoice")
+    _reject_duplicate_ids((x.id for x in tx_src), "transaction")
     invs = [PInv(x, k) for k, x in enumerate(inv_src)]
     share_counterparty_facts(invs)
     return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
