@@ -20,11 +20,12 @@ from strawberry.types import Info
 from banking import services as banking_services
 from invoices import services as invoice_services
 from invoices.models import InvoiceKind
+from tenants import services as tenant_services
 from tenants.errors import InvalidInput
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
 
 from .. import selectors, services
-from .permissions import CanWrite
+from .permissions import CanWrite, IsOwner
 from .types import (
     BankTransactionInput,
     Candidate,
@@ -37,6 +38,9 @@ from .types import (
     MatchType,
     Reason,
     ReconcileResult,
+    TenantSettingsInput,
+    TenantSettingsType,
+    tenant_settings_type,
 )
 
 IMPORT_FIELD = "importBankTransactions"
@@ -145,6 +149,22 @@ class Mutation:
             actor=info.context.user,
         )
         return invoice  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[IsOwner],
+        extensions=[Atomic()],
+        description="Change the tenant's settings (owners); used by the next reconciliation run.",
+    )
+    def update_tenant_settings(self, info: Info, input: TenantSettingsInput) -> TenantSettingsType:
+        changes = {
+            name: value
+            for name, value in vars(input).items()
+            if value is not strawberry.UNSET and name in tenant_services.SETTINGS_FIELDS
+        }
+        row = tenant_services.tenant_settings_update(
+            changes=changes, actor=info.context.user, source="graphql"
+        )
+        return tenant_settings_type(row)
 
     @write_mutation(description="Delete an unpaid, unmatched invoice (others must be voided).")
     def delete_invoice(self, info: Info, id: uuid.UUID) -> DeleteResult:

@@ -43,3 +43,9 @@ class CanWrite(_RolePermission):
     """Writes: accountants and owners; viewers get ``forbidden``."""
 
     minimum_role = Role.ACCOUNTANT
+
+
+class IsOwner(_RolePermission):
+    """Tenant settings: owners only."""
+
+    minimum_role = Role.OWNER

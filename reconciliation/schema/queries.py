@@ -24,6 +24,7 @@ from strawberry.types import Info
 
 from banking import selectors as banking_selectors
 from invoices import selectors as invoice_selectors
+from tenants import selectors as tenant_selectors
 from tenants.errors import InvalidInput
 from tenants.money import MoneyError, normalize_currency, parse_amount
 
@@ -47,8 +48,10 @@ from .types import (
     ScoreResult,
     ScoreSettingsInput,
     ScoreTransactionInput,
+    TenantSettingsType,
     VendorFilter,
     VendorType,
+    tenant_settings_type,
 )
 
 DEFAULT_PAGE_SIZE = 50
@@ -356,6 +359,10 @@ class Query:
     @read_field()
     def reconciliation_run(self, id: uuid.UUID) -> ReconciliationRunType:
         return selectors.run_get(run_id=id)  # type: ignore[return-value]
+
+    @read_field(description="The tenant's settings (default currency, auto-confirmation, fee tolerance).")
+    def tenant_settings(self) -> TenantSettingsType:
+        return tenant_settings_type(tenant_selectors.tenant_settings_get())
 
     @read_field(description="The engine's full breakdown for any pair, including why it is no candidate.")
     def explain(self, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> PairScore:

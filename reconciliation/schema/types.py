@@ -445,6 +445,35 @@ class MatchFilter:
     min_confidence: Decimal | None = None
 
 
+@strawberry.type(name="TenantSettings", description="Used by the next reconciliation run.")
+class TenantSettingsType:
+    default_currency: str
+    auto_confirm_threshold: Decimal | None = strawberry.field(description="null: auto-confirmation is off.")
+    fee_tolerance_fixed: Decimal
+    fee_tolerance_percent: Decimal
+    date_window_days: int
+
+
+def tenant_settings_type(row: Any) -> TenantSettingsType:
+    """The GraphQL view of a ``TenantSettings`` row."""
+    return TenantSettingsType(
+        default_currency=row.default_currency,
+        auto_confirm_threshold=row.auto_confirm_threshold,
+        fee_tolerance_fixed=row.fee_tolerance_fixed,
+        fee_tolerance_percent=row.fee_tolerance_percent,
+        date_window_days=row.date_window_days,
+    )
+
+
+@strawberry.input(description="Only the fields given change; autoConfirmThreshold: null switches it off.")
+class TenantSettingsInput:
+    default_currency: str | None = strawberry.UNSET
+    auto_confirm_threshold: Decimal | None = strawberry.UNSET
+    fee_tolerance_fixed: Decimal | None = strawberry.UNSET
+    fee_tolerance_percent: Decimal | None = strawberry.UNSET
+    date_window_days: int | None = strawberry.UNSET
+
+
 @strawberry.input
 class CreateInvoiceInput:
     amount: Decimal = strawberry.field(description="At most the currency's minor unit of decimals.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -142,3 +143,53 @@ def test_the_service_refuses_unknown_settings(world_a):
     with tenant_context(world_a.tenant.id), pytest.raises(InvalidInput) as refused:
         tenant_settings_update(changes={"min_score": "0.1"}, actor=None)
     assert "min_score" in refused.value.errors
+
+
+# --- the same over GraphQL ---------------------------------------------------------------------
+
+SETTINGS_FIELDS = "defaultCurrency autoConfirmThreshold feeToleranceFixed feeTolerancePercent dateWindowDays"
+
+
+def graphql(client, world, query: str, variables: dict | None = None) -> dict:
+    response = client.post(
+        f"/v1/tenants/{world.tenant.id}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+UPDATE_SELECTION = f"updateTenantSettings(input: $input) {{ {SETTINGS_FIELDS} }}"
+UPDATE = f"mutation($input: TenantSettingsInput!) {{ {UPDATE_SELECTION} }}"
+
+
+def test_graphql_reads_and_owners_change_the_settings(world_a, api_client_for):
+    body = graphql(api_client_for(world_a.viewer), world_a, f"{{ tenantSettings {{ {SETTINGS_FIELDS} }} }}")
+    assert body["data"]["tenantSettings"]["autoConfirmThreshold"] == "0.9500"
+
+    owner = api_client_for(world_a.owner)
+    body = graphql(
+        owner, world_a, UPDATE, {"input": {"feeTolerancePercent": "0.5", "autoConfirmThreshold": None}}
+    )
+    assert "errors" not in body, body
+    assert body["data"]["updateTenantSettings"]["autoConfirmThreshold"] is None
+    row = stored(world_a)
+    assert (row.fee_tolerance_percent, row.auto_confirm_threshold, row.date_window_days) == (
+        Decimal("0.5"),
+        None,
+        120,  # not given: unchanged
+    )
+    (event,) = settings_events(world_a)
+    assert event.after["source"] == "graphql"
+
+
+def test_graphql_refuses_non_owners_and_bad_values(world_a, api_client_for):
+    body = graphql(api_client_for(world_a.accountant), world_a, UPDATE, {"input": {"dateWindowDays": 30}})
+    assert body["errors"][0]["extensions"]["code"] == "forbidden"
+    body = graphql(api_client_for(world_a.owner), world_a, UPDATE, {"input": {"dateWindowDays": 99999}})
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "invalid-input"
+    assert "date_window_days" in error["extensions"]["errors"]
+    assert stored(world_a).date_window_days == 120
+    assert settings_events(world_a) == []
