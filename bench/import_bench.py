@@ -5,8 +5,9 @@ floors for the same rows:
 * fair COPY: psycopg COPY, as the table owner, of the finished rows (ids, tenant, account,
   batch, dedup keys: everything the import computes) into a bench-only copy of
   ``banking_banktransaction`` made with ``LIKE ... INCLUDING ALL`` — the same columns, check
-  constraints and four indexes, a regular WAL-logged table — but without RLS and without the two
-  tenant-reference triggers (``LIKE`` copies neither), no parsing, no dedup and no ``ON CONFLICT``.
+  constraints and four indexes, a regular WAL-logged table — but without RLS and without the
+  tenant-reference and tenant-key triggers (``LIKE`` copies neither), no parsing, no dedup and
+  no ``ON CONFLICT``.
   Its ids are time-ordered (UUIDv7-like), the cheapest kind for the primary key indexes.
 
     .venv/bin/python bench/import_bench.py [--rows 1000000] [--api-requests 10]
@@ -218,7 +219,7 @@ def main() -> None:
         )
 
     line("raw COPY into a plain, unindexed table (floor)", args.rows, copy_seconds)
-    line("fair COPY: same table, no RLS/FKs, as owner", args.rows, fair_seconds)
+    line("fair COPY: same table, no RLS/triggers, as owner", args.rows, fair_seconds)
     line("import_bank_statement command (CSV)", args.rows, command_seconds)
     line("API import, first request after start (cold)", args.api_rows, api_cold_seconds)
     line(f"API import ({args.api_rows:,} rows/request, next {args.api_requests})", api_rows, api_seconds)
