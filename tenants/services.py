@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -69,6 +70,8 @@ def tenant_settings_update(
             except MoneyError as error:
                 errors[name] = [str(error)]
                 continue
+        if isinstance(value, Decimal) and value.is_zero():
+            value = abs(value)  # "-0.0" is zero, and reads as zero
         setattr(row, name, value)
     try:
         row.clean_fields(exclude=["tenant", *errors])

@@ -82,6 +82,14 @@ def test_auto_confirmation_can_be_switched_off(world_a, api_client_for):
         assert engine_settings().auto_confirm_threshold is None
 
 
+def test_negative_zero_is_zero(world_a, api_client_for):
+    response = api_client_for(world_a.owner).patch(
+        url(world_a), {"fee_tolerance_fixed": "-0.0"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["fee_tolerance_fixed"] == "0.00"
+
+
 def test_an_unchanged_value_writes_no_event(world_a, api_client_for):
     response = api_client_for(world_a.owner).patch(url(world_a), {"date_window_days": 120}, format="json")
     assert response.status_code == 200
