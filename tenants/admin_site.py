@@ -214,6 +214,19 @@ site = TenantAdminSite(name="admin")
 # --- the shared ModelAdmin behaviour for tenant tables ---------------------------------------------
 
 
+def refused_delete_response(
+    request: HttpRequest, model: Any, obj_display: str, page: str, *args: Any
+) -> HttpResponse | None:
+    """After a ``delete_model`` that refused (``request._admin_delete_error``): say why and go
+    back to the model's ``page`` ("changelist" or "change"); None when the delete happened."""
+    error = getattr(request, "_admin_delete_error", None)
+    if not error:
+        return None
+    messages.error(request, f"{obj_display} was not deleted: {error}")
+    opts = model._meta
+    return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_{page}", args=args))
+
+
 class TenantAdminMixin:
     """Permissions from the membership role; history in AuditEvent; querysets from ``objects``.
 
@@ -332,12 +345,8 @@ class TenantAdminMixin:
         self.audit_deleted(request)
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
-        error = getattr(request, "_admin_delete_error", None)
-        if error:
-            messages.error(request, f"{obj_display} was not deleted: {error}")
-            opts = self.model._meta
-            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
-        return super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]
+        refused = refused_delete_response(request, self.model, obj_display, "changelist")
+        return refused or super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]
 
     # List page: extra buttons and CSV export ------------------------------------------------------
 
@@ -506,11 +515,11 @@ class PlatformAdminMixin:
             request._admin_delete_error = self.delete_refused_hint  # type: ignore[attr-defined]
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
-        error = getattr(request, "_admin_delete_error", None)
-        if error:
-            messages.error(request, f"{obj_display} was not deleted: {error}")
-            opts = self.model._meta  # type: ignore[attr-defined]
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj_id])
-            )
-        return super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]
+        refused = refused_delete_response(
+            request,
+            self.model,  # type: ignore[attr-defined]
+            obj_display,
+            "change",
+            obj_id,
+        )
+        return refused or super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]

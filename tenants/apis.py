@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -16,7 +15,7 @@ from . import selectors, services
 from .authentication import authenticated_user
 from .context import require_tenant_id
 from .middleware import request_tenant
-from .models import MAX_DATE_WINDOW_DAYS, Role
+from .models import Role, TenantSettings
 from .permissions import TenantRolePermission
 from .problems import PROBLEM_400, PROBLEM_403
 
@@ -113,37 +112,13 @@ class MemberDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TenantSettingsSerializer(serializers.Serializer):
-    class Meta:
-        ref_name = "TenantSettings"
+class TenantSettingsSerializer(serializers.ModelSerializer):
+    """Field types, bounds and help texts come from the model (the service validates again)."""
 
-    default_currency = serializers.CharField(max_length=3, help_text="ISO 4217, for invoices without one")
-    auto_confirm_threshold = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=4,
-        allow_null=True,
-        min_value=Decimal("0"),
-        max_value=Decimal("1"),
-        help_text="Confidence at or above which a match is confirmed automatically; null switches it off.",
-    )
-    fee_tolerance_fixed = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        help_text="Underpayment up to this amount is booked as a bank fee.",
-    )
-    fee_tolerance_percent = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=Decimal("0"),
-        max_value=Decimal("100"),
-        help_text="Underpayment up to this percentage of the amount is booked as a bank fee.",
-    )
-    date_window_days = serializers.IntegerField(
-        min_value=0,
-        max_value=MAX_DATE_WINDOW_DAYS,
-        help_text="How many days after the due date (or before the issue date) a payment may fall.",
-    )
+    class Meta:
+        model = TenantSettings
+        fields = list(services.SETTINGS_FIELDS)
+        ref_name = "TenantSettings"
 
 
 class TenantSettingsApi(APIView):

@@ -156,6 +156,12 @@ def _reference_triggers(table: str, column: str, parent: str) -> list[tuple[str,
     return list(zip((table, table, parent, parent), names, strict=True))
 
 
+def _key_triggers(table: str) -> list[tuple[str, str]]:
+    """``(table, trigger)`` pairs a tenant key installs: two on the table, two on tenants_tenant."""
+    names = tenant_key_trigger_names(table)
+    return list(zip((table, table, "tenants_tenant", "tenants_tenant"), names, strict=True))
+
+
 @register(Tags.database, Tags.security)
 def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """Errors for a foreign key between tenant tables, or a tenant column, without its triggers.
@@ -165,9 +171,9 @@ def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]
     """
     references = tenant_references()
     expected = {ref[:3]: _reference_triggers(*ref[:3]) for ref in references}
+    keys = {table: _key_triggers(table) for table in tenant_key_tables()}
     trigger_names = sorted(
-        {trigger for pairs in expected.values() for _, trigger in pairs}
-        | {trigger for table in tenant_key_tables() for trigger in tenant_key_trigger_names(table)}
+        {trigger for pairs in [*expected.values(), *keys.values()] for _, trigger in pairs}
     )
     try:
         with connection.cursor() as cursor:
@@ -184,19 +190,15 @@ def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]
     if references and existing_tables == 0:
         return []  # nothing migrated yet
     messages: list[Any] = []
-    for table in tenant_key_tables():
-        insert, update, tenant_delete, tenant_update = tenant_key_trigger_names(table)
-        wanted_pairs = [
-            (table, insert),
-            (table, update),
-            ("tenants_tenant", tenant_delete),
-            ("tenants_tenant", tenant_update),
-        ]
-        missing = [trigger for pair in wanted_pairs if pair not in present for trigger in pair[1:]]
-        if missing:
+
+    def missing(pairs: list[tuple[str, str]]) -> str:
+        return ", ".join(trigger for pair in pairs if pair not in present for trigger in pair[1:])
+
+    for table, pairs in keys.items():
+        if lacking := missing(pairs):
             messages.append(
                 Error(
-                    f"{table}.tenant_id: the tenant key lacks trigger(s) {', '.join(missing)}.",
+                    f"{table}.tenant_id: the tenant key lacks trigger(s) {lacking}.",
                     hint=f"tenants.rls.tenant_key({table!r}) in a migration.",
                     id="tenants.E009",
                 )
@@ -211,14 +213,11 @@ def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]
                     id="tenants.E008",
                 )
             )
-        missing = [
-            trigger for pair in expected[table, column, parent] if pair not in present for trigger in pair[1:]
-        ]
-        if missing:
+        if lacking := missing(expected[table, column, parent]):
             messages.append(
                 Error(
                     f"{table}.{column} -> {parent}: tenant reference {tenant_reference_name(table, column)} "
-                    f"lacks trigger(s) {', '.join(missing)}.",
+                    f"lacks trigger(s) {lacking}.",
                     hint=f"tenants.rls.tenant_reference({table!r}, {column!r}, {parent!r}) in a migration.",
                     id="tenants.E007",
                 )
