@@ -21,14 +21,17 @@ import sys
 import time
 import tracemalloc
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._setup import bench_tenant, python_speed_ms, setup_django  # noqa: E402
 
 
-def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
+def load_dataset(tenant_id: uuid.UUID, size: int, seed: int, transactions: int = 0) -> tuple[int, int]:
     """Vendors, invoices and transactions of one generated dataset, inside the tenant."""
     from banking.models import ImportSource
     from banking.services import transactions_import
@@ -39,7 +42,7 @@ def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
     from tenants.models import TenantSettings
     from tenants.statistics import analyze_if_stale
 
-    data = generate(n=size, seed=seed)
+    data = generate(n=size, seed=seed, min_transactions=transactions)
     with tenant_context(tenant_id):
         TenantSettings.objects.update(
             fee_tolerance_fixed=BENCH_SETTINGS.fee_tolerance_fixed,
@@ -104,6 +107,63 @@ def load_dataset(tenant_id: uuid.UUID, size: int, seed: int) -> tuple[int, int]:
     return len(data.invoices), len(data.transactions)
 
 
+def reset_peak_rss() -> None:
+    """Start the process's peak resident size afresh (Linux), so the run's own peak is read,
+    not the data generation's and loading's before it."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass  # elsewhere the lifetime peak is reported (an upper bound)
+
+
+def run_peak_rss_mib() -> float:
+    """Peak resident size since :func:`reset_peak_rss` (VmHWM); the lifetime peak elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def phase_timer() -> Iterator[dict[str, float]]:
+    """Seconds spent in each phase of ``reconciliation.services.reconcile`` while inside."""
+    from reconciliation import engine, selectors, services
+
+    spent: dict[str, float] = {}
+    wrapped = [
+        (selectors, "open_invoice_inputs", "read invoices"),
+        (selectors, "open_transaction_inputs", "read transactions"),
+        (engine, "reconcile", "engine"),
+        (services, "_stage_proposals", "stage"),
+        (services, "_auto_confirm", "auto-confirm"),
+        (services, "_write_run", "write"),
+    ]
+    originals = [(module, attribute, getattr(module, attribute)) for module, attribute, _ in wrapped]
+
+    def timed(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+        return call
+
+    for (module, attribute, name), (_, _, function) in zip(wrapped, originals, strict=True):
+        setattr(module, attribute, timed(function, name))
+    try:
+        yield spent
+    finally:
+        for module, attribute, function in originals:
+            setattr(module, attribute, function)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,6 +172,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trace-memory", action="store_true", help="also measure Python's peak (slow)")
     parser.add_argument("--workers", type=int, default=None, help="RECONCILE_WORKERS for the runs")
+    parser.add_argument(
+        "--natural",
+        action="store_true",
+        help="keep the generator's ~0.86 transactions per invoice (default: top up to N transactions)",
+    )
     args = parser.parse_args()
     trace_memory = args.trace_memory
     setup_django()
@@ -126,12 +191,14 @@ def main() -> None:
     for size in args.sizes:
         tenant, user = bench_tenant(f"Reconcile bench {size}")
         started = time.perf_counter()
-        invoices, transactions = load_dataset(tenant.id, size, args.seed)
+        invoices, transactions = load_dataset(tenant.id, size, args.seed, 0 if args.natural else size)
         load_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        result = reconcile(tenant.id, actor=user, source="bench")
-        seconds = time.perf_counter() - started
-        rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        reset_peak_rss()
+        with phase_timer() as phases:
+            started = time.perf_counter()
+            result = reconcile(tenant.id, actor=user, source="bench")
+            seconds = time.perf_counter() - started
+        rss_mib = run_peak_rss_mib()
         rss_mib = max(rss_mib, result.stats.get("scoring_memory_bytes", 0) / 2**20)
         # tracemalloc would slow the run 2-3x: Python's own peak comes from a second, traced
         # dry run (same reads and engine work, no writes), only when asked for.
@@ -155,7 +222,9 @@ def main() -> None:
             )
         )
         print(
-            f"size {size:,}: loaded in {timedelta(seconds=int(load_seconds))}, reconciled in {seconds:.1f} s",
+            f"size {size:,}: loaded in {timedelta(seconds=int(load_seconds))}, reconciled in {seconds:.1f} s"
+            f" ({', '.join(f'{name} {spent:.1f}' for name, spent in phases.items())},"
+            f" rest {seconds - sum(phases.values()):.1f})",
             flush=True,
         )
 
