@@ -189,6 +189,7 @@ class _Run:
         self.invs, self.txs = _prepare(invoices, transactions)
         self.max_atoms = max((len(k) for inv in self.invs for k in inv.keys), default=1)
         self.index = CandidateIndex(self.invs, settings)
+        self.name_cache = self.index.name_cache
         self.min_bp = _dec_bp(settings.min_score)
         self.margin_bp = _dec_bp(settings.ambiguity_margin)
         self.threshold_bp = (
@@ -230,7 +231,7 @@ class _Run:
             outstanding=outstanding,
             other_ref=bool(hits) and (len(hits) > 1 or i not in hits),
             skip_fuzzy=self.hit_strings[t],
-            name_cache=self.index.name_cache,
+            name_cache=self.name_cache,
         )
 
     def _option(self, t: int, invs: tuple[int, ...], bp: int, payload: object = None) -> Option:
@@ -278,7 +279,9 @@ class _Run:
             # Only windows that are some open invoice's key can ever match: drop the rest (most
             # of them) before anything looks at them, so blocking looks up only those and 100k
             # transactions do not keep every word run alive.
-            tx.refs = TextRefs(frozenset(by_window.keys() & refs.windows), refs.fuzzy_by_len, refs.rfs)
+            windows = by_window.keys() & refs.windows
+            # Most texts quote no open invoice: share one empty set (an empty frozenset is 216 bytes).
+            tx.refs = TextRefs(frozenset(windows) if windows else _EMPTY, refs.fuzzy_by_len, refs.rfs)
             c = self.index.candidates(tx, self.rejected)
             # The pair evaluations below read these two through self (see _eval).
             self.exact_hits[t] = c.exact_hits or _EMPTY
@@ -442,6 +445,9 @@ class _Run:
     def run(self, workers: int = 1) -> EngineResult:
         """Execute the whole pipeline (scoring split over ``workers`` processes)."""
         self.score_all(workers)
+        # Blocking is done: only the name cache is read from here on. Releasing the indexes
+        # before assignment and explanations lowers the peak of a 100k run.
+        self.index = None  # type: ignore[assignment]
         chosen, astats = assign(self.options, self.s.exact_matching_limit)
         self.stats["components"] = astats.components
         self.stats["largest_component"] = astats.largest
@@ -471,10 +477,10 @@ class _Run:
                 break
             rounds = rnd
         self.stats["rounds"] = rounds
-        # Explanations only need the prepared rows and the candidate lists: release the
-        # indexes and the option graph first, which lowers the peak of a 100k run.
-        self.index = None  # type: ignore[assignment]
+        # Explanations only need the prepared rows and the candidate lists: release the option
+        # graph and the name cache first, which lowers the peak of a 100k run.
         self.options = []
+        self.name_cache = {}
         proposals = self._proposals()
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
