@@ -36,6 +36,7 @@ Consequences, by construction:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -388,7 +389,7 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
             ev.alloc_tx = min(tx.avail, (out / rate).quantize(_quantum(tx.avail)))
 
 
-def _reference(ev: Ev, inv: PInv, tx: PTx, skip_fuzzy: frozenset[str]) -> None:
+def _reference(ev: Ev, inv: PInv, tx: PTx, skip_fuzzy: Collection[str]) -> None:
     refs = tx.refs
     for rf, valid in refs.rfs:
         if not valid:
@@ -416,7 +417,7 @@ def _reference(ev: Ev, inv: PInv, tx: PTx, skip_fuzzy: frozenset[str]) -> None:
     ev.r_score = REF_SCORES.get(ev.r_kind, 0.0)
 
 
-def fuzzy_match(keys: tuple[str, ...], refs: TextRefs, skip: frozenset[str]) -> str | None:
+def fuzzy_match(keys: tuple[str, ...], refs: TextRefs, skip: Collection[str]) -> str | None:
     """Text run within one edit (incl. swapped neighbours) of an invoice-number key."""
     by_len = refs.fuzzy_by_len
     if not keys or not by_len:
@@ -537,7 +538,7 @@ def evaluate(
     rate: Decimal | None,
     outstanding: Decimal | None = None,
     other_ref: bool = False,
-    skip_fuzzy: frozenset[str] = frozenset(),
+    skip_fuzzy: Collection[str] = (),
     name_cache: dict[tuple[str, str], tuple[float, str]] | None = None,
 ) -> Ev:
     """Score a pair that passed the hard blockers (currency, direction, rejection)."""
