@@ -151,10 +151,6 @@ def _explained_row_errors(row: ParsedTransaction) -> list[str]:
     return errors
 
 
-class ValidatedRows(list[ParsedTransaction]):
-    """Rows that all passed ``row_errors`` (what ``parse_api_transactions`` returns)."""
-
-
 @dataclass
 class _StagedKinds:
     """Which dedup keys the staged rows need: the move skips the window it does not need."""
@@ -229,8 +225,13 @@ def transactions_import(
     file_sha256: str = "",
     return_ids: bool = True,
     progress: Callable[[int], None] | None = None,
+    validated: bool = False,
 ) -> ImportResult:
-    """Import rows for the active tenant, all or nothing; duplicates are counted, not stored."""
+    """Import rows for the active tenant, all or nothing; duplicates are counted, not stored.
+
+    ``validated`` says every row already passed ``row_errors`` (as ``parse_api_transactions``
+    returns them), so the staging pass does not check them again.
+    """
     tenant_id = require_tenant_id()
     account_identifier = default_account_identifier(default_account)
     batch = ImportBatch.objects.create(
@@ -255,7 +256,7 @@ def transactions_import(
             ).format(staging, sql.Literal(AMOUNT_MAX_DIGITS), sql.Literal(AMOUNT_DECIMAL_PLACES))
         )
         kinds = _StagedKinds()
-        checked = _checked_rows(rows, account_identifier, kinds, validated=isinstance(rows, ValidatedRows))
+        checked = _checked_rows(rows, account_identifier, kinds, validated=validated)
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             staging, sql.SQL(", ").join(map(sql.Identifier, _STAGING_COLUMNS))
         )
@@ -417,7 +418,7 @@ def _text(item: dict[str, Any], name: str, errors: dict[str, list[str]], prefix:
     return value.strip()
 
 
-def parse_api_transactions(items: Any, *, default_currency: str) -> ValidatedRows:
+def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedTransaction]:
     """Validate the ``transactions`` of an import request (a list, or a JSON string of one).
 
     Raises InvalidInput with one entry per bad field (``transactions[3].amount``).
@@ -431,7 +432,7 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> ValidatedRow
         raise InvalidInput(
             "`transactions` is empty.", errors={"transactions": ["expected at least one item"]}
         )
-    parsed = ValidatedRows()
+    parsed: list[ParsedTransaction] = []
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
         prefix = f"transactions[{index}]"
@@ -516,7 +517,11 @@ def api_transactions_import(*, items: Any, created_by: Actor, default_account: s
     with cyclic_gc_paused():
         rows = parse_api_transactions(items, default_currency=tenant_default_currency())
         return transactions_import(
-            rows=rows, source=ImportSource.API, created_by=created_by, default_account=default_account
+            rows=rows,
+            source=ImportSource.API,
+            created_by=created_by,
+            default_account=default_account,
+            validated=True,
         )
 
 
