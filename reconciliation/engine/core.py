@@ -480,9 +480,12 @@ class _Run:
             rounds = rnd
         self.stats["rounds"] = rounds
         # Explanations only need the prepared rows and the candidate lists: release the option
-        # graph and the name cache first, which lowers the peak of a 100k run.
+        # graph and what only scoring read (name cache, hits, the later rounds' indexes) first,
+        # which lowers the peak of a 100k run.
         self.options = []
         self.name_cache = {}
+        self.exact_hits, self.hit_strings = [], []
+        self.ref_txs, self.cp_txs = {}, {}
         proposals = self._proposals()
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
