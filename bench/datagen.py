@@ -460,7 +460,7 @@ class _Gen:
         self.txs.append(tx)
         self.noise[tx.id] = "unrelated"
 
-    def run(self) -> Dataset:
+    def run(self, min_transactions: int = 0) -> Dataset:
         r = self.rng
         kinds = [k for k in self.mix if k != "unrelated" and self.mix[k] > 0]
         weights = [self.mix[k] for k in kinds]
@@ -481,6 +481,8 @@ class _Gen:
         share = self.mix.get("unrelated", 0.0)
         for _ in range(int(len(self.txs) * share / max(1e-9, 1 - share))):
             self._unrelated()
+        while len(self.txs) < min_transactions:
+            self._unrelated()
         return Dataset(self.invoices, self.txs, self.truth, self.noise)
 
 
@@ -498,11 +500,7 @@ def generate(
     for benchmarks that need as many transactions as invoices.
     """
     mix = PROFILES[profile] if isinstance(profile, str) else profile
-    gen = _Gen(n, seed, mix)
-    dataset = gen.run()
-    while len(gen.txs) < min_transactions:
-        gen._unrelated()
-    return dataset
+    return _Gen(n, seed, mix).run(min_transactions)
 
 
 if __name__ == "__main__":
