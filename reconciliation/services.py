@@ -626,6 +626,12 @@ def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: str)
     return match
 
 
+def _invoice_subject(invoice: Invoice) -> str:
+    """An invoice as the subject of a message: "Invoice INV-0101", "Unnumbered invoice (...)"."""
+    name = selectors.invoice_display(invoice)
+    return f"Invoice {name}" if invoice.number.strip() else name
+
+
 def _confirm(match: Match, *, actor: Actor, auto: bool) -> Match:
     match = _locked_match(match.pk)
     if match.status != MatchStatus.PROPOSED:
@@ -636,11 +642,11 @@ def _confirm(match: Match, *, actor: Actor, auto: bool) -> Match:
         bank_transaction = transactions[allocation.transaction_id]
         invoice = invoices[allocation.invoice_id]
         if invoice.status == InvoiceStatus.VOID:
-            raise Conflict(f"Invoice {invoice.number or invoice.pk} is void.")
+            raise Conflict(f"{_invoice_subject(invoice)} is void.")
         if bank_transaction.allocated_amount + allocation.amount > abs(bank_transaction.amount):
             raise Conflict("The transaction's amount is already allocated to other invoices.")
         if invoice.amount_paid + allocation.invoice_amount > invoice.amount:
-            raise Conflict(f"Invoice {invoice.number or invoice.pk} would be paid more than its amount.")
+            raise Conflict(f"{_invoice_subject(invoice)} would be paid more than its amount.")
         bank_transaction.allocated_amount += allocation.amount
         invoice.amount_paid += allocation.invoice_amount
     _save_balances(transactions, invoices)
@@ -687,9 +693,25 @@ def match_undo(*, match_id: uuid.UUID, actor: Actor) -> Match:
 
 
 def explain_pair(*, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> engine.PairScore:
-    """The engine's full breakdown for any pair of the active tenant, including why it is not a candidate."""
+    """The engine's full breakdown for any pair of the active tenant, including why it is not a candidate.
+
+    The pair is judged over the same open books a run reads (the run's own selectors), so
+    ``is_candidate`` is exactly what a run would decide for it. That costs one read of the
+    open invoices per explanation, linear in the open ledger, like a run's first step: the
+    price of an answer that cannot contradict the run.
+    """
     invoice = selectors.invoice_input_get(invoice_id=invoice_id)
-    bank_transaction = selectors.transaction_input_get(transaction_id=transaction_id)
+    open_transaction = selectors.open_transaction_inputs(transaction_ids=[transaction_id])
+    bank_transaction = (
+        open_transaction[0]
+        if open_transaction
+        else selectors.transaction_input_get(transaction_id=transaction_id)
+    )
     return engine.score_pair(
-        invoice, bank_transaction, selectors.engine_settings(), rejected_pairs=selectors.rejected_pairs()
+        invoice,
+        bank_transaction,
+        selectors.engine_settings(),
+        open_invoices=selectors.open_invoice_inputs(),
+        transaction_open=bool(open_transaction),
+        rejected_pairs=selectors.rejected_pairs(),
     )

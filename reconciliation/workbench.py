@@ -33,7 +33,7 @@ from tenants.context import require_tenant_id
 from tenants.errors import DomainError
 from tenants.models import Role
 
-from . import services
+from . import selectors, services
 from .forms import WorkbenchFilterForm
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
@@ -122,6 +122,14 @@ class CandidateView:
 
 
 @dataclass
+class InvoiceRow:
+    """An open invoice in the workbench's right-hand list, with the name it is shown by."""
+
+    invoice: Invoice
+    label: str
+
+
+@dataclass
 class TransactionRow:
     transaction: BankTransaction
     candidates: list[CandidateView] = field(default_factory=list)
@@ -156,7 +164,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                 invoice.pk,
                 {
                     "id": invoice.pk,
-                    "number": str(invoice),
+                    "label": selectors.invoice_display(invoice),
                     "vendor": invoice.vendor.name if invoice.vendor else "",
                     "outstanding": money(invoice.outstanding, invoice.currency),
                     "due_date": invoice.due_date,
@@ -244,7 +252,7 @@ def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> 
         "rows": rows,
         "transaction_page": transaction_page,
         "invoice_page": invoice_page_obj,
-        "invoices": list(invoice_page_obj.object_list),
+        "invoices": [InvoiceRow(inv, selectors.invoice_display(inv)) for inv in invoice_page_obj.object_list],
     }
 
 
@@ -289,7 +297,9 @@ def _require_accountant(request: HttpRequest) -> None:
 def describe_match(match_id: uuid.UUID) -> str:
     """ "1,250.00 USD from NORTHWIND → INV-0101 (now Paid)" in plain words."""
     allocations = list(
-        MatchAllocation.objects.filter(match_id=match_id).select_related("invoice", "transaction")
+        MatchAllocation.objects.filter(match_id=match_id).select_related(
+            "invoice", "invoice__vendor", "transaction"
+        )
     )
     if not allocations:
         return "the match"
@@ -300,7 +310,9 @@ def describe_match(match_id: uuid.UUID) -> str:
     payers = ", ".join(
         sorted({t.counterparty_name or t.description[:30] or "?" for t in transactions.values()})
     )
-    targets = ", ".join(f"{invoice} (now {invoice.get_status_display()})" for invoice in invoices.values())
+    targets = ", ".join(
+        f"{selectors.invoice_display(inv)} (now {inv.get_status_display()})" for inv in invoices.values()
+    )
     return f"{money(total, currency)} from {payers} → {targets}"
 
 

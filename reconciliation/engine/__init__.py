@@ -1,10 +1,12 @@
 """Pure, deterministic bank-reconciliation matching engine (no Django, no ORM).
 
-Public API: :func:`reconcile`, :func:`score_pair`, :data:`ENGINE_VERSION` and the frozen
-dataclasses in :mod:`.types`. See ``README.md`` in this folder for weights and rules.
+Public API: :func:`reconcile`, :func:`score_pair`, :data:`ENGINE_VERSION`, the frozen
+dataclasses in :mod:`.types` and :func:`invoice_label` (how the engine names an invoice).
+See ``README.md`` in this folder for weights and rules.
 """
 
 from .core import ENGINE_VERSION, reconcile, score_pair
+from .signals import invoice_label
 from .types import (
     Allocation,
     EngineResult,
@@ -28,6 +30,7 @@ __all__ = [
     "Reason",
     "SignalScore",
     "TransactionInput",
+    "invoice_label",
     "reconcile",
     "score_pair",
 ]

@@ -6,7 +6,8 @@ Indexes built once over the open invoices:
   references) -> invoices, looked up with every whole-word window of the transaction text;
 * account (IBAN) -> counterparties and name token -> counterparties, then a bounded pool of
   each matched counterparty's open invoices (closest due dates first);
-* (currency, exact outstanding) -> invoices sorted by due date (skipped when too common);
+* (currency, exact outstanding) -> invoices sorted by due date, undated ones last (an undated
+  invoice may be due around any payment; the bucket is skipped when too common);
 * per currency, outstanding amounts sorted for a bisect walk over the ±5 % band (capped).
 
 Per transaction the work is O(text windows + caps), so a run is O(n log n) overall.
@@ -30,11 +31,13 @@ from .signals import (
     W_AMOUNT,
     PInv,
     PTx,
+    blocker_reason,
+    day_text,
     fuzzy_match,
     fx_rate,
     name_ratio,
 )
-from .types import EngineSettings
+from .types import EngineSettings, Reason
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -45,6 +48,7 @@ MAX_NAME_CANDIDATES = 5  # counterparties kept by fuzzy name per transaction
 NAME_SLACK = 5.0  # ... only those within this many ratio points of the best name
 BAND_F = float(MAX_BAND) + 1e-4  # float pre-filter slightly wider than the exact band
 EARLY_DUE_DAYS = 120  # a payment may precede the due date by this much (issue + terms)
+UNDATED = 10**9  # sort key of an invoice without dates: after every real day (ordinals < 10**6)
 NAME_MIN_RATIO = NAME_BANDS[-1][0]
 BEST_BAND_SCORE = 0.6
 
@@ -108,11 +112,10 @@ class CandidateIndex:
             bucket.append(i)
             by_amount[(inv.currency, inv.outstanding)].append(i)
             by_currency[inv.currency].append((inv.outstanding, i))
-        far = 10**9
 
         def due_of(i: int) -> int:
             d = invoices[i].due
-            return d if d is not None else far
+            return d if d is not None else UNDATED
 
         def by_due(ids: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
             """The ids sorted by due date (then id), with their due dates."""
@@ -193,6 +196,33 @@ class CandidateIndex:
             (cur, tx.avail if rate == 1 else (tx.avail * rate).quantize(Decimal("0.01")))
             for cur, rate in rates
         ]
+
+    def due_window(self, pay: int) -> tuple[int, int]:
+        """Due dates (ordinals) of invoices a payment on day ``pay`` may settle on its amount."""
+        s = self.settings
+        return pay - s.date_window_days - s.bank_lag_days, pay + EARLY_DUE_DAYS
+
+    def amount_peers(self, cur: str, amount: Decimal, pay: int) -> tuple[int, Sequence[int]]:
+        """How many open invoices of exactly ``amount`` a payment on day ``pay`` may settle,
+        and which: none when they are more than ``max_amount_candidates``.
+
+        They are the bucket's invoices falling due within :meth:`due_window` plus those without
+        any date, which may be due around any payment: both count towards the cap, so an
+        undated invoice is proposed on its amount alone exactly when a dated one would be, and
+        a bucket full of undated invoices costs two bisects, never a scan.
+        """
+        bucket = self.by_amount.get((cur, amount))
+        if bucket is None:
+            return 0, ()
+        ids, dues = bucket
+        lo_day, hi_day = self.due_window(pay)
+        lo = bisect_left(dues, lo_day)
+        hi = bisect_right(dues, hi_day)
+        undated = bisect_left(dues, UNDATED, hi)  # undated invoices sort last
+        count = hi - lo + len(ids) - undated
+        if count > self.settings.max_amount_candidates:
+            return count, ()
+        return count, (*ids[lo:hi], *ids[undated:])
 
     def _walk_band(self, tx: PTx, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]) -> None:
         """Add up to ``max_band_candidates`` invoices within ±5 %, closest amounts first.
@@ -313,24 +343,17 @@ class CandidateIndex:
             if abs(diff) <= BAND_F * outstanding or 0 < diff <= max(fee_fixed, outstanding * fee_pct):
                 found.add(i)
         # 3) amounts: the exact bucket, when the amount identifies something: if more than
-        # max_amount_candidates invoices with that amount fall due around the payment date,
-        # an amount-only match would be a coin toss (round sums, subscriptions), so only the
-        # counterparty and reference paths above can propose them.
+        # max_amount_candidates invoices with that amount fall due around the payment date or
+        # have no dates, an amount-only match would be a coin toss (round sums, subscriptions),
+        # so only the counterparty and reference paths above can propose them.
         # The ±5 % band: a near amount alone counts half and stays below min_score (unless
         # a person lowered it), so it is only walked with typo candidates to pair it with.
         min_score = float(s.min_score)
         walk_band = fuzzy_possible or (
             W_AMOUNT * max(BEST_BAND_SCORE, SCORE_FEE) * AMOUNT_UNCORROBORATED >= min_score
         )
-        lo_day = tx.pay - s.date_window_days - s.bank_lag_days
-        hi_day = tx.pay + EARLY_DUE_DAYS
         for cur, amount in self._target_currencies(tx):
-            bucket = self.by_amount.get((cur, amount))
-            if bucket is not None:
-                ids, dues = bucket
-                a, b = bisect_left(dues, lo_day), bisect_right(dues, hi_day)
-                if 0 < b - a <= s.max_amount_candidates:
-                    found.update(ids[a:b])
+            found.update(self.amount_peers(cur, amount, tx.pay)[1])
             if amount > 0 and walk_band:
                 self._walk_band(tx, cur, amount, found, skip)
         compatible = self.compatible
@@ -347,3 +370,35 @@ class CandidateIndex:
             counterparties=tuple(cps),
             pool=pool,
         )
+
+    def why_unreached(self, i: int, tx: PTx, c: TxCandidates) -> Reason:
+        """Why :meth:`candidates` did not return invoice ``i`` for ``tx`` (a compatible pair).
+
+        Blocking bounds the work per transaction, so a pair may score above ``min_score`` and
+        still not be a candidate: the reason names the bound that left it out.
+        """
+        inv = self.invoices[i]
+        windows = tx.refs.windows
+        for key in inv.keys:
+            posting = self.by_key.get(key, ())
+            if key in windows and len(posting) > MAX_KEY_POSTINGS:
+                return blocker_reason("blocking.reference_common", key="".join(key), count=len(posting))
+        if inv.numeric is not None and inv.numeric in windows:
+            posting = self.by_numeric.get(inv.numeric, ())
+            if len(posting) > MAX_KEY_POSTINGS:
+                return blocker_reason("blocking.reference_common", key=inv.numeric[0], count=len(posting))
+        for cur, amount in self._target_currencies(tx):
+            if cur != inv.currency or amount != inv.outstanding:
+                continue
+            lo_day, hi_day = self.due_window(tx.pay)
+            if inv.due is not None and not lo_day <= inv.due <= hi_day:
+                return blocker_reason("blocking.amount_date", due=day_text(inv.due), pay=day_text(tx.pay))
+            count, _ = self.amount_peers(cur, amount, tx.pay)
+            return blocker_reason("blocking.amount_common", count=count, amount=f"{amount:,.2f} {cur}")
+        if inv.cp_key in c.counterparties:
+            return blocker_reason(
+                "blocking.payer_pool",
+                party=inv.src.counterparty_name or "The payer",
+                cap=self.settings.max_subset_candidates,
+            )
+        return blocker_reason("blocking.not_reached")

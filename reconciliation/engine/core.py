@@ -25,13 +25,14 @@ rivals); N:1 needs every member to qualify.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
+from typing import TypeVar
 
 from .assignment import Option, assign
-from .candidates import CandidateIndex
+from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs
 from .parallel import PicklesAsTuple, resident_bytes, split_map
 from .signals import (
@@ -47,6 +48,8 @@ from .signals import (
     fx_rate,
     group_confidence,
     hard_blockers,
+    invoice_name,
+    invoice_phrase,
     share_counterparty_facts,
     to_bp,
 )
@@ -63,6 +66,7 @@ from .types import (
     TransactionInput,
 )
 
+_T = TypeVar("_T")
 ENGINE_VERSION = "1.0.0"
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
@@ -122,24 +126,56 @@ def _prepare(
     return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
 
 
+def _without_cyclic_gc(work: Callable[[], _T]) -> _T:
+    """``work()`` with the cyclic garbage collector paused, then restored.
+
+    A call allocates hundreds of thousands of small acyclic objects; cyclic-GC passes over
+    them are pure overhead (~30 % of a run). The collector is switched back on only after
+    ``work``'s frame (the run's whole state) is gone: re-enabling it while that state is alive
+    would let the next allocation scan all of it (0.2 s at 10k invoices).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return work()
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def score_pair(
     invoice: InvoiceInput,
     transaction: TransactionInput,
     settings: EngineSettings | None = None,
     *,
+    open_invoices: Iterable[InvoiceInput] | None = None,
+    transaction_open: bool = True,
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
 ) -> PairScore:
     """Explain any pair: every signal with its reasons, and why it is not a candidate.
 
-    Context-free: it cannot know about other open invoices, so the "quotes another invoice"
-    penalty of :func:`reconcile` does not apply here.
+    The pair is judged as :func:`reconcile` would judge it over ``open_invoices`` (the open
+    books a run reads; by default the invoice alone): the same blocking, the same context
+    (another open invoice quoted, a counterparty's accounts from its other invoices) and the
+    same scoring, through the one function that decides candidacy for a run. So a pair is a
+    candidate here exactly when a run over those books would score it as one; whether the
+    run then *proposes* it depends on its rivals (global assignment).
+
+    An invoice missing from ``open_invoices``, or ``transaction_open=False``, means a run
+    would not read that side at all (void invoice, ignored transaction): a blocker says so.
     """
     settings = settings or EngineSettings()
-    inv = PInv(invoice, 0)
-    tx = PTx(transaction, 0)
-    hard, rate = hard_blockers(inv, tx, settings, (invoice.id, transaction.id) in rejected_pairs)
-    ev = evaluate(inv, tx, settings, rate=rate)
-    return explain(ev, inv, tx, settings, hard)
+    books = [invoice] if open_invoices is None else list(open_invoices)
+    in_books = any(x.id == invoice.id for x in books)  # then the books' version is explained
+    closed: list[str] = []
+    if not in_books and invoice.outstanding > 0:
+        closed.append("invoice.not_open")
+    if not transaction_open and (transaction.unallocated is None or transaction.unallocated > 0):
+        closed.append("transaction.not_open")
+    run_books, codes = (books if in_books else [*books, invoice]), tuple(closed)
+    return _without_cyclic_gc(
+        lambda: _Run(run_books, [transaction], settings, rejected_pairs).explain_pair(invoice.id, codes)
+    )
 
 
 @dataclass(slots=True)
@@ -262,6 +298,55 @@ class _Run:
         for part in slices:
             self._merge_scores(part.value)
 
+    def _tx_candidates(self, tx: PTx) -> tuple[TxCandidates, list[tuple[int, Ev]]]:
+        """The candidates of one open transaction: blocking, then every pair blocking returned
+        that scores at least ``min_score``, with its evaluation (in invoice order).
+
+        The one place that decides whether a pair is a candidate: :meth:`_score_slice` (every
+        run) and :meth:`explain_pair` (``score_pair``) both ask it, so an explanation can never
+        call a pair a candidate that a run over the same books would not score as one.
+        """
+        t = tx.idx
+        refs = tx.tokenize(self.max_atoms)
+        # Only windows that are some open invoice's key can ever match: drop the rest (most
+        # of them) before anything looks at them, so blocking looks up only those and 100k
+        # transactions do not keep every word run alive.
+        windows = self.index.by_window.keys() & refs.windows
+        # Most texts quote no open invoice: share one empty set (an empty frozenset is 216 bytes).
+        tx.refs = TextRefs(frozenset(windows) if windows else _EMPTY, refs.fuzzy_by_len, refs.rfs)
+        c = self.index.candidates(tx, self.rejected)
+        # The pair evaluations below read these two through self (see _eval).
+        self.exact_hits[t] = tuple(sorted(c.exact_hits))
+        self.hit_strings[t] = tuple(sorted(c.hit_strings))
+        scored: list[tuple[int, Ev]] = []
+        for i in c.invoices:
+            ev = self._eval(t, i)
+            if ev.bp >= self.min_bp:
+                scored.append((i, ev))
+        return c, scored
+
+    def explain_pair(self, invoice_id: str, closed: tuple[str, ...] = ()) -> PairScore:
+        """The explanation of (``invoice_id``, the run's only transaction), see :func:`score_pair`.
+
+        ``closed`` are blocker codes for a side a run would not read at all.
+        """
+        (tx,) = self.txs
+        i = next(inv.idx for inv in self.invs if inv.id == invoice_id)
+        inv = self.invs[i]
+        hard, _ = hard_blockers(inv, tx, self.s, (inv.id, tx.id) in self.rejected)
+        hard = closed + hard
+        c: TxCandidates | None = None
+        ev: Ev | None = None
+        if tx.avail > 0 and tx.sign != 0:  # a run scores only such transactions
+            c, scored = self._tx_candidates(tx)
+            ev = next((ev for j, ev in scored if j == i), None)
+        if ev is None:
+            ev = self._eval(tx.idx, i)
+        unreached = None
+        if not hard and c is not None and i not in c.invoices:
+            unreached = self.index.why_unreached(i, tx, c)
+        return explain(ev, inv, tx, self.s, hard, unreached)
+
     def _score_slice(self, lo: int, hi: int) -> _SliceScores:
         """Score transactions ``lo <= idx < hi``; returns what :meth:`_merge_scores` records.
 
@@ -272,28 +357,14 @@ class _Run:
         before = {key: self.stats[key] for key in counters}
         rejected_before = self.index.rejected_skipped
         rows: list[tuple] = []
-        by_window = self.index.by_window
         for tx in self.txs[lo:hi]:
             if tx.avail <= 0 or tx.sign == 0:
                 continue
             t = tx.idx
-            refs = tx.tokenize(self.max_atoms)
-            # Only windows that are some open invoice's key can ever match: drop the rest (most
-            # of them) before anything looks at them, so blocking looks up only those and 100k
-            # transactions do not keep every word run alive.
-            windows = by_window.keys() & refs.windows
-            # Most texts quote no open invoice: share one empty set (an empty frozenset is 216 bytes).
-            tx.refs = TextRefs(frozenset(windows) if windows else _EMPTY, refs.fuzzy_by_len, refs.rfs)
-            c = self.index.candidates(tx, self.rejected)
-            # The pair evaluations below read these two through self (see _eval).
-            self.exact_hits[t] = tuple(sorted(c.exact_hits))
-            self.hit_strings[t] = tuple(sorted(c.hit_strings))
+            c, scored = self._tx_candidates(tx)
             pairs: list[tuple[int, int]] = []
             settled_single = False
-            for i in c.invoices:
-                ev = self._eval(t, i)
-                if ev.bp < self.min_bp:
-                    continue
+            for i, ev in scored:
                 pairs.append((ev.bp, i))
                 if ev.a_kind in ("amount.exact", "amount.fee") and (ev.r_score or ev.c_score):
                     settled_single = True
@@ -638,7 +709,7 @@ class _Run:
                 0,
                 Reason(
                     "shape.many_to_one",
-                    f"{len(allocs)} payments settle {paid:,.2f} {cur} of invoice {inv.src.number}"
+                    f"{len(allocs)} payments settle {paid:,.2f} {cur} of {invoice_phrase(inv)}"
                     + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
                 ),
             )
@@ -647,7 +718,7 @@ class _Run:
                 0,
                 Reason(
                     "shape.partial",
-                    f"Partial payment: {left:,.2f} {cur} of invoice {inv.src.number} stays open",
+                    f"Partial payment: {left:,.2f} {cur} of {invoice_phrase(inv)} stays open",
                 ),
             )
         if fee:
@@ -698,7 +769,9 @@ class _Run:
             rival = max(rival, self._rival_inv(i, [t]))
         self._auto_common(opt.bp, rival, blockers)
         cur = tx.currency
-        numbers = ", ".join(inv.src.number for inv in invs)
+        # Labels of unnumbered invoices hold commas themselves: then semicolons separate them.
+        labels = [invoice_name(inv) for inv in invs]
+        numbers = ("; " if any("," in label for label in labels) else ", ").join(labels)
         total = sum((inv.outstanding for inv in invs), Decimal(0))
         reasons = [
             Reason(
@@ -760,13 +833,5 @@ def reconcile(
     never proposed again, neither alone nor inside a multi-invoice group. ``workers > 1``
     scores large runs in that many forked processes (same result, see :mod:`.parallel`).
     """
-    # The run allocates hundreds of thousands of small acyclic objects; cyclic-GC passes
-    # over them are pure overhead (~30 %), so collection is paused for the call.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        run = _Run(invoices, transactions, settings or EngineSettings(), frozenset(rejected_pairs))
-        return run.run(workers)
-    finally:
-        if was_enabled:
-            gc.enable()
+    engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
+    return _without_cyclic_gc(lambda: _Run(invoices, transactions, engine_settings, rejected).run(workers))

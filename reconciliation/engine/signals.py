@@ -563,8 +563,44 @@ def _money(x: Decimal, cur: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _day(ordinal: int | None) -> str:
+def day_text(ordinal: int | None) -> str:
+    """A day ordinal as ISO 8601 text ("?" when unknown)."""
     return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
+
+
+def _unnumbered(party: str, amount: Decimal, currency: str, day: date | None, lead: str) -> str:
+    when = day.isoformat() if day else ""
+    details = [part for part in (party.strip(), _money(amount, currency), when) if part]
+    return f"{lead} invoice ({', '.join(details)})"
+
+
+def invoice_label(number: str, *, party: str, amount: Decimal, currency: str, day: date | None) -> str:
+    """What to call an invoice in a list or a title: its number, or when it has none (an
+    ordinary case: the original API took invoices without one) who, how much and when.
+
+    "INV-0101"; "Unnumbered invoice (Acme Corp, 150.00 USD, 2023-10-25)". Never an id: a
+    bookkeeper cannot tell invoices apart by UUID. The engine's sentences (:func:`invoice_name`)
+    and the workbench both name invoices this way.
+    """
+    if number.strip():
+        return number.strip()
+    return _unnumbered(party, amount, currency, day, "Unnumbered")
+
+
+def invoice_name(inv: PInv) -> str:
+    """A prepared invoice named inside a sentence: "INV-0101" or "unnumbered invoice (...)",
+    dated by its issue, else its due date."""
+    src = inv.src
+    if src.number.strip():
+        return src.number.strip()
+    return _unnumbered(
+        src.counterparty_name, src.amount, inv.currency, src.issue_date or src.due_date, "unnumbered"
+    )
+
+
+def invoice_phrase(inv: PInv) -> str:
+    """An invoice as a sentence names it: "invoice INV-0101" or "the unnumbered invoice (...)"."""
+    return f"invoice {invoice_name(inv)}" if inv.src.number.strip() else f"the {invoice_name(inv)}"
 
 
 BLOCKER_MESSAGES = {
@@ -575,6 +611,20 @@ BLOCKER_MESSAGES = {
     "transaction.allocated": "The transaction has no unallocated amount left",
     "pair.rejected": "A person rejected this match before; it is never proposed again",
     "score.below_min": "Confidence {conf} is below the minimum score {min}",
+    "invoice.not_open": "The invoice is not open (void or closed): runs leave it out",
+    "transaction.not_open": "The transaction is not open (ignored or closed): runs leave it out",
+    # Blocking bounds the invoices compared with each payment (candidates.py): a pair left out
+    # by a bound is not a candidate, whatever it would score.
+    "blocking.reference_common": "The quoted number {key} belongs to {count} open invoices: "
+    "it points to none of them",
+    "blocking.amount_common": "{count} open invoices of {amount} fall due around the payment date or have "
+    "no dates: the amount alone does not single this one out",
+    "blocking.amount_date": "The invoice falls due on {due}, too far from the payment on {pay} for its "
+    "amount to make it a candidate",
+    "blocking.payer_pool": "{party} has more open invoices than the {cap} falling due closest "
+    "to the payment, which are the ones compared with it",
+    "blocking.not_reached": "The payment quotes no reference to this invoice, and neither its amount nor its "
+    "payer puts the invoice among the few open invoices compared with it",
 }
 
 
@@ -589,11 +639,17 @@ def explain(
     tx: PTx,
     settings: EngineSettings,
     hard: tuple[str, ...] = (),
+    unreached: Reason | None = None,
 ) -> PairScore:
-    """Turn an evaluation into a PairScore with human sentences."""
+    """Turn an evaluation into a PairScore with human sentences.
+
+    ``hard`` are the codes that rule the pair out whatever it scores; ``unreached`` is set when
+    blocking did not compare the invoice with the transaction (see ``why_unreached``). The
+    pair is a candidate exactly when neither applies and it scores at least ``min_score``.
+    """
     icur, tcur = inv.currency, tx.currency
     out = ev.outstanding
-    number = inv.src.number
+    number = inv.src.number.strip()
     a: list[Reason] = []
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
@@ -687,8 +743,10 @@ def explain(
                 f"invoice number {number} by one character",
             )
         )
-    else:
+    elif number:
         r.append(Reason("ref.none", f"Invoice number {number} not found in the transaction"))
+    else:
+        r.append(Reason("ref.none", "The invoice has no number to look for in the transaction"))
     if ev.invalid_rf:
         r.append(Reason("rf.invalid", f"RF reference {ev.invalid_rf} has an invalid checksum and is ignored"))
     if ev.a_kind == "amount.over":
@@ -702,8 +760,9 @@ def explain(
         r.append(
             Reason(
                 "ref.other_invoice",
-                "The transaction quotes another open invoice's "
-                f"number but not {number}: confidence ×{OTHER_REF_FACTOR}",
+                "The transaction quotes another open invoice's number"
+                + (f" but not {number}" if number else "")
+                + f": confidence ×{OTHER_REF_FACTOR}",
             )
         )
     c: list[Reason] = []
@@ -738,18 +797,18 @@ def explain(
             )
         )
     d: list[Reason] = []
-    pay = _day(tx.pay)
+    pay = day_text(tx.pay)
     if ev.d_kind == "date.in_terms":
         d.append(
             Reason(
                 "date.in_terms",
-                f"Paid {pay}, between issue {_day(inv.issue)} and due "
-                f"date {_day(inv.due)} (± {settings.bank_lag_days} "
+                f"Paid {pay}, between issue {day_text(inv.issue)} and due "
+                f"date {day_text(inv.due)} (± {settings.bank_lag_days} "
                 "days bank lag)",
             )
         )
     elif ev.d_kind == "date.late":
-        d.append(Reason("date.late", f"Paid {pay}, {ev.d_days} days after the due date {_day(inv.due)}"))
+        d.append(Reason("date.late", f"Paid {pay}, {ev.d_days} days after the due date {day_text(inv.due)}"))
     elif ev.d_kind == "date.outside_window":
         d.append(
             Reason(
@@ -762,7 +821,7 @@ def explain(
         d.append(
             Reason(
                 "date.before_issue",
-                f"Paid {pay}, {ev.d_days} days before the invoice was issued ({_day(inv.issue)})",
+                f"Paid {pay}, {ev.d_days} days before the invoice was issued ({day_text(inv.issue)})",
             )
         )
     else:
@@ -780,6 +839,8 @@ def explain(
     ]
     if not hard and conf < settings.min_score:
         blockers.append(blocker_reason("score.below_min", conf=conf, min=settings.min_score))
+    elif not hard and unreached is not None:
+        blockers.append(unreached)
     return PairScore(
         invoice_id=inv.id,
         transaction_id=tx.id,

@@ -395,3 +395,59 @@ def test_reconcile_command_runs_the_same_service(world_a, capsys):
     assert "1 proposals" in capsys.readouterr().out
     with tenant_context(world_a.tenant.id):
         assert ReconciliationRun.objects.get().source == "command"
+
+
+def _explain(client, world, invoice, transaction) -> dict:
+    response = client.get(
+        f"{base(world)}/reconcile/explain", {"invoice_id": invoice.id, "transaction_id": transaction.id}
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_explain_judges_a_pair_over_the_open_books_like_a_run(world_a, world_b, api_client_for):
+    client = api_client_for(world_a.accountant)
+    same_amount = make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
+    quoted = make_invoice(world_a.tenant, amount="80.00", number="INV-1002")
+    payment = make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1002")
+    # Tenant B's books hold an invoice B's payment quotes; it must not count here.
+    make_invoice(world_b.tenant, amount="150.00", number="INV-1003")
+    body = reconcile(client, world_a, dry_run=True).json()
+    assert {c["invoice_id"] for c in body["candidates"]} == {str(quoted.id)}
+    # Alone the amount would do (0.45); beside the invoice the payment quotes it does not.
+    explain = _explain(client, world_a, same_amount, payment)
+    assert explain["is_candidate"] is False
+    assert explain["confidence"] == "0.2700"
+    assert [b["code"] for b in explain["blockers"]] == ["score.below_min"]
+    assert _explain(client, world_a, quoted, payment)["is_candidate"] is True
+
+
+def test_explain_says_when_a_run_leaves_a_side_out(world_a, api_client_for):
+    client = api_client_for(world_a.accountant)
+    invoice = make_invoice(world_a.tenant, amount="150.00", number="INV-1001")
+    payment = make_transaction(world_a.tenant, amount="150.00", description="Payment INV-1001")
+    with tenant_context(world_a.tenant.id):
+        Invoice.objects.filter(pk=invoice.pk).update(status="void")
+    assert reconcile(client, world_a, dry_run=True).json()["candidates"] == []
+    void = _explain(client, world_a, invoice, payment)
+    assert void["is_candidate"] is False
+    assert [b["code"] for b in void["blockers"]] == ["invoice.not_open"]
+    with tenant_context(world_a.tenant.id):
+        Invoice.objects.filter(pk=invoice.pk).update(status="open")
+        BankTransaction.objects.filter(pk=payment.pk).update(status="ignored")
+    assert reconcile(client, world_a, dry_run=True).json()["candidates"] == []
+    ignored = _explain(client, world_a, invoice, payment)
+    assert [b["code"] for b in ignored["blockers"]] == ["transaction.not_open"]
+
+
+def test_a_conflict_names_an_unnumbered_invoice_by_vendor_amount_and_date(world_a, api_client_for):
+    client = api_client_for(world_a.accountant)
+    vendor = make_vendor(world_a.tenant, name="Acme Supplies GmbH")
+    invoice = make_invoice(world_a.tenant, amount="150.00", vendor=vendor)
+    make_transaction(world_a.tenant, amount="150.00", description="Payment for Consulting")
+    candidate = _proposed(world_a, client)
+    with tenant_context(world_a.tenant.id):
+        Invoice.objects.filter(pk=invoice.pk).update(status="void")
+    response = client.post(f"{base(world_a)}/matches/{candidate['match_id']}/confirm")
+    problem = assert_problem(response, 409)
+    assert problem["detail"] == "Unnumbered invoice (Acme Supplies GmbH, 150.00 USD, 2024-03-01) is void."
