@@ -90,15 +90,21 @@ def _pair_score_json(score: engine.PairScore) -> str:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One proposal of a run as the interfaces present it."""
+    """One proposal of a run as the interfaces present it.
+
+    Each allocation carries its ``amount`` (Decimal) in the transaction's ``currency``;
+    ``fee_amount`` is in ``currency``, the invoices'. The interfaces render both at the
+    currency's minor unit, like every other amount.
+    """
 
     match_id: uuid.UUID | None
     shape: str
-    allocations: list[dict[str, str]]
+    allocations: list[dict[str, Any]]
     confidence: Decimal
     reasons: list[dict[str, str]]
     auto_confirmed: bool
     fee_amount: Decimal
+    currency: str
 
     @property
     def invoice_id(self) -> str | None:
@@ -171,11 +177,15 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)
+    currencies = _proposal_currencies(result.proposals, invoices, transactions)
     del invoices, transactions
     stats = {**result.stats, **result.resources}  # what the run found, then how it was carried out
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it.
-        candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
+        candidates = [
+            _candidate(None, p, auto_confirmed=p.auto_confirm, currencies=currencies)
+            for p in result.proposals
+        ]
         return ReconcileResult(
             run_id=None,
             dry_run=True,
@@ -198,7 +208,7 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
         _write_run(staging, run)
         staging.drop()
     candidates = [
-        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids)
+        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currencies=currencies)
         for match_id, proposal in zip(match_ids, result.proposals, strict=True)
     ]
     auto_confirmed = len(confirmed_ids)
@@ -240,18 +250,42 @@ def _batch_planning() -> Iterator[None]:
         )
 
 
-def _candidate(match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool) -> Candidate:
+def _proposal_currencies(
+    proposals: Iterable[engine.Proposal],
+    invoices: Iterable[engine.InvoiceInput],
+    transactions: Iterable[engine.TransactionInput],
+) -> dict[str, str]:
+    """Currency of every invoice and transaction id the proposals name (the engine's results
+    carry ids only); the rest of the inputs is not kept."""
+    named = {
+        id_
+        for proposal in proposals
+        for a in proposal.allocations
+        for id_ in (a.invoice_id, a.transaction_id)
+    }
+    return {row.id: row.currency for rows in (invoices, transactions) for row in rows if row.id in named}
+
+
+def _candidate(
+    match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool, currencies: dict[str, str]
+) -> Candidate:
     return Candidate(
         match_id=match_id,
         shape=proposal.shape,
         allocations=[
-            {"transaction_id": a.transaction_id, "invoice_id": a.invoice_id, "amount": str(a.amount)}
+            {
+                "transaction_id": a.transaction_id,
+                "invoice_id": a.invoice_id,
+                "amount": a.amount,
+                "currency": currencies[a.transaction_id],
+            }
             for a in proposal.allocations
         ],
         confidence=proposal.confidence,
         reasons=reason_dicts(proposal.reasons),
         auto_confirmed=auto_confirmed,
         fee_amount=proposal.fee_amount,
+        currency=currencies[proposal.allocations[0].invoice_id],
     )
 
 
