@@ -247,27 +247,30 @@ class BankStatementImportApi(APIView):
     permission_classes = [IsAuthenticated, TenantRolePermission]
     parser_classes = [MultiPartParser]
 
+    # Schema only: the form is read in post(); its field names are the accepted ones.
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "StatementUpload"
+
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=SUPPORTED_FORMATS, required=False)
+        account = serializers.CharField(required=False)
+
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER],
-        request={
-            "multipart/form-data": inline_serializer(
-                "StatementUpload",
-                fields={
-                    "file": serializers.FileField(),
-                    "format": serializers.ChoiceField(choices=SUPPORTED_FORMATS, required=False),
-                    "account": serializers.CharField(required=False),
-                },
-            )
-        },
+        request={"multipart/form-data": InputSerializer},
         responses={201: ImportResultSerializer},
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput(
-                "Send the statement as the multipart field `file`.", errors={"file": ["required"]}
-            )
         form = request.data if isinstance(request.data, Mapping) else {}
+        errors = unknown_field_errors(form, self.InputSerializer().fields)
+        if upload is None:
+            errors["file"] = ["required"]
+        if errors:
+            raise InvalidInput(
+                "Send the statement as the multipart field `file` (and `format`, `account`).", errors=errors
+            )
         file_format = (form.get("format") or "").strip().lower()
         account = (form.get("account") or "").strip()
         digest = hashlib.sha256()

@@ -6,8 +6,10 @@ this file. (tests/test_generated_client.py drives the API through a client gener
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -219,6 +221,21 @@ def test_import_items_take_the_declared_fields_and_booking_date_as_an_alias(worl
     )
     both = assert_problem(import_items(client, world_a, [{**item, "date": "2023-10-26"}], "k-2"), 400)
     assert set(both["errors"]) == {"transactions[0].booking_date"}
+
+
+def test_the_statement_upload_refuses_unknown_form_fields_and_json(world_a, api_client_for):
+    client = api_client_for(world_a.accountant)
+    url = f"/v1/tenants/{world_a.tenant.id}/bank-transactions/import-file"
+    statement = io.BytesIO((Path(__file__).parent / "banking" / "fixtures" / "small.csv").read_bytes())
+    statement.name = "small.csv"
+    typo = client.post(
+        url, {"file": statement, "formt": "csv"}, format="multipart", HTTP_IDEMPOTENCY_KEY="f-1"
+    )
+    assert set(assert_problem(typo, 400)["errors"]) == {"formt"}
+    as_json = client.post(url, {"file": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="f-2")
+    assert_problem(as_json, 415)
+    with tenant_context(world_a.tenant.id):
+        assert not BankTransaction.objects.exists()
 
 
 def test_the_item_schema_lists_exactly_the_keys_the_service_accepts():
