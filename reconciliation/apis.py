@@ -247,6 +247,7 @@ def _settings_used_schema() -> dict[str, Any]:
         Decimal: decimal,
         int: {"type": "integer"},
         bool: {"type": "boolean"},
+        str: {"type": "string"},
     }
     properties: dict[str, Any] = {}
     hints = typing.get_type_hints(engine.EngineSettings)
@@ -256,7 +257,7 @@ def _settings_used_schema() -> dict[str, Any]:
         members = set(typing.get_args(hint)) if union else {hint}
         nullable = type(None) in members
         members.discard(type(None))
-        (member,) = members
+        member = members.pop() if len(members) == 1 else None  # anything fancier: left untyped
         origin = typing.get_origin(member)
         if isinstance(origin, type) and issubclass(origin, Mapping):
             schema: dict[str, Any] = {"type": "object", "additionalProperties": decimal}
@@ -265,7 +266,8 @@ def _settings_used_schema() -> dict[str, Any]:
         if nullable:
             schema["nullable"] = True
         properties[item.name] = schema
-    properties["fx_rates"]["description"] = 'FX rates used, keyed "FROM/TO" (e.g. "EUR/USD")'
+    if "fx_rates" in properties:
+        properties["fx_rates"]["description"] = 'FX rates used, keyed "FROM/TO" (e.g. "EUR/USD")'
     return {"type": "object", "properties": properties}
 
 

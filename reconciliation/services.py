@@ -11,7 +11,7 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +29,7 @@ from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
 from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
+from tenants.selectors import tenant_default_currency
 
 from . import engine, selectors
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
@@ -177,13 +178,13 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)
-    currencies = _proposal_currencies(result.proposals, invoices, transactions)
+    currency_of = _proposal_currencies(invoices, transactions)
     del invoices, transactions
     stats = {**result.stats, **result.resources}  # what the run found, then how it was carried out
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it.
         candidates = [
-            _candidate(None, p, auto_confirmed=p.auto_confirm, currencies=currencies)
+            _candidate(None, p, auto_confirmed=p.auto_confirm, currency_of=currency_of)
             for p in result.proposals
         ]
         return ReconcileResult(
@@ -208,7 +209,7 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
         _write_run(staging, run)
         staging.drop()
     candidates = [
-        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currencies=currencies)
+        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currency_of=currency_of)
         for match_id, proposal in zip(match_ids, result.proposals, strict=True)
     ]
     auto_confirmed = len(confirmed_ids)
@@ -251,23 +252,26 @@ def _batch_planning() -> Iterator[None]:
 
 
 def _proposal_currencies(
-    proposals: Iterable[engine.Proposal],
-    invoices: Iterable[engine.InvoiceInput],
-    transactions: Iterable[engine.TransactionInput],
-) -> dict[str, str]:
-    """Currency of every invoice and transaction id the proposals name (the engine's results
-    carry ids only); the rest of the inputs is not kept."""
-    named = {
-        id_
-        for proposal in proposals
-        for a in proposal.allocations
-        for id_ in (a.invoice_id, a.transaction_id)
+    invoices: Iterable[engine.InvoiceInput], transactions: Iterable[engine.TransactionInput]
+) -> Callable[[str], str]:
+    """The currency of an invoice or transaction id (the engine's proposals carry ids only).
+
+    Only the rows in another currency than the tenant's default are kept, so a single-currency
+    tenant's 100k-row run holds no map while its proposals are staged.
+    """
+    default = tenant_default_currency()
+    others = {
+        row.id: row.currency for rows in (invoices, transactions) for row in rows if row.currency != default
     }
-    return {row.id: row.currency for rows in (invoices, transactions) for row in rows if row.id in named}
+    return lambda id_: others.get(id_, default)
 
 
 def _candidate(
-    match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool, currencies: dict[str, str]
+    match_id: uuid.UUID | None,
+    proposal: engine.Proposal,
+    *,
+    auto_confirmed: bool,
+    currency_of: Callable[[str], str],
 ) -> Candidate:
     return Candidate(
         match_id=match_id,
@@ -277,7 +281,7 @@ def _candidate(
                 "transaction_id": a.transaction_id,
                 "invoice_id": a.invoice_id,
                 "amount": a.amount,
-                "currency": currencies[a.transaction_id],
+                "currency": currency_of(a.transaction_id),
             }
             for a in proposal.allocations
         ],
@@ -285,7 +289,7 @@ def _candidate(
         reasons=reason_dicts(proposal.reasons),
         auto_confirmed=auto_confirmed,
         fee_amount=proposal.fee_amount,
-        currency=currencies[proposal.allocations[0].invoice_id],
+        currency=currency_of(proposal.allocations[0].invoice_id),
     )
 
 
