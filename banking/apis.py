@@ -7,10 +7,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -18,23 +17,32 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from banking.statements import SUPPORTED_FORMATS
-from tenants.errors import InvalidInput
-from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
+from tenants.errors import InvalidInput, unknown_field_errors
+from tenants.idempotency import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    canonical_json,
+    request_fingerprint,
+    run_idempotent,
+    validate_key,
+)
 from tenants.pagination import CursorPagination, paginated_response
-from tenants.parsers import DecimalJSONParser, loads_decimal
+from tenants.parsers import json_object_body, loads_decimal
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import MoneyField, RowRenderer
+from tenants.serializers import AMOUNT_INPUT_SCHEMA, MoneyField, RowRenderer, StrictInputSerializer
 
 from . import selectors, services
 from .models import ImportSource, TransactionStatus
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
-    OpenApiTypes.STR,
+    # Printable ASCII without surrounding spaces: what every client can send as a header value
+    # (the server also takes other printable text, trimmed; see tenants.idempotency.validate_key).
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     required=True,
-    description="Unique key (1-255 chars) per logical request; a retry with the same key and body "
-    "replays the stored response (header Idempotent-Replayed: true).",
+    description=f"Unique key (1-{MAX_KEY_LENGTH} chars) per logical request; a retry with the same key "
+    "and body replays the stored response (header Idempotent-Replayed: true).",
 )
 
 
@@ -124,49 +132,96 @@ def _idempotent_response(request: Request, body_bytes: bytes, action: Any) -> Re
     return response
 
 
+@extend_schema_field(AMOUNT_INPUT_SCHEMA)
+class _ItemAmountField(serializers.Field):
+    """Schema only: the import service parses item amounts itself, exactly, per currency."""
+
+
+# Schema only: items are validated in bulk by services.parse_api_transactions (speed), which
+# accepts exactly these keys (services.API_TRANSACTION_FIELDS; a test keeps the two in step).
+class TransactionItemSerializer(StrictInputSerializer):
+    """One bank transaction. Only these fields are accepted: any other key is refused (400 naming
+    it, e.g. `transactions[3].iban`)."""
+
+    amount = _ItemAmountField(help_text="Signed: credits > 0, debits < 0")
+    date = serializers.CharField(help_text="ISO 8601 date or date-time; its date is the booking date")
+    booking_date = serializers.CharField(
+        required=False, help_text="Alias of `date` (the output's name); give one of them, not both"
+    )
+    value_date = serializers.CharField(required=False, help_text="ISO 8601 date or date-time")
+    currency = serializers.CharField(required=False, help_text="ISO 4217; default: tenant's")
+    description = serializers.CharField(required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="Bank reference (deduplication key)"
+    )
+    end_to_end_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="SEPA end-to-end id of the payment"
+    )
+    counterparty = serializers.CharField(
+        required=False, allow_blank=True, help_text="Name of the payer or payee (output: counterparty_name)"
+    )
+    counterparty_account = serializers.CharField(
+        required=False, allow_blank=True, help_text="IBAN or account number of the counterparty"
+    )
+    structured_reference = serializers.CharField(
+        required=False, allow_blank=True, help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034"
+    )
+
+
+class TransactionsField(serializers.JSONField):
+    """Schema only: ``transactions`` as an array of items or as a JSON string holding one."""
+
+
+class TransactionsFieldSchema(OpenApiSerializerFieldExtension):
+    """OpenAPI: ``oneOf`` the item array and its JSON text (both are accepted)."""
+
+    target_class = TransactionsField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        item = auto_schema.resolve_serializer(TransactionItemSerializer, direction)
+        return {
+            "oneOf": [
+                {"type": "array", "items": item.ref, "minItems": 1},
+                {
+                    "type": "string",
+                    "minLength": 2,
+                    "description": "The same array as JSON text (for clients that can only send strings)",
+                },
+            ],
+            "description": "The transactions to import, all or nothing",
+        }
+
+
 class BankTransactionImportApi(APIView):
     """``POST bank-transactions/import``: a batch of transactions, idempotent per key.
 
     ``transactions`` may be an array or a JSON string holding one (as some clients send it).
+    Unknown keys, at the top or in an item, are refused naming them (400).
     """
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
-    parser_classes = [DecimalJSONParser]
 
-    class TransactionItemSerializer(serializers.Serializer):
-        """Schema only: items are validated in bulk by the service for speed."""
+    # Schema only: the body is checked in post() (the items by the service, in bulk).
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "BankTransactionImport"
 
-        amount = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
-        date = serializers.CharField(help_text="ISO 8601 date or date-time; its date is the booking date")
-        description = serializers.CharField(required=False)
-        currency = serializers.CharField(required=False, help_text="ISO 4217; default: tenant's")
-        external_id = serializers.CharField(required=False, help_text="Bank reference (deduplication key)")
-        counterparty = serializers.CharField(required=False)
-        counterparty_account = serializers.CharField(required=False)
-        value_date = serializers.CharField(required=False)
-
-    class InputSerializer(serializers.Serializer):
-        transactions = serializers.JSONField(help_text="Array of transactions, or a JSON string of one")
-        account = serializers.CharField(required=False, help_text="Bank account identifier (IBAN...)")
+        transactions = TransactionsField()
+        account = serializers.CharField(
+            required=False, help_text="Bank account identifier (IBAN...); default: the tenant's API account"
+        )
 
     @extend_schema(
-        parameters=[IDEMPOTENCY_PARAMETER],
-        request=inline_serializer(
-            "BankTransactionImport",
-            fields={
-                "transactions": TransactionItemSerializer(many=True),
-                "account": serializers.CharField(required=False),
-            },
-        ),
-        responses={201: ImportResultSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER], request=InputSerializer, responses={201: ImportResultSerializer}
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        data = request.data
-        if not isinstance(data, dict):
-            raise ParseError("The body must be a JSON object with a `transactions` array.")
+        data = json_object_body(request)
         body_bytes = canonical_json(data)
 
         def action() -> tuple[int, Any]:
+            unknown = unknown_field_errors(data, self.InputSerializer().fields)
+            if unknown:
+                raise InvalidInput("The request has unknown fields.", errors=unknown)
             items = data.get("transactions")
             if isinstance(items, str):
                 try:
@@ -192,27 +247,30 @@ class BankStatementImportApi(APIView):
     permission_classes = [IsAuthenticated, TenantRolePermission]
     parser_classes = [MultiPartParser]
 
+    # Schema only: the form is read in post(); its field names are the accepted ones.
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "StatementUpload"
+
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=SUPPORTED_FORMATS, required=False)
+        account = serializers.CharField(required=False)
+
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER],
-        request={
-            "multipart/form-data": inline_serializer(
-                "StatementUpload",
-                fields={
-                    "file": serializers.FileField(),
-                    "format": serializers.ChoiceField(choices=SUPPORTED_FORMATS, required=False),
-                    "account": serializers.CharField(required=False),
-                },
-            )
-        },
+        request={"multipart/form-data": InputSerializer},
         responses={201: ImportResultSerializer},
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput(
-                "Send the statement as the multipart field `file`.", errors={"file": ["required"]}
-            )
         form = request.data if isinstance(request.data, Mapping) else {}
+        errors = unknown_field_errors(form, self.InputSerializer().fields)
+        if upload is None:
+            errors["file"] = ["required"]
+        if errors:
+            raise InvalidInput(
+                "Send the statement as the multipart field `file` (and `format`, `account`).", errors=errors
+            )
         file_format = (form.get("format") or "").strip().lower()
         account = (form.get("account") or "").strip()
         digest = hashlib.sha256()

@@ -38,7 +38,7 @@ from banking.statements import (
 )
 from tenants.audit import Actor
 from tenants.context import require_tenant_id
-from tenants.errors import InvalidInput
+from tenants.errors import InvalidInput, unknown_field_errors
 from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
 from tenants.money import (
@@ -418,10 +418,30 @@ def _text(item: dict[str, Any], name: str, errors: dict[str, list[str]], prefix:
     return value.strip()
 
 
+# The keys an import item may have (REST and GraphQL); any other key is refused, naming it.
+# ``booking_date`` is an alias of ``date`` (the name the output uses); giving both is refused.
+API_TRANSACTION_FIELDS = frozenset(
+    {
+        "amount",
+        "date",
+        "booking_date",
+        "value_date",
+        "currency",
+        "description",
+        "external_id",
+        "end_to_end_id",
+        "counterparty",
+        "counterparty_account",
+        "structured_reference",
+    }
+)
+
+
 def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedTransaction]:
     """Validate the ``transactions`` of an import request (a list, or a JSON string of one).
 
-    Raises InvalidInput with one entry per bad field (``transactions[3].amount``).
+    Raises InvalidInput with one entry per bad field (``transactions[3].amount``), unknown
+    keys included (``transactions[3].iban``).
     """
     if not isinstance(items, list):
         raise InvalidInput(
@@ -440,6 +460,10 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedT
             errors[prefix] = ["expected an object"]
             continue
         item_errors: dict[str, list[str]] = {}
+        if not item.keys() <= API_TRANSACTION_FIELDS:
+            item_errors.update(unknown_field_errors(item, API_TRANSACTION_FIELDS, prefix=prefix))
+        if "date" in item and "booking_date" in item:
+            item_errors[f"{prefix}.booking_date"] = ["an alias of `date`: give one of them, not both"]
         currency = item.get("currency", default_currency)
         if not isinstance(currency, str) or currency.strip().upper() not in CURRENCY_CODES:
             item_errors[f"{prefix}.currency"] = [f"{currency!r} is not an ISO 4217 currency code"]

@@ -21,9 +21,10 @@ from rest_framework.views import APIView
 
 from tenants.money import MoneyError, normalize_currency
 from tenants.pagination import CursorPagination, paginated_response
+from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
 from tenants.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
-from tenants.serializers import MoneyField, RowRenderer
+from tenants.serializers import AMOUNT_INPUT_SCHEMA, MoneyField, RowRenderer, StrictInputSerializer
 
 from . import selectors, services
 from .models import InvoiceKind, InvoiceStatus
@@ -34,13 +35,7 @@ CURSOR_NOTE = (
 )
 
 
-@extend_schema_field(
-    {
-        "oneOf": [{"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$"}, {"type": "number"}],
-        "example": "150.00",
-        "description": "Exact decimal, at most the currency's minor unit of decimals (USD 2, JPY 0).",
-    }
-)
+@extend_schema_field(AMOUNT_INPUT_SCHEMA)
 class AmountInputField(serializers.Field):
     """A JSON number (parsed as Decimal) or a numeric string, passed on as-is.
 
@@ -59,8 +54,6 @@ class AmountInputField(serializers.Field):
         return str(value)
 
 
-# The shared MoneyField has no OpenAPI type, which drf-spectacular warns about; this subclass
-# documents it. Drop it once tenants.serializers.MoneyField carries @extend_schema_field itself.
 # --- vendors -----------------------------------------------------------------------------------
 
 
@@ -91,7 +84,7 @@ class VendorListCreateApi(APIView):
             required=False, max_length=200, help_text="Case-insensitive part of the name or an alias."
         )
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "VendorCreate"
 
@@ -129,7 +122,7 @@ class VendorListCreateApi(APIView):
         },
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         vendor = services.vendor_create(**data.validated_data, actor=request.user)
         return Response(VendorOutputSerializer(vendor).data, status=status.HTTP_201_CREATED)
@@ -140,7 +133,7 @@ class VendorDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "VendorUpdate"
 
@@ -170,7 +163,7 @@ class VendorDetailApi(APIView):
         },
     )
     def patch(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         vendor = services.vendor_update(vendor_id=vendor_id, data=data.validated_data, actor=request.user)
         return Response(VendorOutputSerializer(vendor).data)
@@ -261,7 +254,7 @@ class InvoiceListCreateApi(APIView):
             except MoneyError as error:
                 raise serializers.ValidationError(str(error)) from error
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "InvoiceCreate"
 
@@ -305,7 +298,7 @@ class InvoiceListCreateApi(APIView):
         },
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         invoice = services.invoice_create(**data.validated_data, actor=request.user)
         return Response(InvoiceOutputSerializer(invoice).data, status=status.HTTP_201_CREATED)
@@ -316,7 +309,7 @@ class InvoiceDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "InvoiceUpdate"
 
@@ -358,7 +351,7 @@ class InvoiceDetailApi(APIView):
         },
     )
     def patch(self, request: Request, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         invoice = services.invoice_update(invoice_id=invoice_id, data=data.validated_data, actor=request.user)
         return Response(InvoiceOutputSerializer(invoice).data)

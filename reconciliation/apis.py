@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 import uuid
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -13,9 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants.pagination import CursorPagination, paginated_response
+from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
+from tenants.serializers import DECIMAL_STRING_PATTERN, MoneyField, StrictInputSerializer
 
-from . import selectors, services
+from . import engine, selectors, services
 from .models import MatchShape, MatchStatus
 
 
@@ -27,7 +34,8 @@ class ReasonSerializer(serializers.Serializer):
 class CandidateAllocationSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField()
     invoice_id = serializers.UUIDField()
-    amount = serializers.CharField(help_text="Decimal string taken from the transaction")
+    amount = MoneyField("amount", help_text="Taken from the transaction, in its currency")
+    currency = serializers.CharField(help_text="The transaction's currency (ISO 4217)")
 
 
 class CandidateSerializer(serializers.Serializer):
@@ -39,7 +47,8 @@ class CandidateSerializer(serializers.Serializer):
     confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
     reasons = ReasonSerializer(many=True)
     auto_confirmed = serializers.BooleanField()
-    fee_amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    fee_amount = MoneyField("fee_amount", help_text="Underpayment booked as a bank fee, in `currency`")
+    currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
 
 
 class ReconcileOutputSerializer(serializers.Serializer):
@@ -57,7 +66,7 @@ class ReconcileApi(APIView):
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "ReconcileRequest"
 
@@ -65,7 +74,9 @@ class ReconcileApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=ReconcileOutputSerializer)
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
-        data = self.InputSerializer(data=request.data or {})
+        # The body is required: `{}` runs with the defaults, an empty body is 400 (a client whose
+        # body went missing must not get a real run instead of the dry run it asked for).
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         result = services.reconcile(
             tenant_id, dry_run=data.validated_data["dry_run"], actor=request.user, source="api"
@@ -82,8 +93,12 @@ class ReconcileApi(APIView):
 class MatchAllocationSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField()
     invoice_id = serializers.UUIDField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=4)
-    invoice_amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    amount = MoneyField("amount", help_text="Taken from the transaction, in `currency`")
+    currency = serializers.CharField(help_text="The transaction's currency (ISO 4217)")
+    invoice_amount = MoneyField(
+        "invoice_amount", "invoice_currency", help_text="Settled on the invoice, in `invoice_currency`"
+    )
+    invoice_currency = serializers.CharField(help_text="The invoice's currency (ISO 4217)")
 
 
 class MatchOutputSerializer(serializers.Serializer):
@@ -95,7 +110,8 @@ class MatchOutputSerializer(serializers.Serializer):
     confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
     runner_up_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
     reasons = ReasonSerializer(many=True)
-    fee_amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    fee_amount = MoneyField("fee_amount", help_text="Underpayment booked as a bank fee, in `currency`")
+    currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
     allocations = MatchAllocationSerializer(many=True, source="allocations.all")
     decided_by_id = serializers.IntegerField(allow_null=True)
     confirmed_at = serializers.DateTimeField(allow_null=True)
@@ -104,8 +120,30 @@ class MatchOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class SignalSerializer(serializers.Serializer):
+    signal = serializers.CharField()
+    score = serializers.CharField()
+    weight = serializers.CharField()
+    reasons = ReasonSerializer(many=True)
+
+
+class PairScoreSerializer(serializers.Serializer):
+    """The engine's breakdown of one (invoice, transaction) pair (``services.pair_score_dict``)."""
+
+    invoice_id = serializers.UUIDField()
+    transaction_id = serializers.UUIDField()
+    confidence = serializers.CharField()
+    is_candidate = serializers.BooleanField()
+    signals = SignalSerializer(many=True)
+    blockers = ReasonSerializer(many=True, help_text="Why the pair is not a candidate (empty if it is)")
+
+
+class ExplainOutputSerializer(PairScoreSerializer):
+    """``reconcile/explain``: the breakdown of the pair asked for."""
+
+
 class MatchDetailOutputSerializer(MatchOutputSerializer):
-    breakdown = serializers.JSONField(help_text="Per-pair, per-signal scores with reasons")
+    breakdown = PairScoreSerializer(many=True, help_text="Per-pair, per-signal scores with reasons")
 
 
 class MatchFilterSerializer(serializers.Serializer):
@@ -142,11 +180,19 @@ class MatchDetailApi(APIView):
 
 
 class _MatchActionApi(APIView):
+    """A decision on a match. It takes no input: no body, or ``{}``; anything else is refused
+    like any unknown field (a ``{"reason": ...}`` must not vanish while the action succeeds)."""
+
     permission_classes = [IsAuthenticated, TenantRolePermission]
     match_service: Any = None
 
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "MatchActionRequest"
+
     @extend_schema(request=None, responses=MatchOutputSerializer)
     def post(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+        self.InputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
         self.match_service(match_id=match_id, actor=request.user)
         return Response(MatchOutputSerializer(selectors.match_get(match_id=match_id)).data)
 
@@ -169,22 +215,6 @@ class MatchUndoApi(_MatchActionApi):
     match_service = staticmethod(services.match_undo)
 
 
-class SignalSerializer(serializers.Serializer):
-    signal = serializers.CharField()
-    score = serializers.CharField()
-    weight = serializers.CharField()
-    reasons = ReasonSerializer(many=True)
-
-
-class ExplainOutputSerializer(serializers.Serializer):
-    invoice_id = serializers.UUIDField()
-    transaction_id = serializers.UUIDField()
-    confidence = serializers.CharField()
-    is_candidate = serializers.BooleanField()
-    signals = SignalSerializer(many=True)
-    blockers = ReasonSerializer(many=True, help_text="Why the pair is not a candidate (empty if it is)")
-
-
 class ExplainApi(APIView):
     """``GET reconcile/explain?invoice_id=&transaction_id=``: the full breakdown for any pair."""
 
@@ -205,12 +235,53 @@ class ExplainApi(APIView):
         return Response(ExplainOutputSerializer(services.pair_score_dict(score)).data)
 
 
+def _settings_used_schema() -> dict[str, Any]:
+    """OpenAPI schema of a run's ``settings_used``, derived from ``engine.EngineSettings``.
+
+    ``services._settings_snapshot`` stores every engine setting (decimals as strings, FX rates
+    as ``{"EUR/USD": "1.08"}``); deriving the schema from the same dataclass keeps it in step
+    when a setting is added. No property is required: older runs stored fewer settings.
+    """
+    decimal = {"type": "string", "format": "decimal", "pattern": DECIMAL_STRING_PATTERN}
+    simple: dict[Any, dict[str, Any]] = {
+        Decimal: decimal,
+        int: {"type": "integer"},
+        bool: {"type": "boolean"},
+        str: {"type": "string"},
+    }
+    properties: dict[str, Any] = {}
+    hints = typing.get_type_hints(engine.EngineSettings)
+    for item in dataclasses.fields(engine.EngineSettings):
+        hint = hints[item.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        members = set(typing.get_args(hint)) if union else {hint}
+        nullable = type(None) in members
+        members.discard(type(None))
+        member = members.pop() if len(members) == 1 else None  # anything fancier: left untyped
+        origin = typing.get_origin(member)
+        if isinstance(origin, type) and issubclass(origin, Mapping):
+            schema: dict[str, Any] = {"type": "object", "additionalProperties": decimal}
+        else:
+            schema = dict(simple.get(member, {}))
+        if nullable:
+            schema["nullable"] = True
+        properties[item.name] = schema
+    if "fx_rates" in properties:
+        properties["fx_rates"]["description"] = 'FX rates used, keyed "FROM/TO" (e.g. "EUR/USD")'
+    return {"type": "object", "properties": properties}
+
+
+@extend_schema_field(_settings_used_schema())
+class SettingsUsedField(serializers.JSONField):
+    """The stored snapshot, as stored; only its OpenAPI description is typed."""
+
+
 class RunOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     started_by_id = serializers.IntegerField(allow_null=True)
     source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
     engine_version = serializers.CharField()
-    settings_used = serializers.JSONField()
+    settings_used = SettingsUsedField(help_text="The engine settings the run used")
     invoices_considered = serializers.IntegerField()
     transactions_considered = serializers.IntegerField()
     proposals_count = serializers.IntegerField()

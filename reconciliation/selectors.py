@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -181,6 +181,24 @@ def rejected_pairs() -> frozenset[tuple[str, str]]:
     return frozenset((str(invoice), str(transaction)) for invoice, transaction in rows)
 
 
+def _matches() -> QuerySet[Match]:
+    """Matches with their allocations and the currencies their amounts are in.
+
+    Interfaces show every amount at its currency's minor unit, so the currencies are read with
+    the matches: ``currency`` on a match is its invoices' (``fee_amount`` is in it); on an
+    allocation, ``currency`` is the transaction's (``amount``) and ``invoice_currency`` the
+    invoice's (``invoice_amount``). Two statements whatever the page size.
+    """
+    allocations = MatchAllocation.objects.annotate(
+        currency=F("transaction__currency"), invoice_currency=F("invoice__currency")
+    )
+    invoice_currency = (
+        MatchAllocation.objects.filter(match_id=OuterRef("pk")).order_by().values("invoice__currency")[:1]
+    )
+    matches = Match.objects.prefetch_related(Prefetch("allocations", queryset=allocations))
+    return matches.annotate(currency=Subquery(invoice_currency))
+
+
 def match_list(
     *,
     status: str | None = None,
@@ -190,7 +208,7 @@ def match_list(
     min_confidence: Decimal | None = None,
 ) -> QuerySet[Match]:
     """Matches with their allocations, newest first."""
-    queryset = Match.objects.prefetch_related("allocations")
+    queryset = _matches()
     if status:
         queryset = queryset.filter(status=status)
     if invoice_id:
@@ -205,7 +223,7 @@ def match_list(
 
 
 def match_get(*, match_id: uuid.UUID) -> Match:
-    found = Match.objects.prefetch_related("allocations").filter(pk=match_id).first()
+    found = _matches().filter(pk=match_id).first()
     if found is None:
         raise NotFound("No such match.")
     return found

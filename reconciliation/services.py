@@ -11,7 +11,7 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +29,7 @@ from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
 from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
+from tenants.selectors import tenant_default_currency
 
 from . import engine, selectors
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
@@ -90,15 +91,21 @@ def _pair_score_json(score: engine.PairScore) -> str:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One proposal of a run as the interfaces present it."""
+    """One proposal of a run as the interfaces present it.
+
+    Each allocation carries its ``amount`` (Decimal) in the transaction's ``currency``;
+    ``fee_amount`` is in ``currency``, the invoices'. The interfaces render both at the
+    currency's minor unit, like every other amount.
+    """
 
     match_id: uuid.UUID | None
     shape: str
-    allocations: list[dict[str, str]]
+    allocations: list[dict[str, Any]]
     confidence: Decimal
     reasons: list[dict[str, str]]
     auto_confirmed: bool
     fee_amount: Decimal
+    currency: str
 
     @property
     def invoice_id(self) -> str | None:
@@ -171,11 +178,15 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)
+    currency_of = _proposal_currencies(invoices, transactions)
     del invoices, transactions
     stats = {**result.stats, **result.resources}  # what the run found, then how it was carried out
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it.
-        candidates = [_candidate(None, p, auto_confirmed=p.auto_confirm) for p in result.proposals]
+        candidates = [
+            _candidate(None, p, auto_confirmed=p.auto_confirm, currency_of=currency_of)
+            for p in result.proposals
+        ]
         return ReconcileResult(
             run_id=None,
             dry_run=True,
@@ -198,7 +209,7 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
         _write_run(staging, run)
         staging.drop()
     candidates = [
-        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids)
+        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currency_of=currency_of)
         for match_id, proposal in zip(match_ids, result.proposals, strict=True)
     ]
     auto_confirmed = len(confirmed_ids)
@@ -240,18 +251,45 @@ def _batch_planning() -> Iterator[None]:
         )
 
 
-def _candidate(match_id: uuid.UUID | None, proposal: engine.Proposal, *, auto_confirmed: bool) -> Candidate:
+def _proposal_currencies(
+    invoices: Iterable[engine.InvoiceInput], transactions: Iterable[engine.TransactionInput]
+) -> Callable[[str], str]:
+    """The currency of an invoice or transaction id (the engine's proposals carry ids only).
+
+    Only the rows in another currency than the tenant's default are kept, so a single-currency
+    tenant's 100k-row run holds no map while its proposals are staged.
+    """
+    default = tenant_default_currency()
+    others = {
+        row.id: row.currency for rows in (invoices, transactions) for row in rows if row.currency != default
+    }
+    return lambda id_: others.get(id_, default)
+
+
+def _candidate(
+    match_id: uuid.UUID | None,
+    proposal: engine.Proposal,
+    *,
+    auto_confirmed: bool,
+    currency_of: Callable[[str], str],
+) -> Candidate:
     return Candidate(
         match_id=match_id,
         shape=proposal.shape,
         allocations=[
-            {"transaction_id": a.transaction_id, "invoice_id": a.invoice_id, "amount": str(a.amount)}
+            {
+                "transaction_id": a.transaction_id,
+                "invoice_id": a.invoice_id,
+                "amount": a.amount,
+                "currency": currency_of(a.transaction_id),
+            }
             for a in proposal.allocations
         ],
         confidence=proposal.confidence,
         reasons=reason_dicts(proposal.reasons),
         auto_confirmed=auto_confirmed,
         fee_amount=proposal.fee_amount,
+        currency=currency_of(proposal.allocations[0].invoice_id),
     )
 
 

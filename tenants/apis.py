@@ -16,8 +16,10 @@ from .authentication import authenticated_user
 from .context import require_tenant_id
 from .middleware import request_tenant
 from .models import Role, TenantSettings
+from .parsers import json_object_body
 from .permissions import TenantRolePermission
 from .problems import PROBLEM_400, PROBLEM_403
+from .serializers import StrictFieldsMixin, StrictInputSerializer
 
 
 class TenantOutputSerializer(serializers.Serializer):
@@ -31,7 +33,7 @@ class TenantListCreateApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "TenantCreate"
 
@@ -45,7 +47,7 @@ class TenantListCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: TenantOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         tenant = services.tenant_create(owner=authenticated_user(request), **data.validated_data)
         return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
@@ -74,7 +76,7 @@ class MemberListCreateApi(APIView):
     permission_classes = [IsAuthenticated, TenantRolePermission]
     write_role = Role.OWNER
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "MemberCreate"
 
@@ -88,7 +90,7 @@ class MemberListCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
     def post(self, request: Request, tenant_id: Any) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         membership = services.membership_add(tenant_id=require_tenant_id(), **data.validated_data)
         body = {
@@ -112,7 +114,7 @@ class MemberDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TenantSettingsSerializer(serializers.ModelSerializer):
+class TenantSettingsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Field types, bounds and help texts come from the model (the service validates again)."""
 
     class Meta:
@@ -140,7 +142,7 @@ class TenantSettingsApi(APIView):
         responses={200: TenantSettingsSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
     )
     def patch(self, request: Request, tenant_id: Any) -> Response:
-        data = TenantSettingsSerializer(data=request.data, partial=True)
+        data = TenantSettingsSerializer(data=json_object_body(request), partial=True)
         data.is_valid(raise_exception=True)
         row = services.tenant_settings_update(changes=data.validated_data, actor=request.user)
         return Response(TenantSettingsSerializer(row).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 FOREIGN_KEY_VIOLATION = "23503"
@@ -53,3 +54,21 @@ class Unprocessable(DomainError):
     status = 422
     code = "unprocessable"
     title = "Unprocessable request"
+
+
+def unknown_field_errors(
+    data: Mapping[str, Any], accepted: Collection[str], *, prefix: str = ""
+) -> dict[str, list[str]]:
+    """``errors`` entries naming each key of ``data`` that is not in ``accepted`` (empty if none).
+
+    The one rule for unknown keys, used by every request-body serializer
+    (``tenants.serializers.StrictInputSerializer``) and by the bulk-validated import items:
+    a misspelt or unsupported key (``descripton``, ``iban``) is refused, never dropped while the
+    request succeeds without the evidence it carried. ``prefix`` locates nested items
+    (``transactions[3]`` gives ``transactions[3].iban``).
+    """
+    unknown = [key for key in data if key not in accepted]
+    if not unknown:
+        return {}
+    message = f"Unknown field; accepted: {', '.join(sorted(accepted))}."
+    return {(f"{prefix}.{key}" if prefix else str(key)): [message] for key in unknown}

@@ -1,10 +1,19 @@
-"""OpenAPI (drf-spectacular) description of the bearer-token authentication."""
+"""OpenAPI (drf-spectacular): bearer authentication, strict request bodies, problem+json errors.
+
+The schema is what client generators read (``tests/test_generated_client.py`` generates a
+Python client from it and drives the API through that client), so it states what the server
+does: every error has the problem body, request objects refuse undeclared keys, and bounds
+(page size, ``Idempotency-Key``) are declared, not only enforced.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+
+from .idempotency import HEADER
+from .serializers import StrictFieldsMixin
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -19,6 +28,24 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+class StrictRequestSchema(OpenApiSerializerExtension):
+    """Request bodies of strict serializers declare ``additionalProperties: false``.
+
+    The server refuses undeclared keys (``StrictFieldsMixin``); saying so lets generated
+    clients and validators refuse them too. Responses stay open, so adding an output field is
+    not a breaking change.
+    """
+
+    target_class = StrictFieldsMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "RFC 9457 problem details",
@@ -30,7 +57,8 @@ PROBLEM_SCHEMA = {
         "instance": {"type": "string"},
         "errors": {
             "type": "object",
-            "description": "Per-field messages for validation problems",
+            "description": "Per-field messages for validation problems, keyed by field "
+            "(`transactions[3].amount` inside lists)",
             "additionalProperties": True,
         },
     },
@@ -46,33 +74,50 @@ _PROBLEM_STATUSES = {
     "406": "Not acceptable",
     "409": "Conflicts with the current state",
     "413": "Request body too large",
-    "415": "Unsupported media type",
+    "415": "Unsupported media type (JSON bodies take application/json only)",
     "422": "Idempotency-Key reused with another payload",
     "429": "Too many requests",
     "503": "Database unavailable",
 }
+_WRITE_METHODS = {"post", "put", "patch"}
+
+
+def _applies(status: str, method: str, operation: dict[str, Any]) -> bool:
+    """Whether ``operation`` can answer ``status`` (a status it cannot answer is noise to a client)."""
+    if status == "401":
+        return bool(operation.get("security"))
+    if status == "415":
+        return method in _WRITE_METHODS
+    if status == "422":
+        return any(parameter.get("name") == HEADER for parameter in operation.get("parameters", []))
+    return True
 
 
 def add_problem_responses(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
-    """drf-spectacular post-processing hook: every operation documents its problem+json errors."""
+    """drf-spectacular post-processing hook: every operation documents its problem+json errors.
+
+    Each error response gets the ``Problem`` body, including those a view declared with a
+    description only (they had no body, so generated clients returned nothing instead of the
+    problem).
+    """
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
-    reference = {"$ref": "#/components/schemas/Problem"}
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if "requestBody" in operation:
+                # Every body is required: an empty one is 400 (tenants.parsers.json_object_body),
+                # even where all fields are optional (`{}` asks for the defaults).
+                operation["requestBody"]["required"] = True
             responses = operation["responses"]
             for status, description in _PROBLEM_STATUSES.items():
-                if status == "401" and not operation.get("security"):
-                    continue
-                responses.setdefault(
-                    status,
-                    {
-                        "description": description,
-                        "content": {"application/problem+json": {"schema": reference}},
-                    },
-                )
+                if _applies(status, method, operation):
+                    responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    response["content"] = content
     return result

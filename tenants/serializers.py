@@ -10,14 +10,70 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from .errors import unknown_field_errors
 from .money import quantize
 
+# --- input ---------------------------------------------------------------------------------------
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "150.00"})
+
+class StrictFieldsMixin:
+    """Refuses keys a serializer does not declare (400 naming each), at every nesting level.
+
+    DRF drops undeclared keys silently, so a misspelt ``descripton`` or an unsupported
+    ``iban`` vanished while the request answered 201. The unknown keys are reported together
+    with the declared fields' own errors, so one response lists every problem. Mixed into every
+    serializer that reads a request body (``StrictInputSerializer``, and model serializers used
+    for input); query-string filters are not bodies and stay lenient (pagination and cache
+    busting parameters share the query string).
+    """
+
+    fields: Any
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = unknown_field_errors(data, self.fields) if isinstance(data, Mapping) else {}
+        try:
+            value = super().to_internal_value(data)  # type: ignore[misc]
+        except serializers.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **unknown}) from error
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+# Base of the request-body serializers. Its docstring is the OpenAPI description of every body
+# that does not describe itself (drf-spectacular reads the nearest docstring), so it is public.
+class StrictInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Only the fields listed are accepted: any other key is refused (400 naming it)."""
+
+
+# A decimal number as JSON text: how every amount is declared, in requests and responses alike.
+DECIMAL_STRING_PATTERN = r"^-?\d+(\.\d+)?$"
+MONEY_SCHEMA = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": DECIMAL_STRING_PATTERN,
+    "example": "150.00",
+    "description": "Decimal string at the currency's minor unit (USD 2 decimals, JPY 0, KWD 3).",
+}
+# Amounts clients send: declared as decimal strings, so generated clients send exact text (not
+# floats); the parsers also read JSON numbers exactly (tenants.parsers), so both keep working.
+AMOUNT_INPUT_SCHEMA = {
+    **MONEY_SCHEMA,
+    "description": "Exact decimal string, at most the currency's minor unit of decimals (USD 2, JPY 0, "
+    "KWD 3). A JSON number is accepted too and read exactly, never through a float.",
+}
+
+
+@extend_schema_field(MONEY_SCHEMA)
 class MoneyField(serializers.Field):
     """Read-only: ``obj.<amount_attr>`` as a string at the minor unit of ``obj.<currency_attr>``.
 
-    Amounts are stored with 4 decimals; clients see ``"150.00"`` for USD and ``"1500"`` for JPY.
+    The one money output of the REST API (lists render it through ``RowRenderer``, GraphQL
+    quantizes the same way): amounts are stored with 4 decimals, clients see ``"150.00"`` for
+    USD, ``"1500"`` for JPY and ``"1.500"`` for KWD. ``obj`` may be a model instance, a
+    dataclass or a dict.
     """
 
     def __init__(self, amount_attr: str, currency_attr: str = "currency", **kwargs: Any) -> None:
@@ -27,6 +83,8 @@ class MoneyField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> str:
+        if isinstance(value, Mapping):
+            return str(quantize(value[self.amount_attr], value[self.currency_attr]))
         return str(quantize(getattr(value, self.amount_attr), getattr(value, self.currency_attr)))
 
 

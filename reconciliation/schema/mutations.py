@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -70,14 +69,16 @@ def _candidate(candidate: services.Candidate) -> Candidate:
             CandidateAllocation(
                 transaction_id=uuid.UUID(allocation["transaction_id"]),
                 invoice_id=uuid.UUID(allocation["invoice_id"]),
-                amount=Decimal(allocation["amount"]),
+                currency=allocation["currency"],
+                raw_amount=allocation["amount"],
             )
             for allocation in candidate.allocations
         ],
         confidence=candidate.confidence,
         reasons=Reason.from_dicts(candidate.reasons),
         auto_confirmed=candidate.auto_confirmed,
-        fee_amount=candidate.fee_amount,
+        currency=candidate.currency,
+        raw_fee_amount=candidate.fee_amount,
     )
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from django.db.models import Q, QuerySet
@@ -61,6 +61,14 @@ MAX_SCORE_INVOICES = 2_000
 MAX_SCORE_TRANSACTIONS = 2_000
 
 T = TypeVar("T")
+
+# The bound is enforced by ``paginate``; declared on the argument so a client reads it in the schema.
+PageSize = Annotated[
+    int,
+    strawberry.argument(
+        description=f"Page size from 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}); others are an error."
+    ),
+]
 
 
 def read_field(**kwargs: Any) -> Any:
@@ -277,7 +285,10 @@ def _scored_proposal(proposal: engine.Proposal) -> ScoredProposal:
 class Query:
     @read_field(description="The tenant's invoices, newest first.")
     def invoices(
-        self, filter: InvoiceFilter | None = None, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+        self,
+        filter: InvoiceFilter | None = None,
+        first: PageSize = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
     ) -> Page[InvoiceType]:
         given = filter or InvoiceFilter()
         queryset = invoice_selectors.invoice_list(
@@ -298,7 +309,10 @@ class Query:
 
     @read_field(description="The tenant's vendors, newest first.")
     def vendors(
-        self, filter: VendorFilter | None = None, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+        self,
+        filter: VendorFilter | None = None,
+        first: PageSize = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
     ) -> Page[VendorType]:
         given = filter or VendorFilter()
         return paginate(invoice_selectors.vendor_list(q=_search(given.q)), first=first, after=after)
@@ -311,7 +325,7 @@ class Query:
     def bank_transactions(
         self,
         filter: BankTransactionFilter | None = None,
-        first: int = DEFAULT_PAGE_SIZE,
+        first: PageSize = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Page[BankTransactionType]:
         given = filter or BankTransactionFilter()
@@ -334,7 +348,7 @@ class Query:
 
     @read_field(description="Proposed and decided matches, newest first.")
     def matches(
-        self, filter: MatchFilter | None = None, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+        self, filter: MatchFilter | None = None, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[MatchType]:
         given = filter or MatchFilter()
         queryset = selectors.match_list(
@@ -352,7 +366,7 @@ class Query:
 
     @read_field(description="Runs of the engine, newest first.")
     def reconciliation_runs(
-        self, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+        self, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[ReconciliationRunType]:
         return paginate(selectors.run_list(), first=first, after=after)
 

@@ -2,8 +2,9 @@
 
 Money never passes through float: the ``Decimal`` scalar is read from strings, integers and
 exact JSON numbers (the view decodes JSON numbers as ``Decimal``), and from the literal text of
-numbers written in the query document; it is returned as a string. Amounts of ledger rows are
-returned at their currency's minor unit, exactly like the REST API.
+numbers written in the query document; it is returned as a string. Every amount is returned at
+its currency's minor unit through ``money`` (``"150.00"`` USD, ``"1500"`` JPY, ``"1.500"`` KWD),
+exactly like the REST API's ``MoneyField``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ DecimalScalar = strawberry.scalar(
     parse_literal=parse_decimal_literal,
 )
 SCALAR_OVERRIDES: dict[object, Any] = {Decimal: DecimalScalar}
+
+
+def money(amount_attr: str, currency_attr: str = "currency", *, description: str | None = None) -> Any:
+    """A ``Decimal`` field: ``root.<amount_attr>`` at the minor unit of ``root.<currency_attr>``.
+
+    The one way GraphQL outputs an amount (the twin of ``tenants.serializers.MoneyField``):
+    stored amounts have 4 decimals, and a field returning them raw showed ``"250.0000"`` next to
+    ``"250.00"``.
+    """
+
+    def resolve(root: Any) -> Decimal:
+        return quantize(getattr(root, amount_attr), getattr(root, currency_attr))
+
+    return strawberry.field(resolver=resolve, description=description)
 
 
 # --- Enums (values are the models' choices; a test keeps them in step) ---------------------------
@@ -198,17 +213,9 @@ class InvoiceType:
     def status(self, root: Invoice) -> InvoiceStatusEnum:
         return InvoiceStatusEnum(root.status)
 
-    @strawberry.field(description="At the currency's minor unit.")
-    def amount(self, root: Invoice) -> Decimal:
-        return quantize(root.amount, root.currency)
-
-    @strawberry.field
-    def amount_paid(self, root: Invoice) -> Decimal:
-        return quantize(root.amount_paid, root.currency)
-
-    @strawberry.field(description="amount - amountPaid")
-    def outstanding_amount(self, root: Invoice) -> Decimal:
-        return root.outstanding
+    amount: Decimal = money("amount", description="At the currency's minor unit.")
+    amount_paid: Decimal = money("amount_paid")
+    outstanding_amount: Decimal = money("outstanding", description="amount - amountPaid")
 
 
 @strawberry_django.type(BankTransaction, name="BankTransaction")
@@ -232,13 +239,12 @@ class BankTransactionType:
     def account(self, root: BankTransaction) -> str:
         return root.account.identifier
 
-    @strawberry.field(description="Signed: credits > 0, debits < 0; at the currency's minor unit.")
-    def amount(self, root: BankTransaction) -> Decimal:
-        return quantize(root.amount, root.currency)
-
-    @strawberry.field(description="Absolute amount allocated to invoices by confirmed matches.")
-    def allocated_amount(self, root: BankTransaction) -> Decimal:
-        return quantize(root.allocated_amount, root.currency)
+    amount: Decimal = money(
+        "amount", description="Signed: credits > 0, debits < 0; at the currency's minor unit."
+    )
+    allocated_amount: Decimal = money(
+        "allocated_amount", description="Absolute amount allocated to invoices by confirmed matches."
+    )
 
     @strawberry.field
     def status(self, root: BankTransaction) -> TransactionStatusEnum:
@@ -247,12 +253,20 @@ class BankTransactionType:
 
 @strawberry_django.type(MatchAllocation, name="MatchAllocation")
 class MatchAllocationType:
+    """Read from ``selectors.match_list``/``match_get``, which annotate both currencies."""
+
     transaction_id: uuid.UUID
     invoice_id: uuid.UUID
-    amount: Decimal = strawberry_django.field(description="Absolute amount taken from the transaction.")
-    invoice_amount: Decimal = strawberry_django.field(
-        description="Settled on the invoice (incl. an absorbed fee)."
+    amount: Decimal = money(
+        "amount", description="Absolute amount taken from the transaction, in `currency`."
     )
+    currency: str = strawberry_django.field(description="The transaction's currency.")
+    invoice_amount: Decimal = money(
+        "invoice_amount",
+        "invoice_currency",
+        description="Settled on the invoice (incl. an absorbed fee), in `invoiceCurrency`.",
+    )
+    invoice_currency: str = strawberry_django.field(description="The invoice's currency.")
 
 
 @strawberry_django.type(Match, name="Match")
@@ -262,7 +276,8 @@ class MatchType:
     auto: bool = strawberry_django.field(description="Confirmed by the engine, not a person.")
     confidence: Decimal
     runner_up_confidence: Decimal | None
-    fee_amount: Decimal
+    fee_amount: Decimal = money("fee_amount", description="Underpayment booked as a bank fee, in `currency`.")
+    currency: str = strawberry_django.field(description="The invoices' currency.")
     decided_by_id: int | None
     confirmed_at: strawberry.auto
     rejected_at: strawberry.auto
@@ -330,7 +345,9 @@ class Page(Generic[T]):
 class CandidateAllocation:
     transaction_id: uuid.UUID
     invoice_id: uuid.UUID
-    amount: Decimal = strawberry.field(description="Taken from the transaction.")
+    currency: str = strawberry.field(description="The transaction's currency.")
+    raw_amount: strawberry.Private[Decimal]
+    amount: Decimal = money("raw_amount", description="Taken from the transaction, in `currency`.")
 
 
 @strawberry.type(description="A proposal of a run, as the REST API returns it.")
@@ -343,7 +360,11 @@ class Candidate:
     confidence: Decimal
     reasons: list[Reason]
     auto_confirmed: bool
-    fee_amount: Decimal
+    currency: str = strawberry.field(description="The invoices' currency.")
+    raw_fee_amount: strawberry.Private[Decimal]
+    fee_amount: Decimal = money(
+        "raw_fee_amount", description="Underpayment booked as a bank fee, in `currency`."
+    )
 
 
 @strawberry.type

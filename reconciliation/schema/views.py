@@ -2,7 +2,8 @@
 
 The middleware has authenticated the bearer token, checked membership (404 otherwise) and
 entered ``tenant_context``; this view runs inside that one transaction, so RLS applies to every
-resolver. Only ``POST`` with ``application/json`` is served (other methods: 405), there is no
+resolver. Only ``POST`` with ``application/json`` is served (other methods: 405, other media
+types: 415, like the REST endpoints; multipart uploads are not enabled), there is no
 GraphiQL (it loads from a CDN), and CSRF does not apply (bearer tokens, no cookies).
 
 Any error in the response rolls the request's transaction back: GraphQL answers 200 with
@@ -45,6 +46,15 @@ class TenantGraphQLView(GraphQLView):
                 detail="Send GraphQL operations with POST and Content-Type: application/json.",
                 code="method-not-allowed",
                 headers={"Allow": "POST"},
+                request=request,
+            )
+        if request.content_type != "application/json":
+            # strawberry answers 400 "Unsupported content type"; the REST endpoints say 415.
+            return problem_response(
+                415,
+                detail="Send GraphQL operations as application/json.",
+                code="unsupported-media-type",
+                title="Unsupported media type",
                 request=request,
             )
         try:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -124,9 +125,45 @@ class TestEndpoint:
     def test_malformed_bodies_are_400_problems(self, world_a, api_client_for):
         client = api_client_for(world_a.viewer)
         assert_problem(client.post(url(world_a), data="{not json", content_type="application/json"), 400)
-        assert_problem(client.post(url(world_a), data="query=x", content_type="text/plain"), 400)
         batch = json.dumps([{"query": "{ __typename }"}, {"query": "{ __typename }"}])
         assert_problem(client.post(url(world_a), data=batch, content_type="application/json"), 400)
+        assert_problem(client.post(url(world_a), data="", content_type="application/json"), 400)
+
+    def test_bodies_other_than_json_are_415_and_run_nothing(self, world_a, api_client_for):
+        """Like the REST endpoints: a form or multipart body is refused, not read as empty."""
+        client = api_client_for(world_a.accountant)
+        mutation = 'mutation { createInvoice(input: {amount: "5.00", description: "x"}) { id } }'
+        for content_type, payload in [
+            ("text/plain", "query=x"),
+            ("application/x-www-form-urlencoded", urlencode({"query": mutation})),
+            ("application/graphql", mutation),
+        ]:
+            problem = assert_problem(client.post(url(world_a), data=payload, content_type=content_type), 415)
+            assert problem["type"] == "urn:reconcile:problem:unsupported-media-type"
+        multipart = client.post(
+            url(world_a), {"operations": json.dumps({"query": mutation})}, format="multipart"
+        )
+        assert_problem(multipart, 415)
+        with tenant_context(world_a.tenant.id):
+            assert not Invoice.objects.exists()
+
+    def test_unknown_input_fields_are_refused_by_validation(self, world_a, api_client_for):
+        """GraphQL input objects are closed by the spec: a misspelt field is an error, nothing runs."""
+        client = api_client_for(world_a.accountant)
+        mutation = 'mutation { createInvoice(input: {amount: "5.00", descripton: "x"}) { id } }'
+        messages = [error["message"] for error in gql(client, world_a, mutation)["errors"]]
+        assert any("descripton" in message for message in messages), messages
+        imported = gql(
+            client,
+            world_a,
+            "mutation($items: [BankTransactionInput!]!) {"
+            ' importBankTransactions(idempotencyKey: "k-1", transactions: $items) { imported } }',
+            {"items": [{"amount": "1.00", "date": "2024-01-01", "iban": "DE89370400440532013000"}]},
+        )
+        assert any("iban" in error["message"] for error in imported["errors"]), imported
+        with tenant_context(world_a.tenant.id):
+            assert not Invoice.objects.exists()
+            assert not BankTransaction.objects.exists()
 
     def test_introspection_works(self, world_a, api_client_for):
         body = data(api_client_for(world_a.viewer), world_a, "{ __schema { mutationType { name } } }")
