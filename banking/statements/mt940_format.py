@@ -11,9 +11,14 @@ Mapping decisions:
   optional four (MMDD) the ENTRY date, i.e. the booking date. The library
   calls them ``date`` and ``entry_date`` (with year roll-over handled), so
   booking_date = ``entry_date`` (``date`` when absent), value_date = ``date``.
-* Amount: the library's ``Amount.amount`` Decimal (parsed from text),
-  negative for ``D`` and ``RC`` (reversal of a credit), positive for ``C``
-  and ``RD``.
+* Amount: every ``:61:`` amount is read first by the financial kernel
+  (``MT940_AMOUNT``: digits and the mandatory decimal comma of ``15d``) and
+  must be followed by the transaction type code (``1!a3!c``, e.g.
+  ``NTRF``). The library reads ``CR1a2,00`` as 1.00 with the rest in the
+  reference, and a ``:61:`` without a type code overwrites the previous
+  transaction; both are refused with the line and column instead. The value
+  is the library's ``Amount.amount`` (the same digits), negative for ``D``
+  and ``RC`` (reversal of a credit), positive for ``C`` and ``RD``.
 * external_id: the bank reference (after ``//``), else the customer
   reference; placeholders (NONREF, EREF, KREF, NOTPROVIDED, one-character
   values) count as no reference.
@@ -29,7 +34,10 @@ Mapping decisions:
 * A ``:61:`` supplementary-details line holding an IBAN (Rabobank) is the
   counterparty account when ``:86:`` has none. Without any ``:86:`` the
   bank-specific ``:NS:`` text is used as description (Sberbank).
-* location: "line N" of the ``:61:`` tag, "transaction #N" if unknown.
+* location: "line N" of the ``:61:`` tag.
+
+Cost: linear in the file. Line numbers are counted once, front to back (counting from the
+start of a block for every ``:61:`` made a 1 MB file take 8 s and 10 MB not finish).
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ import mt940
 import mt940.models
 import mt940.tags
 
+from common.finance import MT940_AMOUNT, AmountError, parse_amount_text
+
 from ._text import (
     collapse_ws,
     compact_account,
@@ -61,6 +71,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
 _TRANSACTION_TAG = re.compile(r"^:61:", re.MULTILINE)
 _ACCOUNT_TAG = re.compile(r"^:25:", re.MULTILINE)
+# The library's :61: layout up to the amount (value date, entry date, mark, funds code), then
+# what is written where the amount stands and the four characters after it.
+_STATEMENT_LINE = re.compile(
+    r"[0-9]{6}(?:[0-9]{2}|\s{2})?(?:[0-9]{2}|\s{2})?R?[DC][A-Z]?(?P<gap>[\n ]?)"
+    r"(?P<amount>[0-9,.]*)(?P<after>.{0,4})",
+    re.IGNORECASE,
+)
+# SWIFT's 1!a3!c: S, N or F and three more (Sberbank pads with spaces). Strict on purpose: the
+# library takes any letter case-insensitively, so "1,5e3NTRF" would read as 1.5 of type "E3NT".
+_TYPE_CODE = re.compile(r"[SNF][A-Z0-9 ]{3}")
 _ANY_TAG = re.compile(r"^:(?:\d{2}[A-Z]?|NS):", re.MULTILINE)
 _PLACEHOLDER_REFS = frozenset({"NONREF", "NOREF", "NOTPROVIDED", "NONE", "EREF", "KREF", "MREF"})
 _GVC = re.compile(r"^(\d{3})\?")
@@ -251,6 +271,39 @@ def _failing_tag_line(block: str, first_line: int) -> int:
     return first_line + block.count("\n", 0, starts[low])
 
 
+def _statement_line_error(text: str, start: int) -> str | None:
+    """Why the ``:61:`` value at ``text[start:]`` has no exact amount (None when it has one).
+
+    Reads what the library would take as the amount with the kernel's MT940 rule and checks
+    the transaction type code follows it, so the library cannot split the amount elsewhere.
+    A value whose dates or mark do not fit is left to the library's own error.
+    """
+    end = text.find("\n", start)
+    first = text[start : end if end >= 0 else len(text)].rstrip()
+    second = ""
+    while end >= 0 and not second:  # the library drops blank lines; the amount may wrap
+        following = text.find("\n", end + 1)
+        second = text[end + 1 : following if following >= 0 else len(text)].rstrip()
+        end = following
+    value = f"{first}\n{second}" if second else first
+    match = _STATEMENT_LINE.match(value)
+    if match is None:
+        return None
+    position = match.start("amount")
+    column = 5 + position if position <= len(first) else position - len(first)
+    shown = value[position : position + 16].split("\n")[0]
+    try:
+        parse_amount_text(match.group("amount"), MT940_AMOUNT)
+    except AmountError as error:
+        return f"invalid amount {shown!r} at column {column}: {error}"
+    if not _TYPE_CODE.fullmatch(match.group("after")):
+        return (
+            f"invalid amount {shown!r} at column {column}: the amount (digits and a decimal comma) "
+            "must be followed by the transaction type code (S, N or F and three more, e.g. NTRF)"
+        )
+    return None
+
+
 def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
     """All transactions of an MT940 file; raises StatementParseError."""
     text = _clean(data if isinstance(data, str) else decode_bytes(data))
@@ -261,25 +314,39 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
         )
     starts = [m.start() for m in _STATEMENT_START.finditer(text)]
     results: list[ParsedTransaction] = []
-    number = 0
+    first_line, counted_to = 1, 0  # line numbers counted front to back, once
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        first_line += text.count("\n", counted_to, start)
+        counted_to = start
         block = text[start:end]
-        first_line = text.count("\n", 0, start) + 1
+        tag_lines: list[int] = []
+        line, position = first_line, 0
+        for match in _TRANSACTION_TAG.finditer(block):
+            line += block.count("\n", position, match.start())
+            position = match.start()
+            tag_lines.append(line)
+            problem = _statement_line_error(block, match.end())
+            if problem:
+                raise StatementParseError(f"invalid MT940 data: {problem}", location=f"line {line}")
         try:
             transactions = _parse_block(block)
         except Exception as exc:  # noqa: BLE001 - library raises RuntimeError/ValueError/...
             line = _failing_tag_line(block, first_line)
             reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else repr(exc)
             raise StatementParseError(f"invalid MT940 data: {reason}", location=f"line {line}") from None
-        tag_lines = [first_line + block.count("\n", 0, m.start()) for m in _TRANSACTION_TAG.finditer(block)]
         if len(tag_lines) != len(transactions):
-            tag_lines = []
+            # Every :61: starts a transaction once its type code is checked: a difference means
+            # the library merged or split lines, and importing would alter the statement.
+            raise StatementParseError(
+                f"invalid MT940 data: {len(tag_lines)} ':61:' lines but {len(transactions)} transactions "
+                "read from this statement",
+                location=f"line {first_line}",
+            )
         account = collapse_ws(transactions.data.get("account_identification") or "")
         account_currency = (transactions.currency or "").upper()
-        for position, transaction in enumerate(transactions):
-            number += 1
-            location = f"line {tag_lines[position]}" if tag_lines else f"transaction #{number}"
+        for position_in_block, transaction in enumerate(transactions):
+            location = f"line {tag_lines[position_in_block]}"
             results.append(_convert(transaction.data, account, account_currency, location))
     return results
 

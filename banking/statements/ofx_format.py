@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
-from ._text import collapse_ws, compact_account, decode_bytes, find_rf_reference, parse_amount
+from common.finance import OFX_AMOUNT, AmountError, parse_amount_text
+
+from ._text import collapse_ws, compact_account, decode_bytes, find_rf_reference
 from .types import ParsedTransaction, RowError, StatementParseError
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9._:-]*)[^>]*?(/?)>")
@@ -37,7 +39,6 @@ _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _SKIP = re.compile(r"<!--.*?-->|<\?.*?\?>|<![^>]*>", re.DOTALL)
 _SGML_HEADER = re.compile(r"^\s*([A-Z]+)\s*:\s*(.*?)\s*$", re.MULTILINE)
 _XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
-_OFX_AMOUNT = re.compile(r"\s*[+-]?(\d+([.,]\d*)?|[.,]\d+)\s*")
 _DATE = re.compile(r"\s*(\d{4})(\d{2})(\d{2})")
 _CHARSETS = {
     "1252": "cp1252",
@@ -158,10 +159,8 @@ def _date(value: str) -> datetime.date:
 
 
 def _amount(value: str) -> Decimal:
-    """TRNAMT: OFX has no thousands separators; a decimal comma is tolerated."""
-    if not _OFX_AMOUNT.fullmatch(value):
-        raise ValueError(value)
-    return parse_amount(value.replace(",", "."), ".")
+    """TRNAMT: signed, no thousands separators; a decimal comma is tolerated (``OFX_AMOUNT``)."""
+    return parse_amount_text(value, OFX_AMOUNT)
 
 
 def _transaction(
@@ -184,8 +183,8 @@ def _transaction(
     else:
         try:
             amount = _amount(raw_amount)
-        except ValueError:
-            errors.append(RowError(location, f"invalid TRNAMT {raw_amount!r}"))
+        except AmountError as error:
+            errors.append(RowError(location, f"invalid TRNAMT {raw_amount!r}: {error}"))
     value_date = None
     for tag in ("DTUSER", "DTAVAIL", "VALUEDATE"):
         if raw := trn.value(tag):

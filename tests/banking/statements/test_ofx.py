@@ -48,7 +48,7 @@ def test_malformed_transactions_are_named() -> None:
     errors = info.value.errors
     assert [(e.location, e.message) for e in errors] == [
         ("STMTTRN #1", "invalid DTPOSTED '2024XX01'"),
-        ("STMTTRN #2", "invalid TRNAMT '12.3.4'"),
+        ("STMTTRN #2", "invalid TRNAMT '12.3.4': more than one decimal separator '.'"),
     ]
 
 
