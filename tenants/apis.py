@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -18,6 +19,7 @@ from .middleware import request_tenant
 from .models import Role, TenantSettings
 from .permissions import TenantRolePermission
 from .problems import PROBLEM_400, PROBLEM_403
+from .serializers import ExactDecimalField
 
 
 class TenantOutputSerializer(serializers.Serializer):
@@ -113,7 +115,13 @@ class MemberDeleteApi(APIView):
 
 
 class TenantSettingsSerializer(serializers.ModelSerializer):
-    """Field types, bounds and help texts come from the model (the service validates again)."""
+    """Field types, bounds and help texts come from the model (the service validates again);
+    decimals are read exactly (no exponent: ``"1.5e3"`` is refused, not taken as 1500)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DecimalField: ExactDecimalField,
+    }
 
     class Meta:
         model = TenantSettings

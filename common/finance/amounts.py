@@ -121,7 +121,8 @@ class AmountFormat:
 
     ``decimal`` is the decimal separator: ``"."``, ``","``, or ``".,"`` for either (OFX, which has
     no grouping, tolerates a decimal comma). ``separator_required``: the separator is always
-    written (MT940's ``15d``: ``15000,``).
+    written (MT940's ``15d``: ``15000,``). ``max_length``: the longest text, surrounding
+    whitespace included (``15d`` has 15 characters at most, the comma included).
     """
 
     decimal: Literal[".", ",", ".,"] = "."
@@ -129,6 +130,7 @@ class AmountFormat:
     signs: Literal["none", "leading", "human"] = "none"
     currency_marks: bool = False
     separator_required: bool = False
+    max_length: int = AMOUNT_TEXT_MAX_LENGTH
 
     def __post_init__(self) -> None:
         if self.decimal not in {".", ",", ".,"}:
@@ -140,8 +142,9 @@ class AmountFormat:
 #: JSON strings and GraphQL literals: ``-1234.50``, ``+7``, ``.5``, ``5.`` (the API's documented
 #: pattern ``^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$``).
 API_AMOUNT = AmountFormat(decimal=".", signs="leading")
-#: MT940 ``:61:`` amounts (``15d``): digits and a mandatory decimal comma; the D/C mark signs it.
-MT940_AMOUNT = AmountFormat(decimal=",", separator_required=True)
+#: MT940 ``:61:`` amounts (``15d``): digits and a mandatory decimal comma, 15 characters at most;
+#: the D/C mark signs it.
+MT940_AMOUNT = AmountFormat(decimal=",", separator_required=True, max_length=15)
 #: OFX ``TRNAMT``: signed, decimal point (a decimal comma is tolerated), no grouping.
 OFX_AMOUNT = AmountFormat(decimal=".,", signs="leading")
 #: CAMT ``Amt`` (XML Schema decimal, non-negative): the ``CdtDbtInd`` signs it.
@@ -216,12 +219,12 @@ def parse_amount_text(text: str, fmt: AmountFormat) -> Decimal:
 
 def read_amount_text(text: str, fmt: AmountFormat) -> tuple[Decimal, str]:
     """``(amount, currency)``: the currency is the ISO code a currency mark names, else ""."""
+    if len(text) > fmt.max_length:
+        raise AmountError(f"longer than {fmt.max_length} characters")
     patterns = _patterns(fmt)
     if patterns.plain.fullmatch(text):  # "-12.34", "1234,5", "7": no grouping, mark or limit
         value = Decimal(text.replace(",", ".") if "," in text else text)
         return (abs(value) if value.is_zero() else value), ""
-    if len(text) > AMOUNT_TEXT_MAX_LENGTH:
-        raise AmountError(f"longer than {AMOUNT_TEXT_MAX_LENGTH} characters")
     match = patterns.full.fullmatch(text)
     if match is None:
         raise AmountError(_why_not(text, fmt))

@@ -45,9 +45,13 @@ def _numbers(draw: st.DrawFn, fmt: AmountFormat) -> tuple[str, Decimal]:
     return text, value
 
 
+def written_amounts(fmt: AmountFormat) -> st.SearchStrategy[tuple[str, Decimal]]:
+    """An amount written exactly in ``fmt`` (within its length), and the value it writes."""
+    return _written_amounts(fmt).filter(lambda item: len(item[0]) <= fmt.max_length)
+
+
 @st.composite
-def written_amounts(draw: st.DrawFn, fmt: AmountFormat) -> tuple[str, Decimal]:
-    """An amount written exactly in ``fmt``, and the value it writes."""
+def _written_amounts(draw: st.DrawFn, fmt: AmountFormat) -> tuple[str, Decimal]:
     number, value = draw(_numbers(fmt))
     negative = False
     if fmt.signs == "leading":
@@ -77,16 +81,21 @@ def _between_digits(text: str) -> list[int]:
     return [i + 1 for i in range(len(text) - 1) if text[i].isdigit() and text[i + 1].isdigit()]
 
 
+def defective_amounts(fmt: AmountFormat, defect: str) -> st.SearchStrategy[str]:
+    """A text that is ``fmt``'s amount but for one ``defect`` (see ``DEFECTS``), short enough
+    that the defect, not the length, is what makes it wrong."""
+    return _defective_amounts(fmt, defect).filter(lambda text: len(text) <= fmt.max_length)
+
+
 @st.composite
-def defective_amounts(draw: st.DrawFn, fmt: AmountFormat, defect: str) -> str:
-    """A text that is ``fmt``'s amount but for one ``defect`` (see ``DEFECTS``)."""
+def _defective_amounts(draw: st.DrawFn, fmt: AmountFormat, defect: str) -> str:
     if defect == "letter":
         number, _value = draw(_numbers(fmt).filter(lambda item: _between_digits(item[0])))
         at = draw(st.sampled_from(_between_digits(number)))
         return number[:at] + draw(st.sampled_from(_LETTERS)) + number[at:]
     if defect == "exponent":
         number, _value = draw(_numbers(fmt))
-        exponent = draw(st.sampled_from(["e", "E", "e+", "E-", "e-"])) + str(draw(st.integers(0, 10**7)))
+        exponent = draw(st.sampled_from(["e", "E", "e+", "E-", "e-"])) + str(draw(st.integers(0, 10**6)))
         return number + exponent
     if defect == "second sign":
         number, _value = draw(_numbers(fmt))

@@ -133,6 +133,7 @@ def test_exact_amounts_are_read_digit_for_digit(text: str, fmt: AmountFormat, ex
         ("100000000000000", POINT, "too large"),
         ("1.23456", POINT, "more than 4 decimal places"),
         ("1" * 65, API_AMOUNT, "longer than 64"),
+        ("1234567890123,45", MT940_AMOUNT, "longer than 15"),  # 15d: the library cut it at 15
     ],
 )
 def test_anything_else_is_refused_with_a_reason(text: str, fmt: AmountFormat, reason: str) -> None:
