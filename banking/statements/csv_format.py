@@ -67,6 +67,9 @@ from .types import CsvOptions, ParsedTransaction, RowError, StatementParseError
 HEADER_SCAN_LINES = 30
 SAMPLE_LINES = 200
 MAX_ERRORS = 50
+#: A line with more cells is not a header: classifying each cell of a 10 MB line of commas as a
+#: header name took ~40 s (real exports have at most a few dozen columns).
+MAX_HEADER_COLUMNS = 500
 _ENCODING_SAMPLE = 64 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -831,7 +834,7 @@ class _CsvReader:
             for start, record in _records(self.buffer, delimiter, tolerant=True):
                 if options.skip_rows is not None and start != options.skip_rows + 1:
                     continue
-                if len(record) < 2:
+                if not 2 <= len(record) <= MAX_HEADER_COLUMNS:
                     continue
                 mapping = _map_header(record, options.columns)
                 if mapping is None:

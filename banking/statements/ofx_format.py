@@ -4,12 +4,14 @@ ofxparse is not used: it fails on real files (empty tags, blank lines before
 the header, odd charsets). Instead the body is tokenised into a light tree:
 an element followed by text is a leaf (SGML leaves have no closing tag), any
 other element is an aggregate closed by its end tag; end tags for elements
-that are not open are ignored. No DTD or entity definitions are processed:
+that are not open are ignored; aggregates nest at most ``MAX_DEPTH`` deep
+(which keeps parsing linear in the file). No DTD or entity definitions are processed:
 only the standard character entities (``&amp;`` ...) are decoded, so XML
 OFX cannot expand entities.
 
 Mapping: one transaction per ``STMTTRN`` of every ``STMTRS``/``CCSTMTRS``
-(several accounts per file work). TRNAMT is taken with its sign as written.
+(several accounts per file work). TRNAMT is taken with its sign as written,
+read by the financial kernel's rule (``OFX_AMOUNT``).
 DTPOSTED -> booking_date, DTUSER (else DTAVAIL, else the non-standard
 VALUEDATE) -> value_date; the date part of the timestamp is used as written,
 time zones are not converted. NAME or PAYEE/NAME -> counterparty_name, MEMO
@@ -65,6 +67,10 @@ _LEAVES = frozenset(
     """.split()
 )
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS"})
+#: Real OFX nests aggregates about 8 deep (OFX > ...MSGSRSV1 > ...TRNRS > STMTRS > BANKTRANLIST >
+#: STMTTRN > PAYEE). The bound keeps parsing linear: an end tag searches the open elements, and
+#: thousands of unclosed ones followed by stray end tags made that quadratic (60 KB took 4 s).
+MAX_DEPTH = 32
 
 
 @dataclass(slots=True)
@@ -140,6 +146,11 @@ def parse_tree(text: str) -> _Node:
         node = _Node(name, text=text_value)
         stack[-1].children.append(node)
         if not (self_closing or text_value or name in _LEAVES):
+            if len(stack) > MAX_DEPTH:
+                raise StatementParseError(
+                    f"the OFX elements are nested more than {MAX_DEPTH} deep (at <{name}>)",
+                    location=f"<{name}>",
+                )
             stack.append(node)
     open_aggregates = [node.name for node in stack[1:] if node.children]
     if open_aggregates:
