@@ -146,6 +146,7 @@ def test_the_currency_written_with_an_amount_is_reported() -> None:
     assert read_amount_text("US$ 5.00", POINT) == (Decimal("5.00"), "USD")
     assert read_amount_text("5.00 CHF", POINT) == (Decimal("5.00"), "CHF")
     assert read_amount_text("5,00 kr", COMMA) == (Decimal("5.00"), "")  # several currencies
+    assert read_amount_text("-1.234,50 Euro", COMMA) == (Decimal("-1234.50"), "EUR")
     assert read_amount_text("5.00", POINT) == (Decimal("5.00"), "")
 
 
