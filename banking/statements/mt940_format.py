@@ -271,35 +271,52 @@ def _failing_tag_line(block: str, first_line: int) -> int:
     return first_line + block.count("\n", 0, starts[low])
 
 
-def _statement_line_error(text: str, start: int) -> str | None:
-    """Why the ``:61:`` value at ``text[start:]`` has no exact amount (None when it has one).
+def _statement_line_error(text: str, start: int) -> tuple[str, int] | None:
+    """Why the ``:61:`` value at ``text[start:]`` has no exact amount, and on which line after
+    the tag's (0: the tag's own line); None when it has one.
 
     Reads what the library would take as the amount with the kernel's MT940 rule and checks
     the transaction type code follows it, so the library cannot split the amount elsewhere.
-    A value whose dates or mark do not fit is left to the library's own error.
+    The value is read as the library sees it: stripped, blank lines dropped, the amount
+    possibly on the next line. A value whose dates or mark do not fit is left to the library's
+    own error.
     """
+    lines: list[tuple[str, int, int]] = []  # (text, line offset from the tag's, first column)
     end = text.find("\n", start)
-    first = text[start : end if end >= 0 else len(text)].rstrip()
-    second = ""
-    while end >= 0 and not second:  # the library drops blank lines; the amount may wrap
+    piece = text[start : end if end >= 0 else len(text)].rstrip()
+    if piece.strip():
+        lines.append((piece, 0, 5))  # ":61:" takes columns 1 to 4
+    offset = 0
+    while end >= 0 and len(lines) < 2:
         following = text.find("\n", end + 1)
-        second = text[end + 1 : following if following >= 0 else len(text)].rstrip()
-        end = following
-    value = f"{first}\n{second}" if second else first
-    match = _STATEMENT_LINE.match(value)
+        piece = text[end + 1 : following if following >= 0 else len(text)].rstrip()
+        end, offset = following, offset + 1
+        if piece.startswith(":"):
+            break  # the next tag
+        if piece.strip():
+            lines.append((piece, offset, 1))
+    if not lines:
+        return None
+    value = "\n".join(piece for piece, _offset, _column in lines)
+    skipped = len(value) - len(value.lstrip())
+    match = _STATEMENT_LINE.match(value, skipped)
     if match is None:
         return None
     position = match.start("amount")
-    column = 5 + position if position <= len(first) else position - len(first)
-    shown = value[position : position + 16].split("\n")[0]
+    piece, line_offset, column = lines[0]
+    if position > len(piece):
+        position -= len(piece) + 1
+        piece, line_offset, column = lines[1]
+    shown = f"invalid amount {piece[position : position + 16]!r} at column {column + position}"
     try:
         parse_amount_text(match.group("amount"), MT940_AMOUNT)
     except AmountError as error:
-        return f"invalid amount {shown!r} at column {column}: {error}"
+        return f"{shown}: {error}", line_offset
     if not _TYPE_CODE.fullmatch(match.group("after")):
         return (
-            f"invalid amount {shown!r} at column {column}: the amount (digits and a decimal comma) "
-            "must be followed by the transaction type code (S, N or F and three more, e.g. NTRF)"
+            f"{shown}: the amount (digits and a decimal comma) must be followed by the "
+            "transaction type code (S, N or F and three more, e.g. NTRF)",
+            line_offset,
         )
     return None
 
@@ -328,7 +345,10 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
             tag_lines.append(line)
             problem = _statement_line_error(block, match.end())
             if problem:
-                raise StatementParseError(f"invalid MT940 data: {problem}", location=f"line {line}")
+                reason, line_offset = problem
+                raise StatementParseError(
+                    f"invalid MT940 data: {reason}", location=f"line {line + line_offset}"
+                )
         try:
             transactions = _parse_block(block)
         except Exception as exc:  # noqa: BLE001 - library raises RuntimeError/ValueError/...

@@ -221,3 +221,21 @@ def test_camt_defects_reject_the_file_naming_entry_and_line(defect: str, data: s
 def test_amounts_stay_decimal_end_to_end() -> None:
     (tx,) = parse(camt_file("0.10"), "camt053")
     assert tx.amount == Decimal("-0.10") and isinstance(tx.amount, Decimal)
+
+
+@pytest.mark.parametrize(
+    ("tag", "location", "column"),
+    [
+        (":61:  2401010101C1a2,00NTRFNONREF", "line 5", 18),  # the library strips the value
+        (":61:\n2401010101C1a2,00NTRFNONREF", "line 6", 12),  # value on the next line
+        (":61:2401010101C\n1a2,00NTRFNONREF", "line 6", 1),  # amount on the next line
+        (":61:2401010101C\n\n1a2,00NTRFNONREF", "line 7", 1),  # blank lines are dropped
+    ],
+)
+def test_mt940_amount_is_checked_wherever_the_library_reads_it(tag: str, location: str, column: int) -> None:
+    data = mt940_file("1,00").replace(b":61:2401010101C1,00NTRFNONREF//B1", tag.encode())
+    with pytest.raises(StatementParseError) as info:
+        parse(data, "mt940")
+    (error,) = info.value.errors
+    assert error.location == location
+    assert f"invalid amount '1a2,00NTRFNONREF' at column {column}: " in error.message
