@@ -53,7 +53,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import BinaryIO
 
-from common.finance import AmountError, AmountFormat, csv_amount_format, read_amount_text
+from common.finance import AmountError, AmountFormat, amount_reader, csv_amount_format
 
 from ._text import (
     FALLBACK_ERRORS,
@@ -915,6 +915,7 @@ class _CsvReader:
                 hint = "."
             self.decimal = detect_decimal(amount_texts, hint)
         self.amount_format: AmountFormat = csv_amount_format(self.decimal)
+        self.read_amount = amount_reader(self.amount_format)
 
         self.date_parsers: dict[str, _DateParser] = {}
         for key in ("date", "value_date"):
@@ -1056,14 +1057,21 @@ class _CsvReader:
         Every amount cell must be exactly a number in the file's format (see
         ``common.finance.amounts``); anything else is a row error naming the column.
         """
+        read = self.read_amount
         if amount_text:
-            amount, currency = self._read_cell("amount", amount_text)
+            try:
+                amount, currency = read(amount_text)
+            except AmountError as error:
+                raise self._cell_error("amount", amount_text, error) from None
         elif debit_text or credit_text:
             amount, currency = Decimal(0), ""
             for key, text, sign in (("debit", debit_text, -1), ("credit", credit_text, 1)):
                 if not text:
                     continue
-                value, written = self._read_cell(key, text)
+                try:
+                    value, written = read(text)
+                except AmountError as error:
+                    raise self._cell_error(key, text, error) from None
                 amount += sign * abs(value)
                 currency = currency or written
         else:
@@ -1078,15 +1086,10 @@ class _CsvReader:
                 raise ValueError(f"unknown debit/credit mark {mark!r}")
         return amount, currency
 
-    def _read_cell(self, key: str, text: str) -> tuple[Decimal, str]:
-        try:
-            return read_amount_text(text, self.amount_format)
-        except AmountError as error:
-            index = self.mapping.columns[key]
-            raise ValueError(
-                f"invalid amount {text!r} in column {index + 1} ({self.mapping.headers[index].strip()!r}): "
-                f"{error}"
-            ) from None
+    def _cell_error(self, key: str, text: str, error: AmountError) -> ValueError:
+        index = self.mapping.columns[key]
+        header = self.mapping.headers[index].strip()
+        return ValueError(f"invalid amount {text!r} in column {index + 1} ({header!r}): {error}")
 
 
 def iter_csv(stream: BinaryIO, options: CsvOptions | None = None) -> Iterator[ParsedTransaction]:

@@ -31,6 +31,7 @@ kept as written: ``Decimal`` from the text, never through float.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -217,17 +218,36 @@ def _patterns(fmt: AmountFormat) -> _Patterns:
 
 def parse_amount_text(text: str, fmt: AmountFormat) -> Decimal:
     """The exact amount ``text`` writes in ``fmt``, or AmountError saying why it is not one."""
-    return read_amount_text(text, fmt)[0]
+    return amount_reader(fmt)(text)[0]
 
 
 def read_amount_text(text: str, fmt: AmountFormat) -> tuple[Decimal, str]:
     """``(amount, currency)``: the currency is the ISO code a currency mark names, else ""."""
+    return amount_reader(fmt)(text)
+
+
+@lru_cache(maxsize=32)
+def amount_reader(fmt: AmountFormat) -> Callable[[str], tuple[Decimal, str]]:
+    """:func:`read_amount_text` for one format, for reading many amounts (a file's rows): the
+    format's patterns are looked up once, and plain amounts (``-12.34``, ``1234,5``, ``7``: no
+    grouping, mark or limit to check) skip the full grammar."""
+    patterns = _patterns(fmt)
+    plain = patterns.plain.fullmatch
+    max_length = fmt.max_length
+    comma = "," in fmt.decimal
+
+    def read(text: str) -> tuple[Decimal, str]:
+        if len(text) <= max_length and plain(text):
+            value = Decimal(text.replace(",", ".")) if comma else Decimal(text)
+            return (abs(value) if value.is_zero() else value), ""
+        return _read_full(text, fmt, patterns)
+
+    return read
+
+
+def _read_full(text: str, fmt: AmountFormat, patterns: _Patterns) -> tuple[Decimal, str]:
     if len(text) > fmt.max_length:
         raise AmountError(f"longer than {fmt.max_length} characters")
-    patterns = _patterns(fmt)
-    if patterns.plain.fullmatch(text):  # "-12.34", "1234,5", "7": no grouping, mark or limit
-        value = Decimal(text.replace(",", ".") if "," in text else text)
-        return (abs(value) if value.is_zero() else value), ""
     match = patterns.full.fullmatch(text)
     if match is None:
         raise AmountError(_why_not(text, fmt))
