@@ -85,6 +85,7 @@ _ANY_TAG = re.compile(r"^:(?:\d{2}[A-Z]?|NS):", re.MULTILINE)
 _PLACEHOLDER_REFS = frozenset({"NONREF", "NOREF", "NOTPROVIDED", "NONE", "EREF", "KREF", "MREF"})
 _GVC = re.compile(r"^(\d{3})\?")
 _GVC_FIELD = re.compile(r"\?(\d{2})")
+_GVC_PURPOSE_KEYS = tuple(str(n) for n in range(20, 30)) + ("60", "61", "62", "63")
 _SEPA_KEYWORDS = re.compile(
     r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|PURP|COAM|OAMT|SQTP|ORCR|ORMR|"
     r"DDAT|MDAT|RTRN)\+"
@@ -167,7 +168,7 @@ def _gvc_sections(subfields: list[str]) -> tuple[dict[str, str], str]:
 
 def _parse_gvc(text: str, code: str) -> _Details:
     """German DK/GVC ``:86:``: ``166?00posting text?20purpose...?32name``."""
-    joined = "".join(text.split("\n"))  # sub-fields wrap anywhere
+    joined = text.replace("\n", "")  # sub-fields wrap anywhere
     parts = _GVC_FIELD.split(joined[len(code) :])
     fields: dict[str, list[str]] = {}
     for key, value in zip(parts[1::2], parts[2::2], strict=False):
@@ -176,8 +177,7 @@ def _parse_gvc(text: str, code: str) -> _Details:
     def get(*keys: str) -> str:
         return "".join("".join(fields.get(k, [])) for k in keys)
 
-    purpose_keys = [str(n) for n in range(20, 30)] + ["60", "61", "62", "63"]
-    subfields = [v for k in purpose_keys for v in fields.get(k, [])]
+    subfields = [v for k in _GVC_PURPOSE_KEYS if k in fields for v in fields[k]]
     purpose = "".join(subfields)
     sections, free_text = _gvc_sections(subfields)
     description = (
