@@ -36,6 +36,7 @@ from banking.statements import (
     detect_format,
     iter_statement,
 )
+from common.finance import AMOUNT_LIMIT, exact_decimal, fits_minor_units
 from tenants.audit import Actor
 from tenants.context import require_tenant_id
 from tenants.errors import InvalidInput, unknown_field_errors
@@ -46,7 +47,6 @@ from tenants.money import (
     AMOUNT_MAX_DIGITS,
     CURRENCY_CODES,
     CURRENCY_QUANTUM,
-    MINOR_UNITS,
 )
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
@@ -55,7 +55,6 @@ from .models import BankAccount, BankTransaction, ImportBatch, ImportSource
 
 CHUNK_SIZE = 10_000
 MAX_REPORTED_ERRORS = 50
-_AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
 _TEXT_LIMITS = {
     "account": 64,
     "counterparty_name": 200,
@@ -127,7 +126,7 @@ def row_errors(row: ParsedTransaction) -> list[str]:
     if (
         quantum is not None
         and amount.is_finite()
-        and abs(amount) < _AMOUNT_LIMIT
+        and abs(amount) < AMOUNT_LIMIT
         and amount.quantize(quantum) == amount
         and not any(map(operator.gt, map(len, _TEXT_VALUES(row)), _TEXT_MAXIMA))
     ):
@@ -139,11 +138,13 @@ def _explained_row_errors(row: ParsedTransaction) -> list[str]:
     errors = []
     if row.currency not in CURRENCY_CODES:
         errors.append(f"currency {row.currency!r} is not an ISO 4217 code")
-    else:
-        exponent = row.amount.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > MINOR_UNITS[row.currency]:
-            errors.append(f"amount {row.amount} has more decimals than {row.currency} allows")
-    if not row.amount.is_finite() or abs(row.amount) >= _AMOUNT_LIMIT:
+    elif (
+        row.amount.is_finite()
+        and abs(row.amount) < AMOUNT_LIMIT
+        and not fits_minor_units(row.amount, row.currency)
+    ):
+        errors.append(f"amount {row.amount} has more decimals than {row.currency} allows")
+    if not row.amount.is_finite() or abs(row.amount) >= AMOUNT_LIMIT:
         errors.append(f"amount {row.amount} is out of range")
     for name, limit in _TEXT_LIMITS.items():
         if len(getattr(row, name)) > limit:
@@ -397,15 +398,8 @@ def _parse_date(value: Any) -> dt.date:
 
 
 def _parse_api_amount(value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("expected a JSON number or a numeric string")
-    try:
-        amount = Decimal(value) if isinstance(value, int | str) else value
-    except ArithmeticError as exc:
-        raise ValueError(f"{value!r} is not a number") from exc
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise ValueError("expected a finite number")
-    return amount
+    """An item's amount, exactly as sent (the kernel's rule; its currency is checked per row)."""
+    return exact_decimal(value)
 
 
 def _text(item: dict[str, Any], name: str, errors: dict[str, list[str]], prefix: str) -> str:

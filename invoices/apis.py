@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.finance import AmountError, exact_decimal
 from tenants.money import MoneyError, normalize_currency
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
@@ -37,18 +38,22 @@ CURSOR_NOTE = (
 
 @extend_schema_field(AMOUNT_INPUT_SCHEMA)
 class AmountInputField(serializers.Field):
-    """A JSON number (parsed as Decimal) or a numeric string, passed on as-is.
+    """A JSON number (parsed as Decimal) or a numeric string, read exactly (``exact_decimal``).
 
-    The service parses it exactly against the currency, which may come from another field or
-    the tenant settings, so no rounding or decimal-place rule lives here.
+    Exponents, floats and values beyond the storage precision are refused here, with the
+    field's name; the decimal places the currency allows are checked by the service, since the
+    currency may come from another field or the tenant settings.
     """
 
     default_error_messages = {"invalid": "Send the amount as a JSON number or a numeric string."}
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: Any) -> Decimal:
         if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
             self.fail("invalid")
-        return data
+        try:
+            return exact_decimal(data)
+        except AmountError as error:
+            raise serializers.ValidationError(f"Not an exact amount: {error}.") from None
 
     def to_representation(self, value: Any) -> str:
         return str(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -19,7 +20,7 @@ from .models import Role, TenantSettings
 from .parsers import json_object_body
 from .permissions import TenantRolePermission
 from .problems import PROBLEM_400, PROBLEM_403
-from .serializers import StrictFieldsMixin, StrictInputSerializer
+from .serializers import ExactDecimalField, StrictFieldsMixin, StrictInputSerializer
 
 
 class TenantOutputSerializer(serializers.Serializer):
@@ -115,7 +116,13 @@ class MemberDeleteApi(APIView):
 
 
 class TenantSettingsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """Field types, bounds and help texts come from the model (the service validates again)."""
+    """Field types, bounds and help texts come from the model (the service validates again);
+    decimals are read exactly (no exponent: ``"1.5e3"`` is refused, not taken as 1500)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DecimalField: ExactDecimalField,
+    }
 
     class Meta:
         model = TenantSettings

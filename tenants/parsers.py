@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import json
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -18,18 +17,25 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 
+from common.finance import json_decimal, json_int
+
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
 def loads_decimal(text: str) -> Any:
-    """``json.loads`` with JSON numbers that have a fraction or exponent parsed as Decimal."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    """``json.loads`` with JSON numbers that have a fraction parsed as Decimal.
+
+    Numbers written with an exponent (``1e1000000``) or longer than 64 characters are refused
+    (``common.finance.json_decimal``): no amount needs one, and no client number then makes
+    the server build, round or print a huge value.
+    """
+    return json.loads(text, parse_float=json_decimal, parse_int=json_int, parse_constant=_reject_constant)
 
 
 class DecimalJSONParser(JSONParser):
-    """DRF JSON parser: floats become ``Decimal``; NaN/Infinity are refused."""
+    """DRF JSON parser: floats become ``Decimal``; NaN/Infinity and exponents are refused."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}

@@ -10,6 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from common.finance import AmountError, exact_decimal
+
 from .errors import unknown_field_errors
 from .money import quantize
 
@@ -86,6 +88,22 @@ class MoneyField(serializers.Field):
         if isinstance(value, Mapping):
             return str(quantize(value[self.amount_attr], value[self.currency_attr]))
         return str(quantize(getattr(value, self.amount_attr), getattr(value, self.currency_attr)))
+
+
+class ExactDecimalField(serializers.DecimalField):
+    """DRF's DecimalField that first reads the value by the financial kernel's rule.
+
+    DRF parses strings with ``Decimal()``, which takes ``"1.5e3"`` as 1500: here exponents,
+    floats and values beyond the storage precision are refused (``exact_decimal``), then DRF's
+    own digits, places and bounds apply.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            exact = exact_decimal(data)
+        except AmountError as error:
+            raise serializers.ValidationError(f"Not an exact decimal: {error}.") from None
+        return super().to_internal_value(exact)
 
 
 # --- list output from .values() rows ---------------------------------------------------------------

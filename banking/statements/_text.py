@@ -1,20 +1,18 @@
-"""Text helpers shared by the parsers: amounts, whitespace, accounts, RF refs."""
+"""Text helpers shared by the parsers: whitespace, accounts, RF refs, decoding.
+
+Amounts are read by the financial kernel (``common.finance.amounts``): one strict rule for
+every format.
+"""
 
 from __future__ import annotations
 
 import codecs
 import io
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
-_MINUS_SIGNS = "-\u2212\u2012\u2013"  # hyphen-minus, minus sign, figure dash, en dash
-_AMOUNT_NOISE = re.compile(r"[^\d.,'\u2019\u00b4\-\u2212\u2012\u2013+()]")
-_DIGITS = re.compile(r"\d*\.?\d*")
-_PLAIN_AMOUNT = re.compile(r"\s*(-?)(\d+)(?:([.,])(\d+))?\s*")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
 _RF_START = re.compile(r"(?<![A-Z0-9])RF\d{2}(?=[ ]?[A-Z0-9])", re.IGNORECASE)
-_DR_CR_SUFFIX = re.compile(r"\s*(DR|CR)\.?$", re.IGNORECASE)
 
 #: Name of the codec error handler used for "UTF-8 unless it is not" decoding.
 FALLBACK_ERRORS = "banking-statements-cp1252"
@@ -58,81 +56,6 @@ def compact_account(value: str | None) -> str:
 def looks_like_iban(value: str) -> bool:
     """True when the value has the shape of an IBAN (no checksum test)."""
     return bool(_IBAN.fullmatch("".join(value.split()).upper()))
-
-
-def parse_amount(text: str, decimal: str | None = None) -> Decimal:
-    """Parse a human-written amount to a signed Decimal, never through float.
-
-    Accepts decimal comma or point, thousands separators (``.``, ``,``, space,
-    apostrophe), currency symbols/codes, a leading or trailing minus sign,
-    parentheses and a ``DR``/``CR`` suffix as negative/positive markers.
-    ``decimal`` (``","`` or ``"."``) settles the ambiguous single-separator
-    case ``1,234``/``1.234``; when both separators are present the rightmost
-    one is the decimal separator whatever ``decimal`` says.
-
-    Raises ValueError with a short reason when the text is not an amount.
-    """
-    plain = _PLAIN_AMOUNT.fullmatch(text)
-    if plain:  # fast path for the bulk of CSV rows: "-12,34", "1234.5", "7"
-        sign, whole, sep, frac = plain.groups()
-        if not sep:
-            value = Decimal(whole)
-        elif sep == decimal or decimal is None or len(frac) != 3:
-            value = Decimal(f"{whole}.{frac}")
-        else:
-            value = Decimal(whole + frac)  # "1,234" with decimal ".": thousands
-        if value == 0:
-            return abs(value)
-        return -value if sign else value
-    raw = text
-    s = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
-    if not s:
-        raise ValueError("empty amount")
-    negative = False
-    suffix = _DR_CR_SUFFIX.search(s)
-    if suffix and any(ch.isdigit() for ch in s[: suffix.start()]):
-        negative = suffix.group(1).upper() == "DR"
-        s = s[: suffix.start()]
-    s = _AMOUNT_NOISE.sub("", s)  # currency symbols, codes, spaces
-    if s.startswith("(") and s.endswith(")"):
-        negative = not negative
-        s = s[1:-1]
-    if s[:1] == "+":
-        s = s[1:]
-    elif s[:1] and s[0] in _MINUS_SIGNS:
-        negative = not negative
-        s = s[1:]
-    elif s[-1:] and s[-1] in _MINUS_SIGNS:
-        negative = not negative
-        s = s[:-1]
-    elif s[-1:] == "+":
-        s = s[:-1]
-    s = s.replace("'", "").replace("\u2019", "").replace("\u00b4", "")
-    if not s or not any(ch.isdigit() for ch in s):
-        raise ValueError(f"not an amount: {raw.strip()!r}")
-    has_comma, has_dot = "," in s, "." in s
-    if has_comma and has_dot:
-        dec = "," if s.rfind(",") > s.rfind(".") else "."
-        if s.count(dec) > 1:
-            raise ValueError(f"not an amount: {raw.strip()!r}")
-        s = s.replace("." if dec == "," else ",", "").replace(dec, ".")
-    elif has_comma or has_dot:
-        sep = "," if has_comma else "."
-        if s.count(sep) > 1:
-            s = s.replace(sep, "")  # 1.234.567: thousands only
-        else:
-            whole, frac = s.split(sep)
-            thousands = decimal is not None and decimal != sep and len(frac) == 3 and 0 < len(whole) <= 3
-            s = whole + frac if thousands else f"{whole}.{frac}"
-    if not _DIGITS.fullmatch(s):
-        raise ValueError(f"not an amount: {raw.strip()!r}")
-    try:
-        value = Decimal(s)
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {raw.strip()!r}") from None
-    if value == 0:
-        return abs(value)
-    return -value if negative else value
 
 
 def _rf_valid(ref: str) -> bool:

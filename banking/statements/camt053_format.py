@@ -34,10 +34,12 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import BinaryIO
 
 from lxml import etree
+
+from common.finance import CAMT_AMOUNT, AmountError, parse_amount_text
 
 from ._text import (
     collapse_ws,
@@ -49,7 +51,6 @@ from ._text import (
 )
 from .types import ParsedTransaction, RowError, StatementBalance, StatementParseError
 
-_AMOUNT = re.compile(r"\d+(\.\d+)?")
 _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _BOOKED = "BOOK"
 
@@ -115,15 +116,18 @@ def _date(element: etree._Element | None) -> datetime.date | None:
 
 
 def _amount(element: etree._Element | None) -> tuple[Decimal, str] | None:
+    """``(amount, currency)`` of an ``Amt``-like element (``CAMT_AMOUNT``: non-negative, decimal
+    point, no grouping); ValueError naming its line when the text is not exactly one."""
     if element is None or not element.text:
         return None
     text = element.text.strip()
-    if not _AMOUNT.fullmatch(text):
-        raise ValueError(f"invalid amount {text!r}")
     try:
-        return Decimal(text), (element.get("Ccy") or "").upper()
-    except InvalidOperation:
-        raise ValueError(f"invalid amount {text!r}") from None
+        amount = parse_amount_text(text, CAMT_AMOUNT)
+    except AmountError as error:
+        raise ValueError(
+            f"invalid amount {text!r} in <{element.tag}> on line {element.sourceline}: {error}"
+        ) from None
+    return amount, (element.get("Ccy") or "").upper()
 
 
 def _sign(indicator: str, where: str) -> int:

@@ -11,8 +11,14 @@ Decisions where banks disagree:
   most columns. Header names are matched case/accent-insensitively against
   English, German, French and Dutch synonyms. A bare ``IBAN`` column is the
   counterparty's, ``Kontonummer``/``Account`` the statement's own account.
-  Plain ``Reference`` is not taken as ``external_id`` (banks use it for
-  transaction codes); map it explicitly if wanted.
+  A plain ``Reference`` (``Référence``) column is the bank reference
+  (``external_id``, the import's dedup key) when no other column is, and
+  only when its sampled values look like one: identifiers without spaces,
+  each with a digit, none repeated. Banks such as DBS head their
+  transaction codes (``MST``, ``ITR``, repeated on every row) that way, and
+  a code taken as the reference would make the next import drop every row
+  of that code as a duplicate; then the column stays unused (map it
+  explicitly if wanted).
 * Description: purpose-like columns (Verwendungszweck, VWZ1.., Memo,
   Description 1.., Transaction Ref1..) win over generic ones (Description,
   Buchungstext), joined with single spaces.
@@ -47,19 +53,23 @@ from functools import lru_cache
 from itertools import chain
 from typing import BinaryIO
 
+from common.finance import AmountError, AmountFormat, amount_reader, csv_amount_format
+
 from ._text import (
     FALLBACK_ERRORS,
     PrefixedStream,
     collapse_ws,
     compact_account,
     find_rf_reference,
-    parse_amount,
 )
 from .types import CsvOptions, ParsedTransaction, RowError, StatementParseError
 
 HEADER_SCAN_LINES = 30
 SAMPLE_LINES = 200
 MAX_ERRORS = 50
+#: A line with more cells is not a header: classifying each cell of a 10 MB line of commas as a
+#: header name took ~40 s (real exports have at most a few dozen columns).
+MAX_HEADER_COLUMNS = 500
 _ENCODING_SAMPLE = 64 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -398,6 +408,7 @@ _SYNONYMS: tuple[tuple[str, frozenset[str]], ...] = (
             "payment reference",
         ),
     ),
+    ("reference", _names("reference")),
     (
         "description_generic",
         _names(
@@ -462,6 +473,9 @@ _DECIMAL_COMMA_WORDS = frozenset(
     }
 )
 
+#: A bank reference: an identifier without spaces that has a digit (``A01234BC01234567``).
+_REFERENCE_ID = re.compile(r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9/._:+\-]{0,127}")
+
 _DEBIT_MARKS = frozenset({"s", "d", "dr", "db", "dbit", "debit", "soll", "af", "-", "debet"})
 _CREDIT_MARKS = frozenset({"h", "c", "cr", "crdt", "credit", "haben", "bij", "+"})
 
@@ -518,8 +532,6 @@ _MONTH_FIRST = {
     "%m/%d/%y": "%d/%m/%y",
     "%m-%d-%y": "%d-%m-%y",
 }
-_AMOUNT_CURRENCY = (("€", "EUR"), ("£", "GBP"), ("$", "USD"))
-_ISO_IN_AMOUNT = re.compile(r"\b([A-Z]{3})\b")
 
 
 def _norm_header(header: str) -> str:
@@ -553,6 +565,7 @@ class _Mapping:
     columns: dict[str, int] = field(default_factory=dict)
     description: list[int] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
+    reference: int | None = None  # a plain "Reference" column: external_id if its values fit
 
     def valid(self) -> bool:
         has_date = "date" in self.columns or "value_date" in self.columns
@@ -607,6 +620,9 @@ def _map_header(headers: list[str], explicit: dict[str, str] | None) -> _Mapping
             continue
         if kind == "description":
             purpose.append(idx)
+        elif kind == "reference":
+            if mapping.reference is None:
+                mapping.reference = idx
         elif kind == "description_generic":
             generic.append(idx)
         elif kind not in mapping.columns:
@@ -760,16 +776,6 @@ def detect_decimal(values: list[str], fallback: str) -> str:
     return fallback
 
 
-def _currency_from_amount(text: str) -> str:
-    for symbol, code in _AMOUNT_CURRENCY:
-        if symbol in text:
-            return code
-    match = _ISO_IN_AMOUNT.search(text.upper())
-    if match and match.group(1) not in {"CR", "DR"}:
-        return match.group(1)
-    return ""
-
-
 class _CsvReader:
     """Holds the detected layout and turns records into transactions."""
 
@@ -828,7 +834,7 @@ class _CsvReader:
             for start, record in _records(self.buffer, delimiter, tolerant=True):
                 if options.skip_rows is not None and start != options.skip_rows + 1:
                     continue
-                if len(record) < 2:
+                if not 2 <= len(record) <= MAX_HEADER_COLUMNS:
                     continue
                 mapping = _map_header(record, options.columns)
                 if mapping is None:
@@ -885,12 +891,22 @@ class _CsvReader:
                 if marks and all(m in _DEBIT_MARKS or m in _CREDIT_MARKS for m in marks):
                     cols["indicator"] = nxt
 
+        reference = self.mapping.reference
+        if reference is not None and "external_id" not in cols:
+            values = [r[reference].strip() for r in rows if reference < len(r) and r[reference].strip()]
+            if values and len(set(values)) == len(values) and all(map(_REFERENCE_ID.fullmatch, values)):
+                cols["external_id"] = reference
+
         explicit_currency = self.options.currency.upper()
         currencies = {c.strip().upper() for c in cells("currency")}
         self.default_currency = explicit_currency
         self.infer_currency = not explicit_currency and "currency" not in cols
         usd = explicit_currency == "USD" or currencies == {"USD"} or any("$" in t for t in amount_texts)
         if self.options.decimal:
+            if self.options.decimal not in {".", ","}:
+                raise StatementParseError(
+                    f"CsvOptions.decimal must be '.' or ',', not {self.options.decimal!r}"
+                )
             self.decimal = self.options.decimal
         else:
             words = set(" ".join(_norm_header(h) for h in self.mapping.headers).split())
@@ -898,6 +914,8 @@ class _CsvReader:
             if words & {"amount", "withdrawal", "deposit"}:
                 hint = "."
             self.decimal = detect_decimal(amount_texts, hint)
+        self.amount_format: AmountFormat = csv_amount_format(self.decimal)
+        self.read_amount = amount_reader(self.amount_format)
 
         self.date_parsers: dict[str, _DateParser] = {}
         for key in ("date", "value_date"):
@@ -941,7 +959,7 @@ class _CsvReader:
         amount_cols = [i for i in (amount_idx, debit_idx, credit_idx) if i is not None]
         parse_booking = self.date_parsers["date"].parse
         parse_value = self.date_parsers["value_date"].parse if value_idx is not None else None
-        decimal = self.decimal
+        amount_of = self._amount
         errors: list[RowError] = []
         offset = self.header_line - 1
         records = _records(lines, self.delimiter)
@@ -977,13 +995,13 @@ class _CsvReader:
                     except ValueError:
                         problems.append(f"invalid value date {value_text!r}")
                 amount: Decimal | None = None
+                written_currency = ""
                 try:
-                    amount = self._amount(
+                    amount, written_currency = amount_of(
                         record[amount_idx].strip() if amount_idx is not None else "",
                         record[debit_idx].strip() if debit_idx is not None else "",
                         record[credit_idx].strip() if credit_idx is not None else "",
                         record[indicator_idx].strip() if indicator_idx is not None else "",
-                        decimal,
                     )
                 except ValueError as exc:
                     problems.append(str(exc))
@@ -1001,7 +1019,7 @@ class _CsvReader:
                 row_currency = record[currency_idx].strip().upper() if currency_idx is not None else ""
                 currency = row_currency or self.default_currency
                 if not currency and self.infer_currency:
-                    currency = _currency_from_amount(" ".join(amount_texts))
+                    currency = written_currency
                 description = " ".join(text for text in (collapse_ws(record[i]) for i in desc_idx) if text)
                 yield ParsedTransaction(
                     account=record[account_idx].strip() if account_idx is not None else "",
@@ -1033,22 +1051,29 @@ class _CsvReader:
                 errors,
             )
 
-    @staticmethod
-    def _amount(amount_text: str, debit_text: str, credit_text: str, mark: str, decimal: str) -> Decimal:
+    def _amount(self, amount_text: str, debit_text: str, credit_text: str, mark: str) -> tuple[Decimal, str]:
+        """The row's signed amount and the currency written with it ("" if none).
+
+        Every amount cell must be exactly a number in the file's format (see
+        ``common.finance.amounts``); anything else is a row error naming the column.
+        """
+        read = self.read_amount
         if amount_text:
             try:
-                amount = parse_amount(amount_text, decimal)
-            except ValueError:
-                raise ValueError(f"invalid amount {amount_text!r}") from None
+                amount, currency = read(amount_text)
+            except AmountError as error:
+                raise self._cell_error("amount", amount_text, error) from None
         elif debit_text or credit_text:
-            amount = Decimal(0)
-            for text, sign in ((debit_text, -1), (credit_text, 1)):
+            amount, currency = Decimal(0), ""
+            for key, text, sign in (("debit", debit_text, -1), ("credit", credit_text, 1)):
                 if not text:
                     continue
                 try:
-                    amount += sign * abs(parse_amount(text, decimal))
-                except ValueError:
-                    raise ValueError(f"invalid amount {text!r}") from None
+                    value, written = read(text)
+                except AmountError as error:
+                    raise self._cell_error(key, text, error) from None
+                amount += sign * abs(value)
+                currency = currency or written
         else:
             raise ValueError("missing amount")
         if mark:
@@ -1059,7 +1084,12 @@ class _CsvReader:
                 amount = abs(amount)
             else:
                 raise ValueError(f"unknown debit/credit mark {mark!r}")
-        return amount
+        return amount, currency
+
+    def _cell_error(self, key: str, text: str, error: AmountError) -> ValueError:
+        index = self.mapping.columns[key]
+        header = self.mapping.headers[index].strip()
+        return ValueError(f"invalid amount {text!r} in column {index + 1} ({header!r}): {error}")
 
 
 def iter_csv(stream: BinaryIO, options: CsvOptions | None = None) -> Iterator[ParsedTransaction]:

@@ -4,12 +4,14 @@ ofxparse is not used: it fails on real files (empty tags, blank lines before
 the header, odd charsets). Instead the body is tokenised into a light tree:
 an element followed by text is a leaf (SGML leaves have no closing tag), any
 other element is an aggregate closed by its end tag; end tags for elements
-that are not open are ignored. No DTD or entity definitions are processed:
+that are not open are ignored; aggregates nest at most ``MAX_DEPTH`` deep
+(which keeps parsing linear in the file). No DTD or entity definitions are processed:
 only the standard character entities (``&amp;`` ...) are decoded, so XML
 OFX cannot expand entities.
 
 Mapping: one transaction per ``STMTTRN`` of every ``STMTRS``/``CCSTMTRS``
-(several accounts per file work). TRNAMT is taken with its sign as written.
+(several accounts per file work). TRNAMT is taken with its sign as written,
+read by the financial kernel's rule (``OFX_AMOUNT``).
 DTPOSTED -> booking_date, DTUSER (else DTAVAIL, else the non-standard
 VALUEDATE) -> value_date; the date part of the timestamp is used as written,
 time zones are not converted. NAME or PAYEE/NAME -> counterparty_name, MEMO
@@ -29,7 +31,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
-from ._text import collapse_ws, compact_account, decode_bytes, find_rf_reference, parse_amount
+from common.finance import OFX_AMOUNT, AmountError, parse_amount_text
+
+from ._text import collapse_ws, compact_account, decode_bytes, find_rf_reference
 from .types import ParsedTransaction, RowError, StatementParseError
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9._:-]*)[^>]*?(/?)>")
@@ -37,7 +41,6 @@ _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _SKIP = re.compile(r"<!--.*?-->|<\?.*?\?>|<![^>]*>", re.DOTALL)
 _SGML_HEADER = re.compile(r"^\s*([A-Z]+)\s*:\s*(.*?)\s*$", re.MULTILINE)
 _XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", re.IGNORECASE)
-_OFX_AMOUNT = re.compile(r"\s*[+-]?(\d+([.,]\d*)?|[.,]\d+)\s*")
 _DATE = re.compile(r"\s*(\d{4})(\d{2})(\d{2})")
 _CHARSETS = {
     "1252": "cp1252",
@@ -64,6 +67,10 @@ _LEAVES = frozenset(
     """.split()
 )
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS"})
+#: Real OFX nests aggregates about 8 deep (OFX > ...MSGSRSV1 > ...TRNRS > STMTRS > BANKTRANLIST >
+#: STMTTRN > PAYEE). The bound keeps parsing linear: an end tag searches the open elements, and
+#: thousands of unclosed ones followed by stray end tags made that quadratic (60 KB took 4 s).
+MAX_DEPTH = 32
 
 
 @dataclass(slots=True)
@@ -139,6 +146,11 @@ def parse_tree(text: str) -> _Node:
         node = _Node(name, text=text_value)
         stack[-1].children.append(node)
         if not (self_closing or text_value or name in _LEAVES):
+            if len(stack) > MAX_DEPTH:
+                raise StatementParseError(
+                    f"the OFX elements are nested more than {MAX_DEPTH} deep (at <{name}>)",
+                    location=f"<{name}>",
+                )
             stack.append(node)
     open_aggregates = [node.name for node in stack[1:] if node.children]
     if open_aggregates:
@@ -158,10 +170,8 @@ def _date(value: str) -> datetime.date:
 
 
 def _amount(value: str) -> Decimal:
-    """TRNAMT: OFX has no thousands separators; a decimal comma is tolerated."""
-    if not _OFX_AMOUNT.fullmatch(value):
-        raise ValueError(value)
-    return parse_amount(value.replace(",", "."), ".")
+    """TRNAMT: signed, no thousands separators; a decimal comma is tolerated (``OFX_AMOUNT``)."""
+    return parse_amount_text(value, OFX_AMOUNT)
 
 
 def _transaction(
@@ -184,8 +194,8 @@ def _transaction(
     else:
         try:
             amount = _amount(raw_amount)
-        except ValueError:
-            errors.append(RowError(location, f"invalid TRNAMT {raw_amount!r}"))
+        except AmountError as error:
+            errors.append(RowError(location, f"invalid TRNAMT {raw_amount!r}: {error}"))
     value_date = None
     for tag in ("DTUSER", "DTAVAIL", "VALUEDATE"):
         if raw := trn.value(tag):

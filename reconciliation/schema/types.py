@@ -2,7 +2,8 @@
 
 Money never passes through float: the ``Decimal`` scalar is read from strings, integers and
 exact JSON numbers (the view decodes JSON numbers as ``Decimal``), and from the literal text of
-numbers written in the query document; it is returned as a string. Every amount is returned at
+numbers written in the query document, by the financial kernel's rule (``common.finance``: no
+exponent, within the storage precision); it is returned as a string. Every amount is returned at
 its currency's minor unit through ``money`` (``"150.00"`` USD, ``"1500"`` JPY, ``"1.500"`` KWD),
 exactly like the REST API's ``MoneyField``.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -21,6 +22,7 @@ from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.scalars import JSON
 
 from banking.models import BankTransaction, TransactionStatus
+from common.finance import AmountError, exact_decimal
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, Vendor
 from tenants.money import quantize
 
@@ -30,23 +32,16 @@ from ..models import Match, MatchAllocation, MatchShape, MatchStatus, Reconcilia
 
 
 def parse_decimal(value: object) -> Decimal:
-    """A finite Decimal from a string, int or Decimal; floats are refused (already inexact)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError("send decimals as strings (or exact JSON numbers), never as floats")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation as exc:
-            raise ValueError(f"{value!r} is not a decimal number") from exc
-    else:
-        raise ValueError("expected a decimal number as a string")
-    if not number.is_finite():
-        raise ValueError("decimals must be finite")
-    return number
+    """An exact Decimal from a string, int or Decimal, by the financial kernel's rule.
+
+    Floats are refused (already inexact), and so are exponents and values beyond the storage
+    precision (``numeric(18, 4)``, which every decimal column fits): ``1e1000000`` is a client
+    error, never a value the database or ``quantize`` would choke on.
+    """
+    try:
+        return exact_decimal(value)
+    except AmountError as error:
+        raise ValueError(f"{value!r} is not an exact decimal: {error}") from None
 
 
 def parse_decimal_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> Decimal:

@@ -88,7 +88,10 @@ def test_bad_values_name_the_entry() -> None:
     with pytest.raises(StatementParseError) as info:
         parse_file(fixture("camt053/bad_amount.xml"))
     assert [(e.location, e.message) for e in info.value.errors] == [
-        ("Stmt[0]/Ntry[0]", "invalid amount '1,50'"),
+        (
+            "Stmt[0]/Ntry[0]",
+            "invalid amount '1,50' in <Amt> on line 8: not a number written with the decimal separator '.'",
+        ),
         ("Stmt[0]/Ntry[1]", "invalid or missing CdtDbtInd 'XXXX' in Stmt[0]/Ntry[1]"),
     ]
 

@@ -48,7 +48,7 @@ def test_malformed_transactions_are_named() -> None:
     errors = info.value.errors
     assert [(e.location, e.message) for e in errors] == [
         ("STMTTRN #1", "invalid DTPOSTED '2024XX01'"),
-        ("STMTTRN #2", "invalid TRNAMT '12.3.4'"),
+        ("STMTTRN #2", "invalid TRNAMT '12.3.4': more than one decimal separator '.'"),
     ]
 
 
@@ -89,3 +89,15 @@ def test_cp1252_declared_and_utf8_sent() -> None:
     for encoding in ("utf-8", "cp1252"):
         (tx,) = parse_bytes(body.encode(encoding))
         assert tx.counterparty_name == "Café Müller"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<A>" * 5000 + b"</A>" * 5000,  # was a RecursionError (a 500 for a 30 KB upload)
+        b"<A>" * 20000 + b"</B>" * 20000,  # unclosed elements, stray end tags: was quadratic
+    ],
+)
+def test_elements_nested_too_deep_are_refused(body: bytes) -> None:
+    with pytest.raises(StatementParseError, match="nested more than 32 deep"):
+        parse_bytes(b"OFXHEADER:100\n<OFX>" + body + b"</OFX>", format="ofx")
