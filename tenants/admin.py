@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from .admin_params import BackOfficeAdminMixin
 from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, site
 from .context import require_tenant_id
 from .errors import DomainError
@@ -135,7 +136,7 @@ class ApiTokenCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiToken, site=site)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(BackOfficeAdminMixin, admin.ModelAdmin):
     tenant_scoped = False
     list_display = ["name", "owner", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]

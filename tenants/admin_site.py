@@ -26,16 +26,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.options import messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import IntegrityError, connection, models, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from .admin_params import BackOfficeAdminMixin, InvalidListParameters
 from .audit import audit_record
 from .context import current_tenant_id
 from .errors import DomainError, is_foreign_key_violation
@@ -83,6 +84,9 @@ class TenantAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     index_template = "admin/index.html"
     enable_nav_sidebar = True
+    # No "View site" link: the back office is the site for finance staff; there is no public
+    # page to go to ("/" answers 404), and the API has its own documentation at /v1/docs.
+    site_url = None
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name=name)
@@ -118,13 +122,27 @@ class TenantAdminSite(admin.AdminSite):
             view = tenant_required
         return super().admin_view(view, cacheable)
 
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Like Django's, but only for ModelAdmins with the back office's shared behaviour."""
+        if admin_class is None or not issubclass(admin_class, BackOfficeAdminMixin):
+            raise ImproperlyConfigured(
+                f"{admin_class!r}: ModelAdmins of the back office derive from BackOfficeAdminMixin "
+                "(TenantAdminMixin or PlatformAdminMixin): list parameters are checked there."
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
     def get_urls(self) -> list[Any]:
         urls: list[URLPattern | Any] = [
             path("tenant/", self.admin_view(self.switch_tenant_view), name="switch_tenant"),
         ]
         for route, view, name in self._extra_views:
             urls.append(path(route, self.admin_view(view), name=name))
-        return urls + super().get_urls()
+        # Without "view on site": no model here has a page outside the back office, so
+        # /admin/r/<content type>/<id>/ could only read a row of any model named in the URL
+        # (platform tables under the tenant role, another tenant's ids) to answer 404 anyway.
+        # /admin/r/... now falls to the catch-all: 404, and nothing is read.
+        inherited = [url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"]
+        return urls + inherited
 
     def get_log_entries(self, request: HttpRequest) -> list[Any]:
         """No "recent actions": ``django_admin_log`` has no tenant column (history is AuditEvent)."""
@@ -227,7 +245,7 @@ def refused_delete_response(
     return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_{page}", args=args))
 
 
-class TenantAdminMixin:
+class TenantAdminMixin(BackOfficeAdminMixin):
     """Permissions from the membership role; history in AuditEvent; querysets from ``objects``.
 
     Set ``view_role``/``add_role``/``change_role``/``delete_role`` and the ``allow_*`` flags on
@@ -401,9 +419,9 @@ class TenantAdminMixin:
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)  # type: ignore[attr-defined]
-        except IncorrectLookupParameters:
-            # Unknown filters: like the list page, refuse them instead of failing.
-            return HttpResponseBadRequest("Unknown filter in the export link.")
+        except InvalidListParameters as error:
+            # The same refusal as the list page (tenants.admin_params).
+            return self.invalid_list_response(request, error)
         queryset = self.export_queryset(request, changelist.get_queryset(request))
         return self._csv(queryset)
 
@@ -472,7 +490,7 @@ class ReadOnlyTenantInline(admin.TabularInline):
         return getattr(self.model, "objects").all()  # noqa: B009 - the scoped manager
 
 
-class PlatformAdminMixin:
+class PlatformAdminMixin(BackOfficeAdminMixin):
     """Platform pages (tenants, users, groups): superusers only, outside any tenant."""
 
     tenant_scoped = False

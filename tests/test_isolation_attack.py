@@ -309,24 +309,11 @@ def _a_token(world) -> str:
 
 
 def admin_url(route: str, world_a) -> str:
-    if (
-        "<path:object_id>" not in route
-        and "<uuid:match_id>" not in route
-        and "<path:content_type_id>" not in route
-    ):
+    if "<path:object_id>" not in route and "<uuid:match_id>" not in route:
         return "/" + route
     if "<uuid:match_id>" in route:
         return "/" + route.replace("<uuid:match_id>", str(world_a.seeded["match"].pk)).replace(
             "<str:decision>", "confirm"
-        )
-    if "<path:content_type_id>" in route:
-        from django.contrib.contenttypes.models import ContentType
-
-        from invoices.models import Invoice
-
-        content_type = ContentType.objects.get_for_model(Invoice).pk
-        return "/" + route.replace("<path:content_type_id>", str(content_type)).replace(
-            "<path:object_id>", str(world_a.seeded["invoice"].pk)
         )
     model = "/".join(route.split("/")[1:3])
     assert model in ADMIN_TARGETS, f"{route}: no attack target for model {model!r}; add one"
