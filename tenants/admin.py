@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -124,6 +126,33 @@ class PlatformGroupAdmin(PlatformAdminMixin, GroupAdmin):
 
 site.register(get_user_model(), PlatformUserAdmin)
 site.register(Group, PlatformGroupAdmin)
+
+
+# --- platform: failed back-office logins (django-axes) -------------------------------------------
+
+
+class AccessAttemptAdmin(PlatformAdminMixin, axes_admin.AccessAttemptAdmin):
+    """Failed logins per (username, address, browser): a pair at the failure limit is locked out.
+
+    Deleting a row (or "Unlock selected") unlocks that pair at once, like ``manage.py
+    axes_reset_username``. Rows are written by axes only: nobody adds or edits them here.
+    """
+
+    actions = ["unlock", "cleanup_expired_attempts"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Unlock selected (forget their failed logins)", permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        count, _ = queryset.delete()
+        self.message_user(request, f"Unlocked: {count} failed-login record(s) removed.")
+
+
+site.register(AccessAttempt, AccessAttemptAdmin)
 
 
 # --- platform: API tokens (superusers: all; everyone else: their own) ----------------------------

@@ -26,11 +26,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils import timezone
@@ -76,6 +78,26 @@ def _is_tenant_view(view: Any) -> bool:
     return bool(getattr(view, "tenant_scoped", False) or getattr(owner, "tenant_scoped", False))
 
 
+# Longest password the login form takes: far beyond any passphrase, and a bound on the work
+# the password hasher is given by an anonymous request.
+MAX_PASSWORD_LENGTH = 1024
+
+
+class BackOfficeLoginForm(AdminAuthenticationForm):
+    """The admin login form with bounds that are enforced, not only advertised.
+
+    Django's form sets the username field's ``max_length`` after the field is built, so only
+    the HTML ``maxlength`` carries it: a longer username reached ``authenticate`` and axes'
+    varchar(255) column (a 500). Refused here, the attempt reaches neither.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length or 150))
+        self.fields["password"].validators.append(MaxLengthValidator(MAX_PASSWORD_LENGTH))
+
+
 class TenantAdminSite(admin.AdminSite):
     """Admin site with a tenant switcher, role-based permissions and a dashboard index."""
 
@@ -87,6 +109,7 @@ class TenantAdminSite(admin.AdminSite):
     # No "View site" link: the back office is the site for finance staff; there is no public
     # page to go to ("/" answers 404), and the API has its own documentation at /v1/docs.
     site_url = None
+    login_form = BackOfficeLoginForm
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name=name)
@@ -204,6 +227,31 @@ class TenantAdminSite(admin.AdminSite):
         }
         request.current_app = self.name
         return TemplateResponse(request, "admin/tenant_switch.html", context)
+
+
+def login_lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """What a refused back-office login gets (django-axes' ``AXES_LOCKOUT_CALLABLE``).
+
+    429 with ``Retry-After`` and a page in the admin's frame that says what happened and what
+    to do, instead of axes' one-line text; the password is not checked while the lock holds.
+    """
+    from axes.helpers import get_client_username, get_cool_off
+
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else 0
+    context = {
+        **site.each_context(request),
+        "title": "Too many failed logins",
+        "subtitle": None,
+        "username": get_client_username(request, credentials) or "",
+        "minutes": max(1, -(-seconds // 60)) if seconds else None,
+    }
+    response = render(request, "admin/login_locked_out.html", context, status=429)
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response
 
 
 def _next_page_in_new_tenant(request: HttpRequest, fallback: str) -> str:

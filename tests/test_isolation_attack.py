@@ -292,6 +292,7 @@ ADMIN_TARGETS = {
     "tenants/apitoken": lambda a: _a_token(a),
     "auth/user": lambda a: a.owner.pk,
     "auth/group": lambda a: 1,
+    "axes/accessattempt": lambda a: _a_failed_login(a),
 }
 
 
@@ -299,6 +300,19 @@ def _a_row(table: str, world) -> str:
     with tenant_context(world.tenant.id), connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {table} LIMIT 1")  # noqa: S608
         return str(cursor.fetchone()[0])
+
+
+def _a_failed_login(world) -> str:
+    """A failed back-office login of one of A's users (a platform row, superusers only)."""
+    from axes.models import AccessAttempt
+
+    attempt, _ = AccessAttempt.objects.get_or_create(
+        username=world.owner.username,
+        ip_address="192.0.2.1",
+        user_agent="attack",
+        defaults={"http_accept": "*/*", "path_info": "/admin/login/", "failures_since_start": 1},
+    )
+    return str(attempt.pk)
 
 
 def _a_token(world) -> str:
@@ -339,7 +353,7 @@ def test_admin_attack(attack, client, attacker):
     # Switching into A is refused: the next pages are still B's.
     client.post("/admin/tenant/", {"tenant": str(world_a.tenant.id)})
     secrets = {str(v) for v in a_ids(world_a).values()} - {str(world_a.viewer.pk)}
-    platform = ("admin/tenants/tenant/", "admin/auth/", "admin/tenants/apitoken/")
+    platform = ("admin/tenants/tenant/", "admin/auth/", "admin/tenants/apitoken/", "admin/axes/")
     for route in admin_routes():
         if attacker == "superuser" and route.startswith(platform):
             continue  # superusers manage tenants, users and tokens by design (no tenant data)
