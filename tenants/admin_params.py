@@ -6,7 +6,8 @@ hand-made URL can carry anything. Django's own answers are not good enough here:
 * a NUL byte reaches PostgreSQL, which refuses it in text (``DataError``: a 500, and inside a
   tenant transaction every later query of the request fails too);
 * a drill-down to year 9999 (or 9999-12, 9999-12-31) overflows Python's dates while Django
-  computes the end of the period, and a year too large for C overflows before that: 500s;
+  computes the end of the period, a year too large for C overflows before that, and a year
+  lookup outside 1..9999 (``?due_date__year=0``) fails while the query is compiled: 500s;
 * malformed or unknown filters make Django redirect to the unfiltered list (``?e=1``),
   silently dropping every filter, so a list that looks filtered may not be.
 
@@ -70,15 +71,12 @@ class CheckedChangeList(ChangeList):
             super().__init__(request, *args, **kwargs)
         except IncorrectLookupParameters as error:
             raise InvalidListParameters(_describe(error)) from error
-
-    def get_filters(self, request: HttpRequest) -> Any:
-        try:
-            return super().get_filters(request)
         except (ValueError, OverflowError) as error:
-            # Django computes the end of a drill-down period with datetime arithmetic that
-            # overflows after 9999-12-31, and int() -> datetime overflows for huge years.
+            # A date beyond what Python's dates hold: the drill-down's period end after
+            # 9999-12-31, or a year lookup (?due_date__year=0) whose bounds Django computes
+            # while compiling the query. Raised before any SQL is sent, so nothing is spoilt.
             raise InvalidListParameters(
-                f"The date drill-down asks for a period outside the years 1 to 9999 ({error})."
+                f"A date in the link is outside the years 1 to 9999 ({error})."
             ) from error
 
 

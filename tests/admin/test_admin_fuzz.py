@@ -7,7 +7,7 @@ drill-down, its extra pages) is covered without editing this file. Classes kept 
 
 * NUL bytes in list filters, search, ordering and paging (PostgreSQL refuses NUL in text);
 * date drill-down years 0, 9999 (whose period ends after 9999-12-31), 99999 and beyond C's int,
-  impossible months and days;
+  impossible months and days; the same years on every date column (``?due_date__year=0``);
 * bogus filter values, unknown filters, bogus ordering (``o=``), paging and ``_to_field``;
 * bogus object ids on every object page, and bulk actions on bogus ids;
 * ``/admin/r/<content type>/<id>/`` (view on site) for every content type: 404, nothing read;
@@ -160,6 +160,18 @@ def list_cases(model_admin: Any, changelist: Any) -> Iterator[tuple[dict[str, st
             yield {name: value}, False
     if model_admin.date_hierarchy:
         yield from drill_downs(model_admin.date_hierarchy)
+    for field in date_fields(model_admin.model):
+        for year in ("0", "-5", "99999", HUGE):
+            yield {f"{field}__year": year}, True
+        for query in ({f"{field}__year": "9999"}, {f"{field}__month": "13"}, {f"{field}__day": HUGE}):
+            yield query, False
+
+
+def date_fields(model: Any) -> list[str]:
+    """The model's own date and date-time columns (lookups on them are allowed in every list)."""
+    from django.db.models import DateField
+
+    return [f.name for f in model._meta.concrete_fields if isinstance(f, DateField)]
 
 
 @pytest.mark.slow
