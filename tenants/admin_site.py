@@ -11,6 +11,10 @@
   superuser pages and run outside any tenant.
 * **History.** ``django_admin_log`` has no tenant column, so tenant admins write their history
   to the tenant's ``AuditEvent`` rows instead, and the index shows no "recent actions".
+* **Login and links.** django-axes guards the login (settings; its refusal page is
+  ``login_lockout_response``). Every ModelAdmin derives from
+  ``tenants.admin_params.BackOfficeAdminMixin`` (``register`` refuses others), which answers a
+  list URL it cannot honour with 400; there is no "View site" or view-on-site route.
 
 This module is the ground floor: apps above it plug their dashboard cards and extra pages in
 with ``register_dashboard`` and ``register_view`` (floors point down).
