@@ -347,14 +347,17 @@ class BankTransactionAdmin(TenantAdminMixin, admin.ModelAdmin):
         css = "recon-credit" if obj.amount > 0 else "recon-debit"
         return format_html('<span class="{}">{}</span>', css, _money(obj.amount, obj.currency))
 
-    @admin.display(description="Not yet allocated")
+    @admin.display(description="Unallocated")
     def unallocated_display(self, obj: BankTransaction) -> str:
         return _money(abs(obj.amount) - obj.allocated_amount, obj.currency)
 
     @admin.display(description="Description", ordering="description")
     def short_description(self, obj: BankTransaction) -> str:
+        """The first 60 characters; the whole description in the title (and on the detail page)."""
         text = obj.description
-        return text if len(text) <= 60 else text[:57] + "…"
+        if len(text) <= 60:
+            return text
+        return format_html('<span class="recon-short" title="{}">{}…</span>', text, text[:57])
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: BankTransaction) -> str:

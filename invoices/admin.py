@@ -236,7 +236,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "vendor_link",
-        "kind",
+        "kind_short",
         "amount_display",
         "outstanding_display",
         "status_badge",
@@ -277,7 +277,10 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Number", ordering="number")
     def number_display(self, obj: Invoice) -> str:
-        return obj.number or "(no number)"
+        """On one line; a number too long for the column ends in "…" and is whole in its title."""
+        if not obj.number:
+            return "(no number)"
+        return format_html('<span class="recon-ellipsis" title="{}">{}</span>', obj.number, obj.number)
 
     @admin.display(description="Vendor", ordering="vendor__name")
     def vendor_link(self, obj: Invoice) -> str:
@@ -285,6 +288,12 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
             return "—"
         url = reverse("admin:invoices_vendor_change", args=[obj.vendor_id])
         return format_html('<a href="{}">{}</a>', url, obj.vendor.name)
+
+    @admin.display(description="Kind", ordering="kind")
+    def kind_short(self, obj: Invoice) -> str:
+        """Receivable or payable in the list; which way the money goes in the title."""
+        label = obj.get_kind_display()
+        return format_html('<span title="{}">{}</span>', label, label.split(" (", 1)[0])
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: Invoice) -> str:

@@ -88,13 +88,12 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     allow_add = allow_change = allow_delete = False
     list_display = [
         "created_at",
-        "status_badge",
+        "status_summary",
         "confidence_bar",
         "transactions_summary",
         "invoices_summary",
         "amount_summary",
         "reasons_summary",
-        "decided",
     ]
     list_display_links = ["created_at"]
     list_filter = [
@@ -166,6 +165,18 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         label = obj.get_status_display() + (" (auto)" if obj.auto else "")
         return format_html('<span class="recon-badge recon-{}">{}</span>', css, label)
 
+    @admin.display(description="Status", ordering="status")
+    def status_summary(self, obj: Match) -> str:
+        """The list's status column: the badge, and who decided under it (one column less)."""
+        css = MATCH_STATUS_CLASSES.get(obj.status, "open")
+        badge = format_html('<span class="recon-badge recon-{}">{}</span>', css, obj.get_status_display())
+        if obj.status == MatchStatus.PROPOSED:
+            return badge
+        decider = "the engine" if obj.auto else getattr(obj, "decided_by_username", None)
+        if not decider:
+            return badge
+        return format_html('{} <span class="recon-decider">by {}</span>', badge, decider)
+
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_bar(self, obj: Match) -> str:
         return confidence_html(obj.confidence)
@@ -219,8 +230,15 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         reasons = [r.get("message", "") for r in obj.reasons or [] if isinstance(r, dict)]
         if not reasons:
             return "—"
-        more = f" (+{len(reasons) - 2} more)" if len(reasons) > 2 else ""
-        return "; ".join(reasons[:2]) + more
+        if len(reasons) <= 2:
+            return "; ".join(reasons)
+        # The first two in the column, every reason in the title (and on the match's page).
+        return format_html(
+            '{} <span class="recon-short" title="{}">(+{} more)</span>',
+            "; ".join(reasons[:2]),
+            "\n".join(reasons),
+            len(reasons) - 2,
+        )
 
     @admin.display(description="Reasons")
     def reasons_list(self, obj: Match) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -21,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from .admin_params import BackOfficeAdminMixin
 from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, site
 from .context import require_tenant_id
 from .errors import DomainError
@@ -125,6 +128,33 @@ site.register(get_user_model(), PlatformUserAdmin)
 site.register(Group, PlatformGroupAdmin)
 
 
+# --- platform: failed back-office logins (django-axes) -------------------------------------------
+
+
+class AccessAttemptAdmin(PlatformAdminMixin, axes_admin.AccessAttemptAdmin):
+    """Failed logins per (username, address, browser): a pair at the failure limit is locked out.
+
+    Deleting a row (or "Unlock selected") unlocks that pair at once, like ``manage.py
+    axes_reset_username``. Rows are written by axes only: nobody adds or edits them here.
+    """
+
+    actions = ["unlock", "cleanup_expired_attempts"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Unlock selected (forget their failed logins)", permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        count, _ = queryset.delete()
+        self.message_user(request, f"Unlocked: {count} failed-login record(s) removed.")
+
+
+site.register(AccessAttempt, AccessAttemptAdmin)
+
+
 # --- platform: API tokens (superusers: all; everyone else: their own) ----------------------------
 
 
@@ -135,7 +165,7 @@ class ApiTokenCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiToken, site=site)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(BackOfficeAdminMixin, admin.ModelAdmin):
     tenant_scoped = False
     list_display = ["name", "owner", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]

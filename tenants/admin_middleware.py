@@ -11,7 +11,10 @@ The session is saved by ``SessionMiddleware`` after this middleware returns, so 
 transaction has ended.
 
 Pages that are not tenant data run outside any tenant: login, logout, password change, the
-tenant switcher, and the platform models (tenants, users, groups, API tokens).
+tenant switcher, and every page of the platform models (tenants, users, groups, API tokens),
+including the pages their ModelAdmin adds itself, such as a user's password page: the runtime
+role may not read ``auth_user``'s password column, so such a page inside a tenant would fail.
+Which model a page belongs to is decided once, in ``owning_model_admin``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.admin.options import BaseModelAdmin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
@@ -32,6 +36,22 @@ from .models import Membership
 PLATFORM_VIEWS = frozenset(
     {"login", "logout", "password_change", "password_change_done", "switch_tenant", "jsi18n"}
 )
+
+
+def owning_model_admin(view: Any) -> BaseModelAdmin | None:
+    """The ModelAdmin a resolved admin view belongs to, looked up through the admin's wrappers.
+
+    ``ModelAdmin.get_urls`` marks its own views with ``model_admin``; pages a ModelAdmin adds
+    itself (``UserAdmin``'s password page, the CSV exports) are its bound methods behind
+    ``admin_view``'s ``functools.wraps``. Unwrapping finds both, so such a page is a platform
+    or a tenant page exactly when its ModelAdmin is, without a list of URL names to keep.
+    """
+    while view is not None:
+        owner = getattr(view, "model_admin", None) or getattr(view, "__self__", None)
+        if isinstance(owner, BaseModelAdmin):
+            return owner
+        view = getattr(view, "__wrapped__", None)
+    return None
 
 
 def _model_is_tenant_scoped(model_admin: Any) -> bool:
@@ -60,7 +80,7 @@ def view_needs_tenant(request: HttpRequest) -> bool:
         match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
     except Resolver404:
         return True
-    model_admin = getattr(match.func, "model_admin", None)
+    model_admin = owning_model_admin(match.func)
     if model_admin is not None:
         return _model_is_tenant_scoped(model_admin)
     if match.url_name in PLATFORM_VIEWS:

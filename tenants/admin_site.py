@@ -11,6 +11,10 @@
   superuser pages and run outside any tenant.
 * **History.** ``django_admin_log`` has no tenant column, so tenant admins write their history
   to the tenant's ``AuditEvent`` rows instead, and the index shows no "recent actions".
+* **Login and links.** django-axes guards the login (settings; its refusal page is
+  ``login_lockout_response``). Every ModelAdmin derives from
+  ``tenants.admin_params.BackOfficeAdminMixin`` (``register`` refuses others), which answers a
+  list URL it cannot honour with 400; there is no "View site" or view-on-site route.
 
 This module is the ground floor: apps above it plug their dashboard cards and extra pages in
 with ``register_dashboard`` and ``register_view`` (floors point down).
@@ -26,16 +30,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, connection, models, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from .admin_params import BackOfficeAdminMixin, InvalidListParameters
 from .audit import audit_record
 from .context import current_tenant_id
 from .errors import DomainError, is_foreign_key_violation
@@ -75,6 +82,26 @@ def _is_tenant_view(view: Any) -> bool:
     return bool(getattr(view, "tenant_scoped", False) or getattr(owner, "tenant_scoped", False))
 
 
+# Longest password the login form takes: far beyond any passphrase, and a bound on the work
+# the password hasher is given by an anonymous request.
+MAX_PASSWORD_LENGTH = 1024
+
+
+class BackOfficeLoginForm(AdminAuthenticationForm):
+    """The admin login form with bounds that are enforced, not only advertised.
+
+    Django's form sets the username field's ``max_length`` after the field is built, so only
+    the HTML ``maxlength`` carries it: a longer username reached ``authenticate`` and axes'
+    varchar(255) column (a 500). Refused here, the attempt reaches neither.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length or 150))
+        self.fields["password"].validators.append(MaxLengthValidator(MAX_PASSWORD_LENGTH))
+
+
 class TenantAdminSite(admin.AdminSite):
     """Admin site with a tenant switcher, role-based permissions and a dashboard index."""
 
@@ -83,6 +110,10 @@ class TenantAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     index_template = "admin/index.html"
     enable_nav_sidebar = True
+    # No "View site" link: the back office is the site for finance staff; there is no public
+    # page to go to ("/" answers 404), and the API has its own documentation at /v1/docs.
+    site_url = None
+    login_form = BackOfficeLoginForm
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name=name)
@@ -118,13 +149,27 @@ class TenantAdminSite(admin.AdminSite):
             view = tenant_required
         return super().admin_view(view, cacheable)
 
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Like Django's, but only for ModelAdmins with the back office's shared behaviour."""
+        if admin_class is None or not issubclass(admin_class, BackOfficeAdminMixin):
+            raise ImproperlyConfigured(
+                f"{admin_class!r}: ModelAdmins of the back office derive from BackOfficeAdminMixin "
+                "(TenantAdminMixin or PlatformAdminMixin): list parameters are checked there."
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
     def get_urls(self) -> list[Any]:
         urls: list[URLPattern | Any] = [
             path("tenant/", self.admin_view(self.switch_tenant_view), name="switch_tenant"),
         ]
         for route, view, name in self._extra_views:
             urls.append(path(route, self.admin_view(view), name=name))
-        return urls + super().get_urls()
+        # Without "view on site": no model here has a page outside the back office, so
+        # /admin/r/<content type>/<id>/ could only read a row of any model named in the URL
+        # (platform tables under the tenant role, another tenant's ids) to answer 404 anyway.
+        # /admin/r/... now falls to the catch-all: 404, and nothing is read.
+        inherited = [url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"]
+        return urls + inherited
 
     def get_log_entries(self, request: HttpRequest) -> list[Any]:
         """No "recent actions": ``django_admin_log`` has no tenant column (history is AuditEvent)."""
@@ -188,6 +233,31 @@ class TenantAdminSite(admin.AdminSite):
         return TemplateResponse(request, "admin/tenant_switch.html", context)
 
 
+def login_lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """What a refused back-office login gets (django-axes' ``AXES_LOCKOUT_CALLABLE``).
+
+    429 with ``Retry-After`` and a page in the admin's frame that says what happened and what
+    to do, instead of axes' one-line text; the password is not checked while the lock holds.
+    """
+    from axes.helpers import get_client_username, get_cool_off
+
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else 0
+    context = {
+        **site.each_context(request),
+        "title": "Too many failed logins",
+        "subtitle": None,
+        "username": get_client_username(request, credentials) or "",
+        "minutes": max(1, -(-seconds // 60)) if seconds else None,
+    }
+    response = render(request, "admin/login_locked_out.html", context, status=429)
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
 def _next_page_in_new_tenant(request: HttpRequest, fallback: str) -> str:
     """``next`` unless it names an object: that id belongs to the previous tenant."""
     next_url = safe_next_url(request, fallback)
@@ -227,7 +297,7 @@ def refused_delete_response(
     return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_{page}", args=args))
 
 
-class TenantAdminMixin:
+class TenantAdminMixin(BackOfficeAdminMixin):
     """Permissions from the membership role; history in AuditEvent; querysets from ``objects``.
 
     Set ``view_role``/``add_role``/``change_role``/``delete_role`` and the ``allow_*`` flags on
@@ -401,9 +471,9 @@ class TenantAdminMixin:
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)  # type: ignore[attr-defined]
-        except IncorrectLookupParameters:
-            # Unknown filters: like the list page, refuse them instead of failing.
-            return HttpResponseBadRequest("Unknown filter in the export link.")
+        except InvalidListParameters as error:
+            # The same refusal as the list page (tenants.admin_params).
+            return self.invalid_list_response(request, error)
         queryset = self.export_queryset(request, changelist.get_queryset(request))
         return self._csv(queryset)
 
@@ -472,7 +542,7 @@ class ReadOnlyTenantInline(admin.TabularInline):
         return getattr(self.model, "objects").all()  # noqa: B009 - the scoped manager
 
 
-class PlatformAdminMixin:
+class PlatformAdminMixin(BackOfficeAdminMixin):
     """Platform pages (tenants, users, groups): superusers only, outside any tenant."""
 
     tenant_scoped = False

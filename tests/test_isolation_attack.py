@@ -311,6 +311,7 @@ ADMIN_TARGETS = {
     "tenants/apitoken": lambda a: _a_token(a),
     "auth/user": lambda a: a.owner.pk,
     "auth/group": lambda a: 1,
+    "axes/accessattempt": lambda a: _a_failed_login(a),
 }
 
 
@@ -318,6 +319,19 @@ def _a_row(table: str, world) -> str:
     with tenant_context(world.tenant.id), connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {table} LIMIT 1")  # noqa: S608
         return str(cursor.fetchone()[0])
+
+
+def _a_failed_login(world) -> str:
+    """A failed back-office login of one of A's users (a platform row, superusers only)."""
+    from axes.models import AccessAttempt
+
+    attempt, _ = AccessAttempt.objects.get_or_create(
+        username=world.owner.username,
+        ip_address="192.0.2.1",
+        user_agent="attack",
+        defaults={"http_accept": "*/*", "path_info": "/admin/login/", "failures_since_start": 1},
+    )
+    return str(attempt.pk)
 
 
 def _a_token(world) -> str:
@@ -328,24 +342,11 @@ def _a_token(world) -> str:
 
 
 def admin_url(route: str, world_a) -> str:
-    if (
-        "<path:object_id>" not in route
-        and "<uuid:match_id>" not in route
-        and "<path:content_type_id>" not in route
-    ):
+    if "<path:object_id>" not in route and "<uuid:match_id>" not in route:
         return "/" + route
     if "<uuid:match_id>" in route:
         return "/" + route.replace("<uuid:match_id>", str(world_a.seeded["match"].pk)).replace(
             "<str:decision>", "confirm"
-        )
-    if "<path:content_type_id>" in route:
-        from django.contrib.contenttypes.models import ContentType
-
-        from invoices.models import Invoice
-
-        content_type = ContentType.objects.get_for_model(Invoice).pk
-        return "/" + route.replace("<path:content_type_id>", str(content_type)).replace(
-            "<path:object_id>", str(world_a.seeded["invoice"].pk)
         )
     model = "/".join(route.split("/")[1:3])
     assert model in ADMIN_TARGETS, f"{route}: no attack target for model {model!r}; add one"
@@ -371,7 +372,7 @@ def test_admin_attack(attack, client, attacker):
     # Switching into A is refused: the next pages are still B's.
     client.post("/admin/tenant/", {"tenant": str(world_a.tenant.id)})
     secrets = {str(v) for v in a_ids(world_a).values()} - {str(world_a.viewer.pk)}
-    platform = ("admin/tenants/tenant/", "admin/auth/", "admin/tenants/apitoken/")
+    platform = ("admin/tenants/tenant/", "admin/auth/", "admin/tenants/apitoken/", "admin/axes/")
     for route in admin_routes():
         if attacker == "superuser" and route.startswith(platform):
             continue  # superusers manage tenants, users and tokens by design (no tenant data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "strawberry_django",
+    "axes",
     "tenants",
     "invoices",
     "banking",
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "tenants.ratelimit.WriteRateLimitMiddleware",
     "tenants.middleware.TenantContextMiddleware",
     "tenants.admin_middleware.AdminTenantMiddleware",
+    # Last: turns a refused back-office login into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,10 +97,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Back-office login: brute-force protection (django-axes) ----------------------------------
+# The admin login is the only password login (the API takes bearer tokens: 256 random bits,
+# rate limited per token). Failed logins are counted per (username, client address) pair:
+# after ADMIN_LOGIN_FAILURE_LIMIT failures that pair is refused, the right password included,
+# until ADMIN_LOGIN_LOCKOUT_MINUTES have passed without another failure (each failure while
+# locked restarts the wait). Per pair, not per username alone: someone guessing from elsewhere
+# cannot lock a colleague out of their own desk. Not per address alone: a shared office NAT is
+# not locked for everyone by one mistyping user. Behind a reverse proxy the address is the
+# proxy's (REMOTE_ADDR; X-Forwarded-For is spoofable and not trusted), so the lock then acts
+# per username. Operators unlock with `manage.py axes_reset_username USERNAME` (or
+# `axes_reset` for everyone) or by deleting its row under "Access attempts" in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked pair before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets earlier failures of the pair
+AXES_ONLY_ADMIN_SITE = True
+AXES_LOCKOUT_CALLABLE = "tenants.admin_site.login_lockout_response"
+# Successful logins are not logged by axes: that table would grow without bound and nothing
+# reads it. Failed attempts (axes_accessattempt) expire with the cool-off.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False  # its pages are registered on the back office (tenants/admin.py)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["config.formats"]  # ISO dates in the back office (config/formats/en)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -3,7 +3,8 @@
 They need the Playwright package (requirements-dev.txt) and the Debian ``chromium`` package at
 ``/usr/bin/chromium`` (``./dev test`` installs it with apt-get when it runs as root). Without
 either they are *skipped with the reason*, never passed. Set ``SCREENSHOTS_DIR=docs/screenshots``
-to refresh the README screenshots of the dashboard and the workbench.
+to refresh the README screenshots of the dashboard and the workbench. The layout test saves
+its screenshots (1366x768 and 1440x900) under ``$ARTIFACTS_DIR`` (default ``tmp/artifacts/``).
 """
 
 from __future__ import annotations
@@ -232,3 +233,88 @@ def test_screenshots_of_dashboard_and_workbench(page, live_server, world_a, worl
     page.keyboard.press("j")
     workbench = screenshot(page, tmp_path, "workbench.png")
     assert dashboard.stat().st_size > 10_000 and workbench.stat().st_size > 10_000
+
+
+LAYOUT_VIEWPORTS = [(1366, 768), (1440, 900)]
+MAIN_LISTS = {
+    "dashboard": "/admin/",
+    "invoices": "/admin/invoices/invoice/",
+    "bank-transactions": "/admin/banking/banktransaction/",
+    "matches": "/admin/reconciliation/match/",
+    "workbench": "/admin/reconciliation/workbench/",
+}
+# Every table must fit its container (no cut-off columns, no horizontal scrollbar in the list),
+# the page must not scroll sideways, and a cell that clips its text must carry it in a title.
+OVERFLOW_CHECK = """() => {
+    const problems = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth + 1) {
+        problems.push(`page scrolls sideways: ${root.scrollWidth} > ${root.clientWidth}`);
+    }
+    for (const table of document.querySelectorAll('#content table')) {
+        if (!table.offsetParent) continue;
+        const container = table.parentElement;
+        const name = table.id || table.className || 'table';
+        if (table.scrollWidth > container.clientWidth + 1) {
+            problems.push(`${name}: ${table.scrollWidth}px wide in a ${container.clientWidth}px container`);
+        }
+        for (const cell of table.querySelectorAll('th, td')) {
+            if (cell.scrollWidth > cell.clientWidth + 1) {
+                problems.push(`${name}: column ${cell.className || cell.cellIndex} overflows its cell`);
+            }
+            for (const clipped of cell.querySelectorAll('*')) {
+                const cut = clipped.scrollWidth > clipped.clientWidth + 1
+                    && getComputedStyle(clipped).overflowX !== 'visible';
+                if (cut && !(clipped.title || clipped.closest('[title]'))) {
+                    problems.push(`${name}: ${cell.className || cell.cellIndex} clips text without a title`);
+                }
+            }
+        }
+    }
+    return problems;
+}"""
+
+
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("ARTIFACTS_DIR") or PROJECT_ROOT / "tmp" / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_main_lists_fit_laptop_screens(browser, live_server, world_a):
+    """Demo ledgers and a run, at 1366x768 and 1440x900: nothing cut off, screenshots saved."""
+    from reconciliation.demo import seed_demo_ledgers
+    from reconciliation.services import reconcile
+    from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+
+    make_staff(world_a.accountant)
+    seed_demo_ledgers(tenant_id=world_a.tenant.id)
+    # The longest values the columns can get: they must wrap or shorten, never widen the list.
+    vendor = make_vendor(
+        world_a.tenant, name="Internationale Speditions- und Logistikgesellschaft Nordwestdeutschland mbH"
+    )
+    make_invoice(world_a.tenant, amount="12345678.90", number="INV-" + "7" * 60, vendor=vendor)
+    make_transaction(
+        world_a.tenant,
+        amount="-9876543.21",
+        counterparty_name="Internationale Speditions- und Logistikgesellschaft Nordwestdeutschland mbH",
+        description="SEPA-LASTSCHRIFT/" + "X" * 60 + " Rechnung INV-" + "7" * 60,
+    )
+    reconcile(world_a.tenant.id, actor=world_a.owner, source="admin")
+    folder = artifacts_dir()
+    problems = []
+    for width, height in LAYOUT_VIEWPORTS:
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        log_in(page, live_server, world_a.accountant)
+        for name, path in MAIN_LISTS.items():
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            assert "/admin/login/" not in page.url, name
+            shot = folder / f"{name}-{width}x{height}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000, shot
+            problems += [f"{name} at {width}px: {p}" for p in page.evaluate(OVERFLOW_CHECK)]
+        context.close()
+    assert not problems, "\n".join(problems)
