@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from banking.statements import SUPPORTED_FORMATS
+from tenants import limits
 from tenants.errors import InvalidInput
 from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
 from tenants.pagination import CursorPagination, paginated_response
@@ -71,7 +72,7 @@ class BankTransactionFilterSerializer(serializers.Serializer):
     min_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
     max_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
     import_batch_id = serializers.UUIDField(required=False)
-    q = serializers.CharField(required=False, max_length=200)
+    q = serializers.CharField(required=False, max_length=limits.SEARCH)
 
 
 class BankTransactionListApi(APIView):
@@ -138,11 +139,15 @@ class BankTransactionImportApi(APIView):
 
         amount = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
         date = serializers.CharField(help_text="ISO 8601 date or date-time; its date is the booking date")
-        description = serializers.CharField(required=False)
+        description = serializers.CharField(required=False, max_length=limits.DESCRIPTION)
         currency = serializers.CharField(required=False, help_text="ISO 4217; default: tenant's")
-        external_id = serializers.CharField(required=False, help_text="Bank reference (deduplication key)")
-        counterparty = serializers.CharField(required=False)
-        counterparty_account = serializers.CharField(required=False)
+        external_id = serializers.CharField(
+            required=False,
+            max_length=limits.TRANSACTION_REFERENCE,
+            help_text="Bank reference (deduplication key)",
+        )
+        counterparty = serializers.CharField(required=False, max_length=limits.NAME)
+        counterparty_account = serializers.CharField(required=False, max_length=limits.ACCOUNT)
         value_date = serializers.CharField(required=False)
 
     class InputSerializer(serializers.Serializer):
