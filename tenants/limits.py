@@ -21,7 +21,9 @@ Why these numbers:
   OFX ``FITID`` up to 255 in theory but short in practice), ``ACCOUNT`` 64 (IBAN is at most 34;
   other account ids are shorter), ``RETURN_REASON`` 16 (ISO return codes have 4).
 * ``SEARCH`` 200: a search term longer than any name it could match is no search.
-* ``ALIASES_PER_VENDOR`` 50: the number of alias names a vendor may have.
+* ``ALIASES_PER_VENDOR`` 20: the other names a vendor appears under on statements; a handful
+  in practice. With 50 (the API's earlier bound) one vendor could hold 10,000 characters of
+  aliases, and a page of 500 vendors 30 MB; with 20 a full page fits the GraphQL cost limit.
 
 Existing columns kept their historic bounds (a migration narrowing a column could refuse rows
 already stored); the two free texts that had none, both descriptions, got a CHECK constraint
@@ -40,7 +42,7 @@ STRUCTURED_REFERENCE = 64
 ACCOUNT = 64
 RETURN_REASON = 16
 SEARCH = 200
-ALIASES_PER_VENDOR = 50
+ALIASES_PER_VENDOR = 20
 
 
 def too_long_message(limit: int) -> str:

@@ -32,8 +32,8 @@ def nesting_exceeds(data: bytes, limit: int) -> bool:
     then everything but brackets and quotes, then strings (brackets in them do not nest); each
     of at most ``limit`` passes then removes the innermost pairs, and brackets still left nest
     deeper. All of it is bytes methods running in C: ~2 ms per MB of a typical import body,
-    about a tenth of parsing it. Text that is not balanced stops the scan early: ``json.loads``
-    reports it.
+    about a tenth of parsing it. Text that is not balanced counts the brackets it leaves open
+    (``json.loads`` recurses into them before it finds the text incomplete).
     """
     if b"\\" in data:
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
@@ -41,12 +41,14 @@ def nesting_exceeds(data: bytes, limit: int) -> bool:
     if b'"' in data:  # strings holding brackets
         data = _STRING_WITH_BRACKETS.sub(b"", data).replace(b'"', b"")
     data = data.translate(_AS_PARENTHESES)
-    for _ in range(limit):
+    for passes in range(limit):
         if not data:
             return False
         reduced = data.replace(b"()", b"")
         if len(reduced) == len(data):
-            return False  # unbalanced
+            # Not balanced: what is left reads ")))(((". The decoder fails at a stray ")" but
+            # recurses into every "(" left open, below the levels already removed.
+            return passes + data.count(b"(") > limit
         data = reduced
     return bool(data)
 

@@ -1,4 +1,4 @@
-"""Bounds for invoice descriptions (2,000 characters) and vendor aliases (50), enforced in SQL.
+"""Bounds for invoice descriptions (2,000 characters) and vendor aliases (20), enforced in SQL.
 
 Adding a CHECK scans the table; rows stored before the bound that break it make the migration
 refuse, naming the table (``AddTextBound``), instead of truncating them.
@@ -30,6 +30,6 @@ class Migration(migrations.Migration):
         ),
         AddTextBound(
             model_name='vendor',
-            constraint=models.CheckConstraint(condition=models.Q(('aliases__len__lte', 50)), name='vendor_aliases_bounded'),
+            constraint=models.CheckConstraint(condition=models.Q(('aliases__len__lte', 20)), name='vendor_aliases_bounded'),
         ),
     ]
