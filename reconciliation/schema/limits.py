@@ -22,10 +22,10 @@ Nothing is counted twice by merging: ``a: invoices`` and ``b: invoices`` are two
 
 Worst case: each unit is at most 100 characters, 600 bytes as JSON (a control character is
 escaped to six bytes; the view writes other characters as UTF-8, at most four), plus ~40 bytes
-of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response; one full page of
-any list with all its fields fits (an invoice row costs 39, a vendor's 50 aliases 100).
-Introspection is counted by its expanded fields plus ``INTROSPECTION_COST`` for the schema's own
-size (~90 kB of JSON).
+of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response. One full page
+(500 rows) of any list with all its own fields fits: an invoice row costs 39 with its vendor's
+name, a transaction 41, a vendor with its 20 aliases 48. Introspection is counted by its
+expanded fields plus ``INTROSPECTION_COST`` for the schema's own size (~90 kB of JSON).
 
 Writes: ``mutation_count`` tells the rate limiter how many mutations a request carries.
 """

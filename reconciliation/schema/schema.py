@@ -4,8 +4,8 @@ Errors keep GraphQL's shape (HTTP 200, ``errors`` next to ``data``) and say what
 have said in ``extensions``: ``code`` and ``status`` of the domain error (``not-found`` 404,
 ``forbidden`` 403, ``conflict`` 409, ``invalid-input`` 400 with per-field ``errors``, ...).
 Problems with the document itself (syntax, unknown fields, bad ids or amounts in arguments,
-limits) are ``bad-request`` 400. Anything unexpected becomes ``internal-error`` 500 with a fixed
-message; the traceback is logged, never returned.
+limits: see ``limits.py``) are ``bad-request`` 400. Anything unexpected becomes
+``internal-error`` 500 with a fixed message; the traceback is logged, never returned.
 """
 
 from __future__ import annotations
