@@ -24,8 +24,11 @@ Worst case: each unit is at most 100 characters, 600 bytes as JSON (a control ch
 escaped to six bytes; the view writes other characters as UTF-8, at most four), plus ~40 bytes
 of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response. One full page
 (500 rows) of any list with all its own fields fits: an invoice row costs 39 with its vendor's
-name, a transaction 41, a vendor with its 20 aliases 48. Introspection is counted by its
-expanded fields plus ``INTROSPECTION_COST`` for the schema's own size (~90 kB of JSON).
+name, a transaction 41, a vendor with its 20 aliases 48. Engine reasons are the expensive part:
+a match may carry 62, and a message may quote a 2,000-character description, so a page of
+matches with their reasons is limited to about 15 rows (their fields alone: 500).
+Introspection is counted by its expanded fields plus ``INTROSPECTION_COST`` for the schema's
+own size (~90 kB of JSON).
 
 Writes: ``mutation_count`` tells the rate limiter how many mutations a request carries.
 """
@@ -72,6 +75,7 @@ from invoices.models import Invoice, Vendor
 from tenants import limits
 
 from ..engine.core import MAX_ROUNDS
+from ..engine.signals import BLOCKER_MESSAGES
 from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
 from .queries import MAX_PAGE_SIZE, MAX_SCORE_TRANSACTIONS
@@ -89,11 +93,16 @@ INTROSPECTION_COST = 1_000  # the whole schema's description, ~90 kB: ~1,000 uni
 
 ROWS = object()  # a list as long as the row argument of the field above it
 """List fields and their longest possible length (a test checks every list field is here)."""
+# Engine output, bounded by the engine's code (signals.explain, core._pair_proposal): a pair has
+# 4 signals with at most 4 (amount), 3, 3 and 1 (date) reasons and one blocker per hard code; a
+# proposal has at most ``_ALLOCATIONS`` pairs, the summary of each (11), and up to 7 lines on
+# its shape, fee and remaining amounts. A test checks them on a generated data set.
 _ALLOCATIONS = max(EngineSettings().max_subset_size, MAX_ROUNDS)  # 1:N and N:1 shapes
-_SIGNALS = 4  # amount, reference, counterparty, date
-_REASONS_PER_SIGNAL = 3
-_REASONS_PER_PAIR = _SIGNALS * _REASONS_PER_SIGNAL
-_REASONS_PER_PROPOSAL = _ALLOCATIONS * _REASONS_PER_PAIR + 5  # + shape, fee, remaining lines
+_SIGNALS = 4
+_REASONS_PER_SIGNAL = 4
+_REASONS_PER_PROPOSAL = _ALLOCATIONS * (4 + 3 + 3 + 1) + 7
+_BLOCKERS_PER_PAIR = len(BLOCKER_MESSAGES)
+_BLOCKERS_PER_PROPOSAL = 10
 LIST_BOUNDS: dict[str, Any] = {
     "InvoicePage.items": ROWS,
     "VendorPage.items": ROWS,
@@ -114,11 +123,11 @@ LIST_BOUNDS: dict[str, Any] = {
     "ScoredProposal.breakdown": _ALLOCATIONS,
     "PairScore.signals": _SIGNALS,
     "Signal.reasons": _REASONS_PER_SIGNAL,
-    "PairScore.blockers": _REASONS_PER_PAIR,
+    "PairScore.blockers": _BLOCKERS_PER_PAIR,
     "Match.reasons": _REASONS_PER_PROPOSAL,
     "Candidate.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.reasons": _REASONS_PER_PROPOSAL,
-    "ScoredProposal.autoConfirmBlockers": _REASONS_PER_PROPOSAL,
+    "ScoredProposal.autoConfirmBlockers": _BLOCKERS_PER_PROPOSAL,
 }
 """Fields whose argument says how many rows their lists hold, with the resolver's maximum."""
 ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
@@ -137,10 +146,11 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
 }
-# Texts that are not model columns: engine messages quote names and numbers (two names of
-# limits.NAME and some words), scoreCandidates echoes its callers' ids (limits.NAME).
+# Texts that are not model columns. Engine messages quote numbers and names; a counterparty
+# reason quotes the transaction's description when it has no payer name, hence the description's
+# bound. scoreCandidates echoes its callers' ids (limits.NAME).
 _OTHER_TEXT_BOUNDS = {
-    "Reason.message": 2 * limits.NAME + 100,
+    "Reason.message": limits.DESCRIPTION + limits.NAME + 100,
     "PairScore.invoiceId": limits.NAME,
     "PairScore.transactionId": limits.NAME,
     "ScoredAllocation.invoiceId": limits.NAME,

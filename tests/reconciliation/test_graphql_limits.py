@@ -96,10 +96,14 @@ def test_engine_output_stays_within_the_declared_list_bounds():
         assert len(proposal.breakdown) <= bounds["ScoredProposal.breakdown"]
         assert len(proposal.reasons) <= bounds["ScoredProposal.reasons"]
         assert len(proposal.auto_confirm_blockers) <= bounds["ScoredProposal.autoConfirmBlockers"]
+        reasons = list(proposal.reasons)
         for pair in proposal.breakdown:
             assert len(pair.signals) <= bounds["PairScore.signals"]
             assert len(pair.blockers) <= bounds["PairScore.blockers"]
             assert all(len(signal.reasons) <= bounds["Signal.reasons"] for signal in pair.signals)
+            reasons += [reason for signal in pair.signals for reason in signal.reasons]
+        message_weight = math.ceil(max(len(reason.message) for reason in reasons) / limits.TEXT_COST_UNIT)
+        assert message_weight <= limits.TEXT_WEIGHTS["Reason.message"]
 
 
 # --- cost -----------------------------------------------------------------------------------------
@@ -115,6 +119,19 @@ def test_aliased_pages_of_long_text_are_refused_before_anything_is_read(world_a,
     assert error["extensions"]["maxCost"] == limits.MAX_COST
     assert error["extensions"]["cost"] == 15 * (1 + 500 * (1 + 20))
     assert "first" in error["message"]
+
+
+def test_the_issues_query_now_returns_what_its_bounds_allow(world_a, api_client_for):
+    """15 aliases over 5 invoices returned 675 MB when descriptions held 9 MB each."""
+    for number in range(5):
+        make_invoice(
+            world_a.tenant, amount="1.00", number=f"N{number}", description="é" * text_limits.DESCRIPTION
+        )
+    aliases = " ".join(f"a{n}: invoices(first: 5) {{ items {{ description }} }}" for n in range(15))
+    response = post(api_client_for(world_a.viewer), world_a, f"{{ {aliases} }}")
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+    assert len(response.content) < 15 * 5 * text_limits.DESCRIPTION * 2 + 10_000  # "é" is 2 bytes
 
 
 def test_page_sizes_from_variables_and_their_defaults_count(world_a, api_client_for):
