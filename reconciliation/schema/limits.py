@@ -92,7 +92,7 @@ TEXT_COST_UNIT = 100  # characters of a text's bound that count as one unit
 INTROSPECTION_COST = 1_000  # the whole schema's description, ~90 kB: ~1,000 units
 
 ROWS = object()  # a list as long as the row argument of the field above it
-"""List fields and their longest possible length (a test checks every list field is here)."""
+
 # Engine output, bounded by the engine's code (signals.explain, core._pair_proposal): a pair has
 # 4 signals with at most 4 (amount), 3, 3 and 1 (date) reasons and one blocker per hard code; a
 # proposal has at most ``_ALLOCATIONS`` pairs, the summary of each (11), and up to 7 lines on
@@ -103,6 +103,8 @@ _REASONS_PER_SIGNAL = 4
 _REASONS_PER_PROPOSAL = _ALLOCATIONS * (4 + 3 + 3 + 1) + 7
 _BLOCKERS_PER_PAIR = len(BLOCKER_MESSAGES)
 _BLOCKERS_PER_PROPOSAL = 10
+
+# List fields and their longest possible length (a test checks every list field is here).
 LIST_BOUNDS: dict[str, Any] = {
     "InvoicePage.items": ROWS,
     "VendorPage.items": ROWS,
@@ -129,7 +131,8 @@ LIST_BOUNDS: dict[str, Any] = {
     "ScoredProposal.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.autoConfirmBlockers": _BLOCKERS_PER_PROPOSAL,
 }
-"""Fields whose argument says how many rows their lists hold, with the resolver's maximum."""
+
+# Fields whose argument says how many rows their lists hold, with the resolver's maximum.
 ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.invoices": ("first", MAX_PAGE_SIZE),
     "Query.vendors": ("first", MAX_PAGE_SIZE),
