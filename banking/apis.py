@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from banking.statements import SUPPORTED_FORMATS
+from tenants import limits
 from tenants.errors import InvalidInput, unknown_field_errors
 from tenants.idempotency import (
     HEADER,
@@ -79,7 +80,7 @@ class BankTransactionFilterSerializer(serializers.Serializer):
     min_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
     max_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
     import_batch_id = serializers.UUIDField(required=False)
-    q = serializers.CharField(required=False, max_length=200)
+    q = serializers.CharField(required=False, max_length=limits.SEARCH)
 
 
 class BankTransactionListApi(APIView):
@@ -150,21 +151,36 @@ class TransactionItemSerializer(StrictInputSerializer):
     )
     value_date = serializers.CharField(required=False, help_text="ISO 8601 date or date-time")
     currency = serializers.CharField(required=False, help_text="ISO 4217; default: tenant's")
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=limits.DESCRIPTION)
     external_id = serializers.CharField(
-        required=False, allow_blank=True, help_text="Bank reference (deduplication key)"
+        required=False,
+        allow_blank=True,
+        max_length=limits.TRANSACTION_REFERENCE,
+        help_text="Bank reference (deduplication key)",
     )
     end_to_end_id = serializers.CharField(
-        required=False, allow_blank=True, help_text="SEPA end-to-end id of the payment"
+        required=False,
+        allow_blank=True,
+        max_length=limits.TRANSACTION_REFERENCE,
+        help_text="SEPA end-to-end id of the payment",
     )
     counterparty = serializers.CharField(
-        required=False, allow_blank=True, help_text="Name of the payer or payee (output: counterparty_name)"
+        required=False,
+        allow_blank=True,
+        max_length=limits.NAME,
+        help_text="Name of the payer or payee (output: counterparty_name)",
     )
     counterparty_account = serializers.CharField(
-        required=False, allow_blank=True, help_text="IBAN or account number of the counterparty"
+        required=False,
+        allow_blank=True,
+        max_length=limits.ACCOUNT,
+        help_text="IBAN or account number of the counterparty",
     )
     structured_reference = serializers.CharField(
-        required=False, allow_blank=True, help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034"
+        required=False,
+        allow_blank=True,
+        max_length=limits.STRUCTURED_REFERENCE,
+        help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034",
     )
 
 

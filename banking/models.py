@@ -7,7 +7,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
+from tenants import limits
 from tenants.models import TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
@@ -17,8 +20,8 @@ class BankAccount(TenantModel):
 
     DEFAULT_IDENTIFIER = "default"
 
-    identifier = models.CharField(max_length=64, help_text="IBAN or the bank's account id")
-    name = models.CharField(max_length=200, blank=True, default="")
+    identifier = models.CharField(max_length=limits.ACCOUNT, help_text="IBAN or the bank's account id")
+    name = models.CharField(max_length=limits.NAME, blank=True, default="")
     currency = models.CharField(max_length=3, blank=True, default="")
 
     class Meta(TenantModel.Meta):
@@ -89,13 +92,16 @@ class BankTransaction(TenantModel):
     currency = models.CharField(max_length=3)
     booking_date = models.DateField()
     value_date = models.DateField(null=True, blank=True)
-    description = models.TextField(blank=True, default="")
-    counterparty_name = models.CharField(max_length=200, blank=True, default="")
-    counterparty_account = models.CharField(max_length=64, blank=True, default="")
-    external_id = models.CharField(max_length=128, blank=True, default="", help_text="Bank reference")
-    end_to_end_id = models.CharField(max_length=128, blank=True, default="")
-    structured_reference = models.CharField(max_length=64, blank=True, default="")
-    return_reason = models.CharField(max_length=16, blank=True, default="")
+    # text, not varchar: bounded by the CHECK below, so the bound can change without a rewrite.
+    description = models.TextField(blank=True, default="", max_length=limits.DESCRIPTION)
+    counterparty_name = models.CharField(max_length=limits.NAME, blank=True, default="")
+    counterparty_account = models.CharField(max_length=limits.ACCOUNT, blank=True, default="")
+    external_id = models.CharField(
+        max_length=limits.TRANSACTION_REFERENCE, blank=True, default="", help_text="Bank reference"
+    )
+    end_to_end_id = models.CharField(max_length=limits.TRANSACTION_REFERENCE, blank=True, default="")
+    structured_reference = models.CharField(max_length=limits.STRUCTURED_REFERENCE, blank=True, default="")
+    return_reason = models.CharField(max_length=limits.RETURN_REASON, blank=True, default="")
     dedup_key = models.CharField(
         max_length=160,
         editable=False,
@@ -130,6 +136,10 @@ class BankTransaction(TenantModel):
                 condition=Q(allocated_amount__gte=0)
                 & (Q(allocated_amount__lte=F("amount")) | Q(allocated_amount__lte=-F("amount"))),
                 name="banktransaction_allocation_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("description"), limits.DESCRIPTION),
+                name="banktransaction_description_bounded",
             ),
         ]
         # Few indexes on purpose: each one costs every imported row. The list API pages by

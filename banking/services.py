@@ -37,6 +37,7 @@ from banking.statements import (
     iter_statement,
 )
 from common.finance import AMOUNT_LIMIT, exact_decimal, fits_minor_units
+from tenants import limits
 from tenants.audit import Actor
 from tenants.context import require_tenant_id
 from tenants.errors import InvalidInput, unknown_field_errors
@@ -55,14 +56,17 @@ from .models import BankAccount, BankTransaction, ImportBatch, ImportSource
 
 CHUNK_SIZE = 10_000
 MAX_REPORTED_ERRORS = 50
+# Every text a row stores (tenants.limits has the bounds and why); a file's row over one is
+# rejected naming its line or element, like any other malformed row.
 _TEXT_LIMITS = {
-    "account": 64,
-    "counterparty_name": 200,
-    "counterparty_account": 64,
-    "external_id": 128,
-    "end_to_end_id": 128,
-    "structured_reference": 64,
-    "return_reason": 16,
+    "account": limits.ACCOUNT,
+    "description": limits.DESCRIPTION,
+    "counterparty_name": limits.NAME,
+    "counterparty_account": limits.ACCOUNT,
+    "external_id": limits.TRANSACTION_REFERENCE,
+    "end_to_end_id": limits.TRANSACTION_REFERENCE,
+    "structured_reference": limits.STRUCTURED_REFERENCE,
+    "return_reason": limits.RETURN_REASON,
 }
 _TEXT_VALUES = operator.attrgetter(*_TEXT_LIMITS)
 _TEXT_MAXIMA = tuple(_TEXT_LIMITS.values())
@@ -123,12 +127,14 @@ def row_errors(row: ParsedTransaction) -> list[str]:
     """Why a parsed row cannot be stored (empty list when it can)."""
     amount = row.amount
     quantum = CURRENCY_QUANTUM.get(row.currency)
+    texts = _TEXT_VALUES(row)
     if (
         quantum is not None
         and amount.is_finite()
         and abs(amount) < AMOUNT_LIMIT
         and amount.quantize(quantum) == amount
-        and not any(map(operator.gt, map(len, _TEXT_VALUES(row)), _TEXT_MAXIMA))
+        and not any(map(operator.gt, map(len, texts), _TEXT_MAXIMA))
+        and "\x00" not in "".join(texts)  # PostgreSQL text cannot hold NUL
     ):
         return []  # the common case, checked in a few C calls
     return _explained_row_errors(row)
@@ -147,8 +153,11 @@ def _explained_row_errors(row: ParsedTransaction) -> list[str]:
     if not row.amount.is_finite() or abs(row.amount) >= AMOUNT_LIMIT:
         errors.append(f"amount {row.amount} is out of range")
     for name, limit in _TEXT_LIMITS.items():
-        if len(getattr(row, name)) > limit:
+        value = getattr(row, name)
+        if len(value) > limit:
             errors.append(f"{name} is longer than {limit} characters")
+        elif "\x00" in value:
+            errors.append(f"{name} contains a NUL character")
     return errors
 
 
@@ -206,11 +215,9 @@ def _checked_rows(
 def default_account_identifier(requested: str | None) -> str:
     """The account API imports use: the one named, else the tenant's default account."""
     identifier = (requested or "").strip() or BankAccount.DEFAULT_IDENTIFIER
-    if len(identifier) > _TEXT_LIMITS["account"]:
-        raise InvalidInput(
-            "The account identifier is too long.",
-            errors={"account": [f"at most {_TEXT_LIMITS['account']} characters"]},
-        )
+    problem = limits.text_problem(identifier, limits.ACCOUNT)
+    if problem is not None:
+        raise InvalidInput("The account identifier cannot be used.", errors={"account": [problem]})
     return identifier
 
 
@@ -458,8 +465,13 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedT
             item_errors.update(unknown_field_errors(item, API_TRANSACTION_FIELDS, prefix=prefix))
         if "date" in item and "booking_date" in item:
             item_errors[f"{prefix}.booking_date"] = ["an alias of `date`: give one of them, not both"]
-        currency = item.get("currency", default_currency)
-        if not isinstance(currency, str) or currency.strip().upper() not in CURRENCY_CODES:
+        currency = item.get("currency")
+        if currency is None:  # absent or null: the tenant's currency, as GraphQL's null means
+            currency = default_currency
+        if not isinstance(currency, str):
+            item_errors[f"{prefix}.currency"] = ["expected an ISO 4217 currency code as a string"]
+            currency = default_currency
+        elif currency.strip().upper() not in CURRENCY_CODES:
             item_errors[f"{prefix}.currency"] = [f"{currency!r} is not an ISO 4217 currency code"]
             currency = default_currency
         currency = currency.strip().upper()

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.finance import AmountError, exact_decimal
+from tenants import limits
 from tenants.money import MoneyError, normalize_currency
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
@@ -86,20 +87,24 @@ class VendorListCreateApi(APIView):
             ref_name = "VendorFilter"
 
         q = serializers.CharField(
-            required=False, max_length=200, help_text="Case-insensitive part of the name or an alias."
+            required=False,
+            max_length=limits.SEARCH,
+            help_text="Case-insensitive part of the name or an alias.",
         )
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "VendorCreate"
 
-        name = serializers.CharField(max_length=200)
+        name = serializers.CharField(max_length=limits.NAME)
         iban = serializers.CharField(
             required=False, allow_blank=True, max_length=64, help_text="Spaces allowed; stored compact."
         )
-        account_reference = serializers.CharField(required=False, allow_blank=True, max_length=64)
+        account_reference = serializers.CharField(required=False, allow_blank=True, max_length=limits.ACCOUNT)
         aliases = serializers.ListField(
-            child=serializers.CharField(max_length=200, allow_blank=True), required=False, max_length=50
+            child=serializers.CharField(max_length=limits.NAME, allow_blank=True),
+            required=False,
+            max_length=limits.ALIASES_PER_VENDOR,
         )
 
     @extend_schema(
@@ -142,11 +147,13 @@ class VendorDetailApi(APIView):
         class Meta:
             ref_name = "VendorUpdate"
 
-        name = serializers.CharField(required=False, max_length=200)
+        name = serializers.CharField(required=False, max_length=limits.NAME)
         iban = serializers.CharField(required=False, allow_blank=True, max_length=64)
-        account_reference = serializers.CharField(required=False, allow_blank=True, max_length=64)
+        account_reference = serializers.CharField(required=False, allow_blank=True, max_length=limits.ACCOUNT)
         aliases = serializers.ListField(
-            child=serializers.CharField(max_length=200, allow_blank=True), required=False, max_length=50
+            child=serializers.CharField(max_length=limits.NAME, allow_blank=True),
+            required=False,
+            max_length=limits.ALIASES_PER_VENDOR,
         )
 
     @extend_schema(
@@ -241,7 +248,9 @@ class InvoiceListCreateApi(APIView):
         issued_after = serializers.DateField(required=False, help_text="Issue date on or after.")
         issued_before = serializers.DateField(required=False, help_text="Issue date on or before.")
         q = serializers.CharField(
-            required=False, max_length=200, help_text="Case-insensitive part of the number or description."
+            required=False,
+            max_length=limits.SEARCH,
+            help_text="Case-insensitive part of the number or description.",
         )
 
         def validate_status(self, value: str) -> list[str]:
@@ -264,19 +273,21 @@ class InvoiceListCreateApi(APIView):
             ref_name = "InvoiceCreate"
 
         amount = AmountInputField()
-        description = serializers.CharField()
-        number = serializers.CharField(required=False, allow_blank=True, max_length=64)
+        description = serializers.CharField(max_length=limits.DESCRIPTION)
+        number = serializers.CharField(required=False, allow_blank=True, max_length=limits.INVOICE_NUMBER)
         currency = serializers.CharField(
             required=False, help_text="ISO 4217; defaults to the tenant's default currency."
         )
         vendor_id = serializers.UUIDField(required=False, allow_null=True)
         vendor_name = serializers.CharField(
-            required=False, max_length=200, help_text="An existing vendor's name, or a new vendor."
+            required=False, max_length=limits.NAME, help_text="An existing vendor's name, or a new vendor."
         )
         issue_date = serializers.DateField(required=False, allow_null=True)
         due_date = serializers.DateField(required=False, allow_null=True)
         kind = serializers.ChoiceField(choices=InvoiceKind.choices, required=False)
-        structured_reference = serializers.CharField(required=False, allow_blank=True, max_length=35)
+        structured_reference = serializers.CharField(
+            required=False, allow_blank=True, max_length=limits.INVOICE_REFERENCE
+        )
 
     @extend_schema(
         tags=["invoices"],
@@ -318,13 +329,15 @@ class InvoiceDetailApi(APIView):
         class Meta:
             ref_name = "InvoiceUpdate"
 
-        number = serializers.CharField(required=False, allow_blank=True, max_length=64)
+        number = serializers.CharField(required=False, allow_blank=True, max_length=limits.INVOICE_NUMBER)
         vendor_id = serializers.UUIDField(required=False, allow_null=True, help_text="null detaches.")
-        vendor_name = serializers.CharField(required=False, max_length=200)
+        vendor_name = serializers.CharField(required=False, max_length=limits.NAME)
         description = serializers.CharField(required=False, allow_blank=True)
         issue_date = serializers.DateField(required=False, allow_null=True)
         due_date = serializers.DateField(required=False, allow_null=True)
-        structured_reference = serializers.CharField(required=False, allow_blank=True, max_length=35)
+        structured_reference = serializers.CharField(
+            required=False, allow_blank=True, max_length=limits.INVOICE_REFERENCE
+        )
         amount = AmountInputField(required=False, help_text="Only while nothing is paid.")
         currency = serializers.CharField(required=False, help_text="Only while nothing is paid.")
         status = serializers.ChoiceField(

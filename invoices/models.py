@@ -7,7 +7,10 @@ from decimal import Decimal
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
+from tenants import limits
 from tenants.models import TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
 
@@ -15,13 +18,13 @@ from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
 class Vendor(TenantModel):
     """A counterparty (supplier or customer) as it appears on invoices and bank statements."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=limits.NAME)
     iban = models.CharField(max_length=34, blank=True, default="", help_text="IBAN, no spaces")
     account_reference = models.CharField(
-        max_length=64, blank=True, default="", help_text="Other account id (non-IBAN)"
+        max_length=limits.ACCOUNT, blank=True, default="", help_text="Other account id (non-IBAN)"
     )
     aliases = ArrayField(
-        models.CharField(max_length=200),
+        models.CharField(max_length=limits.NAME),
         blank=True,
         default=list,
         help_text="Other names it appears under on bank statements",
@@ -32,6 +35,10 @@ class Vendor(TenantModel):
         constraints = [
             *TenantModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "name"], name="vendor_name_unique_per_tenant"),
+            # The service validates the count (ArrayField's size would be ignored by PostgreSQL).
+            models.CheckConstraint(
+                condition=Q(aliases__len__lte=limits.ALIASES_PER_VENDOR), name="vendor_aliases_bounded"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "iban"], name="vendor_tenant_iban_idx")]
 
@@ -62,7 +69,7 @@ def _amount_field(**kwargs: object) -> models.DecimalField:
 class Invoice(TenantModel):
     """An invoice; ``amount_paid`` is maintained by confirmed reconciliation matches."""
 
-    number = models.CharField(max_length=64, blank=True, default="")
+    number = models.CharField(max_length=limits.INVOICE_NUMBER, blank=True, default="")
     vendor = models.ForeignKey(
         Vendor,
         on_delete=models.SET_NULL,
@@ -75,7 +82,9 @@ class Invoice(TenantModel):
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.RECEIVABLE)
     amount = _amount_field()
     currency = models.CharField(max_length=3)
-    description = models.TextField(blank=True, default="")
+    # text, not varchar: bounded by the CHECK below (and max_length for forms), so the bound can
+    # change without rewriting the column.
+    description = models.TextField(blank=True, default="", max_length=limits.DESCRIPTION)
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
@@ -86,7 +95,10 @@ class Invoice(TenantModel):
         db_persist=True,
     )
     structured_reference = models.CharField(
-        max_length=35, blank=True, default="", help_text="ISO 11649 RF creditor reference issued with it"
+        max_length=limits.INVOICE_REFERENCE,
+        blank=True,
+        default="",
+        help_text="ISO 11649 RF creditor reference issued with it",
     )
 
     class Meta(TenantModel.Meta):
@@ -109,6 +121,10 @@ class Invoice(TenantModel):
                 | Q(issue_date__isnull=True)
                 | Q(due_date__gte=F("issue_date")),
                 name="invoice_due_not_before_issue",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("description"), limits.DESCRIPTION),
+                name="invoice_description_bounded",
             ),
         ]
         indexes = [

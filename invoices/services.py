@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
+from tenants import limits
 from tenants.audit import Actor, audit_record
 from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation
 from tenants.money import MoneyError, normalize_currency, parse_amount, quantize
@@ -51,8 +52,10 @@ def _add(errors: Errors, field: str, message: str) -> None:
 
 
 def _check_length(errors: Errors, field: str, value: str, limit: int) -> None:
-    if len(value) > limit:
-        _add(errors, field, f"Ensure this field has no more than {limit} characters.")
+    """A text over its bound (``tenants.limits``), or holding NUL, is a field error."""
+    problem = limits.text_problem(value, limit)
+    if problem is not None:
+        _add(errors, field, problem)
 
 
 def _constraint_name(error: IntegrityError) -> str | None:
@@ -100,7 +103,7 @@ def _vendor_choice(
         if not name:
             _add(errors, "vendor_name", "This field may not be blank.")
             return None, None
-        _check_length(errors, "vendor_name", name, 200)
+        _check_length(errors, "vendor_name", name, limits.NAME)
     if vendor_id is not None:
         vendor = Vendor.objects.filter(id=vendor_id).first()
         if vendor is None:
@@ -233,8 +236,10 @@ def invoice_create(
     value = _amount(errors, amount, code) if code is not None else None
     number = number.strip()
     structured_reference = structured_reference.strip()
-    _check_length(errors, "number", number, 64)
-    _check_length(errors, "structured_reference", structured_reference, 35)
+    description = description.strip()
+    _check_length(errors, "number", number, limits.INVOICE_NUMBER)
+    _check_length(errors, "description", description, limits.DESCRIPTION)
+    _check_length(errors, "structured_reference", structured_reference, limits.INVOICE_REFERENCE)
     _check_dates(errors, issue_date, due_date)
     if kind not in InvoiceKind.values:
         _add(errors, "kind", f"Choose one of {InvoiceKind.values}.")
@@ -253,7 +258,7 @@ def invoice_create(
         kind=kind,
         amount=value,
         currency=code,
-        description=description.strip(),
+        description=description,
         issue_date=issue_date,
         due_date=due_date,
         structured_reference=structured_reference,
@@ -264,7 +269,11 @@ def invoice_create(
     return invoice
 
 
-_INVOICE_TEXT_FIELDS = {"number": 64, "description": None, "structured_reference": 35}
+_INVOICE_TEXT_FIELDS = {
+    "number": limits.INVOICE_NUMBER,
+    "description": limits.DESCRIPTION,
+    "structured_reference": limits.INVOICE_REFERENCE,
+}
 
 
 @transaction.atomic
@@ -289,8 +298,7 @@ def invoice_update(
     for field, limit in _INVOICE_TEXT_FIELDS.items():
         if field in data:
             text = (data[field] or "").strip()
-            if limit is not None:
-                _check_length(errors, field, text, limit)
+            _check_length(errors, field, text, limit)
             changes[field] = text
 
     currency = invoice.currency
@@ -400,12 +408,16 @@ def normalize_iban(value: str) -> str:
 
 
 def _clean_aliases(errors: Errors, aliases: Iterable[str]) -> list[str]:
-    """Stripped, non-blank, each once (first spelling kept)."""
+    """Stripped, non-blank, each once (first spelling kept); at most ``ALIASES_PER_VENDOR``."""
+    given = list(aliases)
+    if len(given) > limits.ALIASES_PER_VENDOR:
+        _add(errors, "aliases", f"Ensure this field has no more than {limits.ALIASES_PER_VENDOR} elements.")
+        return []
     cleaned: list[str] = []
-    for alias in aliases:
+    for alias in given:
         text = alias.strip()
         if text and text not in cleaned:
-            _check_length(errors, "aliases", text, 200)
+            _check_length(errors, "aliases", text, limits.NAME)
             cleaned.append(text)
     return cleaned
 
@@ -416,7 +428,7 @@ def _clean_vendor_fields(errors: Errors, data: Mapping[str, Any]) -> dict[str, A
         name = (data["name"] or "").strip()
         if not name:
             _add(errors, "name", "This field may not be blank.")
-        _check_length(errors, "name", name, 200)
+        _check_length(errors, "name", name, limits.NAME)
         fields["name"] = name
     if "iban" in data:
         try:
@@ -425,7 +437,7 @@ def _clean_vendor_fields(errors: Errors, data: Mapping[str, Any]) -> dict[str, A
             errors.update(error.errors or {})
     if "account_reference" in data:
         reference = (data["account_reference"] or "").strip()
-        _check_length(errors, "account_reference", reference, 64)
+        _check_length(errors, "account_reference", reference, limits.ACCOUNT)
         fields["account_reference"] = reference
     if "aliases" in data:
         fields["aliases"] = _clean_aliases(errors, data["aliases"] or [])
@@ -578,9 +590,10 @@ def _bulk_row(raw: Mapping[str, str], default_currency: str) -> tuple[Invoice | 
     value = {key: (raw.get(key) or "").strip() for key in INVOICE_CSV_COLUMNS}
     code = _currency(errors, value["currency"] or default_currency)
     amount = _amount(errors, value["amount"], code) if code else None
-    _check_length(errors, "number", value["number"], 64)
-    _check_length(errors, "vendor_name", value["vendor_name"], 200)
-    _check_length(errors, "structured_reference", value["structured_reference"], 35)
+    _check_length(errors, "number", value["number"], limits.INVOICE_NUMBER)
+    _check_length(errors, "description", value["description"], limits.DESCRIPTION)
+    _check_length(errors, "vendor_name", value["vendor_name"], limits.NAME)
+    _check_length(errors, "structured_reference", value["structured_reference"], limits.INVOICE_REFERENCE)
     issue_date = _iso_date(errors, "issue_date", value["issue_date"])
     due_date = _iso_date(errors, "due_date", value["due_date"])
     _check_dates(errors, issue_date, due_date)

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import limits, selectors, services
 from .authentication import authenticated_user
 from .context import require_tenant_id
 from .middleware import request_tenant
@@ -38,7 +38,7 @@ class TenantListCreateApi(APIView):
         class Meta:
             ref_name = "TenantCreate"
 
-        name = serializers.CharField(max_length=200)
+        name = serializers.CharField(max_length=limits.NAME)
         default_currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, default="USD")
 
     @extend_schema(responses=TenantOutputSerializer(many=True))

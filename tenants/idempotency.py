@@ -40,17 +40,21 @@ class IdempotentResponse:
     replayed: bool
 
 
-def validate_key(raw: str | None) -> str:
-    """The key from the header, or InvalidInput (400) when missing, empty or too long."""
+def validate_key(raw: str | None, *, carrier: str = f"The {HEADER} header") -> str:
+    """The key, or InvalidInput (400) when missing, empty, too long or not printable.
+
+    ``carrier`` names where the client sent it, for the messages: the HTTP header for REST, an
+    argument for GraphQL (which has no such header).
+    """
     if raw is None:
-        raise InvalidInput(f"The {HEADER} header is required for this request.")
+        raise InvalidInput(f"{carrier} is required for this request.")
     key = raw.strip()
     if not key:
-        raise InvalidInput(f"The {HEADER} header must not be empty.")
+        raise InvalidInput(f"{carrier} must not be empty.")
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(f"The {HEADER} header is longer than {MAX_KEY_LENGTH} characters.")
+        raise InvalidInput(f"{carrier} is longer than {MAX_KEY_LENGTH} characters.")
     if not key.isprintable():
-        raise InvalidInput(f"The {HEADER} header must be printable text.")
+        raise InvalidInput(f"{carrier} must be printable text.")
     return key
 
 

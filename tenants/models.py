@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from . import limits
 from .context import require_tenant_id
 
 
@@ -27,7 +28,7 @@ class Tenant(TimeStampedModel):
     """A company using the system. Platform table: no RLS, reached through memberships."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=limits.NAME)
 
     class Meta:
         ordering = ["name"]

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 from .serializers import RowRenderer
+
+INVALID_CURSOR = "Invalid cursor: pass the cursor of a `next` or `previous` link unchanged."
+
+
+def parse_cursor_time(text: object) -> dt.datetime:
+    """The time a cursor carries; ValueError unless it is an ISO 8601 time in UTC.
+
+    Cursors are opaque to clients but not tamper-proof. Every cursor we issue holds a time in UTC
+    (PostgreSQL returns them so); any other offset is a tampered cursor. Checked here because
+    PostgreSQL refuses offsets of 16 hours and more that Python accepts (a DataError, a 500), and
+    a time without offset would be read in the server's zone.
+    """
+    if not isinstance(text, str):
+        raise ValueError("not a time")
+    moment = dt.datetime.fromisoformat(text)
+    if moment.utcoffset() != dt.timedelta(0):
+        raise ValueError("not a time in UTC")
+    return moment
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -15,7 +34,9 @@ class CursorPagination(pagination.CursorPagination):
 
     A ``page_size`` outside that range is 400 naming it, as the schema declares: DRF would
     silently serve the default size instead of ``0`` or ``abc``, and 500 rows instead of 1000,
-    and a client would page on believing it got what it asked for.
+    and a client would page on believing it got what it asked for. A cursor that is not one we
+    issued is a 400 naming ``cursor`` (DRF answers 404, and passes the time it carries to
+    PostgreSQL unchecked).
     """
 
     ordering = ("-created_at", "-id")
@@ -38,6 +59,16 @@ class CursorPagination(pagination.CursorPagination):
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
         return parameters
+
+    def decode_cursor(self, request: Any) -> pagination.Cursor | None:
+        try:
+            cursor = super().decode_cursor(request)
+            if cursor is None or cursor.position is None:
+                return cursor
+            parse_cursor_time(cursor.position)
+        except (NotFound, ValueError) as error:
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from error
+        return cursor
 
 
 def paginated_response(view: Any, request: Any, queryset: Any, output: Any) -> Any:

@@ -1,8 +1,15 @@
-"""Per-token rate limit on write requests, counted in PostgreSQL so every worker shares it.
+"""Per-token rate limit on writes, counted in PostgreSQL so every worker shares it.
 
 Runs in middleware before the tenant is entered (as the owner login): the counter table is a
 platform table, and a refused request never touches tenant data. Over the limit: 429
 problem+json with ``Retry-After``.
+
+A write is what a request changes, whatever the interface: a REST write request counts one; a
+view may say otherwise with a ``write_count(request) -> int`` attribute. The GraphQL view counts
+every mutation the request runs (15 aliased ``createInvoice`` are 15 writes) and none for a
+query. Counting, rather than refusing documents with several mutations, keeps what GraphQL
+clients use them for: several changes committed together or not at all. A request whose writes
+would go over the limit is refused whole (nothing of it runs), and its writes are still counted.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework import exceptions
 
@@ -23,10 +31,20 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _COUNT_SQL = """
 INSERT INTO tenants_apiratewindow (token_id, window_start, count)
-VALUES (%s, date_trunc('minute', now()), 1)
-ON CONFLICT (token_id, window_start) DO UPDATE SET count = tenants_apiratewindow.count + 1
+VALUES (%s, date_trunc('minute', now()), %s)
+ON CONFLICT (token_id, window_start) DO UPDATE SET count = tenants_apiratewindow.count + EXCLUDED.count
 RETURNING count, (xmax = 0) AS is_new_window
 """
+
+
+def writes_of(request: HttpRequest) -> int:
+    """How many writes the request makes: 1, or what its view's ``write_count`` says."""
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return 1
+    write_count = getattr(view, "write_count", None)
+    return 1 if write_count is None else int(write_count(request))
 
 
 class WriteRateLimitMiddleware:
@@ -48,8 +66,11 @@ class WriteRateLimitMiddleware:
         if auth is None:
             return self.get_response(request)
         _user, token = auth
+        writes = writes_of(request)  # after authentication: a stranger's body is never read here
+        if writes <= 0:
+            return self.get_response(request)  # e.g. a GraphQL query sent with POST
         with connection.cursor() as cursor:
-            cursor.execute(_COUNT_SQL, [token.pk])
+            cursor.execute(_COUNT_SQL, [token.pk, writes])
             count, is_new_window = cursor.fetchone()
             if is_new_window:
                 cursor.execute(
@@ -61,7 +82,8 @@ class WriteRateLimitMiddleware:
             retry_after = 60 - timezone.now().second
             return problem_response(
                 429,
-                detail=f"More than {limit} write requests per minute for this token; retry later.",
+                detail=f"More than {limit} writes per minute for this token; retry later."
+                + (f" This request makes {writes}." if writes > 1 else ""),
                 code="rate-limited",
                 title="Too many requests",
                 headers={"Retry-After": str(retry_after)},

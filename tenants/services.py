@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import limits
 from .audit import Actor, audit_record
 from .authentication import generate_raw_token, hash_token
 from .context import require_tenant_id, tenant_context
@@ -27,6 +28,9 @@ def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> T
     name = name.strip()
     if not name:
         raise InvalidInput("A tenant needs a name.", errors={"name": ["This field may not be blank."]})
+    problem = limits.text_problem(name, limits.NAME)
+    if problem is not None:
+        raise InvalidInput("The tenant name cannot be used.", errors={"name": [problem]})
     tenant = Tenant.objects.create(name=name)
     Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
     with tenant_context(tenant.id):
@@ -64,6 +68,9 @@ def tenant_settings_update(
     before = {name: getattr(row, name) for name in SETTINGS_FIELDS}
     errors: dict[str, list[str]] = {}
     for name, value in changes.items():
+        if value is None and not TenantSettings._meta.get_field(name).null:
+            errors[name] = ["This field may not be null."]  # GraphQL sends null for "no value"
+            continue
         if name == "default_currency":
             try:
                 value = normalize_currency(value)

@@ -43,7 +43,6 @@ from .types import (
 )
 
 IMPORT_FIELD = "importBankTransactions"
-MAX_ACCOUNT_LENGTH = 64  # BankAccount.identifier
 
 
 class Atomic(FieldExtension):
@@ -101,7 +100,7 @@ def _import_item(item: BankTransactionInput) -> dict[str, Any]:
 
 def _idempotency_key(raw: str) -> str:
     try:
-        return validate_key(raw)
+        return validate_key(raw, carrier="The idempotencyKey argument")
     except InvalidInput as error:
         raise InvalidInput(error.detail, errors={"idempotencyKey": [error.detail]}) from error
 
@@ -186,11 +185,8 @@ class Mutation:
         account: str | None = None,
     ) -> ImportResult:
         key = _idempotency_key(idempotency_key)
-        if account is not None and len(account.strip()) > MAX_ACCOUNT_LENGTH:
-            raise InvalidInput(
-                "The request has invalid fields.",
-                errors={"account": [f"Ensure this field has no more than {MAX_ACCOUNT_LENGTH} characters."]},
-            )
+        if account is not None:
+            banking_services.default_account_identifier(account)  # InvalidInput naming `account`
         items = [_import_item(item) for item in transactions]
         request = info.context.request
         fingerprint = request_fingerprint(

@@ -24,9 +24,12 @@ from strawberry.types import Info
 
 from banking import selectors as banking_selectors
 from invoices import selectors as invoice_selectors
+from tenants import limits
 from tenants import selectors as tenant_selectors
 from tenants.errors import InvalidInput
 from tenants.money import MoneyError, normalize_currency, parse_amount
+from tenants.pagination import parse_cursor_time
+from tenants.parsers import loads_decimal
 
 from .. import engine, selectors, services
 from .permissions import IsTenantMember
@@ -56,7 +59,6 @@ from .types import (
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-MAX_SEARCH_LENGTH = 200
 MAX_SCORE_INVOICES = 2_000
 MAX_SCORE_TRANSACTIONS = 2_000
 
@@ -87,8 +89,8 @@ def _encode_cursor(row: Any) -> str:
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return dt.datetime.fromisoformat(created_at), uuid.UUID(pk)
+        created_at, pk = loads_decimal(base64.urlsafe_b64decode(padded.encode()))
+        return parse_cursor_time(created_at), uuid.UUID(pk)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidInput("Invalid cursor.", errors={"after": ["Pass the endCursor of a page."]}) from exc
 
@@ -128,11 +130,9 @@ def _currency(value: str | None) -> str | None:
 
 
 def _search(value: str | None) -> str | None:
-    if value is not None and len(value) > MAX_SEARCH_LENGTH:
-        raise InvalidInput(
-            "The request has invalid fields.",
-            errors={"q": [f"Ensure this field has no more than {MAX_SEARCH_LENGTH} characters."]},
-        )
+    problem = limits.text_problem(value, limits.SEARCH) if value is not None else None
+    if problem is not None:
+        raise InvalidInput("The request has invalid fields.", errors={"q": [problem]})
     return value or None
 
 
@@ -161,6 +161,14 @@ def _score_currency(errors: dict[str, list[str]], field: str, value: str) -> str
         return None
 
 
+def _score_texts(errors: dict[str, list[str]], prefix: str, texts: dict[str, tuple[str, int]]) -> None:
+    """The supplied texts within the bounds of the stored fields they stand for (tenants.limits)."""
+    for name, (value, limit) in texts.items():
+        problem = limits.text_problem(value, limit)
+        if problem is not None:
+            errors.setdefault(f"{prefix}.{name}", []).append(problem)
+
+
 def _check_unique_ids(errors: dict[str, list[str]], name: str, ids: list[str]) -> None:
     seen: set[str] = set()
     for index, item_id in enumerate(ids):
@@ -173,6 +181,24 @@ def _engine_invoice(
     errors: dict[str, list[str]], index: int, item: ScoreInvoiceInput
 ) -> engine.InvoiceInput | None:
     prefix = f"invoices[{index}]"
+    _score_texts(
+        errors,
+        prefix,
+        {
+            "id": (str(item.id), limits.NAME),
+            "number": (item.number, limits.INVOICE_NUMBER),
+            "counterpartyId": (item.counterparty_id or "", limits.NAME),
+            "counterpartyName": (item.counterparty_name, limits.NAME),
+            "counterpartyAccount": (item.counterparty_account, limits.ACCOUNT),
+            "structuredReference": (item.structured_reference, limits.INVOICE_REFERENCE),
+        },
+    )
+    if len(item.counterparty_aliases) > limits.ALIASES_PER_VENDOR:
+        errors.setdefault(f"{prefix}.counterpartyAliases", []).append(
+            f"Ensure this field has no more than {limits.ALIASES_PER_VENDOR} elements."
+        )
+    for alias in item.counterparty_aliases[: limits.ALIASES_PER_VENDOR]:
+        _score_texts(errors, prefix, {"counterpartyAliases": (alias, limits.NAME)})
     currency = _score_currency(errors, f"{prefix}.currency", item.currency)
     amount = _score_amount(errors, f"{prefix}.amount", item.amount, currency)
     if amount <= 0:
@@ -205,6 +231,19 @@ def _engine_transaction(
     errors: dict[str, list[str]], index: int, item: ScoreTransactionInput
 ) -> engine.TransactionInput | None:
     prefix = f"transactions[{index}]"
+    _score_texts(
+        errors,
+        prefix,
+        {
+            "id": (str(item.id), limits.NAME),
+            "description": (item.description, limits.DESCRIPTION),
+            "counterpartyName": (item.counterparty_name, limits.NAME),
+            "counterpartyAccount": (item.counterparty_account, limits.ACCOUNT),
+            "externalId": (item.external_id, limits.TRANSACTION_REFERENCE),
+            "endToEndId": (item.end_to_end_id, limits.TRANSACTION_REFERENCE),
+            "structuredReference": (item.structured_reference, limits.STRUCTURED_REFERENCE),
+        },
+    )
     currency = _score_currency(errors, f"{prefix}.currency", item.currency)
     amount = _score_amount(errors, f"{prefix}.amount", item.amount, currency)
     unallocated = None

@@ -4,8 +4,8 @@ Errors keep GraphQL's shape (HTTP 200, ``errors`` next to ``data``) and say what
 have said in ``extensions``: ``code`` and ``status`` of the domain error (``not-found`` 404,
 ``forbidden`` 403, ``conflict`` 409, ``invalid-input`` 400 with per-field ``errors``, ...).
 Problems with the document itself (syntax, unknown fields, bad ids or amounts in arguments,
-limits) are ``bad-request`` 400. Anything unexpected becomes ``internal-error`` 500 with a fixed
-message; the traceback is logged, never returned.
+limits: see ``limits.py``) are ``bad-request`` 400. Anything unexpected becomes
+``internal-error`` 500 with a fixed message; the traceback is logged, never returned.
 """
 
 from __future__ import annotations
@@ -21,15 +21,13 @@ from strawberry.types import ExecutionContext
 
 from tenants.errors import DomainError
 
+from .limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, DocumentLimits
 from .mutations import Mutation
 from .queries import Query
 from .types import SCALAR_OVERRIDES
 
 logger = logging.getLogger(__name__)
 
-MAX_DEPTH = 8
-MAX_TOKENS = 5_000  # large inputs belong in variables, which are not tokens of the document
-MAX_ALIASES = 15
 INTERNAL_ERROR_MESSAGE = "Internal server error."
 
 
@@ -93,6 +91,9 @@ schema = TenantSchema(
     scalar_overrides=SCALAR_OVERRIDES,
     # Factories: strawberry builds fresh extension instances for every request.
     extensions=[
+        # First: it refuses, before validation, what would make the limiters below (and
+        # validation) work exponentially, and what would cost too much to run (limits.py).
+        DocumentLimits,
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),

@@ -192,7 +192,9 @@ def test_quick_row_check_agrees_with_the_explained_one(currency, amount):
     assert row_errors(row) == _explained_row_errors(row)
 
 
-@pytest.mark.parametrize("field", ["account", "counterparty_name", "external_id", "return_reason"])
+@pytest.mark.parametrize(
+    "field", ["account", "description", "counterparty_name", "external_id", "return_reason"]
+)
 def test_quick_row_check_finds_overlong_text(field):
     from banking.services import _TEXT_LIMITS, row_errors
 

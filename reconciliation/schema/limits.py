@@ -1,0 +1,466 @@
+"""What a GraphQL document may ask for, decided before it is validated or run.
+
+Depth, aliases and tokens are limited by strawberry's extensions (``schema.py``); they do not
+bound what a request costs: 15 aliases over a 500-row page of 2,000-character descriptions is
+shallow and small. ``DocumentLimits`` checks, before validation, in this order:
+
+1. **Which operation.** A document with several operations and no ``operationName`` is refused
+   (GraphQL-over-HTTP; strawberry would silently run the first one).
+2. **Nesting**, counting fragment spreads and inline fragments as levels (the depth limiter does
+   not see them; a chain of a few hundred fragments exhausted the stack).
+3. **Expansion**: fields after expanding every fragment, over every operation of the document.
+   Fragments spread several times nest exponentially (14 levels of three spreads took strawberry's
+   depth and alias limiters 35 s); validation walks each expanded field, so this bounds its work.
+4. **Cost** of the operation that runs: every field of every row it can return, weighted by the
+   size of its value. A list counts its largest possible length: the page size (``first``, capped
+   by the resolver's maximum) for pages, the number of inputs for ``scoreCandidates`` and imports,
+   and a declared bound for the others (``LIST_BOUNDS``). A text field counts one unit per
+   ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``, via the model field), other
+   values one. So the cost is an upper bound of the response in units of about 100 characters.
+
+Nothing is counted twice by merging: ``a: invoices`` and ``b: invoices`` are two lists.
+
+Worst case: each unit is at most 100 characters, 600 bytes as JSON (a control character is
+escaped to six bytes; the view writes other characters as UTF-8, at most four), plus ~40 bytes
+of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response. One full page
+(500 rows) of any list with all its own fields fits: an invoice row costs 39 with its vendor's
+name, a transaction 41, a vendor with its 20 aliases 48. Engine reasons are the expensive part:
+a match may carry 62, and a message may quote a 2,000-character description, so a page of
+matches with their reasons is limited to about 15 rows (their fields alone: 500).
+Introspection is counted by its expanded fields plus ``INTROSPECTION_COST`` for the schema's
+own size (~90 kB of JSON).
+
+Writes: ``mutation_count`` tells the rate limiter how many mutations a request carries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SchemaMetaFieldDef,
+    SelectionSetNode,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    parse,
+)
+from graphql.pyutils import Undefined
+from strawberry.extensions import SchemaExtension
+from strawberry.utils.str_converters import to_camel_case
+
+from banking.models import BankTransaction
+from invoices.models import Invoice, Vendor
+from tenants import limits
+
+from ..engine.core import MAX_ROUNDS
+from ..engine.signals import BLOCKER_MESSAGES
+from ..engine.types import EngineSettings
+from ..models import Match, ReconciliationRun
+from .queries import MAX_PAGE_SIZE, MAX_SCORE_TRANSACTIONS
+
+# strawberry's limiters (schema.py) use these three.
+MAX_DEPTH = 8
+MAX_TOKENS = 5_000  # large inputs belong in variables, which are not tokens of the document
+MAX_ALIASES = 15
+
+MAX_COST = 25_000
+MAX_EXPANDED_FIELDS = 25_000
+MAX_NESTING = 24  # selections inside selections, fragments included (fields alone: MAX_DEPTH 8)
+TEXT_COST_UNIT = 100  # characters of a text's bound that count as one unit
+INTROSPECTION_COST = 1_000  # the whole schema's description, ~90 kB: ~1,000 units
+
+ROWS = object()  # a list as long as the row argument of the field above it
+
+# Engine output, bounded by the engine's code (signals.explain, core._pair_proposal): a pair has
+# 4 signals with at most 4 (amount), 3, 3 and 1 (date) reasons and one blocker per hard code; a
+# proposal has at most ``_ALLOCATIONS`` pairs, the summary of each (11), and up to 7 lines on
+# its shape, fee and remaining amounts. A test checks them on a generated data set.
+_ALLOCATIONS = max(EngineSettings().max_subset_size, MAX_ROUNDS)  # 1:N and N:1 shapes
+_SIGNALS = 4
+_REASONS_PER_SIGNAL = 4
+_REASONS_PER_PROPOSAL = _ALLOCATIONS * (4 + 3 + 3 + 1) + 7
+_BLOCKERS_PER_PAIR = len(BLOCKER_MESSAGES)
+_BLOCKERS_PER_PROPOSAL = 10
+
+# List fields and their longest possible length (a test checks every list field is here).
+LIST_BOUNDS: dict[str, Any] = {
+    "InvoicePage.items": ROWS,
+    "VendorPage.items": ROWS,
+    "BankTransactionPage.items": ROWS,
+    "MatchPage.items": ROWS,
+    "ReconciliationRunPage.items": ROWS,
+    "ScoreResult.proposals": ROWS,  # at most one proposal per supplied transaction
+    "ImportResult.transactionIds": ROWS,  # one id per imported transaction
+    # Every proposal of the run, as REST returns them: as many as the tenant's open items allow,
+    # which no request bound can estimate. Counted once; ``reconcile`` is a write (each one in a
+    # document counts against the token's write limit) and runs one at a time per tenant.
+    "ReconcileResult.candidates": 1,
+    "Vendor.aliases": limits.ALIASES_PER_VENDOR,
+    "Match.allocations": _ALLOCATIONS,
+    "Match.breakdown": _ALLOCATIONS,
+    "Candidate.allocations": _ALLOCATIONS,
+    "ScoredProposal.allocations": _ALLOCATIONS,
+    "ScoredProposal.breakdown": _ALLOCATIONS,
+    "PairScore.signals": _SIGNALS,
+    "Signal.reasons": _REASONS_PER_SIGNAL,
+    "PairScore.blockers": _BLOCKERS_PER_PAIR,
+    "Match.reasons": _REASONS_PER_PROPOSAL,
+    "Candidate.reasons": _REASONS_PER_PROPOSAL,
+    "ScoredProposal.reasons": _REASONS_PER_PROPOSAL,
+    "ScoredProposal.autoConfirmBlockers": _BLOCKERS_PER_PROPOSAL,
+}
+
+# Fields whose argument says how many rows their lists hold, with the resolver's maximum.
+ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
+    "Query.invoices": ("first", MAX_PAGE_SIZE),
+    "Query.vendors": ("first", MAX_PAGE_SIZE),
+    "Query.bankTransactions": ("first", MAX_PAGE_SIZE),
+    "Query.matches": ("first", MAX_PAGE_SIZE),
+    "Query.reconciliationRuns": ("first", MAX_PAGE_SIZE),
+    "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
+    "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
+}
+_MODELS_BY_TYPE: dict[str, type[models.Model]] = {
+    "Invoice": Invoice,
+    "Vendor": Vendor,
+    "BankTransaction": BankTransaction,
+    "Match": Match,
+    "ReconciliationRun": ReconciliationRun,
+}
+# Texts that are not model columns. Engine messages quote numbers and names; a counterparty
+# reason quotes the transaction's description when it has no payer name, hence the description's
+# bound. scoreCandidates echoes its callers' ids (limits.NAME).
+_OTHER_TEXT_BOUNDS = {
+    "Reason.message": limits.DESCRIPTION + limits.NAME + 100,
+    "PairScore.invoiceId": limits.NAME,
+    "PairScore.transactionId": limits.NAME,
+    "ScoredAllocation.invoiceId": limits.NAME,
+    "ScoredAllocation.transactionId": limits.NAME,
+    "ReconciliationRun.settingsUsed": 500,
+}
+
+
+def _text_bounds() -> dict[str, int]:
+    """``Type.field`` -> maximum characters, from the models' max_length (``tenants.limits``)."""
+    bounds = dict(_OTHER_TEXT_BOUNDS)
+    for type_name, model in _MODELS_BY_TYPE.items():
+        for model_field in model._meta.get_fields():
+            base = getattr(model_field, "base_field", model_field)  # an ArrayField's items
+            max_length = getattr(base, "max_length", None)
+            if max_length:
+                bounds[f"{type_name}.{to_camel_case(model_field.name)}"] = max_length
+    return bounds
+
+
+TEXT_WEIGHTS = {name: math.ceil(bound / TEXT_COST_UNIT) for name, bound in _text_bounds().items()}
+
+
+# --- the operation a request runs ------------------------------------------------------------------
+
+
+def operations(document: DocumentNode) -> list[OperationDefinitionNode]:
+    return [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+
+
+def selected_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation that runs; GraphQLError when several could and none is named.
+
+    None when the name matches none (strawberry answers that one itself).
+    """
+    found = operations(document)
+    if operation_name is None:
+        if len(found) > 1:
+            raise GraphQLError(
+                "Must provide operationName if the document contains several operations.",
+                extensions={"errors": {"operationName": ["required with several operations"]}},
+            )
+        return found[0] if found else None
+    return next((op for op in found if op.name is not None and op.name.value == operation_name), None)
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {
+        node.name.value: node for node in document.definitions if isinstance(node, FragmentDefinitionNode)
+    }
+
+
+def mutation_count(query: object, operation_name: object) -> int:
+    """How many mutations a request runs: the distinct root fields of its mutation operation.
+
+    Fields with the same response name merge into one execution, as GraphQL runs them; fields
+    under ``@skip``/``@include`` count (an upper bound). A query runs none. A document that
+    cannot run (syntax, an unknown or missing operationName) counts as one: it is refused
+    further in, and refusing still costs the server.
+    """
+    if not isinstance(query, str) or not (operation_name is None or isinstance(operation_name, str)):
+        return 1
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+        operation = selected_operation(document, operation_name)
+    except GraphQLError:
+        return 1
+    if operation is None:
+        return 1
+    if operation.operation != OperationType.MUTATION:
+        return 0
+    fragments = _fragments(document)
+    names: set[str] = set()
+    visited: set[str] = set()
+    pending = [operation.selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.add((selection.alias or selection.name).value)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in visited:
+                visited.add(selection.name.value)
+                if selection.name.value in fragments:
+                    pending.append(fragments[selection.name.value].selection_set)
+    return max(len(names), 1)
+
+
+# --- nesting, expansion and cost -----------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    def __init__(self, error: GraphQLError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _too_deep() -> _Refused:
+    return _Refused(
+        GraphQLError(f"The document nests selections (fragments included) deeper than {MAX_NESTING} levels.")
+    )
+
+
+@dataclass
+class _Nesting:
+    """Deepest selection path, each fragment computed once (linear in the document)."""
+
+    fragments: Mapping[str, FragmentDefinitionNode]
+    memo: dict[str, int] = field(default_factory=dict)
+    active: set[str] = field(default_factory=set)
+
+    def of(self, selection_set: SelectionSetNode, depth: int) -> int:
+        """Levels below ``selection_set``, which sits ``depth`` levels deep; raises beyond the limit."""
+        deepest = 0
+        for selection in selection_set.selections:
+            below = 0
+            if isinstance(selection, FragmentSpreadNode):
+                below = self._fragment(selection.name.value, depth + 1)
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
+                below = self.of(selection.selection_set, depth + 1)
+            deepest = max(deepest, 1 + below)
+            if depth + deepest > MAX_NESTING:
+                raise _too_deep()
+        return deepest
+
+    def _fragment(self, name: str, depth: int) -> int:
+        if name not in self.memo:
+            definition = self.fragments.get(name)
+            if definition is None or name in self.active:
+                return 0  # unknown or cyclic: validation reports it
+            self.active.add(name)
+            self.memo[name] = self.of(definition.selection_set, depth)
+            self.active.discard(name)
+        if depth + self.memo[name] > MAX_NESTING:
+            raise _too_deep()
+        return self.memo[name]
+
+
+@dataclass
+class _Cost:
+    """Upper bound of what an operation returns (see the module docstring), or with ``flat``, the
+    number of fields after expanding fragments. Each (fragment, rows) pair is computed once."""
+
+    schema: GraphQLSchema
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: Mapping[str, Any]
+    variable_defaults: Mapping[str, ValueNode]
+    flat: bool = False
+    memo: dict[tuple[str, int], int] = field(default_factory=dict)
+    active: set[str] = field(default_factory=set)
+
+    def of(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, rows: int) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(selection, parent, rows)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition is not None else parent
+                total += self.of(selection.selection_set, inner, rows)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._fragment(selection.name.value, rows)
+        return total
+
+    def _fragment(self, name: str, rows: int) -> int:
+        key = (name, rows)
+        if key not in self.memo:
+            definition = self.fragments.get(name)
+            if definition is None or name in self.active:
+                return 0  # unknown or cyclic: validation reports it
+            self.active.add(name)
+            inner = self.schema.get_type(definition.type_condition.name.value)
+            self.memo[key] = self.of(definition.selection_set, inner, rows)
+            self.active.discard(name)
+        return self.memo[key]
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType | None, rows: int) -> int:
+        name = node.name.value
+        definition = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
+        if definition is None:  # an introspection field, or unknown (validation reports it)
+            definition = _INTROSPECTION_FIELDS.get(name)
+        if definition is None:
+            return 1
+        key = f"{parent.name}.{name}" if parent is not None else name
+        introspection = name.startswith("__") or (parent is not None and parent.name.startswith("__"))
+        items, weight, child_rows = 1, 1, 1
+        if not (self.flat or introspection):
+            weight = TEXT_WEIGHTS.get(key, 1)
+            if isinstance(get_nullable_type(definition.type), GraphQLList):
+                bound = LIST_BOUNDS.get(key, MAX_PAGE_SIZE)
+                items = rows if bound is ROWS else bound
+            if key in ROW_ARGUMENTS:
+                child_rows = self._rows(node, definition, *ROW_ARGUMENTS[key])
+        if name in ("__schema", "__type") and not self.flat:
+            weight = INTROSPECTION_COST
+        below = 0
+        if node.selection_set is not None:
+            below = self.of(node.selection_set, get_named_type(definition.type), child_rows)
+        return items * (weight + below)
+
+    def _rows(self, node: FieldNode, definition: Any, argument: str, cap: int | None) -> int:
+        """The row argument's value (an Int, or a list's length); its maximum when unreadable."""
+        value: Any = Undefined
+        given = next((arg.value for arg in node.arguments or () if arg.name.value == argument), None)
+        if isinstance(given, VariableNode):
+            value = self.variables.get(given.name.value, Undefined)
+            if value is Undefined:
+                given = self.variable_defaults.get(given.name.value)
+        if value is Undefined and given is not None and not isinstance(given, VariableNode):
+            value = (
+                int(given.value)
+                if isinstance(given, IntValueNode)
+                else given.values
+                if isinstance(given, ListValueNode)
+                else None
+            )
+        if value is Undefined:
+            value = definition.args[argument].default_value
+        count = len(value) if isinstance(value, list | tuple) else value
+        if isinstance(count, bool) or not isinstance(count, int):
+            count = cap if cap is not None else 1  # execution refuses it; assume the worst
+        count = max(count, 0)
+        return min(count, cap) if cap is not None else count
+
+
+_INTROSPECTION_FIELDS = {
+    "__schema": SchemaMetaFieldDef,
+    "__type": TypeMetaFieldDef,
+    "__typename": TypeNameMetaFieldDef,
+}
+
+
+def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, ValueNode]:
+    return {
+        definition.variable.name.value: definition.default_value
+        for definition in operation.variable_definitions or ()
+        if definition.default_value is not None
+    }
+
+
+def _all_selection_sets(document: DocumentNode) -> Iterator[SelectionSetNode]:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode):
+            yield definition.selection_set
+
+
+def document_problem(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> GraphQLError | None:
+    """Why the document must not be validated or run (None when it may be)."""
+    try:
+        operation = selected_operation(document, operation_name)
+        fragments = _fragments(document)
+        nesting = _Nesting(fragments)
+        for selection_set in _all_selection_sets(document):
+            nesting.of(selection_set, 0)
+        expanded = sum(
+            _Cost(schema, fragments, {}, {}, flat=True).of(op.selection_set, _root(schema, op), 1)
+            for op in operations(document)
+        )
+        if expanded > MAX_EXPANDED_FIELDS:
+            raise _Refused(
+                GraphQLError(
+                    f"The document expands to {expanded} fields; at most {MAX_EXPANDED_FIELDS} are allowed.",
+                )
+            )
+        if operation is None:
+            return None
+        cost = _Cost(schema, fragments, variables or {}, _variable_defaults(operation)).of(
+            operation.selection_set, _root(schema, operation), 1
+        )
+    except _Refused as refused:
+        return refused.error
+    except GraphQLError as error:
+        return error
+    if cost > MAX_COST:
+        return GraphQLError(
+            f"The operation may return too much: its cost is {cost}, at most {MAX_COST} is allowed. "
+            "Ask for fewer rows (first), fewer fields or fewer aliases.",
+            extensions={"cost": cost, "maxCost": MAX_COST},
+        )
+    return None
+
+
+def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLObjectType | None:
+    return schema.get_root_type(operation.operation)
+
+
+class DocumentLimits(SchemaExtension):
+    """Refuses documents ``document_problem`` objects to, before validation (which it bounds)."""
+
+    def on_operation(self) -> Iterator[None]:
+        # Before parsing, ExecutionContext.operation_name is the client's (or None): afterwards
+        # strawberry substitutes the first operation's name.
+        self.requested_operation = self.execution_context.operation_name
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            problem = document_problem(
+                context.schema._schema, context.graphql_document, self.requested_operation, context.variables
+            )
+            if problem is not None:
+                # Set before validation runs: strawberry then skips validation and returns this.
+                context.pre_execution_errors = [problem]
+        yield
