@@ -35,6 +35,27 @@ def _world(name: str) -> TenantWorld:
     return TenantWorld(tenant=tenant, owner=owner, accountant=accountant, viewer=viewer)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The throwaway test database gives up commit durability; nothing else does.
+
+    ``synchronous_commit = off`` for the test database only (``ALTER DATABASE``, so the
+    servers tests start in subprocesses get it too): a commit returns before its WAL reaches
+    the disk. A crash could lose the last commits of a database that is dropped anyway, never
+    corrupt it. fsync stays on: it is cluster-wide, and the cluster holds the developer's data
+    (devtools/embedded_postgres.py).
+    """
+    from django.db import connections
+    from psycopg import sql
+
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        with connection.cursor() as cursor:
+            name = sql.Identifier(connection.settings_dict["NAME"])
+            cursor.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(name))
+            cursor.execute("SET synchronous_commit = off")  # this already open session too
+
+
 @pytest.fixture
 def world_a(db) -> TenantWorld:
     return _world("Acme Corp")
