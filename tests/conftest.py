@@ -6,6 +6,7 @@ engine) can also run without the Django plugin (``-p no:django``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,42 @@ def _world(name: str) -> TenantWorld:
     add_member(tenant, accountant, Role.ACCOUNTANT)
     add_member(tenant, viewer, Role.VIEWER)
     return TenantWorld(tenant=tenant, owner=owner, accountant=accountant, viewer=viewer)
+
+
+@pytest.fixture(scope="session")
+def statement_samples():
+    """The shared statement samples folder (tests/samples.py: fail, or skip with the reason)."""
+    from tests.samples import require_statement_samples
+
+    return require_statement_samples()
+
+
+def pytest_report_header(config) -> str:
+    from tests.samples import SAMPLES_ENV, sample_count, statement_samples_dir
+
+    path = statement_samples_dir()
+    found = sample_count(path)
+    if found:
+        return f"statement samples: {found} files in {path}"
+    consequence = "their tests FAIL" if os.environ.get(SAMPLES_ENV) else "their tests are SKIPPED"
+    return f"statement samples: NONE at {path} ({consequence}; set {SAMPLES_ENV})"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests.samples import SAMPLES_ENV, SKIP_REASON
+
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if SKIP_REASON in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} tests of the shared statement samples were SKIPPED: the samples are not "
+            f"beside this checkout. Set {SAMPLES_ENV} to run them.",
+            yellow=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(scope="session")

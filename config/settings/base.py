@@ -171,6 +171,7 @@ SPECTACULAR_SETTINGS = {
         "MatchStatusEnum": "reconciliation.models.MatchStatus",
         "MatchShapeEnum": "reconciliation.models.MatchShape",
         "RoleEnum": "tenants.models.Role",
+        "InvitationStatusEnum": "tenants.models.InvitationStatus",
     },
 }
 
