@@ -24,6 +24,7 @@ from .context import require_tenant_id, tenant_context
 from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, Invitation, InvitationStatus, Membership, Role, Tenant, TenantSettings
 from .money import MoneyError, normalize_currency
+from .selectors import invitations_addressed_to
 
 
 @transaction.atomic
@@ -166,10 +167,11 @@ def _invitation_audit(invitation: Invitation, action: str, actor: Actor) -> None
 def invitation_create(*, invitee: str, role: str, invited_by: User) -> Invitation:
     """Invite ``invitee`` (username or e-mail address) into the active tenant with ``role``.
 
-    Answers the same whether or not an account with that name exists, and reads no user
-    table to decide (so neither the body nor the time taken tells). Refused (409) only for
-    what the owner can already see: a member with that username, an invitation still
-    pending for the same address, or the tenant's cap of pending invitations. Invitations
+    Answers the same whether or not an account with that name exists: no account is looked
+    up (only the tenant's own members are), so the same statements run and neither the body
+    nor the time taken tells. Refused (409) only for what the owner can already see: a member
+    with that username, an invitation still pending for the same address (compared
+    case-insensitively), or the tenant's cap of pending invitations. Invitations
     are not e-mailed (the platform sends no mail): the invitee finds them with
     ``GET /v1/invitations``. A tenant's invitations are serialised by an advisory lock, so
     the cap holds under concurrent requests.
@@ -236,8 +238,6 @@ def _invitation_decide(invitation: Invitation, status: str, user: User) -> None:
 
 def _invitation_for_invitee(invitation_id: uuid.UUID, user: User) -> Invitation:
     """The caller's open invitation, locked; 404 for any other (no oracle for ids)."""
-    from .selectors import invitations_addressed_to
-
     open_invitations = invitations_addressed_to(user=user).select_for_update(of=("self",))
     invitation = open_invitations.filter(pk=invitation_id).first()
     if invitation is None:
