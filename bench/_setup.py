@@ -19,8 +19,30 @@ def setup_django(settings_module: str = "config.settings.local") -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        print(durability_note(cursor), flush=True)
+
+
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def durability_note(cursor) -> str:  # noqa: ANN001 - any DB-API cursor (Django's or psycopg's)
+    """Which durability the measured database runs with: write figures depend on it.
+
+    The embedded cluster is durable like a production server (devtools/embedded_postgres.py);
+    a cluster with fsync or synchronous commits off writes faster than production would.
+    """
+    cursor.execute(
+        "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", [list(DURABILITY_SETTINGS)]
+    )
+    settings = dict(cursor.fetchall())
+    shown = ", ".join(f"{name}={settings.get(name, '?')}" for name in DURABILITY_SETTINGS)
+    durable = all(settings.get(name) == "on" for name in DURABILITY_SETTINGS)
+    verdict = "durable, as in production" if durable else "NOT durable: writes are faster than in production"
+    return f"database durability: {shown} ({verdict})"
 
 
 def bench_tenant(name: str):

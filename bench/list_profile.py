@@ -131,9 +131,11 @@ def run_against_gunicorn(cluster, info: dict, args: argparse.Namespace) -> None:
 
     import psycopg
 
+    from bench._setup import durability_note
     from bench.load import Server
 
     with psycopg.connect(owner_url(cluster, BENCH_DB)) as conn:
+        print(durability_note(conn.cursor()))
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         postmaster = int(_stat(backend)[1])
     server = Server(owner_url(cluster, BENCH_DB), workers=1)
@@ -233,6 +235,11 @@ def main() -> None:
     django.setup()
     from django.db import connection
     from django.test import Client
+
+    from bench._setup import durability_note
+
+    with connection.cursor() as cursor:
+        print(durability_note(cursor))
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {info['token']}")
     tenants = info["tenants"]

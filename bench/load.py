@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 
+from bench._setup import durability_note  # noqa: E402
 from devtools.embedded_postgres import ensure_cluster  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
@@ -582,6 +583,8 @@ def main() -> None:
     paced_rates = [float(rate) for rate in args.paced_rates.split(",") if rate.strip()]
 
     cluster = ensure_cluster()
+    with psycopg.connect(admin_url(cluster, "postgres")) as conn:
+        print(durability_note(conn.cursor()), flush=True)
     if args.rls_only:
         compare_rls(cluster, args)
         return

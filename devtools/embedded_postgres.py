@@ -17,7 +17,12 @@ OS user (``postgres`` if it exists, else a system user ``pgembed`` created for t
 
 Standard library only: this module runs before the virtualenv exists.
 
+Durability is PostgreSQL's default (fsync and synchronous commits on): the cluster holds a
+developer's data. The test suite turns synchronous commits off for its own throwaway databases
+only (tests/conftest.py).
+
 Usage: ``python -m devtools.embedded_postgres {start|stop|status|url|superuser-url|psql}``
+(``status`` only reports; it never creates or starts the cluster)
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,10 +293,9 @@ def ensure_cluster(verbose: bool = False) -> ClusterInfo:
                 # Per-session ceiling for temporary tables' buffers (taken only when used): a
                 # 100k reconciliation run stages ~150 MB; the default 8MB spills to files.
                 "temp_buffers = 256MB\n"
-                # Development and test data only: trade crash durability for speed.
-                "fsync = off\n"
-                "synchronous_commit = off\n"
-                "full_page_writes = off\n"
+                # Durability stays PostgreSQL's default (fsync, synchronous_commit and
+                # full_page_writes on): this cluster holds a developer's data. Only the test
+                # suite's throwaway databases turn synchronous_commit off (tests/conftest.py).
             )
     if not _is_running(bindir, data, user):
         say(f"starting PostgreSQL on 127.0.0.1:{port}")
@@ -307,6 +312,7 @@ def ensure_cluster(verbose: bool = False) -> ClusterInfo:
             tail = log_file.read_text()[-2000:] if log_file.exists() else ""
             raise EmbeddedPostgresError(f"pg_ctl start failed:\n{result.stderr}\n{tail}")
     _wait_ready(bindir, port, super_password)
+    _make_durable(bindir, data, port, super_password, user, say)
     _bootstrap_roles(bindir, port, super_password, owner_password)
     return ClusterInfo(
         port=port,
@@ -314,6 +320,45 @@ def ensure_cluster(verbose: bool = False) -> ClusterInfo:
         superuser_url=f"postgres://{SUPERUSER}:{super_password}@127.0.0.1:{port}/{DATABASE_NAME}",
         home=home,
     )
+
+
+# What clusters created before durability was kept appended to postgresql.conf.
+_UNSAFE_LINES = (
+    "# Development and test data only: trade crash durability for speed.\n",
+    "fsync = off\n",
+    "synchronous_commit = off\n",
+    "full_page_writes = off\n",
+)
+
+
+def _make_durable(
+    bindir: Path,
+    data: Path,
+    port: int,
+    password: str,
+    user: pwd.struct_passwd | None,
+    say: Callable[[str], None],
+) -> None:
+    """Turn durability back on in a cluster created when it was switched off for speed.
+
+    Only the lines this module once wrote are removed (a setting a developer chose elsewhere
+    stays). After the reload, every file of the cluster is flushed to disk once (``initdb
+    --sync-only``, as PostgreSQL's documentation asks after fsync was off), then the cluster is
+    as safe as a fresh one.
+    """
+    conf = data / "postgresql.conf"
+    text = conf.read_text(encoding="utf-8")
+    if not any(line in text for line in _UNSAFE_LINES[1:]):
+        return
+    for line in _UNSAFE_LINES:
+        text = text.replace(line, "")
+    conf.write_text(text, encoding="utf-8")
+    _psql(bindir, port, password, "SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 10
+    while _psql(bindir, port, password, "SHOW fsync") != "on" and time.monotonic() < deadline:
+        time.sleep(0.1)  # the reload is asynchronous
+    _run([str(bindir / "initdb"), "--sync-only", "-D", str(data)], user, capture_output=True)
+    say("durability switched back on (fsync, synchronous_commit, full_page_writes) and data flushed")
 
 
 def _bootstrap_roles(bindir: Path, port: int, super_password: str, owner_password: str) -> None:
@@ -332,6 +377,42 @@ def _bootstrap_roles(bindir: Path, port: int, super_password: str, owner_passwor
     )
     if not has_db:
         _psql(bindir, port, super_password, f"CREATE DATABASE {DATABASE_NAME} OWNER {OWNER_ROLE}")
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    created: bool
+    running: bool
+    port: int | None
+    home: Path
+
+
+def cluster_state() -> ClusterState:
+    """Whether the embedded cluster exists and runs, found without creating or starting it."""
+    home = _home()
+    pointer = home / "data-location"
+    port_file = home / "port"
+    port = int(port_file.read_text().strip()) if port_file.exists() else None
+    if not pointer.exists():
+        return ClusterState(created=False, running=False, port=port, home=home)
+    data = Path(pointer.read_text().strip())
+    if not (data / "PG_VERSION").exists():
+        return ClusterState(created=False, running=False, port=port, home=home)
+    running = _is_running(find_bindir(), data, _server_user())
+    return ClusterState(created=True, running=running, port=port, home=home)
+
+
+def _report_status() -> int:
+    """``status``: one line, exit 0 when running and 3 otherwise (as ``pg_ctl status``)."""
+    state = cluster_state()
+    if state.running:
+        print(f"embedded PostgreSQL running on 127.0.0.1:{state.port} (data: {state.home})")
+        return 0
+    if state.created:
+        print(f"embedded PostgreSQL is stopped (data: {state.home}); ./dev db start starts it")
+    else:
+        print(f"no embedded PostgreSQL in {state.home} yet; ./dev db start (or ./dev run) creates it")
+    return 3
 
 
 def stop_cluster() -> None:
@@ -353,8 +434,10 @@ def main(argv: list[str]) -> int:
         if command == "stop":
             stop_cluster()
             return 0
-        info = ensure_cluster(verbose=command in ("start", "status"))
-        if command in ("start", "status"):
+        if command == "status":
+            return _report_status()
+        info = ensure_cluster(verbose=command == "start")
+        if command == "start":
             print(f"embedded PostgreSQL running on 127.0.0.1:{info.port} (data: {info.home})")
         elif command == "url":
             print(info.owner_url)

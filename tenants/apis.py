@@ -1,9 +1,11 @@
-"""Tenants API under /v1: tenants of the caller and their members."""
+"""Tenants API under /v1: tenants of the caller, their members, settings and invitations."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,7 +18,8 @@ from . import limits, selectors, services
 from .authentication import authenticated_user
 from .context import require_tenant_id
 from .middleware import request_tenant
-from .models import Role, TenantSettings
+from .models import Invitation, InvitationStatus, Role, TenantSettings
+from .pagination import CursorPagination, paginated_response
 from .parsers import json_object_body
 from .permissions import TenantRolePermission
 from .problems import PROBLEM_400, PROBLEM_403
@@ -71,8 +74,56 @@ class MemberOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class InviteeField(serializers.CharField):
+    """A username or an e-mail address, validated by the service's own rule (one home)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("help_text", "Username or e-mail address of the person to invite.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return services.invitee_normalize(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
+class InvitationOutputSerializer(serializers.Serializer):
+    """An invitation as its tenant's owners see it (no user ids: the invitee may not exist)."""
+
+    id = serializers.UUIDField()
+    invitee = serializers.CharField(help_text="Username or e-mail address, as invited (normalised).")
+    role = serializers.ChoiceField(choices=Role.choices)
+    status = serializers.ChoiceField(
+        choices=InvitationStatus.choices,
+        source="effective_status",
+        help_text="`expired` once `expires_at` has passed without an answer.",
+    )
+    invited_by = serializers.CharField(source="invited_by_username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+def _invitation_body(invitation: Invitation) -> dict[str, Any]:
+    """The output of a just-written invitation (its status is the stored one)."""
+    inviter = invitation.invited_by
+    invitation.effective_status = invitation.status  # type: ignore[attr-defined]
+    invitation.invited_by_username = inviter.username if inviter else None  # type: ignore[attr-defined]
+    return dict(InvitationOutputSerializer(invitation).data)
+
+
+INVITE_NOTE = (
+    "Answers the same whether or not an account with that username or e-mail address exists. "
+    "No e-mail is sent: the invitee sees the invitation at `GET /v1/invitations` and accepts or "
+    "declines it there. Invitations expire after 14 days; a tenant has at most 100 pending."
+)
+
+
 class MemberListCreateApi(APIView):
-    """``GET/POST /v1/tenants/{tenant_id}/members``: owners add existing users by username."""
+    """``GET/POST /v1/tenants/{tenant_id}/members``: members read; owners invite (202)."""
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
     write_role = Role.OWNER
@@ -81,7 +132,7 @@ class MemberListCreateApi(APIView):
         class Meta:
             ref_name = "MemberCreate"
 
-        username = serializers.CharField(max_length=150)
+        username = InviteeField(help_text="Username or e-mail address of the person to invite.")
         role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(responses=MemberOutputSerializer(many=True))
@@ -89,18 +140,124 @@ class MemberListCreateApi(APIView):
         members = selectors.members_of_tenant(tenant_id=require_tenant_id())
         return Response(MemberOutputSerializer(members, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    @extend_schema(
+        summary="Invite a member (kept for compatibility: same as POST invitations, answers 202)",
+        description=INVITE_NOTE,
+        request=InputSerializer,
+        responses={202: InvitationOutputSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
+    )
     def post(self, request: Request, tenant_id: Any) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
-        membership = services.membership_add(tenant_id=require_tenant_id(), **data.validated_data)
-        body = {
-            "user_id": membership.user_id,
-            "user__username": data.validated_data["username"],
-            "role": membership.role,
-            "created_at": membership.created_at,
-        }
-        return Response(MemberOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        invitation = services.invitation_create(
+            invitee=data.validated_data["username"],
+            role=data.validated_data["role"],
+            invited_by=authenticated_user(request),
+        )
+        return Response(_invitation_body(invitation), status=status.HTTP_202_ACCEPTED)
+
+
+class InvitationListCreateApi(APIView):
+    """``GET/POST /v1/tenants/{tenant_id}/invitations`` (owners only)."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
+    read_role = Role.OWNER
+    write_role = Role.OWNER
+
+    class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "InvitationFilter"
+
+        status = serializers.ChoiceField(choices=InvitationStatus.choices, required=False)
+
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "InvitationCreate"
+
+        invitee = InviteeField()
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(
+        tags=["tenants"],
+        summary="The tenant's invitations (owners)",
+        parameters=[FilterSerializer],
+        responses={200: InvitationOutputSerializer(many=True), 400: PROBLEM_400, 403: PROBLEM_403},
+    )
+    def get(self, request: Request, tenant_id: Any) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        invitations = selectors.invitations_of_tenant(**filters.validated_data)
+        return paginated_response(self, request, invitations, InvitationOutputSerializer)
+
+    @extend_schema(
+        tags=["tenants"],
+        summary="Invite someone into the tenant (owners)",
+        description=INVITE_NOTE,
+        request=InputSerializer,
+        responses={201: InvitationOutputSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
+    )
+    def post(self, request: Request, tenant_id: Any) -> Response:
+        data = self.InputSerializer(data=json_object_body(request))
+        data.is_valid(raise_exception=True)
+        invitation = services.invitation_create(**data.validated_data, invited_by=authenticated_user(request))
+        return Response(_invitation_body(invitation), status=status.HTTP_201_CREATED)
+
+
+class InvitationRevokeApi(APIView):
+    """``DELETE /v1/tenants/{tenant_id}/invitations/{invitation_id}``: withdraw a pending one."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    read_role = Role.OWNER
+    write_role = Role.OWNER
+
+    @extend_schema(tags=["tenants"], summary="Revoke a pending invitation (owners)", responses={204: None})
+    def delete(self, request: Request, tenant_id: Any, invitation_id: uuid.UUID) -> Response:
+        services.invitation_revoke(invitation_id=invitation_id, actor=authenticated_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReceivedInvitationSerializer(serializers.Serializer):
+    """An invitation as its invitee sees it: which tenant, which role, from whom."""
+
+    id = serializers.UUIDField()
+    tenant_id = serializers.UUIDField()
+    tenant_name = serializers.CharField(source="tenant.name")
+    role = serializers.ChoiceField(choices=Role.choices)
+    status = serializers.ChoiceField(choices=InvitationStatus.choices)
+    invited_by = serializers.CharField(source="invited_by_username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class ReceivedInvitationListApi(APIView):
+    """``GET /v1/invitations``: open invitations addressed to the caller's username or e-mail."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        tags=["invitations"],
+        summary="Invitations waiting for you",
+        responses={200: ReceivedInvitationSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        invitations = selectors.invitations_addressed_to(user=authenticated_user(request))
+        return paginated_response(self, request, invitations, ReceivedInvitationSerializer)
+
+
+class ReceivedInvitationDecisionApi(APIView):
+    """``POST /v1/invitations/{invitation_id}/accept|decline``: 404 unless it is yours and open."""
+
+    permission_classes = [IsAuthenticated]
+    decision = ""
+
+    @extend_schema(tags=["invitations"], request=None, responses={200: ReceivedInvitationSerializer})
+    def post(self, request: Request, invitation_id: uuid.UUID) -> Response:
+        StrictInputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
+        decide = services.invitation_accept if self.decision == "accept" else services.invitation_decline
+        invitation = decide(invitation_id=invitation_id, user=authenticated_user(request))
+        return Response(ReceivedInvitationSerializer(invitation).data)
 
 
 class MemberDeleteApi(APIView):

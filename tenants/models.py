@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from . import limits
 from .context import require_tenant_id
@@ -74,6 +75,83 @@ class Membership(TimeStampedModel):
     def has_role(self, minimum: str) -> bool:
         """True when this membership's role is at least ``minimum`` (viewer < accountant < owner)."""
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+class Invitation(TimeStampedModel):
+    """An owner's offer of a role in a tenant to a username or e-mail address.
+
+    Owners invite instead of adding users directly, so that adding a member answers the same
+    whether or not an account with that name exists (no username enumeration, no user ids).
+    The invitee, once authenticated, sees the invitations addressed to their username or
+    e-mail address and accepts or declines them; only then does a membership exist.
+
+    Platform table with RLS like ``Membership``: inside a tenant only that tenant's invitations
+    are visible; outside any tenant the owner login finds the ones addressed to a caller.
+    ``status`` is stored when something happens; a pending invitation past ``expires_at`` reads
+    as expired (see ``selectors``) and is stored as such when the tenant next invites.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.CharField(
+        max_length=254, help_text="Username or e-mail address as the owner typed it (normalised)."
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was accepted, declined or revoked."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The invitee who accepted or declined, or the owner who revoked.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open invitation per address and tenant (e-mail addresses compare case-insensitively).
+            models.UniqueConstraint(
+                "tenant",
+                Lower("invitee"),
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_invitee",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in Role]), name="invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in InvitationStatus]),
+                name="invitation_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="invitation_tenant_created_idx"),
+            # The invitee's inbox: by username (exact) or e-mail address (case-insensitive).
+            models.Index(
+                Lower("invitee"), name="invitation_pending_invitee_idx", condition=models.Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} to {self.tenant_id} as {self.role} ({self.status})"
 
 
 class ApiToken(models.Model):

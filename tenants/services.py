@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -9,8 +11,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.validators import EmailValidator
+from django.db import connection, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from . import limits
@@ -18,8 +23,9 @@ from .audit import Actor, audit_record
 from .authentication import generate_raw_token, hash_token
 from .context import require_tenant_id, tenant_context
 from .errors import Conflict, InvalidInput, NotFound
-from .models import ApiToken, Membership, Role, Tenant, TenantSettings
+from .models import ApiToken, Invitation, InvitationStatus, Membership, Role, Tenant, TenantSettings
 from .money import MoneyError, normalize_currency
+from .selectors import invitations_addressed_to
 
 
 @transaction.atomic
@@ -104,7 +110,12 @@ def tenant_settings_update(
 
 
 def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Membership:
-    """Add an existing user to the current tenant (call inside its ``tenant_context``)."""
+    """Add an existing user to the current tenant (call inside its ``tenant_context``).
+
+    For operators and fixtures only: the API never adds users directly, it invites them
+    (``invitation_create``), because answering differently for unknown usernames would let
+    any owner enumerate the platform's accounts.
+    """
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}.", errors={"role": [f"Choose one of {Role.values}."]})
     user = get_user_model().objects.only("id", "username").filter(username=username).first()
@@ -113,6 +124,160 @@ def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Members
     if Membership.objects.filter(tenant_id=tenant_id, user_id=user.pk).exists():
         raise Conflict(f"{username} is already a member of this tenant.")
     return Membership.objects.create(tenant_id=tenant_id, user_id=user.pk, role=role)
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+INVITATION_TTL = dt.timedelta(days=14)
+# Pending invitations a tenant may have at once: an owner cannot flood the platform's users.
+MAX_PENDING_INVITATIONS = 100
+_username_validator = UnicodeUsernameValidator()
+_email_validator = EmailValidator()
+
+
+def invitee_normalize(value: str) -> str:
+    """The form an invitation stores: a username or an e-mail address, else ``ValidationError``.
+
+    NFKC and surrounding spaces removed (as Django normalises usernames); an e-mail address
+    also gets its domain lower-cased. Whether an account with that name exists is never looked
+    up here: the answer must not depend on it.
+    """
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        raise ValidationError("Give a username or an e-mail address.")
+    if len(text) > Invitation._meta.get_field("invitee").max_length:  # type: ignore[operator]
+        raise ValidationError("Too long for a username or an e-mail address.")
+    try:
+        _email_validator(text)
+    except ValidationError:
+        try:
+            _username_validator(text)
+        except ValidationError:
+            raise ValidationError("Not a username or an e-mail address.") from None
+        if len(text) > get_user_model()._meta.get_field("username").max_length:  # type: ignore[operator]
+            raise ValidationError("Too long for a username.") from None
+        return text
+    return get_user_model().objects.normalize_email(text)
+
+
+def _invitation_audit(invitation: Invitation, action: str, actor: Actor) -> None:
+    audit_record(
+        actor=actor,
+        action=f"invitation.{action}",
+        object_type="invitation",
+        object_id=invitation.pk,
+        after={"invitee": invitation.invitee, "role": invitation.role, "status": invitation.status},
+    )
+
+
+@transaction.atomic
+def invitation_create(*, invitee: str, role: str, invited_by: User) -> Invitation:
+    """Invite ``invitee`` (username or e-mail address) into the active tenant with ``role``.
+
+    Answers the same whether or not an account with that name exists: no account is looked
+    up (only the tenant's own members are), so the same statements run and neither the body
+    nor the time taken tells. Refused (409) only for what the owner can already see: a member
+    with that username, an invitation still pending for the same address (compared
+    case-insensitively), or the tenant's cap of pending invitations. Invitations
+    are not e-mailed (the platform sends no mail): the invitee finds them with
+    ``GET /v1/invitations``. A tenant's invitations are serialised by an advisory lock, so
+    the cap holds under concurrent requests.
+    """
+    tenant_id = require_tenant_id()
+    errors: dict[str, list[str]] = {}
+    try:
+        invitee = invitee_normalize(invitee)
+    except ValidationError as error:
+        errors["invitee"] = error.messages
+    if role not in Role.values:
+        errors["role"] = [f"Choose one of {Role.values}."]
+    if errors:
+        raise InvalidInput("The invitation has invalid fields.", errors=errors)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"invitations:{tenant_id}"])
+    now = timezone.now()
+    pending = Invitation.objects.filter(tenant_id=tenant_id, status=InvitationStatus.PENDING)
+    pending.filter(expires_at__lte=now).update(status=InvitationStatus.EXPIRED, updated_at=now)
+    if Membership.objects.filter(tenant_id=tenant_id, user__username=invitee).exists():
+        raise Conflict(f"{invitee} is already a member of this tenant.")
+    existing = pending.alias(address=Lower("invitee")).filter(address=invitee.lower()).first()
+    if existing is not None:
+        raise Conflict(f"An invitation for {invitee} is already pending (id {existing.pk}); revoke it first.")
+    if pending.count() >= MAX_PENDING_INVITATIONS:
+        raise Conflict(
+            f"This tenant has {MAX_PENDING_INVITATIONS} pending invitations; revoke some or wait until "
+            "they are accepted, declined or expired."
+        )
+    invitation = Invitation.objects.create(
+        tenant_id=tenant_id,
+        invitee=invitee,
+        role=role,
+        invited_by=invited_by,
+        expires_at=now + INVITATION_TTL,
+    )
+    _invitation_audit(invitation, "created", invited_by)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation_id: uuid.UUID, actor: User) -> Invitation:
+    """Withdraw a pending invitation of the active tenant (404 if none, 409 once decided)."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(tenant_id=require_tenant_id(), pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= timezone.now():
+        raise Conflict("Only a pending invitation can be revoked.")
+    _invitation_decide(invitation, InvitationStatus.REVOKED, actor)
+    _invitation_audit(invitation, "revoked", actor)
+    return invitation
+
+
+def _invitation_decide(invitation: Invitation, status: str, user: User) -> None:
+    invitation.status = status
+    invitation.decided_at = timezone.now()
+    invitation.decided_by = user
+    invitation.save(update_fields=["status", "decided_at", "decided_by", "updated_at"])
+
+
+def _invitation_for_invitee(invitation_id: uuid.UUID, user: User) -> Invitation:
+    """The caller's open invitation, locked; 404 for any other (no oracle for ids)."""
+    open_invitations = invitations_addressed_to(user=user).select_for_update(of=("self",))
+    invitation = open_invitations.filter(pk=invitation_id).first()
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
+    """The invitee joins the tenant with the invited role (runs outside any tenant, then enters it).
+
+    Only a pending, unexpired invitation addressed to the caller's username or e-mail address
+    can be accepted; anything else is 404, whether it exists or not. A caller who is already a
+    member gets 409 and the invitation stays open (they may decline it).
+    """
+    invitation = _invitation_for_invitee(invitation_id, user)
+    with tenant_context(invitation.tenant_id):
+        if Membership.objects.filter(tenant_id=invitation.tenant_id, user=user).exists():
+            raise Conflict("You are already a member of this tenant.")
+        Membership.objects.create(tenant_id=invitation.tenant_id, user=user, role=invitation.role)
+        _invitation_decide(invitation, InvitationStatus.ACCEPTED, user)
+        _invitation_audit(invitation, "accepted", user)
+    return invitation
+
+
+@transaction.atomic
+def invitation_decline(*, invitation_id: uuid.UUID, user: User) -> Invitation:
+    """The invitee turns the invitation down; it cannot be accepted afterwards."""
+    invitation = _invitation_for_invitee(invitation_id, user)
+    with tenant_context(invitation.tenant_id):
+        _invitation_decide(invitation, InvitationStatus.DECLINED, user)
+        _invitation_audit(invitation, "declined", user)
+    return invitation
 
 
 def membership_remove(*, tenant_id: uuid.UUID, user_id: int) -> None:

@@ -12,4 +12,23 @@ urlpatterns = [
         apis.MemberDeleteApi.as_view(),
         name="member-delete",
     ),
+    path(
+        "tenants/<uuid:tenant_id>/invitations", apis.InvitationListCreateApi.as_view(), name="invitation-list"
+    ),
+    path(
+        "tenants/<uuid:tenant_id>/invitations/<uuid:invitation_id>",
+        apis.InvitationRevokeApi.as_view(),
+        name="invitation-revoke",
+    ),
+    path("invitations", apis.ReceivedInvitationListApi.as_view(), name="received-invitation-list"),
+    path(
+        "invitations/<uuid:invitation_id>/accept",
+        apis.ReceivedInvitationDecisionApi.as_view(decision="accept"),
+        name="received-invitation-accept",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/decline",
+        apis.ReceivedInvitationDecisionApi.as_view(decision="decline"),
+        name="received-invitation-decline",
+    ),
 ]

@@ -16,7 +16,7 @@ from invoices.models import Invoice, Vendor
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from tenants.audit import audit_record
 from tenants.context import tenant_context
-from tenants.models import IdempotencyKey, Tenant
+from tenants.models import IdempotencyKey, Invitation, Role, Tenant
 
 
 def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
@@ -59,6 +59,12 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             amount=Decimal("150.00"),
             invoice_amount=Decimal("150.00"),
         )
+        invitation = Invitation.objects.create(
+            tenant=tenant,
+            invitee=f"invitee-of-{tenant.name.split()[0].lower()}@example.com",
+            role=Role.VIEWER,
+            expires_at=timezone.now() + dt.timedelta(days=1),
+        )
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
@@ -72,4 +78,5 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "batch": batch,
         "transaction": transaction,
         "idempotency_key": key,
+        "invitation": invitation,
     }

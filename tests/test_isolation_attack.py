@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 from django.db import connection
@@ -33,6 +34,9 @@ EXEMPT = {
     "v1/docs": "public API documentation page, no tenant data",
     "v1/tenants": "lists and creates the caller's own tenants; attacked in test_tenant_list_shows_only_own",
     "v1/tenants/<uuid:tenant_id>/graphql": "attacked operation by operation in test_graphql_attack",
+    "v1/invitations": "the caller's own received invitations; attacked in test_received_invitations_attack",
+    "v1/invitations/<uuid:invitation_id>/accept": "attacked in test_received_invitations_attack",
+    "v1/invitations/<uuid:invitation_id>/decline": "attacked in test_received_invitations_attack",
 }
 ADMIN_PREFIX = "admin/"
 
@@ -85,6 +89,7 @@ def a_ids(world_a) -> dict[str, str]:
         "account_id": str(seeded["account"].id),
         "import_batch_id": str(seeded["batch"].id),
         "user_id": str(world_a.viewer.pk),
+        "invitation_id": str(seeded["invitation"].id),
     }
 
 
@@ -226,6 +231,29 @@ def test_tenant_list_shows_only_own(attack):
     world_a, _world_b, client = attack
     names = {tenant["name"] for tenant in client.get("/v1/tenants").json()}
     assert world_a.tenant.name not in names
+
+
+def test_received_invitations_attack(attack):
+    """B's owner, to whom A's invitation is not addressed, can neither see nor answer it."""
+    world_a, world_b, client = attack
+    before = a_snapshot(world_a)
+    invitation = world_a.seeded["invitation"]
+    listing = client.get("/v1/invitations")
+    assert listing.status_code == 200
+    assert str(invitation.id) not in listing.content.decode()
+    assert world_a.tenant.name not in listing.content.decode()
+    bodies = set()
+    for decision in ("accept", "decline"):
+        for invitation_id in (invitation.id, uuid.uuid4()):
+            response = client.post(f"/v1/invitations/{invitation_id}/{decision}")
+            assert response.status_code == 404, response.content
+            body = response.json()
+            bodies.add((body["title"], body["detail"]))
+    assert len(bodies) == 1  # A's invitation answers exactly like one that does not exist
+    # Revoking A's invitation through B's tenant finds nothing either.
+    response = client.delete(f"/v1/tenants/{world_b.tenant.id}/invitations/{invitation.id}")
+    assert response.status_code == 404
+    assert a_snapshot(world_a) == before
 
 
 def _graphql(client, tenant_id, query: str, variables: dict | None = None):

@@ -129,12 +129,17 @@ USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["config.formats"]  # ISO dates in the back office (config/formats/en)
 
+# Static files are served by WhiteNoise, with DEBUG on or off. Development and tests serve them
+# from the apps' folders (finders): a fresh clone needs no collectstatic, and DEBUG=false pages
+# do not fail on a missing manifest entry. Production serves the hashed, compressed copies that
+# collectstatic writes to STATIC_ROOT (config/settings/production.py; the Dockerfile runs it).
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = True
 
 # --- Request limits ---------------------------------------------------------------------------
 # Bodies above this answer 413 problem+json before anything is parsed.
@@ -194,6 +199,7 @@ SPECTACULAR_SETTINGS = {
         "MatchStatusEnum": "reconciliation.models.MatchStatus",
         "MatchShapeEnum": "reconciliation.models.MatchShape",
         "RoleEnum": "tenants.models.Role",
+        "InvitationStatusEnum": "tenants.models.InvitationStatus",
     },
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import LOGGING, env
+from .base import LOGGING, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # required: start-up fails without it
@@ -23,6 +23,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Hashed, compressed static files from collectstatic (run by the Dockerfile), cached forever.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = False
 
 # Structured JSON logs with request and tenant ids (never tokens or bodies).
 LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")

@@ -18,10 +18,6 @@ from .base import *  # noqa: E402, F403
 from .base import DATABASES, LOGGING  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_recon")}
 
 # A second alias for proving isolation when the app logs in as a superuser. It is set up as a

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.samples import require_statement_samples
+
 from .conftest import STATEMENT_CSV, make_ledger, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,12 +34,6 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "pw-for-tests-only"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def samples_dir() -> Path:
-    """Shared statement samples: ``$STATEMENT_SAMPLES_DIR`` or ``<project>/../shared/samples/statements``."""
-    configured = os.environ.get("STATEMENT_SAMPLES_DIR")
-    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "samples" / "statements"
 
 
 @pytest.fixture(scope="module")
@@ -195,9 +191,8 @@ SAMPLE_FILES = [
 
 @pytest.mark.parametrize("relative", SAMPLE_FILES)
 def test_uploading_shared_sample_statements(page, live_server, world_a, relative):
-    sample = samples_dir() / relative
-    if not sample.exists():
-        pytest.skip(f"shared statement sample missing: {sample} (set STATEMENT_SAMPLES_DIR)")
+    sample = require_statement_samples() / relative
+    assert sample.exists(), f"shared statement sample missing: {sample}"
     make_staff(world_a.accountant)
     log_in(page, live_server, world_a.accountant)
     for attempt in ("first", "again"):

@@ -4,7 +4,6 @@ and the bulk command follow the same all-or-nothing and duplicate rules."""
 from __future__ import annotations
 
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,14 +14,12 @@ from banking.models import BankAccount, BankTransaction, ImportBatch
 from banking.services import ImportRejected, statement_import
 from tenants.context import tenant_context
 from tests.helpers import assert_problem
+from tests.samples import statement_samples_dir
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLES = Path(
-    os.environ.get("STATEMENT_SAMPLES_DIR")
-    or Path(__file__).resolve().parents[3] / "shared" / "samples" / "statements"
-)
+SAMPLES = statement_samples_dir()
 
 # Counts read from the files themselves (see shared/samples/statements/SOURCES.md).
 EXPECTED_COUNTS = {
@@ -48,10 +45,8 @@ EXPECTED_COUNTS = {
     "csv/csv2ofx__schwab-checking.csv": 4,
 }
 
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(),
-    reason=f"shared statement samples not found at {SAMPLES} (set STATEMENT_SAMPLES_DIR)",
-)
+# Fails when STATEMENT_SAMPLES_DIR names a folder without them, skips when unset (tests/samples.py).
+needs_samples = pytest.mark.usefixtures("statement_samples")
 
 
 @needs_samples

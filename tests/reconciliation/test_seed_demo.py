@@ -30,3 +30,28 @@ def test_seed_demo_prints_a_working_token_and_where_the_server_listens(monkeypat
     # Running it again (every `./dev run` does) replaces the token and adds no second tenant.
     call_command("seed_demo", "--password", "demo-pw", stdout=io.StringIO())
     assert client.get("/v1/tenants").status_code == 401  # the old demo token was replaced
+
+
+def test_with_a_token_file_the_demo_token_survives_the_next_run(tmp_path):
+    """`./dev run` keeps the token in .local/demo-token: yesterday's client still gets in."""
+    token_file = tmp_path / ".local" / "demo-token"
+    first = io.StringIO()
+    call_command("seed_demo", "--password", "demo-pw", "--token-file", str(token_file), stdout=first)
+    token = re.search(r"API token: (\S+)", first.getvalue())[1]
+    assert token_file.read_text().strip() == token
+    assert token_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    again = io.StringIO()
+    call_command("seed_demo", "--password", "demo-pw", "--token-file", str(token_file), stdout=again)
+    assert re.search(r"API token: (\S+)", again.getvalue())[1] == token
+    assert "same as on the last run" in again.getvalue()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/v1/tenants").status_code == 200
+    # A kept token that no longer works (e.g. a new database) is replaced, and the output says so.
+    token_file.write_text("rk_not-a-token-of-this-database\n")
+    replaced = io.StringIO()
+    call_command("seed_demo", "--password", "demo-pw", "--token-file", str(token_file), stdout=replaced)
+    new_token = re.search(r"API token: (\S+)", replaced.getvalue())[1]
+    assert new_token != token and token_file.read_text().strip() == new_token
+    assert "NEW demo API token" in replaced.getvalue() and "no longer works" in replaced.getvalue()
+    assert client.get("/v1/tenants").status_code == 401

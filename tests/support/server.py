@@ -33,11 +33,18 @@ def database_url(settings: dict, *, application_name: str = "") -> str:
 
 
 @contextmanager
-def gunicorn_server(db_url: str, *, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
+def gunicorn_server(
+    db_url: str,
+    *,
+    workers: int = 1,
+    settings_module: str = "config.settings.test",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yield (base url, process) of a gunicorn serving the app on a free loopback port."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    env = dict(os.environ, DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="config.settings.test", DEBUG="false")
+    env = dict(os.environ, DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE=settings_module, DEBUG="false")
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [
             sys.executable,

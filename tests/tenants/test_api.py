@@ -182,19 +182,23 @@ class TestTenants:
 
 
 class TestMembers:
-    def test_owner_adds_and_removes_members(self, world_a, api_client_for):
+    def test_owner_invites_the_invitee_accepts_and_the_owner_removes(self, world_a, api_client_for):
+        """POST members invites (202, see test_invitations.py); the membership exists on acceptance."""
         from tests.tenants.factories import UserFactory
 
         newcomer = UserFactory(username="newcomer")
         client = api_client_for(world_a.owner)
         url = f"/v1/tenants/{world_a.tenant.id}/members"
         response = client.post(url, {"username": "newcomer", "role": "accountant"}, format="json")
-        assert response.status_code == 201, response.content
-        assert response.json()["role"] == "accountant"
+        assert response.status_code == 202, response.content
+        assert response.json()["role"] == "accountant" and response.json()["status"] == "pending"
         assert_problem(client.post(url, {"username": "newcomer", "role": "viewer"}, format="json"), 409)
-        assert_problem(client.post(url, {"username": "ghost", "role": "viewer"}, format="json"), 400)
-        assert_problem(client.post(url, {"username": "newcomer", "role": "god"}, format="json"), 400)
+        assert_problem(client.post(url, {"username": "newcomer2", "role": "god"}, format="json"), 400)
+        assert_problem(api_client_for(newcomer).get(url), 404)
+        accepted = api_client_for(newcomer).post(f"/v1/invitations/{response.json()['id']}/accept")
+        assert accepted.status_code == 200, accepted.content
         assert api_client_for(newcomer).get(url).status_code == 200
+        assert_problem(client.post(url, {"username": "newcomer", "role": "viewer"}, format="json"), 409)
         assert client.delete(f"{url}/{newcomer.pk}").status_code == 204
         assert_problem(api_client_for(newcomer).get(url), 404)
 

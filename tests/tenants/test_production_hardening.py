@@ -27,7 +27,7 @@ def test_access_log_is_json_with_request_and_tenant_ids_and_no_token(world_a, ap
     with caplog.at_level(logging.INFO, logger="reconcile.access"):
         client.post(
             f"/v1/tenants/{world_a.tenant.id}/members",
-            {"username": "nobody", "role": "viewer", "secret": "s3cr3t-body"},
+            {"username": "nobody", "role": "no-such-role", "secret": "s3cr3t-body"},
             format="json",
             HTTP_X_REQUEST_ID="req-42",
         )

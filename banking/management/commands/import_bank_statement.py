@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from banking.models import ImportSource
 from banking.services import ImportRejected, statement_import
 from banking.statements import SUPPORTED_FORMATS, CsvOptions
-from tenants.commands import ProgressBar, resolve_tenant
+from tenants.commands import ProgressBar, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
-        parser.add_argument("--tenant", required=True, help="Tenant id or exact name")
+        add_tenant_argument(parser)
         parser.add_argument("--format", choices=SUPPORTED_FORMATS, help="Skip format detection")
         parser.add_argument("--account", help="Account for files that do not name one (CSV)")
         parser.add_argument("--currency", help="Currency for CSV files without a currency column")
@@ -71,12 +71,15 @@ class Command(BaseCommand):
                         return_ids=False,
                         progress=lambda rows: progress.update(rows, stream.tell()),
                     )
+                    if options["dry_run"]:  # the batch is rolled back with the rows: no id to show
+                        raise DryRunRollback(
+                            f"{path}: {result.received} rows read, {result.imported} would be imported, "
+                            f"{result.duplicates} duplicates, 0 rejected"
+                        )
                     summary = (
                         f"{path}: {result.received} rows read, {result.imported} imported, "
                         f"{result.duplicates} duplicates, 0 rejected (batch {result.batch.id})"
                     )
-                    if options["dry_run"]:
-                        raise DryRunRollback(summary)
             except DryRunRollback as dry_run:
                 progress.close()
                 self.stdout.write(f"[dry run, nothing saved] {dry_run}")

@@ -1,12 +1,13 @@
 """``manage.py import_invoices --tenant ID|NAME FILE.csv [--dry-run]``: invoices from an ERP export.
 
-The CSV needs a header; recognised columns: number, amount, currency, description, issue_date,
-due_date (YYYY-MM-DD), vendor (or customer), kind (receivable/payable), reference. All or
-nothing per file; numbers that already exist are skipped and listed.
+The CSV needs a header row; ``--help`` lists the columns understood, generated from
+``invoices.services.INVOICE_CSV_COLUMNS`` (the one place they are defined). All or nothing per
+file; numbers that already exist are skipped and listed.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -14,10 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
-from invoices.services import InvoiceImportRejected, invoice_bulk_import, map_invoice_csv_header
-from tenants.commands import ProgressBar, resolve_tenant
+from invoices.models import InvoiceKind
+from invoices.services import (
+    INVOICE_CSV_COLUMNS,
+    InvoiceImportRejected,
+    invoice_bulk_import,
+    map_invoice_csv_header,
+)
+from tenants.commands import ProgressBar, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
@@ -25,12 +32,35 @@ class DryRunRollback(Exception):
     """Raised to roll a dry run back after counting."""
 
 
+def columns_help() -> str:
+    """The columns ``map_invoice_csv_header`` understands, for ``--help``."""
+    width = max(len(name) for name in INVOICE_CSV_COLUMNS)
+    lines = ["Columns understood (header names; case, spaces and dashes do not matter):"]
+    for name, headers in INVOICE_CSV_COLUMNS.items():
+        required = "  (required)" if name == "amount" else ""
+        lines.append(f"  {name:<{width}}  {', '.join(headers)}{required}")
+    lines += [
+        "Dates are YYYY-MM-DD; the currency defaults to the tenant's; "
+        f"kind is one of {', '.join(InvoiceKind.values)} (default {InvoiceKind.RECEIVABLE.value}).",
+        "Other columns are ignored.",
+    ]
+    return "\n".join(lines)
+
+
+class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's option order, with the column list's line breaks kept."""
+
+
 class Command(BaseCommand):
     help = "Import invoices from CSV files (all or nothing per file; existing numbers are skipped)."
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        return super().create_parser(prog_name, subcommand, epilog=columns_help(), **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
-        parser.add_argument("--tenant", required=True, help="Tenant id or exact name")
+        add_tenant_argument(parser)
         parser.add_argument("--delimiter", help="CSV delimiter (default: detected among , ; tab |)")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, then roll back")
 

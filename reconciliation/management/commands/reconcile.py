@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reconciliation.services import reconcile
-from tenants.commands import resolve_tenant
+from tenants.commands import add_tenant_argument, resolve_tenant
 from tenants.errors import Conflict
 from tenants.money import quantize
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = "Propose (and auto-confirm the safe) invoice/transaction matches for a tenant."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, help="Tenant id or exact name")
+        add_tenant_argument(parser)
         parser.add_argument("--dry-run", action="store_true", help="Show the proposals, save nothing")
         parser.add_argument("--verbose-reasons", action="store_true", help="Print every candidate's reasons")
 

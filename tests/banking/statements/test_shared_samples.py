@@ -8,9 +8,7 @@ to ``/work/main``; the same layout in CI) or ``$STATEMENT_SAMPLES_DIR``.
 from __future__ import annotations
 
 import datetime
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -20,17 +18,12 @@ from banking.statements import (
     iter_statement,
     read_camt053_balances,
 )
+from tests.samples import statement_samples_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-SAMPLES = Path(
-    os.environ.get("STATEMENT_SAMPLES_DIR")
-    or PROJECT_ROOT / ".." / "shared" / "samples" / "statements"
-).resolve()
+SAMPLES = statement_samples_dir()
 
-pytestmark = pytest.mark.skipif(
-    not SAMPLES.is_dir(),
-    reason=f"statement samples not found at {SAMPLES} (set STATEMENT_SAMPLES_DIR)",
-)
+# Fails when STATEMENT_SAMPLES_DIR names a folder without them, skips when unset (tests/samples.py).
+pytestmark = pytest.mark.usefixtures("statement_samples")
 
 D = Decimal
 day = datetime.date
