@@ -30,7 +30,13 @@ from tenants.idempotency import (
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body, loads_decimal
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import AMOUNT_INPUT_SCHEMA, MoneyField, RowRenderer, StrictInputSerializer
+from tenants.serializers import (
+    AMOUNT_INPUT_SCHEMA,
+    AmountFilterField,
+    MoneyField,
+    RowRenderer,
+    StrictInputSerializer,
+)
 
 from . import selectors, services
 from .models import ImportSource, TransactionStatus
@@ -77,8 +83,8 @@ class BankTransactionFilterSerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     booked_after = serializers.DateField(required=False)
     booked_before = serializers.DateField(required=False)
-    min_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
-    max_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
+    min_amount = AmountFilterField(help_text="Signed amount at least (inclusive).")
+    max_amount = AmountFilterField(help_text="Signed amount at most (inclusive).")
     import_batch_id = serializers.UUIDField(required=False)
     q = serializers.CharField(required=False, max_length=limits.SEARCH)
 

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import DECIMAL_STRING_PATTERN, MoneyField, StrictInputSerializer
+from tenants.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 
 from . import engine, selectors, services
 from .models import MatchShape, MatchStatus
@@ -151,7 +151,7 @@ class MatchFilterSerializer(serializers.Serializer):
     invoice_id = serializers.UUIDField(required=False)
     transaction_id = serializers.UUIDField(required=False)
     run_id = serializers.UUIDField(required=False)
-    min_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, required=False)
+    min_confidence = ExactDecimalField(max_digits=5, decimal_places=4, required=False)
 
 
 class MatchListApi(APIView):

@@ -85,7 +85,7 @@ def test_workbench_lists_candidates_with_reasons_and_filters(login, staff_a, led
     filtered = client.get("/admin/reconciliation/workbench/?min_confidence=50&q=client").content.decode()
     assert f'data-match-id="{proposal_a}"' in filtered
     invalid = client.get("/admin/reconciliation/workbench/?min_confidence=500")
-    assert invalid.status_code == 200
+    assert invalid.status_code == 400  # no unfiltered list under filters that look applied
     assert "less than or equal to 100" in invalid.content.decode()
 
 
