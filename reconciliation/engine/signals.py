@@ -557,6 +557,26 @@ def evaluate(
 
 # --- explanation ------------------------------------------------------------------------------
 
+#: Longest piece of a client's text a reason quotes (a description read as the payer's name, a
+#: name, an account, a reference, an invoice number, an id). A description holds up to 2,000
+#: characters: quoted whole in each of a proposal's reasons, a page of 500 matches reached
+#: 80-100 MB. Longer pieces are cut to an excerpt ending in "…".
+QUOTE_MAX_CHARS = 80
+#: Longest reason message: the longest sentence with every quoted piece at its excerpt's
+#: length (a list of up to ``max_subset_size`` invoice labels is quoted at twice that). Checked
+#: by tests/reconciliation/engine/test_reason_bounds.py with every text at its bound; the
+#: GraphQL cost model (reconciliation/schema/limits.py) weighs a message by it.
+REASON_MESSAGE_MAX_CHARS = 300
+_ELLIPSIS = "…"
+
+
+def excerpt(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
+    """``text`` as a reason quotes it: whole up to ``limit`` characters, else its first
+    ``limit - 1`` characters and "…" (never more than ``limit``)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + _ELLIPSIS
+
 
 def _money(x: Decimal, cur: str) -> str:
     return f"{x:,.2f} {cur}"
@@ -570,7 +590,7 @@ def day_text(ordinal: int | None) -> str:
 
 def _unnumbered(party: str, amount: Decimal, currency: str, day: date | None, lead: str) -> str:
     when = day.isoformat() if day else ""
-    details = [part for part in (party.strip(), _money(amount, currency), when) if part]
+    details = [part for part in (excerpt(party.strip()), _money(amount, currency), when) if part]
     return f"{lead} invoice ({', '.join(details)})"
 
 
@@ -580,10 +600,11 @@ def invoice_label(number: str, *, party: str, amount: Decimal, currency: str, da
 
     "INV-0101"; "Unnumbered invoice (Acme Corp, 150.00 USD, 2023-10-25)". Never an id: a
     bookkeeper cannot tell invoices apart by UUID. The engine's sentences (:func:`invoice_name`)
-    and the workbench both name invoices this way.
+    and the back office both name invoices this way. A number or name longer than
+    ``QUOTE_MAX_CHARS`` is shown as an excerpt.
     """
     if number.strip():
-        return number.strip()
+        return excerpt(number.strip())
     return _unnumbered(party, amount, currency, day, "Unnumbered")
 
 
@@ -592,7 +613,7 @@ def invoice_name(inv: PInv) -> str:
     dated by its issue, else its due date."""
     src = inv.src
     if src.number.strip():
-        return src.number.strip()
+        return excerpt(src.number.strip())
     return _unnumbered(
         src.counterparty_name, src.amount, inv.currency, src.issue_date or src.due_date, "unnumbered"
     )
@@ -629,8 +650,9 @@ BLOCKER_MESSAGES = {
 
 
 def blocker_reason(code: str, **kw: object) -> Reason:
-    """A blocker code with its sentence."""
-    return Reason(code, BLOCKER_MESSAGES[code].format(**kw))
+    """A blocker code with its sentence; quoted texts (a reference key, a payer) as excerpts."""
+    quoted = {name: excerpt(value) if isinstance(value, str) else value for name, value in kw.items()}
+    return Reason(code, BLOCKER_MESSAGES[code].format(**quoted))
 
 
 def explain(
@@ -649,7 +671,8 @@ def explain(
     """
     icur, tcur = inv.currency, tx.currency
     out = ev.outstanding
-    number = inv.src.number.strip()
+    number = excerpt(inv.src.number.strip())
+    detail = excerpt(ev.r_detail)
     a: list[Reason] = []
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
@@ -711,18 +734,18 @@ def explain(
         r.append(
             Reason(
                 "rf.match",
-                f"Valid RF creditor reference {ev.r_detail} equals the invoice's structured reference",
+                f"Valid RF creditor reference {detail} equals the invoice's structured reference",
             )
         )
     elif ev.r_kind == "rf.embedded":
         r.append(
-            Reason("rf.embedded", f"Valid RF creditor reference {ev.r_detail} embeds invoice number {number}")
+            Reason("rf.embedded", f"Valid RF creditor reference {detail} embeds invoice number {number}")
         )
     elif ev.r_kind == "ref.structured":
         r.append(
             Reason(
                 "ref.structured",
-                f"Structured reference {ev.r_detail} equals the invoice's structured reference",
+                f"Structured reference {detail} equals the invoice's structured reference",
             )
         )
     elif ev.r_kind == "ref.exact":
@@ -731,7 +754,7 @@ def explain(
         r.append(
             Reason(
                 "ref.numeric",
-                f"The digits {ev.r_detail} of invoice number {number} "
+                f"The digits {detail} of invoice number {number} "
                 "appear in the transaction text without the prefix",
             )
         )
@@ -739,7 +762,7 @@ def explain(
         r.append(
             Reason(
                 "ref.fuzzy",
-                f"'{ev.r_detail}' in the transaction text differs from "
+                f"'{detail}' in the transaction text differs from "
                 f"invoice number {number} by one character",
             )
         )
@@ -748,7 +771,11 @@ def explain(
     else:
         r.append(Reason("ref.none", "The invoice has no number to look for in the transaction"))
     if ev.invalid_rf:
-        r.append(Reason("rf.invalid", f"RF reference {ev.invalid_rf} has an invalid checksum and is ignored"))
+        r.append(
+            Reason(
+                "rf.invalid", f"RF reference {excerpt(ev.invalid_rf)} has an invalid checksum and is ignored"
+            )
+        )
     if ev.a_kind == "amount.over":
         a.append(
             Reason(
@@ -766,22 +793,27 @@ def explain(
             )
         )
     c: list[Reason] = []
-    party = inv.src.counterparty_name or "the counterparty"
+    party = excerpt(inv.src.counterparty_name) or "the counterparty"
     if ev.c_kind == "cp.account":
         c.append(
             Reason(
-                "cp.account", f"Payer account {tx.src.counterparty_account} equals {party}'s account on file"
+                "cp.account",
+                f"Payer account {excerpt(tx.src.counterparty_account)} equals {party}'s account on file",
             )
         )
     elif ev.c_kind in ("cp.name", "cp.name_description"):
         where = "Payer name" if ev.c_kind == "cp.name" else "Description"
-        c.append(Reason(ev.c_kind, f"{where} '{tx.name}' matches '{ev.c_name}' ({ev.c_ratio:.0f} % similar)"))
+        c.append(
+            Reason(
+                ev.c_kind,
+                f"{where} '{excerpt(tx.name)}' matches '{excerpt(ev.c_name)}' ({ev.c_ratio:.0f} % similar)",
+            )
+        )
     elif ev.c_kind == "cp.unknown":
         c.append(Reason("cp.unknown", "No payer name or account to compare"))
     else:
-        c.append(
-            Reason("cp.none", f"Payer '{tx.src.counterparty_name or tx.name}' does not resemble {party}")
-        )
+        payer = excerpt(tx.src.counterparty_name or tx.name)
+        c.append(Reason("cp.none", f"Payer '{payer}' does not resemble {party}"))
     if inv.accts and tx.acct and tx.acct not in inv.accts:
         c.append(
             Reason(

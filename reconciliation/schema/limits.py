@@ -25,8 +25,12 @@ escaped to six bytes; the view writes other characters as UTF-8, at most four), 
 of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response. One full page
 (500 rows) of any list with all its own fields fits: an invoice row costs 39 with its vendor's
 name, a transaction 41, a vendor with its 20 aliases 48. Engine reasons are the expensive part:
-a match may carry 62, and a message may quote a 2,000-character description, so a page of
-matches with their reasons is limited to about 15 rows (their fields alone: 500).
+a match stores at most 12 (``engine.core.MAX_PROPOSAL_REASONS``) of at most 300 characters
+each (``engine.signals.REASON_MESSAGE_MAX_CHARS``: client texts are quoted as 80-character
+excerpts), so a match with all its fields and reasons costs 110 and a page of 227 fits; with
+its full per-pair breakdown (up to 5 pairs, every signal and blocker) a match costs 975, 25
+per request. (Before the engine bounded its texts a reason could quote a 2,000-character
+description and a match carry 62 reasons: 15 matches with reasons, 4 with breakdowns.)
 Introspection is counted by its expanded fields plus ``INTROSPECTION_COST`` for the schema's
 own size (~90 kB of JSON).
 
@@ -74,8 +78,8 @@ from banking.models import BankTransaction
 from invoices.models import Invoice, Vendor
 from tenants import limits
 
-from ..engine.core import MAX_ROUNDS
-from ..engine.signals import BLOCKER_MESSAGES
+from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
+from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
 from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
 from .queries import MAX_PAGE_SIZE, MAX_SCORE_TRANSACTIONS
@@ -95,12 +99,12 @@ ROWS = object()  # a list as long as the row argument of the field above it
 
 # Engine output, bounded by the engine's code (signals.explain, core._pair_proposal): a pair has
 # 4 signals with at most 4 (amount), 3, 3 and 1 (date) reasons and one blocker per hard code; a
-# proposal has at most ``_ALLOCATIONS`` pairs, the summary of each (11), and up to 7 lines on
-# its shape, fee and remaining amounts. A test checks them on a generated data set.
+# proposal has at most ``_ALLOCATIONS`` pairs and stores at most ``MAX_PROPOSAL_REASONS``
+# reasons (the strongest). A test checks them on a generated data set.
 _ALLOCATIONS = max(EngineSettings().max_subset_size, MAX_ROUNDS)  # 1:N and N:1 shapes
 _SIGNALS = 4
 _REASONS_PER_SIGNAL = 4
-_REASONS_PER_PROPOSAL = _ALLOCATIONS * (4 + 3 + 3 + 1) + 7
+_REASONS_PER_PROPOSAL = MAX_PROPOSAL_REASONS
 _BLOCKERS_PER_PAIR = len(BLOCKER_MESSAGES)
 _BLOCKERS_PER_PROPOSAL = 10
 
@@ -149,11 +153,11 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
 }
-# Texts that are not model columns. Engine messages quote numbers and names; a counterparty
-# reason quotes the transaction's description when it has no payer name, hence the description's
-# bound. scoreCandidates echoes its callers' ids (limits.NAME).
+# Texts that are not model columns. Engine messages quote excerpts of numbers, names and
+# descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its
+# callers' ids (limits.NAME).
 _OTHER_TEXT_BOUNDS = {
-    "Reason.message": limits.DESCRIPTION + limits.NAME + 100,
+    "Reason.message": REASON_MESSAGE_MAX_CHARS,
     "PairScore.invoiceId": limits.NAME,
     "PairScore.transactionId": limits.NAME,
     "ScoredAllocation.invoiceId": limits.NAME,

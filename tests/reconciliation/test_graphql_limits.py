@@ -14,7 +14,7 @@ import time
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from graphql import GraphQLList, GraphQLObjectType, get_nullable_type
+from graphql import GraphQLList, GraphQLObjectType, get_nullable_type, parse
 
 from bench.datagen import generate
 from invoices.models import Invoice
@@ -104,6 +104,23 @@ def test_engine_output_stays_within_the_declared_list_bounds():
             reasons += [reason for signal in pair.signals for reason in signal.reasons]
         message_weight = math.ceil(max(len(reason.message) for reason in reasons) / limits.TEXT_COST_UNIT)
         assert message_weight <= limits.TEXT_WEIGHTS["Reason.message"]
+
+
+def test_reason_weights_follow_the_engines_bounds():
+    """Reasons are bounded by the engine (short excerpts, at most 12 per proposal): a page of
+    200 matches with their reasons fits, where about 15 did when a reason could quote a whole
+    2,000-character description and a match carry 62 of them."""
+    from reconciliation.engine.core import MAX_PROPOSAL_REASONS
+    from reconciliation.engine.signals import REASON_MESSAGE_MAX_CHARS
+
+    message_weight = math.ceil(REASON_MESSAGE_MAX_CHARS / limits.TEXT_COST_UNIT)
+    assert limits.TEXT_WEIGHTS["Reason.message"] == message_weight
+    for field in ("Match.reasons", "Candidate.reasons", "ScoredProposal.reasons"):
+        assert limits.LIST_BOUNDS[field] == MAX_PROPOSAL_REASONS
+    page = (
+        "{ matches(first: 200) { items { id confidence reasons { code message } allocations { amount } } } }"
+    )
+    assert limits.document_problem(schema._schema, parse(page), None, {}) is None
 
 
 # --- cost -----------------------------------------------------------------------------------------
