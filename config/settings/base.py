@@ -157,6 +157,10 @@ WRITE_RATE_LIMIT_PER_MINUTE = env.int("WRITE_RATE_LIMIT_PER_MINUTE", default=600
 # run's own memory (docs/benchmarks.md: 100k x 86k ran 2-9 s faster with 2 but needed
 # ~1.25 GiB instead of ~1 GiB), so a run stays in one process unless this is raised.
 RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=1)
+# Candidates a reconcile response (REST and GraphQL) carries at most, highest confidence first:
+# a run proposes as many as the tenant's open items allow, so the response is cut here and
+# points to the paginated list of the run's matches (GET matches?run_id=) for the rest.
+RECONCILE_RESPONSE_CANDIDATES = env.int("RECONCILE_RESPONSE_CANDIDATES", default=500)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

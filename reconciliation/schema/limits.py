@@ -13,10 +13,11 @@ shallow and small. ``DocumentLimits`` checks, before validation, in this order:
    depth and alias limiters 35 s); validation walks each expanded field, so this bounds its work.
 4. **Cost** of the operation that runs: every field of every row it can return, weighted by the
    size of its value. A list counts its largest possible length: the page size (``first``, capped
-   by the resolver's maximum) for pages, the number of inputs for ``scoreCandidates`` and imports,
-   and a declared bound for the others (``LIST_BOUNDS``). A text field counts one unit per
-   ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``, via the model field), other
-   values one. So the cost is an upper bound of the response in units of about 100 characters.
+   by the resolver's maximum) for pages and ``reconcile``'s candidates, the number of inputs for
+   ``scoreCandidates`` and imports, and a declared bound for the others (``LIST_BOUNDS``). A
+   text field counts one unit per ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``,
+   via the model field), other values one. So the cost is an upper bound of the response in
+   units of about 100 characters.
 
 Nothing is counted twice by merging: ``a: invoices`` and ``b: invoices`` are two lists.
 
@@ -44,6 +45,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from graphql import (
     DocumentNode,
@@ -117,10 +119,8 @@ LIST_BOUNDS: dict[str, Any] = {
     "ReconciliationRunPage.items": ROWS,
     "ScoreResult.proposals": ROWS,  # at most one proposal per supplied transaction
     "ImportResult.transactionIds": ROWS,  # one id per imported transaction
-    # Every proposal of the run, as REST returns them: as many as the tenant's open items allow,
-    # which no request bound can estimate. Counted once; ``reconcile`` is a write (each one in a
-    # document counts against the token's write limit) and runs one at a time per tenant.
-    "ReconcileResult.candidates": 1,
+    # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
+    "ReconcileResult.candidates": ROWS,
     "Vendor.aliases": limits.ALIASES_PER_VENDOR,
     "Match.allocations": _ALLOCATIONS,
     "Match.breakdown": _ALLOCATIONS,
@@ -145,6 +145,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.reconciliationRuns": ("first", MAX_PAGE_SIZE),
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
+    "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
 }
 _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Invoice": Invoice,
