@@ -37,6 +37,7 @@ from tenants.serializers import (
     RowRenderer,
     StrictInputSerializer,
 )
+from tenants.uploads import upload_name
 
 from . import selectors, services
 from .models import ImportSource, TransactionStatus
@@ -295,6 +296,7 @@ class BankStatementImportApi(APIView):
             )
         file_format = (form.get("format") or "").strip().lower()
         account = (form.get("account") or "").strip()
+        file_name = upload_name(request, "file", upload)  # as sent: Django's may be cut
         digest = hashlib.sha256()
         for block in upload.chunks():
             digest.update(block)
@@ -302,7 +304,7 @@ class BankStatementImportApi(APIView):
         body_bytes = canonical_json(
             {
                 "file_sha256": digest.hexdigest(),
-                "file_name": upload.name,
+                "file_name": file_name,
                 "format": file_format,
                 "account": account,
             }
@@ -311,7 +313,7 @@ class BankStatementImportApi(APIView):
         def action() -> tuple[int, Any]:
             result = services.statement_import(
                 stream=upload,
-                file_name=upload.name or "upload",
+                file_name=file_name or "upload",
                 file_format=file_format or None,
                 source=ImportSource.FILE,
                 created_by=request.user,

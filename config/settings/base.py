@@ -146,6 +146,12 @@ WHITENOISE_USE_FINDERS = True
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The first records each upload's name as sent (Django cuts names over 255 characters).
+FILE_UPLOAD_HANDLERS = [
+    "tenants.uploads.UploadNameRecorder",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # Per API token, counted in PostgreSQL across workers; 0 switches the limit off.
