@@ -680,7 +680,7 @@ def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: str)
 
 def _invoice_subject(invoice: Invoice) -> str:
     """An invoice as the subject of a message: "Invoice INV-0101", "Unnumbered invoice (...)"."""
-    name = selectors.invoice_display(invoice)
+    name = invoice.label
     return f"Invoice {name}" if invoice.number.strip() else name
 
 

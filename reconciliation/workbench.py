@@ -33,7 +33,7 @@ from tenants.context import require_tenant_id
 from tenants.errors import DomainError
 from tenants.models import Role
 
-from . import selectors, services
+from . import services
 from .forms import WorkbenchFilterForm
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
@@ -164,7 +164,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                 invoice.pk,
                 {
                     "id": invoice.pk,
-                    "label": selectors.invoice_display(invoice),
+                    "label": invoice.label,
                     "vendor": invoice.vendor.name if invoice.vendor else "",
                     "outstanding": money(invoice.outstanding, invoice.currency),
                     "due_date": invoice.due_date,
@@ -252,7 +252,7 @@ def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> 
         "rows": rows,
         "transaction_page": transaction_page,
         "invoice_page": invoice_page_obj,
-        "invoices": [InvoiceRow(inv, selectors.invoice_display(inv)) for inv in invoice_page_obj.object_list],
+        "invoices": [InvoiceRow(inv, inv.label) for inv in invoice_page_obj.object_list],
     }
 
 
@@ -323,7 +323,7 @@ def describe_match(match_id: uuid.UUID) -> str:
         sorted({t.counterparty_name or t.description[:30] or "?" for t in transactions.values()})
     )
     targets = ", ".join(
-        f"{selectors.invoice_display(inv)} (now {inv.get_status_display()})" for inv in invoices.values()
+        f"{inv.label} (now {inv.get_status_display()})" for inv in invoices.values()
     )
     return f"{money(total, currency)} from {payers} → {targets}"
 

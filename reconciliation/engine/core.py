@@ -31,12 +31,13 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import TypeVar
 
+from common.finance.labels import QUOTE_MAX_CHARS, excerpt
+
 from .assignment import Option, assign
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs
 from .parallel import PicklesAsTuple, resident_bytes, split_map
 from .signals import (
-    QUOTE_MAX_CHARS,
     SCORE_EXACT,
     SCORE_FEE,
     Ev,
@@ -44,7 +45,6 @@ from .signals import (
     PTx,
     bp_decimal,
     evaluate,
-    excerpt,
     explain,
     fee_tolerance,
     fx_rate,

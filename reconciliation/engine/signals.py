@@ -45,6 +45,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from common.finance.labels import excerpt, invoice_label, money_text
+
 from .normalize import (
     FUZZY_MIN_CHARS,
     MAX_KEY_ATOMS,
@@ -557,29 +559,12 @@ def evaluate(
 
 # --- explanation ------------------------------------------------------------------------------
 
-#: Longest piece of a client's text a reason quotes (a description read as the payer's name, a
-#: name, an account, a reference, an invoice number, an id). A description holds up to 2,000
-#: characters: quoted whole in each of a proposal's reasons, a page of 500 matches reached
-#: 80-100 MB. Longer pieces are cut to an excerpt ending in "…".
-QUOTE_MAX_CHARS = 80
 #: Longest reason message: the longest sentence with every quoted piece at its excerpt's
-#: length (a list of up to ``max_subset_size`` invoice labels is quoted at twice that). Checked
-#: by tests/reconciliation/engine/test_reason_bounds.py with every text at its bound; the
-#: GraphQL cost model (reconciliation/schema/limits.py) weighs a message by it.
+#: length (``common.finance.labels.QUOTE_MAX_CHARS``; a list of up to ``max_subset_size`` invoice
+#: labels is quoted at twice that). Checked by tests/reconciliation/engine/test_reason_bounds.py
+#: with every text at its bound; the GraphQL cost model (reconciliation/schema/limits.py) weighs
+#: a message by it.
 REASON_MESSAGE_MAX_CHARS = 300
-_ELLIPSIS = "…"
-
-
-def excerpt(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
-    """``text`` as a reason quotes it: whole up to ``limit`` characters, else its first
-    ``limit - 1`` characters and "…" (never more than ``limit``)."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + _ELLIPSIS
-
-
-def _money(x: Decimal, cur: str) -> str:
-    return f"{x:,.2f} {cur}"
 
 
 @lru_cache(maxsize=4096)
@@ -588,34 +573,17 @@ def day_text(ordinal: int | None) -> str:
     return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
 
 
-def _unnumbered(party: str, amount: Decimal, currency: str, day: date | None, lead: str) -> str:
-    when = day.isoformat() if day else ""
-    details = [part for part in (excerpt(party.strip()), _money(amount, currency), when) if part]
-    return f"{lead} invoice ({', '.join(details)})"
-
-
-def invoice_label(number: str, *, party: str, amount: Decimal, currency: str, day: date | None) -> str:
-    """What to call an invoice in a list or a title: its number, or when it has none (an
-    ordinary case: the original API took invoices without one) who, how much and when.
-
-    "INV-0101"; "Unnumbered invoice (Acme Corp, 150.00 USD, 2023-10-25)". Never an id: a
-    bookkeeper cannot tell invoices apart by UUID. The engine's sentences (:func:`invoice_name`)
-    and the back office both name invoices this way. A number or name longer than
-    ``QUOTE_MAX_CHARS`` is shown as an excerpt.
-    """
-    if number.strip():
-        return excerpt(number.strip())
-    return _unnumbered(party, amount, currency, day, "Unnumbered")
-
-
 def invoice_name(inv: PInv) -> str:
-    """A prepared invoice named inside a sentence: "INV-0101" or "unnumbered invoice (...)",
-    dated by its issue, else its due date."""
+    """A prepared invoice named inside a sentence (``invoice_label``): "INV-0101" or
+    "unnumbered invoice (...)", dated by its issue, else its due date."""
     src = inv.src
-    if src.number.strip():
-        return excerpt(src.number.strip())
-    return _unnumbered(
-        src.counterparty_name, src.amount, inv.currency, src.issue_date or src.due_date, "unnumbered"
+    return invoice_label(
+        src.number,
+        party=src.counterparty_name,
+        amount=src.amount,
+        currency=inv.currency,
+        day=src.issue_date or src.due_date,
+        in_sentence=True,
     )
 
 
@@ -677,21 +645,22 @@ def explain(
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
     else:
-        paid = _money(ev.converted, icur)
+        paid = money_text(ev.converted, icur)
         if ev.rate is not None:
             a.append(
                 Reason(
-                    "amount.fx", f"Converted {_money(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}"
+                    "amount.fx",
+                    f"Converted {money_text(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}",
                 )
             )
-        o = _money(out, icur)
+        o = money_text(out, icur)
         if ev.a_kind == "amount.exact":
             a.append(Reason("amount.exact", f"Amount {paid} equals the invoice's outstanding {o}"))
         elif ev.a_kind == "amount.fee":
             a.append(
                 Reason(
                     "amount.fee",
-                    f"Amount {paid} is {_money(ev.fee, icur)} short of the "
+                    f"Amount {paid} is {money_text(ev.fee, icur)} short of the "
                     f"outstanding {o}; within the fee tolerance, booked as a bank fee",
                 )
             )
@@ -701,7 +670,7 @@ def explain(
             a.append(
                 Reason(
                     "amount.near",
-                    f"Amount {paid} is {_money(abs(diff), icur)} {word} "
+                    f"Amount {paid} is {money_text(abs(diff), icur)} {word} "
                     f"the outstanding {o} (within {ev.band * 100:.0f} %)",
                 )
             )
@@ -710,14 +679,14 @@ def explain(
                 Reason(
                     "amount.partial",
                     f"Amount {paid} is less than the outstanding {o}: "
-                    f"a partial payment, {_money(out - ev.converted, icur)} would stay open",
+                    f"a partial payment, {money_text(out - ev.converted, icur)} would stay open",
                 )
             )
         elif ev.a_kind == "amount.over":
             a.append(
                 Reason(
                     "amount.over",
-                    f"Amount {paid} exceeds the outstanding {o} by {_money(ev.converted - out, icur)}",
+                    f"Amount {paid} exceeds the outstanding {o} by {money_text(ev.converted - out, icur)}",
                 )
             )
         else:
