@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from tenants.admin_site import TenantAdminMixin, site
 from tenants.errors import DomainError
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
+from tenants.uploads import upload_name
 
 from . import services
 from .models import BankAccount, BankTransaction, ImportBatch, ImportSource, TransactionStatus
@@ -175,7 +176,7 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         for block in upload.chunks():
             digest.update(block)
         upload.seek(0)
-        name = upload.name or "upload"
+        name = upload_name(request, "file", upload) or "upload"  # as sent: Django's may be cut
         fingerprint = request_fingerprint(
             "POST",
             request.path,
@@ -218,7 +219,7 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             return lines or [error.detail]
         except DomainError as error:
             messages.error(request, f"Nothing was imported from {name}. {error.detail}")
-            return []
+            return _rejection_lines(error.errors)
         body = outcome.body
         summary = (
             f"{body['file_name']} ({FORMAT_LABELS.get(body['file_format'], body['file_format'])}): "

@@ -30,7 +30,14 @@ from tenants.idempotency import (
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body, loads_decimal
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import AMOUNT_INPUT_SCHEMA, MoneyField, RowRenderer, StrictInputSerializer
+from tenants.serializers import (
+    AMOUNT_INPUT_SCHEMA,
+    AmountFilterField,
+    MoneyField,
+    RowRenderer,
+    StrictInputSerializer,
+)
+from tenants.uploads import upload_name
 
 from . import selectors, services
 from .models import ImportSource, TransactionStatus
@@ -77,8 +84,8 @@ class BankTransactionFilterSerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     booked_after = serializers.DateField(required=False)
     booked_before = serializers.DateField(required=False)
-    min_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
-    max_amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
+    min_amount = AmountFilterField(help_text="Signed amount at least (inclusive).")
+    max_amount = AmountFilterField(help_text="Signed amount at most (inclusive).")
     import_batch_id = serializers.UUIDField(required=False)
     q = serializers.CharField(required=False, max_length=limits.SEARCH)
 
@@ -289,6 +296,7 @@ class BankStatementImportApi(APIView):
             )
         file_format = (form.get("format") or "").strip().lower()
         account = (form.get("account") or "").strip()
+        file_name = upload_name(request, "file", upload)  # as sent: Django's may be cut
         digest = hashlib.sha256()
         for block in upload.chunks():
             digest.update(block)
@@ -296,7 +304,7 @@ class BankStatementImportApi(APIView):
         body_bytes = canonical_json(
             {
                 "file_sha256": digest.hexdigest(),
-                "file_name": upload.name,
+                "file_name": file_name,
                 "format": file_format,
                 "account": account,
             }
@@ -305,7 +313,7 @@ class BankStatementImportApi(APIView):
         def action() -> tuple[int, Any]:
             result = services.statement_import(
                 stream=upload,
-                file_name=upload.name or "upload",
+                file_name=file_name or "upload",
                 file_format=file_format or None,
                 source=ImportSource.FILE,
                 created_by=request.user,

@@ -46,7 +46,7 @@ class ImportBatch(TenantModel):
     """One import: where it came from and what it did."""
 
     source = models.CharField(max_length=10, choices=ImportSource.choices)
-    file_name = models.CharField(max_length=255, blank=True, default="")
+    file_name = models.CharField(max_length=limits.FILE_NAME, blank=True, default="")
     file_format = models.CharField(max_length=16, blank=True, default="")
     file_sha256 = models.CharField(max_length=64, blank=True, default="")
     received_count = models.PositiveIntegerField(default=0)

@@ -242,10 +242,14 @@ def transactions_import(
     """
     tenant_id = require_tenant_id()
     account_identifier = default_account_identifier(default_account)
+    # Stored whole or refused, never cut (the column holds limits.FILE_NAME characters).
+    problem = limits.text_problem(file_name, limits.FILE_NAME)
+    if problem is not None:
+        raise InvalidInput("The file name cannot be stored.", errors={"file": [f"File name: {problem}"]})
     batch = ImportBatch.objects.create(
         source=source,
         created_by=created_by,
-        file_name=file_name[:255],
+        file_name=file_name,
         file_format=file_format,
         file_sha256=file_sha256,
     )

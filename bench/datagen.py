@@ -26,6 +26,7 @@ Around a fifth of the invoices stay unpaid, which is what makes amount-only matc
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 from collections.abc import Mapping
@@ -503,8 +504,21 @@ def generate(
     return _Gen(n, seed, mix).run(min_transactions)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (else a usage error, not a traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
+
+
 if __name__ == "__main__":
-    ds = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    parser = argparse.ArgumentParser(description="Print what a generated data set holds, by noise type.")
+    parser.add_argument("n", type=positive_int, nargs="?", default=1000, help="invoices (default 1000)")
+    ds = generate(parser.parse_args().n)
     counts: dict[str, int] = {}
     for kind in ds.noise.values():
         counts[kind] = counts.get(kind, 0) + 1

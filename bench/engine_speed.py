@@ -10,6 +10,7 @@ compares each size with the previous one: ~10 per 10x means linear scaling.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import sys
 import time
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.datagen import generate  # noqa: E402
+from bench.datagen import generate, positive_int  # noqa: E402
 from reconciliation.engine import ENGINE_VERSION, reconcile  # noqa: E402
 
 
@@ -50,9 +51,17 @@ def measure(n: int, seed: int = 7, memory: bool = True) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Measure each size and print one row per size."""
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "sizes",
+        type=positive_int,
+        nargs="*",
+        default=[1_000, 10_000, 100_000],
+        help="invoices per run (default: 1000 10000 100000)",
+    )
+    sizes = parser.parse_args(argv).sizes
     print(f"engine {ENGINE_VERSION}; peak = tracemalloc peak of the engine call (inputs excluded)")
     print(
         f"{'invoices':>9s} {'txs':>8s} {'wall s':>8s} {'cpu s':>8s} {'x/10x':>6s} "

@@ -15,6 +15,7 @@ Overall proposal F1 is the harmonic mean of overall pair precision and recall.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.datagen import NOISE_TYPES, generate  # noqa: E402
+from bench.datagen import NOISE_TYPES, generate, positive_int  # noqa: E402
 from reconciliation.engine import ENGINE_VERSION, reconcile  # noqa: E402
 
 
@@ -104,10 +105,13 @@ def evaluate(n: int, seed: int, profile: str = "default", verbose: bool = True) 
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Default profile on a few seeds, then each noise type alone."""
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    seeds = [int(s) for s in sys.argv[2:]] or [1, 2, 3]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", type=positive_int, nargs="?", default=5000, help="invoices (default 5000)")
+    parser.add_argument("seeds", type=int, nargs="*", default=[1, 2, 3], help="seeds (default 1 2 3)")
+    args = parser.parse_args(argv)
+    n, seeds = args.n, args.seeds
     agg = {"f1": 0.0, "auto": 0, "auto_wrong": 0}
     for seed in seeds:
         res = evaluate(n, seed)

@@ -26,7 +26,13 @@ from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
 from tenants.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
-from tenants.serializers import AMOUNT_INPUT_SCHEMA, MoneyField, RowRenderer, StrictInputSerializer
+from tenants.serializers import (
+    AMOUNT_INPUT_SCHEMA,
+    AmountFilterField,
+    MoneyField,
+    RowRenderer,
+    StrictInputSerializer,
+)
 
 from . import selectors, services
 from .models import InvoiceKind, InvoiceStatus
@@ -239,12 +245,8 @@ class InvoiceListCreateApi(APIView):
         )
         vendor_id = serializers.UUIDField(required=False)
         currency = serializers.CharField(required=False, help_text="ISO 4217 code.")
-        min_amount = serializers.DecimalField(
-            max_digits=18, decimal_places=4, required=False, help_text="Amount at least (inclusive)."
-        )
-        max_amount = serializers.DecimalField(
-            max_digits=18, decimal_places=4, required=False, help_text="Amount at most (inclusive)."
-        )
+        min_amount = AmountFilterField(help_text="Amount at least (inclusive).")
+        max_amount = AmountFilterField(help_text="Amount at most (inclusive).")
         issued_after = serializers.DateField(required=False, help_text="Issue date on or after.")
         issued_before = serializers.DateField(required=False, help_text="Issue date on or before.")
         q = serializers.CharField(

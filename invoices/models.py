@@ -9,7 +9,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
+from common.finance.labels import invoice_label
 from tenants import limits
 from tenants.models import TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
@@ -135,7 +137,21 @@ class Invoice(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"Invoice {self.id}"
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How pages, messages and exports name the invoice (``invoice_label``, the engine's
+        words too): its number, or its vendor, amount and date (issue, else due, else the day
+        it was recorded), never its id. Lists select the vendor with the invoice."""
+        recorded = timezone.localdate(self.created_at) if self.created_at else None
+        return invoice_label(
+            self.number or "",
+            party=self.vendor.name if self.vendor_id and self.vendor else "",
+            amount=self.amount,
+            currency=self.currency or "",
+            day=self.issue_date or self.due_date or recorded,
+        )
 
     @property
     def outstanding(self) -> Decimal:

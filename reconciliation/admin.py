@@ -67,7 +67,7 @@ class MatchAllocationInline(ReadOnlyTenantInline):
     verbose_name = "allocation"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MatchAllocation]:
-        return super().get_queryset(request).select_related("transaction", "invoice")
+        return super().get_queryset(request).select_related("transaction", "invoice", "invoice__vendor")
 
     @admin.display(description="Transaction")
     def transaction_link(self, obj: MatchAllocation) -> str:
@@ -78,7 +78,7 @@ class MatchAllocationInline(ReadOnlyTenantInline):
     def invoice_link(self, obj: MatchAllocation) -> str:
         url = reverse("admin:invoices_invoice_change", args=[obj.invoice_id])
         invoice = obj.invoice
-        return format_html('<a href="{}">{}</a> ({})', url, invoice, invoice.get_status_display())
+        return format_html('<a href="{}">{}</a> ({})', url, invoice.label, invoice.get_status_display())
 
 
 @admin.register(Match, site=site)
@@ -210,7 +210,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             (
                 (
                     reverse("admin:invoices_invoice_change", args=[i.pk]),
-                    i,
+                    i.label,
                     i.vendor.name if i.vendor else "",
                 )
                 for i in seen.values()
@@ -358,7 +358,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
 
         def row(match: Match) -> list[Any]:
             allocations = list(match.allocations.all())
-            invoices = sorted({str(a.invoice) for a in allocations})
+            invoices = sorted({a.invoice.label for a in allocations})
             transactions = sorted(
                 {
                     f"{a.transaction.booking_date} {a.transaction.counterparty_name}".strip()

@@ -9,7 +9,10 @@ import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings as django_settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -20,7 +23,7 @@ from rest_framework.views import APIView
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import DECIMAL_STRING_PATTERN, MoneyField, StrictInputSerializer
+from tenants.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 
 from . import engine, selectors, services
 from .models import MatchShape, MatchStatus
@@ -54,14 +57,32 @@ class CandidateSerializer(serializers.Serializer):
 class ReconcileOutputSerializer(serializers.Serializer):
     run_id = serializers.UUIDField(allow_null=True)
     dry_run = serializers.BooleanField()
-    candidates = CandidateSerializer(many=True)
-    auto_confirmed = serializers.IntegerField()
+    candidates = CandidateSerializer(
+        many=True,
+        help_text="At most RECONCILE_RESPONSE_CANDIDATES (default 500) of the run's proposals, highest "
+        "confidence first; `matches_url` lists them all.",
+    )
+    candidates_total = serializers.IntegerField(help_text="How many proposals the run made.")
+    candidates_truncated = serializers.BooleanField(
+        help_text="True when `candidates` holds fewer than `candidates_total`."
+    )
+    matches_url = serializers.URLField(
+        allow_null=True,
+        help_text="The run's matches, paginated (`GET matches?run_id=`); null for a dry run, which "
+        "stores nothing.",
+    )
+    auto_confirmed = serializers.IntegerField(
+        help_text="How many proposals the run auto-confirmed (all of them, shown or not)."
+    )
 
 
 class ReconcileApi(APIView):
     """``POST reconcile``: run the engine now; returns the proposals with their reasons.
 
-    An empty tenant returns an empty list. A second run while one is in progress gets 409.
+    The response is bounded whatever the size of the tenant's books: at most
+    ``RECONCILE_RESPONSE_CANDIDATES`` candidates, highest confidence first
+    (``ReconcileResult.strongest_candidates``), with the run's total and a link to all of its
+    matches. An empty tenant returns an empty list. A second run while one is in progress gets 409.
     """
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
@@ -81,10 +102,18 @@ class ReconcileApi(APIView):
         result = services.reconcile(
             tenant_id, dry_run=data.validated_data["dry_run"], actor=request.user, source="api"
         )
+        shown = result.strongest_candidates(django_settings.RECONCILE_RESPONSE_CANDIDATES)
+        matches_url = None
+        if result.run_id is not None:
+            path = reverse("match-list", kwargs={"tenant_id": tenant_id})
+            matches_url = request.build_absolute_uri(f"{path}?{urlencode({'run_id': result.run_id})}")
         body = {
             "run_id": result.run_id,
             "dry_run": result.dry_run,
-            "candidates": result.candidates,
+            "candidates": shown,
+            "candidates_total": len(result.candidates),
+            "candidates_truncated": len(shown) < len(result.candidates),
+            "matches_url": matches_url,
             "auto_confirmed": result.auto_confirmed,
         }
         return Response(ReconcileOutputSerializer(body).data)
@@ -151,7 +180,7 @@ class MatchFilterSerializer(serializers.Serializer):
     invoice_id = serializers.UUIDField(required=False)
     transaction_id = serializers.UUIDField(required=False)
     run_id = serializers.UUIDField(required=False)
-    min_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, required=False)
+    min_confidence = ExactDecimalField(max_digits=5, decimal_places=4, required=False)
 
 
 class MatchListApi(APIView):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from django import forms
 
+from tenants.forms import ExactDecimalFormField
+
 
 class WorkbenchFilterForm(forms.Form):
     """Narrow the workbench: dates, amounts (absolute, in any currency), confidence, text."""
 
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    min_amount = forms.DecimalField(
+    min_amount = ExactDecimalFormField(
         required=False, min_value=0, decimal_places=4, max_digits=18, label="Amount from"
     )
-    max_amount = forms.DecimalField(
+    max_amount = ExactDecimalFormField(
         required=False, min_value=0, decimal_places=4, max_digits=18, label="Amount to"
     )
     min_confidence = forms.IntegerField(

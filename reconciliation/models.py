@@ -150,4 +150,6 @@ class MatchAllocation(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} from {self.transaction_id} to {self.invoice_id}"
+        # The admin's allocation rows show this: both sides by what a person recognises, never
+        # by id (select the transaction and the invoice with its vendor in lists).
+        return f"{self.transaction} → {self.invoice}"

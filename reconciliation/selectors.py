@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from banking.models import BankTransaction, TransactionStatus
 from invoices.models import Invoice, InvoiceStatus, Vendor
@@ -16,23 +15,6 @@ from tenants.models import TenantSettings
 
 from . import engine
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
-
-
-def invoice_display(invoice: Invoice) -> str:
-    """How pages and messages name an invoice: its number, or, when it has none, its vendor,
-    amount and date (issue, else due, else the day it was recorded), never its id.
-
-    The wording is the engine's (``engine.invoice_label``), so a proposal's reasons and the
-    lists around them name an invoice alike. Select the vendor with the invoice in lists.
-    """
-    recorded = timezone.localdate(invoice.created_at) if invoice.created_at else None
-    return engine.invoice_label(
-        invoice.number,
-        party=invoice.vendor.name if invoice.vendor else "",
-        amount=invoice.amount,
-        currency=invoice.currency,
-        day=invoice.issue_date or invoice.due_date or recorded,
-    )
 
 
 def engine_settings() -> engine.EngineSettings:

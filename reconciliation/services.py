@@ -8,6 +8,7 @@ module turns rows into engine inputs and engine proposals back into rows.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import json
 import time
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -125,6 +127,18 @@ class ReconcileResult:
     candidates: list[Candidate]
     auto_confirmed: int
     stats: dict[str, Any] = field(default_factory=dict)
+
+    def strongest_candidates(self, limit: int) -> list[Candidate]:
+        """The candidates a response carries: at most ``limit``, highest confidence first.
+
+        A run proposes as many candidates as the tenant's open items allow, so the REST and
+        GraphQL responses carry at most ``RECONCILE_RESPONSE_CANDIDATES`` and say how many
+        there are; the rest are read page by page (``GET matches?run_id=``). Highest confidence
+        first because that is what a person reviewing the run looks at first (and what a
+        truncated response should not leave out); ties keep the engine's order (by transaction,
+        then invoice id), so the cut is deterministic.
+        """
+        return heapq.nlargest(limit, self.candidates, key=attrgetter("confidence"))
 
 
 # --- Runs -------------------------------------------------------------------------------------------
@@ -666,7 +680,7 @@ def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: str)
 
 def _invoice_subject(invoice: Invoice) -> str:
     """An invoice as the subject of a message: "Invoice INV-0101", "Unnumbered invoice (...)"."""
-    name = selectors.invoice_display(invoice)
+    name = invoice.label
     return f"Invoice {name}" if invoice.number.strip() else name
 
 

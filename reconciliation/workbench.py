@@ -33,7 +33,7 @@ from tenants.context import require_tenant_id
 from tenants.errors import DomainError
 from tenants.models import Role
 
-from . import selectors, services
+from . import services
 from .forms import WorkbenchFilterForm
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
@@ -164,7 +164,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                 invoice.pk,
                 {
                     "id": invoice.pk,
-                    "label": selectors.invoice_display(invoice),
+                    "label": invoice.label,
                     "vendor": invoice.vendor.name if invoice.vendor else "",
                     "outstanding": money(invoice.outstanding, invoice.currency),
                     "due_date": invoice.due_date,
@@ -252,7 +252,7 @@ def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> 
         "rows": rows,
         "transaction_page": transaction_page,
         "invoice_page": invoice_page_obj,
-        "invoices": [InvoiceRow(inv, selectors.invoice_display(inv)) for inv in invoice_page_obj.object_list],
+        "invoices": [InvoiceRow(inv, inv.label) for inv in invoice_page_obj.object_list],
     }
 
 
@@ -261,12 +261,21 @@ def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> 
 
 @_tenant_view
 def workbench_view(request: HttpRequest) -> HttpResponse:
-    """Unmatched transactions with their ranked candidates beside the open invoices."""
+    """Unmatched transactions with their ranked candidates beside the open invoices.
+
+    Filters that are not valid (``min_amount=1e2``, a confidence over 100) answer 400 with the
+    errors on the form and no lists: showing the unfiltered lists under filters that look
+    applied would mislead, as the admin lists' 400 explains (``tenants.admin_params``).
+    """
     from tenants.admin_site import site
 
     form = WorkbenchFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    data = workbench_data(filters, page=request.GET.get("page"), invoice_page=request.GET.get("ipage"))
+    invalid = form.is_bound and not form.is_valid()
+    filters = form.cleaned_data if form.is_bound and not invalid else {}
+    if invalid:
+        data: dict[str, Any] = {"rows": [], "transaction_page": None, "invoice_page": None, "invoices": []}
+    else:
+        data = workbench_data(filters, page=request.GET.get("page"), invoice_page=request.GET.get("ipage"))
     query = request.GET.copy()
     for key in ("page", "ipage"):
         query.pop(key, None)
@@ -277,14 +286,17 @@ def workbench_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "summary": summary(),
         "filter_query": query.urlencode(),
-        "filters_active": bool(filters and any(v not in (None, "") for v in filters.values())),
+        "filters_active": invalid or bool(filters and any(v not in (None, "") for v in filters.values())),
+        "filters_invalid": invalid,
         "can_decide": has_tenant_role(request, Role.ACCOUNTANT),
         "current_url": request.get_full_path(),
         "today": timezone.localdate(),
         **data,
     }
     request.current_app = site.name
-    return TemplateResponse(request, "reconciliation/workbench.html", context)
+    return TemplateResponse(
+        request, "reconciliation/workbench.html", context, status=400 if invalid else 200
+    )
 
 
 def _require_accountant(request: HttpRequest) -> None:
@@ -311,7 +323,7 @@ def describe_match(match_id: uuid.UUID) -> str:
         sorted({t.counterparty_name or t.description[:30] or "?" for t in transactions.values()})
     )
     targets = ", ".join(
-        f"{selectors.invoice_display(inv)} (now {inv.get_status_display()})" for inv in invoices.values()
+        f"{inv.label} (now {inv.get_status_display()})" for inv in invoices.values()
     )
     return f"{money(total, currency)} from {payers} → {targets}"
 

@@ -1,7 +1,7 @@
 """Back office for the platform (tenants, users, tokens) and the tenant's own records.
 
 Platform pages run outside any tenant and are for superusers (API tokens: everyone manages
-their own). Tenant pages (members, settings, audit log) run inside the active tenant's
+their own). Tenant pages (members, invitations, settings, audit log) run inside the active tenant's
 ``tenant_context`` with permissions from the membership role.
 """
 
@@ -14,26 +14,39 @@ from axes import admin as axes_admin
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from . import selectors
 from .admin_params import BackOfficeAdminMixin
-from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, site
+from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, has_tenant_role, site
 from .context import require_tenant_id
 from .errors import DomainError
-from .models import ApiToken, AuditEvent, Membership, Role, Tenant, TenantSettings
+from .models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Role,
+    Tenant,
+    TenantSettings,
+)
 from .money import MoneyError, normalize_currency
 from .services import (
     SETTINGS_FIELDS,
     api_token_create,
     api_token_revoke,
-    membership_add,
+    invitation_create,
+    invitation_revoke,
     membership_remove,
     tenant_create,
     tenant_settings_update,
@@ -230,11 +243,25 @@ class ApiTokenAdmin(BackOfficeAdminMixin, admin.ModelAdmin):
 # --- tenant: members, settings, audit log ------------------------------------------------------
 
 
-class MemberAddForm(forms.ModelForm):
-    username = forms.CharField(max_length=150, help_text="An existing user's login name.")
+class InvitationAddForm(forms.ModelForm):
+    """Invite a username or an e-mail address with a role, through ``invitation_create``.
+
+    The service runs while the form is validated so that its refusals (not a username or an
+    address, already a member, already invited, too many pending) show on the form. It answers
+    the same whether or not an account with that name exists: the back office, like the API,
+    must not tell an owner who has an account (issue 13.5).
+    """
+
+    invitee = forms.CharField(
+        label="Username or e-mail address",
+        max_length=Invitation._meta.get_field("invitee").max_length,
+        help_text="The invitee sees the invitation once signed in and accepts it there; "
+        "whether such an account exists is not checked.",
+    )
+    invited_by: Any = None  # the owner sending it; set by InvitationAdmin.get_form
 
     class Meta:
-        model = Membership
+        model = Invitation
         fields = ["role"]
 
     def _post_clean(self) -> None:
@@ -242,10 +269,10 @@ class MemberAddForm(forms.ModelForm):
         if self.errors:
             return
         try:
-            self.service_result = membership_add(
-                tenant_id=require_tenant_id(),
-                username=self.cleaned_data["username"].strip(),
+            self.service_result = invitation_create(
+                invitee=self.cleaned_data["invitee"],
                 role=self.cleaned_data["role"],
+                invited_by=self.invited_by,
             )
         except DomainError as error:
             _add_domain_errors(self, error)
@@ -264,11 +291,17 @@ def _add_domain_errors(form: forms.BaseForm, error: DomainError) -> None:
 
 @admin.register(Membership, site=site)
 class MemberAdmin(TenantAdminMixin, admin.ModelAdmin):
-    """Members of the active tenant; owners add and remove them (through the services)."""
+    """Members of the active tenant; owners remove them here and invite new ones.
+
+    Nobody is added directly: the add page leads to the invitation form (``InvitationAdmin``),
+    which answers the same for existing and unknown accounts; a membership exists once the
+    invitee accepts.
+    """
 
     add_role = Role.OWNER
     delete_role = Role.OWNER
-    allow_change = False  # no role-change service yet: remove and add again
+    allow_change = False  # no role-change service yet: remove and invite again
+    show_add_button = False  # "Invite a member" instead (get_object_tools)
     list_display = ["username", "email", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "user__email"]
@@ -292,20 +325,17 @@ class MemberAdmin(TenantAdminMixin, admin.ModelAdmin):
     def email(self, obj: Membership) -> str:
         return getattr(obj, "member_email", "")
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        if obj is None:
-            kwargs["form"] = MemberAddForm
-            kwargs["fields"] = ["role"]
-        return super().get_form(request, obj, change=change, **kwargs)
+    def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
+        tools = super().get_object_tools(request)
+        if self.has_add_permission(request):
+            tools.append({"url": reverse("admin:tenants_invitation_add"), "label": "Invite a member"})
+        return tools
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["username", "role"] if obj is None else self.fields
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [] if obj is None else self.readonly_fields
-
-    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        adopt(obj, form.service_result)
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        """Members join by invitation: the old add page (GET or POST) leads to that form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:tenants_invitation_add"))
 
     def perform_delete(self, request: HttpRequest, obj: Membership) -> None:
         membership_remove(tenant_id=obj.tenant_id, user_id=obj.user_id)
@@ -313,6 +343,109 @@ class MemberAdmin(TenantAdminMixin, admin.ModelAdmin):
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list, dict, set, list]:
         names = [f"{getattr(o, 'member_username', o.user_id)} ({o.get_role_display()})" for o in objs]
         return names, {"members": len(names)}, set(), []
+
+
+class InvitationStatusFilter(admin.SimpleListFilter):
+    """By the status a person means: a pending invitation past its expiry is expired."""
+
+    title = "status"
+    parameter_name = "effective_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(InvitationStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> QuerySet[Invitation]:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in InvitationStatus.values:
+            raise IncorrectLookupParameters(f"Unknown status {value[:40]!r}.")
+        return queryset.filter(effective_status=value)  # annotated by the selector
+
+
+@admin.register(Invitation, site=site)
+class InvitationAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """The tenant's invitations (owners): invite, list, revoke; the same services as the API."""
+
+    view_role = add_role = Role.OWNER
+    allow_change = allow_delete = False  # revoke instead: the row documents who was invited
+    list_display = ["invitee", "role", "status_display", "invited_by_name", "created_at", "expires_at"]
+    list_filter = [InvitationStatusFilter, "role"]
+    search_fields = ["invitee"]
+    fields = [
+        "invitee",
+        "role",
+        "status_display",
+        "invited_by_name",
+        "created_at",
+        "expires_at",
+        "decided_at",
+        "decided_by_name",
+    ]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
+        # Usernames only: the runtime role may not read the other columns of auth_user.
+        return selectors.invitations_of_tenant().annotate(decided_by_username=F("decided_by__username"))
+
+    @admin.display(description="Status", ordering="effective_status")
+    def status_display(self, obj: Invitation) -> str:
+        return InvitationStatus(getattr(obj, "effective_status", obj.status)).label
+
+    @admin.display(description="Invited by", ordering="invited_by_username")
+    def invited_by_name(self, obj: Invitation) -> str:
+        return getattr(obj, "invited_by_username", None) or ""
+
+    @admin.display(description="Decided by")
+    def decided_by_name(self, obj: Invitation) -> str:
+        return getattr(obj, "decided_by_username", None) or ""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = type("InvitationAddForm", (InvitationAddForm,), {"invited_by": request.user})
+            kwargs["fields"] = ["role"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["invitee", "role"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
+        adopt(obj, form.service_result)
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> None:
+        """Audited by ``invitation_create`` itself (``invitation.created``)."""
+
+    def response_add(
+        self, request: HttpRequest, obj: Invitation, post_url_continue: Any = None
+    ) -> HttpResponse:
+        """The same words whether or not such an account exists (nothing here may tell)."""
+        messages.success(
+            request,
+            f"Invitation for {obj.invitee} as {obj.get_role_display()} created. It is pending until the "
+            "invitee, signed in with that username or e-mail address, accepts it "
+            f"(it expires on {obj.expires_at:%Y-%m-%d}).",
+        )
+        return HttpResponseRedirect(reverse("admin:tenants_invitation_changelist"))
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return has_tenant_role(request, Role.OWNER)
+
+    @admin.action(description="Revoke selected pending invitations", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        revoked = 0
+        for invitation in queryset.filter(effective_status=InvitationStatus.PENDING):
+            try:
+                invitation_revoke(invitation_id=invitation.pk, actor=request.user)  # type: ignore[arg-type]
+            except DomainError:
+                continue  # decided or expired meanwhile
+            revoked += 1
+        skipped = queryset.count() - revoked
+        note = f" ({skipped} not pending: left as they are)" if skipped else ""
+        self.message_user(request, f"Revoked {revoked} invitation{'' if revoked == 1 else 's'}{note}.")
 
 
 class TenantSettingsForm(forms.ModelForm):

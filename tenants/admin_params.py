@@ -19,7 +19,8 @@ can contain one), which is also what autocomplete answers.
 
 ``BackOfficeAdminMixin`` is the one home of this rule; ``TenantAdminSite.register`` refuses a
 ModelAdmin without it. It also switches "view on site" off: nothing the back office shows has a
-page outside it (see ``TenantAdminSite.get_urls``).
+page outside it (see ``TenantAdminSite.get_urls``), and makes every decimal on its forms exact
+(``tenants.forms.ExactDecimalFormField``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
+
+from .forms import ExactDecimalFormField
 
 # Longest parameter value a list accepts (searches included): far above any real filter or
 # search, small enough that nothing unbounded reaches the database.
@@ -91,9 +95,16 @@ def _describe(error: IncorrectLookupParameters) -> str:
 
 
 class BackOfficeAdminMixin:
-    """The base of every ModelAdmin of the back office (platform and tenant pages alike)."""
+    """The base of every ModelAdmin of the back office (platform and tenant pages alike).
+
+    Its forms read every decimal (amounts, tolerances, thresholds) exactly, by the financial
+    kernel's rule (``ExactDecimalFormField``): ``1e2`` is refused on the form, not saved as 100.
+    """
 
     view_on_site = False
+    formfield_overrides: dict[Any, dict[str, Any]] = {
+        models.DecimalField: {"form_class": ExactDecimalFormField}
+    }
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CheckedChangeList

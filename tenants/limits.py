@@ -20,6 +20,9 @@ Why these numbers:
   ``STRUCTURED_REFERENCE`` 64 (bank references: ``AcctSvcrRef``/``EndToEndId`` are Max35Text,
   OFX ``FITID`` up to 255 in theory but short in practice), ``ACCOUNT`` 64 (IBAN is at most 34;
   other account ids are shorter), ``RETURN_REASON`` 16 (ISO return codes have 4).
+* ``FILE_NAME`` 255: an uploaded statement's name, as most file systems bound it. Django cuts
+  longer upload names to 255 itself; ``tenants.uploads`` keeps the name as sent so the import
+  can refuse it (400 naming ``file``) rather than store an altered one.
 * ``SEARCH`` 200: a search term longer than any name it could match is no search.
 * ``ALIASES_PER_VENDOR`` 20: the other names a vendor appears under on statements; a handful
   in practice. With 50 (the API's earlier bound) one vendor could hold 10,000 characters of
@@ -41,6 +44,7 @@ TRANSACTION_REFERENCE = 128
 STRUCTURED_REFERENCE = 64
 ACCOUNT = 64
 RETURN_REASON = 16
+FILE_NAME = 255
 SEARCH = 200
 ALIASES_PER_VENDOR = 20
 

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
-from common.finance import AmountError, exact_decimal
+from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, AmountError, exact_decimal
 
 from .errors import unknown_field_errors
 from .money import quantize
@@ -104,6 +104,22 @@ class ExactDecimalField(serializers.DecimalField):
         except AmountError as error:
             raise serializers.ValidationError(f"Not an exact decimal: {error}.") from None
         return super().to_internal_value(exact)
+
+
+class AmountFilterField(ExactDecimalField):
+    """A query-string amount bound (``min_amount``, ``max_amount``): read like every amount.
+
+    The one field of every REST amount filter (GraphQL's filters read their bounds through the
+    ``Decimal`` scalar, which applies the same kernel rule). ``1e2``, ``15000e-2`` and ``1_000``
+    are refused with a 400 naming the parameter, never taken for 100, 150.00 or 1000; the
+    bound may have up to the storage precision (``numeric(18, 4)``).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", AMOUNT_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", AMOUNT_DECIMAL_PLACES)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
 
 
 # --- list output from .values() rows ---------------------------------------------------------------

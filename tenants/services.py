@@ -112,9 +112,9 @@ def tenant_settings_update(
 def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Membership:
     """Add an existing user to the current tenant (call inside its ``tenant_context``).
 
-    For operators and fixtures only: the API never adds users directly, it invites them
-    (``invitation_create``), because answering differently for unknown usernames would let
-    any owner enumerate the platform's accounts.
+    For operators and fixtures only: the API and the back office never add users directly, they
+    invite them (``invitation_create``), because answering differently for unknown usernames
+    would let any owner enumerate the platform's accounts.
     """
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}.", errors={"role": [f"Choose one of {Role.values}."]})

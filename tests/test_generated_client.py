@@ -145,6 +145,8 @@ def test_every_generated_module_imports_and_the_readme_flow_runs(generated):
         models.ReconcileOutput,
     )
     assert run.run_id and isinstance(run.candidates, list)
+    assert run.candidates_total == len(run.candidates) and run.candidates_truncated is False
+    assert run.matches_url.endswith(f"/matches?run_id={run.run_id}")
     for candidate in run.candidates:
         assert all(allocation.amount == "150.00" for allocation in candidate.allocations)
 

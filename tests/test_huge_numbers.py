@@ -91,6 +91,44 @@ def test_rest_amount_filters_refuse_huge_exponents(world_a, api_client_for, lite
         assert_problem(client.get(base(world_a) + path, {"min_amount": literal}), 400)
 
 
+NOT_EXACTLY_A_NUMBER = [
+    *("1e2", "1E2", "1.5e3", "15000e-2", " 1e2 ", "1e+2"),
+    *("0x10", "1_000", "Infinity", "NaN"),
+]
+
+
+@pytest.mark.parametrize("literal", NOT_EXACTLY_A_NUMBER)
+def test_rest_amount_filters_follow_the_kernels_rule(world_a, api_client_for, literal):
+    """``min_amount``/``max_amount`` (and ``min_confidence``) are read like every amount: DRF's
+    DecimalField took ``1e2`` for 100 and ``15000e-2`` for 150.00."""
+    client = api_client_for(world_a.viewer)
+    for path, name in (
+        ("/invoices", "min_amount"),
+        ("/invoices", "max_amount"),
+        ("/bank-transactions", "min_amount"),
+        ("/bank-transactions", "max_amount"),
+        ("/matches", "min_confidence"),
+    ):
+        body = assert_problem(client.get(base(world_a) + path, {name: literal}), 400)
+        assert list(body["errors"]) == [name], (path, body)
+
+
+def test_rest_amount_filters_take_exact_numbers(world_a, api_client_for):
+    make_invoice(world_a.tenant, amount="150.00", number="INV-1")
+    client = api_client_for(world_a.viewer)
+    for bounds, found in (
+        ({"min_amount": "150"}, 1),
+        ({"max_amount": "149.9999"}, 0),
+        ({"min_amount": "-5"}, 1),
+    ):
+        response = client.get(base(world_a) + "/invoices", bounds)
+        assert response.status_code == 200, response.content
+        assert len(response.json()["results"]) == found, bounds
+    assert client.get(base(world_a) + "/matches", {"min_confidence": "0.5"}).status_code == 200
+    for path in ("/invoices", "/bank-transactions"):
+        assert_problem(client.get(base(world_a) + path, {"min_amount": "0.00001"}), 400)
+
+
 def test_an_amount_written_out_in_full_is_still_fine(world_a, api_client_for):
     client = api_client_for(world_a.owner)
     body = '{"amount": 1500.00, "description": "x", "currency": "USD"}'
@@ -110,6 +148,10 @@ SETTINGS = (
     "mutation($input: TenantSettingsInput!) { updateTenantSettings(input: $input) { feeToleranceFixed } }"
 )
 INVOICES = "query($filter: InvoiceFilter) { invoices(filter: $filter) { items { id } } }"
+BANK_TRANSACTIONS = (
+    "query($filter: BankTransactionFilter) { bankTransactions(filter: $filter) { items { id } } }"
+)
+MATCHES = "query($filter: MatchFilter) { matches(filter: $filter) { items { id } } }"
 SCORE = (
     "query($inv: [ScoreInvoiceInput!]!, $tx: [ScoreTransactionInput!]!) "
     "{ scoreCandidates(invoices: $inv, transactions: $tx) { proposals { confidence } } }"
@@ -119,6 +161,8 @@ GRAPHQL_VARIABLES = [
     (IMPORT, {"items": [{"amount": "HUGE", "date": "2024-01-02"}]}),
     (SETTINGS, {"input": {"feeToleranceFixed": "HUGE"}}),
     (INVOICES, {"filter": {"minAmount": "HUGE"}}),
+    (BANK_TRANSACTIONS, {"filter": {"maxAmount": "HUGE"}}),
+    (MATCHES, {"filter": {"minConfidence": "HUGE"}}),
     (
         SCORE,
         {

@@ -335,6 +335,7 @@ ADMIN_TARGETS = {
     "tenants/tenantsettings": lambda a: _a_row("tenants_tenantsettings", a),
     "tenants/auditevent": lambda a: _a_row("tenants_auditevent", a),
     "tenants/membership": lambda a: _a_row("tenants_membership", a),
+    "tenants/invitation": lambda a: a.seeded["invitation"].pk,
     "tenants/tenant": lambda a: a.tenant.pk,
     "tenants/apitoken": lambda a: _a_token(a),
     "auth/user": lambda a: a.owner.pk,

@@ -2,7 +2,8 @@
 and the engine (see DESIGN.md: arrows point down only, nothing here imports the project).
 
 ``currencies``: ISO 4217 codes and minor units. ``amounts``: amounts read exactly from text or
-API values, or refused; the storage precision every amount column has.
+API values, or refused; the storage precision every amount column has. ``labels``: how
+sentences and lists quote clients' texts (excerpts) and name an invoice.
 """
 
 from .amounts import (
@@ -34,6 +35,7 @@ from .currencies import (
     normalize_currency,
     quantize,
 )
+from .labels import QUOTE_MAX_CHARS, excerpt, invoice_label, money_text
 
 __all__ = [
     "AMOUNT_DECIMAL_PLACES",
@@ -46,16 +48,20 @@ __all__ = [
     "MINOR_UNITS",
     "MT940_AMOUNT",
     "OFX_AMOUNT",
+    "QUOTE_MAX_CHARS",
     "AmountError",
     "AmountFormat",
     "MoneyError",
     "amount_reader",
     "csv_amount_format",
     "exact_decimal",
+    "excerpt",
     "fits_minor_units",
+    "invoice_label",
     "json_decimal",
     "json_int",
     "minor_units",
+    "money_text",
     "normalize_currency",
     "parse_amount_text",
     "parse_money",

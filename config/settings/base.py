@@ -146,6 +146,12 @@ WHITENOISE_USE_FINDERS = True
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The first records each upload's name as sent (Django cuts names over 255 characters).
+FILE_UPLOAD_HANDLERS = [
+    "tenants.uploads.UploadNameRecorder",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # Per API token, counted in PostgreSQL across workers; 0 switches the limit off.
@@ -157,6 +163,10 @@ WRITE_RATE_LIMIT_PER_MINUTE = env.int("WRITE_RATE_LIMIT_PER_MINUTE", default=600
 # run's own memory (docs/benchmarks.md: 100k x 86k ran 2-9 s faster with 2 but needed
 # ~1.25 GiB instead of ~1 GiB), so a run stays in one process unless this is raised.
 RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=1)
+# Candidates a reconcile response (REST and GraphQL) carries at most, highest confidence first:
+# a run proposes as many as the tenant's open items allow, so the response is cut here and
+# points to the paginated list of the run's matches (GET matches?run_id=) for the rest.
+RECONCILE_RESPONSE_CANDIDATES = env.int("RECONCILE_RESPONSE_CANDIDATES", default=500)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

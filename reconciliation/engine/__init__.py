@@ -1,12 +1,14 @@
 """Pure, deterministic bank-reconciliation matching engine (no Django, no ORM).
 
 Public API: :func:`reconcile`, :func:`score_pair`, :data:`ENGINE_VERSION`, the frozen
-dataclasses in :mod:`.types` and :func:`invoice_label` (how the engine names an invoice).
+dataclasses in :mod:`.types` and :func:`invoice_label` (how the engine names an invoice; its home is
+``common.finance.labels``, shared with the ``Invoice`` model).
 See ``README.md`` in this folder for weights and rules.
 """
 
+from common.finance.labels import invoice_label
+
 from .core import ENGINE_VERSION, reconcile, score_pair
-from .signals import invoice_label
 from .types import (
     Allocation,
     EngineResult,

@@ -31,6 +31,8 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import TypeVar
 
+from common.finance.labels import QUOTE_MAX_CHARS, excerpt
+
 from .assignment import Option, assign
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs
@@ -67,7 +69,7 @@ from .types import (
 )
 
 _T = TypeVar("_T")
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"  # 1.1: reasons quote excerpts, at most 12 per proposal
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
@@ -90,17 +92,49 @@ _PARTIAL_NO_REF = Reason(
 _AUTO_OFF = Reason("auto.disabled", "Auto-confirmation is switched off")
 _PENALTY_CODES = frozenset({"ref.other_invoice", "rf.invalid", "amount.partial", "amount.over"})
 
+#: Reasons a proposal stores (``Proposal.reasons``). A proposal states what it is (shape, fee,
+#: amounts still open: at most 5 lines) and the reasons of its pairs' signals; a 1:N proposal
+#: over 5 invoices or an N:1 over 4 payments carried up to 62. Beyond this bound the strongest
+#: are kept (see ``_keep_strongest``) and the last line says how many were left out; the
+#: breakdown still holds every signal of every pair. 1:1 proposals have at most 11.
+MAX_PROPOSAL_REASONS = 12
+# How much a reason weighs when some must be left out: its signal's contribution (weight x
+# score, at most 0.55); a penalty explains a lowered confidence and a line about the
+# proposal's shape says what it is, so both outrank every signal.
+_PENALTY_STRENGTH = Decimal(1)
+_SHAPE_STRENGTH = Decimal(2)
 
-def _dedupe(reasons: list[Reason]) -> tuple[Reason, ...]:
+_Scored = list[tuple[Decimal, Reason]]
+
+
+def _dedupe(reasons: _Scored) -> _Scored:
     """Drop repeated sentences, keeping the first occurrence (many_to_one lists members)."""
     seen: set[tuple[str, str]] = set()
-    out: list[Reason] = []
-    for r in reasons:
+    out: _Scored = []
+    for strength, r in reasons:
         key = (r.code, r.message)
         if key not in seen:
             seen.add(key)
-            out.append(r)
-    return tuple(out)
+            out.append((strength, r))
+    return out
+
+
+def _keep_strongest(reasons: _Scored) -> tuple[Reason, ...]:
+    """At most ``MAX_PROPOSAL_REASONS`` reasons, in their order: the strongest (ties: the
+    earlier) when there are more, and a last line saying how many were left out."""
+    if len(reasons) <= MAX_PROPOSAL_REASONS:
+        return tuple(r for _, r in reasons)
+    keep = MAX_PROPOSAL_REASONS - 1
+    ranked = sorted(range(len(reasons)), key=lambda k: (-reasons[k][0], k))[:keep]
+    kept = [reasons[k][1] for k in sorted(ranked)]
+    left_out = len(reasons) - keep
+    kept.append(
+        Reason(
+            "reasons.more",
+            f"{left_out} weaker reasons are not listed here; the breakdown gives every signal of every pair",
+        )
+    )
+    return tuple(kept)
 
 
 def _dec_bp(d: Decimal) -> int:
@@ -656,14 +690,16 @@ class _Run:
     def _explain(self, t: int, i: int, ev: Ev) -> PairScore:
         return explain(ev, self.invs[i], self.txs[t], self.s)
 
-    def _summary(self, ps: PairScore) -> list[Reason]:
-        """The reasons that carry weight: signals with a positive score, plus penalties."""
-        out: list[Reason] = []
+    def _summary(self, ps: PairScore) -> _Scored:
+        """The reasons that carry weight (signals with a positive score, plus penalties), each
+        with its strength: its signal's contribution to the confidence."""
+        out: _Scored = []
         for sig in ps.signals:
             if sig.score > 0:
-                out.extend(sig.reasons)
+                strength = sig.weight * sig.score
+                out.extend((strength, r) for r in sig.reasons)
             else:
-                out.extend(r for r in sig.reasons if r.code in _PENALTY_CODES)
+                out.extend((_PENALTY_STRENGTH, r) for r in sig.reasons if r.code in _PENALTY_CODES)
         return out
 
     def _proposals(self) -> list[Proposal]:
@@ -685,7 +721,7 @@ class _Run:
         members = [a.tx for a in allocs]
         blockers: list[Reason] = []
         breakdown: list[PairScore] = []
-        reasons: list[Reason] = []
+        reasons: _Scored = []
         rival = 0
         fee = Decimal(0)
         for a in allocs:
@@ -707,29 +743,40 @@ class _Run:
         if len(allocs) > 1:
             reasons.insert(
                 0,
-                Reason(
-                    "shape.many_to_one",
-                    f"{len(allocs)} payments settle {paid:,.2f} {cur} of {invoice_phrase(inv)}"
-                    + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
+                (
+                    _SHAPE_STRENGTH,
+                    Reason(
+                        "shape.many_to_one",
+                        f"{len(allocs)} payments settle {paid:,.2f} {cur} of {invoice_phrase(inv)}"
+                        + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
+                    ),
                 ),
             )
         elif left > 0:
             reasons.insert(
                 0,
-                Reason(
-                    "shape.partial",
-                    f"Partial payment: {left:,.2f} {cur} of {invoice_phrase(inv)} stays open",
+                (
+                    _SHAPE_STRENGTH,
+                    Reason(
+                        "shape.partial",
+                        f"Partial payment: {left:,.2f} {cur} of {invoice_phrase(inv)} stays open",
+                    ),
                 ),
             )
         if fee:
-            reasons.append(Reason("shape.fee", f"{fee:,.2f} {cur} underpayment booked as a fee"))
+            reasons.append(
+                (_SHAPE_STRENGTH, Reason("shape.fee", f"{fee:,.2f} {cur} underpayment booked as a fee"))
+            )
         for a in allocs:
             if a.round > 1:
                 reasons.append(
-                    Reason(
-                        "shape.remaining",
-                        f"Transaction {self.txs[a.tx].id} was scored against the amount still open "
-                        f"({a.ev.outstanding:,.2f} {cur}) after earlier payments",
+                    (
+                        _SHAPE_STRENGTH,
+                        Reason(
+                            "shape.remaining",
+                            f"Transaction {excerpt(self.txs[a.tx].id)} was scored against the amount still "
+                            f"open ({a.ev.outstanding:,.2f} {cur}) after earlier payments",
+                        ),
                     )
                 )
         allocations = tuple(
@@ -739,7 +786,7 @@ class _Run:
             shape=shape,
             allocations=allocations,
             confidence=bp_decimal(bp),
-            reasons=tuple(reasons) if len(allocs) == 1 else _dedupe(reasons),
+            reasons=_keep_strongest(reasons if len(allocs) == 1 else _dedupe(reasons)),
             breakdown=tuple(breakdown),
             auto_confirm=not blockers,
             auto_confirm_blockers=tuple(blockers),
@@ -773,31 +820,32 @@ class _Run:
         labels = [invoice_name(inv) for inv in invs]
         numbers = ("; " if any("," in label for label in labels) else ", ").join(labels)
         total = sum((inv.outstanding for inv in invs), Decimal(0))
-        reasons = [
+        lines = [
             Reason(
                 "shape.one_to_many",
                 f"One payment of {tx.avail:,.2f} {cur} settles {len(invs)} invoices "
-                f"({numbers}) totalling {total:,.2f} {cur}",
+                f"({excerpt(numbers, 2 * QUOTE_MAX_CHARS)}) totalling {total:,.2f} {cur}",
             )
         ]
         if grp.shortfall:
-            reasons.append(Reason("shape.fee", f"{grp.shortfall:,.2f} {cur} underpayment booked as a fee"))
+            lines.append(Reason("shape.fee", f"{grp.shortfall:,.2f} {cur} underpayment booked as a fee"))
         if grp.all_referenced:
-            reasons.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
+            lines.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
         else:
             k = len(invs)
-            reasons.append(
+            lines.append(
                 Reason(
                     "group.coincidence_discount",
                     f"Not every invoice is quoted: confidence discounted for a "
                     f"possible accidental sum of {k} amounts",
                 )
             )
+        reasons: _Scored = [(_SHAPE_STRENGTH, line) for line in lines]
         breakdown = tuple(self._explain(t, i, ev) for i, ev in zip(opt.invs, grp.evs, strict=True))
         for ps in breakdown:
-            for r in self._summary(ps):
-                if not r.code.startswith("amount.") and r not in reasons:
-                    reasons.append(r)
+            for strength, r in self._summary(ps):
+                if not r.code.startswith("amount."):
+                    reasons.append((strength, r))
         allocations: list[Allocation] = []
         left = grp.shortfall
         for inv in reversed(invs):  # the fee is taken from the last invoice(s)
@@ -810,7 +858,7 @@ class _Run:
             shape="one_to_many",
             allocations=tuple(allocations),
             confidence=bp_decimal(opt.bp),
-            reasons=tuple(reasons),
+            reasons=_keep_strongest(_dedupe(reasons)),
             breakdown=breakdown,
             auto_confirm=not blockers,
             auto_confirm_blockers=tuple(blockers),

@@ -45,6 +45,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from common.finance.labels import excerpt, invoice_label, money_text
+
 from .normalize import (
     FUZZY_MIN_CHARS,
     MAX_KEY_ATOMS,
@@ -557,9 +559,12 @@ def evaluate(
 
 # --- explanation ------------------------------------------------------------------------------
 
-
-def _money(x: Decimal, cur: str) -> str:
-    return f"{x:,.2f} {cur}"
+#: Longest reason message: the longest sentence with every quoted piece at its excerpt's
+#: length (``common.finance.labels.QUOTE_MAX_CHARS``; a list of up to ``max_subset_size`` invoice
+#: labels is quoted at twice that). Checked by tests/reconciliation/engine/test_reason_bounds.py
+#: with every text at its bound; the GraphQL cost model (reconciliation/schema/limits.py) weighs
+#: a message by it.
+REASON_MESSAGE_MAX_CHARS = 300
 
 
 @lru_cache(maxsize=4096)
@@ -568,33 +573,17 @@ def day_text(ordinal: int | None) -> str:
     return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
 
 
-def _unnumbered(party: str, amount: Decimal, currency: str, day: date | None, lead: str) -> str:
-    when = day.isoformat() if day else ""
-    details = [part for part in (party.strip(), _money(amount, currency), when) if part]
-    return f"{lead} invoice ({', '.join(details)})"
-
-
-def invoice_label(number: str, *, party: str, amount: Decimal, currency: str, day: date | None) -> str:
-    """What to call an invoice in a list or a title: its number, or when it has none (an
-    ordinary case: the original API took invoices without one) who, how much and when.
-
-    "INV-0101"; "Unnumbered invoice (Acme Corp, 150.00 USD, 2023-10-25)". Never an id: a
-    bookkeeper cannot tell invoices apart by UUID. The engine's sentences (:func:`invoice_name`)
-    and the workbench both name invoices this way.
-    """
-    if number.strip():
-        return number.strip()
-    return _unnumbered(party, amount, currency, day, "Unnumbered")
-
-
 def invoice_name(inv: PInv) -> str:
-    """A prepared invoice named inside a sentence: "INV-0101" or "unnumbered invoice (...)",
-    dated by its issue, else its due date."""
+    """A prepared invoice named inside a sentence (``invoice_label``): "INV-0101" or
+    "unnumbered invoice (...)", dated by its issue, else its due date."""
     src = inv.src
-    if src.number.strip():
-        return src.number.strip()
-    return _unnumbered(
-        src.counterparty_name, src.amount, inv.currency, src.issue_date or src.due_date, "unnumbered"
+    return invoice_label(
+        src.number,
+        party=src.counterparty_name,
+        amount=src.amount,
+        currency=inv.currency,
+        day=src.issue_date or src.due_date,
+        in_sentence=True,
     )
 
 
@@ -629,8 +618,9 @@ BLOCKER_MESSAGES = {
 
 
 def blocker_reason(code: str, **kw: object) -> Reason:
-    """A blocker code with its sentence."""
-    return Reason(code, BLOCKER_MESSAGES[code].format(**kw))
+    """A blocker code with its sentence; quoted texts (a reference key, a payer) as excerpts."""
+    quoted = {name: excerpt(value) if isinstance(value, str) else value for name, value in kw.items()}
+    return Reason(code, BLOCKER_MESSAGES[code].format(**quoted))
 
 
 def explain(
@@ -649,26 +639,28 @@ def explain(
     """
     icur, tcur = inv.currency, tx.currency
     out = ev.outstanding
-    number = inv.src.number.strip()
+    number = excerpt(inv.src.number.strip())
+    detail = excerpt(ev.r_detail)
     a: list[Reason] = []
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
     else:
-        paid = _money(ev.converted, icur)
+        paid = money_text(ev.converted, icur)
         if ev.rate is not None:
             a.append(
                 Reason(
-                    "amount.fx", f"Converted {_money(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}"
+                    "amount.fx",
+                    f"Converted {money_text(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}",
                 )
             )
-        o = _money(out, icur)
+        o = money_text(out, icur)
         if ev.a_kind == "amount.exact":
             a.append(Reason("amount.exact", f"Amount {paid} equals the invoice's outstanding {o}"))
         elif ev.a_kind == "amount.fee":
             a.append(
                 Reason(
                     "amount.fee",
-                    f"Amount {paid} is {_money(ev.fee, icur)} short of the "
+                    f"Amount {paid} is {money_text(ev.fee, icur)} short of the "
                     f"outstanding {o}; within the fee tolerance, booked as a bank fee",
                 )
             )
@@ -678,7 +670,7 @@ def explain(
             a.append(
                 Reason(
                     "amount.near",
-                    f"Amount {paid} is {_money(abs(diff), icur)} {word} "
+                    f"Amount {paid} is {money_text(abs(diff), icur)} {word} "
                     f"the outstanding {o} (within {ev.band * 100:.0f} %)",
                 )
             )
@@ -687,14 +679,14 @@ def explain(
                 Reason(
                     "amount.partial",
                     f"Amount {paid} is less than the outstanding {o}: "
-                    f"a partial payment, {_money(out - ev.converted, icur)} would stay open",
+                    f"a partial payment, {money_text(out - ev.converted, icur)} would stay open",
                 )
             )
         elif ev.a_kind == "amount.over":
             a.append(
                 Reason(
                     "amount.over",
-                    f"Amount {paid} exceeds the outstanding {o} by {_money(ev.converted - out, icur)}",
+                    f"Amount {paid} exceeds the outstanding {o} by {money_text(ev.converted - out, icur)}",
                 )
             )
         else:
@@ -711,18 +703,18 @@ def explain(
         r.append(
             Reason(
                 "rf.match",
-                f"Valid RF creditor reference {ev.r_detail} equals the invoice's structured reference",
+                f"Valid RF creditor reference {detail} equals the invoice's structured reference",
             )
         )
     elif ev.r_kind == "rf.embedded":
         r.append(
-            Reason("rf.embedded", f"Valid RF creditor reference {ev.r_detail} embeds invoice number {number}")
+            Reason("rf.embedded", f"Valid RF creditor reference {detail} embeds invoice number {number}")
         )
     elif ev.r_kind == "ref.structured":
         r.append(
             Reason(
                 "ref.structured",
-                f"Structured reference {ev.r_detail} equals the invoice's structured reference",
+                f"Structured reference {detail} equals the invoice's structured reference",
             )
         )
     elif ev.r_kind == "ref.exact":
@@ -731,7 +723,7 @@ def explain(
         r.append(
             Reason(
                 "ref.numeric",
-                f"The digits {ev.r_detail} of invoice number {number} "
+                f"The digits {detail} of invoice number {number} "
                 "appear in the transaction text without the prefix",
             )
         )
@@ -739,7 +731,7 @@ def explain(
         r.append(
             Reason(
                 "ref.fuzzy",
-                f"'{ev.r_detail}' in the transaction text differs from "
+                f"'{detail}' in the transaction text differs from "
                 f"invoice number {number} by one character",
             )
         )
@@ -748,7 +740,11 @@ def explain(
     else:
         r.append(Reason("ref.none", "The invoice has no number to look for in the transaction"))
     if ev.invalid_rf:
-        r.append(Reason("rf.invalid", f"RF reference {ev.invalid_rf} has an invalid checksum and is ignored"))
+        r.append(
+            Reason(
+                "rf.invalid", f"RF reference {excerpt(ev.invalid_rf)} has an invalid checksum and is ignored"
+            )
+        )
     if ev.a_kind == "amount.over":
         a.append(
             Reason(
@@ -766,22 +762,27 @@ def explain(
             )
         )
     c: list[Reason] = []
-    party = inv.src.counterparty_name or "the counterparty"
+    party = excerpt(inv.src.counterparty_name) or "the counterparty"
     if ev.c_kind == "cp.account":
         c.append(
             Reason(
-                "cp.account", f"Payer account {tx.src.counterparty_account} equals {party}'s account on file"
+                "cp.account",
+                f"Payer account {excerpt(tx.src.counterparty_account)} equals {party}'s account on file",
             )
         )
     elif ev.c_kind in ("cp.name", "cp.name_description"):
         where = "Payer name" if ev.c_kind == "cp.name" else "Description"
-        c.append(Reason(ev.c_kind, f"{where} '{tx.name}' matches '{ev.c_name}' ({ev.c_ratio:.0f} % similar)"))
+        c.append(
+            Reason(
+                ev.c_kind,
+                f"{where} '{excerpt(tx.name)}' matches '{excerpt(ev.c_name)}' ({ev.c_ratio:.0f} % similar)",
+            )
+        )
     elif ev.c_kind == "cp.unknown":
         c.append(Reason("cp.unknown", "No payer name or account to compare"))
     else:
-        c.append(
-            Reason("cp.none", f"Payer '{tx.src.counterparty_name or tx.name}' does not resemble {party}")
-        )
+        payer = excerpt(tx.src.counterparty_name or tx.name)
+        c.append(Reason("cp.none", f"Payer '{payer}' does not resemble {party}"))
     if inv.accts and tx.acct and tx.acct not in inv.accts:
         c.append(
             Reason(

@@ -13,20 +13,28 @@ shallow and small. ``DocumentLimits`` checks, before validation, in this order:
    depth and alias limiters 35 s); validation walks each expanded field, so this bounds its work.
 4. **Cost** of the operation that runs: every field of every row it can return, weighted by the
    size of its value. A list counts its largest possible length: the page size (``first``, capped
-   by the resolver's maximum) for pages, the number of inputs for ``scoreCandidates`` and imports,
-   and a declared bound for the others (``LIST_BOUNDS``). A text field counts one unit per
-   ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``, via the model field), other
-   values one. So the cost is an upper bound of the response in units of about 100 characters.
+   by the resolver's maximum) for pages and ``reconcile``'s candidates, the number of inputs for
+   ``scoreCandidates`` and imports, and a declared bound for the others (``LIST_BOUNDS``). A
+   text field counts one unit per ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``,
+   via the model field), other values one. So the cost is an upper bound of the response in
+   units of about 100 characters.
 
 Nothing is counted twice by merging: ``a: invoices`` and ``b: invoices`` are two lists.
+
+Some fields cost work, not bytes: ``FIELD_WORK`` adds their price to the cost and bounds how
+many a request may run (``explain``: one), refused with an error naming the field.
 
 Worst case: each unit is at most 100 characters, 600 bytes as JSON (a control character is
 escaped to six bytes; the view writes other characters as UTF-8, at most four), plus ~40 bytes
 of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response. One full page
 (500 rows) of any list with all its own fields fits: an invoice row costs 39 with its vendor's
 name, a transaction 41, a vendor with its 20 aliases 48. Engine reasons are the expensive part:
-a match may carry 62, and a message may quote a 2,000-character description, so a page of
-matches with their reasons is limited to about 15 rows (their fields alone: 500).
+a match stores at most 12 (``engine.core.MAX_PROPOSAL_REASONS``) of at most 300 characters
+each (``engine.signals.REASON_MESSAGE_MAX_CHARS``: client texts are quoted as 80-character
+excerpts), so a match with all its fields and reasons costs 110 and a page of 227 fits; with
+its full per-pair breakdown (up to 5 pairs, every signal and blocker) a match costs 975, 25
+per request. (Before the engine bounded its texts a reason could quote a 2,000-character
+description and a match carry 62 reasons: 15 matches with reasons, 4 with breakdowns.)
 Introspection is counted by its expanded fields plus ``INTROSPECTION_COST`` for the schema's
 own size (~90 kB of JSON).
 
@@ -40,6 +48,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from graphql import (
     DocumentNode,
@@ -74,8 +83,8 @@ from banking.models import BankTransaction
 from invoices.models import Invoice, Vendor
 from tenants import limits
 
-from ..engine.core import MAX_ROUNDS
-from ..engine.signals import BLOCKER_MESSAGES
+from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
+from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
 from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
 from .queries import MAX_PAGE_SIZE, MAX_SCORE_TRANSACTIONS
@@ -93,14 +102,24 @@ INTROSPECTION_COST = 1_000  # the whole schema's description, ~90 kB: ~1,000 uni
 
 ROWS = object()  # a list as long as the row argument of the field above it
 
+# Fields whose work is not what they return: what each one costs, and how many a request may run.
+# ``explain`` judges a pair as a run would, against all the tenant's open invoices (one read of
+# the open ledger, ~3 s of CPU at 100k open invoices): 15 aliased explains took 45 s. Priced at
+# just over half of ``MAX_COST``, one fits beside ordinary reads and a second never does; the
+# refusal names the field (REST's ``GET reconcile/explain`` answers one pair per request too).
+MAX_EXPLAINS_PER_REQUEST = 1
+FIELD_WORK: dict[str, tuple[int, int]] = {
+    "Query.explain": (MAX_COST // (MAX_EXPLAINS_PER_REQUEST + 1) + 1, MAX_EXPLAINS_PER_REQUEST),
+}
+
 # Engine output, bounded by the engine's code (signals.explain, core._pair_proposal): a pair has
 # 4 signals with at most 4 (amount), 3, 3 and 1 (date) reasons and one blocker per hard code; a
-# proposal has at most ``_ALLOCATIONS`` pairs, the summary of each (11), and up to 7 lines on
-# its shape, fee and remaining amounts. A test checks them on a generated data set.
+# proposal has at most ``_ALLOCATIONS`` pairs and stores at most ``MAX_PROPOSAL_REASONS``
+# reasons (the strongest). A test checks them on a generated data set.
 _ALLOCATIONS = max(EngineSettings().max_subset_size, MAX_ROUNDS)  # 1:N and N:1 shapes
 _SIGNALS = 4
 _REASONS_PER_SIGNAL = 4
-_REASONS_PER_PROPOSAL = _ALLOCATIONS * (4 + 3 + 3 + 1) + 7
+_REASONS_PER_PROPOSAL = MAX_PROPOSAL_REASONS
 _BLOCKERS_PER_PAIR = len(BLOCKER_MESSAGES)
 _BLOCKERS_PER_PROPOSAL = 10
 
@@ -113,10 +132,8 @@ LIST_BOUNDS: dict[str, Any] = {
     "ReconciliationRunPage.items": ROWS,
     "ScoreResult.proposals": ROWS,  # at most one proposal per supplied transaction
     "ImportResult.transactionIds": ROWS,  # one id per imported transaction
-    # Every proposal of the run, as REST returns them: as many as the tenant's open items allow,
-    # which no request bound can estimate. Counted once; ``reconcile`` is a write (each one in a
-    # document counts against the token's write limit) and runs one at a time per tenant.
-    "ReconcileResult.candidates": 1,
+    # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
+    "ReconcileResult.candidates": ROWS,
     "Vendor.aliases": limits.ALIASES_PER_VENDOR,
     "Match.allocations": _ALLOCATIONS,
     "Match.breakdown": _ALLOCATIONS,
@@ -141,6 +158,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.reconciliationRuns": ("first", MAX_PAGE_SIZE),
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
+    "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
 }
 _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Invoice": Invoice,
@@ -149,11 +167,11 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
 }
-# Texts that are not model columns. Engine messages quote numbers and names; a counterparty
-# reason quotes the transaction's description when it has no payer name, hence the description's
-# bound. scoreCandidates echoes its callers' ids (limits.NAME).
+# Texts that are not model columns. Engine messages quote excerpts of numbers, names and
+# descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its
+# callers' ids (limits.NAME).
 _OTHER_TEXT_BOUNDS = {
-    "Reason.message": limits.DESCRIPTION + limits.NAME + 100,
+    "Reason.message": REASON_MESSAGE_MAX_CHARS,
     "PairScore.invoiceId": limits.NAME,
     "PairScore.transactionId": limits.NAME,
     "ScoredAllocation.invoiceId": limits.NAME,
@@ -304,6 +322,10 @@ class _Cost:
     flat: bool = False
     memo: dict[tuple[str, int], int] = field(default_factory=dict)
     active: set[str] = field(default_factory=set)
+    # How many times each ``FIELD_WORK`` field can run (fragments memoised: counted when
+    # computed, times the spreads that reuse them, see ``_fragment``).
+    work: dict[str, int] = field(default_factory=dict)
+    work_memo: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
 
     def of(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, rows: int) -> int:
         total = 0
@@ -326,8 +348,17 @@ class _Cost:
                 return 0  # unknown or cyclic: validation reports it
             self.active.add(name)
             inner = self.schema.get_type(definition.type_condition.name.value)
+            before = dict(self.work)
             self.memo[key] = self.of(definition.selection_set, inner, rows)
+            self.work_memo[key] = {
+                work_key: runs - before.get(work_key, 0)
+                for work_key, runs in self.work.items()
+                if runs != before.get(work_key, 0)
+            }
             self.active.discard(name)
+        else:
+            for work_key, count in self.work_memo.get(key, {}).items():
+                self.work[work_key] = self.work.get(work_key, 0) + count
         return self.memo[key]
 
     def _field(self, node: FieldNode, parent: GraphQLNamedType | None, rows: int) -> int:
@@ -342,6 +373,9 @@ class _Cost:
         items, weight, child_rows = 1, 1, 1
         if not (self.flat or introspection):
             weight = TEXT_WEIGHTS.get(key, 1)
+            if key in FIELD_WORK:
+                weight += FIELD_WORK[key][0]
+                self.work[key] = self.work.get(key, 0) + rows
             if isinstance(get_nullable_type(definition.type), GraphQLList):
                 bound = LIST_BOUNDS.get(key, MAX_PAGE_SIZE)
                 items = rows if bound is ROWS else bound
@@ -425,13 +459,21 @@ def document_problem(
             )
         if operation is None:
             return None
-        cost = _Cost(schema, fragments, variables or {}, _variable_defaults(operation)).of(
-            operation.selection_set, _root(schema, operation), 1
-        )
+        costing = _Cost(schema, fragments, variables or {}, _variable_defaults(operation))
+        cost = costing.of(operation.selection_set, _root(schema, operation), 1)
     except _Refused as refused:
         return refused.error
     except GraphQLError as error:
         return error
+    for key, runs in costing.work.items():
+        allowed = FIELD_WORK[key][1]
+        if runs > allowed:
+            field_name = key.split(".")[-1]
+            return GraphQLError(
+                f"The operation asks for `{field_name}` {runs} times; it reads all the tenant's open "
+                f"invoices, so it runs at most {allowed} per request: send one request per pair.",
+                extensions={"cost": cost, "maxCost": MAX_COST},
+            )
     if cost > MAX_COST:
         return GraphQLError(
             f"The operation may return too much: its cost is {cost}, at most {MAX_COST} is allowed. "

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from django.conf import settings as django_settings
 from django.db import transaction
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
@@ -51,6 +52,16 @@ class Atomic(FieldExtension):
     def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
         with transaction.atomic():
             return next_(source, info, **kwargs)
+
+
+# The bound is the setting, read when a request runs; declared on the argument for clients.
+ReconcileCandidates = Annotated[
+    int,
+    strawberry.argument(
+        description="How many of the run's proposals to return, from 1 to RECONCILE_RESPONSE_CANDIDATES "
+        "(default setting 500); default 50. `matches(filter: {runId})` pages through all of them."
+    ),
+]
 
 
 def write_mutation(**kwargs: Any) -> Any:
@@ -107,14 +118,29 @@ def _idempotency_key(raw: str) -> str:
 
 @strawberry.type
 class Mutation:
-    @write_mutation(description="Run the engine now; returns the proposals with their reasons.")
-    def reconcile(self, info: Info, dry_run: bool = False) -> ReconcileResult:
+    @write_mutation(
+        description="Run the engine now; returns its `first` proposals (highest confidence first) with "
+        "their reasons, and how many there are."
+    )
+    def reconcile(
+        self, info: Info, dry_run: bool = False, first: ReconcileCandidates = 50
+    ) -> ReconcileResult:
+        # Checked before the run: a refused request must not have reconciled anything.
+        maximum = django_settings.RECONCILE_RESPONSE_CANDIDATES
+        if not 1 <= first <= maximum:
+            raise InvalidInput(
+                f"`first` must be between 1 and {maximum}.",
+                errors={"first": [f"Ensure this value is between 1 and {maximum}."]},
+            )
         context = info.context
         result = services.reconcile(context.tenant.id, dry_run=dry_run, actor=context.user, source="graphql")
+        shown = result.strongest_candidates(first)
         return ReconcileResult(
             run_id=result.run_id,
             dry_run=result.dry_run,
-            candidates=[_candidate(candidate) for candidate in result.candidates],
+            candidates=[_candidate(candidate) for candidate in shown],
+            candidates_total=len(result.candidates),
+            candidates_truncated=len(shown) < len(result.candidates),
             auto_confirmed=result.auto_confirmed,
         )
 

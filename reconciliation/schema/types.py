@@ -366,8 +366,17 @@ class Candidate:
 class ReconcileResult:
     run_id: uuid.UUID | None
     dry_run: bool
-    candidates: list[Candidate]
-    auto_confirmed: int
+    candidates: list[Candidate] = strawberry.field(
+        description="The run's `first` proposals, highest confidence first; "
+        "`matches(filter: {runId})` lists them all."
+    )
+    candidates_total: int = strawberry.field(description="How many proposals the run made.")
+    candidates_truncated: bool = strawberry.field(
+        description="True when `candidates` holds fewer than `candidatesTotal`."
+    )
+    auto_confirmed: int = strawberry.field(
+        description="How many proposals the run auto-confirmed (all of them, shown or not)."
+    )
 
 
 @strawberry.type

@@ -85,7 +85,7 @@ def test_workbench_lists_candidates_with_reasons_and_filters(login, staff_a, led
     filtered = client.get("/admin/reconciliation/workbench/?min_confidence=50&q=client").content.decode()
     assert f'data-match-id="{proposal_a}"' in filtered
     invalid = client.get("/admin/reconciliation/workbench/?min_confidence=500")
-    assert invalid.status_code == 200
+    assert invalid.status_code == 400  # no unfiltered list under filters that look applied
     assert "less than or equal to 100" in invalid.content.decode()
 
 
@@ -155,6 +155,25 @@ def test_statement_upload_imports_skips_duplicates_and_replays(login, staff_a, s
         assert ImportBatch.objects.filter(source="admin").count() == 2
     with tenant_context(staff_b.tenant.id):
         assert BankTransaction.objects.count() == 0
+
+
+def test_a_statement_whose_name_is_too_long_is_refused_not_cut(login, staff_a):
+    """Django cuts an uploaded file's name to 255 characters; the import refuses it instead."""
+    from banking.models import ImportBatch
+    from tenants import limits
+
+    handle = io.BytesIO(STATEMENT_CSV.encode())
+    handle.name = "m" * 300 + ".csv"  # not SimpleUploadedFile: it would cut the name itself
+    response = login(staff_a.accountant).post(
+        "/admin/banking/importbatch/add/",
+        {"file": handle, "file_format": "", "account": "", "idempotency_key": "key-1"},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Nothing was imported" in text
+    assert f"no more than {limits.FILE_NAME} characters" in text
+    with tenant_context(staff_a.tenant.id):
+        assert not ImportBatch.objects.exists()
 
 
 def test_a_rejected_statement_imports_nothing_and_says_why(login, staff_a):

@@ -145,7 +145,7 @@ def test_accountant_edits_invoices_through_the_service(login, staff_a, ledger_a)
 
 
 def test_only_owners_change_settings_and_members(login, staff_a, django_user_model):
-    from tenants.models import AuditEvent, Membership, TenantSettings
+    from tenants.models import AuditEvent, Invitation, Membership, TenantSettings
 
     with tenant_context(staff_a.tenant.id):
         settings_row = TenantSettings.objects.get()
@@ -170,11 +170,15 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         event = AuditEvent.objects.get(action="tenantsettings.changed")
         assert event.before["default_currency"] == "USD" and event.after["default_currency"] == "EUR"
 
-    django_user_model.objects.create_user("newcomer")
-    response = owner.post("/admin/tenants/membership/add/", {"username": "newcomer", "role": "viewer"})
+    # Members join by invitation (tests/admin/test_invitations_admin.py); one accepted here.
+    from tenants.services import invitation_accept
+
+    newcomer = django_user_model.objects.create_user("newcomer")
+    response = owner.post("/admin/tenants/invitation/add/", {"invitee": "newcomer", "role": "viewer"})
     assert response.status_code == 302
-    response = owner.post("/admin/tenants/membership/add/", {"username": "nobody", "role": "viewer"})
-    assert "No such user." in response.content.decode()
+    with tenant_context(staff_a.tenant.id):
+        invitation = Invitation.objects.get(invitee="newcomer")
+    invitation_accept(invitation_id=invitation.pk, user=newcomer)
     with tenant_context(staff_a.tenant.id):
         member = Membership.objects.get(user__username="newcomer")
     members_page = owner.get("/admin/tenants/membership/").content.decode()

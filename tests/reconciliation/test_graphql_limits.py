@@ -14,7 +14,7 @@ import time
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from graphql import GraphQLList, GraphQLObjectType, get_nullable_type
+from graphql import GraphQLList, GraphQLObjectType, get_nullable_type, parse
 
 from bench.datagen import generate
 from invoices.models import Invoice
@@ -24,7 +24,7 @@ from reconciliation.schema.schema import schema
 from tenants import limits as text_limits
 from tenants.context import tenant_context
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_vendor
+from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +104,23 @@ def test_engine_output_stays_within_the_declared_list_bounds():
             reasons += [reason for signal in pair.signals for reason in signal.reasons]
         message_weight = math.ceil(max(len(reason.message) for reason in reasons) / limits.TEXT_COST_UNIT)
         assert message_weight <= limits.TEXT_WEIGHTS["Reason.message"]
+
+
+def test_reason_weights_follow_the_engines_bounds():
+    """Reasons are bounded by the engine (short excerpts, at most 12 per proposal): a page of
+    200 matches with their reasons fits, where about 15 did when a reason could quote a whole
+    2,000-character description and a match carry 62 of them."""
+    from reconciliation.engine.core import MAX_PROPOSAL_REASONS
+    from reconciliation.engine.signals import REASON_MESSAGE_MAX_CHARS
+
+    message_weight = math.ceil(REASON_MESSAGE_MAX_CHARS / limits.TEXT_COST_UNIT)
+    assert limits.TEXT_WEIGHTS["Reason.message"] == message_weight
+    for field in ("Match.reasons", "Candidate.reasons", "ScoredProposal.reasons"):
+        assert limits.LIST_BOUNDS[field] == MAX_PROPOSAL_REASONS
+    page = (
+        "{ matches(first: 200) { items { id confidence reasons { code message } allocations { amount } } } }"
+    )
+    assert limits.document_problem(schema._schema, parse(page), None, {}) is None
 
 
 # --- cost -----------------------------------------------------------------------------------------
@@ -190,6 +207,32 @@ def test_scoring_counts_the_transactions_supplied(world_a, api_client_for):
     many = [dict(transaction, id=f"t{n}") for n in range(1500)]
     error = only_error(gql(client, world_a, query, {"inv": invoices, "tx": many}))
     assert error["extensions"]["cost"] > limits.MAX_COST
+
+
+def test_explain_runs_at_most_once_per_request(world_a, api_client_for):
+    """``explain`` reads all the tenant's open invoices (~3 s of CPU at 100k): 15 aliased explains
+    in one document cost 45 s. The cost model prices it so that one runs per request, and says
+    so before anything is read."""
+    invoice = make_invoice(world_a.tenant, amount="10.00", number="INV-1")
+    transaction = make_transaction(world_a.tenant, amount="10.00", description="INV-1")
+    client = api_client_for(world_a.viewer)
+    pair = f'invoiceId: "{invoice.id}", transactionId: "{transaction.id}"'
+    one = gql(client, world_a, f"{{ explain({pair}) {{ confidence isCandidate }} }}")
+    assert "errors" not in one and one["data"]["explain"]["isCandidate"] is True
+    for document in (
+        f"{{ a: explain({pair}) {{ confidence }} b: explain({pair}) {{ confidence }} }}",
+        "{ " + " ".join(f"a{n}: explain({pair}) {{ confidence }}" for n in range(15)) + " }",
+        f"{{ ...E ...F }} fragment E on Query {{ a: explain({pair}) {{ confidence }} }} "
+        f"fragment F on Query {{ b: explain({pair}) {{ confidence }} }}",
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            error = only_error(gql(client, world_a, document))
+        assert not [q for q in queries.captured_queries if "invoices_invoice" in q["sql"]]
+        assert "explain" in error["message"] and "at most 1 per request" in error["message"]
+        assert error["extensions"]["cost"] > limits.MAX_COST
+    # One explain beside ordinary reads is fine.
+    both = f"{{ explain({pair}) {{ confidence }} invoices(first: 50) {{ items {{ id }} }} }}"
+    assert "errors" not in gql(client, world_a, both)
 
 
 # --- nesting and expansion ------------------------------------------------------------------------
