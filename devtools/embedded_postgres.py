@@ -17,7 +17,8 @@ OS user (``postgres`` if it exists, else a system user ``pgembed`` created for t
 
 Standard library only: this module runs before the virtualenv exists.
 
-Usage: ``python -m devtools.embedded_postgres {start|stop|status|url|superuser-url|psql}``
+Usage: ``python -m devtools.embedded_postgres [--citus] {start|stop|status|url|superuser-url|psql}``
+(``--citus``: the coordinator and two workers of ``devtools/embedded_citus.py``).
 """
 
 from __future__ import annotations
@@ -348,6 +349,10 @@ def stop_cluster() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if "--citus" in argv:  # the three-node Citus cluster instead (devtools/embedded_citus.py)
+        from devtools import embedded_citus
+
+        return embedded_citus.main([arg for arg in argv if arg != "--citus"])
     command = argv[1] if len(argv) > 1 else "start"
     try:
         if command == "stop":

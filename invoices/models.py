@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
-from tenants.models import TenantModel
+from tenants.models import TenantForeignKey, TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
 
 
@@ -63,14 +63,8 @@ class Invoice(TenantModel):
     """An invoice; ``amount_paid`` is maintained by confirmed reconciliation matches."""
 
     number = models.CharField(max_length=64, blank=True, default="")
-    vendor = models.ForeignKey(
-        Vendor,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="invoices",
-        db_index=False,
-        db_constraint=False,  # the tenant reference (tenant_id, vendor_id) -> vendor replaces it
+    vendor = TenantForeignKey(
+        Vendor, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices"
     )
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.RECEIVABLE)
     amount = _amount_field()
