@@ -79,11 +79,13 @@ def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Ite
         with connection.cursor() as cursor:
             # One round trip for all three (several statements in one execute). Should the role
             # switch fail, the whole transaction fails: no query ever runs with only one set.
-            # The tenant id is a parsed UUID, written as a quoted literal (SET takes no parameters).
+            # The role comes before propagation is switched on (Citus breaks the transaction
+            # when it propagates a SET ROLE on its own). The tenant id is a parsed UUID,
+            # written as a quoted literal (SET takes no parameters).
             cursor.execute(
                 sql.SQL(
-                    "SET LOCAL citus.propagate_set_commands = 'local'; "
-                    "SET LOCAL ROLE {}; SET LOCAL app.tenant_id = {}"
+                    "SET LOCAL ROLE {}; SET LOCAL citus.propagate_set_commands = 'local'; "
+                    "SET LOCAL app.tenant_id = {}"
                 ).format(sql.Identifier(runtime_role()), sql.Literal(str(tenant_uuid)))
             )
         token = _current_tenant.set(tenant_uuid)
