@@ -26,6 +26,16 @@ distributes what is new.
 Who creates the extension and adds the nodes: a superuser (the DBA in production,
 ``devtools/embedded_citus.py`` here), before ``migrate``; see the README.
 
+Moving staged rows: imports and reconciliation runs COPY their rows into a temporary table on
+the coordinator, then move them with one INSERT ... SELECT naming the tenant. Citus executes
+that SELECT on the coordinator and sends the rows to the tenant's shard; it writes them there
+with COPY unless the statement has RETURNING or ON CONFLICT, and PostgreSQL refuses COPY into a
+table whose RLS applies. With RETURNING, Citus stages the rows as an intermediate result and
+runs one INSERT ... SELECT in the shard, where the policies check every row. Such a move is
+written ``WITH written AS (INSERT ... RETURNING 1) SELECT count(*) FROM written``: the count
+stays on the server, and it is the number of rows written (Citus reports the rows *read* as
+the row count of an INSERT ... SELECT ... ON CONFLICT).
+
 Adding a tenant table later: create it (its references with ``db_constraint=False``, as
 ``TenantModel`` does), enable RLS, call :func:`distribute` in a ``RunPython``, then add its
 foreign keys (``tenants.rls``): a foreign key from a local table to a distributed one is

@@ -80,8 +80,10 @@ def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Ite
             # One round trip for all three (several statements in one execute). Should the role
             # switch fail, the whole transaction fails: no query ever runs with only one set.
             # The role comes before propagation is switched on (Citus breaks the transaction
-            # when it propagates a SET ROLE on its own). The tenant id is a parsed UUID,
-            # written as a quoted literal (SET takes no parameters).
+            # when it propagates a SET ROLE on its own). Citus forwards the whole text of the
+            # statement batch that holds a propagated SET to the workers, so this batch holds
+            # SET statements only. The tenant id is a parsed UUID, written as a quoted literal
+            # (SET takes no parameters).
             cursor.execute(
                 sql.SQL(
                     "SET LOCAL ROLE {}; SET LOCAL citus.propagate_set_commands = 'local'; "
