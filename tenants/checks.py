@@ -249,3 +249,37 @@ def check_tenant_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 )
             )
     return messages
+
+
+@register(Tags.database, Tags.security)
+def check_citus_distribution(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """On Citus: every tenant table hash-distributed by tenant_id in one colocation group, and the
+    tables they reference (tenants, users) reference tables. Nothing to check on plain PostgreSQL.
+
+    A tenant table left on the coordinator would hold every tenant's rows in one place and make
+    its foreign keys to distributed tables impossible; one outside the colocation group would
+    turn every join with it into a multi-shard join (see ``tenants.citus``).
+    """
+    from tenants.citus import citus_enabled, distribution_problems
+
+    try:
+        if not citus_enabled(connection):
+            return []
+        problems = distribution_problems(connection, tenant_key_tables())
+    except DatabaseError as error:
+        return [Warning(f"Could not verify the Citus distribution: {error}", id="tenants.W005")]
+    if problems and migrations_pending():
+        return [
+            Warning(
+                "Migrations are pending: the distribution is verified once they are applied.",
+                id="tenants.W004",
+            )
+        ]
+    return [
+        Error(
+            f"Citus: {problem}.",
+            hint="manage.py migrate distributes the tables (tenants.citus.distribute).",
+            id="tenants.E014",
+        )
+        for problem in problems
+    ]
