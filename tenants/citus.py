@@ -1,7 +1,7 @@
 """Citus: the same schema distributed across nodes, tenants as the shard key.
 
 When the ``citus`` extension exists in the database, ``migrate`` (``tenants/migrations/
-0016_citus_distribution``) turns the schema into a distributed one; on plain PostgreSQL nothing
+0018_citus_distribution``) turns the schema into a distributed one; on plain PostgreSQL nothing
 here runs. The layout:
 
 * **Reference tables** (a full copy on every node): ``tenants_tenant``, and ``auth_user``

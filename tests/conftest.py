@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(config, items) -> None:
             path in CITUS_PASS
         ):
             item.add_marker(pytest.mark.citus)
-        if not ON_CITUS:
+        if not ON_CITUS or item.get_closest_marker("rolled_back"):
             continue
         marker = item.get_closest_marker("django_db")
         if marker is None and "db" not in item.fixturenames:

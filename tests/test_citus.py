@@ -65,7 +65,7 @@ def test_the_check_fails_when_a_tenant_table_is_not_distributed(monkeypatch):
 
 def test_migrate_again_changes_nothing():
     before = placements()
-    call_command("migrate", "tenants", "0016", verbosity=0)
+    call_command("migrate", "tenants", "0017", verbosity=0)
     call_command("migrate", verbosity=0)
     assert placements() == before
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from tenants.context import tenant_context
 from tenants.models import ApiToken, Membership, Role, Tenant
 from tenants.services import api_token_create, tenant_create
 
@@ -23,23 +24,28 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", required=True, help="Password for the demo admin user.")
 
-    @transaction.atomic
     def handle(self, *args: Any, username: str, password: str, **options: Any) -> None:
+        # Every step is its own transaction, and each is idempotent: the platform rows as the
+        # owner login, the tenant's rows inside its tenant_context. On Citus one transaction
+        # cannot write as the owner and then as the runtime role (tenants.services.tenant_create).
         user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(
-            username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
-        )
-        user.is_staff = True
-        user.set_password(password)
-        user.save()
+        with transaction.atomic():
+            user, created = user_model.objects.get_or_create(
+                username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
+            )
+            user.is_staff = True
+            user.set_password(password)
+            user.save()
         tenant = Tenant.objects.filter(name=DEMO_TENANT, memberships__user=user).first()
         if tenant is None:
             tenant = tenant_create(name=DEMO_TENANT, owner=user)
-        Membership.objects.filter(tenant=tenant, user=user).update(role=Role.OWNER)
+        with tenant_context(tenant.id):
+            Membership.objects.filter(tenant=tenant, user=user).update(role=Role.OWNER)
         self._seed_ledgers(tenant)
         # Tokens are stored hashed, so the demo token is replaced on every run to be printable.
-        ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
-        _token, raw = api_token_create(user=user, name=DEMO_TOKEN_NAME)
+        with transaction.atomic():
+            ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME).delete()
+            _token, raw = api_token_create(user=user, name=DEMO_TOKEN_NAME)
         # Where `./dev run` serves (it passes HOST and PORT to runserver).
         base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
         self.stdout.write(

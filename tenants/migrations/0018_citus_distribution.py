@@ -1,7 +1,7 @@
 """On Citus, distribute the schema: reference tables, then every tenant table by tenant_id.
 
 Does nothing unless the ``citus`` extension exists in the database (see ``tenants.citus``).
-Re-running it (``migrate tenants 0016`` then ``migrate``) places only what is not placed yet,
+Re-running it (``migrate tenants 0017`` then ``migrate``) places only what is not placed yet,
 e.g. after the extension was added to a database migrated on plain PostgreSQL.
 """
 
@@ -12,7 +12,7 @@ from tenants.citus import distribute
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0016_tenants_created_in_their_context"),
+        ("tenants", "0017_user_references_checked_at_once"),
         ("invoices", "0007_composite_keys"),
         ("banking", "0007_composite_keys"),
         ("reconciliation", "0007_composite_keys"),
