@@ -138,6 +138,9 @@ def _init_node(bindir: Path, data: Path, user: pwd.struct_passwd | None, port: i
             "shared_buffers = 128MB\n"
             "temp_buffers = 256MB\n"
             f"citus.shard_count = {SHARD_COUNT}\n"
+            # How a node reaches itself when Citus needs a connection to it (the pgpass file
+            # knows the loopback address, not "localhost").
+            "citus.local_hostname = '127.0.0.1'\n"
             # Counts single- and multi-shard executions (tests/test_citus.py reads them).
             "citus.enable_stat_counters = on\n"
             # Development and test data only, recreated at will (the Citus pass recreates its

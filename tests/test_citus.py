@@ -122,6 +122,8 @@ class PlanRecorder:
         self.plans: list[tuple[str, str]] = []
 
     def __call__(self, execute, sql, params, many, context):
+        if not isinstance(sql, str):  # a psycopg sql.Composed
+            sql = sql.as_string(connection.connection)
         statement = sql.lstrip().upper()
         if (
             not many
