@@ -20,7 +20,9 @@ TENANT_TABLES = (
 
 
 def alter_user_keys(deferrable: bool) -> str:
-    target = "DEFERRABLE INITIALLY DEFERRED" if deferrable else "NOT DEFERRABLE"
+    """Recreate each key with the same name and column, deferred or not (dropped and added, not
+    ALTER CONSTRAINT, which Citus refuses on a distributed table)."""
+    timing = "DEFERRABLE INITIALLY DEFERRED" if deferrable else "NOT DEFERRABLE"
     tables = ", ".join(f"'{table}'" for table in TENANT_TABLES)
     return f"""
 DO $$
@@ -28,13 +30,18 @@ DECLARE
     key record;
 BEGIN
     FOR key IN
-        SELECT con.conrelid::regclass AS child, con.conname
+        SELECT con.conrelid::regclass AS child, con.conname, column_.attname
         FROM pg_constraint con
+        JOIN pg_attribute column_ ON column_.attrelid = con.conrelid AND column_.attnum = con.conkey[1]
         WHERE con.contype = 'f' AND con.confrelid = 'auth_user'::regclass
           AND con.condeferrable = {"false" if deferrable else "true"}
           AND con.conrelid::regclass::text IN ({tables})
     LOOP
-        EXECUTE format('ALTER TABLE %s ALTER CONSTRAINT %I {target}', key.child, key.conname);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', key.child, key.conname);
+        EXECUTE format(
+            'ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%I) REFERENCES auth_user (id) {timing}',
+            key.child, key.conname, key.attname
+        );
     END LOOP;
 END
 $$;
