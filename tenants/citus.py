@@ -82,7 +82,6 @@ _FOREIGN_KEYS_SQL = """
 SELECT con.conrelid::regclass::text, con.conname::text, pg_get_constraintdef(con.oid)
 FROM pg_constraint con
 WHERE con.contype = 'f'
-  AND (con.conrelid::regclass::text = ANY(%(tables)s) OR con.confrelid::regclass::text = ANY(%(tables)s))
   AND con.conrelid::regclass::text = ANY(%(tables)s) AND con.confrelid::regclass::text = ANY(%(tables)s)
 ORDER BY 1, 2
 """
