@@ -83,6 +83,8 @@ SELECT con.conrelid::regclass::text, con.conname::text, pg_get_constraintdef(con
 FROM pg_constraint con
 WHERE con.contype = 'f'
   AND con.conrelid::regclass::text = ANY(%(tables)s) AND con.confrelid::regclass::text = ANY(%(tables)s)
+  AND (con.conrelid::regclass::text = ANY(%(converted)s)
+       OR con.confrelid::regclass::text = ANY(%(converted)s))
 ORDER BY 1, 2
 """
 
@@ -127,7 +129,8 @@ def distribute(apps: Any, schema_editor: Any) -> None:
         # One connection per worker for the whole conversion: DDL and the copies of foreign
         # keys that follow it in the same transaction must see each other.
         cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
-        cursor.execute(_FOREIGN_KEYS_SQL, {"tables": involved})
+        # Only the keys that touch a table being converted: placed tables keep theirs.
+        cursor.execute(_FOREIGN_KEYS_SQL, {"tables": involved, "converted": [*references, *pending]})
         foreign_keys = cursor.fetchall()
         for table, name, _definition in foreign_keys:
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
