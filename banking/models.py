@@ -11,7 +11,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
 from tenants import limits
-from tenants.models import TenantModel
+from tenants.models import TenantForeignKey, TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -74,20 +74,8 @@ class TransactionStatus(models.TextChoices):
 class BankTransaction(TenantModel):
     """A booked bank transaction. ``amount`` is signed: credits > 0, debits < 0."""
 
-    account = models.ForeignKey(
-        BankAccount,
-        on_delete=models.PROTECT,
-        related_name="transactions",
-        db_index=False,
-        db_constraint=False,
-    )
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.PROTECT,
-        related_name="transactions",
-        db_index=False,
-        db_constraint=False,
-    )
+    account = TenantForeignKey(BankAccount, on_delete=models.PROTECT, related_name="transactions")
+    import_batch = TenantForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="transactions")
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
     currency = models.CharField(max_length=3)
     booking_date = models.DateField()

@@ -389,8 +389,12 @@ def _move_staged_rows(
         # width, lowercase hex) sorts like the numbers.
         ids = sorted(row[0] for row in cursor.fetchall())
         return len(ids), ids
-    cursor.execute(statement, params)
-    return cursor.rowcount, []
+    # Counted by the statement: on Citus the row count of an INSERT ... SELECT ... ON CONFLICT
+    # from a temporary table is the number of rows read, not written (tenants.citus).
+    cursor.execute(
+        sql.SQL("WITH moved AS (") + statement + sql.SQL(" RETURNING 1) SELECT count(*) FROM moved"), params
+    )
+    return cursor.fetchone()[0], []
 
 
 # --- API payloads ------------------------------------------------------------------------------

@@ -66,3 +66,43 @@ def python_speed_ms() -> float:
     import timeit
 
     return min(timeit.repeat("sum(i * i for i in range(2_000_000))", number=1, repeat=3)) * 1000
+
+
+def database_url(database: str) -> str:
+    """The URL of ``plain`` PostgreSQL (DATABASE_URL, else the embedded cluster) or of ``citus``
+    (CITUS_DATABASE_URL, else the embedded Citus cluster of devtools/embedded_citus.py)."""
+    if database == "citus":
+        if os.environ.get("CITUS_DATABASE_URL"):
+            return os.environ["CITUS_DATABASE_URL"]
+        from devtools.embedded_citus import ensure_citus_cluster
+
+        return ensure_citus_cluster().owner_url
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    from devtools.embedded_postgres import ensure_cluster
+
+    return ensure_cluster().owner_url
+
+
+def run_on(database: str, argv: list[str]) -> dict:
+    """Run this bench script again on ``database`` in its own process; its figures (JSON).
+
+    Django binds one database per process, and each run should start from the same state: one
+    process per database, one after the other (never both at once on the two cores).
+    """
+    import json
+    import subprocess
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    env = dict(os.environ, DATABASE_URL=database_url(database))
+    arguments = [arg for arg in argv if arg != "--citus"]
+    print(f"==> {database}: {Path(sys.argv[0]).name} {' '.join(arguments)}", file=sys.stderr, flush=True)
+    result = subprocess.run(  # noqa: S603 - this interpreter, this script
+        [sys.executable, sys.argv[0], *arguments, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,6 +1,6 @@
 """End-to-end ``reconcile()`` speed: read from PostgreSQL, score, assign, persist proposals.
 
-    .venv/bin/python bench/reconcile_bench.py [--sizes 1000 10000 100000] [--seed 1] [--workers 2]
+    .venv/bin/python bench/reconcile_bench.py [--sizes 1000 10000 100000] [--seed 1] [--workers 2] [--citus]
 
 For each size N, a fresh tenant gets N open invoices (with their vendors) and about N bank
 transactions from the labelled generator (bench/datagen.py), loaded through the same import
@@ -10,12 +10,15 @@ process's peak resident size (and with --trace-memory Python's traced peak), plu
 With ``--workers N`` (the RECONCILE_WORKERS setting) large runs score in N forked processes;
 "memory MiB" is then the larger of the process's peak and its resident size while the workers
 ran plus their unshared memory. Targets: 100k x 100k in <= 30 s and <= 1 GiB on this machine;
-growth close to linear. Figures only, no assertions.
+growth close to linear. ``--citus`` runs the same sizes on plain PostgreSQL and on the embedded
+Citus cluster (``CITUS_DATABASE_URL`` for another one), each in its own process, and prints both
+and the ratio Citus / plain per size. Figures only, no assertions.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import time
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._setup import bench_tenant, python_speed_ms, setup_django  # noqa: E402
+from bench._setup import bench_tenant, python_speed_ms, run_on, setup_django  # noqa: E402
 
 
 def load_dataset(tenant_id: uuid.UUID, size: int, seed: int, transactions: int = 0) -> tuple[int, int]:
@@ -164,20 +167,8 @@ def phase_timer() -> Iterator[dict[str, float]]:
             setattr(module, attribute, function)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--trace-memory", action="store_true", help="also measure Python's peak (slow)")
-    parser.add_argument("--workers", type=int, default=None, help="RECONCILE_WORKERS for the runs")
-    parser.add_argument(
-        "--natural",
-        action="store_true",
-        help="keep the generator's ~0.86 transactions per invoice (default: top up to N transactions)",
-    )
-    args = parser.parse_args()
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Every size on one database (the one DATABASE_URL names, or the embedded one)."""
     trace_memory = args.trace_memory
     setup_django()
     from django.conf import settings
@@ -209,44 +200,94 @@ def main() -> None:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
         results.append(
-            (
-                size,
-                invoices,
-                transactions,
-                seconds,
-                peak / 2**20,
-                rss_mib,
-                len(result.candidates),
-                result.auto_confirmed,
-                load_seconds,
-            )
+            {
+                "size": size,
+                "invoices": invoices,
+                "transactions": transactions,
+                "seconds": seconds,
+                "peak": peak / 2**20,
+                "rss": rss_mib,
+                "proposals": len(result.candidates),
+                "auto": result.auto_confirmed,
+                "load": load_seconds,
+                "phases": dict(phases),
+            }
         )
         print(
             f"size {size:,}: loaded in {timedelta(seconds=int(load_seconds))}, reconciled in {seconds:.1f} s"
             f" ({', '.join(f'{name} {spent:.1f}' for name, spent in phases.items())},"
             f" rest {seconds - sum(phases.values()):.1f})",
+            file=sys.stderr,
             flush=True,
         )
+    return {
+        "results": results,
+        "speed_before": speed_before,
+        "speed_after": python_speed_ms(),
+        "workers": settings.RECONCILE_WORKERS,
+    }
 
-    print()
+
+def report(figures: dict[str, Any]) -> None:
     print(
         f"{'N':>9}{'invoices':>10}{'txns':>9}{'seconds':>9}{'py peak MiB':>13}{'memory MiB':>13}"
         f"{'proposals':>11}{'auto':>7}{'x per 10x':>11}"
     )
     previous = None
-    for size, invoices, transactions, seconds, peak, rss, proposals, auto, _load in results:
+    for row in figures["results"]:
+        size, seconds = row["size"], row["seconds"]
         growth = f"{seconds / previous[1]:.1f}" if previous and previous[0] * 10 == size else ""
         print(
-            f"{size:>9,}{invoices:>10,}{transactions:>9,}{seconds:>9.1f}{peak:>13.0f}{rss:>13.0f}"
-            f"{proposals:>11,}{auto:>7,}{growth:>11}"
+            f"{size:>9,}{row['invoices']:>10,}{row['transactions']:>9,}{seconds:>9.1f}{row['peak']:>13.0f}"
+            f"{row['rss']:>13.0f}{row['proposals']:>11,}{row['auto']:>7,}{growth:>11}"
         )
         previous = (size, seconds)
+    for row in figures["results"]:
+        phases = ", ".join(f"{name} {spent:.1f}" for name, spent in row["phases"].items())
+        print(f"  {row['size']:,}: loaded in {row['load']:.1f} s; phases (s): {phases}")
     print(
-        f"\nmachine speed (bench/_setup.python_speed_ms, lower is faster): {speed_before:.0f} ms before, "
-        f"{python_speed_ms():.0f} ms after"
+        f"machine speed (bench/_setup.python_speed_ms, lower is faster): {figures['speed_before']:.0f} ms before, "
+        f"{figures['speed_after']:.0f} ms after"
     )
-    print(f"workers: {settings.RECONCILE_WORKERS} (RECONCILE_WORKERS; runs under 5,000 transactions use 1)")
+    print(f"workers: {figures['workers']} (RECONCILE_WORKERS; runs under 5,000 transactions use 1)")
     print("targets: 100k x 100k <= 30 s and <= 1 GiB; growth close to 10x per 10x (linear)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trace-memory", action="store_true", help="also measure Python's peak (slow)")
+    parser.add_argument("--workers", type=int, default=None, help="RECONCILE_WORKERS for the runs")
+    parser.add_argument(
+        "--natural",
+        action="store_true",
+        help="keep the generator's ~0.86 transactions per invoice (default: top up to N transactions)",
+    )
+    parser.add_argument(
+        "--citus", action="store_true", help="also on Citus, with the ratio to plain PostgreSQL"
+    )
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one database, for --citus
+    args = parser.parse_args()
+    if args.json:
+        print(json.dumps(measure(args)))
+        return
+    if not args.citus:
+        report(measure(args))
+        return
+    plain, citus = (run_on(database, sys.argv[1:]) for database in ("plain", "citus"))
+    for label, figures in (("plain PostgreSQL", plain), ("Citus (coordinator + 2 workers)", citus)):
+        print(f"\n{label}")
+        report(figures)
+    print("\nCitus / plain PostgreSQL, reconcile() seconds (> 1 is slower on Citus)")
+    for on_plain, on_citus in zip(plain["results"], citus["results"], strict=True):
+        write = on_citus["phases"].get("write", 0) / max(on_plain["phases"].get("write", 0), 1e-9)
+        print(
+            f"  {on_plain['size']:>9,}: {on_citus['seconds'] / on_plain['seconds']:.2f}x "
+            f"(writes {write:.2f}x, load {on_citus['load'] / on_plain['load']:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

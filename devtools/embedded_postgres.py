@@ -21,8 +21,8 @@ Durability is PostgreSQL's default (fsync and synchronous commits on): the clust
 developer's data. The test suite turns synchronous commits off for its own throwaway databases
 only (tests/conftest.py).
 
-Usage: ``python -m devtools.embedded_postgres {start|stop|status|url|superuser-url|psql}``
-(``status`` only reports; it never creates or starts the cluster)
+Usage: ``python -m devtools.embedded_postgres [--citus] {start|stop|status|url|superuser-url|psql}``
+(``--citus``: the coordinator and two workers of ``devtools/embedded_citus.py``).
 """
 
 from __future__ import annotations
@@ -429,6 +429,10 @@ def stop_cluster() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if "--citus" in argv:  # the three-node Citus cluster instead (devtools/embedded_citus.py)
+        from devtools import embedded_citus
+
+        return embedded_citus.main([arg for arg in argv if arg != "--citus"])
     command = argv[1] if len(argv) > 1 else "start"
     try:
         if command == "stop":

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from common.finance.labels import invoice_label
 from tenants import limits
-from tenants.models import TenantModel
+from tenants.models import TenantForeignKey, TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
 
 
@@ -72,14 +72,8 @@ class Invoice(TenantModel):
     """An invoice; ``amount_paid`` is maintained by confirmed reconciliation matches."""
 
     number = models.CharField(max_length=limits.INVOICE_NUMBER, blank=True, default="")
-    vendor = models.ForeignKey(
-        Vendor,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="invoices",
-        db_index=False,
-        db_constraint=False,  # the tenant reference (tenant_id, vendor_id) -> vendor replaces it
+    vendor = TenantForeignKey(
+        Vendor, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices"
     )
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.RECEIVABLE)
     amount = _amount_field()

@@ -21,7 +21,7 @@ from django.db.models import ProtectedError, RestrictedError
 
 from tenants import limits
 from tenants.audit import Actor, audit_record
-from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation
+from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
 from tenants.money import MoneyError, normalize_currency, parse_amount, quantize
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
@@ -58,10 +58,6 @@ def _check_length(errors: Errors, field: str, value: str, limit: int) -> None:
         _add(errors, field, problem)
 
 
-def _constraint_name(error: IntegrityError) -> str | None:
-    """Name of the violated constraint, from the psycopg diagnostics behind Django's error."""
-    diag = getattr(error.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 def _currency(errors: Errors, code: object) -> str | None:
@@ -140,7 +136,7 @@ def _save_invoice(invoice: Invoice, **save_kwargs: Any) -> None:
         with transaction.atomic():
             invoice.save(**save_kwargs)
     except IntegrityError as error:
-        constraint = _constraint_name(error)
+        constraint = violated_constraint(error)
         if constraint == INVOICE_NUMBER_CONSTRAINT:
             raise Conflict(f"An invoice numbered {invoice.number!r} already exists.") from error
         if constraint == INVOICE_VENDOR_FK:  # the vendor was deleted concurrently
@@ -457,7 +453,7 @@ def _save_vendor(vendor: Vendor, **save_kwargs: Any) -> None:
         with transaction.atomic():
             vendor.save(**save_kwargs)
     except IntegrityError as error:
-        if _constraint_name(error) == VENDOR_NAME_CONSTRAINT:
+        if violated_constraint(error) == VENDOR_NAME_CONSTRAINT:
             raise Conflict(f"A vendor named {vendor.name!r} already exists.") from error
         raise
 

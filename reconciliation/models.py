@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from banking.models import BankTransaction
 from invoices.models import Invoice
-from tenants.models import TenantModel
+from tenants.models import TenantForeignKey, TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
@@ -55,14 +55,8 @@ class MatchShape(models.TextChoices):
 class Match(TenantModel):
     """A proposed or decided link between transactions and invoices, with its explanation."""
 
-    run = models.ForeignKey(
-        ReconciliationRun,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="matches",
-        db_index=False,
-        db_constraint=False,
+    run = TenantForeignKey(
+        ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="matches"
     )
     shape = models.CharField(max_length=16, choices=MatchShape.choices)
     status = models.CharField(max_length=10, choices=MatchStatus.choices, default=MatchStatus.PROPOSED)
@@ -112,19 +106,9 @@ class Match(TenantModel):
 class MatchAllocation(TenantModel):
     """Money of one transaction applied to one invoice within a match."""
 
-    match = models.ForeignKey(
-        Match, on_delete=models.CASCADE, related_name="allocations", db_index=False, db_constraint=False
-    )
-    transaction = models.ForeignKey(
-        BankTransaction,
-        on_delete=models.PROTECT,
-        related_name="allocations",
-        db_index=False,
-        db_constraint=False,
-    )
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, related_name="allocations", db_index=False, db_constraint=False
-    )
+    match = TenantForeignKey(Match, on_delete=models.CASCADE, related_name="allocations")
+    transaction = TenantForeignKey(BankTransaction, on_delete=models.PROTECT, related_name="allocations")
+    invoice = TenantForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount = models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS,
         decimal_places=AMOUNT_DECIMAL_PLACES,

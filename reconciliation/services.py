@@ -440,14 +440,18 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
 
 
 # Rows are locked in id order (the sort runs below the lock), like a manual confirm's locks.
+# Every statement on a ledger table names the tenant (here and in _WRITE_RUN): RLS would keep
+# the rows right without it, but Citus routes a statement to the tenant's shard only when the
+# statement itself says which tenant (tenant_id = constant), and a primary key that leads with
+# tenant_id serves the look-ups by id best that way on one PostgreSQL too.
 _LOCK_TRANSACTIONS = """
 SELECT t.id::text, t.amount, t.allocated_amount, t.status FROM banking_banktransaction t
-WHERE t.id IN (SELECT a.transaction_id FROM {allocations} a WHERE a.auto)
+WHERE t.tenant_id = %(tenant)s AND t.id IN (SELECT a.transaction_id FROM {allocations} a WHERE a.auto)
 ORDER BY t.id FOR UPDATE
 """
 _LOCK_INVOICES = """
 SELECT i.id::text, i.amount, i.amount_paid, i.status FROM invoices_invoice i
-WHERE i.id IN (SELECT a.invoice_id FROM {allocations} a WHERE a.auto)
+WHERE i.tenant_id = %(tenant)s AND i.id IN (SELECT a.invoice_id FROM {allocations} a WHERE a.auto)
 ORDER BY i.id FOR UPDATE
 """
 
@@ -464,9 +468,10 @@ def _auto_confirm(
     chosen = [(match_id, p) for match_id, p in zip(match_ids, proposals, strict=True) if p.auto_confirm]
     if not chosen:
         return set()
-    staging.execute(_LOCK_TRANSACTIONS)
+    tenant = {"tenant": require_tenant_id()}
+    staging.execute(_LOCK_TRANSACTIONS, tenant)
     transactions = {row[0]: [row[1], row[2], row[3]] for row in staging.cursor.fetchall()}
-    staging.execute(_LOCK_INVOICES)
+    staging.execute(_LOCK_INVOICES, tenant)
     invoices = {row[0]: [row[1], row[2], row[3]] for row in staging.cursor.fetchall()}
     confirmed: set[uuid.UUID] = set()
     touched_transactions: set[str] = set()
@@ -506,10 +511,16 @@ def _auto_confirm(
     return confirmed
 
 
+# The INSERT ... SELECTs from staging are written as WITH written AS (... RETURNING 1)
+# SELECT count(*): see tenants.citus, "Moving staged rows" (Citus would COPY them into the
+# shard, which RLS refuses). On one PostgreSQL the wrapper costs nothing measurable.
 _WRITE_RUN = (
     # Earlier proposals not proposed again.
-    "DELETE FROM reconciliation_matchallocation WHERE match_id IN (SELECT id FROM {stale})",
-    "DELETE FROM reconciliation_match WHERE id IN (SELECT id FROM {stale})",
+    """
+    DELETE FROM reconciliation_matchallocation
+    WHERE tenant_id = %(tenant)s AND match_id IN (SELECT id FROM {stale})
+    """,
+    "DELETE FROM reconciliation_match WHERE tenant_id = %(tenant)s AND id IN (SELECT id FROM {stale})",
     # Proposed again: same match, this run's scores (and confirmation).
     """
     UPDATE reconciliation_match m
@@ -518,35 +529,37 @@ _WRITE_RUN = (
         fee_amount = s.fee_amount, engine_version = %(engine_version)s, updated_at = now(),
         status = CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE m.status END,
         auto = c.id IS NOT NULL OR m.auto,
-        confirmed_at = CASE WHEN c.id IS NOT NULL THEN now() ELSE m.confirmed_at END
+        confirmed_at = CASE WHEN c.id IS NOT NULL THEN %(now)s ELSE m.confirmed_at END
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
-    WHERE m.id = s.id AND s.kept
+    WHERE m.tenant_id = %(tenant)s AND m.id = s.id AND s.kept
     """,
     # Same allocations; what they settle on the invoice (a fee) may differ.
     """
     UPDATE reconciliation_matchallocation m SET invoice_amount = a.invoice_amount, updated_at = now()
     FROM {allocations} a
-    WHERE a.kept AND m.match_id = a.match_id AND m.transaction_id = a.transaction_id
-      AND m.invoice_id = a.invoice_id AND m.amount = a.amount AND m.invoice_amount <> a.invoice_amount
+    WHERE m.tenant_id = %(tenant)s AND a.kept AND m.match_id = a.match_id
+      AND m.transaction_id = a.transaction_id AND m.invoice_id = a.invoice_id AND m.amount = a.amount
+      AND m.invoice_amount <> a.invoice_amount
     """,
     # New proposals, in the engine's order (creation time follows it). New ids grow with that
     # order, so the staging table's primary key hands the rows over sorted: sorting ~70k wide
     # rows (explanations) by seq spilled to disk (~0.8 s at 100k).
     """
-    INSERT INTO reconciliation_match (
+    WITH written AS (INSERT INTO reconciliation_match (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
         reasons, breakdown, fee_amount, engine_version, created_at, updated_at
     )
     SELECT s.id, %(tenant)s, %(run)s, s.shape,
            CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE 'proposed' END, c.id IS NOT NULL,
-           CASE WHEN c.id IS NOT NULL THEN now() END, s.confidence, s.runner_up_confidence,
+           CASE WHEN c.id IS NOT NULL THEN %(now)s END, s.confidence, s.runner_up_confidence,
            s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp()
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE NOT s.kept
     ORDER BY s.id
+    RETURNING 1) SELECT count(*) FROM written
     """,
     """
-    INSERT INTO reconciliation_matchallocation (
+    WITH written AS (INSERT INTO reconciliation_matchallocation (
         id, tenant_id, match_id, transaction_id, invoice_id, amount, invoice_amount, created_at, updated_at
     )
     SELECT {allocation_id}, %(tenant)s, a.match_id, a.transaction_id, a.invoice_id, a.amount,
@@ -554,18 +567,19 @@ _WRITE_RUN = (
     FROM {allocations} a
     WHERE NOT a.kept
     ORDER BY a.seq
+    RETURNING 1) SELECT count(*) FROM written
     """,
     # Auto-confirmations: balances, statuses, one audit event each.
     """
     UPDATE banking_banktransaction t SET allocated_amount = b.settled, status = b.status, updated_at = now()
-    FROM {balances} b WHERE b.kind = 'transaction' AND t.id = b.id
+    FROM {balances} b WHERE t.tenant_id = %(tenant)s AND b.kind = 'transaction' AND t.id = b.id
     """,
     """
     UPDATE invoices_invoice i SET amount_paid = b.settled, status = b.status, updated_at = now()
-    FROM {balances} b WHERE b.kind = 'invoice' AND i.id = b.id
+    FROM {balances} b WHERE i.tenant_id = %(tenant)s AND b.kind = 'invoice' AND i.id = b.id
     """,
     """
-    INSERT INTO tenants_auditevent (
+    WITH written AS (INSERT INTO tenants_auditevent (
         id, tenant_id, actor_id, action, object_type, object_id, before, after, created_at, updated_at
     )
     SELECT {audit_id}, %(tenant)s, NULL, 'match.auto_confirmed', 'match', s.id,
@@ -574,14 +588,25 @@ _WRITE_RUN = (
            clock_timestamp(), clock_timestamp()
     FROM {matches} s JOIN {confirmed} c ON c.id = s.id
     ORDER BY s.seq
+    RETURNING 1) SELECT count(*) FROM written
     """,
 )
+
+
+def transaction_start() -> Any:
+    """``now()``: the current transaction's start time, as PostgreSQL stamps rows with it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]
 
 
 def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
     """Move a staged run into the ledgers: proposals, allocations, confirmations, audit events."""
     params = {
         "tenant": require_tenant_id(),
+        # The confirmation time as a value: Citus refuses now() inside CASE on a distributed
+        # table (it would be evaluated per shard); the transaction's start is the same moment.
+        "now": transaction_start(),
         "run": run.id,
         "engine_version": engine.ENGINE_VERSION,
         **OrderedIds.new().params("allocation"),

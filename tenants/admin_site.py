@@ -571,6 +571,18 @@ class PlatformAdminMixin(BackOfficeAdminMixin):
         actions.pop("delete_selected", None)
         return actions
 
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        """Django's delete page, in a transaction that Citus runs over one connection per node.
+
+        Deleting a user or tenant reads and clears references in tenant tables (statements on
+        every shard), then deletes a row of a reference table: Citus allows that in one
+        transaction only when every statement used one connection per node, so the mode is set
+        before the page's first query (on plain PostgreSQL the setting is an unused placeholder).
+        """
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         """Delete, or explain why not: the tenant tables' references (and Django's deferred
         foreign keys, checked here rather than at commit) refuse it while rows refer to it."""

@@ -49,16 +49,22 @@ def _bearer_value(request: HttpRequest) -> str | None:
     return value
 
 
-# The token, its user, and the user's membership of one tenant with that tenant: one round
-# trip per API call. NULL for %(tenant)s (no tenant in the path) finds no membership.
+# The token with its user, then (for a tenant's path) the user's membership of that tenant with
+# the tenant: two round trips at most per API call. Two statements, not one with a LEFT JOIN:
+# the tokens and users live on Citus's coordinator, the memberships in the tenant's shard, and
+# Citus 13.2 crashes planning a join of a coordinator-local table with a distributed one
+# (the membership statement alone is routed to one shard).
 _CALLER_SQL = """
-SELECT {token_columns}, {user_columns}, {membership_columns}, {tenant_columns}
+SELECT {token_columns}, {user_columns}
 FROM {token_table} AS token
 JOIN {user_table} AS account ON account.{user_pk} = token.user_id
-LEFT JOIN {membership_table} AS membership
-       ON membership.user_id = token.user_id AND membership.tenant_id = %(tenant)s
-LEFT JOIN {tenant_table} AS tenant ON tenant.id = membership.tenant_id
 WHERE token.token_hash = %(hash)s AND token.revoked_at IS NULL
+"""
+_MEMBERSHIP_SQL = """
+SELECT {membership_columns}, {tenant_columns}
+FROM {membership_table} AS membership
+JOIN {tenant_table} AS tenant ON tenant.id = membership.tenant_id
+WHERE membership.tenant_id = %(tenant)s AND membership.user_id = %(user)s
 """
 
 
@@ -86,12 +92,13 @@ class _RowLoader:
 
 
 @functools.cache
-def _caller_query() -> tuple[str, list[_RowLoader]]:
-    """``_CALLER_SQL`` filled in from model metadata, and a loader per model in its row.
+def _caller_queries() -> tuple[str, str, list[_RowLoader]]:
+    """``_CALLER_SQL`` and ``_MEMBERSHIP_SQL`` filled in from model metadata, and a loader per
+    model in their rows (token, user, membership, tenant).
 
-    Hand-written because it runs on every API call, and compiling the equivalent ORM queries
+    Hand-written because they run on every API call, and compiling the equivalent ORM queries
     cost more CPU than running them. The identifiers are quoted names from the models (so the
-    query follows them); every value is a bound parameter.
+    queries follow them); every value is a bound parameter.
     """
     user_model = get_user_model()
     quote = connection.ops.quote_name
@@ -101,41 +108,42 @@ def _caller_query() -> tuple[str, list[_RowLoader]]:
         _RowLoader(Membership, "membership"),
         _RowLoader(Tenant, "tenant"),
     ]
-    sql = _CALLER_SQL.format(  # noqa: S608 - identifiers from model metadata, never input
+    token_sql = _CALLER_SQL.format(  # noqa: S608 - identifiers from model metadata, never input
         token_columns=loaders[0].columns,
         user_columns=loaders[1].columns,
-        membership_columns=loaders[2].columns,
-        tenant_columns=loaders[3].columns,
         token_table=quote(ApiToken._meta.db_table),
         user_table=quote(user_model._meta.db_table),
         user_pk=quote(str(user_model._meta.pk.column)),
+    )
+    membership_sql = _MEMBERSHIP_SQL.format(  # noqa: S608 - identifiers from model metadata
+        membership_columns=loaders[2].columns,
+        tenant_columns=loaders[3].columns,
         membership_table=quote(Membership._meta.db_table),
         tenant_table=quote(Tenant._meta.db_table),
     )
-    return sql, loaders
+    return token_sql, membership_sql, loaders
 
 
 def _lookup_token(raw: str, tenant_id: uuid.UUID | None) -> tuple[ApiToken, Membership | None] | None:
     """The active token with its user, and the user's membership of ``tenant_id`` (or None)."""
-    sql, loaders = _caller_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"hash": hash_token(raw), "tenant": tenant_id})
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    parts = []
-    start = 0
-    for loader in loaders:
-        parts.append(row[start : start + loader.width])
-        start += loader.width
+    token_sql, membership_sql, loaders = _caller_queries()
     token_loader, user_loader, membership_loader, tenant_loader = loaders
-    token = token_loader.load(parts[0])
-    token.user = user_loader.load(parts[1])
-    membership = None
-    if parts[2][0] is not None:  # LEFT JOIN: not a member (or no tenant asked for)
-        membership = membership_loader.load(parts[2])
-        membership.user = token.user
-        membership.tenant = tenant_loader.load(parts[3])
+    with connection.cursor() as cursor:
+        cursor.execute(token_sql, {"hash": hash_token(raw)})
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        token = token_loader.load(row[: token_loader.width])
+        token.user = user_loader.load(row[token_loader.width :])
+        if tenant_id is None:
+            return token, None
+        cursor.execute(membership_sql, {"tenant": tenant_id, "user": token.user_id})
+        row = cursor.fetchone()
+    if row is None:  # not a member
+        return token, None
+    membership = membership_loader.load(row[: membership_loader.width])
+    membership.user = token.user
+    membership.tenant = tenant_loader.load(row[membership_loader.width :])
     return token, membership
 
 

@@ -1,5 +1,5 @@
 """System checks: every tenant table is protected by RLS in the database, the role cannot bypass
-it, and every reference between tenant tables is a guarded tenant reference.
+it, and the keys of tenant tables keep every row inside its tenant (and let Citus distribute them).
 
 Run with ``manage.py check`` and at server start-up. Tables that do not exist yet (unapplied
 migrations) are skipped with a warning so ``migrate`` itself can run.
@@ -13,8 +13,6 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connection
-
-from tenants.rls import tenant_key_trigger_names, tenant_reference_name, tenant_reference_trigger_names
 
 
 def tenant_models() -> list[Any]:
@@ -136,90 +134,152 @@ def tenant_references() -> list[tuple[str, str, str, Any]]:
     return sorted(found, key=lambda reference: reference[:3])
 
 
-TRIGGERS_SQL = """
-SELECT c.relname, t.tgname FROM pg_trigger t
-JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND t.tgname = ANY(%s) AND t.tgenabled <> 'D'
+def tenant_key_tables() -> list[str]:
+    """Tables of every model with a tenant: each needs its foreign key to tenants_tenant."""
+    return sorted(model._meta.db_table for model in tenant_models())
+
+
+# Primary keys, unique constraints and foreign keys of the tenant tables, with their columns in
+# key order; unique indexes that are not constraints (partial UniqueConstraints) come as 'i'.
+KEYS_SQL = """
+SELECT rel.relname, con.contype::text, coalesce(ref.relname, ''),
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, position)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.position),
+       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, position)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.position),
+       con.conname::text
+FROM pg_constraint con
+JOIN pg_class rel ON rel.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = rel.relnamespace
+LEFT JOIN pg_class ref ON ref.oid = con.confrelid
+WHERE n.nspname = current_schema() AND rel.relname = ANY(%(tables)s) AND con.contype IN ('p', 'u', 'f')
+UNION ALL
+SELECT rel.relname, 'i', '',
+       ARRAY(SELECT a.attname::text FROM unnest(ix.indkey) AS k(attnum)
+             JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum),
+       ARRAY[]::text[], idx.relname::text
+FROM pg_index ix
+JOIN pg_class rel ON rel.oid = ix.indrelid
+JOIN pg_class idx ON idx.oid = ix.indexrelid
+JOIN pg_namespace n ON n.oid = rel.relnamespace
+WHERE n.nspname = current_schema() AND rel.relname = ANY(%(tables)s) AND ix.indisunique
+  AND NOT EXISTS (SELECT FROM pg_constraint con WHERE con.conindid = ix.indexrelid)
 """
 
 
-def tenant_key_tables() -> list[str]:
-    """Tables of ``TenantModel`` subclasses: their tenant_id is a tenant key (tenants.rls)."""
-    from tenants.models import TenantModel
+def migrations_pending() -> bool:
+    """True while this database lacks some migration: ``migrate`` runs the checks before it
+    migrates, and a half-migrated schema is not an error yet."""
+    from django.db.migrations.executor import MigrationExecutor
 
-    return sorted(model._meta.db_table for model in tenant_models() if issubclass(model, TenantModel))
-
-
-def _reference_triggers(table: str, column: str, parent: str) -> list[tuple[str, str]]:
-    """``(table, trigger)`` pairs a tenant reference installs: two on the child, two on the parent."""
-    names = tenant_reference_trigger_names(table, column)
-    return list(zip((table, table, parent, parent), names, strict=True))
-
-
-def _key_triggers(table: str) -> list[tuple[str, str]]:
-    """``(table, trigger)`` pairs a tenant key installs: two on the table, two on tenants_tenant."""
-    names = tenant_key_trigger_names(table)
-    return list(zip((table, table, "tenants_tenant", "tenants_tenant"), names, strict=True))
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 @register(Tags.database, Tags.security)
-def check_tenant_references(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """Errors for a foreign key between tenant tables, or a tenant column, without its triggers.
+def check_tenant_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """Errors for a tenant table whose keys let a row reach another tenant or keep Citus out.
 
-    A plain foreign key ignores RLS, so it would let a row point at another tenant's row; the
-    triggers of ``tenants.rls.tenant_reference`` refuse that (see the migrations).
+    Every primary key and unique key includes ``tenant_id``; ``tenant_id`` references
+    ``tenants_tenant``; every reference between tenant tables is a ``TenantForeignKey`` backed
+    by the composite foreign key ``(tenant_id, column) -> parent (tenant_id, id)`` (see
+    ``tenants.rls``). A foreign key's checks ignore RLS: only the composite key keeps a row from
+    pointing at another tenant's row.
     """
-    references = tenant_references()
-    expected = {ref[:3]: _reference_triggers(*ref[:3]) for ref in references}
-    keys = {table: _key_triggers(table) for table in tenant_key_tables()}
-    trigger_names = sorted(
-        {trigger for pairs in [*expected.values(), *keys.values()] for _, trigger in pairs}
-    )
+    from tenants.models import TenantForeignKey
+
+    tables = tenant_key_tables()
     try:
         with connection.cursor() as cursor:
-            cursor.execute(TRIGGERS_SQL, [trigger_names])
-            present = set(cursor.fetchall())
-            cursor.execute(
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relname = ANY(%s)",
-                [sorted({table for table, *_ in references})],
-            )
-            (existing_tables,) = cursor.fetchone()
+            cursor.execute(KEYS_SQL, {"tables": tables})
+            rows = cursor.fetchall()
     except DatabaseError as error:
-        return [Warning(f"Could not verify tenant references: {error}", id="tenants.W003")]
-    if references and existing_tables == 0:
+        return [Warning(f"Could not verify the keys of tenant tables: {error}", id="tenants.W003")]
+    existing = {row[0] for row in rows}
+    if not existing:
         return []  # nothing migrated yet
+    if migrations_pending():
+        return [
+            Warning(
+                "Migrations are pending: tenant keys are verified once they are applied.", id="tenants.W004"
+            )
+        ]
+    foreign_keys = {
+        (table, parent, tuple(columns), tuple(parent_columns))
+        for table, kind, parent, columns, parent_columns, _ in rows
+        if kind == "f"
+    }
     messages: list[Any] = []
-
-    def missing(pairs: list[tuple[str, str]]) -> str:
-        return ", ".join(trigger for pair in pairs if pair not in present for trigger in pair[1:])
-
-    for table, pairs in keys.items():
-        if lacking := missing(pairs):
+    for table, kind, _parent, columns, _parent_columns, name in sorted(rows):
+        if kind in ("p", "u", "i") and "tenant_id" not in columns:
+            what = {"p": "primary key", "u": "unique constraint", "i": "unique index"}[kind]
             messages.append(
                 Error(
-                    f"{table}.tenant_id: the tenant key lacks trigger(s) {lacking}.",
-                    hint=f"tenants.rls.tenant_key({table!r}) in a migration.",
-                    id="tenants.E009",
+                    f"{table}: {what} {name} ({', '.join(columns)}) does not include tenant_id.",
+                    hint="tenants.rls.tenant_primary_key() or a unique constraint that leads with tenant.",
+                    id="tenants.E012",
                 )
             )
-    for table, column, parent, field in references:
-        if field.db_constraint:
+    for table in tables:
+        if table in existing and (table, "tenants_tenant", ("tenant_id",), ("id",)) not in foreign_keys:
             messages.append(
                 Error(
-                    f"{field.model._meta.label}.{field.name}: a plain foreign key between tenant tables "
-                    "ignores RLS.",
-                    hint="db_constraint=False and tenants.rls.tenant_reference() in a migration.",
-                    id="tenants.E008",
+                    f"{table}.tenant_id has no foreign key to tenants_tenant (id).",
+                    hint=f"tenants.rls.tenant_foreign_key({table!r}) in a migration.",
+                    id="tenants.E011",
                 )
             )
-        if lacking := missing(expected[table, column, parent]):
+    for table, column, parent, field in tenant_references():
+        if not isinstance(field, TenantForeignKey) or getattr(field, "db_constraint", True):
             messages.append(
                 Error(
-                    f"{table}.{column} -> {parent}: tenant reference {tenant_reference_name(table, column)} "
-                    f"lacks trigger(s) {lacking}.",
+                    f"{field.model._meta.label}.{field.name}: a reference between tenant tables must be a "
+                    "TenantForeignKey (joins carry the tenant; the database's key is the composite one).",
+                    hint="tenants.models.TenantForeignKey(...) without db_constraint.",
+                    id="tenants.E013",
+                )
+            )
+        if (table, parent, ("tenant_id", column), ("tenant_id", "id")) not in foreign_keys:
+            messages.append(
+                Error(
+                    f"{table}.{column} -> {parent}: no composite foreign key "
+                    f"(tenant_id, {column}) REFERENCES {parent} (tenant_id, id).",
                     hint=f"tenants.rls.tenant_reference({table!r}, {column!r}, {parent!r}) in a migration.",
-                    id="tenants.E007",
+                    id="tenants.E010",
                 )
             )
     return messages
+
+
+@register(Tags.database, Tags.security)
+def check_citus_distribution(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """On Citus: every tenant table hash-distributed by tenant_id in one colocation group, and the
+    tables they reference (tenants, users) reference tables. Nothing to check on plain PostgreSQL.
+
+    A tenant table left on the coordinator would hold every tenant's rows in one place and make
+    its foreign keys to distributed tables impossible; one outside the colocation group would
+    turn every join with it into a multi-shard join (see ``tenants.citus``).
+    """
+    from tenants.citus import citus_enabled, distribution_problems
+
+    try:
+        if not citus_enabled(connection):
+            return []
+        problems = distribution_problems(connection, tenant_key_tables())
+    except DatabaseError as error:
+        return [Warning(f"Could not verify the Citus distribution: {error}", id="tenants.W005")]
+    if problems and migrations_pending():
+        return [
+            Warning(
+                "Migrations are pending: the distribution is verified once they are applied.",
+                id="tenants.W004",
+            )
+        ]
+    return [
+        Error(
+            f"Citus: {problem}.",
+            hint="manage.py migrate distributes the tables (tenants.citus.distribute).",
+            id="tenants.E014",
+        )
+        for problem in problems
+    ]

@@ -1,10 +1,17 @@
 """The one way into a tenant: ``tenant_context(tenant_id)``.
 
 It opens ``transaction.atomic()``, drops to the tenant runtime role with ``SET LOCAL ROLE`` and sets
-the tenant GUC with ``set_config('app.tenant_id', ..., true)``. Both are transaction-local, so they
+the tenant GUC with ``SET LOCAL app.tenant_id = '<uuid>'``. Both are transaction-local, so they
 vanish at commit or rollback and never leak to the next request on a reused connection. Row Level
 Security policies read the GUC; the runtime role is NOSUPERUSER and NOBYPASSRLS, so the policies
 hold even when ``DATABASE_URL`` logs in as a superuser.
+
+One code path for plain PostgreSQL and Citus. On Citus the policies run on the workers, so the
+setting must reach them: Citus forwards ``SET LOCAL`` statements (not ``set_config()``) to every
+worker the transaction uses when ``citus.propagate_set_commands = 'local'``, which is set first,
+in the same statement batch. On plain PostgreSQL that line sets an unused placeholder. The
+coordinator opens its worker connections as the current user, i.e. the runtime role, which on
+Citus therefore needs LOGIN and credentials between the nodes (README, "Scaling out on Citus").
 
 Middleware, admin, management commands and jobs all enter tenants through this function; nothing
 else sets the GUC or the role.
@@ -70,14 +77,18 @@ def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Ite
     connection = connections[using]
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
-            # One round trip for both (Django's psycopg cursors bind parameters client-side,
-            # which allows several statements in one execute). Should the role switch fail,
-            # the whole transaction fails: no query ever runs with only one of them set.
+            # One round trip for all three (several statements in one execute). Should the role
+            # switch fail, the whole transaction fails: no query ever runs with only one set.
+            # The role comes before propagation is switched on (Citus breaks the transaction
+            # when it propagates a SET ROLE on its own). Citus forwards the whole text of the
+            # statement batch that holds a propagated SET to the workers, so this batch holds
+            # SET statements only. The tenant id is a parsed UUID, written as a quoted literal
+            # (SET takes no parameters).
             cursor.execute(
-                sql.SQL("SET LOCAL ROLE {}; SELECT set_config('app.tenant_id', %s, true)").format(
-                    sql.Identifier(runtime_role())
-                ),
-                [str(tenant_uuid)],
+                sql.SQL(
+                    "SET LOCAL ROLE {}; SET LOCAL citus.propagate_set_commands = 'local'; "
+                    "SET LOCAL app.tenant_id = {}"
+                ).format(sql.Identifier(runtime_role()), sql.Literal(str(tenant_uuid)))
             )
         token = _current_tenant.set(tenant_uuid)
         try:
@@ -88,5 +99,4 @@ def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Ite
     # released savepoint, so undo them here (a rolled-back savepoint already undid them).
     if connection.in_atomic_block and not connection.needs_rollback:
         with connection.cursor() as cursor:
-            cursor.execute("RESET ROLE")
-            cursor.execute("SELECT set_config('app.tenant_id', '', true)")
+            cursor.execute("RESET ROLE; SET LOCAL app.tenant_id = ''")

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 FOREIGN_KEY_VIOLATION = "23503"
+# Citus re-raises a worker's error with its message, not its diagnostic fields, and the
+# message names the shard's constraint: the logical name plus "_<shard id>".
+_CONSTRAINT_IN_MESSAGE = re.compile(r'constraint "([^"]+?)(?:_\d+)?"')
 
 
 def is_foreign_key_violation(error: BaseException) -> bool:
-    """A database error from a foreign key, tenant reference or tenant key (SQLSTATE 23503)."""
+    """A database error from a foreign key, e.g. a tenant's composite key (SQLSTATE 23503)."""
     return getattr(error.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+
+
+def violated_constraint(error: BaseException) -> str | None:
+    """The name of the constraint a database error reports, on plain PostgreSQL and on Citus.
+
+    PostgreSQL names it in the error's diagnostics. An error Citus brings back from a worker
+    has none; its message names the shard's copy (``<name>_<shard id>``), read back to ``<name>``.
+    """
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    found = _CONSTRAINT_IN_MESSAGE.search(str(getattr(diag, "message_primary", None) or cause or ""))
+    return found.group(1) if found else None
 
 
 class DomainError(Exception):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.expressions import Col
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 
 from . import limits
-from .context import require_tenant_id
+from .context import current_tenant_id, require_tenant_id
 
 
 class TimeStampedModel(models.Model):
@@ -56,7 +58,11 @@ class Membership(TimeStampedModel):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    # The database's key is tenants_membership_tenant_id_fk (tenants.rls.tenant_foreign_key), as
+    # for every table with a tenant.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="memberships", db_constraint=False
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
 
@@ -100,7 +106,11 @@ class Invitation(TimeStampedModel):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    # The database's key is tenants_invitation_tenant_id_fk (tenants.rls.tenant_foreign_key), as
+    # for every table with a tenant.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="invitations", db_constraint=False
+    )
     invitee = models.CharField(
         max_length=254, help_text="Username or e-mail address as the owner typed it (normalised)."
     )
@@ -211,13 +221,80 @@ class TenantScopedManager(models.Manager):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+class TenantRoutedManager(models.Manager):
+    """The base manager of tenant models: Django's own look-ups name the active tenant too.
+
+    ``save()``'s UPDATE, ``refresh_from_db()``, ``instance.<reference>`` and the deletion
+    collector go through a model's base manager, not ``objects``. Inside a tenant context this
+    one adds ``tenant_id = <active tenant>``, so those statements carry the distribution key and
+    Citus routes each to one shard. Outside any context it filters nothing (RLS shows no row of
+    a tenant table there anyway), so Django's platform-side machinery (deleting a user, whose
+    tenant rows only the database's foreign keys can see) keeps working.
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = super().get_queryset()
+        tenant_id = current_tenant_id()
+        return queryset if tenant_id is None else queryset.filter(tenant_id=tenant_id)
+
+
+class TenantForeignKey(models.ForeignKey):
+    """A reference from one tenant table to another, enforced by the database's composite key.
+
+    The database holds ``FOREIGN KEY (tenant_id, <column>) REFERENCES parent (tenant_id, id)``
+    (``tenants.rls.tenant_reference``, added by each app's migration), so a row can never point
+    at another tenant's row; Django's own single-column constraint is off (``db_constraint``).
+    Every join the ORM writes over this field also says ``child.tenant_id = parent.tenant_id``:
+    with the query's tenant filter on one side, Citus then knows both sides live in the same
+    shard group and routes the statement to one shard (a join on the id alone would be a
+    multi-shard join it refuses). ``instance.<field>`` looks the parent up within the row's
+    tenant for the same reason.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("db_constraint", False)
+        kwargs.setdefault("db_index", False)  # every index of a tenant table leads with tenant_id
+        super().__init__(*args, **kwargs)
+
+    def get_extra_restriction(self, alias: str | None, related_alias: str | None) -> Any:
+        """``parent.tenant_id = child.tenant_id`` in every JOIN ... ON over this field.
+
+        ``alias`` names the parent's table, ``related_alias`` this model's. In a subquery that
+        Django trimmed to one side, only one alias is known: that side is pinned to the active
+        tenant instead (nothing is added outside a tenant context).
+        """
+        parent_tenant = cast(models.Field, self.remote_field.model._meta.get_field("tenant"))
+        child_tenant = cast(models.Field, self.model._meta.get_field("tenant"))
+        if alias is not None and related_alias is not None:
+            return Exact(Col(alias, parent_tenant), Col(related_alias, child_tenant))
+        tenant_id = current_tenant_id()
+        if tenant_id is None:
+            return None
+        if alias is not None:
+            return Exact(Col(alias, parent_tenant), tenant_id)
+        if related_alias is not None:
+            return Exact(Col(related_alias, child_tenant), tenant_id)
+        return None
+
+    def get_extra_descriptor_filter(self, instance: Any) -> dict[str, Any]:
+        """``instance.<field>`` looks the parent up in the instance's own tenant."""
+        return {"tenant_id": instance.tenant_id}
+
+
 class TenantModel(TimeStampedModel):
-    """Base of every tenant-owned table (RLS + FORCE + policy added by its migration)."""
+    """Base of every tenant-owned table (RLS + FORCE + policy added by its migration).
+
+    In the database the primary key is ``(tenant_id, id)`` and every unique constraint
+    includes ``tenant_id`` (``tenants.rls.tenant_primary_key``): the schema Citus needs to
+    distribute the table by ``tenant_id``, the same on one PostgreSQL. Django keeps ``id`` as
+    the model's primary key: it is unique on its own (a UUID), and the admin and most of the
+    ecosystem do not support composite primary keys.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No single-column index: every index of a tenant table leads with tenant_id explicitly.
-    # Checked per statement by the tenant-key triggers (tenants.rls.tenant_key), not by a
-    # foreign key: that queued one deferred check per inserted row.
+    # The database's foreign key ``<table>_tenant_id_fk`` (tenants.rls.tenant_foreign_key)
+    # checks it; Django's own constraint is off so the key keeps a readable name.
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.PROTECT,
@@ -229,11 +306,11 @@ class TenantModel(TimeStampedModel):
 
     objects: ClassVar[TenantScopedManager] = TenantScopedManager()
     unscoped: ClassVar[models.Manager] = models.Manager()
+    tenant_routed: ClassVar[TenantRoutedManager] = TenantRoutedManager()
 
     class Meta:
         abstract = True
-        # References between tenant tables are checked by the tenant-reference triggers
-        # (tenants.rls.tenant_reference), which look parents up by primary key: no (tenant, id) key.
+        base_manager_name = "tenant_routed"
         constraints: ClassVar[list[models.BaseConstraint]] = []
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -28,18 +28,24 @@ from .money import MoneyError, normalize_currency
 from .selectors import invitations_addressed_to
 
 
-@transaction.atomic
 def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> Tenant:
-    """Create a tenant with its settings row; ``owner`` becomes its first owner."""
+    """Create a tenant with its settings row; ``owner`` becomes its first owner.
+
+    The tenant is born inside its own ``tenant_context``: the tenant row, the membership and the
+    settings are written in one transaction by the runtime role (which may insert only the
+    tenant its context names, migration 0016). One database user for the whole transaction is
+    what Citus needs: it reaches the workers over one connection per user, and a connection
+    does not see another's uncommitted rows (the foreign keys to the new tenant would not).
+    """
     name = name.strip()
     if not name:
         raise InvalidInput("A tenant needs a name.", errors={"name": ["This field may not be blank."]})
     problem = limits.text_problem(name, limits.NAME)
     if problem is not None:
         raise InvalidInput("The tenant name cannot be used.", errors={"name": [problem]})
-    tenant = Tenant.objects.create(name=name)
-    Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
-    with tenant_context(tenant.id):
+    with tenant_context(uuid.uuid4()) as tenant_id:
+        tenant = Tenant.objects.create(id=tenant_id, name=name)
+        Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
         TenantSettings.objects.create(tenant=tenant, default_currency=default_currency)
     return tenant
 

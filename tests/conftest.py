@@ -12,6 +12,78 @@ from typing import Any
 
 import pytest
 
+# --- the Citus pass ------------------------------------------------------------------------------
+#
+# `./dev test --citus` runs these groups on a Citus cluster (TEST_ON_CITUS=1): isolation,
+# idempotency, concurrency, imports, reconciliation, GraphQL, admin, and the Citus-only checks.
+CITUS_PASS = (
+    "tests/test_citus.py",
+    "tests/tenants/test_rls.py",
+    "tests/tenants/test_checks.py",
+    "tests/tenants/test_context.py",
+    "tests/tenants/test_routing.py",
+    "tests/test_isolation_attack.py",
+    "tests/test_concurrency.py",
+    "tests/banking/test_import_api.py",
+    "tests/banking/test_import_dedup.py",
+    "tests/banking/test_statement_import.py",
+    "tests/invoices/test_bulk_import.py",
+    "tests/reconciliation/test_workflow.py",
+    "tests/reconciliation/test_staged_json.py",
+    "tests/reconciliation/test_graphql.py",
+    "tests/admin/",
+)
+ON_CITUS = os.environ.get("TEST_ON_CITUS") == "1"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark the Citus pass (``-m citus``); on Citus, run its database tests in real transactions.
+
+    A test wrapped in one transaction (Django's TestCase) writes its fixtures as the owner login
+    and then reads them as the runtime role inside ``tenant_context``. Citus reaches a worker
+    over one connection per database user, and one connection does not see another's
+    uncommitted rows: it refuses such a transaction. The application never does that (every
+    request, command and job is its own transaction, ``tenant_create`` writes as one user), so
+    on Citus every test commits as production does, and the tables are emptied after each.
+    """
+    root = str(config.rootpath)
+    for item in items:
+        path = os.path.relpath(str(item.path), root)
+        if any(path == entry or path.startswith(entry) for entry in CITUS_PASS if entry.endswith("/")) or (
+            path in CITUS_PASS
+        ):
+            item.add_marker(pytest.mark.citus)
+        if not ON_CITUS or item.get_closest_marker("rolled_back"):
+            continue
+        marker = item.get_closest_marker("django_db")
+        if marker is None and "db" not in item.fixturenames:
+            continue
+        kwargs = dict(marker.kwargs) if marker else {}
+        kwargs["transaction"] = True
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest marker wins
+
+
+if ON_CITUS:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_test_environment, django_db_blocker):
+        """A fresh Citus test database on every node, then Django's migrations (which distribute).
+
+        With the embedded cluster (``./dev test --citus``) the database is recreated here;
+        against another Citus cluster it must exist already with the extension and the nodes
+        (``TEST_DATABASE_NAME``).
+        """
+        from django.conf import settings
+        from django.test.utils import setup_databases
+
+        name = settings.DATABASES["default"]["TEST"]["NAME"]
+        if os.environ.get("EMBEDDED_CITUS") == "1":
+            from devtools.embedded_citus import create_citus_database, ensure_citus_cluster
+
+            create_citus_database(ensure_citus_cluster(), name, fresh=True)
+        with django_db_blocker.unblock():
+            setup_databases(verbosity=0, interactive=False, keepdb=True)
+
 
 @dataclass
 class TenantWorld:

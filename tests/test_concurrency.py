@@ -109,10 +109,15 @@ def test_twenty_concurrent_confirmations_never_over_allocate(world_a):
             """
             SELECT t.id, abs(t.amount), t.allocated_amount, COALESCE(sum(a.amount), 0)
             FROM banking_banktransaction t
-            LEFT JOIN reconciliation_matchallocation a ON a.transaction_id = t.id
-                 AND a.match_id IN (SELECT id FROM reconciliation_match WHERE status = 'confirmed')
-            GROUP BY t.id
-            """
+            LEFT JOIN reconciliation_matchallocation a
+                 ON a.tenant_id = t.tenant_id AND a.transaction_id = t.id
+                 AND a.match_id IN (
+                     SELECT id FROM reconciliation_match WHERE tenant_id = %(tenant)s AND status = 'confirmed'
+                 )
+            WHERE t.tenant_id = %(tenant)s
+            GROUP BY t.tenant_id, t.id
+            """,
+            {"tenant": world_a.tenant.id},
         )
         for _id, amount, allocated, confirmed in cursor.fetchall():
             assert allocated == confirmed <= amount
@@ -120,10 +125,14 @@ def test_twenty_concurrent_confirmations_never_over_allocate(world_a):
             """
             SELECT i.amount, i.amount_paid, COALESCE(sum(a.invoice_amount), 0)
             FROM invoices_invoice i
-            LEFT JOIN reconciliation_matchallocation a ON a.invoice_id = i.id
-                 AND a.match_id IN (SELECT id FROM reconciliation_match WHERE status = 'confirmed')
-            GROUP BY i.id
-            """
+            LEFT JOIN reconciliation_matchallocation a ON a.tenant_id = i.tenant_id AND a.invoice_id = i.id
+                 AND a.match_id IN (
+                     SELECT id FROM reconciliation_match WHERE tenant_id = %(tenant)s AND status = 'confirmed'
+                 )
+            WHERE i.tenant_id = %(tenant)s
+            GROUP BY i.tenant_id, i.id
+            """,
+            {"tenant": world_a.tenant.id},
         )
         for amount, paid, confirmed in cursor.fetchall():
             assert paid == confirmed <= amount

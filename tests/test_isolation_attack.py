@@ -15,7 +15,7 @@ import re
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
@@ -302,7 +302,7 @@ def test_graphql_attack(attack):
 
 def test_runtime_role_without_tenant_sees_and_writes_nothing(attack):
     """SQL level: as the runtime role with no tenant set, every tenant table is empty."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # SET LOCAL needs a transaction
         cursor.execute("SET LOCAL ROLE recon_tenant")
         for model in tenant_models():
             cursor.execute(f"SELECT count(*) FROM {model._meta.db_table}")  # noqa: S608

@@ -79,6 +79,8 @@ TEMPLATES = [
 # DATABASE_URL logs in as the *owner* role (owns the tables, runs migrations). Every tenant
 # request drops to TENANT_DB_ROLE (NOLOGIN, NOSUPERUSER, NOBYPASSRLS) inside its transaction.
 DATABASES = {"default": env.db("DATABASE_URL")}
+# PostgreSQL's backend, told that a tenant table's primary key is (tenant_id, id) (tenants/db).
+DATABASES["default"]["ENGINE"] = "tenants.db"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from tenants.rls import composite_fk_to_tenant_reference
+from tenants.rls_history import composite_fk_to_tenant_reference
 
 
 class Migration(migrations.Migration):

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from tenants.rls import tenant_key
+from tenants.rls_history import tenant_key
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,7 @@
 from django.db import migrations
 
-from tenants.rls import composite_tenant_fk, enable_tenant_rls
+from tenants.rls import enable_tenant_rls
+from tenants.rls_history import composite_tenant_fk
 
 
 class Migration(migrations.Migration):

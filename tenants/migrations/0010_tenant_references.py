@@ -6,7 +6,7 @@ This migration creates the trigger functions; each app converts its own referenc
 
 from django.db import migrations
 
-from tenants.rls import create_tenant_reference_functions
+from tenants.rls_history import create_tenant_reference_functions
 
 
 class Migration(migrations.Migration):

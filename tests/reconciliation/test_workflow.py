@@ -372,9 +372,12 @@ def test_concurrent_confirmations_of_the_same_transaction_exactly_one_wins(world
     with tenant_context(world_a.tenant.id), connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.amount, t.allocated_amount, coalesce(sum(a.amount), 0) FROM banking_banktransaction t "
-            "LEFT JOIN reconciliation_matchallocation a ON a.transaction_id = t.id "
-            "LEFT JOIN reconciliation_match m ON m.id = a.match_id AND m.status = 'confirmed' "
-            "WHERE m.id IS NOT NULL GROUP BY t.id"
+            "LEFT JOIN reconciliation_matchallocation a "
+            "ON a.tenant_id = t.tenant_id AND a.transaction_id = t.id "
+            "LEFT JOIN reconciliation_match m ON m.tenant_id = a.tenant_id AND m.id = a.match_id "
+            "AND m.status = 'confirmed' "
+            "WHERE t.tenant_id = %s AND m.id IS NOT NULL GROUP BY t.tenant_id, t.id",
+            [world_a.tenant.id],
         )
         amount, allocated, confirmed_sum = cursor.fetchone()
         assert allocated == confirmed_sum == amount

@@ -57,9 +57,10 @@ class TestAuthentication:
         assert token.last_used_at is not None
 
     @pytest.mark.django_db(transaction=True)  # no outer test transaction: the request's own
-    def test_a_tenant_read_costs_five_statements(self, world_a, api_client_for):
-        """Caller lookup (token, user and membership at once), BEGIN, role + tenant GUC, the
-        list, COMMIT. (Under a server add the per-request connection health check.)"""
+    def test_a_tenant_read_costs_six_statements(self, world_a, api_client_for):
+        """Caller lookup (token with its user, then the membership with its tenant), BEGIN, role +
+        tenant GUC, the list, COMMIT. (Under a server add the per-request connection health
+        check.) Two lookups, not one join: on Citus tokens and memberships live apart."""
         client = api_client_for(world_a.viewer)
         url = f"/v1/tenants/{world_a.tenant.id}/invoices"
         assert client.get(url).status_code == 200  # the first use also stamps last_used_at
@@ -67,12 +68,14 @@ class TestAuthentication:
             response = client.get(url)
         assert response.status_code == 200
         statements = [" ".join(query["sql"].split()) for query in queries.captured_queries]
-        assert len(statements) == 5, statements
-        assert "tenants_apitoken" in statements[0] and "tenants_membership" in statements[0]
-        assert statements[1] == "BEGIN"
-        assert statements[2].startswith(f'SET LOCAL ROLE "{runtime_role()}"; SELECT set_config(')
-        assert "invoices_invoice" in statements[3]
-        assert statements[4] == "COMMIT"
+        assert len(statements) == 6, statements
+        assert "tenants_apitoken" in statements[0] and "auth_user" in statements[0]
+        assert "tenants_membership" in statements[1] and "tenants_tenant" in statements[1]
+        assert statements[2] == "BEGIN"
+        assert statements[3].startswith(f'SET LOCAL ROLE "{runtime_role()}"; ')
+        assert "SET LOCAL app.tenant_id = " in statements[3]
+        assert "invoices_invoice" in statements[4]
+        assert statements[5] == "COMMIT"
 
     def test_caller_rows_are_loaded_like_the_orm_loads_them(self, world_a, api_client_for):
         response = api_client_for(world_a.accountant).get(f"/v1/tenants/{world_a.tenant.id}/invoices")
@@ -132,7 +135,7 @@ class TestAuthentication:
             assert accountant.post(url, body, format="json").status_code == 201
         # The limiter's caller query already read the membership: no second lookup.
         reads = [query["sql"] for query in queries.captured_queries if "tenants_membership" in query["sql"]]
-        assert len(reads) == 1 and "tenants_apitoken" in reads[0]
+        assert len(reads) == 1 and "tenants_tenant" in reads[0]
         assert_problem(api_client_for(world_a.viewer).post(url, body, format="json"), 403)
 
     def test_health_and_docs_need_no_token(self):

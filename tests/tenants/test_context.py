@@ -47,11 +47,11 @@ def test_role_and_guc_vanish_after_an_error(world_a):
 
 @pytest.mark.django_db
 def test_nested_in_an_outer_transaction_resets_on_exit(world_a):
-    assert connection.in_atomic_block
-    with tenant_context(world_a.tenant.id):
-        assert session_state() == (runtime_role(), str(world_a.tenant.id))
-    assert session_state()[0] == login_user()
-    assert session_state()[1] in (None, "")
+    with transaction.atomic():
+        with tenant_context(world_a.tenant.id):
+            assert session_state() == (runtime_role(), str(world_a.tenant.id))
+        assert session_state()[0] == login_user()
+        assert session_state()[1] in (None, "")
 
 
 @pytest.mark.django_db

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from tenants.authentication import hash_token
+from tenants.context import tenant_context
 from tenants.models import ApiToken, Membership, Role, Tenant
 from tenants.services import api_token_create, tenant_create
 
@@ -38,23 +39,28 @@ class Command(BaseCommand):
             ".local/demo-token). Without it every run replaces the token.",
         )
 
-    @transaction.atomic
     def handle(
         self, *args: Any, username: str, password: str, token_file: Path | None, **options: Any
     ) -> None:
+        # Every step is its own transaction, and each is idempotent: the platform rows as the
+        # owner login, the tenant's rows inside its tenant_context. On Citus one transaction
+        # cannot write as the owner and then as the runtime role (tenants.services.tenant_create).
         user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(
-            username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
-        )
-        user.is_staff = True
-        user.set_password(password)
-        user.save()
+        with transaction.atomic():
+            user, created = user_model.objects.get_or_create(
+                username=username, defaults={"is_staff": True, "email": f"{username}@example.com"}
+            )
+            user.is_staff = True
+            user.set_password(password)
+            user.save()
         tenant = Tenant.objects.filter(name=DEMO_TENANT, memberships__user=user).first()
         if tenant is None:
             tenant = tenant_create(name=DEMO_TENANT, owner=user)
-        Membership.objects.filter(tenant=tenant, user=user).update(role=Role.OWNER)
+        with tenant_context(tenant.id):
+            Membership.objects.filter(tenant=tenant, user=user).update(role=Role.OWNER)
         self._seed_ledgers(tenant)
-        raw, token_note = self._demo_token(user, token_file)
+        with transaction.atomic():
+            raw, token_note = self._demo_token(user, token_file)
         # Where `./dev run` serves (it passes HOST and PORT to runserver).
         base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
         self.stdout.write(

@@ -1,7 +1,10 @@
 """Invitations: owners invite a username or e-mail address; the invitee accepts or declines.
 
 RLS as on memberships: inside a tenant only its invitations; outside any tenant the owner
-login (which finds the invitations addressed to a caller) sees every row.
+login (which finds the invitations addressed to a caller) sees every row. Keys as on every
+table with a tenant: primary key (tenant_id, id), tenant_id -> tenants_tenant, keys to users
+checked at once; on Citus it is distributed by tenant_id before its keys are added
+(tenants.citus).
 """
 
 import django.db.models.deletion
@@ -10,13 +13,14 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
-from tenants.rls import TENANT_GUC, enable_tenant_rls
+from tenants.citus import distribute
+from tenants.rls import TENANT_GUC, enable_tenant_rls, tenant_foreign_key, tenant_primary_key, user_keys_immediate
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0013_tenant_keys'),
+        ('tenants', '0018_citus_distribution'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -34,7 +38,7 @@ class Migration(migrations.Migration):
                 ('decided_at', models.DateTimeField(blank=True, help_text='When it was accepted, declined or revoked.', null=True)),
                 ('decided_by', models.ForeignKey(blank=True, help_text='The invitee who accepted or declined, or the owner who revoked.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('invited_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='tenants.tenant')),
+                ('tenant', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='tenants.tenant')),
             ],
             options={
                 'ordering': ['-created_at', '-id'],
@@ -52,4 +56,8 @@ CREATE POLICY platform_access ON tenants_invitation
 """,
             reverse_sql="DROP POLICY platform_access ON tenants_invitation;",
         ),
+        tenant_primary_key("tenants_invitation"),
+        migrations.RunPython(distribute, migrations.RunPython.noop),
+        tenant_foreign_key("tenants_invitation"),
+        user_keys_immediate("tenants_invitation"),
     ]

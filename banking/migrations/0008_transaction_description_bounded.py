@@ -14,8 +14,8 @@ from tenants.migration_operations import AddTextBound
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('banking', '0006_tenant_keys'),
-        ('tenants', '0013_tenant_keys'),
+        ('banking', '0007_composite_keys'),
+        ('tenants', '0018_citus_distribution'),
     ]
 
     operations = [
