@@ -31,6 +31,8 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import TypeVar
 
+from common.finance import format_money
+
 from .assignment import Option, assign
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs
@@ -709,8 +711,8 @@ class _Run:
                 0,
                 Reason(
                     "shape.many_to_one",
-                    f"{len(allocs)} payments settle {paid:,.2f} {cur} of {invoice_phrase(inv)}"
-                    + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
+                    f"{len(allocs)} payments settle {format_money(paid, cur)} of {invoice_phrase(inv)}"
+                    + (f"; {format_money(left, cur)} stays open" if left > 0 else ""),
                 ),
             )
         elif left > 0:
@@ -718,18 +720,18 @@ class _Run:
                 0,
                 Reason(
                     "shape.partial",
-                    f"Partial payment: {left:,.2f} {cur} of {invoice_phrase(inv)} stays open",
+                    f"Partial payment: {format_money(left, cur)} of {invoice_phrase(inv)} stays open",
                 ),
             )
         if fee:
-            reasons.append(Reason("shape.fee", f"{fee:,.2f} {cur} underpayment booked as a fee"))
+            reasons.append(Reason("shape.fee", f"{format_money(fee, cur)} underpayment booked as a fee"))
         for a in allocs:
             if a.round > 1:
                 reasons.append(
                     Reason(
                         "shape.remaining",
                         f"Transaction {self.txs[a.tx].id} was scored against the amount still open "
-                        f"({a.ev.outstanding:,.2f} {cur}) after earlier payments",
+                        f"({format_money(a.ev.outstanding, cur)}) after earlier payments",
                     )
                 )
         allocations = tuple(
@@ -776,12 +778,14 @@ class _Run:
         reasons = [
             Reason(
                 "shape.one_to_many",
-                f"One payment of {tx.avail:,.2f} {cur} settles {len(invs)} invoices "
-                f"({numbers}) totalling {total:,.2f} {cur}",
+                f"One payment of {format_money(tx.avail, cur)} settles {len(invs)} invoices "
+                f"({numbers}) totalling {format_money(total, cur)}",
             )
         ]
         if grp.shortfall:
-            reasons.append(Reason("shape.fee", f"{grp.shortfall:,.2f} {cur} underpayment booked as a fee"))
+            reasons.append(
+                Reason("shape.fee", f"{format_money(grp.shortfall, cur)} underpayment booked as a fee")
+            )
         if grp.all_referenced:
             reasons.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
         else:

@@ -45,6 +45,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from common.finance import format_money, is_valid_rf
+
 from .normalize import (
     FUZZY_MIN_CHARS,
     MAX_KEY_ATOMS,
@@ -55,7 +57,6 @@ from .normalize import (
     normalize_account,
     normalize_name,
     rf_body_keys,
-    rf_is_valid,
     text_refs,
 )
 from .parallel import PicklesAsTuple
@@ -165,7 +166,7 @@ class PInv:
         keys, numeric = invoice_keys(src.number)
         self.fuzzy = tuple(sorted({j for j in map("".join, keys) if len(j) >= FUZZY_MIN_CHARS}))
         sref = compact(src.structured_reference) if src.structured_reference else ""
-        self.rf = sref if sref and rf_is_valid(sref) else ""
+        self.rf = sref if sref and is_valid_rf(sref) else ""
         # A non-RF structured reference is matched like another invoice number.
         if sref and not self.rf:
             skeys, _ = invoice_keys(src.structured_reference)
@@ -559,7 +560,7 @@ def evaluate(
 
 
 def _money(x: Decimal, cur: str) -> str:
-    return f"{x:,.2f} {cur}"
+    return format_money(x, cur)
 
 
 @lru_cache(maxsize=4096)
