@@ -50,8 +50,12 @@ def compact_account(value: str | None) -> str:
     else kept as written (a bank's own account id may be case-sensitive)."""
     if not value:
         return ""
-    compact = "".join(value.split())
+    compact = value.replace(" ", "")  # spaces are the usual separators: C speed
+    if not compact.isalnum():  # other whitespace (tabs, no-break spaces), or not alphanumeric
+        compact = "".join(compact.split())
     upper = compact.upper()
+    if upper == compact:  # the common case (digits, or an IBAN as banks print it): no regex
+        return compact
     return upper if _IBAN_SHAPE.fullmatch(upper) else compact
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 from stdnum.iso7064 import mod_97_10
 
@@ -76,22 +77,25 @@ def find_rf_references(text: str | None) -> list[FoundReference]:
     if not text:
         return []
     upper = fold_upper(text)
-    if "RF" not in upper:
-        return []
-    found: list[FoundReference] = []
-    for start in _RF_START.finditer(upper):
-        reference = _read_reference(upper, start)
-        if reference is not None:
-            found.append(reference)
-    return found
+    return list(_references(upper)) if "RF" in upper else []
 
 
 def find_rf_reference(text: str | None) -> str:
     """The first valid RF reference in ``text``, or "" (what the importers store)."""
-    for reference, valid in find_rf_references(text):
-        if valid:
-            return reference
+    if text:
+        upper = fold_upper(text)
+        if "RF" in upper:  # most bank texts have none: one scan, no regex
+            for reference, valid in _references(upper):
+                if valid:
+                    return reference
     return ""
+
+
+def _references(upper: str) -> Iterator[FoundReference]:
+    for start in _RF_START.finditer(upper):
+        reference = _read_reference(upper, start)
+        if reference is not None:
+            yield reference
 
 
 def _read_reference(upper: str, start: re.Match[str]) -> FoundReference | None:
