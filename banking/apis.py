@@ -187,7 +187,8 @@ class TransactionItemSerializer(StrictInputSerializer):
         required=False,
         allow_blank=True,
         max_length=limits.STRUCTURED_REFERENCE,
-        help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034",
+        help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034 (stored without spaces); "
+        "when absent, a valid RF reference in the description is stored, as statement files do",
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
+from common.finance import compact_iban, iban_problem
 from tenants import limits
 from tenants.audit import Actor, audit_record
 from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
@@ -35,7 +36,6 @@ INVOICE_NUMBER_CONSTRAINT = "invoice_number_unique_per_tenant"
 INVOICE_VENDOR_FK = "invoices_invoice_vendor_id_same_tenant_fk"
 VENDOR_NAME_CONSTRAINT = "vendor_name_unique_per_tenant"
 
-_IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _VOID_INSTEAD = 'void it instead (PATCH with {"status": "void"})'
 
 
@@ -387,19 +387,14 @@ def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = 
 
 
 def normalize_iban(value: str) -> str:
-    """Upper-case IBAN without spaces; ``InvalidInput`` unless its ISO 13616 mod-97 check holds."""
-    iban = re.sub(r"\s+", "", value).upper()
+    """A vendor's IBAN as stored (compact, upper case), "" for none; ``InvalidInput`` unless
+    it is a valid IBAN by the financial kernel's rule (``common.finance.iban``)."""
+    iban = compact_iban(value)
     if not iban:
         return ""
-    if not _IBAN_RE.match(iban):
-        raise InvalidInput(
-            "The IBAN is not valid.",
-            errors={"iban": ["An IBAN is a country code, 2 check digits and 11 to 30 letters or digits."]},
-        )
-    rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(char, 36)) for char in rearranged)
-    if int(digits) % 97 != 1:
-        raise InvalidInput("The IBAN is not valid.", errors={"iban": ["The IBAN check digits do not match."]})
+    problem = iban_problem(iban)
+    if problem is not None:
+        raise InvalidInput("The IBAN is not valid.", errors={"iban": [problem]})
     return iban
 
 

@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from banking.models import BankTransaction, TransactionStatus
-from invoices.models import Invoice, InvoiceStatus
+from banking.models import BankTransaction, transaction_status_for
+from invoices.models import Invoice, InvoiceStatus, invoice_status_for
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
@@ -502,10 +502,10 @@ def _auto_confirm(
     staging.copy(
         "balances",
         [
-            ("transaction", pk, transactions[pk][1], _status_for_transaction(*transactions[pk]))
+            ("transaction", pk, transactions[pk][1], transaction_status_for(*transactions[pk]))
             for pk in touched_transactions
         ]
-        + [("invoice", pk, invoices[pk][1], _status_for_invoice(*invoices[pk])) for pk in touched_invoices],
+        + [("invoice", pk, invoices[pk][1], invoice_status_for(*invoices[pk])) for pk in touched_invoices],
     )
     staging.copy("confirmed", ((match_id,) for match_id in confirmed))
     return confirmed
@@ -621,20 +621,6 @@ def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
         staging.execute(statement, params, **ids)
 
 
-def _status_for_transaction(amount: Decimal, allocated: Decimal, current: str) -> str:
-    if current == TransactionStatus.IGNORED:
-        return current
-    return TransactionStatus.MATCHED if allocated >= abs(amount) else TransactionStatus.UNMATCHED
-
-
-def _status_for_invoice(amount: Decimal, paid: Decimal, current: str) -> str:
-    if current == InvoiceStatus.VOID:
-        return current
-    if paid >= amount:
-        return InvoiceStatus.PAID
-    return InvoiceStatus.PARTIALLY_PAID if paid > 0 else InvoiceStatus.OPEN
-
-
 # --- Confirm / reject / undo ------------------------------------------------------------------------
 
 
@@ -663,22 +649,15 @@ def _lock_rows(allocations: list[MatchAllocation]) -> tuple[dict, dict]:
     return transactions, invoices
 
 
-def _invoice_status(invoice: Invoice) -> str:
-    return _status_for_invoice(invoice.amount, invoice.amount_paid, invoice.status)
-
-
-def _transaction_status(bank_transaction: BankTransaction) -> str:
-    return _status_for_transaction(
-        bank_transaction.amount, bank_transaction.allocated_amount, bank_transaction.status
-    )
-
-
 def _save_balances(transactions: dict, invoices: dict) -> None:
-    """Recompute statuses from the new amounts and write the locked rows back."""
+    """Recompute statuses from the new amounts (the ledgers' settlement rules) and write the
+    locked rows back."""
     for bank_transaction in transactions.values():
-        bank_transaction.status = _transaction_status(bank_transaction)
+        bank_transaction.status = transaction_status_for(
+            bank_transaction.amount, bank_transaction.allocated_amount, bank_transaction.status
+        )
     for invoice in invoices.values():
-        invoice.status = _invoice_status(invoice)
+        invoice.status = invoice_status_for(invoice.amount, invoice.amount_paid, invoice.status)
     BankTransaction.objects.bulk_update(
         list(transactions.values()), ["allocated_amount", "status", "updated_at"]
     )

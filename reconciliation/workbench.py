@@ -26,8 +26,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from banking.models import BankTransaction, ImportBatch, TransactionStatus
-from invoices.models import Invoice, InvoiceStatus
+from banking.models import BankTransaction, ImportBatch
+from common.finance import format_money
+from invoices.models import Invoice
 from tenants.admin_site import TenantAdminSite, has_tenant_role, safe_next_url
 from tenants.context import require_tenant_id
 from tenants.errors import DomainError
@@ -35,9 +36,15 @@ from tenants.models import Role
 
 from . import services
 from .forms import WorkbenchFilterForm
-from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+from .models import (
+    Match,
+    MatchAllocation,
+    MatchStatus,
+    ReconciliationRun,
+    confidence_band,
+    confidence_percent,
+)
 
-OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 TRANSACTIONS_PER_PAGE = 20
 INVOICES_PER_PAGE = 25
 
@@ -49,7 +56,8 @@ def _tenant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    return f"{(amount or Decimal(0)):,.2f} {currency}"
+    """Money for people, the kernel's one format (an absent total is zero)."""
+    return format_money(amount or Decimal(0), currency)
 
 
 def _totals(rows: QuerySet) -> list[str]:
@@ -62,11 +70,11 @@ def _totals(rows: QuerySet) -> list[str]:
 
 
 def unmatched_transactions() -> QuerySet[BankTransaction]:
-    return BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0)
+    return BankTransaction.objects.unmatched()
 
 
 def open_invoices() -> QuerySet[Invoice]:
-    return Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES, outstanding_amount__gt=0)
+    return Invoice.objects.open()
 
 
 def summary() -> dict[str, Any]:
@@ -98,23 +106,20 @@ class CandidateView:
     other_transactions: list[BankTransaction]
     amount: str
     reasons: list[str]
+    fee: str = ""  # the fee booked on the invoices, in their currency
 
     @property
     def percent(self) -> int:
-        return int((self.match.confidence * 100).to_integral_value())
+        return confidence_percent(self.match.confidence)
 
     @property
     def level(self) -> str:
-        return (
-            "high"
-            if self.match.confidence >= Decimal("0.9")
-            else ("medium" if self.match.confidence >= Decimal("0.6") else "low")
-        )
+        return confidence_band(self.match.confidence)
 
     @property
     def runner_up_percent(self) -> int | None:
         runner_up = self.match.runner_up_confidence
-        return None if runner_up is None else int((runner_up * 100).to_integral_value())
+        return None if runner_up is None else confidence_percent(runner_up)
 
     @property
     def invoice_ids(self) -> str:
@@ -172,6 +177,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                 },
             )
         currency = rows[0].transaction.currency
+        fee = money(match.fee_amount, rows[0].invoice.currency) if match.fee_amount else ""
         total = sum((a.amount for a in rows), Decimal(0))
         reasons = [reason.get("message", "") for reason in (match.reasons or []) if isinstance(reason, dict)]
         for transaction_id in {a.transaction_id for a in rows}:
@@ -184,6 +190,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                     other_transactions=[a.transaction for a in rows if a.transaction_id != transaction_id],
                     amount=money(total, currency),
                     reasons=reasons,
+                    fee=fee,
                 )
             )
     for candidates in result.values():

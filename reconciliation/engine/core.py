@@ -31,6 +31,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import TypeVar
 
+from common.finance import format_money
 from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 
 from .assignment import Option, assign
@@ -747,8 +748,8 @@ class _Run:
                     _SHAPE_STRENGTH,
                     Reason(
                         "shape.many_to_one",
-                        f"{len(allocs)} payments settle {paid:,.2f} {cur} of {invoice_phrase(inv)}"
-                        + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
+                        f"{len(allocs)} payments settle {format_money(paid, cur)} of {invoice_phrase(inv)}"
+                        + (f"; {format_money(left, cur)} stays open" if left > 0 else ""),
                     ),
                 ),
             )
@@ -759,13 +760,16 @@ class _Run:
                     _SHAPE_STRENGTH,
                     Reason(
                         "shape.partial",
-                        f"Partial payment: {left:,.2f} {cur} of {invoice_phrase(inv)} stays open",
+                        f"Partial payment: {format_money(left, cur)} of {invoice_phrase(inv)} stays open",
                     ),
                 ),
             )
         if fee:
             reasons.append(
-                (_SHAPE_STRENGTH, Reason("shape.fee", f"{fee:,.2f} {cur} underpayment booked as a fee"))
+                (
+                    _SHAPE_STRENGTH,
+                    Reason("shape.fee", f"{format_money(fee, cur)} underpayment booked as a fee"),
+                )
             )
         for a in allocs:
             if a.round > 1:
@@ -775,7 +779,7 @@ class _Run:
                         Reason(
                             "shape.remaining",
                             f"Transaction {excerpt(self.txs[a.tx].id)} was scored against the amount still "
-                            f"open ({a.ev.outstanding:,.2f} {cur}) after earlier payments",
+                            f"open ({format_money(a.ev.outstanding, cur)}) after earlier payments",
                         ),
                     )
                 )
@@ -823,12 +827,14 @@ class _Run:
         lines = [
             Reason(
                 "shape.one_to_many",
-                f"One payment of {tx.avail:,.2f} {cur} settles {len(invs)} invoices "
-                f"({excerpt(numbers, 2 * QUOTE_MAX_CHARS)}) totalling {total:,.2f} {cur}",
+                f"One payment of {format_money(tx.avail, cur)} settles {len(invs)} invoices "
+                f"({excerpt(numbers, 2 * QUOTE_MAX_CHARS)}) totalling {format_money(total, cur)}",
             )
         ]
         if grp.shortfall:
-            lines.append(Reason("shape.fee", f"{grp.shortfall:,.2f} {cur} underpayment booked as a fee"))
+            lines.append(
+                Reason("shape.fee", f"{format_money(grp.shortfall, cur)} underpayment booked as a fee")
+            )
         if grp.all_referenced:
             lines.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
         else:

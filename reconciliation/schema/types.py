@@ -526,7 +526,11 @@ class BankTransactionInput:
     end_to_end_id: str | None = None
     counterparty: str | None = None
     counterparty_account: str | None = None
-    structured_reference: str | None = None
+    structured_reference: str | None = strawberry.field(
+        default=None,
+        description="Creditor reference (stored without spaces); when absent, a valid ISO 11649 RF "
+        "reference in the description is stored, as statement files do.",
+    )
 
 
 @strawberry.input(description="An invoice to score (nothing is read from or written to the database).")

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from reconciliation.services import reconcile
 from tenants.commands import add_tenant_argument, resolve_tenant
 from tenants.errors import Conflict
-from tenants.money import quantize
+from tenants.money import format_money
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             raise CommandError(error.detail) from error
         for candidate in result.candidates:
             pairs = ", ".join(
-                f"{a['transaction_id'][:8]}→{a['invoice_id'][:8]} {quantize(a['amount'], a['currency'])}"
+                f"{a['transaction_id'][:8]}→{a['invoice_id'][:8]} {format_money(a['amount'], a['currency'])}"
                 for a in candidate.allocations
             )
             flag = " [auto-confirmed]" if candidate.auto_confirmed else ""
