@@ -1309,7 +1309,8 @@ class _Builder:
         purpose = purpose[:limit]
         total = sum((invoice.amount for invoice in invoices), Decimal(0))
         text = self._payer_text(party, purpose, e2e=self._e2e(party), wire=wire)
-        if family == "us_ach":
+        quoted = sum(number in purpose for number in shown)
+        if family == "us_ach":  # CTX: one RMR segment per invoice; the export shows four records
             text.sec, text.ach_descr, text.ach_ind_id, text.purpose = (
                 "CTX",
                 "EDI PYMNTS",
@@ -1317,12 +1318,13 @@ class _Builder:
                 "",
             )
             text.rmr = tuple((self._quote(i.number), i.amount, i.amount, Decimal(0)) for i in invoices)
+            segments = [len(f"RMR*IV*{n}*PI*{paid}\\") for n, paid, _total, _discount in text.rmr]
+            quoted = sum(sum(segments[: k + 1]) <= 4 * ACH_ADDENDA for k in range(count))
         sign = 1 if party.direction == "receivable" else -1
         self._line(party, sign * total, party.currency, max(self._pay_day(i, late=False) for i in invoices), text,
                    "batch_quoted", "invoices", account=account, family=family,
                    allocations=tuple(TrueAllocation(i.id, i.amount, i.amount) for i in invoices),
-                   facts={"invoices": str(count), "quoted_in_full": str(sum(s in purpose for s in shown)),
-                          "direction": party.direction})  # fmt: skip
+                   facts={"invoices": str(count), "direction": party.direction, "quoted_in_full": str(quoted)})  # fmt: skip
 
     def _subset_sum(self, party: _Party) -> None:
         r = self.r
