@@ -671,6 +671,11 @@ class _Builder:
         self.used_names: set[str] = set()
         self.our_name = f"{self._stem('EN')} {self.r.choice(_TRADES['DE'])} GmbH"
         self.accounts = {key: self._own_account(key) for key in ACCOUNT_FORMATS}
+        # each processor pays out from one account of its own
+        self.processor_accounts = {
+            name: self._iban(country) if country != "US" else ""
+            for name, (_, country, *_rates) in _PROCESSORS.items()
+        }
         self.parties: list[_Party] = []
         for k in range(max(16, n // 7)):
             self.parties.append(self._party(k))
@@ -1003,8 +1008,9 @@ class _Builder:
             days=r.randint(2, (invoice.due_date - invoice.issue_date).days + 4)
         )
 
-    def _line(self, party: _Party | None, amount: Decimal, currency: str, day: date, text: _Text, kind: str,
-              outcome: str, *, account: str, family: str, **label: object) -> _Line:  # fmt: skip
+    def _line(self, amount: Decimal, currency: str, day: date, text: _Text, kind: str, outcome: str, *,
+              account: str, family: str, **label: object) -> _Line:  # fmt: skip
+        """A bank line paid on ``day`` (its value date), booked 0-2 business days later."""
         self.tx_seq += 1
         booking = _business_day(day + timedelta(days=self.r.choice((0, 0, 1, 1, 2))))
         line = _Line(
@@ -1127,7 +1133,7 @@ class _Builder:
             self._ach_fields(text, party, shown, amount, invoice.amount, discount, kind)
         sign = 1 if party.direction == "receivable" else -1
         line = self._line(
-            party, sign * amount, party.currency, day, text, kind, "invoices", account=account, family=family,
+            sign * amount, party.currency, day, text, kind, "invoices", account=account, family=family,
             allocations=(TrueAllocation(invoice.id, amount, invoice.amount if difference else amount),),
             difference=difference, difference_amount=difference_amount, facts=facts,
         )  # fmt: skip
@@ -1188,7 +1194,7 @@ class _Builder:
 
     def _processor(self, party: _Party, invoice: InvoiceInput) -> None:
         r = self.r
-        legal, country, eu_pct, eu_fixed, us_pct, us_fixed = _PROCESSORS[party.processor]
+        legal, _country, eu_pct, eu_fixed, us_pct, us_fixed = _PROCESSORS[party.processor]
         percent, fixed = (eu_pct, eu_fixed) if party.currency != "USD" else (us_pct, us_fixed)
         fee = processor_fee(invoice.amount, percent, fixed)
         net = invoice.amount - fee
@@ -1202,12 +1208,12 @@ class _Builder:
         if r.random() < 0.3:
             descriptor += f" {invoice.number}"
         account, family, _wire = self._family(party, wire=False)
-        text = _Text(name=legal, account=self._iban(country) if country != "US" else "", purpose=descriptor,
+        text = _Text(name=legal, account=self.processor_accounts[party.processor], purpose=descriptor,
                      ach_descr="TRANSFER", sec="CCD", ach_ind_id=_digits(party.id, 12))  # fmt: skip
         if family == "us_ach":
             text.name, text.purpose = party.processor, descriptor
         self._line(
-            party, net, party.currency, self._pay_day(invoice, late=False), text, "processor", "invoices",
+            net, party.currency, self._pay_day(invoice, late=False), text, "processor", "invoices",
             account=account, family=family, allocations=(TrueAllocation(invoice.id, net, invoice.amount),),
             difference="processor_fee", difference_amount=fee,
             facts={"processor": party.processor, "fee_percent": str(percent), "fee_fixed": str(fixed),
@@ -1234,7 +1240,7 @@ class _Builder:
             text = self._payer_text(party, purpose, e2e=self._e2e(party), wire=wire)
             if family == "us_ach":
                 self._ach_fields(text, party, shown, amount, invoice.amount, Decimal(0), "partial")
-            self._line(party, sign * amount, party.currency, day, text, "partial", "invoices", account=account,
+            self._line(sign * amount, party.currency, day, text, "partial", "invoices", account=account,
                        family=family, allocations=(TrueAllocation(invoice.id, amount, amount),),
                        facts={"instalment": str(k), "of": str(len(amounts)), "direction": party.direction})  # fmt: skip
             day += timedelta(days=r.randint(10, 35))
@@ -1273,7 +1279,7 @@ class _Builder:
         if family == "us_ach":
             text.sec, text.ach_descr, text.ach_ind_id = "CTX", "EDI PYMNTS", advice_id[:ACH_IND_ID]
         day = max(self._pay_day(invoice, late=False) for invoice in invoices)
-        line = self._line(party, total, party.currency, day, text, "batch_advice", "invoices", account=account,
+        line = self._line(total, party.currency, day, text, "batch_advice", "invoices", account=account,
                           family=family, allocations=tuple(allocations),
                           facts={"advice": advice_id, "invoices": str(len(invoices)), "direction": "receivable"})  # fmt: skip
         self.advices.append(
@@ -1321,7 +1327,7 @@ class _Builder:
             segments = [len(f"RMR*IV*{n}*PI*{paid}\\") for n, paid, _total, _discount in text.rmr]
             quoted = sum(sum(segments[: k + 1]) <= 4 * ACH_ADDENDA for k in range(count))
         sign = 1 if party.direction == "receivable" else -1
-        self._line(party, sign * total, party.currency, max(self._pay_day(i, late=False) for i in invoices), text,
+        self._line(sign * total, party.currency, max(self._pay_day(i, late=False) for i in invoices), text,
                    "batch_quoted", "invoices", account=account, family=family,
                    allocations=tuple(TrueAllocation(i.id, i.amount, i.amount) for i in invoices),
                    facts={"invoices": str(count), "direction": party.direction, "quoted_in_full": str(quoted)})  # fmt: skip
@@ -1338,7 +1344,7 @@ class _Builder:
         text = self._payer_text(party, purpose, e2e=self._e2e(party), wire=wire)
         if family == "us_ach":
             self._ach_fields(text, party, "", total, total, Decimal(0), "subset_sum")
-        self._line(party, total, party.currency, max(self._pay_day(i, late=False) for i in invoices), text,
+        self._line(total, party.currency, max(self._pay_day(i, late=False) for i in invoices), text,
                    "subset_sum", "invoices", account=account, family=family,
                    allocations=tuple(TrueAllocation(i.id, i.amount, i.amount) for i in invoices),
                    facts={"invoices": str(count), "direction": "receivable"})  # fmt: skip
@@ -1365,7 +1371,7 @@ class _Builder:
             text = self._payer_text(party, self._generic(party), e2e=self._e2e(party), wire=wire)
             if family == "us_ach":
                 self._ach_fields(text, party, "", invoice.amount, invoice.amount, Decimal(0), "ambiguous")
-            self._line(party, invoice.amount, party.currency, day, text, "ambiguous", "ambiguous", account=account,
+            self._line(invoice.amount, party.currency, day, text, "ambiguous", "ambiguous", account=account,
                        family=family, allocations=(TrueAllocation(invoice.id, invoice.amount, invoice.amount),),
                        alternatives=group, facts={"equal_invoices": str(count), "direction": "receivable"})  # fmt: skip
             day += timedelta(days=r.randint(0, 6))
@@ -1398,7 +1404,7 @@ class _Builder:
             purpose += f" ABZGL. {party.terms[0]:g}% SKONTO"
         text = _Text(name=party.name, account=party.iban, bic=party.bic, purpose=purpose,
                      e2e=f"ZAHLLAUF{r.randrange(10**5, 10**6)}" if r.random() < 0.6 else "")  # fmt: skip
-        self._line(party, -amount, party.currency, day, text, kind, "invoices", account=account, family=family,
+        self._line(-amount, party.currency, day, text, kind, "invoices", account=account, family=family,
                    allocations=(TrueAllocation(invoice.id, amount, invoice.amount),), difference=difference,
                    difference_amount=difference_amount, facts={"direction": "payable"})  # fmt: skip
 
@@ -1417,7 +1423,7 @@ class _Builder:
             text = _Text(name=self.our_name, account=self.accounts[other].identifier,
                          bic=self.accounts[other].bic, purpose=purpose,
                          posting="UMBUCHUNG" if key == "DE" else "", gvc="166" if sign > 0 else "177")  # fmt: skip
-            legs.append(self._line(None, sign * amount, "EUR", day, text, "internal_transfer", "internal_transfer",
+            legs.append(self._line(sign * amount, "EUR", day, text, "internal_transfer", "internal_transfer",
                                    account=key, family=family))  # fmt: skip
         legs[0].facts["other_leg"], legs[1].facts["other_leg"] = legs[1].id, legs[0].id
 
@@ -1438,7 +1444,7 @@ class _Builder:
         }[key]
         amount = Decimal(r.choice((r.randint(250, 4500), r.randint(1500, 2500)))).scaleb(-2)
         text = _Text(purpose=purpose, plain=True, posting="ENTGELTABSCHLUSS", gvc="805")
-        self._line(None, -amount, ACCOUNT_FORMATS[key][1], day, text, "bank_charge", "bank_charge", account=key,
+        self._line(-amount, ACCOUNT_FORMATS[key][1], day, text, "bank_charge", "bank_charge", account=key,
                    family=family)  # fmt: skip
 
     def _unrelated(self) -> None:
@@ -1512,7 +1518,7 @@ class _Builder:
                 purpose += f" {r.randrange(1000, 9999)}"
         text = _Text(name=name, account=iban, purpose=purpose, plain=plain, gvc=gvc, posting=posting,
                      sec="PPD", ach_descr={"payroll": "PAYROLL", "tax": "TAX PYMT"}.get(what, "PAYMENT"))  # fmt: skip
-        self._line(None, sign * amount, currency, day, text, "unrelated", "none", account=key, family=family,
+        self._line(sign * amount, currency, day, text, "unrelated", "none", account=key, family=family,
                    facts={"what": what})  # fmt: skip
 
     # -- the run ---------------------------------------------------------------------------------
