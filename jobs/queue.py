@@ -159,6 +159,10 @@ class TenantTask:
     name: str
     function: TaskFunction
     queue_task: Any  # procrastinate.tasks.Task
+    # (URL name, its id argument) of what the job makes, for the job's result link.
+    result_route: tuple[str, str] | None = None
+    # How the API shows the job's stored answer (``job.result``) once it succeeded.
+    present_output: Callable[[Job, Any], Any] | None = None
 
     def run(self, *, tenant_id: str, job_id: str, queue_job_id: int | None, **params: Any) -> None:
         run_tenant_job(self, tenant_id=tenant_id, job_id=job_id, queue_job_id=queue_job_id, params=params)
@@ -169,9 +173,18 @@ TASKS: dict[str, TenantTask] = {}
 
 
 def tenant_task(
-    *, kind: str, name: str, retry_transient: bool = True
+    *,
+    kind: str,
+    name: str,
+    retry_transient: bool = True,
+    result_route: tuple[str, str] | None = None,
+    present_output: Callable[[Job, Any], Any] | None = None,
 ) -> Callable[[TaskFunction], TenantTask]:
-    """Register ``function(job: RunningJob, **params) -> JobOutcome`` as a tenant task."""
+    """Register ``function(job: RunningJob, **params) -> JobOutcome`` as a tenant task.
+
+    ``result_route``: the URL name and id argument of what it makes (the job links to it);
+    ``present_output(job, request)``: the API's view of its stored answer.
+    """
 
     def decorator(function: TaskFunction) -> TenantTask:
         retry = RetryStrategy(
@@ -186,7 +199,14 @@ def tenant_task(
         queue_task = app.task(
             name=name, queue=TENANT_QUEUE, pass_context=True, retry=retry if retry_transient else False
         )(queue_entry)
-        registered = TenantTask(kind=kind, name=name, function=function, queue_task=queue_task)
+        registered = TenantTask(
+            kind=kind,
+            name=name,
+            function=function,
+            queue_task=queue_task,
+            result_route=result_route,
+            present_output=present_output,
+        )
         TASKS[name] = registered
         return registered
 

@@ -16,6 +16,7 @@ number of workers: Procrastinate's periodic defers are unique per task and time)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from typing import Any
@@ -43,10 +44,11 @@ def _each_tenant() -> list[uuid.UUID]:
     return list(Tenant.objects.order_by("id").values_list("id", flat=True))
 
 
-def _mark_job(args: dict[str, Any], **fields: Any) -> None:
+def _mark_job(args: dict[str, Any] | str, **fields: Any) -> None:
     """Update the tenant's Job row named by a queue job's arguments (in that tenant's context)."""
+    named = json.loads(args) if isinstance(args, str) else args  # Django's cursor gives jsonb as text
     try:
-        tenant_id, job_id = uuid.UUID(str(args["tenant_id"])), uuid.UUID(str(args["job_id"]))
+        tenant_id, job_id = uuid.UUID(str(named["tenant_id"])), uuid.UUID(str(named["job_id"]))
     except (KeyError, ValueError):
         return
     with tenant_context(tenant_id):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSource
 from invoices.models import Invoice, Vendor
+from jobs.models import Job, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -65,6 +66,7 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             role=Role.VIEWER,
             expires_at=timezone.now() + dt.timedelta(days=1),
         )
+        job = Job.objects.create(kind=JobKind.RECONCILE, params={"dry_run": False}, source="seed")
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
@@ -79,4 +81,5 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "transaction": transaction,
         "idempotency_key": key,
         "invitation": invitation,
+        "job": job,
     }

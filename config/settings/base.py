@@ -203,6 +203,11 @@ JOBS_STALLED_WORKER_SECONDS = PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_time
 # about the queue and run inside one rolled-back transaction, where no worker could see the
 # job. Production settings refuse it.
 JOBS_RUN_IN_PROCESS = env.bool("JOBS_RUN_IN_PROCESS", default=False)
+# How long a request that can answer from its job (POST reconcile, the GraphQL mutation, the
+# admin's run button) waits for it before answering 202 with the job; RFC 7240 `Prefer: wait=N`
+# asks for another budget, up to the maximum (jobs/waiting.py).
+JOBS_DEFAULT_WAIT_SECONDS = env.int("JOBS_DEFAULT_WAIT_SECONDS", default=5)
+JOBS_MAX_WAIT_SECONDS = env.int("JOBS_MAX_WAIT_SECONDS", default=60)
 # Finished jobs (the tenants' job rows and the queue's) are kept this long.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 
@@ -266,5 +271,7 @@ LOGGING: dict[str, Any] = {
         # The access log line comes from RequestIdMiddleware; silence Django's duplicate.
         "django.server": {"level": "WARNING"},
         "reconcile.access": {"level": env("ACCESS_LOG_LEVEL", default="INFO")},
+        # The queue: which job started and how it ended (workers), periodic registrations.
+        "procrastinate": {"level": env("QUEUE_LOG_LEVEL", default="INFO")},
     },
 }

@@ -37,3 +37,4 @@ PROCRASTINATE_IMPORT_PATHS = ["tests.jobs.probe_tasks"]
 
 # Quiet access logs in tests; the rate limit is exercised by its own test with a small value.
 LOGGING["loggers"]["reconcile.access"]["level"] = "WARNING"
+LOGGING["loggers"]["procrastinate"]["level"] = os.environ.get("QUEUE_LOG_LEVEL", "WARNING")

@@ -160,6 +160,10 @@ def _prepare(
     return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
 
 
+ProgressCallback = Callable[[int, int], None]
+PROGRESS_EVERY = 256  # transactions between two progress calls while scoring
+
+
 def _without_cyclic_gc(work: Callable[[], _T]) -> _T:
     """``work()`` with the cyclic garbage collector paused, then restored.
 
@@ -253,9 +257,11 @@ class _Run:
         transactions: Iterable[TransactionInput],
         settings: EngineSettings,
         rejected: frozenset[tuple[str, str]],
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.s = settings
         self.rejected = rejected
+        self.on_progress = on_progress
         self.invs, self.txs = _prepare(invoices, transactions)
         self.max_atoms = max((len(k) for inv in self.invs for k in inv.keys), default=1)
         self.index = CandidateIndex(self.invs, settings)
@@ -391,7 +397,13 @@ class _Run:
         before = {key: self.stats[key] for key in counters}
         rejected_before = self.index.rejected_skipped
         rows: list[tuple] = []
+        # Only the caller's own slice (it starts at 0) reports, scaled to the whole run: a
+        # forked worker must not call back into its parent's objects (or database connection).
+        report = self.on_progress if lo == 0 else None
+        total = len(self.txs)
         for tx in self.txs[lo:hi]:
+            if report is not None and tx.idx % PROGRESS_EVERY == 0:
+                report(min(total, (tx.idx - lo) * total // max(1, hi - lo)), total)
             if tx.avail <= 0 or tx.sign == 0:
                 continue
             t = tx.idx
@@ -874,12 +886,17 @@ def reconcile(
     *,
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
     workers: int = 1,
+    on_progress: ProgressCallback | None = None,
 ) -> EngineResult:
     """Match transactions to invoices; see the module docstring for the pipeline and rules.
 
     ``rejected_pairs`` holds ``(invoice_id, transaction_id)`` pairs a person rejected: they are
     never proposed again, neither alone nor inside a multi-invoice group. ``workers > 1``
     scores large runs in that many forked processes (same result, see :mod:`.parallel`).
+    ``on_progress(done, total)`` is called while transactions are scored (the long phase),
+    every few hundred transactions; an exception it raises stops the run.
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
-    return _without_cyclic_gc(lambda: _Run(invoices, transactions, engine_settings, rejected).run(workers))
+    return _without_cyclic_gc(
+        lambda: _Run(invoices, transactions, engine_settings, rejected, on_progress).run(workers)
+    )

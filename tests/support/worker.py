@@ -60,6 +60,7 @@ class WorkerPool:
             JOBS_STALLED_WORKER_SECONDS="4",
             JOBS_POLL_SECONDS="0.5",
             LOG_LEVEL="INFO",
+            QUEUE_LOG_LEVEL="INFO",  # "Starting worker" tells the fixture it runs
         )
         env.update(self.extra_env)
         process = subprocess.Popen(
