@@ -40,16 +40,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
 from tenants.context import tenant_context
-from tenants.errors import DomainError
+from tenants.errors import DomainError, NotFound
 from tenants.problems import problem_body
 
-from .models import FINISHED_STATUSES, Job, JobStatus
+from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
 
 __all__ = ["JOBS_DATABASE", "JobCancelled", "JobOutcome", "RunningJob", "TenantTask", "app", "tenant_task"]
 
@@ -136,6 +137,22 @@ class RunningJob:
             )
         if not updated:
             raise JobCancelled(f"job {self.id} was cancelled")
+
+    def actor(self) -> Any:
+        """The user who started the job (id and username only: all the runtime role may read)."""
+        if self.created_by_id is None:
+            return None
+        return get_user_model().objects.only("id", "username").filter(pk=self.created_by_id).first()
+
+    def take_input(self) -> tuple[str, bytes]:
+        """``(file name, bytes)`` stored with the job; deleted in the job's transaction (commits
+        with the work, so a retry after a crash finds it again)."""
+        stored = JobInput.objects.filter(job_id=self.id).first()
+        if stored is None:
+            raise NotFound("The job's input is gone.")
+        content = bytes(stored.content)
+        stored.delete()
+        return stored.file_name, content
 
     def check_cancelled(self) -> None:
         """Raise ``JobCancelled`` if cancellation was requested (one short query)."""

@@ -208,6 +208,11 @@ JOBS_RUN_IN_PROCESS = env.bool("JOBS_RUN_IN_PROCESS", default=False)
 # asks for another budget, up to the maximum (jobs/waiting.py).
 JOBS_DEFAULT_WAIT_SECONDS = env.int("JOBS_DEFAULT_WAIT_SECONDS", default=5)
 JOBS_MAX_WAIT_SECONDS = env.int("JOBS_MAX_WAIT_SECONDS", default=60)
+# Imports whose upload (statement file, or JSON body) reaches this size are stored and run by a
+# worker: the API answers 202 with the job (banking/tasks.py). The most a queued import holds in
+# the database is the request limit (management commands with --async are held to it too).
+IMPORT_ASYNC_MIN_BYTES = env.int("IMPORT_ASYNC_MIN_BYTES", default=2 * 1024 * 1024)
+IMPORT_ASYNC_MAX_BYTES = REQUEST_BODY_MAX_BYTES
 # Finished jobs (the tenants' job rows and the queue's) are kept this long.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 

@@ -67,8 +67,7 @@ class WorkerPool:
             [
                 sys.executable,
                 "manage.py",
-                "procrastinate",
-                "worker",
+                "jobs_worker",  # the production entry point: the worker under its restart loop
                 "--name",
                 name,
                 "--concurrency",
