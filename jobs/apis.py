@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -168,7 +169,8 @@ class JobListApi(APIView):
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         jobs = selectors.job_list(status=sorted(data.get("status") or []), kind=data.get("kind"))
-        return paginated_response(self, request, jobs, JobOutputSerializer)
+        output = functools.partial(JobOutputSerializer, context={"request": request})  # for the links
+        return paginated_response(self, request, jobs, output)
 
 
 class JobDetailApi(APIView):

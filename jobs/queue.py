@@ -25,7 +25,9 @@ and enqueue it with ``jobs.services.job_enqueue(task=reconcile_job, params={"dry
    under RLS by the tenant's own transaction), and marks it running;
 2. runs the function inside ``tenant_context(<tenant>)``: one transaction, all or nothing;
 3. writes the outcome to the ``Job`` row in that same transaction, so "succeeded" commits with
-   the work; a failure rolls the work back and is written afterwards (problem+json).
+   the work; a failure rolls the work back and is written afterwards (problem+json). Either way
+   ``jobs.signals.job_finished`` is sent in the transaction that records the outcome (the hook
+   for an event outbox).
 
 Platform tasks (no tenant, e.g. housekeeping) use ``app.task`` / ``app.periodic`` directly.
 """
@@ -51,6 +53,7 @@ from tenants.errors import DomainError, NotFound
 from tenants.problems import problem_body
 
 from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
+from .signals import job_finished
 
 __all__ = ["JOBS_DATABASE", "JobCancelled", "JobOutcome", "RunningJob", "TenantTask", "app", "tenant_task"]
 
@@ -271,16 +274,30 @@ def _claim(tenant_uuid: uuid.UUID, job_id: uuid.UUID, queue_job_id: int | None) 
         )
 
 
-def _finish_failed(running: RunningJob, *, status: str, error: dict[str, Any] | None, phase: str) -> None:
-    alias = bookkeeping_database()
-    with tenant_context(running.tenant_id, using=alias):
-        Job.objects.using(alias).filter(id=running.id).update(
+def _finish_failed(
+    running: RunningJob, *, kind: str, status: str, error: dict[str, Any] | None, phase: str
+) -> None:
+    """Record a failure, a cancellation or a retry after the work's transaction rolled back."""
+    with tenant_context(running.tenant_id):
+        Job.objects.filter(id=running.id).update(
             status=status,
             error=error,
             finished_at=timezone.now() if status != JobStatus.QUEUED else None,
             progress_phase=phase,
             progress_updated_at=timezone.now(),
         )
+        if status in FINISHED_STATUSES:
+            job_finished.send(
+                sender=Job,
+                job_id=running.id,
+                tenant_id=running.tenant_id,
+                kind=kind,
+                status=status,
+                result_type="",
+                result_id=None,
+                result=None,
+                error=error,
+            )
 
 
 def failure_problem(error: BaseException) -> dict[str, Any]:
@@ -318,14 +335,26 @@ def run_tenant_job(
                 result=outcome.result,
                 error=None,
             )
+            job_finished.send(
+                sender=Job,
+                job_id=job_uuid,
+                tenant_id=tenant_uuid,
+                kind=task.kind,
+                status=JobStatus.SUCCEEDED,
+                result_type=outcome.result_type,
+                result_id=outcome.result_id,
+                result=outcome.result,
+                error=None,
+            )
     except JobCancelled:
-        _finish_failed(running, status=JobStatus.CANCELLED, error=None, phase="cancelled")
+        _finish_failed(running, kind=task.kind, status=JobStatus.CANCELLED, error=None, phase="cancelled")
     except TRANSIENT_ERRORS as error:
         # Procrastinate retries it (RetryStrategy) until MAX_ATTEMPTS; the row says so.
         final = running.attempt >= MAX_ATTEMPTS
         try:
             _finish_failed(
                 running,
+                kind=task.kind,
                 status=JobStatus.FAILED if final else JobStatus.QUEUED,
                 error=failure_problem(error) if final else None,
                 phase="failed" if final else "waiting to retry",
@@ -336,5 +365,7 @@ def run_tenant_job(
     except Exception as error:
         if not isinstance(error, DomainError):
             logger.exception("job %s (%s) of tenant %s failed", job_uuid, task.name, tenant_uuid)
-        _finish_failed(running, status=JobStatus.FAILED, error=failure_problem(error), phase="failed")
+        _finish_failed(
+            running, kind=task.kind, status=JobStatus.FAILED, error=failure_problem(error), phase="failed"
+        )
         raise  # the queue's row says failed too (no retry: not a transient error)
