@@ -44,6 +44,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
@@ -329,6 +331,7 @@ def run_tenant_job(
                 status=JobStatus.SUCCEEDED,
                 finished_at=timezone.now(),
                 progress_phase="done",
+                progress_done=Coalesce(F("progress_total"), F("progress_done")),
                 progress_updated_at=timezone.now(),
                 result_type=outcome.result_type,
                 result_id=outcome.result_id,

@@ -32,6 +32,7 @@ CITUS_PASS = (
     "tests/reconciliation/test_staged_json.py",
     "tests/reconciliation/test_graphql.py",
     "tests/admin/",
+    "tests/jobs/",
 )
 ON_CITUS = os.environ.get("TEST_ON_CITUS") == "1"
 
