@@ -258,6 +258,8 @@ SPECTACULAR_SETTINGS = {
         "MatchShapeEnum": "reconciliation.models.MatchShape",
         "RoleEnum": "tenants.models.Role",
         "InvitationStatusEnum": "tenants.models.InvitationStatus",
+        "JobKindEnum": "jobs.models.JobKind",
+        "JobStatusEnum": "jobs.models.JobStatus",
     },
 }
 
