@@ -315,7 +315,7 @@ def _run(
     progress("writing proposals", 0, len(result.proposals))
     with connection.cursor() as cursor:
         staging = _RunStaging(cursor, run.id)
-        match_ids = _stage_proposals(staging, result.proposals)
+        match_ids = _stage_proposals(staging, result.proposals, progress)
         progress("auto-confirming", 0, None)
         confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
         _write_run(staging, run)
@@ -486,7 +486,9 @@ class _RunStaging:
         self.execute("DROP TABLE " + ", ".join(f"{{{name}}}" for name in self._TABLES))
 
 
-def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...]) -> list[uuid.UUID]:
+def _stage_proposals(
+    staging: _RunStaging, proposals: tuple[engine.Proposal, ...], progress: RunProgress = _no_progress
+) -> list[uuid.UUID]:
     """COPY a run's proposals into staging; returns their match ids, in proposal order.
 
     A proposal whose allocations equal a match still proposed from an earlier run keeps that
@@ -502,6 +504,8 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
         # its core while this one serialises the next (~100 MB of JSON at 100k). It also
         # fills match_ids and allocation_rows, complete once the COPY has consumed it.
         for seq, proposal in enumerate(proposals):
+            if seq % 1000 == 0:
+                progress("writing proposals", seq, len(proposals))
             kept_id = existing.pop(_proposal_key(proposal), None) if existing else None
             match_id = kept_id or new_id(seq)
             match_ids.append(match_id)
