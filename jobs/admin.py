@@ -21,18 +21,10 @@ from tenants.errors import DomainError
 from tenants.models import Role
 
 from . import services
-from .models import ACTIVE_STATUSES, Job, JobStatus
+from .models import ACTIVE_STATUSES, Job
 from .queue import TASKS
 
 MAX_POLLED_IDS = 100
-
-
-def progress_percent(job: Job) -> int | None:
-    if job.status == JobStatus.SUCCEEDED:
-        return 100
-    if not job.progress_total:
-        return None
-    return min(100, job.progress_done * 100 // job.progress_total)
 
 
 def progress_text(job: Job) -> str:
@@ -42,7 +34,7 @@ def progress_text(job: Job) -> str:
 
 
 def progress_html(job: Job) -> str:
-    percent = progress_percent(job)
+    percent = job.progress_percent
     return format_html(
         '<span class="job-progress" data-job-id="{}" data-job-status="{}">'
         '<progress max="100"{}></progress> <span class="job-progress-text">{}</span></span>',
@@ -128,7 +120,7 @@ class JobAdmin(TenantAdminMixin, admin.ModelAdmin):
                     str(job.id): {
                         "status": job.status,
                         "status_label": job.get_status_display(),
-                        "percent": progress_percent(job),
+                        "percent": job.progress_percent,
                         "text": progress_text(job),
                         "active": job.status in ACTIVE_STATUSES,
                     }

@@ -31,15 +31,10 @@ class ProgressSerializer(serializers.Serializer):
     phase = serializers.CharField(source="progress_phase")
     done = serializers.IntegerField(source="progress_done")
     total = serializers.IntegerField(source="progress_total", allow_null=True)
-    percent = serializers.SerializerMethodField()
+    percent = serializers.IntegerField(
+        source="progress_percent", allow_null=True, help_text="null while the total is unknown"
+    )
     updated_at = serializers.DateTimeField(source="progress_updated_at", allow_null=True)
-
-    def get_percent(self, job: Job) -> int | None:
-        if job.status == JobStatus.SUCCEEDED:
-            return 100
-        if not job.progress_total:
-            return None
-        return min(100, job.progress_done * 100 // job.progress_total)
 
 
 class ResultLinkSerializer(serializers.Serializer):

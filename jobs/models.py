@@ -92,6 +92,15 @@ class Job(TenantModel):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    @property
+    def progress_percent(self) -> int | None:
+        """0-100 while the total is known, 100 once succeeded, else None (an unknown share)."""
+        if self.status == JobStatus.SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return None
+        return min(100, self.progress_done * 100 // self.progress_total)
+
 
 class JobInput(TenantModel):
     """The bytes a job works on (an uploaded statement or invoice file), kept in the database.

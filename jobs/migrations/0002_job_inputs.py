@@ -11,6 +11,12 @@ from tenants.citus import distribute
 from tenants.rls import enable_tenant_rls, tenant_foreign_key, tenant_primary_key, tenant_reference
 
 
+def dropped_with_the_table(operation: migrations.RunSQL) -> migrations.RunSQL:
+    """No reverse of its own: going back drops the table (Citus refuses the per-key reverses of
+    a distributed table, e.g. a primary key without tenant_id)."""
+    return migrations.RunSQL(operation.sql, reverse_sql=migrations.RunSQL.noop)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -42,9 +48,9 @@ class Migration(migrations.Migration):
                 ('tenant_routed', django.db.models.manager.Manager()),
             ],
         ),
-        enable_tenant_rls("jobs_jobinput"),
-        tenant_primary_key("jobs_jobinput"),
+        dropped_with_the_table(enable_tenant_rls("jobs_jobinput")),
+        dropped_with_the_table(tenant_primary_key("jobs_jobinput")),
         migrations.RunPython(distribute, migrations.RunPython.noop),
-        tenant_foreign_key("jobs_jobinput"),
-        tenant_reference("jobs_jobinput", "job_id", "jobs_job"),
+        dropped_with_the_table(tenant_foreign_key("jobs_jobinput")),
+        dropped_with_the_table(tenant_reference("jobs_jobinput", "job_id", "jobs_job")),
     ]

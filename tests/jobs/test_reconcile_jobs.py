@@ -202,15 +202,15 @@ def test_one_run_per_tenant_at_a_time_while_other_tenants_run_in_parallel(job_wo
     """Two workers: A's run waits for the job holding A's run lock; B's run does not."""
     seed_pair(world_a)
     seed_pair(world_b)
+    job_workers.start(name="worker-1")
+    job_workers.start(name="worker-2")
     with tenant_context(world_a.tenant.id):
         holder, _ = job_enqueue(
             task=probe_tasks.probe,
-            params={"steps": 10, "step_seconds": 0.3},
+            params={"steps": 20, "step_seconds": 0.3},
             source="test",
             lock=f"reconcile:{world_a.tenant.id}",
         )
-    job_workers.start(name="worker-1")
-    job_workers.start(name="worker-2")
     wait_for(lambda: jobs_of(world_a, id=holder.id)[0].status == JobStatus.RUNNING, message="the lock holder")
 
     from reconciliation.tasks import reconcile_enqueue
