@@ -284,7 +284,7 @@ def _run(
         settings,
         rejected_pairs=selectors.rejected_pairs(),
         workers=django_settings.RECONCILE_WORKERS,
-        on_progress=lambda done, total: progress("scoring", done, total),
+        on_progress=progress,
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)
@@ -318,7 +318,7 @@ def _run(
         match_ids = _stage_proposals(staging, result.proposals, progress)
         progress("auto-confirming", 0, None)
         confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
-        _write_run(staging, run)
+        _write_run(staging, run, progress)
         staging.drop()
     candidates = [
         _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currency_of=currency_of)
@@ -702,7 +702,7 @@ def transaction_start() -> Any:
         return cursor.fetchone()[0]
 
 
-def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
+def _write_run(staging: _RunStaging, run: ReconciliationRun, progress: RunProgress = _no_progress) -> None:
     """Move a staged run into the ledgers: proposals, allocations, confirmations, audit events."""
     params = {
         "tenant": require_tenant_id(),
@@ -719,7 +719,8 @@ def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
         "allocation_id": sql.SQL(OrderedIds.sql("allocation", "a.seq")),
         "audit_id": sql.SQL(OrderedIds.sql("audit", "s.seq")),
     }
-    for statement in _WRITE_RUN:
+    for done, statement in enumerate(_WRITE_RUN):
+        progress("storing the run", done, len(_WRITE_RUN))
         staging.execute(statement, params, **ids)
 
 
