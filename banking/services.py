@@ -60,6 +60,7 @@ from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
 from .models import BankAccount, BankTransaction, ImportBatch, ImportSource
+from .signals import transactions_imported
 
 CHUNK_SIZE = 10_000
 MAX_REPORTED_ERRORS = 50
@@ -294,6 +295,7 @@ def transactions_import(
     batch.duplicate_count = received - imported
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
     analyze_if_stale(BankTransaction, rows_added=imported)
+    transactions_imported.send(sender=ImportBatch, tenant_id=tenant_id, batch_id=batch.id, added=imported)
     return ImportResult(
         batch=batch,
         received=received,

@@ -32,6 +32,7 @@ CITUS_PASS = (
     "tests/reconciliation/test_staged_json.py",
     "tests/reconciliation/test_graphql.py",
     "tests/admin/",
+    "tests/jobs/",
 )
 ON_CITUS = os.environ.get("TEST_ON_CITUS") == "1"
 
@@ -197,3 +198,20 @@ def api_client_for():
         return client
 
     return build
+
+
+@pytest.fixture
+def job_workers(transactional_db):
+    """A pool of real queue workers (``manage.py procrastinate worker``) on the test database.
+
+    ``job_workers.start(concurrency=1)`` starts one and waits until it runs; every worker is
+    killed at the end of the test. The test must commit its data (``transactional_db``, which
+    this fixture requests): workers are other processes on other connections.
+    """
+    from django.db import connections
+
+    from tests.support.server import database_url
+    from tests.support.worker import worker_pool
+
+    with worker_pool(database_url(connections["default"].settings_dict)) as pool:
+        yield pool

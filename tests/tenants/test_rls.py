@@ -195,6 +195,7 @@ TENANT_REFERENCES = [
         "transaction",
     ),
     ("reconciliation_matchallocation", "invoice_id", "allocation", "invoices_invoice", "invoice"),
+    ("jobs_jobinput", "job_id", "job_input", "jobs_job", "job"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
 # Columns a copied row must change to pass the table's unique keys.
