@@ -402,8 +402,34 @@ def test_admin_backtest_page_runs_and_shows_the_table(client, world_a, world_b, 
     client.force_login(world_a.accountant)
     refused = client.post("/admin/reconciliation/backtest/", {"thresholds": "0.9:2:0.5"}, follow=True)
     assert "No backtest" in refused.content.decode()
+    # The dashboard's card and the runs list link to it.
+    dashboard = client.get("/admin/").content.decode()
+    assert 'id="card-calibration"' in dashboard and "Not measured yet" in dashboard
     # The runs list links to it.
     assert (
         "/admin/reconciliation/backtest/"
         in client.get("/admin/reconciliation/reconciliationrun/").content.decode()
     )
+
+
+def test_a_later_run_renews_the_flag_of_the_proposals_it_keeps(world_a):
+    """The flag is the verdict of the latest run that proposed the match (kept ids are updated)."""
+    shadow_books(world_a, shadow=True)
+    services.reconcile(world_a.tenant.id)
+    with tenant_context(world_a.tenant.id):
+        first_ids = set(Match.objects.filter(would_auto_confirm=True).values_list("id", flat=True))
+    services.reconcile(world_a.tenant.id)
+    with tenant_context(world_a.tenant.id):
+        assert set(Match.objects.filter(would_auto_confirm=True).values_list("id", flat=True)) == first_ids
+        TenantSettings.objects.update(auto_confirm_threshold=D("0.95"))  # the account-only pair drops out
+    services.reconcile(world_a.tenant.id)
+    with tenant_context(world_a.tenant.id):
+        assert set(
+            Match.objects.filter(would_auto_confirm=True).values_list(
+                "allocations__invoice__number", flat=True
+            )
+        ) == {"INV-1001", "INV-1002"}
+        TenantSettings.objects.update(auto_confirm_shadow=False, auto_confirm_threshold=None)
+    services.reconcile(world_a.tenant.id)
+    with tenant_context(world_a.tenant.id):
+        assert Match.objects.count() == 3 and not Match.objects.filter(would_auto_confirm=True).exists()
