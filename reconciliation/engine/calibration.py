@@ -26,7 +26,7 @@ THRESHOLD_BLOCKER_CODES = frozenset({"auto.disabled", "auto.below_threshold"})
 
 #: Thresholds a backtest tries when none are given: 0.80 to 0.99 by 0.01 (lower ones would
 #: confirm what the bands call "medium"; 1.00 confirms nothing the engine cannot be sure of).
-DEFAULT_THRESHOLDS: tuple[Decimal, ...] = tuple(Decimal(n) / 100 for n in range(80, 100))
+DEFAULT_THRESHOLDS: tuple[Decimal, ...] = tuple(Decimal(n).scaleb(-2) for n in range(80, 100))
 
 Verdict = Literal["agrees", "rejected", "undone", "contradicted", "unlabelled"]
 WRONG_VERDICTS: frozenset[str] = frozenset({"rejected", "undone", "contradicted"})
