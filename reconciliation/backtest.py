@@ -135,7 +135,7 @@ def backtest_books(*, max_decisions: int) -> BacktestBooks:
         invoices=invoices,
         transactions=transactions,
         labels=labels,
-        earlier_rejections=selectors.rejected_pairs() - rejected,
+        earlier_rejections=selectors.rejected_pairs() - pairs[MatchStatus.REJECTED],
         decisions={status: counts[status] for status in MatchStatus.values if status != MatchStatus.PROPOSED},
         limited=limited,
     )
