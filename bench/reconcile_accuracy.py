@@ -128,7 +128,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--examples", type=int, default=5, help="with --realistic: wrong auto-confirmations shown"
     )
+    parser.add_argument(
+        "--backtest",
+        action="store_true",
+        help="with --realistic: the backtest's table per threshold, the books' labels as people's decisions",
+    )
     args = parser.parse_args(argv)
+    if args.realistic and args.backtest:
+        backtest_realistic(args.n or 2000, args.seeds, args.profile)
+        return
     if args.realistic:
         from bench.realistic import PROFILES
 
@@ -349,6 +357,39 @@ def realistic_main(n: int, seeds: list[int], profile: str, examples: int) -> Non
     if len(seeds) > 1:
         print(f"\nREALISTIC, n={n}, seeds {seeds} pooled:")
         print_realistic(pooled, all_wrong, examples)
+
+
+def backtest_realistic(n: int, seeds: list[int], profile: str) -> None:
+    """What ``manage.py backtest`` would print if people had decided every transaction as labelled.
+
+    The labels are complete: every labelled pair is a confirmation, and every transaction is
+    settled by its labels (one without invoices by none), so any other pair contradicts them.
+    One engine run per seed with auto-confirmation off (engine.calibration), pooled over seeds.
+    """
+    import dataclasses
+
+    from bench.realistic import generate
+    from reconciliation.engine.calibration import DEFAULT_THRESHOLDS, DecisionLabels, calibrate
+
+    proposals = []
+    confirmed: set[tuple[str, str]] = set()
+    settled: set[str] = set()
+    for seed in seeds:
+        book = generate(n, seed, profile)
+        off = dataclasses.replace(book.settings, auto_confirm_threshold=None)
+        proposals += reconcile(book.invoices, book.transactions, off).proposals
+        confirmed |= {(invoice, transaction) for transaction, invoice in book.truth_pairs}
+        settled |= {tx.id for tx in book.transactions}
+    labels = DecisionLabels(confirmed=frozenset(confirmed), settled_transactions=frozenset(settled))
+    result = calibrate(proposals, labels, thresholds=DEFAULT_THRESHOLDS)
+    print(f"\nBACKTEST on realistic books, n={n}, seeds {seeds} pooled ({result.proposals} proposals):")
+    print(f"{'threshold':>9}{'auto':>7}{'correct':>8}{'wrong':>6}{'precision':>10}")
+    for row in result.outcomes:
+        precision = "-" if row.precision is None else f"{row.precision:.4f}"
+        print(f"{row.threshold:>9}{row.auto_confirmed:7d}{row.correct:8d}{row.wrong:6d}{precision:>10}")
+    print(f"recommended: {result.recommended_threshold} ({result.recommendation})")
+    for example in result.wrong_examples[:3]:
+        print(f"  wrong at {example.confidence}: {example.verdict} {example.pairs}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class JobKind(models.TextChoices):
     RECONCILE = "reconcile", "Reconciliation run"
     STATEMENT_IMPORT = "statement_import", "Statement import"
     INVOICE_IMPORT = "invoice_import", "Invoice import"
+    BACKTEST = "backtest", "Backtest of auto-confirmation thresholds"
     PROBE = "probe", "Probe (tests)"
 
 

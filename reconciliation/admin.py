@@ -22,7 +22,7 @@ from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenan
 from tenants.errors import DomainError
 from tenants.models import Role
 
-from . import workbench
+from . import calibration_views, workbench
 from .models import (
     CONFIDENCE_BAND_FLOORS,
     ConfidenceBand,
@@ -118,6 +118,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "invoices_summary",
         "amount_summary",
         "reasons_summary",
+        "shadow_flag",
     ]
     list_display_links = ["created_at"]
     list_filter = [
@@ -125,6 +126,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         ConfidenceFilter,
         "shape",
         "auto",
+        "would_auto_confirm",
         ("created_at", admin.DateFieldListFilter),
         ("confirmed_at", admin.DateFieldListFilter),
     ]
@@ -140,7 +142,18 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["status_badge", "confidence_bar", "shape", "reasons_list", "fee_display"]}),
         ("Decision", {"fields": ["decided", "confirmed_at", "rejected_at", "undone_at"]}),
-        ("Engine", {"fields": ["run_link", "runner_up_confidence", "engine_version", "breakdown_view"]}),
+        (
+            "Engine",
+            {
+                "fields": [
+                    "run_link",
+                    "runner_up_confidence",
+                    "would_auto_confirm",
+                    "engine_version",
+                    "breakdown_view",
+                ]
+            },
+        ),
     ]
     readonly_fields = [
         "status_badge",
@@ -154,6 +167,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "undone_at",
         "run_link",
         "runner_up_confidence",
+        "would_auto_confirm",
         "engine_version",
         "breakdown_view",
     ]
@@ -188,6 +202,11 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         css = MATCH_STATUS_CLASSES.get(obj.status, "open")
         label = obj.get_status_display() + (" (auto)" if obj.auto else "")
         return format_html('<span class="recon-badge recon-{}">{}</span>', css, label)
+
+    @admin.display(description="Shadow", boolean=True, ordering="would_auto_confirm")
+    def shadow_flag(self, obj: Match) -> bool:
+        """Shadow mode flagged it: the threshold would have auto-confirmed it."""
+        return obj.would_auto_confirm
 
     @admin.display(description="Status", ordering="status")
     def status_summary(self, obj: Match) -> str:
@@ -430,6 +449,7 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
         "transactions_considered",
         "proposals_count",
         "auto_confirmed_count",
+        "would_auto_confirm_count",
         "duration_ms",
         "matches_link",
     ]
@@ -444,6 +464,7 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
         "transactions_considered",
         "proposals_count",
         "auto_confirmed_count",
+        "would_auto_confirm_count",
         "duration_ms",
         "matches_link",
         "job_view",
@@ -477,6 +498,8 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
         tools = super().get_object_tools(request)
+        # Calibration before trust: what a threshold would have done on the decided matches.
+        tools.append({"url": reverse("admin:reconciliation_backtest"), "label": "Backtest auto-confirmation"})
         if has_tenant_role(request, Role.ACCOUNTANT):
             tools.append(
                 {
@@ -490,3 +513,4 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 workbench.register(site)
+calibration_views.register(site)

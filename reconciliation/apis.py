@@ -27,7 +27,8 @@ from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
 from tenants.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 
-from . import engine, selectors, services, tasks
+from . import backtest, engine, selectors, services, tasks
+from .engine.calibration import DEFAULT_THRESHOLDS
 from .models import MatchShape, MatchStatus
 
 
@@ -54,6 +55,9 @@ class CandidateSerializer(serializers.Serializer):
     auto_confirmed = serializers.BooleanField()
     fee_amount = MoneyField("fee_amount", help_text="Underpayment booked as a bank fee, in `currency`")
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
+    would_auto_confirm = serializers.BooleanField(
+        help_text="Shadow mode: the threshold would have auto-confirmed it (nothing was)"
+    )
 
 
 class ReconcileOutputSerializer(serializers.Serializer):
@@ -75,6 +79,9 @@ class ReconcileOutputSerializer(serializers.Serializer):
     )
     auto_confirmed = serializers.IntegerField(
         help_text="How many proposals the run auto-confirmed (all of them, shown or not)."
+    )
+    would_auto_confirm = serializers.IntegerField(
+        help_text="Shadow mode: how many proposals the run would have auto-confirmed (none was)."
     )
 
 
@@ -136,6 +143,7 @@ def reconcile_response_body(summary: services.ReconcileSummary, request: Any) ->
         "candidates_truncated": summary.candidates_truncated,
         "matches_url": matches_url,
         "auto_confirmed": summary.auto_confirmed,
+        "would_auto_confirm": summary.would_auto_confirm,
     }
     return dict(ReconcileOutputSerializer(body).data)
 
@@ -157,6 +165,9 @@ class MatchOutputSerializer(serializers.Serializer):
     shape = serializers.ChoiceField(choices=MatchShape.choices)
     status = serializers.ChoiceField(choices=MatchStatus.choices)
     auto = serializers.BooleanField()
+    would_auto_confirm = serializers.BooleanField(
+        help_text="Shadow mode: the run that proposed it would have auto-confirmed it (and did not)"
+    )
     confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
     runner_up_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
     reasons = ReasonSerializer(many=True)
@@ -202,6 +213,9 @@ class MatchFilterSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField(required=False)
     run_id = serializers.UUIDField(required=False)
     min_confidence = ExactDecimalField(max_digits=5, decimal_places=4, required=False)
+    would_auto_confirm = serializers.BooleanField(
+        required=False, default=None, allow_null=True, help_text="Shadow mode's flag"
+    )
 
 
 class MatchListApi(APIView):
@@ -336,6 +350,9 @@ class RunOutputSerializer(serializers.Serializer):
     transactions_considered = serializers.IntegerField()
     proposals_count = serializers.IntegerField()
     auto_confirmed_count = serializers.IntegerField()
+    would_auto_confirm_count = serializers.IntegerField(
+        help_text="Shadow mode: proposals the run would have auto-confirmed (and did not)"
+    )
     duration_ms = serializers.IntegerField()
     created_at = serializers.DateTimeField()
 
@@ -359,3 +376,119 @@ class RunDetailApi(APIView):
     @extend_schema(responses=RunOutputSerializer)
     def get(self, request: Request, tenant_id: uuid.UUID, run_id: uuid.UUID) -> Response:
         return Response(RunOutputSerializer(selectors.run_get(run_id=run_id)).data)
+
+
+# --- Backtest -----------------------------------------------------------------------------------------
+
+
+class BacktestThresholdSerializer(serializers.Serializer):
+    threshold = serializers.DecimalField(max_digits=5, decimal_places=4)
+    auto_confirmed = serializers.IntegerField(help_text="Proposals it would have auto-confirmed")
+    correct = serializers.IntegerField(help_text="... that a person confirmed")
+    wrong = serializers.IntegerField(help_text="... that a person rejected, undid or contradicted")
+    unlabelled = serializers.IntegerField(help_text="... that nobody decided (today's open items)")
+    precision = serializers.DecimalField(
+        max_digits=5, decimal_places=4, allow_null=True, help_text="correct / (correct + wrong)"
+    )
+
+
+class BacktestPairSerializer(serializers.Serializer):
+    invoice_id = serializers.UUIDField()
+    transaction_id = serializers.UUIDField()
+
+
+class BacktestWrongExampleSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["rejected", "undone", "contradicted"])
+    confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
+    pairs = BacktestPairSerializer(many=True)
+
+
+class ShadowPrecisionSerializer(serializers.Serializer):
+    flagged = serializers.IntegerField(help_text="Matches shadow mode flagged (would_auto_confirm)")
+    confirmed = serializers.IntegerField(help_text="... a person confirmed since (right)")
+    rejected = serializers.IntegerField(help_text="... a person rejected (wrong)")
+    undone = serializers.IntegerField(help_text="... confirmed, then undone (wrong)")
+    pending = serializers.IntegerField(help_text="... not decided yet")
+    precision = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
+
+
+class BacktestDecisionsSerializer(serializers.Serializer):
+    confirmed = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    undone = serializers.IntegerField()
+
+
+class BacktestOutputSerializer(serializers.Serializer):
+    thresholds = BacktestThresholdSerializer(many=True)
+    recommended_threshold = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        allow_null=True,
+        help_text="The lowest threshold with no wrong auto-confirmation and at least `min_support` "
+        "agreeing with a person; null when there is none (see `recommendation`).",
+    )
+    recommendation = serializers.CharField()
+    min_support = serializers.IntegerField()
+    proposals = serializers.IntegerField(help_text="Proposals of the backtest's engine run")
+    labelled_proposals = serializers.IntegerField(help_text="... that a decision says something about")
+    wrong_examples = BacktestWrongExampleSerializer(
+        many=True, help_text="At most 10, highest confidence first"
+    )
+    decisions = BacktestDecisionsSerializer(help_text="Decided matches replayed (newest first)")
+    decisions_limited = serializers.BooleanField(help_text="True when older decisions were left out")
+    invoices_considered = serializers.IntegerField()
+    transactions_considered = serializers.IntegerField()
+    current_threshold = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
+    shadow_mode = serializers.BooleanField()
+    shadow = ShadowPrecisionSerializer(help_text="Shadow mode's flags against later decisions")
+
+
+def backtest_response_body(report: backtest.BacktestReport) -> dict[str, Any]:
+    """A backtest's answer as REST gives it (also a finished backtest job's ``output``)."""
+    return dict(BacktestOutputSerializer(report.to_json()).data)
+
+
+class BacktestApi(APIView):
+    """``POST reconcile/backtest``: replay the decided matches; per threshold, what would have been
+    auto-confirmed and how much of it wrongly, and a recommended threshold. Reads only.
+
+    Runs as a job like ``reconcile`` (``Prefer: respond-async`` / ``wait=N``: 200 with the report,
+    or 202 with the job to follow). The body is required (``{}`` tries 0.80 to 0.99 by 0.01).
+    """
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "BacktestRequest"
+
+        thresholds = serializers.ListField(
+            child=ExactDecimalField(
+                max_digits=5, decimal_places=4, min_value=Decimal(0), max_value=Decimal(1)
+            ),
+            required=False,
+            min_length=1,
+            max_length=backtest.MAX_THRESHOLDS,
+            help_text="Thresholds to try (0 to 1); default 0.80 to 0.99 by 0.01.",
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
+        responses={200: BacktestOutputSerializer, 202: JobOutputSerializer},
+    )
+    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        data = self.InputSerializer(data=json_object_body(request))
+        data.is_valid(raise_exception=True)
+        given = data.validated_data.get("thresholds")
+        thresholds = backtest.validate_thresholds(given) if given else list(DEFAULT_THRESHOLDS)
+        preference = parse_prefer(request.headers.get("Prefer"))
+        job = tasks.backtest_and_wait(
+            thresholds=thresholds, actor=request.user, source="api", seconds=preference.seconds
+        )
+        return job_answer(
+            request,
+            job,
+            preference,
+            lambda done: backtest_response_body(backtest.BacktestReport.from_json(done.result or {})),
+        )

@@ -28,6 +28,11 @@ class ReconciliationRun(TenantModel):
     transactions_considered = models.PositiveIntegerField(default=0)
     proposals_count = models.PositiveIntegerField(default=0)
     auto_confirmed_count = models.PositiveIntegerField(default=0)
+    would_auto_confirm_count = models.PositiveIntegerField(
+        default=0,
+        db_default=0,  # rows written by SQL (runs, benches) need not name it
+        help_text="Shadow mode: proposals it would have auto-confirmed (and did not)",
+    )
     duration_ms = models.PositiveIntegerField(default=0)
     stats = models.JSONField(default=dict)
 
@@ -101,6 +106,11 @@ class Match(TenantModel):
     shape = models.CharField(max_length=16, choices=MatchShape.choices)
     status = models.CharField(max_length=10, choices=MatchStatus.choices, default=MatchStatus.PROPOSED)
     auto = models.BooleanField(default=False, help_text="Confirmed by the engine, not a person")
+    would_auto_confirm = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by SQL (runs, benches) need not name it
+        help_text="Shadow mode: the run that proposed it would have auto-confirmed it (and did not)",
+    )
     confidence = models.DecimalField(max_digits=5, decimal_places=4)
     runner_up_confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     reasons = models.JSONField(default=list)

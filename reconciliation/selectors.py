@@ -30,6 +30,15 @@ def engine_settings() -> engine.EngineSettings:
     )
 
 
+def auto_confirm_shadow() -> bool:
+    """Is the active tenant's auto-confirmation in shadow mode (measured, not applied)?
+
+    Kept apart from ``engine_settings``: the engine always says what it would confirm; whether
+    a run confirms it or only flags it (``Match.would_auto_confirm``) is the run's business.
+    """
+    return bool(TenantSettings.objects.filter(auto_confirm_shadow=True).exists())
+
+
 def _as_text(column: str) -> Cast:
     """A uuid column read as its text: psycopg's uuid.UUID objects cost ~10 µs a row to build
     and the engine wants strings anyway (about 1 s of a 100k read)."""
@@ -185,8 +194,9 @@ def match_list(
     transaction_id: uuid.UUID | None = None,
     run_id: uuid.UUID | None = None,
     min_confidence: Decimal | None = None,
+    would_auto_confirm: bool | None = None,
 ) -> QuerySet[Match]:
-    """Matches with their allocations, newest first."""
+    """Matches with their allocations, newest first (``would_auto_confirm``: shadow mode's flag)."""
     queryset = _matches()
     if status:
         queryset = queryset.filter(status=status)
@@ -198,6 +208,8 @@ def match_list(
         queryset = queryset.filter(run_id=run_id)
     if min_confidence is not None:
         queryset = queryset.filter(confidence__gte=min_confidence)
+    if would_auto_confirm is not None:
+        queryset = queryset.filter(would_auto_confirm=would_auto_confirm)
     return queryset
 
 

@@ -108,6 +108,7 @@ class Candidate:
     auto_confirmed: bool
     fee_amount: Decimal
     currency: str
+    would_auto_confirm: bool = False  # shadow mode: the threshold would have confirmed it
 
     @property
     def invoice_id(self) -> str | None:
@@ -127,6 +128,7 @@ class ReconcileResult:
     candidates: list[Candidate]
     auto_confirmed: int
     stats: dict[str, Any] = field(default_factory=dict)
+    would_auto_confirm: int = 0  # shadow mode: how many the threshold would have confirmed
 
     def summary(self, limit: int) -> ReconcileSummary:
         """What a response carries: the ``limit`` strongest candidates and the run's totals."""
@@ -136,6 +138,7 @@ class ReconcileResult:
             candidates=self.strongest_candidates(limit),
             candidates_total=len(self.candidates),
             auto_confirmed=self.auto_confirmed,
+            would_auto_confirm=self.would_auto_confirm,
         )
 
     def strongest_candidates(self, limit: int) -> list[Candidate]:
@@ -165,6 +168,7 @@ class ReconcileSummary:
     candidates: list[Candidate]
     candidates_total: int
     auto_confirmed: int
+    would_auto_confirm: int = 0
 
     @property
     def candidates_truncated(self) -> bool:
@@ -176,6 +180,7 @@ class ReconcileSummary:
             "dry_run": self.dry_run,
             "candidates_total": self.candidates_total,
             "auto_confirmed": self.auto_confirmed,
+            "would_auto_confirm": self.would_auto_confirm,
             "candidates": [
                 {
                     "match_id": str(c.match_id) if c.match_id else None,
@@ -194,6 +199,7 @@ class ReconcileSummary:
                     "auto_confirmed": c.auto_confirmed,
                     "fee_amount": str(c.fee_amount),
                     "currency": c.currency,
+                    "would_auto_confirm": c.would_auto_confirm,
                 }
                 for c in self.candidates
             ],
@@ -206,6 +212,8 @@ class ReconcileSummary:
             dry_run=bool(data["dry_run"]),
             candidates_total=int(data["candidates_total"]),
             auto_confirmed=int(data["auto_confirmed"]),
+            # Results stored before shadow mode existed have no such key.
+            would_auto_confirm=int(data.get("would_auto_confirm", 0)),
             candidates=[
                 Candidate(
                     match_id=uuid.UUID(c["match_id"]) if c["match_id"] else None,
@@ -216,6 +224,7 @@ class ReconcileSummary:
                     auto_confirmed=bool(c["auto_confirmed"]),
                     fee_amount=Decimal(c["fee_amount"]),
                     currency=c["currency"],
+                    would_auto_confirm=bool(c.get("would_auto_confirm", False)),
                 )
                 for c in data["candidates"]
             ],
@@ -276,6 +285,7 @@ def _run(
     """One run inside the tenant's context, holding the run lock (see ``reconcile``)."""
     progress("loading open items", 0, None)
     settings = selectors.engine_settings()
+    shadow = selectors.auto_confirm_shadow()
     invoices = selectors.open_invoice_inputs()
     transactions = selectors.open_transaction_inputs()
     result = engine.reconcile(
@@ -292,9 +302,16 @@ def _run(
     del invoices, transactions
     stats = {**result.stats, **result.resources}  # what the run found, then how it was carried out
     if dry_run:
-        # A dry run reports what would be auto-confirmed, without doing it.
+        # A dry run reports what would be auto-confirmed, without doing it (in shadow mode:
+        # what the run would flag, confirming nothing).
         candidates = [
-            _candidate(None, p, auto_confirmed=p.auto_confirm, currency_of=currency_of)
+            _candidate(
+                None,
+                p,
+                auto_confirmed=p.auto_confirm and not shadow,
+                currency_of=currency_of,
+                would_auto_confirm=p.auto_confirm and shadow,
+            )
             for p in result.proposals
         ]
         return ReconcileResult(
@@ -303,39 +320,59 @@ def _run(
             candidates=candidates,
             auto_confirmed=sum(c.auto_confirmed for c in candidates),
             stats=stats,
+            would_auto_confirm=sum(c.would_auto_confirm for c in candidates),
         )
     run = ReconciliationRun.objects.create(
         started_by=actor_user(actor),
         source=source,
         engine_version=engine.ENGINE_VERSION,
-        settings_used=_settings_snapshot(settings),
+        settings_used={**_settings_snapshot(settings), "auto_confirm_shadow": shadow},
         invoices_considered=invoices_considered,
         transactions_considered=transactions_considered,
     )
     progress("writing proposals", 0, len(result.proposals))
     with connection.cursor() as cursor:
         staging = _RunStaging(cursor, run.id)
-        match_ids = _stage_proposals(staging, result.proposals, progress)
+        match_ids = _stage_proposals(staging, result.proposals, progress, shadow=shadow)
         progress("auto-confirming", 0, None)
-        confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
+        # Shadow mode confirms nothing: the proposals carry would_auto_confirm instead.
+        confirmed_ids = set() if shadow else _auto_confirm(staging, result.proposals, match_ids)
         _write_run(staging, run, progress)
         staging.drop()
     candidates = [
-        _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currency_of=currency_of)
+        _candidate(
+            match_id,
+            proposal,
+            auto_confirmed=match_id in confirmed_ids,
+            currency_of=currency_of,
+            would_auto_confirm=shadow and proposal.auto_confirm,
+        )
         for match_id, proposal in zip(match_ids, result.proposals, strict=True)
     ]
     auto_confirmed = len(confirmed_ids)
+    would_auto_confirm = sum(c.would_auto_confirm for c in candidates)
     run.proposals_count = len(match_ids)
     run.auto_confirmed_count = auto_confirmed
+    run.would_auto_confirm_count = would_auto_confirm
     run.stats = {k: v for k, v in stats.items() if isinstance(v, int | float | str)}
     run.duration_ms = int((time.perf_counter() - started) * 1000)
-    run.save(update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"])
+    run.save(
+        update_fields=[
+            "proposals_count",
+            "auto_confirmed_count",
+            "would_auto_confirm_count",
+            "stats",
+            "duration_ms",
+            "updated_at",
+        ]
+    )
     return ReconcileResult(
         run_id=run.id,
         dry_run=False,
         candidates=candidates,
         auto_confirmed=auto_confirmed,
         stats=run.stats,
+        would_auto_confirm=would_auto_confirm,
     )
 
 
@@ -384,6 +421,7 @@ def _candidate(
     *,
     auto_confirmed: bool,
     currency_of: Callable[[str], str],
+    would_auto_confirm: bool = False,
 ) -> Candidate:
     return Candidate(
         match_id=match_id,
@@ -402,6 +440,7 @@ def _candidate(
         auto_confirmed=auto_confirmed,
         fee_amount=proposal.fee_amount,
         currency=currency_of(proposal.allocations[0].invoice_id),
+        would_auto_confirm=would_auto_confirm,
     )
 
 
@@ -447,7 +486,7 @@ class _RunStaging:
     _TABLES = {
         "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, "
         "shape text, confidence numeric, runner_up_confidence numeric, reasons jsonb, breakdown jsonb, "
-        "fee_amount numeric)",
+        "fee_amount numeric, would_auto boolean)",
         "allocations": "(seq int, match_id uuid, kept boolean, auto boolean, transaction_id uuid, "
         "invoice_id uuid, amount numeric, invoice_amount numeric)",
         "stale": "(id uuid PRIMARY KEY)",
@@ -487,12 +526,18 @@ class _RunStaging:
 
 
 def _stage_proposals(
-    staging: _RunStaging, proposals: tuple[engine.Proposal, ...], progress: RunProgress = _no_progress
+    staging: _RunStaging,
+    proposals: tuple[engine.Proposal, ...],
+    progress: RunProgress = _no_progress,
+    *,
+    shadow: bool = False,
 ) -> list[uuid.UUID]:
     """COPY a run's proposals into staging; returns their match ids, in proposal order.
 
     A proposal whose allocations equal a match still proposed from an earlier run keeps that
-    match's id (and updates it); earlier proposals not proposed again are stale.
+    match's id (and updates it); earlier proposals not proposed again are stale. In shadow
+    mode nothing is staged for confirmation (``auto`` false, so no row is locked) and the
+    proposals the threshold would confirm are staged with ``would_auto``.
     """
     existing = _open_proposals_by_allocations()
     new_id = OrderedIds.new()  # new matches' ids grow with the proposal order (see tenants.ids)
@@ -515,7 +560,7 @@ def _stage_proposals(
                         len(allocation_rows),
                         match_id,
                         kept_id is not None,
-                        proposal.auto_confirm,
+                        proposal.auto_confirm and not shadow,
                         allocation.transaction_id,
                         allocation.invoice_id,
                         allocation.amount,
@@ -526,13 +571,14 @@ def _stage_proposals(
                 seq,
                 match_id,
                 kept_id is not None,
-                proposal.auto_confirm,
+                proposal.auto_confirm and not shadow,
                 proposal.shape,
                 proposal.confidence,
                 proposal.runner_up_confidence,
                 _reasons_json(proposal.reasons),
                 "[" + ",".join(_pair_score_json(score) for score in proposal.breakdown) + "]",
                 proposal.fee_amount,
+                proposal.auto_confirm and shadow,
             )
 
     staging.copy("matches", match_rows())
@@ -629,6 +675,7 @@ _WRITE_RUN = (
     SET run_id = %(run)s, shape = s.shape, confidence = s.confidence,
         runner_up_confidence = s.runner_up_confidence, reasons = s.reasons, breakdown = s.breakdown,
         fee_amount = s.fee_amount, engine_version = %(engine_version)s, updated_at = now(),
+        would_auto_confirm = s.would_auto,
         status = CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE m.status END,
         auto = c.id IS NOT NULL OR m.auto,
         confirmed_at = CASE WHEN c.id IS NOT NULL THEN %(now)s ELSE m.confirmed_at END
@@ -649,12 +696,13 @@ _WRITE_RUN = (
     """
     WITH written AS (INSERT INTO reconciliation_match (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
-        reasons, breakdown, fee_amount, engine_version, created_at, updated_at
+        reasons, breakdown, fee_amount, engine_version, created_at, updated_at, would_auto_confirm
     )
     SELECT s.id, %(tenant)s, %(run)s, s.shape,
            CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE 'proposed' END, c.id IS NOT NULL,
            CASE WHEN c.id IS NOT NULL THEN %(now)s END, s.confidence, s.runner_up_confidence,
-           s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp()
+           s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp(),
+           s.would_auto
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE NOT s.kept
     ORDER BY s.id

@@ -10,6 +10,8 @@ while one waits or runs joins it (same dry-run flag) instead of failing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +28,7 @@ from tenants.audit import Actor
 from tenants.context import require_tenant_id, tenant_context
 from tenants.selectors import tenant_settings_get
 
-from . import services
+from . import backtest, services
 
 
 def _present_output(job: Job, request: Any) -> Any:
@@ -117,3 +119,46 @@ def reconcile_after_import(sender: Any, *, tenant_id: uuid.UUID, added: int, **k
             lock=_run_lock(tenant_id),
             queueing_lock=_waiting_lock(tenant_id, False),
         )
+
+
+# --- Backtests ------------------------------------------------------------------------------------
+
+
+def _present_backtest(job: Job, request: Any) -> Any:
+    from .apis import backtest_response_body  # the API's shape of a backtest's answer
+
+    return backtest_response_body(backtest.BacktestReport.from_json(job.result or {}))
+
+
+@tenant_task(kind=JobKind.BACKTEST, name="reconciliation.backtest", present_output=_present_backtest)
+def backtest_job(job: RunningJob, *, thresholds: list[str]) -> JobOutcome:
+    """Replay the tenant's decided matches through the engine (read-only); the answer is the report.
+
+    A job because its engine run covers the tenant's open books like a reconciliation run does
+    (plus at most BACKTEST_MAX_DECISIONS decided matches): seconds for most tenants, a minute at
+    100k open items, longer than a request should hold a connection.
+    """
+    report = backtest.backtest_run(
+        thresholds=[Decimal(value) for value in thresholds],
+        progress=lambda phase, done, total: job.progress(phase, done=done, total=total),
+    )
+    return JobOutcome(result=report.to_json())
+
+
+def backtest_enqueue(*, thresholds: Sequence[Decimal], actor: Actor, source: str) -> tuple[Job, bool]:
+    """Queue a backtest for the active tenant, committed at once; one with the same thresholds
+    already queued or running is joined. Backtests never run beside a reconciliation run of the
+    tenant (the run's lock): they read what a run writes, and would count a half-written run."""
+    params = {"thresholds": [str(value) for value in thresholds]}
+    active = job_selectors.active_job(kind=JobKind.BACKTEST, params=params)
+    if active is not None:
+        return active, False
+    return job_enqueue_committed(
+        task=backtest_job, params=params, actor=actor, source=source, lock=_run_lock(require_tenant_id())
+    )
+
+
+def backtest_and_wait(*, thresholds: Sequence[Decimal], actor: Actor, source: str, seconds: float) -> Job:
+    """Queue (or join) a backtest and wait up to ``seconds`` for it: its Job row."""
+    job, _created = backtest_enqueue(thresholds=thresholds, actor=actor, source=source)
+    return job_wait(job_id=job.id, seconds=seconds)

@@ -4,6 +4,7 @@ from . import apis
 
 urlpatterns = [
     path("reconcile", apis.ReconcileApi.as_view(), name="reconcile"),
+    path("reconcile/backtest", apis.BacktestApi.as_view(), name="reconcile-backtest"),
     path("reconcile/explain", apis.ExplainApi.as_view(), name="reconcile-explain"),
     path("matches", apis.MatchListApi.as_view(), name="match-list"),
     path("matches/<uuid:match_id>", apis.MatchDetailApi.as_view(), name="match-detail"),

@@ -475,6 +475,7 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "auto_confirm_threshold",
+                    "auto_confirm_shadow",
                     "fee_tolerance_fixed",
                     "fee_tolerance_percent",
                     "date_window_days",

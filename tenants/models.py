@@ -336,6 +336,12 @@ class TenantSettings(TenantModel):
         help_text="Confidence at or above which matches are confirmed automatically; "
         "empty switches auto-confirmation off.",
     )
+    auto_confirm_shadow = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by SQL (runs, benches) need not name it
+        help_text="Shadow mode: runs confirm nothing automatically but flag the matches the threshold "
+        "would have confirmed, so its precision can be measured before it is trusted.",
+    )
     fee_tolerance_fixed = models.DecimalField(
         max_digits=14,
         decimal_places=2,

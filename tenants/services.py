@@ -53,6 +53,7 @@ def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> T
 SETTINGS_FIELDS = (
     "default_currency",
     "auto_confirm_threshold",
+    "auto_confirm_shadow",
     "fee_tolerance_fixed",
     "fee_tolerance_percent",
     "date_window_days",
@@ -69,7 +70,10 @@ def tenant_settings_update(
     Every field is validated (all problems in one InvalidInput) and nothing is written unless all
     pass. The row is locked while it changes; one audit event records the fields that changed,
     before and after (none when nothing changed). ``auto_confirm_threshold=None`` switches
-    auto-confirmation off.
+    auto-confirmation off; ``auto_confirm_shadow=True`` keeps it from confirming anything and
+    has runs flag what the threshold would confirm instead. Shadow mode measures a threshold,
+    so it needs one: shadow without a threshold is refused (it would flag nothing and look
+    like a perfect record).
     """
     unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
     if unknown:
@@ -98,6 +102,11 @@ def tenant_settings_update(
     except ValidationError as error:
         for name, messages in error.message_dict.items():
             errors.setdefault(name, []).extend(messages)
+    if row.auto_confirm_shadow and row.auto_confirm_threshold is None and not errors:
+        name = "auto_confirm_shadow" if "auto_confirm_shadow" in changes else "auto_confirm_threshold"
+        errors[name] = [
+            "Shadow mode measures the auto-confirm threshold: set a threshold, or switch shadow off."
+        ]
     if errors:
         raise InvalidInput("The settings have invalid values.", errors=errors)
     after = {name: getattr(row, name) for name in SETTINGS_FIELDS}

@@ -83,6 +83,8 @@ from banking.models import BankTransaction
 from invoices.models import Invoice, Vendor
 from tenants import limits
 
+from ..backtest import MAX_THRESHOLDS
+from ..engine.calibration import EXAMPLES_MAX, RECOMMENDATION_MAX_CHARS
 from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
 from ..engine.types import EngineSettings
@@ -147,6 +149,9 @@ LIST_BOUNDS: dict[str, Any] = {
     "Candidate.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.autoConfirmBlockers": _BLOCKERS_PER_PROPOSAL,
+    "BacktestReport.thresholds": MAX_THRESHOLDS,
+    "BacktestReport.wrongExamples": EXAMPLES_MAX,
+    "BacktestWrongExample.pairs": _ALLOCATIONS,
 }
 
 # Fields whose argument says how many rows their lists hold, with the resolver's maximum.
@@ -177,6 +182,7 @@ _OTHER_TEXT_BOUNDS = {
     "ScoredAllocation.invoiceId": limits.NAME,
     "ScoredAllocation.transactionId": limits.NAME,
     "ReconciliationRun.settingsUsed": 500,
+    "BacktestReport.recommendation": RECOMMENDATION_MAX_CHARS,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
@@ -23,14 +24,16 @@ from invoices.models import InvoiceKind
 from jobs.errors import JobFailed
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from jobs.waiting import parse_prefer
-from reconciliation.tasks import reconcile_and_wait
+from reconciliation.tasks import backtest_and_wait, reconcile_and_wait
 from tenants import services as tenant_services
 from tenants.errors import InvalidInput
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
 
-from .. import selectors, services
+from .. import backtest, selectors, services
+from ..engine.calibration import DEFAULT_THRESHOLDS
 from .permissions import CanWrite, IsOwner
 from .types import (
+    BacktestResult,
     BankTransactionInput,
     Candidate,
     CandidateAllocation,
@@ -44,6 +47,7 @@ from .types import (
     ReconcileResult,
     TenantSettingsInput,
     TenantSettingsType,
+    backtest_report_type,
     tenant_settings_type,
 )
 
@@ -93,6 +97,18 @@ def _candidate(candidate: services.Candidate) -> Candidate:
         auto_confirmed=candidate.auto_confirmed,
         currency=candidate.currency,
         raw_fee_amount=candidate.fee_amount,
+    )
+
+
+def backtest_result(job: Any) -> BacktestResult:
+    """A backtest job as GraphQL gives it: its report once it succeeded (its problem if it failed)."""
+    if job.status in ACTIVE_STATUSES:
+        return BacktestResult(report=None, completed=False, job_id=job.id, job_status=job.status)
+    if job.status != JobStatus.SUCCEEDED:
+        raise JobFailed(job)
+    report = backtest.BacktestReport.from_json(job.result or {})
+    return BacktestResult(
+        report=backtest_report_type(report), completed=True, job_id=job.id, job_status=job.status
     )
 
 
@@ -165,9 +181,26 @@ class Mutation:
             candidates_total=summary.candidates_total,
             candidates_truncated=len(shown) < summary.candidates_total,
             auto_confirmed=summary.auto_confirmed,
+            would_auto_confirm=summary.would_auto_confirm,
             job_id=job.id,
             job_status=job.status,
         )
+
+    @write_mutation(
+        description="Backtest auto-confirmation: replay the decided matches through the engine (reads "
+        "only) and report, per threshold, what would have been auto-confirmed and how much wrongly, with "
+        "a recommended threshold. Runs as a job; waits like `reconcile`. Default thresholds 0.80 to 0.99."
+    )
+    def backtest(self, info: Info, thresholds: list[Decimal] | None = None) -> BacktestResult:
+        values = list(DEFAULT_THRESHOLDS)
+        if thresholds is not None:
+            values = backtest.validate_thresholds(thresholds)
+        context = info.context
+        preference = parse_prefer(context.request.headers.get("Prefer"))
+        job = backtest_and_wait(
+            thresholds=values, actor=context.user, source="graphql", seconds=preference.seconds
+        )
+        return backtest_result(job)
 
     @write_mutation(description="Confirm a proposed match (conflict if the money is already allocated).")
     def confirm_match(self, info: Info, id: uuid.UUID) -> MatchType:

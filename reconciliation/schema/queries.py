@@ -24,17 +24,20 @@ from strawberry.types import Info
 
 from banking import selectors as banking_selectors
 from invoices import selectors as invoice_selectors
+from jobs import selectors as job_selectors
+from jobs.models import JobKind
 from tenants import limits
 from tenants import selectors as tenant_selectors
-from tenants.errors import InvalidInput
+from tenants.errors import InvalidInput, NotFound
 from tenants.models import MAX_DATE_WINDOW_DAYS
 from tenants.money import MoneyError, normalize_currency, parse_amount
 from tenants.pagination import parse_cursor_time
 from tenants.parsers import loads_decimal
 
-from .. import engine, selectors, services
+from .. import backtest, engine, selectors, services
 from .permissions import IsTenantMember
 from .types import (
+    BacktestResult,
     BankTransactionFilter,
     BankTransactionType,
     InvoiceFilter,
@@ -52,9 +55,11 @@ from .types import (
     ScoreResult,
     ScoreSettingsInput,
     ScoreTransactionInput,
+    ShadowPrecisionType,
     TenantSettingsType,
     VendorFilter,
     VendorType,
+    shadow_precision_type,
     tenant_settings_type,
 )
 
@@ -399,6 +404,7 @@ class Query:
             transaction_id=given.transaction_id,
             run_id=given.run_id,
             min_confidence=given.min_confidence,
+            would_auto_confirm=given.would_auto_confirm,
         )
         return paginate(queryset, first=first, after=after)
 
@@ -415,6 +421,19 @@ class Query:
     @read_field()
     def reconciliation_run(self, id: uuid.UUID) -> ReconciliationRunType:
         return selectors.run_get(run_id=id)  # type: ignore[return-value]
+
+    @read_field(description="A backtest job's report (`backtest` mutation), or where the job stands.")
+    def backtest(self, job_id: uuid.UUID) -> BacktestResult:
+        from .mutations import backtest_result
+
+        job = job_selectors.job_get(job_id=job_id)
+        if job.kind != JobKind.BACKTEST:
+            raise NotFound("No such backtest.")
+        return backtest_result(job)
+
+    @read_field(description="Shadow mode's flags (wouldAutoConfirm) against what people decided since.")
+    def shadow_precision(self) -> ShadowPrecisionType:
+        return shadow_precision_type(backtest.shadow_precision())
 
     @read_field(description="The tenant's settings (default currency, auto-confirmation, fee tolerance).")
     def tenant_settings(self) -> TenantSettingsType:

@@ -269,6 +269,9 @@ class MatchType:
     id: strawberry.auto
     run_id: uuid.UUID | None
     auto: bool = strawberry_django.field(description="Confirmed by the engine, not a person.")
+    would_auto_confirm: bool = strawberry_django.field(
+        description="Shadow mode: the run that proposed it would have auto-confirmed it (and did not)."
+    )
     confidence: Decimal
     runner_up_confidence: Decimal | None
     fee_amount: Decimal = money("fee_amount", description="Underpayment booked as a bank fee, in `currency`.")
@@ -312,6 +315,9 @@ class ReconciliationRunType:
     transactions_considered: strawberry.auto
     proposals_count: strawberry.auto
     auto_confirmed_count: strawberry.auto
+    would_auto_confirm_count: int = strawberry_django.field(
+        description="Shadow mode: proposals the run would have auto-confirmed (and did not)."
+    )
     duration_ms: strawberry.auto
     created_at: strawberry.auto
 
@@ -376,6 +382,10 @@ class ReconcileResult:
     )
     auto_confirmed: int = strawberry.field(
         description="How many proposals the run auto-confirmed (all of them, shown or not)."
+    )
+    would_auto_confirm: int = strawberry.field(
+        default=0,
+        description="Shadow mode: how many proposals the run would have auto-confirmed (none was).",
     )
     completed: bool = strawberry.field(
         default=True,
@@ -475,12 +485,19 @@ class MatchFilter:
     transaction_id: uuid.UUID | None = None
     run_id: uuid.UUID | None = None
     min_confidence: Decimal | None = None
+    would_auto_confirm: bool | None = strawberry.field(
+        default=None, description="Shadow mode's flag: true lists what it would have auto-confirmed."
+    )
 
 
 @strawberry.type(name="TenantSettings", description="Used by the next reconciliation run.")
 class TenantSettingsType:
     default_currency: str
     auto_confirm_threshold: Decimal | None = strawberry.field(description="null: auto-confirmation is off.")
+    auto_confirm_shadow: bool = strawberry.field(
+        description="Shadow mode: runs confirm nothing automatically but flag (wouldAutoConfirm) what the "
+        "threshold would have confirmed."
+    )
     fee_tolerance_fixed: Decimal
     fee_tolerance_percent: Decimal
     date_window_days: int
@@ -492,6 +509,7 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
     return TenantSettingsType(
         default_currency=row.default_currency,
         auto_confirm_threshold=row.auto_confirm_threshold,
+        auto_confirm_shadow=row.auto_confirm_shadow,
         fee_tolerance_fixed=row.fee_tolerance_fixed,
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
@@ -503,6 +521,7 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
 class TenantSettingsInput:
     default_currency: str | None = strawberry.UNSET
     auto_confirm_threshold: Decimal | None = strawberry.UNSET
+    auto_confirm_shadow: bool | None = strawberry.UNSET
     fee_tolerance_fixed: Decimal | None = strawberry.UNSET
     fee_tolerance_percent: Decimal | None = strawberry.UNSET
     date_window_days: int | None = strawberry.UNSET
@@ -586,3 +605,126 @@ class ScoreSettingsInput:
     fee_tolerance_fixed: Decimal = Decimal("0")
     fee_tolerance_percent: Decimal = Decimal("0")
     date_window_days: int = 120
+
+
+# --- Calibration (backtest, shadow mode) -------------------------------------------------------------
+
+
+@strawberry.type(description="What one threshold would have done on the decided matches.")
+class BacktestThreshold:
+    threshold: Decimal
+    auto_confirmed: int = strawberry.field(description="Proposals it would have auto-confirmed.")
+    correct: int = strawberry.field(description="... that a person confirmed.")
+    wrong: int = strawberry.field(description="... that a person rejected, undid or contradicted.")
+    unlabelled: int = strawberry.field(description="... that nobody decided (today's open items).")
+    precision: Decimal | None = strawberry.field(description="correct / (correct + wrong); null if none.")
+
+
+@strawberry.type
+class BacktestPair:
+    invoice_id: uuid.UUID
+    transaction_id: uuid.UUID
+
+
+@strawberry.type(description="A proposal some threshold would have auto-confirmed wrongly.")
+class BacktestWrongExample:
+    verdict: str = strawberry.field(description="rejected, undone or contradicted.")
+    confidence: Decimal
+    pairs: list[BacktestPair]
+
+
+@strawberry.type(
+    name="ShadowPrecision", description="Shadow mode's flags against what people decided since."
+)
+class ShadowPrecisionType:
+    flagged: int
+    confirmed: int
+    rejected: int
+    undone: int
+    pending: int
+    precision: Decimal | None
+
+
+@strawberry.type(
+    name="BacktestReport",
+    description="A backtest: the decided matches replayed through the engine, per threshold.",
+)
+class BacktestReportType:
+    thresholds: list[BacktestThreshold]
+    recommended_threshold: Decimal | None = strawberry.field(
+        description="The lowest threshold with no wrong auto-confirmation and enough support; null if none."
+    )
+    recommendation: str
+    min_support: int
+    proposals: int
+    labelled_proposals: int
+    wrong_examples: list[BacktestWrongExample]
+    decisions_confirmed: int
+    decisions_rejected: int
+    decisions_undone: int
+    decisions_limited: bool = strawberry.field(description="True when older decisions were left out.")
+    current_threshold: Decimal | None
+    shadow_mode: bool
+    shadow: ShadowPrecisionType
+
+
+@strawberry.type
+class BacktestResult:
+    report: BacktestReportType | None = strawberry.field(
+        description="null while the backtest was still running after the wait (follow `jobId`)."
+    )
+    completed: bool
+    job_id: uuid.UUID
+    job_status: str
+
+
+def backtest_report_type(report: Any) -> BacktestReportType:
+    """The GraphQL view of a ``reconciliation.backtest.BacktestReport``."""
+    calibration = report.calibration
+    return BacktestReportType(
+        thresholds=[
+            BacktestThreshold(
+                threshold=row.threshold,
+                auto_confirmed=row.auto_confirmed,
+                correct=row.correct,
+                wrong=row.wrong,
+                unlabelled=row.unlabelled,
+                precision=row.precision,
+            )
+            for row in calibration.outcomes
+        ],
+        recommended_threshold=calibration.recommended_threshold,
+        recommendation=calibration.recommendation,
+        min_support=calibration.min_support,
+        proposals=calibration.proposals,
+        labelled_proposals=calibration.labelled_proposals,
+        wrong_examples=[
+            BacktestWrongExample(
+                verdict=example.verdict,
+                confidence=example.confidence,
+                pairs=[
+                    BacktestPair(invoice_id=uuid.UUID(invoice), transaction_id=uuid.UUID(transaction))
+                    for invoice, transaction in example.pairs
+                ],
+            )
+            for example in calibration.wrong_examples
+        ],
+        decisions_confirmed=report.decisions.get("confirmed", 0),
+        decisions_rejected=report.decisions.get("rejected", 0),
+        decisions_undone=report.decisions.get("undone", 0),
+        decisions_limited=report.decisions_limited,
+        current_threshold=report.current_threshold,
+        shadow_mode=report.shadow_mode,
+        shadow=shadow_precision_type(report.shadow),
+    )
+
+
+def shadow_precision_type(shadow: Any) -> ShadowPrecisionType:
+    return ShadowPrecisionType(
+        flagged=shadow.flagged,
+        confirmed=shadow.confirmed,
+        rejected=shadow.rejected,
+        undone=shadow.undone,
+        pending=shadow.pending,
+        precision=shadow.precision,
+    )

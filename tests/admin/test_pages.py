@@ -29,6 +29,8 @@ TENANT_PAGES = [
     "/admin/reconciliation/match/?confidence=high&q=INV",
     "/admin/reconciliation/reconciliationrun/",
     "/admin/reconciliation/workbench/",
+    "/admin/reconciliation/backtest/",
+    "/admin/reconciliation/match/?would_auto_confirm__exact=1",
     "/admin/tenants/auditevent/",
     "/admin/tenants/membership/",
     "/admin/tenants/apitoken/",

@@ -227,3 +227,28 @@ def test_one_run_per_tenant_at_a_time_while_other_tenants_run_in_parallel(job_wo
     (b_done,) = jobs_of(world_b, id=run_b.id)
     assert a_done.started_at >= holder_done.finished_at  # never two of A's at once
     assert b_done.finished_at < holder_done.finished_at  # B's ran beside it, on the other worker
+
+
+def test_a_backtest_runs_on_a_worker_and_a_second_request_joins_it(server, job_workers, world_a, world_b):
+    """The backtest is a job like a run: 202 + Location, joined while queued, its report as output."""
+    seed_pair(world_a)
+    headers = {**_auth(world_a), "Content-Type": "application/json", "Prefer": "respond-async"}
+    url = f"{server}/v1/tenants/{world_a.tenant.id}/reconcile/backtest"
+    body = json.dumps({"thresholds": ["0.90", "0.95"]})
+
+    first = requests.post(url, data=body, headers=headers, timeout=60)
+    second = requests.post(url, data=body, headers=headers, timeout=60)
+
+    assert first.status_code == second.status_code == 202, first.text
+    assert first.headers["Location"] == second.headers["Location"]
+    other = requests.get(first.headers["Location"], headers=_auth(world_b, world_b.owner), timeout=10)
+    assert other.status_code == 404
+    job_workers.start()
+    job = follow(first.headers["Location"], world_a)
+    assert job["status"] == "succeeded" and job["kind"] == "backtest"
+    output = job["output"]
+    assert [row["threshold"] for row in output["thresholds"]] == ["0.9000", "0.9500"]
+    # Nobody decided anything yet: the one open pair would be auto-confirmed, unlabelled.
+    assert output["thresholds"][0]["unlabelled"] == 1 and output["recommended_threshold"] is None
+    with tenant_context(world_a.tenant.id):
+        assert not Match.objects.exists() and not ReconciliationRun.objects.exists()  # it wrote nothing

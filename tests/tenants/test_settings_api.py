@@ -34,6 +34,7 @@ def test_members_read_the_settings(world_a, api_client_for):
     assert response.json() == {
         "default_currency": "USD",
         "auto_confirm_threshold": "0.9500",
+        "auto_confirm_shadow": False,
         "fee_tolerance_fixed": "0.00",
         "fee_tolerance_percent": "0.00",
         "date_window_days": 120,
