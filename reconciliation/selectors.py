@@ -9,8 +9,8 @@ from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextF
 from django.db.models.functions import Cast
 
 from banking.models import BankTransaction
+from common.errors import NotFound
 from invoices.models import Invoice, Vendor
-from tenants.errors import NotFound
 from tenants.models import TenantSettings
 
 from . import engine

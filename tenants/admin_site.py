@@ -42,10 +42,11 @@ from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from common.errors import DomainError, is_foreign_key_violation
+
 from .admin_params import BackOfficeAdminMixin, InvalidListParameters
 from .audit import audit_record
 from .context import current_tenant_id
-from .errors import DomainError, is_foreign_key_violation
 from .models import Membership, Role
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"

@@ -15,7 +15,7 @@ shallow and small. ``DocumentLimits`` checks, before validation, in this order:
    size of its value. A list counts its largest possible length: the page size (``first``, capped
    by the resolver's maximum) for pages and ``reconcile``'s candidates, the number of inputs for
    ``scoreCandidates`` and imports, and a declared bound for the others (``LIST_BOUNDS``). A
-   text field counts one unit per ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``,
+   text field counts one unit per ``TEXT_COST_UNIT`` characters of its bound (``common.limits``,
    via the model field), other values one. So the cost is an upper bound of the response in
    units of about 100 characters.
 
@@ -80,8 +80,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
+from common import limits
 from invoices.models import Invoice, Vendor
-from tenants import limits
 
 from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
@@ -181,7 +181,7 @@ _OTHER_TEXT_BOUNDS = {
 
 
 def _text_bounds() -> dict[str, int]:
-    """``Type.field`` -> maximum characters, from the models' max_length (``tenants.limits``)."""
+    """``Type.field`` -> maximum characters, from the models' max_length (``common.limits``)."""
     bounds = dict(_OTHER_TEXT_BOUNDS)
     for type_name, model in _MODELS_BY_TYPE.items():
         for model_field in model._meta.get_fields():
