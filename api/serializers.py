@@ -188,8 +188,9 @@ def _converter(field: serializers.Field) -> Callable[[Any], Any]:
 class RowRenderer:
     """``serializer_class(instances, many=True).data``, rendered from ``.values()`` rows.
 
-    Lists are the hot path: DRF spends ~0.3 ms per 16-field row on per-field attribute lookups
-    and checks, and building model instances costs about as much again. The renderer is
+    Lists are the hot path: DRF spends much of a list request on per-field attribute lookups
+    and checks, and building model instances costs about as much again (figures in
+    docs/benchmarks.md, "List request cost"). The renderer is
     derived from the output serializer itself (same field names, order, sources and formats),
     so list output cannot drift from detail output or from the OpenAPI schema, which still
     comes from the serializer. A field type it does not reproduce exactly raises when the

@@ -31,8 +31,8 @@ def engine_settings() -> engine.EngineSettings:
 
 
 def _as_text(column: str) -> Cast:
-    """A uuid column read as its text: psycopg's uuid.UUID objects cost ~10 µs a row to build
-    and the engine wants strings anyway (about 1 s of a 100k read)."""
+    """A uuid column read as its text: psycopg's uuid.UUID objects are costly to build per row
+    and the engine wants strings anyway (figures in docs/benchmarks.md)."""
     return Cast(column, output_field=TextField())
 
 

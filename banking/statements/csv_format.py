@@ -76,8 +76,9 @@ from .types import CsvOptions, ParsedTransaction, RowError, StatementParseError
 HEADER_SCAN_LINES = 30
 SAMPLE_LINES = 200
 MAX_ERRORS = 50
-#: A line with more cells is not a header: classifying each cell of a 10 MB line of commas as a
-#: header name took ~40 s (real exports have at most a few dozen columns).
+#: A line with more cells is not a header: classifying each cell of a huge line of commas as a
+#: header name takes seconds per megabyte (docs/benchmarks.md); real exports have at most a few
+#: dozen columns.
 MAX_HEADER_COLUMNS = 500
 _ENCODING_SAMPLE = 64 * 1024
 _DELIMITERS = (",", ";", "\t", "|")

@@ -173,8 +173,8 @@ WRITE_RATE_LIMIT_PER_MINUTE = env.int("WRITE_RATE_LIMIT_PER_MINUTE", default=600
 # --- Reconciliation ---------------------------------------------------------------------------
 # Processes that score a large run (>= 5,000 open transactions) in parallel, forked from the
 # process serving the run; same result whatever the number. Each worker adds close to the
-# run's own memory (docs/benchmarks.md: 100k x 86k ran 2-9 s faster with 2 but needed
-# ~1.25 GiB instead of ~1 GiB), so a run stays in one process unless this is raised.
+# run's own memory (docs/benchmarks.md, "Scoring in forked workers": a little faster with 2, a
+# quarter more memory), so a run stays in one process unless this is raised.
 RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=1)
 # Candidates a reconcile response (REST and GraphQL) carries at most, highest confidence first:
 # a run proposes as many as the tenant's open items allow, so the response is cut here and

@@ -9,8 +9,9 @@ shallow and small. ``DocumentLimits`` checks, before validation, in this order:
 2. **Nesting**, counting fragment spreads and inline fragments as levels (the depth limiter does
    not see them; a chain of a few hundred fragments exhausted the stack).
 3. **Expansion**: fields after expanding every fragment, over every operation of the document.
-   Fragments spread several times nest exponentially (14 levels of three spreads took strawberry's
-   depth and alias limiters 35 s); validation walks each expanded field, so this bounds its work.
+   Fragments spread several times nest exponentially (a small query kept strawberry's depth and
+   alias limiters busy far longer than a request may take; docs/benchmarks.md); validation
+   walks each expanded field, so this bounds its work.
 4. **Cost** of the operation that runs: every field of every row it can return, weighted by the
    size of its value. A list counts its largest possible length: the page size (``first``, capped
    by the resolver's maximum) for pages and ``reconcile``'s candidates, the number of inputs for
@@ -104,7 +105,8 @@ ROWS = object()  # a list as long as the row argument of the field above it
 
 # Fields whose work is not what they return: what each one costs, and how many a request may run.
 # ``explain`` judges a pair as a run would, against all the tenant's open invoices (one read of
-# the open ledger, ~3 s of CPU at 100k open invoices): 15 aliased explains took 45 s. Priced at
+# the open ledger, seconds of CPU on a large book, so a few aliased explains hold a worker for
+# a long time; docs/benchmarks.md). Priced at
 # just over half of ``MAX_COST``, one fits beside ordinary reads and a second never does; the
 # refusal names the field (REST's ``GET reconcile/explain`` answers one pair per request too).
 MAX_EXPLAINS_PER_REQUEST = 1
