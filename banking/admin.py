@@ -21,13 +21,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from api.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
+from api.uploads import upload_name
+from common import limits
+from common.errors import DomainError
 from common.finance import format_money, quantize
 from jobs.admin import job_link
-from tenants import limits
 from tenants.admin_site import TenantAdminMixin, site
-from tenants.errors import DomainError
-from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
-from tenants.uploads import upload_name
 
 from . import services
 from .models import BankAccount, BankTransaction, ImportBatch, ImportSource, TransactionStatus

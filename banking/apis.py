@@ -17,12 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from banking.statements import SUPPORTED_FORMATS
-from jobs.apis import JobOutputSerializer, job_response_body
-from jobs.services import job_enqueue_with_input
-from tenants import limits
-from tenants.errors import InvalidInput, unknown_field_errors
-from tenants.idempotency import (
+from api.idempotency import (
     HEADER,
     MAX_KEY_LENGTH,
     canonical_json,
@@ -30,17 +25,22 @@ from tenants.idempotency import (
     run_idempotent,
     validate_key,
 )
-from tenants.pagination import CursorPagination, paginated_response
-from tenants.parsers import json_object_body, loads_decimal
-from tenants.permissions import TenantRolePermission
-from tenants.serializers import (
+from api.pagination import CursorPagination, paginated_response
+from api.parsers import json_object_body, loads_decimal
+from api.serializers import (
     AMOUNT_INPUT_SCHEMA,
     AmountFilterField,
     MoneyField,
     RowRenderer,
     StrictInputSerializer,
 )
-from tenants.uploads import upload_name
+from api.uploads import upload_name
+from banking.statements import SUPPORTED_FORMATS
+from common import limits
+from common.errors import InvalidInput, unknown_field_errors
+from jobs.apis import JobOutputSerializer, job_response_body
+from jobs.services import job_enqueue_with_input
+from tenants.permissions import TenantRolePermission
 
 from . import selectors, services, tasks
 from .models import ImportSource, TransactionStatus
@@ -48,7 +48,7 @@ from .models import ImportSource, TransactionStatus
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
     # Printable ASCII without surrounding spaces: what every client can send as a header value
-    # (the server also takes other printable text, trimmed; see tenants.idempotency.validate_key).
+    # (the server also takes other printable text, trimmed; see api.idempotency.validate_key).
     {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     required=True,

@@ -11,9 +11,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Abs, Length
 from django.db.models.lookups import LessThanOrEqual
 
-from tenants import limits
+from common import limits
+from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, format_money
 from tenants.models import TenantForeignKey, TenantModel, TenantScopedManager
-from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, format_money
 
 
 class BankAccount(TenantModel):

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from tenants.errors import NotFound
+from common.errors import NotFound
 
 from .models import BankAccount, BankTransaction, ImportBatch
 

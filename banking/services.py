@@ -10,7 +10,7 @@ are decided by the database through the ``(tenant, account, dedup_key)`` unique 
 identical rows of that day.
 
 Imported rows get time-ordered ids (UUIDv7 with a per-import counter, see
-``tenants.ids.OrderedIds``): random UUIDs scatter every insert over both primary-key indexes.
+``common.ids.OrderedIds``): random UUIDs scatter every insert over both primary-key indexes.
 """
 
 from __future__ import annotations
@@ -36,26 +36,24 @@ from banking.statements import (
     detect_format,
     iter_statement,
 )
+from common import limits
+from common.errors import InvalidInput, unknown_field_errors
 from common.finance import (
+    AMOUNT_DECIMAL_PLACES,
     AMOUNT_LIMIT,
+    AMOUNT_MAX_DIGITS,
+    CURRENCY_CODES,
+    CURRENCY_QUANTUM,
     compact_account,
     compact_reference,
     exact_decimal,
     find_rf_reference,
     fits_minor_units,
 )
-from tenants import limits
+from common.ids import OrderedIds
+from common.memory import cyclic_gc_paused
 from tenants.audit import Actor
 from tenants.context import require_tenant_id
-from tenants.errors import InvalidInput, unknown_field_errors
-from tenants.ids import OrderedIds
-from tenants.memory import cyclic_gc_paused
-from tenants.money import (
-    AMOUNT_DECIMAL_PLACES,
-    AMOUNT_MAX_DIGITS,
-    CURRENCY_CODES,
-    CURRENCY_QUANTUM,
-)
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
@@ -64,7 +62,7 @@ from .signals import transactions_imported
 
 CHUNK_SIZE = 10_000
 MAX_REPORTED_ERRORS = 50
-# Every text a row stores (tenants.limits has the bounds and why); a file's row over one is
+# Every text a row stores (common.limits has the bounds and why); a file's row over one is
 # rejected naming its line or element, like any other malformed row.
 _TEXT_LIMITS = {
     "account": limits.ACCOUNT,
@@ -394,7 +392,7 @@ def _move_staged_rows(
     )
     if return_ids:
         cursor.execute(statement + sql.SQL(" RETURNING id::text"), params)
-        # Ids grow with the input order (tenants.ids), and the canonical text of UUIDs (fixed
+        # Ids grow with the input order (common.ids), and the canonical text of UUIDs (fixed
         # width, lowercase hex) sorts like the numbers.
         ids = sorted(row[0] for row in cursor.fetchall())
         return len(ids), ids

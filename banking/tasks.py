@@ -14,10 +14,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from api.parsers import loads_decimal
+from common.errors import InvalidInput
 from jobs.models import Job, JobKind
 from jobs.queue import JobOutcome, RunningJob, tenant_task
-from tenants.errors import InvalidInput
-from tenants.parsers import loads_decimal
 
 from . import services
 from .statements import CsvOptions

@@ -70,7 +70,7 @@ PHASES = [
         "ListSerializer.to_representation",
         "        serialisation (DRF serializers)",
     ),
-    ("tenants.serializers", "RowRenderer.render", "        serialisation (RowRenderer)"),
+    ("api.serializers", "RowRenderer.render", "        serialisation (RowRenderer)"),
     ("rest_framework.pagination", "CursorPagination.get_paginated_response", "        next/previous links"),
     ("rest_framework.renderers", "JSONRenderer.render", "      JSON encoding"),
 ]

@@ -182,12 +182,12 @@ def measure_floor(tenant_id: uuid.UUID) -> dict[str, float]:  # "pairs" and "wri
 
     from django.db import connection
 
+    from common.ids import OrderedIds
+    from common.memory import cyclic_gc_paused
     from reconciliation import selectors
     from reconciliation.engine import ENGINE_VERSION
     from reconciliation.models import ReconciliationRun
     from tenants.context import tenant_context
-    from tenants.ids import OrderedIds
-    from tenants.memory import cyclic_gc_paused
 
     with tenant_context(tenant_id):
         run = ReconciliationRun.objects.create(source="bench", engine_version="floor")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
-from tenants.problems import problem_response
+from api.problems import problem_response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -6,10 +6,10 @@ from tenants.admin_site import site as admin_site
 
 from .health import healthz, readyz
 
-handler400 = "tenants.problems.handler400"
-handler403 = "tenants.problems.handler403"
-handler404 = "tenants.problems.handler404"
-handler500 = "tenants.problems.handler500"
+handler400 = "api.problems.handler400"
+handler403 = "api.problems.handler403"
+handler404 = "api.problems.handler404"
+handler500 = "api.problems.handler500"
 
 api_v1: list[URLPattern | URLResolver] = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),

@@ -13,9 +13,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.errors import DomainError
 from common.finance import format_money, quantize
 from tenants.admin_site import TenantAdminMixin, adopt, site
-from tenants.errors import DomainError
 
 from . import services
 from .models import Invoice, InvoiceStatus, Vendor

@@ -19,20 +19,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.finance import AmountError, exact_decimal
-from tenants import limits
-from tenants.money import MoneyError, normalize_currency
-from tenants.pagination import CursorPagination, paginated_response
-from tenants.parsers import json_object_body
-from tenants.permissions import TenantRolePermission
-from tenants.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
-from tenants.serializers import (
+from api.pagination import CursorPagination, paginated_response
+from api.parsers import json_object_body
+from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
+from api.serializers import (
     AMOUNT_INPUT_SCHEMA,
     AmountFilterField,
     MoneyField,
     RowRenderer,
     StrictInputSerializer,
 )
+from common import limits
+from common.finance import AmountError, MoneyError, exact_decimal, normalize_currency
+from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
 from .models import InvoiceKind, InvoiceStatus

@@ -12,11 +12,10 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
-from common.finance import IBAN_MAX_LENGTH
+from common import limits
+from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, IBAN_MAX_LENGTH, quantize
 from common.finance.labels import invoice_label
-from tenants import limits
 from tenants.models import TenantForeignKey, TenantModel, TenantScopedManager
-from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
 
 
 class Vendor(TenantModel):

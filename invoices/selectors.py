@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 
-from tenants.errors import NotFound
+from common.errors import NotFound
 
 from .models import Invoice, Vendor
 

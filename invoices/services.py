@@ -20,11 +20,10 @@ from typing import Any, TextIO
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
-from common.finance import compact_iban, iban_problem
-from tenants import limits
+from common import limits
+from common.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
+from common.finance import MoneyError, compact_iban, iban_problem, normalize_currency, parse_money, quantize
 from tenants.audit import Actor, audit_record
-from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
-from tenants.money import MoneyError, normalize_currency, parse_amount, quantize
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
@@ -53,7 +52,7 @@ def _add(errors: Errors, field: str, message: str) -> None:
 
 
 def _check_length(errors: Errors, field: str, value: str, limit: int) -> None:
-    """A text over its bound (``tenants.limits``), or holding NUL, is a field error."""
+    """A text over its bound (``common.limits``), or holding NUL, is a field error."""
     problem = limits.text_problem(value, limit)
     if problem is not None:
         _add(errors, field, problem)
@@ -72,7 +71,7 @@ def _currency(errors: Errors, code: object) -> str | None:
 def _amount(errors: Errors, value: object, currency: str) -> Decimal | None:
     """Exact, positive, at most the currency's minor unit of decimals (no rounding)."""
     try:
-        amount = parse_amount(value, currency)
+        amount = parse_money(value, currency)
     except MoneyError as error:
         _add(errors, "amount", str(error))
         return None
@@ -307,7 +306,7 @@ def invoice_update(
             changes["amount"] = amount
     elif currency != invoice.currency:
         try:
-            parse_amount(invoice.amount, currency)
+            parse_money(invoice.amount, currency)
         except MoneyError as error:
             _add(errors, "currency", f"The invoice amount does not fit this currency: {error}")
     if currency != invoice.currency:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from common.errors import InvalidInput
 from jobs.models import Job, JobKind
 from jobs.queue import JobOutcome, RunningJob, tenant_task
-from tenants.errors import InvalidInput
 
 from .services import invoice_bulk_import, invoice_csv_rows
 

@@ -16,8 +16,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from common.errors import DomainError
 from tenants.admin_site import TenantAdminMixin, has_tenant_role, site
-from tenants.errors import DomainError
 from tenants.models import Role
 
 from . import services

@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.pagination import CursorPagination, paginated_response
-from tenants.parsers import json_object_body
+from api.pagination import CursorPagination, paginated_response
+from api.parsers import json_object_body
+from api.problems import PROBLEM_CONTENT_TYPE, problem_body
+from api.serializers import StrictInputSerializer
 from tenants.permissions import TenantRolePermission
-from tenants.problems import PROBLEM_CONTENT_TYPE, problem_body
-from tenants.serializers import StrictInputSerializer
 
 from . import selectors, services
 from .models import Job, JobKind, JobStatus

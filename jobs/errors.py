@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenants.errors import DomainError
+from common.errors import DomainError
 
 from .models import Job, JobStatus
 

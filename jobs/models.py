@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tenants import limits
+from common import limits
 from tenants.models import TenantForeignKey, TenantModel
 
 

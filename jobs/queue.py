@@ -50,9 +50,9 @@ from django.utils import timezone
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
+from api.problems import problem_body
+from common.errors import DomainError, NotFound
 from tenants.context import tenant_context
-from tenants.errors import DomainError, NotFound
-from tenants.problems import problem_body
 
 from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
 from .signals import job_finished

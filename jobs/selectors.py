@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
-from tenants.errors import NotFound
+from common.errors import NotFound
 
 from .models import ACTIVE_STATUSES, Job
 

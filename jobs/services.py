@@ -18,9 +18,9 @@ from procrastinate import manager
 from procrastinate import tasks as queue_tasks
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
+from common.errors import Conflict, DomainError, NotFound
 from tenants.audit import Actor, actor_user
 from tenants.context import require_tenant_id, tenant_context
-from tenants.errors import Conflict, DomainError, NotFound
 
 from .models import ACTIVE_STATUSES, Job, JobInput, JobStatus
 from .queue import TENANT_QUEUE, TenantTask, bookkeeping_database

@@ -28,8 +28,8 @@ from procrastinate import JobContext
 from procrastinate import sql as queue_sql
 from procrastinate.contrib.django import app
 
+from api.idempotency import purge_expired_keys
 from tenants.context import tenant_context
-from tenants.idempotency import purge_expired_keys
 from tenants.models import Tenant
 
 from .models import FINISHED_STATUSES, Job, JobStatus

@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from common.errors import DomainError
 from common.finance import format_money, quantize
 from jobs.admin import job_link
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
-from tenants.errors import DomainError
 from tenants.models import Role
 
 from . import calibration_views, workbench

@@ -19,13 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import CursorPagination, paginated_response
+from api.parsers import json_object_body
+from api.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 from jobs.apis import PREFER_PARAMETER, JobOutputSerializer, job_answer
 from jobs.waiting import parse_prefer
 from tenants.middleware import request_tenant
-from tenants.pagination import CursorPagination, paginated_response
-from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
-from tenants.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 
 from . import backtest, engine, selectors, services, tasks
 from .engine.calibration import DEFAULT_THRESHOLDS

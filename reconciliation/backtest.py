@@ -43,9 +43,9 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 
 from banking.models import BankTransaction, TransactionStatus
+from common.errors import InvalidInput
 from common.finance import AmountError, exact_decimal
 from invoices.models import Invoice, InvoiceStatus, Vendor
-from tenants.errors import InvalidInput
 from tenants.models import TenantSettings
 
 from . import engine, selectors

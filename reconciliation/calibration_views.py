@@ -19,12 +19,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common import limits
+from common.errors import DomainError
 from jobs.errors import JobFailed
 from jobs.models import ACTIVE_STATUSES, Job, JobKind, JobStatus
 from reconciliation.tasks import backtest_and_wait
-from tenants import limits
 from tenants.admin_site import TenantAdminSite, has_tenant_role
-from tenants.errors import DomainError
 from tenants.models import Role, TenantSettings
 
 from . import backtest

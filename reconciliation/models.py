@@ -9,9 +9,9 @@ from django.db import models
 from django.db.models import Q
 
 from banking.models import BankTransaction
+from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from invoices.models import Invoice
 from tenants.models import TenantForeignKey, TenantModel
-from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 
 
 class ReconciliationRun(TenantModel):

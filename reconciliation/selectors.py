@@ -9,8 +9,8 @@ from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextF
 from django.db.models.functions import Cast
 
 from banking.models import BankTransaction
+from common.errors import NotFound
 from invoices.models import Invoice, Vendor
-from tenants.errors import NotFound
 from tenants.models import TenantSettings
 
 from . import engine
@@ -40,8 +40,8 @@ def auto_confirm_shadow() -> bool:
 
 
 def _as_text(column: str) -> Cast:
-    """A uuid column read as its text: psycopg's uuid.UUID objects cost ~10 µs a row to build
-    and the engine wants strings anyway (about 1 s of a 100k read)."""
+    """A uuid column read as its text: psycopg's uuid.UUID objects are costly to build per row
+    and the engine wants strings anyway (figures in docs/benchmarks.md)."""
     return Cast(column, output_field=TextField())
 
 

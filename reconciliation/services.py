@@ -25,12 +25,12 @@ from django.utils import timezone
 from psycopg import sql
 
 from banking.models import BankTransaction, transaction_status_for
+from common.errors import Conflict, NotFound
+from common.ids import OrderedIds
+from common.memory import cyclic_gc_paused
 from invoices.models import Invoice, InvoiceStatus, invoice_status_for
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
-from tenants.errors import Conflict, NotFound
-from tenants.ids import OrderedIds
-from tenants.memory import cyclic_gc_paused
 from tenants.selectors import tenant_default_currency
 
 from . import engine, selectors
@@ -540,7 +540,7 @@ def _stage_proposals(
     proposals the threshold would confirm are staged with ``would_auto``.
     """
     existing = _open_proposals_by_allocations()
-    new_id = OrderedIds.new()  # new matches' ids grow with the proposal order (see tenants.ids)
+    new_id = OrderedIds.new()  # new matches' ids grow with the proposal order (see common.ids)
     match_ids: list[uuid.UUID] = []
     allocation_rows: list[tuple] = []
 

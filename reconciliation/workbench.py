@@ -29,13 +29,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from banking.models import BankTransaction, ImportBatch
+from common.errors import DomainError
 from common.finance import format_money
 from invoices.models import Invoice
 from jobs.errors import JobFailed
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from reconciliation.tasks import reconcile_and_wait
 from tenants.admin_site import TenantAdminSite, has_tenant_role, safe_next_url
-from tenants.errors import DomainError
 from tenants.models import Role
 
 from . import services

@@ -25,11 +25,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from common.errors import DomainError
+from common.finance import MoneyError, normalize_currency
+
 from . import selectors
 from .admin_params import BackOfficeAdminMixin
 from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, has_tenant_role, site
 from .context import require_tenant_id
-from .errors import DomainError
 from .models import (
     ApiToken,
     AuditEvent,
@@ -40,7 +42,6 @@ from .models import (
     Tenant,
     TenantSettings,
 )
-from .money import MoneyError, normalize_currency
 from .services import (
     SETTINGS_FIELDS,
     api_token_create,

@@ -42,10 +42,11 @@ from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from common.errors import DomainError, is_foreign_key_violation
+
 from .admin_params import BackOfficeAdminMixin, InvalidListParameters
 from .audit import audit_record
 from .context import current_tenant_id
-from .errors import DomainError, is_foreign_key_violation
 from .models import Membership, Role
 
 ADMIN_TENANT_SESSION_KEY = "admin_tenant_id"
@@ -297,15 +298,13 @@ def refused_delete_response(
     return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_{page}", args=args))
 
 
-class TenantAdminMixin(BackOfficeAdminMixin):
-    """Permissions from the membership role; history in AuditEvent; querysets from ``objects``.
+class TenantRoleAdminMixin:
+    """Permissions from the membership role in the active tenant, not Django model permissions.
 
     Set ``view_role``/``add_role``/``change_role``/``delete_role`` and the ``allow_*`` flags on
-    the admin. Without an active tenant every permission is False, and the site redirects
-    tenant-scoped pages to the switcher.
+    the admin. Without an active tenant every permission is False.
     """
 
-    tenant_scoped = True
     view_role: str = Role.VIEWER
     add_role: str = Role.ACCOUNTANT
     change_role: str = Role.ACCOUNTANT
@@ -313,10 +312,6 @@ class TenantAdminMixin(BackOfficeAdminMixin):
     allow_add = True
     allow_change = True
     allow_delete = True
-
-    model: type[models.Model]
-
-    # Permissions ------------------------------------------------------------------------------
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return has_tenant_role(request, self.view_role)
@@ -337,7 +332,11 @@ class TenantAdminMixin(BackOfficeAdminMixin):
         """For actions declared with ``permissions=["write"]``: accountants and owners."""
         return has_tenant_role(request, Role.ACCOUNTANT)
 
-    # Data ---------------------------------------------------------------------------------------
+
+class TenantQuerysetAdminMixin:
+    """Rows from the model's tenant-scoped manager, under RLS; no bulk delete."""
+
+    model: type[models.Model]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         """The tenant-scoped manager (raises outside a tenant), under RLS."""
@@ -360,7 +359,12 @@ class TenantAdminMixin(BackOfficeAdminMixin):
         names = {self.model._meta.verbose_name_plural: len(objs)}
         return [str(obj) for obj in objs], names, set(), []
 
-    # History in AuditEvent --------------------------------------------------------------------
+
+class AuditHistoryAdminMixin:
+    """The admin's history goes to the tenant's ``AuditEvent`` rows (``django_admin_log`` has no
+    tenant column), and an object's history page is its audit trail."""
+
+    model: type[models.Model]
 
     def _audit(self, request: HttpRequest, obj: Any, verb: str, message: Any) -> None:
         if current_tenant_id() is None or not isinstance(getattr(obj, "pk", None), uuid.UUID):
@@ -400,7 +404,13 @@ class TenantAdminMixin(BackOfficeAdminMixin):
         url = reverse("admin:tenants_auditevent_changelist")
         return HttpResponseRedirect(f"{url}?object_id={object_id}")
 
-    # Deleting through a service ------------------------------------------------------------------
+
+class ServiceDeleteAdminMixin:
+    """Deleting one object through ``perform_delete`` (the ledgers call their service there): a
+    ``DomainError`` becomes a message and the page stays; a real deletion is audited
+    (``audit_deleted``, from ``AuditHistoryAdminMixin``)."""
+
+    model: type[models.Model]
 
     def perform_delete(self, request: HttpRequest, obj: Any) -> None:
         """Delete one object; admins of ledger tables call their service here."""
@@ -418,7 +428,12 @@ class TenantAdminMixin(BackOfficeAdminMixin):
         refused = refused_delete_response(request, self.model, obj_display, "changelist")
         return refused or super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]
 
-    # List page: extra buttons and CSV export ------------------------------------------------------
+
+class ListToolsAdminMixin:
+    """The list page's extra buttons (``get_object_tools``) and its CSV export, filtered like the
+    page (set ``export_filename`` and ``export_rows``)."""
+
+    model: type[models.Model]
 
     change_list_template = "admin/recon_change_list.html"
     show_add_button = True
@@ -485,6 +500,26 @@ class TenantAdminMixin(BackOfficeAdminMixin):
         header, rows = self.export_rows(queryset)
         stamp = timezone.localdate().isoformat()
         return csv_response(f"{self.export_filename}-{stamp}.csv", header, rows)
+
+
+class TenantAdminMixin(
+    TenantRoleAdminMixin,
+    TenantQuerysetAdminMixin,
+    AuditHistoryAdminMixin,
+    ServiceDeleteAdminMixin,
+    ListToolsAdminMixin,
+    BackOfficeAdminMixin,
+):
+    """The admin of a tenant table: the named mixins above, composed in one base.
+
+    Roles decide permissions, rows come from the scoped manager, history is the audit trail,
+    deletions go through the services, and lists get their buttons and CSV export. Without an
+    active tenant every permission is False, and the site redirects tenant-scoped pages to the
+    switcher. Each mixin defines its own hooks (none overrides another's), so their order only
+    places them all before ``BackOfficeAdminMixin`` and ``ModelAdmin``, whose hooks they extend.
+    """
+
+    tenant_scoped = True
 
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

@@ -14,16 +14,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import limits, selectors, services
+from api.pagination import CursorPagination, paginated_response
+from api.parsers import json_object_body
+from api.problems import PROBLEM_400, PROBLEM_403
+from api.serializers import ExactDecimalField, StrictFieldsMixin, StrictInputSerializer
+from common import limits
+
+from . import selectors, services
 from .authentication import authenticated_user
 from .context import require_tenant_id
 from .middleware import request_tenant
 from .models import Invitation, InvitationStatus, Role, TenantSettings
-from .pagination import CursorPagination, paginated_response
-from .parsers import json_object_body
 from .permissions import TenantRolePermission
-from .problems import PROBLEM_400, PROBLEM_403
-from .serializers import ExactDecimalField, StrictFieldsMixin, StrictInputSerializer
 
 
 class TenantOutputSerializer(serializers.Serializer):

@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants and access"
 
     def ready(self) -> None:
-        from . import checks, schema  # noqa: F401  (registers the RLS check and the OpenAPI auth scheme)
+        from . import checks  # noqa: F401  (registers the RLS check)

@@ -1,11 +1,11 @@
-"""Helpers shared by management commands that work on one tenant's data."""
+"""The ``--tenant`` argument of management commands: which tenant a command works on.
+
+The terminal progress display of long commands is ``common.progress.ProgressBar``.
+"""
 
 from __future__ import annotations
 
-import sys
-import time
 import uuid
-from typing import TextIO
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -71,33 +71,3 @@ def _tenant_by_name(name: str) -> Tenant:
         f"Several tenants are named {name!r}, so the name cannot say which one you mean. "
         f"Pass the tenant's id instead, e.g. --tenant {matches[0].id}\n" + "\n".join(lines)
     )
-
-
-class ProgressBar:
-    """A one-line progress display on a terminal; silent when the stream is not a TTY."""
-
-    def __init__(self, label: str, total_bytes: int | None, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.total_bytes = total_bytes
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty()
-        self.started = time.monotonic()
-
-    def update(self, rows: int, position: int | None = None) -> None:
-        if not self.enabled:
-            return
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = f"{rows / elapsed:,.0f} rows/s"
-        if self.total_bytes and position is not None:
-            fraction = min(position / self.total_bytes, 1.0)
-            filled = int(fraction * 30)
-            bar = "#" * filled + "-" * (30 - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {fraction:4.0%} {rows:,} rows {rate}")
-        else:
-            self.stream.write(f"\r{self.label} {rows:,} rows {rate}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()

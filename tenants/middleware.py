@@ -12,9 +12,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions
 
+from api.problems import problem_response
+
 from .authentication import authenticate_bearer, bearer_membership
 from .context import tenant_context
-from .problems import problem_response
 
 if TYPE_CHECKING:
     from .models import Tenant

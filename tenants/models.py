@@ -13,7 +13,8 @@ from django.db.models.expressions import Col
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
-from . import limits
+from common import limits
+
 from .context import current_tenant_id, require_tenant_id
 
 

@@ -33,8 +33,8 @@ ALTER TABLE {table}
 
 # --- tenant references: statement-level foreign keys ------------------------------------------
 #
-# A plain foreign key checks each inserted row with its own query and row lock: ~40 % of a bulk
-# import's INSERT ... SELECT and ~3.8 s of a 100k reconciliation's allocations. These triggers
+# A plain foreign key checks each inserted row with its own query and row lock, a large share of
+# a bulk import's INSERT ... SELECT and of a run's allocations (docs/benchmarks.md). These triggers
 # keep the guarantee of a composite (tenant_id, column) -> parent (tenant_id, id) key, checked
 # once per statement: the distinct parents of the inserted rows are looked up and locked
 # FOR KEY SHARE (as the built-in check does, so a concurrent delete of the parent waits and
@@ -250,8 +250,9 @@ def composite_fk_to_tenant_reference(table: str, column: str, parent_table: str)
 
 # --- tenant keys: the tenant_id column of every tenant table, checked per statement ------------
 #
-# A plain foreign key to tenants_tenant queued one deferred check per inserted row (a 100k run
-# inserts ~120k matches and audit events: ~1.5 s at commit). These triggers check the distinct
+# A plain foreign key to tenants_tenant queued one deferred check per inserted row (a large run
+# inserts a match and an audit event per proposal, all checked at commit; docs/benchmarks.md).
+# These triggers check the distinct
 # tenants of a statement's new rows once, locking them FOR KEY SHARE; deleting (or re-keying)
 # a tenant that still has rows in a tenant table is refused (SQLSTATE 23503).
 #

@@ -18,13 +18,14 @@ from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from . import limits
+from common import limits
+from common.errors import Conflict, InvalidInput, NotFound
+from common.finance import MoneyError, normalize_currency
+
 from .audit import Actor, audit_record
 from .authentication import generate_raw_token, hash_token
 from .context import require_tenant_id, tenant_context
-from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, Invitation, InvitationStatus, Membership, Role, Tenant, TenantSettings
-from .money import MoneyError, normalize_currency
 from .selectors import invitations_addressed_to
 
 

@@ -11,12 +11,12 @@ from django.db import connection, connections
 from django.test import Client
 
 from banking.models import BankTransaction, ImportBatch
+from common.errors import Conflict
 from invoices.models import Invoice
 from reconciliation import engine as engine_module
 from reconciliation import services
 from reconciliation.models import Match, MatchAllocation, MatchShape
 from tenants.context import tenant_context
-from tenants.errors import Conflict
 from tests.reconciliation.factories import make_invoice, make_transaction
 from tests.tenants.factories import bearer
 

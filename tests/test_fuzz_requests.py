@@ -23,8 +23,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from api.parsers import MAX_JSON_DEPTH
 from tenants.models import Membership, Tenant
-from tenants.parsers import MAX_JSON_DEPTH
 from tests.helpers import assert_problem
 from tests.seed import seed_every_tenant_table
 from tests.test_isolation_attack import a_snapshot

@@ -1,8 +1,10 @@
 """Floors (DESIGN.md): the matching engine and the statement parsers import the financial kernel
-and nothing else of the project, and no Django; the kernel imports nothing of the project."""
+and nothing else of the project, and no Django; ``common`` (the kernel among it) imports nothing
+of the project; the HTTP plumbing (``api``) and the tenancy core point at each other one way only."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -11,7 +13,17 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PROJECT_PACKAGES = ("banking", "common", "config", "devtools", "invoices", "reconciliation", "tenants")
+PROJECT_PACKAGES = (
+    "api",
+    "banking",
+    "common",
+    "config",
+    "devtools",
+    "invoices",
+    "jobs",
+    "reconciliation",
+    "tenants",
+)
 
 
 def loaded_by(module: str) -> list[str]:
@@ -36,6 +48,11 @@ def loaded_by(module: str) -> list[str]:
     ("module", "allowed"),
     [
         ("common.finance", ("common",)),
+        ("common.errors", ("common",)),
+        ("common.ids", ("common",)),
+        ("common.limits", ("common",)),
+        ("common.memory", ("common",)),
+        ("common.progress", ("common",)),
         # "reconciliation" and "banking" alone are the packages' (empty) __init__ modules.
         ("reconciliation.engine", ("common", "reconciliation.engine")),
         ("banking.statements", ("common", "banking.statements")),
@@ -49,3 +66,46 @@ def test_pure_floors_import_only_the_kernel(module: str, allowed: tuple[str, ...
         if name not in packages and not any(name == p or name.startswith(f"{p}.") for p in allowed)
     ]
     assert not outside, outside
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The absolute module names ``path`` imports (relative imports resolved), read from its source."""
+    package = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _imports_from(path: Path, packages: tuple[str, ...]) -> list[str]:
+    return sorted(
+        name
+        for name in imported_modules(path)
+        if any(name == package or name.startswith(f"{package}.") for package in packages)
+    )
+
+
+def test_api_plumbing_imports_no_app_above_tenancy() -> None:
+    """``api`` serves every app the same way: it may use the tenancy core, never a ledger or a run."""
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): found
+        for path in sorted((PROJECT_ROOT / "api").rglob("*.py"))
+        if (found := _imports_from(path, ("banking", "config", "invoices", "jobs", "reconciliation")))
+    }
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    "module", ["authentication", "context", "models", "rls", "selectors", "services", "statistics"]
+)
+def test_tenancy_core_does_not_import_the_http_plumbing(module: str) -> None:
+    """Only tenants' HTTP faces (apis, middleware) use ``api``; the core below them does not."""
+    assert not _imports_from(PROJECT_ROOT / "tenants" / f"{module}.py", ("api",))

@@ -1,4 +1,4 @@
-"""Every free text has a maximum (tenants.limits), on every way in, and in the database too.
+"""Every free text has a maximum (common.limits), on every way in, and in the database too.
 
 Over the bound: a 400 naming the field (REST and GraphQL), a statement file rejected naming its
 line, a refused ERP import; nothing is written and nothing is truncated. At the bound: stored as
@@ -18,11 +18,11 @@ from django.db.migrations.state import ProjectState
 
 from banking.models import BankTransaction
 from banking.services import ImportRejected, statement_import
+from common import limits
+from common.errors import InvalidInput
 from invoices.models import Invoice, Vendor
 from invoices.services import InvoiceImportRejected, invoice_bulk_import, vendor_create
-from tenants import limits
 from tenants.context import tenant_context
-from tenants.errors import InvalidInput
 from tenants.migration_operations import AddTextBound
 from tenants.models import Tenant
 from tenants.services import tenant_create

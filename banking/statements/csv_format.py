@@ -36,20 +36,18 @@ Decisions where banks disagree:
   separator lines); any other incomplete row is an error.
 * Currency: currency column, else ``CsvOptions.currency``, else a symbol or
   ISO code written in the amount (``€``, ``£``, ``$`` = USD), else "".
+
+The pieces: ``csv_synonyms`` (header names and indicator marks, as data), ``csv_detect`` (header
+row, columns, encoding, decimal separator), ``csv_dates`` (date formats); this module reads.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import datetime
 import io
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from itertools import chain
 from typing import BinaryIO
 
@@ -62,583 +60,28 @@ from common.finance import (
     find_rf_reference,
 )
 
-from ._text import FALLBACK_ERRORS, PrefixedStream, collapse_ws
+from ._text import PrefixedStream, collapse_ws
+from .csv_dates import DateParser, detect_date_format
+from .csv_detect import (
+    REFERENCE_ID,
+    HeaderMapping,
+    choose_encoding,
+    detect_decimal,
+    map_header,
+    normalize_header,
+)
+from .csv_synonyms import CREDIT_MARKS, DEBIT_MARKS, DECIMAL_COMMA_WORDS, FIELDS
 from .types import CsvOptions, ParsedTransaction, RowError, StatementParseError
 
 HEADER_SCAN_LINES = 30
 SAMPLE_LINES = 200
 MAX_ERRORS = 50
-#: A line with more cells is not a header: classifying each cell of a 10 MB line of commas as a
-#: header name took ~40 s (real exports have at most a few dozen columns).
+#: A line with more cells is not a header: classifying each cell of a huge line of commas as a
+#: header name takes seconds per megabyte (docs/benchmarks.md); real exports have at most a few
+#: dozen columns.
 MAX_HEADER_COLUMNS = 500
 _ENCODING_SAMPLE = 64 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
-
-FIELDS = (
-    "date",
-    "value_date",
-    "amount",
-    "debit",
-    "credit",
-    "indicator",
-    "description",
-    "counterparty_name",
-    "counterparty_account",
-    "external_id",
-    "end_to_end_id",
-    "currency",
-    "account",
-)
-
-
-def _names(*names: str) -> frozenset[str]:
-    return frozenset(names)
-
-
-# Normalised header names (lower case, no accents, punctuation -> space).
-_SYNONYMS: tuple[tuple[str, frozenset[str]], ...] = (
-    (
-        "indicator",
-        _names(
-            "s h",
-            "soll haben",
-            "soll haben kennzeichen",
-            "af bij",
-            "debit credit",
-            "credit debit",
-            "d c",
-            "c d",
-            "dc",
-            "cd",
-            "dr cr",
-            "cr dr",
-            "sign",
-            "credit debit indicator",
-            "debit credit indicator",
-            "cdtdbtind",
-            "cdt dbt ind",
-            "vorzeichen",
-            "sens",
-            "debit credit mark",
-        ),
-    ),
-    (
-        "value_date",
-        _names(
-            "value date",
-            "valuedate",
-            "valuta",
-            "valutadatum",
-            "valuta datum",
-            "wertstellung",
-            "wertstellungsdatum",
-            "wertstellungstag",
-            "wert",
-            "date de valeur",
-            "date valeur",
-            "rentedatum",
-            "value dt",
-        ),
-    ),
-    (
-        "date",
-        _names(
-            "date",
-            "transaction date",
-            "posting date",
-            "posted date",
-            "booking date",
-            "book date",
-            "trans date",
-            "txn date",
-            "completed date",
-            "datum",
-            "buchungstag",
-            "buchungsdatum",
-            "buchung",
-            "buchungs datum",
-            "datum buchung",
-            "umsatzdatum",
-            "date operation",
-            "date de l operation",
-            "date d operation",
-            "date comptable",
-            "date de comptabilisation",
-            "date de transaction",
-            "transactiedatum",
-            "boekdatum",
-            "boekingsdatum",
-            "datum transactie",
-            "rentedatum boeking",
-        ),
-    ),
-    (
-        "debit",
-        _names(
-            "debit",
-            "debits",
-            "debit amount",
-            "withdrawal",
-            "withdrawals",
-            "withdrawal amount",
-            "money out",
-            "paid out",
-            "out",
-            "soll",
-            "ausgang",
-            "ausgaben",
-            "belastung",
-            "debet",
-            "af",
-            "montant debit",
-            "retrait",
-            "retraits",
-            "sortie",
-            "sorties",
-            "uitgaven",
-        ),
-    ),
-    (
-        "credit",
-        _names(
-            "credit",
-            "credits",
-            "credit amount",
-            "deposit",
-            "deposits",
-            "deposit amount",
-            "money in",
-            "paid in",
-            "in",
-            "haben",
-            "eingang",
-            "einnahmen",
-            "gutschrift",
-            "bij",
-            "montant credit",
-            "versement",
-            "versements",
-            "entree",
-            "entrees",
-            "inkomsten",
-        ),
-    ),
-    (
-        "amount",
-        _names(
-            "amount",
-            "betrag",
-            "montant",
-            "bedrag",
-            "umsatz",
-            "transaction amount",
-            "value",
-            "net amount",
-            "buchungsbetrag",
-            "umsatzbetrag",
-            "somme",
-        ),
-    ),
-    (
-        "currency",
-        _names(
-            "currency",
-            "ccy",
-            "curr",
-            "cur",
-            "wahrung",
-            "waehrung",
-            "devise",
-            "monnaie",
-            "monn",
-            "munt",
-            "currency code",
-            "wahrungscode",
-        ),
-    ),
-    (
-        "counterparty_account",
-        _names(
-            "iban",
-            "counterparty iban",
-            "counterparty account",
-            "counter account",
-            "payee account",
-            "payee iban",
-            "payer iban",
-            "beneficiary account",
-            "beneficiary iban",
-            "other account",
-            "iban zahlungsbeteiligter",
-            "kontonummer iban",
-            "konto nr",
-            "gegenkonto",
-            "iban gegenkonto",
-            "iban beguenstigter zahlungspflichtiger",
-            "iban empfanger",
-            "iban begunstigter zahlungspflichtiger",
-            "empfanger iban",
-            "tegenrekening",
-            "tegenrekening iban",
-            "tegenrekening iban bban",
-            "iban tegenpartij",
-            "compte contrepartie",
-            "iban contrepartie",
-            "iban du beneficiaire",
-            "compte du beneficiaire",
-        ),
-    ),
-    (
-        "account",
-        _names(
-            "account",
-            "account number",
-            "account no",
-            "account iban",
-            "own account",
-            "my account",
-            "kontonummer",
-            "konto",
-            "auftragskonto",
-            "mein konto",
-            "iban auftragskonto",
-            "rekening",
-            "rekeningnummer",
-            "iban rekening",
-            "compte",
-            "numero de compte",
-            "n de compte",
-            "no de compte",
-        ),
-    ),
-    (
-        "external_id",
-        _names(
-            "transaction id",
-            "transaction reference",
-            "transaction number",
-            "reference number",
-            "bank reference",
-            "fitid",
-            "id",
-            "transaktions id",
-            "transaktionsnummer",
-            "transaktionsreferenz",
-            "buchungsreferenz",
-            "bankreferenz",
-            "n de transaction",
-            "numero de transaction",
-            "no de transaction",
-            "reference de l operation",
-            "transactiereferentie",
-            "volgnummer",
-            "transactie id",
-        ),
-    ),
-    (
-        "end_to_end_id",
-        _names("end to end id", "end to end reference", "endtoendid", "eref"),
-    ),
-    (
-        "counterparty_name",
-        _names(
-            "payee",
-            "payer",
-            "payee name",
-            "payer name",
-            "payee payer",
-            "name",
-            "counterparty",
-            "counterparty name",
-            "counter party",
-            "beneficiary",
-            "beneficiary name",
-            "recipient",
-            "merchant",
-            "merchant name",
-            "other party",
-            "partner name",
-            "empfanger",
-            "zahlungsempfanger",
-            "empfanger auftraggeber",
-            "auftraggeber empfanger",
-            "auftraggeber",
-            "auftraggeber zahlungsempfanger",
-            "zahlungspflichtiger",
-            "empfanger zahlungspflichtiger",
-            "beguenstigter zahlungspflichtiger",
-            "begunstigter zahlungspflichtiger",
-            "name zahlungsbeteiligter",
-            "zahlungsbeteiligter",
-            "naam",
-            "naam tegenpartij",
-            "tegenpartij",
-            "naam begunstigde",
-            "begunstigde",
-            "tiers",
-            "beneficiaire",
-            "contrepartie",
-            "nom",
-            "nom du tiers",
-            "donneur d ordre",
-        ),
-    ),
-    (
-        "description",  # purpose text proper: wins over the generic names below
-        _names(
-            "verwendungszweck",
-            "purpose",
-            "memo",
-            "narrative",
-            "details",
-            "omschrijving",
-            "mededelingen",
-            "libelle",
-            "libelle operation",
-            "libelle de l operation",
-            "remittance information",
-            "reference text",
-            "remarks",
-            "zahlungsgrund",
-            "vorgang verwendungszweck",
-            "motif",
-            "communication",
-            "communications",
-            "transaction details",
-            "payment details",
-            "payment reference",
-        ),
-    ),
-    ("reference", _names("reference")),
-    (
-        "description_generic",
-        _names(
-            "description",
-            "beschreibung",
-            "text",
-            "buchungstext",
-            "umsatztext",
-            "transaction description",
-            "particulars",
-            "detail",
-            "descriptif",
-            "naam omschrijving",
-            "libelle complet",
-        ),
-    ),
-)
-_NUMBERED_DESCRIPTION = re.compile(
-    r"(vwz|verwendungszweck|description|desc|memo|details|transaction ref|ref|"
-    r"reference|libelle|omschrijving|text|narrative|mededelingen) ?\d{1,2}"
-)
-_PREFIX_FIELDS = (
-    ("amount", ("amount", "betrag", "montant", "bedrag", "umsatz")),
-    ("debit", ("debit", "withdrawal", "withdrawals", "soll", "debet")),
-    ("credit", ("credit", "deposit", "deposits", "haben")),
-)
-_NOT_AMOUNT_WORDS = frozenset(
-    {
-        "currency",
-        "wahrung",
-        "waehrung",
-        "devise",
-        "valuta",
-        "munt",
-        "original",
-        "fremdwahrung",
-        "balance",
-        "saldo",
-        "solde",
-        "kontostand",
-        "date",
-        "datum",
-    }
-)
-#: Header words of banks that write decimal commas (German, French, Dutch).
-_DECIMAL_COMMA_WORDS = frozenset(
-    {
-        "betrag",
-        "umsatz",
-        "buchungstag",
-        "montant",
-        "bedrag",
-        "datum",
-        "soll",
-        "haben",
-        "valuta",
-        "wertstellung",
-        "libelle",
-        "omschrijving",
-        "solde",
-        "saldo",
-    }
-)
-
-#: A bank reference: an identifier without spaces that has a digit (``A01234BC01234567``).
-_REFERENCE_ID = re.compile(r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9/._:+\-]{0,127}")
-
-_DEBIT_MARKS = frozenset({"s", "d", "dr", "db", "dbit", "debit", "soll", "af", "-", "debet"})
-_CREDIT_MARKS = frozenset({"h", "c", "cr", "crdt", "credit", "haben", "bij", "+"})
-
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            "jan january januar janv janvier januari jänner jaenner",
-            "feb february februar fev fevr février fevrier februari",
-            "mar march mär maerz märz mrz mars mrt maart",
-            "apr april avr avril",
-            "may mai mei",
-            "jun june juni juin",
-            "jul july juli juil juillet",
-            "aug august aout août augustus",
-            "sep sept september septembre",
-            "oct october okt oktober octobre",
-            "nov november novembre",
-            "dec december dez dezember déc décembre",
-        ),
-        start=1,
-    )
-    for name in names.split()
-}
-_TIME_SUFFIX = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp][Mm])?(Z|[+-]\d{2}:?\d{2})?$")
-_NAMED_DMY = re.compile(r"(\d{1,2})[ .\-/]+([^\W\d_]+)\.?[ .\-/,]+(\d{4}|\d{2})")
-_NAMED_MDY = re.compile(r"([^\W\d_]+)\.?[ .\-/]+(\d{1,2}),?[ .\-/]+(\d{4})")
-
-#: Date formats in preference order; NAMED_* are handled by hand because
-#: strptime's %b depends on the process locale.
-NAMED_DMY = "%d %b %Y"
-NAMED_MDY = "%b %d, %Y"
-DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%d.%m.%Y",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d-%m-%Y",
-    "%m-%d-%Y",
-    "%Y%m%d",
-    "%Y/%m/%d",
-    "%Y.%m.%d",
-    "%d.%m.%y",
-    "%d/%m/%y",
-    "%m/%d/%y",
-    "%d-%m-%y",
-    "%m-%d-%y",
-    NAMED_DMY,
-    NAMED_MDY,
-)
-_MONTH_FIRST = {
-    "%m/%d/%Y": "%d/%m/%Y",
-    "%m-%d-%Y": "%d-%m-%Y",
-    "%m/%d/%y": "%d/%m/%y",
-    "%m-%d-%y": "%d-%m-%y",
-}
-
-
-def _norm_header(header: str) -> str:
-    text = unicodedata.normalize("NFKD", header.replace("\ufeff", ""))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.lower().replace("ß", "ss")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
-
-
-def _classify(name: str) -> str | None:
-    """Which field a normalised header name stands for, if any."""
-    if not name:
-        return None
-    for field_name, names in _SYNONYMS:
-        if name in names:
-            return field_name
-    if _NUMBERED_DESCRIPTION.fullmatch(name):
-        return "description"
-    words = name.split()
-    if not _NOT_AMOUNT_WORDS.intersection(words):
-        for field_name, prefixes in _PREFIX_FIELDS:
-            if words[0] in prefixes:
-                return field_name
-    return None
-
-
-@dataclass(slots=True)
-class _Mapping:
-    """Column indexes per field (description may use several columns)."""
-
-    columns: dict[str, int] = field(default_factory=dict)
-    description: list[int] = field(default_factory=list)
-    headers: list[str] = field(default_factory=list)
-    reference: int | None = None  # a plain "Reference" column: external_id if its values fit
-
-    def valid(self) -> bool:
-        has_date = "date" in self.columns or "value_date" in self.columns
-        has_amount = any(k in self.columns for k in ("amount", "debit", "credit"))
-        return has_date and has_amount
-
-    def score(self) -> int:
-        return len(self.columns) + len(self.description)
-
-
-def _resolve_explicit(
-    headers: list[str], columns: dict[str, str]
-) -> tuple[dict[str, int], list[int], list[str]]:
-    """Indexes of the explicitly named columns, and the names not found."""
-    exact = {h.strip(): i for i, h in reversed(list(enumerate(headers)))}
-    normal = {_norm_header(h): i for i, h in reversed(list(enumerate(headers)))}
-    found: dict[str, int] = {}
-    description: list[int] = []
-    missing: list[str] = []
-    for field_name, spec in columns.items():
-        names = [n for n in spec.split("+")] if field_name == "description" else [spec]
-        for name in names:
-            idx = exact.get(name.strip(), normal.get(_norm_header(name)))
-            if idx is None:
-                missing.append(name)
-            elif field_name == "description":
-                description.append(idx)
-            else:
-                found[field_name] = idx
-    return found, description, missing
-
-
-def _map_header(headers: list[str], explicit: dict[str, str] | None) -> _Mapping | None:
-    """Map a candidate header row; None if it lacks a date or an amount column."""
-    mapping = _Mapping(headers=headers)
-    used: set[int] = set()
-    if explicit:
-        found, description, missing = _resolve_explicit(headers, explicit)
-        if missing:
-            return None
-        mapping.columns.update(found)
-        mapping.description = description
-        used.update(found.values())
-        used.update(description)
-    generic: list[int] = []
-    purpose: list[int] = []
-    for idx, header in enumerate(headers):
-        if idx in used:
-            continue
-        kind = _classify(_norm_header(header))
-        if kind is None:
-            continue
-        if kind == "description":
-            purpose.append(idx)
-        elif kind == "reference":
-            if mapping.reference is None:
-                mapping.reference = idx
-        elif kind == "description_generic":
-            generic.append(idx)
-        elif kind not in mapping.columns:
-            mapping.columns[kind] = idx
-    if not (explicit and "description" in explicit):
-        mapping.description = purpose or generic
-    explicit_keys = set(explicit or ())
-    if explicit_keys & {"debit", "credit"} and "amount" not in explicit_keys:
-        mapping.columns.pop("amount", None)
-    elif "amount" in mapping.columns:
-        mapping.columns.pop("debit", None)
-        mapping.columns.pop("credit", None)
-    if "date" not in mapping.columns and "value_date" in mapping.columns:
-        mapping.columns["date"] = mapping.columns["value_date"]
-    return mapping if mapping.valid() else None
 
 
 def _records(
@@ -660,123 +103,6 @@ def _records(
             raise
 
 
-def _choose_encoding(head: bytes, requested: str | None) -> tuple[str, str]:
-    """(encoding, errors) for the text layer; see module docs."""
-    if requested:
-        return requested, "strict"
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", FALLBACK_ERRORS
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "strict"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        # Consistent legacy decoding for the whole file.
-        return "cp1252", FALLBACK_ERRORS
-    # Looks like UTF-8; a stray legacy byte later on still decodes (as cp1252).
-    return "utf-8", FALLBACK_ERRORS
-
-
-class _DateParser:
-    """Parses dates with one chosen format; caches because dates repeat a lot.
-
-    Without a format (nothing to sample) each value gets the first format
-    of DATE_FORMATS that fits it.
-    """
-
-    def __init__(self, fmt: str | None) -> None:
-        self.fmt = fmt or "a recognisable date"
-        self._fmt = fmt
-        self.parse = lru_cache(maxsize=4096)(self._parse)
-
-    def _parse(self, value: str) -> datetime.date:
-        if self._fmt:
-            return parse_date(value, self._fmt)
-        for fmt in DATE_FORMATS:
-            try:
-                return parse_date(value, fmt)
-            except ValueError:
-                continue
-        raise ValueError(value)
-
-
-def parse_date(value: str, fmt: str) -> datetime.date:
-    """Parse ``value`` with ``fmt`` (strptime syntax), ignoring a time of day."""
-    text = _TIME_SUFFIX.sub("", value.strip())
-    if fmt == "%Y-%m-%d":
-        return datetime.date.fromisoformat(text) if len(text) == 10 else _strp(text, fmt)
-    if fmt in (NAMED_DMY, NAMED_MDY):
-        match = (_NAMED_DMY if fmt == NAMED_DMY else _NAMED_MDY).fullmatch(text)
-        if not match:
-            raise ValueError(f"does not match {fmt}")
-        if fmt == NAMED_DMY:
-            day, month_name, year = match.groups()
-        else:
-            month_name, day, year = match.groups()
-        month = _MONTHS.get(month_name.lower())
-        if month is None:
-            raise ValueError(f"unknown month {month_name!r}")
-        full_year = int(year) + (2000 if len(year) == 2 else 0)
-        return datetime.date(full_year, month, int(day))
-    return _strp(text, fmt)
-
-
-def _strp(text: str, fmt: str) -> datetime.date:
-    return datetime.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date, no tz
-
-
-def _fits(values: list[str], fmt: str) -> int:
-    count = 0
-    for value in values:
-        try:
-            parse_date(value, fmt)
-        except ValueError:
-            continue
-        count += 1
-    return count
-
-
-def detect_date_format(values: list[str], month_first: bool = False) -> str | None:
-    """Pick the format that parses every sampled value (see module docs)."""
-    values = [v.strip() for v in values if v.strip()]
-    if not values:
-        return None
-    scores = {fmt: _fits(values, fmt) for fmt in DATE_FORMATS}
-    best = max(scores.values())
-    if best == 0:
-        return None
-    winners = [fmt for fmt in DATE_FORMATS if scores[fmt] == best]
-    choice = winners[0]
-    if month_first:
-        for fmt in winners:
-            if fmt in _MONTH_FIRST and _MONTH_FIRST[fmt] in winners:
-                return fmt
-    return choice
-
-
-def detect_decimal(values: list[str], fallback: str) -> str:
-    """Vote the decimal separator from sampled amount texts."""
-    votes = {",": 0, ".": 0}
-    for raw in values:
-        s = re.sub(r"[^\d.,']", "", raw)
-        if "'" in s:
-            votes["."] += 1
-            continue
-        if "," in s and "." in s:
-            votes["," if s.rfind(",") > s.rfind(".") else "."] += 1
-            continue
-        for sep in (",", "."):
-            if s.count(sep) == 1:
-                frac = s.split(sep)[1]
-                if len(frac) != 3:
-                    votes[sep] += 1
-            elif s.count(sep) > 1:
-                votes["." if sep == "," else ","] += 1
-    if votes[","] != votes["."]:
-        return "," if votes[","] > votes["."] else "."
-    return fallback
-
-
 class _CsvReader:
     """Holds the detected layout and turns records into transactions."""
 
@@ -795,7 +121,7 @@ class _CsvReader:
             encoding, errors = "utf-8", "strict"
             rest: BinaryIO = io.BytesIO(stream.read().encode("utf-8"))
         else:
-            encoding, errors = _choose_encoding(head, options.encoding)
+            encoding, errors = choose_encoding(head, options.encoding)
             rest = stream
         self.encoding = encoding
         raw = io.BufferedReader(PrefixedStream(head, rest))
@@ -830,14 +156,14 @@ class _CsvReader:
             delimiters = (excel_hint.group(1),)  # Excel's "sep=;" first line
         if not "".join(self.buffer).strip():
             raise StatementParseError("the CSV file is empty")
-        best: tuple[int, int, str, _Mapping] | None = None
+        best: tuple[int, int, str, HeaderMapping] | None = None
         for delimiter in delimiters:
             for start, record in _records(self.buffer, delimiter, tolerant=True):
                 if options.skip_rows is not None and start != options.skip_rows + 1:
                     continue
                 if not 2 <= len(record) <= MAX_HEADER_COLUMNS:
                     continue
-                mapping = _map_header(record, options.columns)
+                mapping = map_header(record, options.columns)
                 if mapping is None:
                     continue
                 key = (mapping.score(), -start)
@@ -889,13 +215,13 @@ class _CsvReader:
             headers = self.mapping.headers
             if nxt < len(headers) and not headers[nxt].strip():
                 marks = [r[nxt].strip().lower() for r in rows if nxt < len(r) and r[nxt].strip()]
-                if marks and all(m in _DEBIT_MARKS or m in _CREDIT_MARKS for m in marks):
+                if marks and all(m in DEBIT_MARKS or m in CREDIT_MARKS for m in marks):
                     cols["indicator"] = nxt
 
         reference = self.mapping.reference
         if reference is not None and "external_id" not in cols:
             values = [r[reference].strip() for r in rows if reference < len(r) and r[reference].strip()]
-            if values and len(set(values)) == len(values) and all(map(_REFERENCE_ID.fullmatch, values)):
+            if values and len(set(values)) == len(values) and all(map(REFERENCE_ID.fullmatch, values)):
                 cols["external_id"] = reference
 
         explicit_currency = self.options.currency.upper()
@@ -910,15 +236,15 @@ class _CsvReader:
                 )
             self.decimal = self.options.decimal
         else:
-            words = set(" ".join(_norm_header(h) for h in self.mapping.headers).split())
-            hint = "," if self.delimiter == ";" or words & _DECIMAL_COMMA_WORDS else "."
+            words = set(" ".join(normalize_header(h) for h in self.mapping.headers).split())
+            hint = "," if self.delimiter == ";" or words & DECIMAL_COMMA_WORDS else "."
             if words & {"amount", "withdrawal", "deposit"}:
                 hint = "."
             self.decimal = detect_decimal(amount_texts, hint)
         self.amount_format: AmountFormat = csv_amount_format(self.decimal)
         self.read_amount = amount_reader(self.amount_format)
 
-        self.date_parsers: dict[str, _DateParser] = {}
+        self.date_parsers: dict[str, DateParser] = {}
         for key in ("date", "value_date"):
             if key not in cols:
                 continue
@@ -933,7 +259,7 @@ class _CsvReader:
                     f"{self.mapping.headers[cols[key]]!r} (e.g. {sample!r}); "
                     f"set CsvOptions.date_format"
                 )
-            self.date_parsers[key] = _DateParser(fmt)
+            self.date_parsers[key] = DateParser(fmt)
 
     # -- rows ---------------------------------------------------------------
     def rows(self) -> Iterator[ParsedTransaction]:
@@ -1079,9 +405,9 @@ class _CsvReader:
             raise ValueError("missing amount")
         if mark:
             lowered = mark.lower()
-            if lowered in _DEBIT_MARKS:
+            if lowered in DEBIT_MARKS:
                 amount = -abs(amount)
-            elif lowered in _CREDIT_MARKS:
+            elif lowered in CREDIT_MARKS:
                 amount = abs(amount)
             else:
                 raise ValueError(f"unknown debit/credit mark {mark!r}")

@@ -69,7 +69,7 @@ _LEAVES = frozenset(
 _STATEMENTS = frozenset({"STMTRS", "CCSTMTRS"})
 #: Real OFX nests aggregates about 8 deep (OFX > ...MSGSRSV1 > ...TRNRS > STMTRS > BANKTRANLIST >
 #: STMTTRN > PAYEE). The bound keeps parsing linear: an end tag searches the open elements, and
-#: thousands of unclosed ones followed by stray end tags made that quadratic (60 KB took 4 s).
+#: thousands of unclosed ones followed by stray end tags made that quadratic (docs/benchmarks.md).
 MAX_DEPTH = 32
 
 

@@ -18,8 +18,8 @@ class ParsedTransaction:
     """One booked transaction as read from a bank statement file.
 
     Treat it as immutable. It is not ``frozen``: a frozen dataclass sets each of these 15
-    fields through ``object.__setattr__`` (~5 µs per row here, a third of validating an API
-    import's items) and imports build one per row.
+    fields through ``object.__setattr__`` (a noticeable share of validating an API import's
+    items; docs/benchmarks.md) and imports build one per row.
 
     ``amount`` is signed from the account holder's point of view: credits
     (money in) are positive, debits (money out) negative.

@@ -14,7 +14,7 @@ from .formatting import format_money
 #: Longest piece of a client's text a sentence quotes (a description, a name, a reference, an
 #: invoice number, an id). Longer pieces are cut to an excerpt ending in "…": a description holds
 #: up to 2,000 characters, and quoted whole in each reason of a proposal, a page of 500 matches
-#: reached 80-100 MB.
+#: reached tens of megabytes (docs/benchmarks.md).
 QUOTE_MAX_CHARS = 80
 _ELLIPSIS = "…"
 

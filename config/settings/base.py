@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     # apps whose tasks.py register tasks on it (jobs/queue.py).
     "procrastinate.contrib.django",
     "tenants",
+    "api",
     "jobs",
     "invoices",
     "banking",
@@ -44,7 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "tenants.observability.RequestIdMiddleware",
+    "api.observability.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,7 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "tenants.ratelimit.WriteRateLimitMiddleware",
+    "api.ratelimit.WriteRateLimitMiddleware",
     "tenants.middleware.TenantContextMiddleware",
     "tenants.admin_middleware.AdminTenantMiddleware",
     # Last: turns a refused back-office login into the lockout page (AXES_LOCKOUT_CALLABLE).
@@ -160,7 +161,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The first records each upload's name as sent (Django cuts names over 255 characters).
 FILE_UPLOAD_HANDLERS = [
-    "tenants.uploads.UploadNameRecorder",
+    "api.uploads.UploadNameRecorder",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -172,8 +173,8 @@ WRITE_RATE_LIMIT_PER_MINUTE = env.int("WRITE_RATE_LIMIT_PER_MINUTE", default=600
 # --- Reconciliation ---------------------------------------------------------------------------
 # Processes that score a large run (>= 5,000 open transactions) in parallel, forked from the
 # process serving the run; same result whatever the number. Each worker adds close to the
-# run's own memory (docs/benchmarks.md: 100k x 86k ran 2-9 s faster with 2 but needed
-# ~1.25 GiB instead of ~1 GiB), so a run stays in one process unless this is raised.
+# run's own memory (docs/benchmarks.md, "Scoring in forked workers": a little faster with 2, a
+# quarter more memory), so a run stays in one process unless this is raised.
 RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=1)
 # Candidates a reconcile response (REST and GraphQL) carries at most, highest confidence first:
 # a run proposes as many as the tenant's open items allow, so the response is cut here and
@@ -227,11 +228,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only (415 for anything else); the statement upload adds multipart for itself.
-    "DEFAULT_PARSER_CLASSES": ["tenants.parsers.DecimalJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.DecimalJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "tenants.problems.problem_exception_handler",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "tenants.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
@@ -254,7 +255,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tenants.schema.add_problem_responses",
+        "api.schema.add_problem_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
@@ -274,7 +275,7 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "tenants.observability.JsonFormatter"},
+        "json": {"()": "api.observability.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},

@@ -9,13 +9,14 @@ shallow and small. ``DocumentLimits`` checks, before validation, in this order:
 2. **Nesting**, counting fragment spreads and inline fragments as levels (the depth limiter does
    not see them; a chain of a few hundred fragments exhausted the stack).
 3. **Expansion**: fields after expanding every fragment, over every operation of the document.
-   Fragments spread several times nest exponentially (14 levels of three spreads took strawberry's
-   depth and alias limiters 35 s); validation walks each expanded field, so this bounds its work.
+   Fragments spread several times nest exponentially (a small query kept strawberry's depth and
+   alias limiters busy far longer than a request may take; docs/benchmarks.md); validation
+   walks each expanded field, so this bounds its work.
 4. **Cost** of the operation that runs: every field of every row it can return, weighted by the
    size of its value. A list counts its largest possible length: the page size (``first``, capped
    by the resolver's maximum) for pages and ``reconcile``'s candidates, the number of inputs for
    ``scoreCandidates`` and imports, and a declared bound for the others (``LIST_BOUNDS``). A
-   text field counts one unit per ``TEXT_COST_UNIT`` characters of its bound (``tenants.limits``,
+   text field counts one unit per ``TEXT_COST_UNIT`` characters of its bound (``common.limits``,
    via the model field), other values one. So the cost is an upper bound of the response in
    units of about 100 characters.
 
@@ -80,8 +81,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
+from common import limits
 from invoices.models import Invoice, Vendor
-from tenants import limits
 
 from ..backtest import MAX_THRESHOLDS
 from ..engine.calibration import EXAMPLES_MAX, RECOMMENDATION_MAX_CHARS
@@ -106,7 +107,8 @@ ROWS = object()  # a list as long as the row argument of the field above it
 
 # Fields whose work is not what they return: what each one costs, and how many a request may run.
 # ``explain`` judges a pair as a run would, against all the tenant's open invoices (one read of
-# the open ledger, ~3 s of CPU at 100k open invoices): 15 aliased explains took 45 s. Priced at
+# the open ledger, seconds of CPU on a large book, so a few aliased explains hold a worker for
+# a long time; docs/benchmarks.md). Priced at
 # just over half of ``MAX_COST``, one fits beside ordinary reads and a second never does; the
 # refusal names the field (REST's ``GET reconcile/explain`` answers one pair per request too).
 MAX_EXPLAINS_PER_REQUEST = 1
@@ -187,7 +189,7 @@ _OTHER_TEXT_BOUNDS = {
 
 
 def _text_bounds() -> dict[str, int]:
-    """``Type.field`` -> maximum characters, from the models' max_length (``tenants.limits``)."""
+    """``Type.field`` -> maximum characters, from the models' max_length (``common.limits``)."""
     bounds = dict(_OTHER_TEXT_BOUNDS)
     for type_name, model in _MODELS_BY_TYPE.items():
         for model_field in model._meta.get_fields():

@@ -18,7 +18,9 @@ from django.db import transaction
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
+from api.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
 from banking import services as banking_services
+from common.errors import InvalidInput
 from invoices import services as invoice_services
 from invoices.models import InvoiceKind
 from jobs.errors import JobFailed
@@ -26,8 +28,6 @@ from jobs.models import ACTIVE_STATUSES, JobStatus
 from jobs.waiting import parse_prefer
 from reconciliation.tasks import backtest_and_wait, reconcile_and_wait
 from tenants import services as tenant_services
-from tenants.errors import InvalidInput
-from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
 
 from .. import backtest, selectors, services
 from ..engine.calibration import DEFAULT_THRESHOLDS

@@ -13,7 +13,7 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from tenants.errors import PermissionDenied
+from common.errors import PermissionDenied
 from tenants.models import Role
 
 

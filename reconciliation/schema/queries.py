@@ -22,17 +22,17 @@ import strawberry
 from django.db.models import Q, QuerySet
 from strawberry.types import Info
 
+from api.pagination import parse_cursor_time
+from api.parsers import loads_decimal
 from banking import selectors as banking_selectors
+from common import limits
+from common.errors import InvalidInput, NotFound
+from common.finance import MoneyError, normalize_currency, parse_money
 from invoices import selectors as invoice_selectors
 from jobs import selectors as job_selectors
 from jobs.models import JobKind
-from tenants import limits
 from tenants import selectors as tenant_selectors
-from tenants.errors import InvalidInput, NotFound
 from tenants.models import MAX_DATE_WINDOW_DAYS
-from tenants.money import MoneyError, normalize_currency, parse_amount
-from tenants.pagination import parse_cursor_time
-from tenants.parsers import loads_decimal
 
 from .. import backtest, engine, selectors, services
 from .permissions import IsTenantMember
@@ -153,7 +153,7 @@ def _score_amount(errors: dict[str, list[str]], field: str, value: Decimal, curr
     if currency is None:
         return value
     try:
-        return parse_amount(value, currency)
+        return parse_money(value, currency)
     except MoneyError as error:
         errors.setdefault(field, []).append(str(error))
         return value
@@ -168,7 +168,7 @@ def _score_currency(errors: dict[str, list[str]], field: str, value: str) -> str
 
 
 def _score_texts(errors: dict[str, list[str]], prefix: str, texts: dict[str, tuple[str, int]]) -> None:
-    """The supplied texts within the bounds of the stored fields they stand for (tenants.limits)."""
+    """The supplied texts within the bounds of the stored fields they stand for (common.limits)."""
     for name, (value, limit) in texts.items():
         problem = limits.text_problem(value, limit)
         if problem is not None:

@@ -19,7 +19,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
-from tenants.errors import DomainError
+from common.errors import DomainError
 
 from .limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, DocumentLimits
 from .mutations import Mutation

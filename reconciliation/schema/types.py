@@ -22,9 +22,8 @@ from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.scalars import JSON
 
 from banking.models import BankTransaction, TransactionStatus
-from common.finance import AmountError, exact_decimal
+from common.finance import AmountError, exact_decimal, quantize
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, Vendor
-from tenants.money import quantize
 
 from ..models import Match, MatchAllocation, MatchShape, MatchStatus, ReconciliationRun
 
@@ -64,7 +63,7 @@ SCALAR_OVERRIDES: dict[object, Any] = {Decimal: DecimalScalar}
 def money(amount_attr: str, currency_attr: str = "currency", *, description: str | None = None) -> Any:
     """A ``Decimal`` field: ``root.<amount_attr>`` at the minor unit of ``root.<currency_attr>``.
 
-    The one way GraphQL outputs an amount (the twin of ``tenants.serializers.MoneyField``):
+    The one way GraphQL outputs an amount (the twin of ``api.serializers.MoneyField``):
     stored amounts have 4 decimals, and a field returning them raw showed ``"250.0000"`` next to
     ``"250.00"``.
     """

@@ -9,7 +9,7 @@ GraphiQL (it loads from a CDN), and CSRF does not apply (bearer tokens, no cooki
 Any error in the response rolls the request's transaction back: GraphQL answers 200 with
 ``errors``, which the middleware (rolling back on >= 400 only) would otherwise commit.
 
-The body must be one JSON object in UTF-8, nested at most ``tenants.parsers.MAX_JSON_DEPTH``
+The body must be one JSON object in UTF-8, nested at most ``api.parsers.MAX_JSON_DEPTH``
 levels; anything else is a 400 problem before GraphQL runs. What the document may ask for is
 decided by ``limits.DocumentLimits``; ``graphql_view.write_count`` tells the write rate limiter
 how many mutations a request runs.
@@ -29,9 +29,9 @@ from strawberry.django.views import GraphQLView
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
+from api.parsers import loads_decimal
+from api.problems import problem_response
 from tenants.context import current_tenant_id
-from tenants.parsers import loads_decimal
-from tenants.problems import problem_response
 
 from .context import TenantGraphQLContext
 from .limits import mutation_count
@@ -55,7 +55,7 @@ def request_payload(request: HttpRequest) -> dict[str, Any]:
 
 
 def request_mutation_count(request: HttpRequest) -> int:
-    """Writes a GraphQL request makes, for ``tenants.ratelimit``: one per mutation it runs."""
+    """Writes a GraphQL request makes, for ``api.ratelimit``: one per mutation it runs."""
     try:
         payload = request_payload(request)
     except ValueError:

@@ -162,7 +162,7 @@ def test_statement_upload_imports_skips_duplicates_and_replays(login, staff_a, s
 def test_a_statement_whose_name_is_too_long_is_refused_not_cut(login, staff_a):
     """Django cuts an uploaded file's name to 255 characters; the import refuses it instead."""
     from banking.models import ImportBatch
-    from tenants import limits
+    from common import limits
 
     handle = io.BytesIO(STATEMENT_CSV.encode())
     handle.name = "m" * 300 + ".csv"  # not SimpleUploadedFile: it would cut the name itself

@@ -15,9 +15,9 @@ import pytest
 
 from banking.models import BankTransaction, ImportBatch
 from banking.services import statement_import
-from tenants import limits
+from common import limits
+from common.errors import InvalidInput
 from tenants.context import tenant_context
-from tenants.errors import InvalidInput
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db

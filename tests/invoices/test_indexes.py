@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from api.pagination import CursorPagination
 from invoices import selectors
 from invoices.models import InvoiceStatus
 from tenants.context import tenant_context
-from tenants.pagination import CursorPagination
 from tests.invoices.factories import bulk_invoices, make_vendor
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.db.models import ProtectedError
 
+from common.errors import Conflict, InvalidInput, NotFound
 from invoices import services
 from invoices.models import Invoice, Vendor
 from tenants.context import TenantContextRequired, tenant_context
-from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.models import TenantSettings
 from tests.invoices.factories import count_rows, make_invoice, make_vendor, record_payment
 

@@ -9,10 +9,10 @@ import time
 
 from django.db import connection
 
+from common.errors import Unprocessable
 from jobs.models import JobKind
 from jobs.queue import JobOutcome, RunningJob, tenant_task
 from tenants.audit import audit_record
-from tenants.errors import Unprocessable
 
 
 @tenant_task(kind=JobKind.PROBE, name="tests.probe")

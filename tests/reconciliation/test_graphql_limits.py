@@ -17,11 +17,11 @@ from django.test.utils import CaptureQueriesContext
 from graphql import GraphQLList, GraphQLObjectType, get_nullable_type, parse
 
 from bench.datagen import generate
+from common import limits as text_limits
 from invoices.models import Invoice
 from reconciliation import engine
 from reconciliation.schema import limits
 from reconciliation.schema.schema import schema
-from tenants import limits as text_limits
 from tenants.context import tenant_context
 from tests.helpers import assert_problem
 from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connections, transaction
 
+from common.errors import violated_constraint
 from tenants.checks import check_tenant_keys, tenant_models, tenant_references
 from tenants.context import runtime_role, tenant_context
-from tenants.errors import violated_constraint
 from tests.seed import seed_every_tenant_table
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "superuser"])

@@ -147,7 +147,7 @@ def test_another_tenants_settings_are_not_found(world_a, world_b, api_client_for
 
 
 def test_the_service_refuses_unknown_settings(world_a):
-    from tenants.errors import InvalidInput
+    from common.errors import InvalidInput
     from tenants.services import tenant_settings_update
 
     with tenant_context(world_a.tenant.id), pytest.raises(InvalidInput) as refused:

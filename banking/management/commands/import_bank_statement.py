@@ -17,8 +17,9 @@ from banking.models import ImportSource
 from banking.services import ImportRejected, statement_import
 from banking.statements import SUPPORTED_FORMATS, CsvOptions
 from banking.tasks import statement_import_job
+from common.progress import ProgressBar
 from jobs.services import job_enqueue_with_input
-from tenants.commands import ProgressBar, add_tenant_argument, resolve_tenant
+from tenants.commands import add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
+from common.progress import ProgressBar
 from invoices.models import InvoiceKind
 from invoices.services import (
     INVOICE_CSV_COLUMNS,
@@ -24,7 +25,7 @@ from invoices.services import (
 )
 from invoices.tasks import invoice_import_job
 from jobs.services import job_enqueue_with_input
-from tenants.commands import ProgressBar, add_tenant_argument, resolve_tenant
+from tenants.commands import add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 

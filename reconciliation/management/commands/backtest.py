@@ -11,11 +11,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.errors import DomainError
 from reconciliation import backtest
 from reconciliation.tasks import backtest_enqueue
 from tenants.commands import add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
-from tenants.errors import DomainError
 
 
 def report_lines(report: backtest.BacktestReport) -> list[str]:

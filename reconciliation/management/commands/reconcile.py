@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common.errors import Conflict
+from common.finance import format_money
 from reconciliation.services import reconcile
 from reconciliation.tasks import reconcile_enqueue
 from tenants.commands import add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
-from tenants.errors import Conflict
-from tenants.money import format_money
 
 
 class Command(BaseCommand):

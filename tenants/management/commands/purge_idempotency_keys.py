@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from api.idempotency import purge_expired_keys
 from tenants.context import tenant_context
-from tenants.idempotency import purge_expired_keys
 from tenants.models import Tenant
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from common import limits
 from common.finance.labels import QUOTE_MAX_CHARS, excerpt, invoice_label
 from reconciliation.engine import reconcile, score_pair
 from reconciliation.engine.core import MAX_PROPOSAL_REASONS
 from reconciliation.engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
-from tenants import limits
 
 from .helpers import D, inv, make_rf, tx
 

@@ -81,7 +81,7 @@ def unknown_field_errors(
     """``errors`` entries naming each key of ``data`` that is not in ``accepted`` (empty if none).
 
     The one rule for unknown keys, used by every request-body serializer
-    (``tenants.serializers.StrictInputSerializer``) and by the bulk-validated import items:
+    (``api.serializers.StrictInputSerializer``) and by the bulk-validated import items:
     a misspelt or unsupported key (``descripton``, ``iban``) is refused, never dropped while the
     request succeeds without the evidence it carried. ``prefix`` locates nested items
     (``transactions[3]`` gives ``transactions[3].iban``).

@@ -25,9 +25,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .context import require_tenant_id
-from .errors import Conflict, InvalidInput, Unprocessable
-from .models import IdempotencyKey
+from common.errors import Conflict, InvalidInput, Unprocessable
+from tenants.context import require_tenant_id
+from tenants.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

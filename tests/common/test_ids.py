@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from tenants.ids import OrderedIds
+from common.ids import OrderedIds
 
 
 def test_ids_are_uuid7_and_grow_with_the_row_order() -> None:

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from .context import current_tenant_id
+from tenants.context import current_tenant_id
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _request_tenant: ContextVar[str | None] = ContextVar("request_tenant", default=None)

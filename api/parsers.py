@@ -42,8 +42,8 @@ def nesting_exceeds(data: bytes, limit: int) -> bool:
     No recursion and no Python loop over characters: escaped quotes and backslashes are dropped,
     then everything but brackets and quotes, then strings (brackets in them do not nest); each
     of at most ``limit`` passes then removes the innermost pairs, and brackets still left nest
-    deeper. All of it is bytes methods running in C: ~2 ms per MB of a typical import body,
-    about a tenth of parsing it. Text that is not balanced counts the brackets it leaves open
+    deeper. All of it is bytes methods running in C, a small fraction of parsing the body
+    (figure in docs/benchmarks.md). Text that is not balanced counts the brackets it leaves open
     (``json.loads`` recurses into them before it finds the text incomplete).
     """
     if b"\\" in data:

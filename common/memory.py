@@ -12,9 +12,9 @@ def cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a bulk operation (reference counting still frees).
 
     Bulk work keeps hundreds of thousands of objects alive (parsed rows, engine inputs and
-    results); every full collection that their allocations trigger walks all of them again,
-    measured at a fifth of a 10,000-row API import and a third of the Python time around a
-    100k reconciliation. Nesting is fine: whoever paused it first turns it back on.
+    results); every full collection that their allocations trigger walks all of them again, a
+    large share of an API import and of a reconciliation (figures in docs/benchmarks.md).
+    Nesting is fine: whoever paused it first turns it back on.
     """
     was_enabled = gc.isenabled()
     gc.disable()

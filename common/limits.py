@@ -21,7 +21,7 @@ Why these numbers:
   OFX ``FITID`` up to 255 in theory but short in practice), ``ACCOUNT`` 64 (IBAN is at most 34;
   other account ids are shorter), ``RETURN_REASON`` 16 (ISO return codes have 4).
 * ``FILE_NAME`` 255: an uploaded statement's name, as most file systems bound it. Django cuts
-  longer upload names to 255 itself; ``tenants.uploads`` keeps the name as sent so the import
+  longer upload names to 255 itself; ``api.uploads`` keeps the name as sent so the import
   can refuse it (400 naming ``file``) rather than store an altered one.
 * ``SEARCH`` 200: a search term longer than any name it could match is no search.
 * ``ALIASES_PER_VENDOR`` 20: the other names a vendor appears under on statements; a handful

@@ -13,13 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
+from api.parsers import loads_decimal
+from api.serializers import ExactDecimalField
 from banking.services import _parse_api_amount
-from common.finance import API_AMOUNT
+from common.finance import API_AMOUNT, parse_money
 from invoices.apis import AmountInputField
 from reconciliation.schema.types import parse_decimal
-from tenants.money import parse_amount
-from tenants.parsers import loads_decimal
-from tenants.serializers import ExactDecimalField
 from tests.common.finance.strategies import DEFECTS, PROPERTY_SETTINGS, defective_amounts, written_amounts
 
 
@@ -34,7 +33,7 @@ def _drf(field: serializers.Field) -> Callable[[object], Decimal]:
 
 
 PATHS: dict[str, Callable[[object], Decimal]] = {
-    "tenants.money.parse_amount": lambda value: parse_amount(value, "CLF"),  # 4 decimals allowed
+    "common.finance.parse_money": lambda value: parse_money(value, "CLF"),  # 4 decimals allowed
     "banking import item": _parse_api_amount,
     "graphql Decimal": parse_decimal,
     "invoice AmountInputField": _drf(AmountInputField()),

@@ -21,6 +21,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from api.pagination import CursorPagination, paginated_response
+from api.serializers import MoneyField, RowRenderer
 from banking import selectors as banking_selectors
 from banking.apis import (
     BANK_TRANSACTION_ROWS,
@@ -33,8 +35,6 @@ from invoices import selectors as invoice_selectors
 from invoices.apis import INVOICE_ROWS, VENDOR_ROWS, InvoiceOutputSerializer, VendorOutputSerializer
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, Vendor
 from tenants.context import tenant_context
-from tenants.pagination import CursorPagination, paginated_response
-from tenants.serializers import MoneyField, RowRenderer
 from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
 
 pytestmark = pytest.mark.django_db

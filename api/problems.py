@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
-from .errors import DomainError
+from common.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)

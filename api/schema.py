@@ -110,7 +110,7 @@ def add_problem_responses(
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             if "requestBody" in operation:
-                # Every body is required: an empty one is 400 (tenants.parsers.json_object_body),
+                # Every body is required: an empty one is 400 (api.parsers.json_object_body),
                 # even where all fields are optional (`{}` asks for the defaults).
                 operation["requestBody"]["required"] = True
             responses = operation["responses"]

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from tenants.observability import JsonFormatter
+from api.observability import JsonFormatter
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
-from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, AmountError, exact_decimal
-
-from .errors import unknown_field_errors
-from .money import quantize
+from common.errors import unknown_field_errors
+from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, AmountError, exact_decimal, quantize
 
 # --- input ---------------------------------------------------------------------------------------
 
@@ -60,7 +58,7 @@ MONEY_SCHEMA = {
     "description": "Decimal string at the currency's minor unit (USD 2 decimals, JPY 0, KWD 3).",
 }
 # Amounts clients send: declared as decimal strings, so generated clients send exact text (not
-# floats); the parsers also read JSON numbers exactly (tenants.parsers), so both keep working.
+# floats); the parsers also read JSON numbers exactly (api.parsers), so both keep working.
 AMOUNT_INPUT_SCHEMA = {
     **MONEY_SCHEMA,
     "description": "Exact decimal string, at most the currency's minor unit of decimals (USD 2, JPY 0, "
@@ -190,8 +188,9 @@ def _converter(field: serializers.Field) -> Callable[[Any], Any]:
 class RowRenderer:
     """``serializer_class(instances, many=True).data``, rendered from ``.values()`` rows.
 
-    Lists are the hot path: DRF spends ~0.3 ms per 16-field row on per-field attribute lookups
-    and checks, and building model instances costs about as much again. The renderer is
+    Lists are the hot path: DRF spends much of a list request on per-field attribute lookups
+    and checks, and building model instances costs about as much again (figures in
+    docs/benchmarks.md, "List request cost"). The renderer is
     derived from the output serializer itself (same field names, order, sources and formats),
     so list output cannot drift from detail output or from the OpenAPI schema, which still
     comes from the serializer. A field type it does not reproduce exactly raises when the

@@ -2,7 +2,7 @@
 
 Django cuts an uploaded file's name longer than 255 characters to 255 (keeping its extension)
 while it builds the ``UploadedFile``, silently. The statement import stores the name and must
-refuse one over its bound (``tenants.limits.FILE_NAME``) rather than store an altered one, so it
+refuse one over its bound (``common.limits.FILE_NAME``) rather than store an altered one, so it
 needs the name as sent: ``UploadNameRecorder``, first in ``FILE_UPLOAD_HANDLERS``, records it
 and hands every byte on to Django's own handlers.
 """

@@ -23,8 +23,9 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from rest_framework import exceptions
 
-from .authentication import authenticate_bearer
-from .middleware import tenant_id_in_path
+from tenants.authentication import authenticate_bearer
+from tenants.middleware import tenant_id_in_path
+
 from .problems import problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -1,4 +1,4 @@
-"""The JSON nesting bound (tenants.parsers): exact, blind to brackets in strings, never recursive."""
+"""The JSON nesting bound (api.parsers): exact, blind to brackets in strings, never recursive."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tenants.parsers import MAX_JSON_DEPTH, JSONTooDeep, loads_decimal, nesting_exceeds
+from api.parsers import MAX_JSON_DEPTH, JSONTooDeep, loads_decimal, nesting_exceeds
 
 
 def nested(depth: int) -> str:
