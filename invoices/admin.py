@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from common.finance import format_money, quantize
-from tenants.admin_site import TenantAdminMixin, adopt, site
+from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, adopt, has_tenant_role, site
 from tenants.errors import DomainError
+from tenants.models import Role
 
 from . import services
-from .models import Invoice, InvoiceStatus, Vendor
+from .models import Invoice, InvoiceStatus, Vendor, VendorLearnedEvidence
 
 _SERVICE_FIELD_NAMES = {"vendor_id": "vendor", "vendor_name": "vendor"}
 
@@ -97,9 +98,34 @@ class VendorForm(ServiceModelForm):
         return services.vendor_update(vendor_id=self.instance.pk, data=self.changed_values(), audit=False)
 
 
+class LearnedEvidenceInline(ReadOnlyTenantInline):
+    """What the team taught the engine for this vendor; accountants may remove an entry (ticking
+    "Delete" and saving), which goes through the service (audited), never a plain row delete."""
+
+    model = VendorLearnedEvidence
+    fields = ["kind", "value", "taught_by_count", "created_by", "created_at"]
+    readonly_fields = fields
+    verbose_name = "learned payer name or account"
+    verbose_name_plural = "Learned from confirmed matches (counted like the aliases and IBAN above)"
+    can_delete = True
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_tenant_role(request, Role.ACCOUNTANT)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Every field is read-only; the permission only lets the formset carry the deletions.
+        return has_tenant_role(request, Role.ACCOUNTANT)
+
+    @admin.display(description="Taught by")
+    def taught_by_count(self, obj: VendorLearnedEvidence) -> str:
+        count = len(obj.taught_by)
+        return f"{count} confirmed match{'' if count == 1 else 'es'}"
+
+
 @admin.register(Vendor, site=site)
 class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
     form = VendorForm
+    inlines = [LearnedEvidenceInline]
     list_display = ["name", "iban", "account_reference", "alias_list", "invoices_link"]
     search_fields = ["name", "iban", "account_reference"]
     readonly_fields = ["invoices_link", "created_at", "updated_at"]
@@ -131,6 +157,18 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def perform_delete(self, request: HttpRequest, obj: Vendor) -> None:
         services.vendor_delete(vendor_id=obj.pk, audit=False)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Learned evidence is only ever removed, through the service (audited, source admin)."""
+        if formset.model is not VendorLearnedEvidence:
+            super().save_formset(request, form, formset, change)
+            return
+        for deleted in formset.deleted_forms:
+            evidence = deleted.instance
+            if evidence.pk is not None:
+                services.vendor_evidence_delete(
+                    vendor_id=evidence.vendor_id, evidence_id=evidence.pk, actor=request.user, source="admin"
+                )
 
     def export_rows(self, queryset: QuerySet[Vendor]) -> tuple[list[str], Iterable[list[Any]]]:
         header = ["name", "iban", "account_reference", "aliases", "invoices"]
@@ -259,6 +297,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_badge",
         "amount_paid_display",
+        "written_off_display",
         "outstanding_display",
         "matches_link",
         "created_at",
@@ -268,7 +307,16 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["number", "vendor", "kind", "description"]}),
         (
             "Amount",
-            {"fields": ["amount", "currency", "amount_paid_display", "outstanding_display", "status_badge"]},
+            {
+                "fields": [
+                    "amount",
+                    "currency",
+                    "amount_paid_display",
+                    "written_off_display",
+                    "outstanding_display",
+                    "status_badge",
+                ]
+            },
         ),
         ("Dates and reference", {"fields": ["issue_date", "due_date", "structured_reference"]}),
         ("Reconciliation", {"fields": ["matches_link", "created_at", "updated_at"]}),
@@ -306,6 +354,13 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         return money(obj.amount_paid, obj.currency)
+
+    @admin.display(description="Of which written off")
+    def written_off_display(self, obj: Invoice) -> str:
+        """The part of the amount paid that confirmations wrote off (tenant policy)."""
+        if obj.pk is None:
+            return "—"
+        return money(obj.amount_written_off, obj.currency)
 
     @admin.display(description="Outstanding", ordering="outstanding_amount")
     def outstanding_display(self, obj: Invoice) -> str:
@@ -370,6 +425,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
             "outstanding",
             "status",
             "description",
+            "amount_written_off",
         ]
         rows = (
             [
@@ -384,6 +440,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
                 i.outstanding,
                 i.status,
                 i.description,
+                quantize(i.amount_written_off, i.currency),
             ]
             for i in queryset.select_related("vendor")
         )

@@ -80,8 +80,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
-from invoices.models import Invoice, Vendor
+from invoices.models import Invoice, Vendor, VendorLearnedEvidence
 from tenants import limits
+from tenants.models import WriteOffReason
 
 from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
@@ -135,6 +136,9 @@ LIST_BOUNDS: dict[str, Any] = {
     # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
     "ReconcileResult.candidates": ROWS,
     "Vendor.aliases": limits.ALIASES_PER_VENDOR,
+    "Vendor.learnedEvidence": limits.LEARNED_EVIDENCE_PER_VENDOR,
+    "LearnedEvidence.taughtBy": limits.LEARNED_TEACHERS,
+    "TenantSettings.writeOffReasons": len(WriteOffReason.values),
     "Match.allocations": _ALLOCATIONS,
     "Match.breakdown": _ALLOCATIONS,
     "Candidate.allocations": _ALLOCATIONS,
@@ -163,6 +167,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
 _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Invoice": Invoice,
     "Vendor": Vendor,
+    "LearnedEvidence": VendorLearnedEvidence,
     "BankTransaction": BankTransaction,
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
