@@ -27,6 +27,7 @@ from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
 from tenants.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
+from tenants.schema import OPTIONAL_BODY
 from tenants.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 
 from . import engine, selectors, services, tasks
@@ -289,6 +290,7 @@ class MatchConfirmApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
+        extensions={OPTIONAL_BODY: True},
         responses={
             200: MatchOutputSerializer,
             400: PROBLEM_400,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -306,14 +305,3 @@ def test_rejection_memory_is_a_setting_with_bounds(world_a, api_client_for):
         assert "rejection_memory" in body["errors"]
     with tenant_context(world_a.tenant.id):
         assert TenantSettings.objects.get().rejection_memory == 5
-
-
-def test_explain_before_and_after_a_date_keeps_working(world_a):
-    """The payer keys compare what the signal compares: a payer known only by a description has
-    no name key, so no memory applies to it."""
-    vendor = make_vendor(world_a.tenant, name="Nordwind Logistik GmbH")
-    invoice = make_invoice(world_a.tenant, amount="10.00", vendor=vendor, due_date=dt.date(2024, 3, 31))
-    transaction = make_transaction(world_a.tenant, amount="10.00", description="J SMITH PRIVATE")
-    with tenant_context(world_a.tenant.id):
-        score = services.explain_pair(invoice_id=invoice.id, transaction_id=transaction.id)
-    assert "payer.rejected" not in {b.code for b in score.blockers}
