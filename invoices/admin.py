@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.postgres.forms import SimpleArrayField
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -103,7 +103,7 @@ class LearnedEvidenceInline(ReadOnlyTenantInline):
     "Delete" and saving), which goes through the service (audited), never a plain row delete."""
 
     model = VendorLearnedEvidence
-    fields = ["kind", "value", "taught_by_count", "created_by", "created_at"]
+    fields = ["kind", "value", "taught_by_count", "learned_from", "created_at"]
     readonly_fields = fields
     verbose_name = "learned payer name or account"
     verbose_name_plural = "Learned from confirmed matches (counted like the aliases and IBAN above)"
@@ -115,6 +115,14 @@ class LearnedEvidenceInline(ReadOnlyTenantInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Every field is read-only; the permission only lets the formset carry the deletions.
         return has_tenant_role(request, Role.ACCOUNTANT)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VendorLearnedEvidence]:
+        # The runtime role reads users' names only (tenants migrations): annotate, never join rows.
+        return super().get_queryset(request).annotate(created_by_username=F("created_by__username"))
+
+    @admin.display(description="Confirmed by")
+    def learned_from(self, obj: VendorLearnedEvidence) -> str:
+        return getattr(obj, "created_by_username", None) or "—"
 
     @admin.display(description="Taught by")
     def taught_by_count(self, obj: VendorLearnedEvidence) -> str:
@@ -163,12 +171,15 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
         if formset.model is not VendorLearnedEvidence:
             super().save_formset(request, form, formset, change)
             return
+        # What ModelFormSet.save() would have set (the admin's change message reads them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for deleted in formset.deleted_forms:
             evidence = deleted.instance
             if evidence.pk is not None:
                 services.vendor_evidence_delete(
                     vendor_id=evidence.vendor_id, evidence_id=evidence.pk, actor=request.user, source="admin"
                 )
+                formset.deleted_objects.append(evidence)
 
     def export_rows(self, queryset: QuerySet[Vendor]) -> tuple[list[str], Iterable[list[Any]]]:
         header = ["name", "iban", "account_reference", "aliases", "invoices"]

@@ -305,3 +305,45 @@ def test_rejection_memory_is_a_setting_with_bounds(world_a, api_client_for):
         assert "rejection_memory" in body["errors"]
     with tenant_context(world_a.tenant.id):
         assert TenantSettings.objects.get().rejection_memory == 5
+
+
+def test_the_back_office_shows_learned_evidence_and_removes_it_through_the_service(
+    world_a, api_client_for, client
+):
+    from django.urls import reverse
+
+    from tests.admin.conftest import make_staff
+
+    vendor, _ = teach(world_a, api_client_for)
+    make_staff(world_a.accountant, world_a.viewer)
+    url = reverse("admin:invoices_vendor_change", args=[vendor.pk])
+    client.force_login(world_a.viewer)
+    page = client.get(url).content.decode()
+    assert PAYER_NAME in page and PAYER_ACCOUNT in page
+    assert "learned_evidence-0-DELETE" not in page  # viewers cannot remove
+
+    client.force_login(world_a.accountant)
+    page = client.get(url).content.decode()
+    assert "learned_evidence-0-DELETE" in page
+    first, second = sorted(evidence_of(world_a, vendor), key=lambda e: (-e.created_at.timestamp(), -e.id.int))
+    form = {
+        "name": vendor.name,
+        "iban": "",
+        "account_reference": "",
+        "aliases": "",
+        "learned_evidence-TOTAL_FORMS": "2",
+        "learned_evidence-INITIAL_FORMS": "2",
+        "learned_evidence-MIN_NUM_FORMS": "0",
+        "learned_evidence-MAX_NUM_FORMS": "1000",
+        "learned_evidence-0-id": str(first.id),
+        "learned_evidence-0-vendor": str(vendor.id),
+        "learned_evidence-0-DELETE": "on",
+        "learned_evidence-1-id": str(second.id),
+        "learned_evidence-1-vendor": str(vendor.id),
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [e.id for e in evidence_of(world_a, vendor)] == [second.id]
+    (event,) = events(world_a, "vendor.evidence_removed")
+    assert event.after == {"cause": "deleted", "source": "admin"}
+    assert event.actor_id == world_a.accountant.pk
