@@ -402,6 +402,7 @@ class TenantSettings(TenantModel):
     write_off_reasons = ArrayField(
         models.CharField(max_length=16, choices=WriteOffReason.choices),
         default=all_write_off_reasons,
+        db_default=list(WriteOffReason.values),
         blank=True,
         size=len(WriteOffReason.values),
         help_text="The reasons a write-off may be given.",

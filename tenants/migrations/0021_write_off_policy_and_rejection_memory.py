@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tenantsettings',
             name='write_off_reasons',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('bank_fee', 'Bank fee'), ('discount', 'Discount taken'), ('rounding', 'Rounding'), ('processor_fee', 'Payment processor fee'), ('other', 'Other')], max_length=16), blank=True, default=tenants.models.all_write_off_reasons, help_text='The reasons a write-off may be given.', size=5),
+            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('bank_fee', 'Bank fee'), ('discount', 'Discount taken'), ('rounding', 'Rounding'), ('processor_fee', 'Payment processor fee'), ('other', 'Other')], max_length=16), blank=True, db_default=['bank_fee', 'discount', 'rounding', 'processor_fee', 'other'], default=tenants.models.all_write_off_reasons, help_text='The reasons a write-off may be given.', size=5),
         ),
         migrations.AddConstraint(
             model_name='tenantsettings',
