@@ -41,6 +41,7 @@ from tenants.errors import Conflict, NotFound, Unprocessable
 from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
 from tenants.models import TenantSettings, WriteOffReason
+from tenants.money import quantize
 from tenants.selectors import tenant_default_currency
 
 from . import engine, selectors
@@ -934,15 +935,19 @@ def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | 
     action = "match.auto_confirmed" if auto else "match.confirmed"
     decided = _decide(match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action=action)
     if written:
+        currency = invoices[allocations[0].invoice_id].currency  # the amounts as the API shows them
         audit_record(
             actor=decided.decided_by,
             action="match.written_off",
             object_type="match",
             object_id=match.pk,
             after={
-                "write_off_amount": str(match.write_off_amount),
+                "write_off_amount": str(quantize(match.write_off_amount, currency)),
                 "write_off_reason": match.write_off_reason,
-                "invoices": {invoice_id: str(amount) for invoice_id, amount in written.items()},
+                "currency": currency,
+                "invoices": {
+                    invoice_id: str(quantize(amount, currency)) for invoice_id, amount in written.items()
+                },
             },
         )
     if not auto:  # what the team taught it; the engine's own decisions teach nothing
@@ -1002,14 +1007,16 @@ def match_undo(*, match_id: uuid.UUID, actor: Actor) -> Match:
     _save_balances(transactions, invoices)
     undone = _decide(match, actor=actor, status=MatchStatus.UNDONE, stamp="undone_at", action="match.undone")
     if match.write_off_amount:
+        currency = invoices[allocations[0].invoice_id].currency
         audit_record(
             actor=undone.decided_by,
             action="match.write_off_reversed",
             object_type="match",
             object_id=match.pk,
             before={
-                "write_off_amount": str(match.write_off_amount),
+                "write_off_amount": str(quantize(match.write_off_amount, currency)),
                 "write_off_reason": match.write_off_reason,
+                "currency": currency,
             },
         )
     invoice_services.vendor_evidence_forget(match_id=match.pk, actor=actor)

@@ -84,9 +84,10 @@ def test_a_short_payment_is_written_off_within_policy_and_settles_the_invoice(wo
     )  # fmt: skip
     (event,) = audit(world_a, "match.written_off")
     assert event.after == {
-        "write_off_amount": "3.0000",
+        "write_off_amount": "3.00",
         "write_off_reason": "discount",
-        "invoices": {str(invoice.id): "3.0000"},
+        "currency": "USD",
+        "invoices": {str(invoice.id): "3.00"},
     }
     assert event.actor_id == world_a.accountant.pk
     detail = api_client_for(world_a.viewer).get(f"{base(world_a)}/invoices/{invoice.id}").json()
@@ -194,7 +195,7 @@ def test_undo_gives_back_the_write_off_exactly(world_a, api_client_for):
         Decimal("0"), Decimal("0"), "open", Decimal("0"), "unmatched", "undone", Decimal("3.00"), "bank_fee",
     )  # fmt: skip
     (event,) = audit(world_a, "match.write_off_reversed")
-    assert event.before == {"write_off_amount": "3.0000", "write_off_reason": "bank_fee"}
+    assert event.before == {"write_off_amount": "3.00", "write_off_reason": "bank_fee", "currency": "USD"}
 
 
 def test_undo_of_another_match_keeps_the_write_off(world_a, api_client_for):
