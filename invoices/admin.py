@@ -166,6 +166,10 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
     def perform_delete(self, request: HttpRequest, obj: Vendor) -> None:
         services.vendor_delete(vendor_id=obj.pk, audit=False)
 
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        """A vendor being added has learned nothing yet: its page shows no inline."""
+        return list(self.inlines) if obj is not None else []
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """Learned evidence is only ever removed, through the service (audited, source admin)."""
         if formset.model is not VendorLearnedEvidence:
@@ -433,10 +437,10 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
             "currency",
             "amount",
             "amount_paid",
+            "amount_written_off",
             "outstanding",
             "status",
             "description",
-            "amount_written_off",
         ]
         rows = (
             [
@@ -448,10 +452,10 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
                 i.currency,
                 quantize(i.amount, i.currency),
                 quantize(i.amount_paid, i.currency),
+                quantize(i.amount_written_off, i.currency),
                 i.outstanding,
                 i.status,
                 i.description,
-                quantize(i.amount_written_off, i.currency),
             ]
             for i in queryset.select_related("vendor")
         )
