@@ -93,6 +93,10 @@ def _applies(status: str, method: str, operation: dict[str, Any]) -> bool:
     return True
 
 
+#: ``extend_schema(extensions={OPTIONAL_BODY: True})``: the operation's body may be left out.
+OPTIONAL_BODY = "x-body-optional"
+
+
 def add_problem_responses(
     result: dict[str, Any], generator: Any, request: Any, public: bool
 ) -> dict[str, Any]:
@@ -109,10 +113,12 @@ def add_problem_responses(
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            optional_body = operation.pop(OPTIONAL_BODY, False)
             if "requestBody" in operation:
                 # Every body is required: an empty one is 400 (api.parsers.json_object_body),
-                # even where all fields are optional (`{}` asks for the defaults).
-                operation["requestBody"]["required"] = True
+                # even where all fields are optional (`{}` asks for the defaults). Except where a
+                # view says so (OPTIONAL_BODY): confirming a match took no body before it took one.
+                operation["requestBody"]["required"] = not optional_body
             responses = operation["responses"]
             for status, description in _PROBLEM_STATUSES.items():
                 if _applies(status, method, operation):

@@ -27,6 +27,10 @@ Why these numbers:
 * ``ALIASES_PER_VENDOR`` 20: the other names a vendor appears under on statements; a handful
   in practice. With 50 (the API's earlier bound) one vendor could hold 10,000 characters of
   aliases, and a page of 500 vendors 30 MB; with 20 a full page fits the GraphQL cost limit.
+* ``LEARNED_EVIDENCE_PER_VENDOR`` 50: payer names and accounts the team taught the engine for
+  one customer (confirmed matches). Past it, confirming still works and learns nothing more for
+  that customer (a person removes stale ones). ``LEARNED_TEACHERS`` 20: the confirmed matches
+  remembered as having taught one of them; evidence goes when every remembered teacher is undone.
 
 Existing columns kept their historic bounds (a migration narrowing a column could refuse rows
 already stored); the two free texts that had none, both descriptions, got a CHECK constraint
@@ -47,6 +51,8 @@ RETURN_REASON = 16
 FILE_NAME = 255
 SEARCH = 200
 ALIASES_PER_VENDOR = 20
+LEARNED_EVIDENCE_PER_VENDOR = 50
+LEARNED_TEACHERS = 20
 
 
 def too_long_message(limit: int) -> str:

@@ -8,17 +8,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.postgres.forms import SimpleArrayField
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from common.errors import DomainError
 from common.finance import format_money, quantize
-from tenants.admin_site import TenantAdminMixin, adopt, site
+from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, adopt, has_tenant_role, site
+from tenants.models import Role
 
 from . import services
-from .models import Invoice, InvoiceStatus, Vendor
+from .models import Invoice, InvoiceStatus, Vendor, VendorLearnedEvidence
 
 _SERVICE_FIELD_NAMES = {"vendor_id": "vendor", "vendor_name": "vendor"}
 
@@ -97,9 +98,42 @@ class VendorForm(ServiceModelForm):
         return services.vendor_update(vendor_id=self.instance.pk, data=self.changed_values(), audit=False)
 
 
+class LearnedEvidenceInline(ReadOnlyTenantInline):
+    """What the team taught the engine for this vendor; accountants may remove an entry (ticking
+    "Delete" and saving), which goes through the service (audited), never a plain row delete."""
+
+    model = VendorLearnedEvidence
+    fields = ["kind", "value", "taught_by_count", "learned_from", "created_at"]
+    readonly_fields = fields
+    verbose_name = "learned payer name or account"
+    verbose_name_plural = "Learned from confirmed matches (counted like the aliases and IBAN above)"
+    can_delete = True
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_tenant_role(request, Role.ACCOUNTANT)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Every field is read-only; the permission only lets the formset carry the deletions.
+        return has_tenant_role(request, Role.ACCOUNTANT)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VendorLearnedEvidence]:
+        # The runtime role reads users' names only (tenants migrations): annotate, never join rows.
+        return super().get_queryset(request).annotate(created_by_username=F("created_by__username"))
+
+    @admin.display(description="Confirmed by")
+    def learned_from(self, obj: VendorLearnedEvidence) -> str:
+        return getattr(obj, "created_by_username", None) or "—"
+
+    @admin.display(description="Taught by")
+    def taught_by_count(self, obj: VendorLearnedEvidence) -> str:
+        count = len(obj.taught_by)
+        return f"{count} confirmed match{'' if count == 1 else 'es'}"
+
+
 @admin.register(Vendor, site=site)
 class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
     form = VendorForm
+    inlines = [LearnedEvidenceInline]
     list_display = ["name", "iban", "account_reference", "alias_list", "invoices_link"]
     search_fields = ["name", "iban", "account_reference"]
     readonly_fields = ["invoices_link", "created_at", "updated_at"]
@@ -131,6 +165,25 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def perform_delete(self, request: HttpRequest, obj: Vendor) -> None:
         services.vendor_delete(vendor_id=obj.pk, audit=False)
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        """A vendor being added has learned nothing yet: its page shows no inline."""
+        return list(self.inlines) if obj is not None else []
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Learned evidence is only ever removed, through the service (audited, source admin)."""
+        if formset.model is not VendorLearnedEvidence:
+            super().save_formset(request, form, formset, change)
+            return
+        # What ModelFormSet.save() would have set (the admin's change message reads them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for deleted in formset.deleted_forms:
+            evidence = deleted.instance
+            if evidence.pk is not None:
+                services.vendor_evidence_delete(
+                    vendor_id=evidence.vendor_id, evidence_id=evidence.pk, actor=request.user, source="admin"
+                )
+                formset.deleted_objects.append(evidence)
 
     def export_rows(self, queryset: QuerySet[Vendor]) -> tuple[list[str], Iterable[list[Any]]]:
         header = ["name", "iban", "account_reference", "aliases", "invoices"]
@@ -259,6 +312,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_badge",
         "amount_paid_display",
+        "written_off_display",
         "outstanding_display",
         "matches_link",
         "created_at",
@@ -268,7 +322,16 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["number", "vendor", "kind", "description"]}),
         (
             "Amount",
-            {"fields": ["amount", "currency", "amount_paid_display", "outstanding_display", "status_badge"]},
+            {
+                "fields": [
+                    "amount",
+                    "currency",
+                    "amount_paid_display",
+                    "written_off_display",
+                    "outstanding_display",
+                    "status_badge",
+                ]
+            },
         ),
         ("Dates and reference", {"fields": ["issue_date", "due_date", "structured_reference"]}),
         ("Reconciliation", {"fields": ["matches_link", "created_at", "updated_at"]}),
@@ -306,6 +369,13 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         return money(obj.amount_paid, obj.currency)
+
+    @admin.display(description="Of which written off")
+    def written_off_display(self, obj: Invoice) -> str:
+        """The part of the amount paid that confirmations wrote off (tenant policy)."""
+        if obj.pk is None:
+            return "—"
+        return money(obj.amount_written_off, obj.currency)
 
     @admin.display(description="Outstanding", ordering="outstanding_amount")
     def outstanding_display(self, obj: Invoice) -> str:
@@ -367,6 +437,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
             "currency",
             "amount",
             "amount_paid",
+            "amount_written_off",
             "outstanding",
             "status",
             "description",
@@ -381,6 +452,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
                 i.currency,
                 quantize(i.amount, i.currency),
                 quantize(i.amount_paid, i.currency),
+                quantize(i.amount_written_off, i.currency),
                 i.outstanding,
                 i.status,
                 i.description,

@@ -34,7 +34,7 @@ from common.finance import AmountError, MoneyError, exact_decimal, normalize_cur
 from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
-from .models import InvoiceKind, InvoiceStatus
+from .models import EvidenceKind, InvoiceKind, InvoiceStatus
 
 CURSOR_NOTE = (
     "Cursor-based pagination, newest first: follow the opaque `next`/`previous` links (or pass "
@@ -203,6 +203,55 @@ class VendorDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class LearnedEvidenceOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    vendor_id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices, help_text="alias (payer name) or account")
+    value = serializers.CharField(help_text="As the bank statement showed it")
+    normalized_value = serializers.CharField(help_text="What the engine compares")
+    taught_by = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="The confirmed matches that taught it (it goes when all are undone)",
+    )
+    created_by_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class VendorLearnedEvidenceListApi(APIView):
+    """``GET /v1/tenants/{tenant_id}/vendors/{vendor_id}/learned-evidence``: the payer names and
+    accounts the team taught the engine for this vendor by confirming matches."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        tags=["vendors"],
+        summary="Learned payer names and accounts of a vendor",
+        description=CURSOR_NOTE,
+        responses={200: LearnedEvidenceOutputSerializer(many=True), 404: PROBLEM_404},
+    )
+    def get(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
+        evidence = selectors.vendor_evidence_list(vendor_id=vendor_id)
+        return paginated_response(self, request, evidence, LearnedEvidenceOutputSerializer)
+
+
+class VendorLearnedEvidenceDetailApi(APIView):
+    """``DELETE /v1/tenants/{tenant_id}/vendors/{vendor_id}/learned-evidence/{evidence_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(
+        tags=["vendors"],
+        summary="Remove a learned payer name or account (the next run no longer counts it)",
+        responses={204: None, 403: PROBLEM_403, 404: PROBLEM_404},
+    )
+    def delete(
+        self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID, evidence_id: uuid.UUID
+    ) -> Response:
+        services.vendor_evidence_delete(vendor_id=vendor_id, evidence_id=evidence_id, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- invoices ----------------------------------------------------------------------------------
 
 
@@ -218,9 +267,14 @@ class InvoiceOutputSerializer(serializers.Serializer):
     issue_date = serializers.DateField(allow_null=True)
     due_date = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(choices=InvoiceStatus.choices)
-    amount_paid = MoneyField("amount_paid")
+    amount_paid = MoneyField(
+        "amount_paid", help_text="Settled by confirmed matches: payments, absorbed fees and write-offs"
+    )
     outstanding_amount = MoneyField("outstanding", help_text="amount - amount_paid")
     structured_reference = serializers.CharField()
+    amount_written_off = MoneyField(
+        "amount_written_off", help_text="The part of amount_paid written off at confirmations (tenant policy)"
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

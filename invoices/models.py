@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
@@ -49,6 +50,68 @@ class Vendor(TenantModel):
         return self.name
 
 
+class EvidenceKind(models.TextChoices):
+    ALIAS = "alias", "Payer name"
+    ACCOUNT = "account", "Payer account"
+
+
+class VendorLearnedEvidence(TenantModel):
+    """A payer name or account the team taught the engine for a customer by confirming a match.
+
+    A person's confirmation of a payment whose payer name or account was not yet known for the
+    invoice's customer records it here (``reconciliation.services.match_confirm``, same
+    transaction); the engine then counts it exactly like an alias or IBAN the customer was
+    created with, auto-confirmation included. ``taught_by`` holds the ids of the confirmed
+    matches that taught it (plain ids, not keys: matches belong to reconciliation, an app above
+    this one, like a job's result); when every one of them is undone, the evidence goes too.
+    ``normalized_value`` is the engine's comparison key (``reconciliation.engine.payers``), one
+    row per customer and key; ``value`` is the text as the statement showed it.
+    """
+
+    vendor = TenantForeignKey(Vendor, on_delete=models.CASCADE, related_name="learned_evidence")
+    kind = models.CharField(max_length=8, choices=EvidenceKind.choices)
+    value = models.CharField(max_length=limits.NAME)
+    normalized_value = models.CharField(max_length=limits.NAME)
+    taught_by = ArrayField(
+        models.UUIDField(), default=list, help_text="Ids of the confirmed matches that taught it"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        verbose_name = "learned payer name or account"
+        verbose_name_plural = "learned payer names and accounts"
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["tenant", "vendor", "kind", "normalized_value"], name="learned_evidence_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=EvidenceKind.values), name="learned_evidence_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(taught_by__len__lte=limits.LEARNED_TEACHERS),
+                name="learned_evidence_teachers_bounded",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "vendor"], name="learned_evidence_vendor_idx"),
+            models.Index(
+                fields=["created_by"], condition=Q(created_by__isnull=False), name="learned_evidence_user_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
 class InvoiceStatus(models.TextChoices):
     OPEN = "open", "Open"
     PARTIALLY_PAID = "partially_paid", "Partially paid"
@@ -66,13 +129,33 @@ _OPEN = Q(status__in=OPEN_INVOICE_STATUSES, outstanding_amount__gt=0)
 
 def invoice_status_for(amount: Decimal, paid: Decimal, current: str) -> str:
     """The settlement rule of invoices: the status of one of ``amount`` of which ``paid`` is
-    paid. Void stays void (payments never revive it); paid in full is paid; something paid is
-    partially paid; nothing paid is open. Confirming, undoing and auto-confirming use it."""
+    settled. Void stays void (payments never revive it); paid in full is paid; something paid is
+    partially paid; nothing paid is open. Confirming, undoing and auto-confirming use it.
+
+    ``paid`` (``Invoice.amount_paid``) counts everything confirmed matches settled: the money
+    received, an absorbed bank fee and a write-off (``amount_written_off`` says how much of it
+    was written off), so a write-off within policy settles the invoice by this same rule."""
     if current == InvoiceStatus.VOID:
         return current
     if paid >= amount:
         return InvoiceStatus.PAID
     return InvoiceStatus.PARTIALLY_PAID if paid > 0 else InvoiceStatus.OPEN
+
+
+def write_off_limit_exceeded(
+    *, shortfall: Decimal, invoice_amount: Decimal, max_amount: Decimal, max_percent: Decimal
+) -> str | None:
+    """Which limit of a write-off policy ``shortfall`` exceeds on an invoice of
+    ``invoice_amount``: ``"amount"`` (more than ``max_amount``), ``"percent"`` (more than
+    ``max_percent`` % of the invoice), or None when it may be written off.
+
+    Both limits apply, because each alone misleads: 5.00 of a 10.00 invoice is no rounding, and
+    2 % of a 500,000 invoice is no fee. A policy of 0 allows nothing."""
+    if shortfall > max_amount:
+        return "amount"
+    if shortfall * 100 > invoice_amount * max_percent:
+        return "percent"
+    return None
 
 
 class InvoiceQuerySet(models.QuerySet["Invoice"]):
@@ -119,6 +202,9 @@ class Invoice(TenantModel):
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
     amount_paid = _amount_field(default=Decimal("0"), editable=False)
+    # Part of amount_paid, like an absorbed bank fee: what confirmations wrote off (a discount
+    # taken, a fee, rounding) within the tenant's policy. Settled, not received: shown apart.
+    amount_written_off = _amount_field(default=Decimal("0"), db_default=Decimal("0"), editable=False)
     outstanding_amount = models.GeneratedField(
         expression=F("amount") - F("amount_paid"),
         output_field=models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES),
@@ -144,6 +230,10 @@ class Invoice(TenantModel):
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("amount")),
                 name="invoice_amount_paid_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_written_off__gte=0) & Q(amount_written_off__lte=F("amount_paid")),
+                name="invoice_written_off_within_paid",
             ),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="invoice_currency_iso"),
             models.CheckConstraint(condition=Q(status__in=InvoiceStatus.values), name="invoice_status_valid"),

@@ -15,7 +15,7 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 
 from common.errors import NotFound
 
-from .models import Invoice, Vendor
+from .models import Invoice, Vendor, VendorLearnedEvidence
 
 # Joins aliases for a substring search; a control character no client types in a search box.
 _ALIAS_SEPARATOR = "\x1f"
@@ -83,3 +83,10 @@ def vendor_get(*, vendor_id: uuid.UUID) -> Vendor:
     if vendor is None:
         raise NotFound("No such vendor.")
     return vendor
+
+
+def vendor_evidence_list(*, vendor_id: uuid.UUID) -> QuerySet[VendorLearnedEvidence]:
+    """The payer names and accounts the team taught the engine for one vendor, newest first;
+    ``NotFound`` for an unknown vendor (or another tenant's)."""
+    vendor_get(vendor_id=vendor_id)
+    return VendorLearnedEvidence.objects.filter(vendor_id=vendor_id).order_by("-created_at", "-id")

@@ -23,11 +23,11 @@ from django.db.models import ProtectedError, RestrictedError
 from common import limits
 from common.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
 from common.finance import MoneyError, compact_iban, iban_problem, normalize_currency, parse_money, quantize
-from tenants.audit import Actor, audit_record
+from tenants.audit import Actor, actor_user, audit_record
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
-from .models import Invoice, InvoiceKind, InvoiceStatus, Vendor
+from .models import Invoice, InvoiceKind, InvoiceStatus, Vendor, VendorLearnedEvidence
 
 Errors = dict[str, list[str]]
 
@@ -56,8 +56,6 @@ def _check_length(errors: Errors, field: str, value: str, limit: int) -> None:
     problem = limits.text_problem(value, limit)
     if problem is not None:
         _add(errors, field, problem)
-
-
 
 
 def _currency(errors: Errors, code: object) -> str | None:
@@ -529,6 +527,140 @@ def vendor_delete(*, vendor_id: uuid.UUID, actor: Actor = None, audit: bool = Tr
     if audit:
         vendor.pk = vendor_pk
         _audit_change(actor, "vendor.deleted", vendor, before, None)
+
+
+# --- learned payer names and accounts ------------------------------------------------------------
+
+
+def _evidence_state(evidence: VendorLearnedEvidence) -> dict[str, Any]:
+    return {
+        "vendor_id": evidence.vendor_id,
+        "kind": evidence.kind,
+        "value": evidence.value,
+        "taught_by": [str(match_id) for match_id in evidence.taught_by],
+    }
+
+
+@dataclass(frozen=True)
+class PayerFact:
+    """A payer name or account a confirmed match showed for a vendor: what to learn, with the
+    engine's comparison key (``reconciliation.engine.payers``; this app stays below it)."""
+
+    vendor_id: uuid.UUID
+    kind: str
+    value: str
+    normalized_value: str
+
+
+def vendor_evidence_learn(
+    *,
+    facts: Iterable[PayerFact],
+    match_id: uuid.UUID,
+    actor: Actor,
+) -> list[VendorLearnedEvidence]:
+    """Record what a confirmed match taught (call inside the confirmation's transaction).
+
+    ``facts`` are what the vendor's own fields (name, aliases, accounts) do not say already (the
+    caller compares them with the engine's keys). A fact not learned yet becomes a learned alias or
+    account (audited ``vendor.evidence_learned``); one already learned remembers this match as
+    another teacher (up to ``limits.LEARNED_TEACHERS``), so undoing either match alone keeps it.
+    The vendors are locked first (in id order), so two confirmations teaching the same value
+    serialise instead of colliding on the unique key. Past ``LEARNED_EVIDENCE_PER_VENDOR`` a
+    vendor learns nothing more (the confirmation itself is not refused for that).
+    """
+    by_vendor: dict[uuid.UUID, dict[tuple[str, str], PayerFact]] = {}
+    for fact in facts:
+        if len(fact.value) > limits.NAME or len(fact.normalized_value) > limits.NAME:
+            continue  # never cut to fit (a ligature-laden name can grow when normalised)
+        if fact.normalized_value:
+            by_vendor.setdefault(fact.vendor_id, {}).setdefault((fact.kind, fact.normalized_value), fact)
+    if not by_vendor:
+        return []
+    list(Vendor.objects.select_for_update().filter(pk__in=sorted(by_vendor)).order_by("pk").values_list("pk"))
+    learned: list[VendorLearnedEvidence] = []
+    for vendor_id, wanted in sorted(by_vendor.items()):
+        existing = {
+            (row.kind, row.normalized_value): row
+            for row in VendorLearnedEvidence.objects.filter(vendor_id=vendor_id).order_by()
+        }
+        count = len(existing)
+        for key, fact in wanted.items():
+            row = existing.get(key)
+            if row is not None:
+                if match_id not in row.taught_by and len(row.taught_by) < limits.LEARNED_TEACHERS:
+                    row.taught_by = [*row.taught_by, match_id]
+                    row.save(update_fields=["taught_by", "updated_at"])
+                continue
+            if count >= limits.LEARNED_EVIDENCE_PER_VENDOR:
+                continue
+            row = VendorLearnedEvidence.objects.create(
+                vendor_id=vendor_id,
+                kind=fact.kind,
+                value=fact.value,
+                normalized_value=fact.normalized_value,
+                taught_by=[match_id],
+                created_by=actor_user(actor),
+            )
+            count += 1
+            learned.append(row)
+            audit_record(
+                actor=actor,
+                action="vendor.evidence_learned",
+                object_type="vendorlearnedevidence",
+                object_id=row.pk,
+                after={**_evidence_state(row), "match_id": str(match_id)},
+            )
+    return learned
+
+
+def vendor_evidence_forget(*, match_id: uuid.UUID, actor: Actor) -> int:
+    """An undone match teaches nothing any more: drop it from what it taught, and delete the
+    evidence it was the last teacher of (audited ``vendor.evidence_removed``). Returns how many
+    were deleted."""
+    deleted = 0
+    rows = VendorLearnedEvidence.objects.select_for_update().filter(taught_by__contains=[match_id])
+    for row in rows.order_by("pk"):
+        before = _evidence_state(row)
+        row.taught_by = [taught for taught in row.taught_by if taught != match_id]
+        if row.taught_by:
+            row.save(update_fields=["taught_by", "updated_at"])
+            continue
+        row_pk = row.pk
+        row.delete()
+        deleted += 1
+        audit_record(
+            actor=actor,
+            action="vendor.evidence_removed",
+            object_type="vendorlearnedevidence",
+            object_id=row_pk,
+            before=before,
+            after={"cause": "match.undone", "match_id": str(match_id)},
+        )
+    return deleted
+
+
+@transaction.atomic
+def vendor_evidence_delete(
+    *, vendor_id: uuid.UUID, evidence_id: uuid.UUID, actor: Actor, source: str = "api"
+) -> None:
+    """A person removes a learned payer name or account of a vendor (audited); the engine no
+    longer counts it from the next run. A later confirmation may teach it again."""
+    row = (
+        VendorLearnedEvidence.objects.select_for_update().filter(pk=evidence_id, vendor_id=vendor_id).first()
+    )
+    if row is None:
+        raise NotFound("No such learned payer name or account of this vendor.")
+    before = _evidence_state(row)
+    row_pk = row.pk
+    row.delete()
+    audit_record(
+        actor=actor,
+        action="vendor.evidence_removed",
+        object_type="vendorlearnedevidence",
+        object_id=row_pk,
+        before=before,
+        after={"cause": "deleted", "source": source},
+    )
 
 
 # --- bulk import (ERP exports) -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from common.errors import DomainError
 from common.finance import format_money, quantize
 from jobs.admin import job_link
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
-from tenants.models import Role
+from tenants.models import Role, WriteOffReason
 
 from . import calibration_views, workbench
 from .models import (
@@ -76,7 +76,13 @@ class ConfidenceFilter(admin.SimpleListFilter):
 
 class MatchAllocationInline(ReadOnlyTenantInline):
     model = MatchAllocation
-    fields = ["transaction_link", "invoice_link", "amount_display", "invoice_amount_display"]
+    fields = [
+        "transaction_link",
+        "invoice_link",
+        "amount_display",
+        "invoice_amount_display",
+        "write_off_display",
+    ]
     readonly_fields = fields
     verbose_name = "allocation"
 
@@ -89,6 +95,11 @@ class MatchAllocationInline(ReadOnlyTenantInline):
     def invoice_amount_display(self, obj: MatchAllocation) -> str:
         """What the allocation settles on the invoice (a fee included), in its currency."""
         return format_money(obj.invoice_amount, obj.invoice.currency)
+
+    @admin.display(description="Written off")
+    def write_off_display(self, obj: MatchAllocation) -> str:
+        """The invoice's shortfall written off with this allocation, in its currency."""
+        return format_money(obj.write_off_amount, obj.invoice.currency) if obj.write_off_amount else "—"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MatchAllocation]:
         return super().get_queryset(request).select_related("transaction", "invoice", "invoice__vendor")
@@ -140,7 +151,19 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [MatchAllocationInline]
     fieldsets = [
-        (None, {"fields": ["status_badge", "confidence_bar", "shape", "reasons_list", "fee_display"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "status_badge",
+                    "confidence_bar",
+                    "shape",
+                    "reasons_list",
+                    "fee_display",
+                    "write_off",
+                ]
+            },
+        ),
         ("Decision", {"fields": ["decided", "confirmed_at", "rejected_at", "undone_at"]}),
         (
             "Engine",
@@ -161,6 +184,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "shape",
         "reasons_list",
         "fee_display",
+        "write_off",
         "decided",
         "confirmed_at",
         "rejected_at",
@@ -276,6 +300,16 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             return "—"
         return format_money(obj.fee_amount, allocation.invoice.currency)
 
+    @admin.display(description="Written off")
+    def write_off(self, obj: Match) -> str:
+        """What the confirmation wrote off and why, in the invoices' currency."""
+        if not obj.write_off_amount:
+            return "—"
+        allocation = obj.allocations.select_related("invoice").first()
+        currency = allocation.invoice.currency if allocation else ""
+        undone = " (given back by the undo)" if obj.status == MatchStatus.UNDONE else ""
+        return f"{format_money(obj.write_off_amount, currency)}: {obj.get_write_off_reason_display()}{undone}"
+
     @admin.display(description="Why")
     def reasons_summary(self, obj: Match) -> str:
         reasons = [r.get("message", "") for r in obj.reasons or [] if isinstance(r, dict)]
@@ -341,6 +375,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         obj = context.get("original")
         context["can_decide"] = has_tenant_role(request, Role.ACCOUNTANT)
         context["match_status"] = getattr(obj, "status", "")
+        context["write_off_reasons"] = WriteOffReason.choices
         return super().render_change_form(request, context, *args, **kwargs)
 
     # Actions --------------------------------------------------------------------------------------
@@ -405,6 +440,8 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             "invoices",
             "transactions",
             "reasons",
+            "write_off_amount",
+            "write_off_reason",
         ]
 
         def row(match: Match) -> list[Any]:
@@ -431,6 +468,8 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
                 "; ".join(invoices),
                 "; ".join(transactions),
                 "; ".join(reasons),
+                quantize(match.write_off_amount, allocations[0].invoice.currency) if allocations else "",
+                match.write_off_reason,
             ]
 
         return header, (row(match) for match in queryset)

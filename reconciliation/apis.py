@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,10 +21,13 @@ from rest_framework.views import APIView
 
 from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
+from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
+from api.schema import OPTIONAL_BODY
 from api.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 from jobs.apis import PREFER_PARAMETER, JobOutputSerializer, job_answer
 from jobs.waiting import parse_prefer
 from tenants.middleware import request_tenant
+from tenants.models import WriteOffReason
 from tenants.permissions import TenantRolePermission
 
 from . import backtest, engine, selectors, services, tasks
@@ -157,6 +160,11 @@ class MatchAllocationSerializer(serializers.Serializer):
         "invoice_amount", "invoice_currency", help_text="Settled on the invoice, in `invoice_currency`"
     )
     invoice_currency = serializers.CharField(help_text="The invoice's currency (ISO 4217)")
+    write_off_amount = MoneyField(
+        "write_off_amount",
+        "invoice_currency",
+        help_text="Shortfall of the invoice written off with this allocation, in `invoice_currency`",
+    )
 
 
 class MatchOutputSerializer(serializers.Serializer):
@@ -172,6 +180,14 @@ class MatchOutputSerializer(serializers.Serializer):
     runner_up_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
     reasons = ReasonSerializer(many=True)
     fee_amount = MoneyField("fee_amount", help_text="Underpayment booked as a bank fee, in `currency`")
+    write_off_amount = MoneyField(
+        "write_off_amount",
+        help_text="Shortfall written off at confirmation (tenant policy), in `currency`; kept after an undo",
+    )
+    write_off_reason = serializers.ChoiceField(
+        choices=[("", "none"), *WriteOffReason.choices],
+        help_text="Why it was written off (empty: nothing was)",
+    )
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
     allocations = MatchAllocationSerializer(many=True, source="allocations.all")
     decided_by_id = serializers.IntegerField(allow_null=True)
@@ -261,10 +277,55 @@ class _MatchActionApi(APIView):
         return Response(MatchOutputSerializer(selectors.match_get(match_id=match_id)).data)
 
 
-class MatchConfirmApi(_MatchActionApi):
-    """``POST matches/{match_id}/confirm``: allocate the amounts (409 if the money is gone)."""
+class WriteOffInputSerializer(StrictInputSerializer):
+    class Meta:
+        ref_name = "WriteOffRequest"
 
-    match_service = staticmethod(services.match_confirm)
+    reason = serializers.ChoiceField(
+        choices=WriteOffReason.choices, help_text="Why the shortfall is written off"
+    )
+
+
+class MatchConfirmApi(APIView):
+    """``POST matches/{match_id}/confirm``: allocate the amounts (409 if the money is gone).
+
+    No body, ``{}``, or ``{"write_off": {"reason": "discount"}}``: the latter also writes off
+    what the payment leaves short on its invoices, within the tenant's policy (422 beyond it or
+    for a reason the tenant does not allow, 409 when nothing is short; nothing is written then).
+    """
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "MatchConfirmRequest"
+
+        write_off = WriteOffInputSerializer(required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        extensions={OPTIONAL_BODY: True},
+        responses={
+            200: MatchOutputSerializer,
+            400: PROBLEM_400,
+            403: PROBLEM_403,
+            404: PROBLEM_404,
+            409: OpenApiResponse(
+                description="Not proposed, the money is gone, or nothing is short to write off."
+            ),
+            422: OpenApiResponse(
+                description="The write-off is beyond the tenant's policy (amount, percent, reason)."
+            ),
+        },
+    )
+    def post(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+        data = self.InputSerializer(data=json_object_body(request, required=False))
+        data.is_valid(raise_exception=True)
+        write_off = data.validated_data.get("write_off")
+        services.match_confirm(
+            match_id=match_id, actor=request.user, write_off_reason=write_off["reason"] if write_off else None
+        )
+        return Response(MatchOutputSerializer(selectors.match_get(match_id=match_id)).data)
 
 
 class MatchRejectApi(_MatchActionApi):

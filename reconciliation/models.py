@@ -11,7 +11,7 @@ from django.db.models import Q
 from banking.models import BankTransaction
 from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from invoices.models import Invoice
-from tenants.models import TenantForeignKey, TenantModel
+from tenants.models import TenantForeignKey, TenantModel, WriteOffReason
 
 
 class ReconciliationRun(TenantModel):
@@ -119,6 +119,19 @@ class Match(TenantModel):
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=Decimal("0")
     )
     engine_version = models.CharField(max_length=32, blank=True, default="")
+    # Written off when a person confirmed it (tenant policy), in the invoices' currency; kept
+    # after an undo as the record of what was written off and given back. db_default: a run's
+    # set-based INSERT does not name these columns.
+    write_off_amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        help_text="Shortfall written off at confirmation, in the invoices' currency",
+    )
+    write_off_reason = models.CharField(
+        max_length=16, choices=WriteOffReason.choices, blank=True, default="", db_default=""
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -139,6 +152,11 @@ class Match(TenantModel):
             models.CheckConstraint(condition=Q(status__in=MatchStatus.values), name="match_status_valid"),
             models.CheckConstraint(
                 condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="match_confidence_in_unit_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(write_off_amount=0, write_off_reason="")
+                | Q(write_off_amount__gt=0, write_off_reason__in=WriteOffReason.values),
+                name="match_write_off_has_reason",
             ),
         ]
         indexes = [
@@ -169,12 +187,22 @@ class MatchAllocation(TenantModel):
         decimal_places=AMOUNT_DECIMAL_PLACES,
         help_text="Amount settled on the invoice (incl. an absorbed fee)",
     )
+    write_off_amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        help_text="Shortfall of the invoice written off with this allocation (the match's write-off)",
+    )
 
     class Meta(TenantModel.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
             models.CheckConstraint(
                 condition=Q(invoice_amount__gt=0), name="allocation_invoice_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(write_off_amount__gte=0), name="allocation_write_off_non_negative"
             ),
         ]
         indexes = [

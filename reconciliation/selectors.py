@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
 from banking.models import BankTransaction
 from common.errors import NotFound
-from invoices.models import Invoice, Vendor
+from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from tenants.models import TenantSettings
 
 from . import engine
+from .engine.payers import party_keys
+from .engine.payers import payer_keys as engine_payer_keys
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
 
@@ -59,11 +62,35 @@ _INVOICE_COLUMNS = (
 )
 _VENDOR_COLUMNS = ("name", "aliases", "iban", "account_reference")
 _NO_VENDOR = ("", (), "", "")
+_NOTHING_LEARNED: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
-def _invoice_input(row: tuple, vendor: tuple) -> engine.InvoiceInput:
+def learned_evidence(
+    vendor_ids: QuerySet[Any] | list[uuid.UUID] | None = None,
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per vendor id (text), the payer names and accounts the team taught the engine
+    (``VendorLearnedEvidence``): fed to it beside the registered ones, so they count the same."""
+    rows = VendorLearnedEvidence.objects.order_by("created_at", "id")
+    if vendor_ids is not None:
+        rows = rows.filter(vendor_id__in=vendor_ids)
+    aliases: dict[str, list[str]] = {}
+    accounts: dict[str, list[str]] = {}
+    for vendor_id, kind, value in rows.values_list(_as_text("vendor_id"), "kind", "value").iterator(
+        chunk_size=10_000
+    ):
+        (aliases if kind == EvidenceKind.ALIAS else accounts).setdefault(vendor_id, []).append(value)
+    return {
+        vendor_id: (tuple(aliases.get(vendor_id, ())), tuple(accounts.get(vendor_id, ())))
+        for vendor_id in aliases.keys() | accounts.keys()
+    }
+
+
+def _invoice_input(
+    row: tuple, vendor: tuple, learned: tuple[tuple[str, ...], tuple[str, ...]] = _NOTHING_LEARNED
+) -> engine.InvoiceInput:
     pk, number, amount, paid, currency, issued, due, vendor_id, structured_reference, kind = row
     vendor_name, aliases, iban, account_reference = vendor
+    learned_aliases, learned_accounts = learned
     return engine.InvoiceInput(
         id=pk,
         number=number,
@@ -74,10 +101,11 @@ def _invoice_input(row: tuple, vendor: tuple) -> engine.InvoiceInput:
         due_date=due,
         counterparty_id=vendor_id or None,
         counterparty_name=vendor_name or "",
-        counterparty_aliases=tuple(aliases or ()),
+        counterparty_aliases=tuple(aliases or ()) + learned_aliases,
         counterparty_account=iban or account_reference or "",
         structured_reference=structured_reference,
         direction=kind,
+        counterparty_accounts=learned_accounts,
     )
 
 
@@ -95,8 +123,9 @@ def open_invoice_inputs(*, invoice_ids: list[uuid.UUID] | None = None) -> list[e
         queryset = queryset.filter(pk__in=invoice_ids)
         vendor_rows = vendor_rows.filter(pk__in=queryset.values("vendor_id"))
     vendors = {pk: tuple(rest) for pk, *rest in vendor_rows.iterator(chunk_size=10_000)}
+    learned = learned_evidence(None if invoice_ids is None else queryset.values("vendor_id"))
     return [
-        _invoice_input(row, vendors.get(row[7], _NO_VENDOR))
+        _invoice_input(row, vendors.get(row[7], _NO_VENDOR), learned.get(row[7], _NOTHING_LEARNED))
         for row in queryset.values_list(*_INVOICE_COLUMNS).iterator(chunk_size=10_000)
     ]
 
@@ -169,6 +198,51 @@ def rejected_pairs() -> frozenset[tuple[str, str]]:
     return frozenset((str(invoice), str(transaction)) for invoice, transaction in rows)
 
 
+def rejected_payers() -> frozenset[tuple[str, str]]:
+    """``(vendor_id, payer key)`` of customers people rejected for a payer at least the
+    tenant's ``rejection_memory`` times (distinct rejected matches): never proposed for that
+    payer again (``engine.payers``).
+
+    A payer the customer is known by (its name, a registered or learned alias or account) is
+    left out: rejecting that customer's invoices for its own account said "wrong invoice", not
+    "wrong customer", and adding a payer as an alias is how a person lifts the memory.
+    """
+    row = TenantSettings.objects.first()
+    threshold = row.rejection_memory if row is not None else 3
+    if not threshold:
+        return frozenset()
+    rejected = (
+        MatchAllocation.objects.filter(match__status=MatchStatus.REJECTED, invoice__vendor__isnull=False)
+        .values_list(
+            "match_id",
+            _as_text("invoice__vendor_id"),
+            "transaction__counterparty_name",
+            "transaction__counterparty_account",
+        )
+        .distinct()
+    )
+    matches_by_key: dict[tuple[str, str], set[uuid.UUID]] = {}
+    for match_id, vendor_id, name, account in rejected.iterator(chunk_size=10_000):
+        for key in engine_payer_keys(name, account):
+            matches_by_key.setdefault((vendor_id, key), set()).add(match_id)
+    blocked = {pair for pair, matches in matches_by_key.items() if len(matches) >= threshold}
+    if not blocked:
+        return frozenset()
+    vendor_ids = sorted({vendor_id for vendor_id, _ in blocked})
+    learned = learned_evidence([uuid.UUID(pk) for pk in vendor_ids])
+    known: dict[str, frozenset[str]] = {}
+    for pk, name, aliases, iban, account_reference in Vendor.objects.filter(pk__in=vendor_ids).values_list(
+        _as_text("id"), *_VENDOR_COLUMNS
+    ):
+        learned_aliases, learned_accounts = learned.get(pk, _NOTHING_LEARNED)
+        known[pk] = party_keys(
+            name, (*(aliases or ()), *learned_aliases), (iban, account_reference, *learned_accounts)
+        )
+    return frozenset(
+        (vendor_id, key) for vendor_id, key in blocked if key not in known.get(vendor_id, frozenset())
+    )
+
+
 def _matches() -> QuerySet[Match]:
     """Matches with their allocations and the currencies their amounts are in.
 
@@ -237,7 +311,10 @@ def invoice_input_get(*, invoice_id: uuid.UUID) -> engine.InvoiceInput:
     if row is None:
         raise NotFound("No such invoice.")
     vendor = Vendor.objects.filter(pk=row[7]).values_list(*_VENDOR_COLUMNS).first() if row[7] else None
-    return _invoice_input(row, vendor or _NO_VENDOR)
+    learned = (
+        learned_evidence([uuid.UUID(row[7])]).get(row[7], _NOTHING_LEARNED) if row[7] else _NOTHING_LEARNED
+    )
+    return _invoice_input(row, vendor or _NO_VENDOR, learned)
 
 
 def transaction_input_get(*, transaction_id: uuid.UUID) -> engine.TransactionInput:

@@ -354,8 +354,12 @@ def match_decide_view(request: HttpRequest, match_id: uuid.UUID, decision: str) 
     if decision not in DECISIONS:
         return HttpResponseNotAllowed(["POST"])
     service, verb = DECISIONS[decision]
+    extra: dict[str, Any] = {}
+    if decision == "confirm" and request.POST.get("write_off_reason"):
+        # The match page's "Confirm with write-off": the service checks the reason and the policy.
+        extra["write_off_reason"] = request.POST["write_off_reason"][:32]
     try:
-        service(match_id=match_id, actor=request.user)
+        service(match_id=match_id, actor=request.user, **extra)
     except DomainError as error:
         messages.error(request, f"Not {verb.lower()}: {error.detail}")
     else:

@@ -41,6 +41,7 @@ from .models import (
     Role,
     Tenant,
     TenantSettings,
+    WriteOffReason,
 )
 from .services import (
     SETTINGS_FIELDS,
@@ -450,6 +451,13 @@ class InvitationAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 class TenantSettingsForm(forms.ModelForm):
+    write_off_reasons = forms.MultipleChoiceField(
+        choices=WriteOffReason.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The reasons a write-off may be given.",
+    )
+
     class Meta:
         model = TenantSettings
         fields = list(SETTINGS_FIELDS)
@@ -481,8 +489,17 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
                     "fee_tolerance_percent",
                     "date_window_days",
                     "auto_reconcile",
+                    "rejection_memory",
                 ],
                 "description": "Used by the next reconciliation run.",
+            },
+        ),
+        (
+            "Write-offs",
+            {
+                "fields": ["write_off_max_amount", "write_off_max_percent", "write_off_reasons"],
+                "description": "A person confirming a short payment may write off the shortfall within "
+                "both limits, giving one of these reasons; beyond them the invoice stays partly paid.",
             },
         ),
     ]

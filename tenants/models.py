@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.expressions import Col
@@ -321,6 +322,26 @@ class TenantModel(TimeStampedModel):
 
 
 MAX_DATE_WINDOW_DAYS = 3650
+MAX_REJECTION_MEMORY = 100
+
+
+class WriteOffReason(models.TextChoices):
+    """Why a small shortfall of a payment is written off when its match is confirmed.
+
+    Here, with the settings that allow them, because tenants is the floor both the settings and
+    the matches (reconciliation) stand on."""
+
+    BANK_FEE = "bank_fee", "Bank fee"
+    DISCOUNT = "discount", "Discount taken"
+    ROUNDING = "rounding", "Rounding"
+    PROCESSOR_FEE = "processor_fee", "Payment processor fee"
+    OTHER = "other", "Other"
+
+
+def all_write_off_reasons() -> list[str]:
+    """The default of ``TenantSettings.write_off_reasons``: every reason (a callable, as
+    ArrayField defaults must be)."""
+    return list(WriteOffReason.values)
 
 
 class TenantSettings(TenantModel):
@@ -366,6 +387,40 @@ class TenantSettings(TenantModel):
         default=True,
         help_text="Run reconciliation by itself after each import that adds bank transactions.",
     )
+    # Write-offs are off until a tenant sets a maximum: writing money off is a policy decision.
+    # db_default: the run's set-based SQL and the bulk loaders insert rows without these columns.
+    write_off_max_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Largest shortfall a confirmation may write off, in the invoice's currency (0: none).",
+    )
+    write_off_max_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Largest shortfall a confirmation may write off, in percent of the invoice's amount "
+        "(both limits apply).",
+    )
+    write_off_reasons = ArrayField(
+        models.CharField(max_length=16, choices=WriteOffReason.choices),
+        default=all_write_off_reasons,
+        db_default=list(WriteOffReason.values),
+        blank=True,
+        size=len(WriteOffReason.values),
+        help_text="The reasons a write-off may be given.",
+    )
+    rejection_memory = models.PositiveSmallIntegerField(
+        default=3,
+        db_default=3,
+        validators=[MaxValueValidator(MAX_REJECTION_MEMORY)],
+        help_text="After this many rejections of a customer for one payer (name or account), the customer "
+        "is no longer proposed for that payer (0: never).",
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name_plural = "tenant settings"
@@ -375,6 +430,13 @@ class TenantSettings(TenantModel):
             models.CheckConstraint(
                 condition=models.Q(fee_tolerance_fixed__gte=0) & models.Q(fee_tolerance_percent__gte=0),
                 name="tenantsettings_tolerances_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(write_off_max_amount__gte=0)
+                & models.Q(write_off_max_percent__gte=0)
+                & models.Q(write_off_max_percent__lte=100)
+                & models.Q(write_off_reasons__contained_by=WriteOffReason.values),
+                name="tenantsettings_write_off_policy_valid",
             ),
         ]
 

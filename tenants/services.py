@@ -59,6 +59,10 @@ SETTINGS_FIELDS = (
     "fee_tolerance_percent",
     "date_window_days",
     "auto_reconcile",
+    "write_off_max_amount",
+    "write_off_max_percent",
+    "write_off_reasons",
+    "rejection_memory",
 )
 
 
@@ -97,6 +101,11 @@ def tenant_settings_update(
                 continue
         if isinstance(value, Decimal) and value.is_zero():
             value = abs(value)  # "-0.0" is zero, and reads as zero
+        if name == "write_off_reasons" and value is not None:
+            if len(set(value)) != len(value):
+                errors[name] = ["Each reason may be given once."]
+                continue
+            value = list(value)
         setattr(row, name, value)
     try:
         row.clean_fields(exclude=["tenant", *errors])
@@ -240,9 +249,7 @@ def invitation_create(*, invitee: str, role: str, invited_by: User) -> Invitatio
 def invitation_revoke(*, invitation_id: uuid.UUID, actor: User) -> Invitation:
     """Withdraw a pending invitation of the active tenant (404 if none, 409 once decided)."""
     invitation = (
-        Invitation.objects.select_for_update()
-        .filter(tenant_id=require_tenant_id(), pk=invitation_id)
-        .first()
+        Invitation.objects.select_for_update().filter(tenant_id=require_tenant_id(), pk=invitation_id).first()
     )
     if invitation is None:
         raise NotFound("No such invitation.")

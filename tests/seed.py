@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSource
-from invoices.models import Invoice, Vendor
+from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from tenants.audit import audit_record
@@ -66,6 +66,13 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             role=Role.VIEWER,
             expires_at=timezone.now() + dt.timedelta(days=1),
         )
+        learned = VendorLearnedEvidence.objects.create(
+            vendor=vendor,
+            kind=EvidenceKind.ALIAS,
+            value=f"{tenant.name} Holding",
+            normalized_value=f"{tenant.name.lower()} holding",
+            taught_by=[match.id],
+        )
         job = Job.objects.create(kind=JobKind.STATEMENT_IMPORT, params={}, source="seed")
         job_input = JobInput.objects.create(
             job=job, file_name="seed.csv", content=b"x", size=1, sha256="0" * 64
@@ -86,4 +93,5 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "invitation": invitation,
         "job": job,
         "job_input": job_input,
+        "learned_evidence": learned,
     }

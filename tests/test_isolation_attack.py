@@ -91,6 +91,7 @@ def a_ids(world_a) -> dict[str, str]:
         "user_id": str(world_a.viewer.pk),
         "invitation_id": str(seeded["invitation"].id),
         "job_id": str(seeded["job"].id),
+        "evidence_id": str(seeded["learned_evidence"].id),
     }
 
 

@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "tenants.models.InvitationStatus",
         "JobKindEnum": "jobs.models.JobKind",
         "JobStatusEnum": "jobs.models.JobStatus",
+        "WriteOffReasonEnum": "tenants.models.WriteOffReason",
+        "LearnedEvidenceKindEnum": "invoices.models.EvidenceKind",
     },
 }
 

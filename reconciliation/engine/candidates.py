@@ -25,6 +25,7 @@ from typing import TypeVar
 from common.finance import format_money
 
 from .normalize import name_tokens, rf_body_keys
+from .payers import Rejections
 from .signals import (
     AMOUNT_UNCORROBORATED,
     MAX_BAND,
@@ -265,7 +266,7 @@ class CandidateIndex:
 
     # -- main entry ------------------------------------------------------------------------
 
-    def candidates(self, tx: PTx, rejected: frozenset[tuple[str, str]]) -> TxCandidates:
+    def candidates(self, tx: PTx, rejected: frozenset[tuple[str, str]] | Rejections) -> TxCandidates:
         """Invoices to score for ``tx``; see the module docstring for the blocking keys."""
         s = self.settings
         invs = self.invoices

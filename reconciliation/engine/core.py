@@ -38,6 +38,7 @@ from .assignment import Option, assign
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs
 from .parallel import PicklesAsTuple, resident_bytes, split_map
+from .payers import Rejections, payer_keys
 from .signals import (
     SCORE_EXACT,
     SCORE_FEE,
@@ -191,6 +192,7 @@ def score_pair(
     open_invoices: Iterable[InvoiceInput] | None = None,
     transaction_open: bool = True,
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
+    rejected_payers: frozenset[tuple[str, str]] = frozenset(),
 ) -> PairScore:
     """Explain any pair: every signal with its reasons, and why it is not a candidate.
 
@@ -214,7 +216,9 @@ def score_pair(
         closed.append("transaction.not_open")
     run_books, codes = (books if in_books else [*books, invoice]), tuple(closed)
     return _without_cyclic_gc(
-        lambda: _Run(run_books, [transaction], settings, rejected_pairs).explain_pair(invoice.id, codes)
+        lambda: _Run(
+            run_books, [transaction], settings, rejected_pairs, rejected_payers=rejected_payers
+        ).explain_pair(invoice.id, codes)
     )
 
 
@@ -260,11 +264,22 @@ class _Run:
         settings: EngineSettings,
         rejected: frozenset[tuple[str, str]],
         on_progress: ProgressCallback | None = None,
+        rejected_payers: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.s = settings
-        self.rejected = rejected
         self.on_progress = on_progress
         self.invs, self.txs = _prepare(invoices, transactions)
+        self.rejected_pairs = rejected
+        # ``self.rejected`` answers "may this pair be proposed?" everywhere; with customers
+        # rejected for a payer it also asks that (payers.Rejections), else it is the plain set.
+        self.rejected: frozenset[tuple[str, str]] | Rejections = rejected
+        if rejected_payers:
+            self.rejected = Rejections(
+                rejected,
+                frozenset(rejected_payers),
+                {inv.id: inv.src.counterparty_id for inv in self.invs if inv.src.counterparty_id},
+                {tx.id: payer_keys(tx.src.counterparty_name, tx.src.counterparty_account) for tx in self.txs},
+            )
         self.max_atoms = max((len(k) for inv in self.invs for k in inv.keys), default=1)
         self.index = CandidateIndex(self.invs, settings)
         self.name_cache = self.index.name_cache
@@ -375,7 +390,10 @@ class _Run:
         (tx,) = self.txs
         i = next(inv.idx for inv in self.invs if inv.id == invoice_id)
         inv = self.invs[i]
-        hard, _ = hard_blockers(inv, tx, self.s, (inv.id, tx.id) in self.rejected)
+        payer_rejected = isinstance(self.rejected, Rejections) and self.rejected.payer_rejected(inv.id, tx.id)
+        hard, _ = hard_blockers(
+            inv, tx, self.s, (inv.id, tx.id) in self.rejected_pairs, payer_rejected=payer_rejected
+        )
         hard = closed + hard
         c: TxCandidates | None = None
         ev: Ev | None = None
@@ -898,6 +916,7 @@ def reconcile(
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
+    rejected_payers: frozenset[tuple[str, str]] = frozenset(),
 ) -> EngineResult:
     """Match transactions to invoices; see the module docstring for the pipeline and rules.
 
@@ -906,9 +925,13 @@ def reconcile(
     scores large runs in that many forked processes (same result, see :mod:`.parallel`).
     ``on_progress(phase, done, total)`` is called while transactions are scored and proposals
     explained (the long phases), every few hundred items, and when assignment starts; an
-    exception it raises stops the run.
+    exception it raises stops the run. ``rejected_payers`` holds ``(counterparty_id, payer
+    key)`` (``payers.payer_keys``): customers people rejected repeatedly for a payer, never
+    proposed for that payer's transactions (see :mod:`.payers`).
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
     return _without_cyclic_gc(
-        lambda: _Run(invoices, transactions, engine_settings, rejected, on_progress).run(workers)
+        lambda: _Run(
+            invoices, transactions, engine_settings, rejected, on_progress, rejected_payers=rejected_payers
+        ).run(workers)
     )

@@ -179,6 +179,9 @@ class PInv:
         # Accounts and names belong to the counterparty; reconcile() widens both to every
         # spelling and account seen on any of that counterparty's invoices.
         self.accts: frozenset[str] = frozenset((self.acct,)) if self.acct else frozenset()
+        if src.counterparty_accounts:
+            more = (normalize_account(a) for a in src.counterparty_accounts)
+            self.accts = self.accts | frozenset(a for a in more if a)
         self.names = _party_names(src.counterparty_name, src.counterparty_aliases)
         self.cp_key = (
             "id:" + src.counterparty_id
@@ -327,9 +330,12 @@ def fee_tolerance(settings: EngineSettings, outstanding: Decimal) -> Decimal:
 
 
 def hard_blockers(
-    inv: PInv, tx: PTx, settings: EngineSettings, rejected: bool
+    inv: PInv, tx: PTx, settings: EngineSettings, rejected: bool, *, payer_rejected: bool = False
 ) -> tuple[tuple[str, ...], Decimal | None]:
-    """Reasons the pair can never be a candidate, plus the FX rate if currencies differ."""
+    """Reasons the pair can never be a candidate, plus the FX rate if currencies differ.
+
+    ``rejected``: people rejected this very pair; ``payer_rejected``: they rejected the
+    invoice's customer for this payer again and again (``payers.Rejections``)."""
     out: list[str] = []
     rate = fx_rate(settings, tx.currency, inv.currency)
     if rate is None:
@@ -344,6 +350,8 @@ def hard_blockers(
         out.append("transaction.allocated")
     if rejected:
         out.append("pair.rejected")
+    elif payer_rejected:
+        out.append("payer.rejected")
     return tuple(out), rate
 
 
@@ -599,6 +607,8 @@ BLOCKER_MESSAGES = {
     "invoice.settled": "The invoice has nothing outstanding",
     "transaction.allocated": "The transaction has no unallocated amount left",
     "pair.rejected": "A person rejected this match before; it is never proposed again",
+    "payer.rejected": "People rejected this customer for this payer repeatedly: it is no longer proposed "
+    "for the payer's payments",
     "score.below_min": "Confidence {conf} is below the minimum score {min}",
     "invoice.not_open": "The invoice is not open (void or closed): runs leave it out",
     "transaction.not_open": "The transaction is not open (ignored or closed): runs leave it out",

@@ -33,6 +33,9 @@ class InvoiceInput:
     counterparty_account: str = ""  # IBAN / account number of the vendor/customer
     structured_reference: str = ""  # e.g. an ISO 11649 RF reference issued with the invoice
     direction: str = "any"  # "receivable" (credits > 0), "payable" (debits < 0), "any"
+    # More accounts of the counterparty (learned from confirmed matches): they count exactly
+    # like counterparty_account, for blocking, scoring and auto-confirmation.
+    counterparty_accounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,8 @@ from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
 from common import limits
-from invoices.models import Invoice, Vendor
+from invoices.models import Invoice, Vendor, VendorLearnedEvidence
+from tenants.models import WriteOffReason
 
 from ..backtest import MAX_THRESHOLDS
 from ..engine.calibration import EXAMPLES_MAX, RECOMMENDATION_MAX_CHARS
@@ -139,6 +140,9 @@ LIST_BOUNDS: dict[str, Any] = {
     # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
     "ReconcileResult.candidates": ROWS,
     "Vendor.aliases": limits.ALIASES_PER_VENDOR,
+    "Vendor.learnedEvidence": limits.LEARNED_EVIDENCE_PER_VENDOR,
+    "LearnedEvidence.taughtBy": limits.LEARNED_TEACHERS,
+    "TenantSettings.writeOffReasons": len(WriteOffReason.values),
     "Match.allocations": _ALLOCATIONS,
     "Match.breakdown": _ALLOCATIONS,
     "Candidate.allocations": _ALLOCATIONS,
@@ -170,6 +174,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
 _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Invoice": Invoice,
     "Vendor": Vendor,
+    "LearnedEvidence": VendorLearnedEvidence,
     "BankTransaction": BankTransaction,
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,

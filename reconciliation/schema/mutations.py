@@ -47,6 +47,7 @@ from .types import (
     ReconcileResult,
     TenantSettingsInput,
     TenantSettingsType,
+    WriteOffReasonEnum,
     backtest_report_type,
     tenant_settings_type,
 )
@@ -202,9 +203,19 @@ class Mutation:
         )
         return backtest_result(job)
 
-    @write_mutation(description="Confirm a proposed match (conflict if the money is already allocated).")
-    def confirm_match(self, info: Info, id: uuid.UUID) -> MatchType:
-        services.match_confirm(match_id=id, actor=info.context.user)
+    @write_mutation(
+        description="Confirm a proposed match (conflict if the money is already allocated). With "
+        "`writeOffReason`, also write off what the payment leaves short, within the tenant's policy "
+        "(`unprocessable` beyond it, `conflict` when nothing is short)."
+    )
+    def confirm_match(
+        self, info: Info, id: uuid.UUID, write_off_reason: WriteOffReasonEnum | None = None
+    ) -> MatchType:
+        services.match_confirm(
+            match_id=id,
+            actor=info.context.user,
+            write_off_reason=write_off_reason.value if write_off_reason is not None else None,
+        )
         return selectors.match_get(match_id=id)  # type: ignore[return-value]
 
     @write_mutation(description="Reject a proposed match; its pairs are never proposed again.")
@@ -241,7 +252,9 @@ class Mutation:
     )
     def update_tenant_settings(self, info: Info, input: TenantSettingsInput) -> TenantSettingsType:
         changes = {
-            name: value
+            name: [reason.value for reason in value]
+            if name == "write_off_reasons" and value is not None
+            else value
             for name, value in vars(input).items()
             if value is not strawberry.UNSET and name in tenant_services.SETTINGS_FIELDS
         }
@@ -249,6 +262,16 @@ class Mutation:
             changes=changes, actor=info.context.user, source="graphql"
         )
         return tenant_settings_type(row)
+
+    @write_mutation(
+        description="Remove a payer name or account the engine learned for a vendor (the next run no longer "
+        "counts it)."
+    )
+    def delete_learned_evidence(self, info: Info, vendor_id: uuid.UUID, id: uuid.UUID) -> DeleteResult:
+        invoice_services.vendor_evidence_delete(
+            vendor_id=vendor_id, evidence_id=id, actor=info.context.user, source="graphql"
+        )
+        return DeleteResult(id=id, deleted=True)
 
     @write_mutation(description="Delete an unpaid, unmatched invoice (others must be voided).")
     def delete_invoice(self, info: Info, id: uuid.UUID) -> DeleteResult:

@@ -23,7 +23,8 @@ from strawberry.scalars import JSON
 
 from banking.models import BankTransaction, TransactionStatus
 from common.finance import AmountError, exact_decimal, quantize
-from invoices.models import Invoice, InvoiceKind, InvoiceStatus, Vendor
+from invoices.models import EvidenceKind, Invoice, InvoiceKind, InvoiceStatus, Vendor, VendorLearnedEvidence
+from tenants.models import WriteOffReason
 
 from ..models import Match, MatchAllocation, MatchShape, MatchStatus, ReconciliationRun
 
@@ -113,6 +114,21 @@ class MatchShapeEnum(enum.Enum):
     MANY_TO_ONE = MatchShape.MANY_TO_ONE.value
 
 
+@strawberry.enum(name="WriteOffReason", description="Why a shortfall was written off.")
+class WriteOffReasonEnum(enum.Enum):
+    BANK_FEE = WriteOffReason.BANK_FEE.value
+    DISCOUNT = WriteOffReason.DISCOUNT.value
+    ROUNDING = WriteOffReason.ROUNDING.value
+    PROCESSOR_FEE = WriteOffReason.PROCESSOR_FEE.value
+    OTHER = WriteOffReason.OTHER.value
+
+
+@strawberry.enum(name="LearnedEvidenceKind")
+class LearnedEvidenceKindEnum(enum.Enum):
+    ALIAS = EvidenceKind.ALIAS.value
+    ACCOUNT = EvidenceKind.ACCOUNT.value
+
+
 @strawberry.enum(name="InvoiceDirection", description="Which bank amounts may pay an invoice.")
 class InvoiceDirectionEnum(enum.Enum):
     RECEIVABLE = "receivable"
@@ -174,6 +190,27 @@ class PairScore:
 # --- Ledger rows -------------------------------------------------------------------------------------
 
 
+@strawberry_django.type(
+    VendorLearnedEvidence,
+    name="LearnedEvidence",
+    description="A payer name or account the team taught the engine for a vendor by confirming a match.",
+)
+class LearnedEvidenceType:
+    id: strawberry.auto
+    vendor_id: uuid.UUID
+    value: strawberry.auto = strawberry_django.field(description="As the bank statement showed it.")
+    normalized_value: strawberry.auto = strawberry_django.field(description="What the engine compares.")
+    taught_by: list[uuid.UUID] = strawberry_django.field(
+        description="The confirmed matches that taught it (it goes when all are undone)."
+    )
+    created_by_id: int | None
+    created_at: strawberry.auto
+
+    @strawberry.field
+    def kind(self, root: VendorLearnedEvidence) -> LearnedEvidenceKindEnum:
+        return LearnedEvidenceKindEnum(root.kind)
+
+
 @strawberry_django.type(Vendor, name="Vendor")
 class VendorType:
     id: strawberry.auto
@@ -183,6 +220,12 @@ class VendorType:
     aliases: strawberry.auto
     created_at: strawberry.auto
     updated_at: strawberry.auto
+
+    @strawberry.field(
+        description="Payer names and accounts learned from confirmed matches; they count like aliases, iban."
+    )
+    def learned_evidence(self, root: Vendor) -> list[LearnedEvidenceType]:
+        return list(root.learned_evidence.order_by("-created_at", "-id"))  # type: ignore[arg-type]
 
 
 @strawberry_django.type(Invoice, name="Invoice")
@@ -208,8 +251,13 @@ class InvoiceType:
         return InvoiceStatusEnum(root.status)
 
     amount: Decimal = money("amount", description="At the currency's minor unit.")
-    amount_paid: Decimal = money("amount_paid")
+    amount_paid: Decimal = money(
+        "amount_paid", description="Settled by confirmed matches: payments, absorbed fees and write-offs."
+    )
     outstanding_amount: Decimal = money("outstanding", description="amount - amountPaid")
+    amount_written_off: Decimal = money(
+        "amount_written_off", description="The part of amountPaid written off at confirmations."
+    )
 
 
 @strawberry_django.type(BankTransaction, name="BankTransaction")
@@ -261,6 +309,9 @@ class MatchAllocationType:
         description="Settled on the invoice (incl. an absorbed fee), in `invoiceCurrency`.",
     )
     invoice_currency: str = strawberry_django.field(description="The invoice's currency.")
+    write_off_amount: Decimal = money(
+        "write_off_amount", "invoice_currency", description="Shortfall of the invoice written off with it."
+    )
 
 
 @strawberry_django.type(Match, name="Match")
@@ -274,6 +325,10 @@ class MatchType:
     confidence: Decimal
     runner_up_confidence: Decimal | None
     fee_amount: Decimal = money("fee_amount", description="Underpayment booked as a bank fee, in `currency`.")
+    write_off_amount: Decimal = money(
+        "write_off_amount",
+        description="Shortfall written off at confirmation (tenant policy), in `currency`; kept on undo.",
+    )
     currency: str = strawberry_django.field(description="The invoices' currency.")
     decided_by_id: int | None
     confirmed_at: strawberry.auto
@@ -288,6 +343,10 @@ class MatchType:
     @strawberry.field
     def status(self, root: Match) -> MatchStatusEnum:
         return MatchStatusEnum(root.status)
+
+    @strawberry.field(description="Why it was written off (null: nothing was).")
+    def write_off_reason(self, root: Match) -> WriteOffReasonEnum | None:
+        return WriteOffReasonEnum(root.write_off_reason) if root.write_off_reason else None
 
     @strawberry.field
     def reasons(self, root: Match) -> list[Reason]:
@@ -501,6 +560,18 @@ class TenantSettingsType:
     fee_tolerance_percent: Decimal
     date_window_days: int
     auto_reconcile: bool = strawberry.field(description="A run starts by itself after each import.")
+    write_off_max_amount: Decimal = strawberry.field(
+        description="Largest shortfall a confirmation may write off, in the invoice's currency (0: none)."
+    )
+    write_off_max_percent: Decimal = strawberry.field(
+        description="Largest shortfall a confirmation may write off, in percent of the invoice (both apply)."
+    )
+    write_off_reasons: list[WriteOffReasonEnum] = strawberry.field(
+        description="Reasons a write-off may give."
+    )
+    rejection_memory: int = strawberry.field(
+        description="Rejections of a customer for a payer after which it is not proposed for it (0: never)."
+    )
 
 
 def tenant_settings_type(row: Any) -> TenantSettingsType:
@@ -513,6 +584,10 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
         auto_reconcile=row.auto_reconcile,
+        write_off_max_amount=row.write_off_max_amount,
+        write_off_max_percent=row.write_off_max_percent,
+        write_off_reasons=[WriteOffReasonEnum(reason) for reason in row.write_off_reasons],
+        rejection_memory=row.rejection_memory,
     )
 
 
@@ -525,6 +600,10 @@ class TenantSettingsInput:
     fee_tolerance_percent: Decimal | None = strawberry.UNSET
     date_window_days: int | None = strawberry.UNSET
     auto_reconcile: bool | None = strawberry.UNSET
+    write_off_max_amount: Decimal | None = strawberry.UNSET
+    write_off_max_percent: Decimal | None = strawberry.UNSET
+    write_off_reasons: list[WriteOffReasonEnum] | None = strawberry.UNSET
+    rejection_memory: int | None = strawberry.UNSET
 
 
 @strawberry.input

@@ -156,6 +156,11 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         "fee_tolerance_fixed": "2.50",
         "fee_tolerance_percent": "1",
         "date_window_days": "90",
+        # What the browser posts for the write-off policy and rejection memory (issue 17).
+        "write_off_max_amount": "0",
+        "write_off_max_percent": "0",
+        "write_off_reasons": ["rounding"],
+        "rejection_memory": "3",
     }
     assert login(staff_a.accountant).post(url, data).status_code == 403
 

@@ -39,6 +39,10 @@ def test_members_read_the_settings(world_a, api_client_for):
         "fee_tolerance_percent": "0.00",
         "date_window_days": 120,
         "auto_reconcile": True,
+        "write_off_max_amount": "0.00",
+        "write_off_max_percent": "0.00",
+        "write_off_reasons": ["bank_fee", "discount", "rounding", "processor_fee", "other"],
+        "rejection_memory": 3,
     }
 
 
