@@ -482,6 +482,13 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
                 "description": "Used by the next reconciliation run.",
             },
         ),
+        (
+            "Imports",
+            {
+                "fields": ["internal_transfer_days"],
+                "description": "Used when statements are imported.",
+            },
+        ),
     ]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:

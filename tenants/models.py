@@ -320,6 +320,9 @@ class TenantModel(TimeStampedModel):
 
 
 MAX_DATE_WINDOW_DAYS = 3650
+# Two legs of a transfer between own accounts further apart than a month are not one transfer.
+MAX_INTERNAL_TRANSFER_DAYS = 31
+DEFAULT_INTERNAL_TRANSFER_DAYS = 4
 
 
 class TenantSettings(TenantModel):
@@ -354,6 +357,15 @@ class TenantSettings(TenantModel):
         default=120,
         validators=[MaxValueValidator(MAX_DATE_WINDOW_DAYS)],
         help_text="How many days after the due date (or before the issue date) a payment may fall.",
+    )
+    # 4 by default: a transfer sent on a Friday before a bank holiday arrives at another bank on
+    # the Tuesday; a wider window pairs more unrelated payments of equal amounts.
+    internal_transfer_days = models.PositiveSmallIntegerField(
+        default=DEFAULT_INTERNAL_TRANSFER_DAYS,
+        db_default=DEFAULT_INTERNAL_TRANSFER_DAYS,
+        validators=[MaxValueValidator(MAX_INTERNAL_TRANSFER_DAYS)],
+        help_text="How many days apart the two legs of a transfer between the tenant's own accounts may "
+        "be booked to be paired as an internal transfer (0: the same day).",
     )
 
     class Meta(TenantModel.Meta):

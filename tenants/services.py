@@ -56,6 +56,7 @@ SETTINGS_FIELDS = (
     "fee_tolerance_fixed",
     "fee_tolerance_percent",
     "date_window_days",
+    "internal_transfer_days",
 )
 
 
