@@ -136,11 +136,11 @@ class OptionalMoneyField(MoneyField):
 
 class StatementCheckSerializer(serializers.Serializer):
     name = serializers.ChoiceField(
-        choices=["previous_closing", "movements"],
+        choices=selectors.CheckName.choices,
         help_text="previous_closing: the opening balance against the previous statement's closing balance; "
         "movements: opening balance plus the statement's transactions against its closing balance",
     )
-    status = serializers.ChoiceField(choices=[status.value for status in selectors.CheckStatus])
+    status = serializers.ChoiceField(choices=selectors.CheckStatus.choices)
     difference = serializers.SerializerMethodField(
         help_text="In the statement's currency; null unless checked"
     )

@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
+from django.db import models
 from django.db.models import Q, QuerySet
 
 from common.finance import format_money
@@ -129,10 +129,22 @@ def statement_get(*, statement_id: uuid.UUID) -> BankStatement:
     return found
 
 
-class CheckStatus(StrEnum):
-    OK = "ok"
-    BREAK = "break"
-    NOT_APPLICABLE = "not_applicable"
+# Each statement has these many checks, and a check's ``detail`` at most this many characters:
+# fixed words, five amounts and the previous statement's label (its id and sequence are bounded
+# by tenants.limits). A test checks the longest detail against it (the GraphQL cost limit uses it).
+STATEMENT_CHECKS = 2
+CHECK_DETAIL_MAX_CHARS = 500
+
+
+class CheckName(models.TextChoices):
+    PREVIOUS_CLOSING = "previous_closing", "Opening balance against the previous statement's closing balance"
+    MOVEMENTS = "movements", "Opening balance plus the transactions against the closing balance"
+
+
+class CheckStatus(models.TextChoices):
+    OK = "ok", "OK"
+    BREAK = "break", "Break"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +156,7 @@ class StatementCheck:
     closing balance). ``difference`` is in the statement's currency (None unless checked).
     """
 
-    name: str
+    name: CheckName
     status: CheckStatus
     difference: Decimal | None
     detail: str
@@ -157,7 +169,7 @@ def _statement_label(statement: BankStatement) -> str:
 
 
 def _previous_closing_check(statement: BankStatement) -> StatementCheck:
-    name, currency = "previous_closing", statement.currency
+    name, currency = CheckName.PREVIOUS_CLOSING, statement.currency
     previous = statement.previous_statement
     if statement.opening_balance is None:
         return StatementCheck(
@@ -202,7 +214,7 @@ def _previous_closing_check(statement: BankStatement) -> StatementCheck:
 
 
 def _movements_check(statement: BankStatement) -> StatementCheck:
-    name, currency = "movements", statement.currency
+    name, currency = CheckName.MOVEMENTS, statement.currency
     opening, closing = statement.opening_balance, statement.closing_balance
     if opening is None or closing is None:
         missing = " and no ".join(

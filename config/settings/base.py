@@ -212,6 +212,9 @@ SPECTACULAR_SETTINGS = {
         "MatchShapeEnum": "reconciliation.models.MatchShape",
         "RoleEnum": "tenants.models.Role",
         "InvitationStatusEnum": "tenants.models.InvitationStatus",
+        "InternalTransferStatusEnum": "banking.models.InternalTransferStatus",
+        "StatementCheckNameEnum": "banking.selectors.CheckName",
+        "StatementCheckStatusEnum": "banking.selectors.CheckStatus",
     },
 }
 
