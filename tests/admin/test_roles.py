@@ -156,6 +156,7 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         "fee_tolerance_fixed": "2.50",
         "fee_tolerance_percent": "1",
         "date_window_days": "90",
+        "internal_transfer_days": "4",
     }
     assert login(staff_a.accountant).post(url, data).status_code == 403
 
