@@ -735,11 +735,16 @@ class InternalTransferAdmin(TenantAdminMixin, admin.ModelAdmin):
     def incoming_link(self, obj: InternalTransfer) -> str:
         return self._leg_link(obj.incoming)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InternalTransfer]:
+        # The user's name only: the runtime role reads a few columns of auth_user, not all.
+        return super().get_queryset(request).annotate(unpaired_by_username=F("unpaired_by__username"))
+
     @admin.display(description="Unpaired")
     def unpaired(self, obj: InternalTransfer) -> str:
         if obj.unpaired_at is None:
             return "—"
-        return f"{obj.unpaired_at:%Y-%m-%d %H:%M} by {obj.unpaired_by or 'someone since removed'}"
+        who = getattr(obj, "unpaired_by_username", None) or "someone since removed"
+        return f"{obj.unpaired_at:%Y-%m-%d %H:%M} by {who}"
 
     def _unpair(self, request: HttpRequest, transfers: Iterable[InternalTransfer]) -> None:
         done, problems = [], []

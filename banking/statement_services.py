@@ -241,7 +241,7 @@ def statement_chains_refresh(*, statement_ids: Iterable[uuid.UUID]) -> None:
     """Recompute the continuity of the chains (account, currency) the statements belong to.
 
     The accounts are locked (in id order) first: a concurrent import of the same account waits
-    here and then reads this one's statements, so the last refresh sees every statement.
+    here until this one commits, then reads its statements, so the last refresh sees them all.
     """
     chains = set(
         BankStatement.objects.filter(pk__in=list(statement_ids)).values_list("account_id", "currency")
@@ -249,7 +249,14 @@ def statement_chains_refresh(*, statement_ids: Iterable[uuid.UUID]) -> None:
     if not chains:
         return
     account_ids = sorted({account_id for account_id, _currency in chains})
-    list(BankAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk"))
+    # NO KEY UPDATE: it waits for another refresh of the account, not for the KEY SHARE locks the
+    # foreign keys of both imports' rows already hold on it (FOR UPDATE would deadlock with them).
+    list(
+        BankAccount.objects.select_for_update(no_key=True)
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
     changed: list[BankStatement] = []
     now = timezone.now()
     for account_id, currency in sorted(chains):

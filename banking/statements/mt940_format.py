@@ -377,14 +377,21 @@ def _balance(tag: str, value: str, line: int) -> ParsedBalance:
     )
 
 
-def _statement(
-    block: str, first_line: int, account: str, transactions: list[ParsedTransaction], first: int
-) -> ParsedStatement:
-    """The statement-level part of one message: ``:20:``, ``:28C:`` and its booked balances.
+@dataclass(frozen=True, slots=True)
+class _StatementTags:
+    """A message's own tags: ``:20:``, ``:28C:`` and its booked balances."""
+
+    reference: str
+    sequence: str
+    opening: ParsedBalance | None
+    closing: ParsedBalance | None
+
+
+def _statement_tags(block: str, first_line: int) -> _StatementTags:
+    """Read before the library parses the message, so a malformed balance is refused in our words.
 
     Opening = the first ``:60F:``/``:60M:`` (``:60:``), closing = the first ``:62F:``/``:62M:``
-    (``:62:``); the statement's currency is theirs (else its transactions'). MT940 carries no
-    period: only the balances' dates.
+    (``:62:``).
     """
     tags: dict[str, tuple[str, str, int]] = {}  # kind (20, 28, 60, 62) -> (tag, value, line)
     line, position = first_line, 0
@@ -392,8 +399,20 @@ def _statement(
         line += block.count("\n", position, match.start())
         position = match.start()
         tags.setdefault(match.group(1)[:2], (match.group(1), match.group(2), line))
-    opening = _balance(*tags["60"]) if "60" in tags else None
-    closing = _balance(*tags["62"]) if "62" in tags else None
+    return _StatementTags(
+        reference=collapse_ws(tags["20"][1]) if "20" in tags else "",
+        sequence=collapse_ws(tags["28"][1]) if "28" in tags else "",
+        opening=_balance(*tags["60"]) if "60" in tags else None,
+        closing=_balance(*tags["62"]) if "62" in tags else None,
+    )
+
+
+def _statement(
+    tags: _StatementTags, first_line: int, account: str, transactions: list[ParsedTransaction], first: int
+) -> ParsedStatement:
+    """The statement of one message. Its currency is its balances' (else its transactions');
+    MT940 carries no period, only the balances' dates."""
+    opening, closing = tags.opening, tags.closing
     currency = (
         (opening.currency if opening else "")
         or (closing.currency if closing else "")
@@ -402,8 +421,8 @@ def _statement(
     return ParsedStatement(
         account=account,
         currency=currency,
-        statement_id=collapse_ws(tags["20"][1]) if "20" in tags else "",
-        sequence=collapse_ws(tags["28"][1]) if "28" in tags else "",
+        statement_id=tags.reference,
+        sequence=tags.sequence,
         opening=opening,
         closing=closing if closing is None or closing.currency == currency else None,
         first_transaction=first,
@@ -438,6 +457,7 @@ def parse_mt940_file(data: bytes | str) -> tuple[list[ParsedStatement], list[Par
         first_line += text.count("\n", counted_to, start)
         counted_to = start
         block = text[start:end]
+        statement_tags = _statement_tags(block, first_line)
         tag_lines: list[int] = []
         line, position = first_line, 0
         for match in _TRANSACTION_TAG.finditer(block):
@@ -470,7 +490,7 @@ def parse_mt940_file(data: bytes | str) -> tuple[list[ParsedStatement], list[Par
         for position_in_block, transaction in enumerate(transactions):
             location = f"line {tag_lines[position_in_block]}"
             results.append(_convert(transaction.data, account, account_currency, location))
-        statements.append(_statement(block, first_line, account, results[first:], first))
+        statements.append(_statement(statement_tags, first_line, account, results[first:], first))
     return statements, results
 
 
