@@ -360,10 +360,12 @@ class TenantSettings(TenantModel):
     )
     # 4 by default: a transfer sent on a Friday before a bank holiday arrives at another bank on
     # the Tuesday; a wider window pairs more unrelated payments of equal amounts.
-    internal_transfer_days = models.PositiveSmallIntegerField(
+    # Not a PositiveSmallIntegerField: Citus refuses a new column with an unnamed CHECK; the
+    # bound is the named constraint below.
+    internal_transfer_days = models.SmallIntegerField(
         default=DEFAULT_INTERNAL_TRANSFER_DAYS,
         db_default=DEFAULT_INTERNAL_TRANSFER_DAYS,
-        validators=[MaxValueValidator(MAX_INTERNAL_TRANSFER_DAYS)],
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_INTERNAL_TRANSFER_DAYS)],
         help_text="How many days apart the two legs of a transfer between the tenant's own accounts may "
         "be booked to be paired as an internal transfer (0: the same day).",
     )
@@ -376,6 +378,11 @@ class TenantSettings(TenantModel):
             models.CheckConstraint(
                 condition=models.Q(fee_tolerance_fixed__gte=0) & models.Q(fee_tolerance_percent__gte=0),
                 name="tenantsettings_tolerances_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(internal_transfer_days__gte=0)
+                & models.Q(internal_transfer_days__lte=MAX_INTERNAL_TRANSFER_DAYS),
+                name="tenantsettings_internal_transfer_days_range",
             ),
         ]
 

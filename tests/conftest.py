@@ -27,6 +27,9 @@ CITUS_PASS = (
     "tests/banking/test_import_api.py",
     "tests/banking/test_import_dedup.py",
     "tests/banking/test_statement_import.py",
+    "tests/banking/test_statement_continuity.py",
+    "tests/banking/test_statements_api.py",
+    "tests/banking/test_internal_transfers.py",
     "tests/invoices/test_bulk_import.py",
     "tests/reconciliation/test_workflow.py",
     "tests/reconciliation/test_staged_json.py",
@@ -61,28 +64,6 @@ def pytest_collection_modifyitems(config, items) -> None:
         kwargs = dict(marker.kwargs) if marker else {}
         kwargs["transaction"] = True
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest marker wins
-
-
-if ON_CITUS:
-
-    @pytest.fixture(scope="session")
-    def django_db_setup(django_test_environment, django_db_blocker):
-        """A fresh Citus test database on every node, then Django's migrations (which distribute).
-
-        With the embedded cluster (``./dev test --citus``) the database is recreated here;
-        against another Citus cluster it must exist already with the extension and the nodes
-        (``TEST_DATABASE_NAME``).
-        """
-        from django.conf import settings
-        from django.test.utils import setup_databases
-
-        name = settings.DATABASES["default"]["TEST"]["NAME"]
-        if os.environ.get("EMBEDDED_CITUS") == "1":
-            from devtools.embedded_citus import create_citus_database, ensure_citus_cluster
-
-            create_citus_database(ensure_citus_cluster(), name, fresh=True)
-        with django_db_blocker.unblock():
-            setup_databases(verbosity=0, interactive=False, keepdb=True)
 
 
 @dataclass
@@ -144,8 +125,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def _without_durability(django_db_blocker) -> None:
     """The throwaway test database gives up commit durability; nothing else does.
 
     ``synchronous_commit = off`` for the test database only (``ALTER DATABASE``, so the
@@ -163,6 +143,37 @@ def django_db_setup(django_db_setup, django_db_blocker):
             name = sql.Identifier(connection.settings_dict["NAME"])
             cursor.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(name))
             cursor.execute("SET synchronous_commit = off")  # this already open session too
+
+
+# One definition per run: a second fixture of the same name in this module would replace the
+# first (the Citus pass then ran on a plain database on the coordinator, its Citus tests skipped).
+if ON_CITUS:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_test_environment, django_db_blocker):
+        """A fresh Citus test database on every node, then Django's migrations (which distribute).
+
+        With the embedded cluster (``./dev test --citus``) the database is recreated here;
+        against another Citus cluster it must exist already with the extension and the nodes
+        (``TEST_DATABASE_NAME``).
+        """
+        from django.conf import settings
+        from django.test.utils import setup_databases
+
+        name = settings.DATABASES["default"]["TEST"]["NAME"]
+        if os.environ.get("EMBEDDED_CITUS") == "1":
+            from devtools.embedded_citus import create_citus_database, ensure_citus_cluster
+
+            create_citus_database(ensure_citus_cluster(), name, fresh=True)
+        with django_db_blocker.unblock():
+            setup_databases(verbosity=0, interactive=False, keepdb=True)
+        _without_durability(django_db_blocker)
+
+else:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_setup, django_db_blocker):
+        _without_durability(django_db_blocker)
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
-"""Imported statements with their balances and continuity, internal transfers between own
-accounts, and each transaction's statement.
+"""Imported statements with their balances and continuity, and internal transfers between own
+accounts.
 
 Two tenant tables, set up as every tenant table (tenants.citus, "Adding a tenant table
 later"): RLS, (tenant_id, id) primary keys, distributed by tenant_id on Citus before their
 keys are added, composite foreign keys between tenant tables, keys to users checked at once.
-The status ``internal`` joins the transactions' statuses; a leg of an internal transfer is
-never allocated (CHECK).
+The key to users is created with the table (Django adds it when the migration ends, after the
+distribution: a key to a reference table would make Citus turn a table that is still local into
+a "Citus local table", which cannot then be distributed); 0010 makes it immediate.
 """
 
 import django.db.models.deletion
@@ -15,21 +16,21 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
-from tenants.citus import distribute
+from tenants.citus import distribute, one_connection_per_node
 from tenants.rls import (
     enable_tenant_rls,
     tenant_foreign_key,
     tenant_primary_key,
     tenant_reference,
-    user_keys_immediate,
 )
 
 TABLES = ("banking_bankstatement", "banking_internaltransfer")
+
+
 REFERENCES = (
     ("banking_bankstatement", "account_id", "banking_bankaccount"),
     ("banking_bankstatement", "import_batch_id", "banking_importbatch"),
     ("banking_bankstatement", "previous_statement_id", "banking_bankstatement"),
-    ("banking_banktransaction", "statement_id", "banking_bankstatement"),
     ("banking_internaltransfer", "outgoing_id", "banking_banktransaction"),
     ("banking_internaltransfer", "incoming_id", "banking_banktransaction"),
 )
@@ -43,6 +44,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.CreateModel(
             name="BankStatement",
             fields=[
@@ -107,6 +109,51 @@ class Migration(migrations.Migration):
                     models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True),
                 ),
                 ("has_break", models.BooleanField(default=False)),
+                (
+                    "account",
+                    tenants.models.TenantForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statements",
+                        to="banking.bankaccount",
+                    ),
+                ),
+                (
+                    "import_batch",
+                    tenants.models.TenantForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        help_text="The import that first brought this statement",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="statements",
+                        to="banking.importbatch",
+                    ),
+                ),
+                (
+                    "previous_statement",
+                    tenants.models.TenantForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="banking.bankstatement",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
                 "ordering": ["-created_at", "-id"],
@@ -140,6 +187,47 @@ class Migration(migrations.Migration):
                     models.PositiveSmallIntegerField(help_text="Days between the two legs' booking dates"),
                 ),
                 ("unpaired_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "unpaired_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incoming",
+                    tenants.models.TenantForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="banking.banktransaction",
+                    ),
+                ),
+                (
+                    "outgoing",
+                    tenants.models.TenantForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="banking.banktransaction",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
                 "ordering": ["-created_at", "-id"],
@@ -150,148 +238,6 @@ class Migration(migrations.Migration):
                 ("objects", django.db.models.manager.Manager()),
                 ("tenant_routed", django.db.models.manager.Manager()),
             ],
-        ),
-        migrations.RemoveConstraint(
-            model_name="banktransaction",
-            name="banktransaction_status_valid",
-        ),
-        migrations.AlterField(
-            model_name="banktransaction",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("unmatched", "Unmatched"),
-                    ("matched", "Matched"),
-                    ("ignored", "Ignored"),
-                    ("internal", "Internal transfer"),
-                ],
-                default="unmatched",
-                max_length=10,
-            ),
-        ),
-        migrations.AddField(
-            model_name="bankstatement",
-            name="account",
-            field=tenants.models.TenantForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="statements",
-                to="banking.bankaccount",
-            ),
-        ),
-        migrations.AddField(
-            model_name="bankstatement",
-            name="import_batch",
-            field=tenants.models.TenantForeignKey(
-                db_constraint=False,
-                db_index=False,
-                help_text="The import that first brought this statement",
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="statements",
-                to="banking.importbatch",
-            ),
-        ),
-        migrations.AddField(
-            model_name="bankstatement",
-            name="previous_statement",
-            field=tenants.models.TenantForeignKey(
-                blank=True,
-                db_constraint=False,
-                db_index=False,
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to="banking.bankstatement",
-            ),
-        ),
-        migrations.AddField(
-            model_name="bankstatement",
-            name="tenant",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                editable=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="tenants.tenant",
-            ),
-        ),
-        migrations.AddField(
-            model_name="banktransaction",
-            name="statement",
-            field=tenants.models.TenantForeignKey(
-                blank=True,
-                db_constraint=False,
-                db_index=False,
-                help_text="The statement that first brought this transaction (none for CSV and API imports)",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="transactions",
-                to="banking.bankstatement",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="banktransaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("status__in", ["unmatched", "matched", "ignored", "internal"])),
-                name="banktransaction_status_valid",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="banktransaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "internal"), _negated=True), ("allocated_amount", 0), _connector="OR"
-                ),
-                name="banktransaction_internal_unallocated",
-            ),
-        ),
-        migrations.AddField(
-            model_name="internaltransfer",
-            name="incoming",
-            field=tenants.models.TenantForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="banking.banktransaction",
-            ),
-        ),
-        migrations.AddField(
-            model_name="internaltransfer",
-            name="outgoing",
-            field=tenants.models.TenantForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="banking.banktransaction",
-            ),
-        ),
-        migrations.AddField(
-            model_name="internaltransfer",
-            name="tenant",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                editable=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="tenants.tenant",
-            ),
-        ),
-        migrations.AddField(
-            model_name="internaltransfer",
-            name="unpaired_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
         ),
         migrations.AddIndex(
             model_name="bankstatement",
@@ -406,9 +352,12 @@ class Migration(migrations.Migration):
             ),
         ),
         *[enable_tenant_rls(table) for table in TABLES],
-        *[tenant_primary_key(table) for table in TABLES],
+        # Unapplied, the tables are dropped and their keys with them: no way back to a key
+        # without tenant_id (which Citus would refuse on a distributed table anyway).
+        *[migrations.RunSQL(tenant_primary_key(table).sql, migrations.RunSQL.noop) for table in TABLES],
         migrations.RunPython(distribute, migrations.RunPython.noop),
         *[tenant_foreign_key(table) for table in TABLES],
         *[tenant_reference(*reference) for reference in REFERENCES],
-        user_keys_immediate("banking_internaltransfer"),
+        # Unapplying runs the operations backwards: this one comes first then.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]
