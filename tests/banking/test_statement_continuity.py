@@ -245,3 +245,20 @@ def test_concurrent_imports_of_one_account_see_each_others_statements(world_a):
         ("STMT-4", False, D(0), "STMT-3"),
         ("STMT-5", False, D(0), "STMT-4"),
     ]
+
+
+def test_the_command_imports_and_reports_each_break(world_a, tmp_path):
+    from django.core.management import call_command
+
+    march, may = tmp_path / "march.xml", tmp_path / "may.xml"
+    march.write_bytes(camt(MARCH))
+    may.write_bytes(camt(MAY))
+    out = io.StringIO()
+    tenant = str(world_a.tenant.id)
+    call_command("import_bank_statement", str(march), str(may), "--tenant", tenant, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if line.startswith("  statement")] == [
+        "  statement STMT-5 5 (2024-05-28): The opening balance 120.00 EUR differs by -30.00 EUR from the "
+        "closing balance 150.00 EUR of the previous statement (STMT-3 3, 2024-03-28): a statement is missing "
+        "between them, or one was imported twice."
+    ]
