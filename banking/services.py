@@ -325,6 +325,9 @@ def transactions_import(
             if progress is not None:
                 progress(received)
         imported, ids = _move_staged_rows(cursor, staging, tenant_id, batch.id, kinds, return_ids)
+        # The days the import covers: where the other legs of its transfers can be.
+        cursor.execute(sql.SQL("SELECT min(booking_date), max(booking_date) FROM {}").format(staging))
+        booked = cursor.fetchone()
     batch.received_count = received
     batch.imported_count = imported
     batch.duplicate_count = received - imported
@@ -339,7 +342,11 @@ def transactions_import(
         transaction_id_texts=ids,
         statements=_stored_statements(recorded),
         new_statement_ids=set(recorded.new_ids),
-        internal_transfers=len(internal_transfers_pair(batch_id=batch.id)) if imported else 0,
+        internal_transfers=(
+            len(internal_transfers_pair(batch_id=batch.id, booked_from=booked[0], booked_to=booked[1]))
+            if imported
+            else 0
+        ),
     )
 
 

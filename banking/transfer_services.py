@@ -13,22 +13,24 @@ B, B not A), same currency, booked at most the tenant's ``internal_transfer_days
 unmatched with nothing allocated (a leg allocated to an invoice is never paired), neither ever
 unpaired by a person. A leg whose counterparty is an IBAN other than the other account's (when
 that account is known by its IBAN) is a payment to or from someone else, not this transfer.
-Several candidates: the closest in time wins, then the one whose counterparty names the other
-account, then the earliest booked, then by id, so the outcome does not depend on the order
-rows were read in.
+Several candidates: one whose counterparty names the other account (the bank's own evidence)
+wins, then the closest in time, then the earliest booked, then by id, so the outcome does not
+depend on the order rows were read in. Amount and dates alone can pair payments that only look
+like a transfer (a card payment of 100.00 from one account, a payer's 100.00 without an IBAN on
+the other): ``bench/transfer_bench.py`` measures how often on skewed data; a person unpairs them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from common.finance import looks_like_iban
-from tenants.audit import Actor, actor_user, audit_record
+from tenants.audit import Actor, actor_user, audit_record, audit_records
 from tenants.context import require_tenant_id
 from tenants.errors import Conflict, NotFound
 from tenants.models import DEFAULT_INTERNAL_TRANSFER_DAYS, TenantSettings
@@ -51,6 +53,10 @@ WHERE o.tenant_id = %(tenant)s AND i.tenant_id = %(tenant)s
   AND oa.tenant_id = %(tenant)s AND ia.tenant_id = %(tenant)s
   AND o.amount < 0 AND o.status = 'unmatched' AND o.allocated_amount = 0
   AND i.status = 'unmatched' AND i.allocated_amount = 0
+  -- Both legs within the window around the days the import covers: the status index finds
+  -- them without reading the tenant's whole open ledger (a daily statement reads a few days).
+  AND o.booking_date BETWEEN %(from)s::date - %(days)s::integer AND %(to)s::date + %(days)s::integer
+  AND i.booking_date BETWEEN %(from)s::date - %(days)s::integer AND %(to)s::date + %(days)s::integer
   AND (o.import_batch_id = %(batch)s OR i.import_batch_id = %(batch)s)
   AND NOT EXISTS (
       SELECT FROM banking_internaltransfer u
@@ -65,7 +71,7 @@ class _Candidate:
     outgoing_id: uuid.UUID
     incoming_id: uuid.UUID
     days_apart: int
-    first_booked: Any
+    first_booked: dt.date
     evidence: bool  # a leg's counterparty is the other own account
 
 
@@ -92,10 +98,10 @@ def _candidate(row: tuple) -> _Candidate | None:
 
 
 def _chosen(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Each leg in at most one pair: the closest in time first, deterministic on ties."""
+    """Each leg in at most one pair: evidence first, then the closest in time; deterministic."""
     ordered = sorted(
         candidates,
-        key=lambda c: (c.days_apart, not c.evidence, c.first_booked, str(c.outgoing_id), str(c.incoming_id)),
+        key=lambda c: (not c.evidence, c.days_apart, c.first_booked, str(c.outgoing_id), str(c.incoming_id)),
     )
     used: set[uuid.UUID] = set()
     chosen = []
@@ -112,8 +118,11 @@ def _window_days() -> int:
     return DEFAULT_INTERNAL_TRANSFER_DAYS if days is None else days
 
 
-def internal_transfers_pair(*, batch_id: uuid.UUID) -> list[InternalTransfer]:
-    """Pair the open legs an import brought with open legs of the tenant's other accounts.
+def internal_transfers_pair(
+    *, batch_id: uuid.UUID, booked_from: dt.date, booked_to: dt.date
+) -> list[InternalTransfer]:
+    """Pair the open legs an import brought (booked from ``booked_from`` to ``booked_to``) with
+    open legs of the tenant's other accounts.
 
     Runs inside the import's transaction. The chosen legs are locked (id order, as confirms
     lock transactions) and checked again, so a leg a person allocated meanwhile stays out; the
@@ -124,7 +133,16 @@ def internal_transfers_pair(*, batch_id: uuid.UUID) -> list[InternalTransfer]:
         return []  # one account: nothing can move between own accounts
     tenant_id = require_tenant_id()
     with connection.cursor() as cursor:
-        cursor.execute(_CANDIDATES, {"tenant": tenant_id, "batch": batch_id, "days": _window_days()})
+        cursor.execute(
+            _CANDIDATES,
+            {
+                "tenant": tenant_id,
+                "batch": batch_id,
+                "days": _window_days(),
+                "from": booked_from,
+                "to": booked_to,
+            },
+        )
         candidates = [c for c in map(_candidate, cursor.fetchall()) if c is not None]
     chosen = _chosen(candidates)
     if not chosen:
@@ -147,15 +165,19 @@ def internal_transfers_pair(*, batch_id: uuid.UUID) -> list[InternalTransfer]:
     BankTransaction.objects.filter(
         pk__in=[leg for pair in pairs for leg in (pair.outgoing_id, pair.incoming_id)]
     ).update(status=TransactionStatus.INTERNAL, updated_at=timezone.now())
-    for pair in pairs:
-        audit_record(
-            actor=None,
-            action="internal_transfer.paired",
-            object_type="internal_transfer",
-            object_id=pair.pk,
-            before=None,
-            after={"status": pair.status, "outgoing": pair.outgoing_id, "incoming": pair.incoming_id},
-        )
+    audit_records(
+        actor=None,
+        action="internal_transfer.paired",
+        object_type="internal_transfer",
+        changes=(
+            (
+                pair.pk,
+                None,
+                {"status": pair.status, "outgoing": pair.outgoing_id, "incoming": pair.incoming_id},
+            )
+            for pair in pairs
+        ),
+    )
     return pairs
 
 
