@@ -25,6 +25,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from common.finance import format_money, quantize
+from jobs.admin import job_link
 from tenants import limits
 from tenants.admin_site import TenantAdminMixin, has_tenant_role, site
 from tenants.errors import DomainError
@@ -150,6 +151,7 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "created_by_name",
         "transactions_link",
         "statements_summary",
+        "job_view",
     ]
     readonly_fields = fields
 
@@ -183,6 +185,10 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     def transactions_link(self, obj: ImportBatch) -> str:
         url = reverse("admin:banking_banktransaction_changelist") + f"?import_batch__id__exact={obj.pk}"
         return format_html('<a href="{}">{} new</a>', url, obj.imported_count)
+
+    @admin.display(description="Job")
+    def job_view(self, obj: ImportBatch) -> str:
+        return job_link("import_batch", obj.pk)
 
     def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
         tools = super().get_object_tools(request)

@@ -61,6 +61,7 @@ from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
 from .models import BankAccount, BankStatement, BankTransaction, ImportBatch, ImportSource
+from .signals import transactions_imported
 from .statement_services import (
     RecordedStatements,
     statement_chains_refresh,
@@ -334,6 +335,7 @@ def transactions_import(
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
     analyze_if_stale(BankTransaction, rows_added=imported)
     statement_chains_refresh(statement_ids=recorded.new_ids)
+    transactions_imported.send(sender=ImportBatch, tenant_id=tenant_id, batch_id=batch.id, added=imported)
     return ImportResult(
         batch=batch,
         received=received,

@@ -7,14 +7,15 @@ tenant-scoped managers, so another tenant's id behaves exactly like an unknown o
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -622,6 +623,32 @@ def map_invoice_csv_header(header: list[str]) -> dict[int, str]:
 
 
 @transaction.atomic
+def invoice_csv_rows(handle: TextIO, *, delimiter: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of an ERP's invoice CSV export (header row required).
+
+    The delimiter is detected among ``, ; tab |`` unless given. The one reader behind
+    ``manage.py import_invoices`` and its queued form (invoices/tasks.py).
+    """
+    sample = handle.read(8192)
+    handle.seek(0)
+    if not delimiter:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(handle, delimiter=delimiter)
+    header = next(reader, None)
+    if not header:
+        raise InvoiceImportRejected("The file is empty.")
+    mapping = map_invoice_csv_header(header)
+    if "amount" not in mapping.values():
+        raise InvoiceImportRejected(f"No amount column in the header {header!r}.")
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        yield reader.line_num, {name: row[index] for index, name in mapping.items() if index < len(row)}
+
+
 def invoice_bulk_import(
     *, rows: Iterable[tuple[int, Mapping[str, str]]], progress: Any = None
 ) -> InvoiceImportResult:

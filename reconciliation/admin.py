@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from common.finance import format_money, quantize
+from jobs.admin import job_link
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
 from tenants.errors import DomainError
 from tenants.models import Role
@@ -445,6 +446,7 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
         "auto_confirmed_count",
         "duration_ms",
         "matches_link",
+        "job_view",
         "settings_view",
     ]
     readonly_fields = fields
@@ -460,6 +462,10 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
     def matches_link(self, obj: ReconciliationRun) -> str:
         url = reverse("admin:reconciliation_match_changelist") + f"?run__id__exact={obj.pk}"
         return format_html('<a href="{}">{} proposal(s)</a>', url, obj.proposals_count)
+
+    @admin.display(description="Job")
+    def job_view(self, obj: ReconciliationRun) -> str:
+        return job_link("reconciliation_run", obj.pk)
 
     @admin.display(description="Settings used")
     def settings_view(self, obj: ReconciliationRun) -> str:

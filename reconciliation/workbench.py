@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -25,12 +26,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from banking.models import BankTransaction, ImportBatch
 from common.finance import format_money
 from invoices.models import Invoice
+from jobs.errors import JobFailed
+from jobs.models import ACTIVE_STATUSES, JobStatus
+from reconciliation.tasks import reconcile_and_wait
 from tenants.admin_site import TenantAdminSite, has_tenant_role, safe_next_url
-from tenants.context import require_tenant_id
 from tenants.errors import DomainError
 from tenants.models import Role
 
@@ -359,24 +363,35 @@ def match_decide_view(request: HttpRequest, match_id: uuid.UUID, decision: str) 
     return HttpResponseRedirect(safe_next_url(request, fallback))
 
 
-def run_message(result: services.ReconcileResult) -> str:
-    proposals = len(result.candidates)
+def run_message(summary: services.ReconcileSummary) -> str:
+    proposals = summary.candidates_total
     return (
-        f"Reconciliation finished: {proposals} proposal(s), {result.auto_confirmed} confirmed "
-        f"automatically, {proposals - result.auto_confirmed} waiting for review."
+        f"Reconciliation finished: {proposals} proposal(s), {summary.auto_confirmed} confirmed "
+        f"automatically, {proposals - summary.auto_confirmed} waiting for review."
     )
 
 
 @_tenant_view
 def run_reconciliation_view(request: HttpRequest) -> HttpResponse:
-    """Run the matching engine now for the active tenant (accountants and owners)."""
+    """Run the matching engine now for the active tenant (accountants and owners).
+
+    The run is a job on a worker (reconciliation.tasks); the page waits a few seconds for it
+    (JOBS_DEFAULT_WAIT_SECONDS) and otherwise says where to follow it (the Jobs page).
+    """
     _require_accountant(request)
-    try:
-        result = services.reconcile(require_tenant_id(), actor=request.user, source="admin")
-    except DomainError as error:
-        messages.error(request, f"Reconciliation did not run: {error.detail}")
+    job = reconcile_and_wait(
+        dry_run=False, actor=request.user, source="admin", seconds=django_settings.JOBS_DEFAULT_WAIT_SECONDS
+    )
+    if job.status == JobStatus.SUCCEEDED:
+        messages.success(request, run_message(services.ReconcileSummary.from_json(job.result or {})))
+    elif job.status in ACTIVE_STATUSES:
+        jobs_page = reverse("admin:jobs_job_change", args=[job.id])
+        messages.info(
+            request,
+            format_html('Reconciliation runs in the background: <a href="{}">its progress</a>.', jobs_page),
+        )
     else:
-        messages.success(request, run_message(result))
+        messages.error(request, f"Reconciliation did not run: {JobFailed(job).detail}")
     return HttpResponseRedirect(safe_next_url(request, reverse("admin:reconciliation_workbench")))
 
 

@@ -29,6 +29,11 @@ from django.db import connections, transaction
 from psycopg import sql
 
 _current_tenant: ContextVar[uuid.UUID | None] = ContextVar("current_tenant", default=None)
+# The database aliases whose connection has entered the current tenant. A job writes its
+# progress on a second connection (jobs.progress) while its work holds the first one in a long
+# transaction: that second connection must be entered on its own (role and setting are per
+# connection), not treated as a nested block of the first.
+_entered_aliases: ContextVar[frozenset[str]] = ContextVar("tenant_aliases", default=frozenset())
 
 
 class TenantContextError(RuntimeError):
@@ -61,18 +66,22 @@ def runtime_role() -> str:
 def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Iterator[uuid.UUID]:
     """Run the block as ``tenant_id``: one transaction, runtime role, tenant GUC set.
 
-    Re-entering the same tenant nests as a savepoint; entering another tenant inside raises.
-    When the block is nested in an outer, non-tenant transaction, the role and GUC are reset
-    on exit so the outer transaction continues with its own privileges.
+    Re-entering the same tenant on the same connection nests as a savepoint; entering another
+    tenant inside raises. The same tenant on another database alias (a second connection, e.g.
+    a job's progress writes) is entered on that connection in full. When the block is nested in
+    an outer, non-tenant transaction, the role and GUC are reset on exit so the outer
+    transaction continues with its own privileges.
     """
     tenant_uuid = tenant_id if isinstance(tenant_id, uuid.UUID) else uuid.UUID(str(tenant_id))
     active = _current_tenant.get()
+    entered = _entered_aliases.get()
     if active is not None:
         if active != tenant_uuid:
             raise TenantContextError(f"already in tenant {active}, cannot enter {tenant_uuid}")
-        with transaction.atomic(using=using):
-            yield tenant_uuid
-        return
+        if using in entered:
+            with transaction.atomic(using=using):
+                yield tenant_uuid
+            return
 
     connection = connections[using]
     with transaction.atomic(using=using):
@@ -91,9 +100,11 @@ def tenant_context(tenant_id: uuid.UUID | str, *, using: str = "default") -> Ite
                 ).format(sql.Identifier(runtime_role()), sql.Literal(str(tenant_uuid)))
             )
         token = _current_tenant.set(tenant_uuid)
+        aliases_token = _entered_aliases.set(entered | {using})
         try:
             yield tenant_uuid
         finally:
+            _entered_aliases.reset(aliases_token)
             _current_tenant.reset(token)
     # Only reached on success. Inside an outer transaction the SET LOCALs would outlive the
     # released savepoint, so undo them here (a rolled-back savepoint already undid them).

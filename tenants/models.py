@@ -369,6 +369,10 @@ class TenantSettings(TenantModel):
         help_text="How many days apart the two legs of a transfer between the tenant's own accounts may "
         "be booked to be paired as an internal transfer (0: the same day).",
     )
+    auto_reconcile = models.BooleanField(
+        default=True,
+        help_text="Run reconciliation by itself after each import that adds bank transactions.",
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name_plural = "tenant settings"

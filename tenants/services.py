@@ -57,6 +57,7 @@ SETTINGS_FIELDS = (
     "fee_tolerance_percent",
     "date_window_days",
     "internal_transfer_days",
+    "auto_reconcile",
 )
 
 
@@ -230,7 +231,9 @@ def invitation_create(*, invitee: str, role: str, invited_by: User) -> Invitatio
 def invitation_revoke(*, invitation_id: uuid.UUID, actor: User) -> Invitation:
     """Withdraw a pending invitation of the active tenant (404 if none, 409 once decided)."""
     invitation = (
-        Invitation.objects.select_for_update().filter(tenant_id=require_tenant_id(), pk=invitation_id).first()
+        Invitation.objects.select_for_update()
+        .filter(tenant_id=require_tenant_id(), pk=invitation_id)
+        .first()
     )
     if invitation is None:
         raise NotFound("No such invitation.")
@@ -243,49 +246,43 @@ def invitation_revoke(*, invitation_id: uuid.UUID, actor: User) -> Invitation:
 
 def _invitation_decide(invitation: Invitation, status: str, user: User) -> None:
     invitation.status = status
-    invitation.decided_at = invitation.updated_at = timezone.now()
+    invitation.decided_at = timezone.now()
     invitation.decided_by = user
-    # Named by tenant and id, not saved by id alone: on Citus that UPDATE would reach every shard
-    # (invitations are no TenantModel, whose saves name the tenant) and deadlock with the row
-    # lock the invitee's path holds on one of them.
-    Invitation.objects.filter(tenant_id=invitation.tenant_id, pk=invitation.pk).update(
-        status=status, decided_at=invitation.decided_at, decided_by=user, updated_at=invitation.updated_at
-    )
-
-
-def _invitation_tenant(invitation_id: uuid.UUID, user: User) -> uuid.UUID:
-    """The tenant of the caller's open invitation; 404 for any other (no oracle for ids)."""
-    tenant_id = (
-        invitations_addressed_to(user=user)
-        .filter(pk=invitation_id)
-        .values_list("tenant_id", flat=True)
-        .first()
-    )
-    if tenant_id is None:
-        raise NotFound("No such invitation.")
-    return tenant_id
+    invitation.save(update_fields=["status", "decided_at", "decided_by", "updated_at"])
 
 
 def _invitation_for_invitee(invitation_id: uuid.UUID, user: User) -> Invitation:
-    """The caller's open invitation, locked (call inside its tenant's context); 404 when it was
-    decided meanwhile.
+    """The caller's open invitation; 404 for any other (no oracle for ids).
 
-    Found outside any tenant (``_invitation_tenant``), locked inside it: the row lock and the
-    writes that follow must come from the same database user, or on Citus they travel over two
-    connections to the worker and the writes wait for the lock forever (a distributed deadlock).
+    Read outside any tenant (the owner login finds it by invitee), not locked: the decision
+    locks it inside its tenant (:func:`_lock_open_invitation`). On Citus a row lock needs the
+    distribution column, and one transaction must not touch a shard as the owner and then as
+    the runtime role, so the read and the decision are separate transactions.
     """
-    invitation = (
-        invitations_addressed_to(user=user)
-        .filter(tenant_id=require_tenant_id(), pk=invitation_id)
-        .select_for_update(of=("self",))
-        .first()
-    )
+    invitation = invitations_addressed_to(user=user).filter(pk=invitation_id).first()
     if invitation is None:
         raise NotFound("No such invitation.")
     return invitation
 
 
-@transaction.atomic
+def _lock_open_invitation(invitation: Invitation) -> None:
+    """Inside its tenant: lock the invitation and check it is still open (it may have been
+    revoked or decided since it was read); 404 otherwise, like any closed invitation."""
+    still_open = (
+        Invitation.objects.select_for_update()
+        .filter(
+            tenant_id=invitation.tenant_id,
+            pk=invitation.pk,
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if still_open is None:
+        raise NotFound("No such invitation.")
+
+
 def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     """The invitee joins the tenant with the invited role (runs outside any tenant, then enters it).
 
@@ -293,21 +290,22 @@ def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     can be accepted; anything else is 404, whether it exists or not. A caller who is already a
     member gets 409 and the invitation stays open (they may decline it).
     """
-    with tenant_context(_invitation_tenant(invitation_id, user)) as tenant_id:
-        invitation = _invitation_for_invitee(invitation_id, user)
-        if Membership.objects.filter(tenant_id=tenant_id, user=user).exists():
+    invitation = _invitation_for_invitee(invitation_id, user)
+    with tenant_context(invitation.tenant_id):
+        _lock_open_invitation(invitation)
+        if Membership.objects.filter(tenant_id=invitation.tenant_id, user=user).exists():
             raise Conflict("You are already a member of this tenant.")
-        Membership.objects.create(tenant_id=tenant_id, user=user, role=invitation.role)
+        Membership.objects.create(tenant_id=invitation.tenant_id, user=user, role=invitation.role)
         _invitation_decide(invitation, InvitationStatus.ACCEPTED, user)
         _invitation_audit(invitation, "accepted", user)
     return invitation
 
 
-@transaction.atomic
 def invitation_decline(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     """The invitee turns the invitation down; it cannot be accepted afterwards."""
-    with tenant_context(_invitation_tenant(invitation_id, user)):
-        invitation = _invitation_for_invitee(invitation_id, user)
+    invitation = _invitation_for_invitee(invitation_id, user)
+    with tenant_context(invitation.tenant_id):
+        _lock_open_invitation(invitation)
         _invitation_decide(invitation, InvitationStatus.DECLINED, user)
         _invitation_audit(invitation, "declined", user)
     return invitation

@@ -35,6 +35,7 @@ CITUS_PASS = (
     "tests/reconciliation/test_staged_json.py",
     "tests/reconciliation/test_graphql.py",
     "tests/admin/",
+    "tests/jobs/",
 )
 ON_CITUS = os.environ.get("TEST_ON_CITUS") == "1"
 
@@ -64,6 +65,29 @@ def pytest_collection_modifyitems(config, items) -> None:
         kwargs = dict(marker.kwargs) if marker else {}
         kwargs["transaction"] = True
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)  # the closest marker wins
+
+
+if ON_CITUS:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_test_environment, django_db_blocker):
+        """A fresh Citus test database on every node, then Django's migrations (which distribute).
+
+        With the embedded cluster (``./dev test --citus``) the database is recreated here;
+        against another Citus cluster it must exist already with the extension and the nodes
+        (``TEST_DATABASE_NAME``).
+        """
+        from django.conf import settings
+        from django.test.utils import setup_databases
+
+        name = settings.DATABASES["default"]["TEST"]["NAME"]
+        if os.environ.get("EMBEDDED_CITUS") == "1":
+            from devtools.embedded_citus import create_citus_database, ensure_citus_cluster
+
+            create_citus_database(ensure_citus_cluster(), name, fresh=True)
+        with django_db_blocker.unblock():
+            setup_databases(verbosity=0, interactive=False, keepdb=True)
+        _test_database_durability_off(django_db_blocker)
 
 
 @dataclass
@@ -125,7 +149,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         )
 
 
-def _without_durability(django_db_blocker) -> None:
+def _test_database_durability_off(django_db_blocker) -> None:
     """The throwaway test database gives up commit durability; nothing else does.
 
     ``synchronous_commit = off`` for the test database only (``ALTER DATABASE``, so the
@@ -145,35 +169,13 @@ def _without_durability(django_db_blocker) -> None:
             cursor.execute("SET synchronous_commit = off")  # this already open session too
 
 
-# One definition per run: a second fixture of the same name in this module would replace the
-# first (the Citus pass then ran on a plain database on the coordinator, its Citus tests skipped).
-if ON_CITUS:
-
-    @pytest.fixture(scope="session")
-    def django_db_setup(django_test_environment, django_db_blocker):
-        """A fresh Citus test database on every node, then Django's migrations (which distribute).
-
-        With the embedded cluster (``./dev test --citus``) the database is recreated here;
-        against another Citus cluster it must exist already with the extension and the nodes
-        (``TEST_DATABASE_NAME``).
-        """
-        from django.conf import settings
-        from django.test.utils import setup_databases
-
-        name = settings.DATABASES["default"]["TEST"]["NAME"]
-        if os.environ.get("EMBEDDED_CITUS") == "1":
-            from devtools.embedded_citus import create_citus_database, ensure_citus_cluster
-
-            create_citus_database(ensure_citus_cluster(), name, fresh=True)
-        with django_db_blocker.unblock():
-            setup_databases(verbosity=0, interactive=False, keepdb=True)
-        _without_durability(django_db_blocker)
-
-else:
+if not ON_CITUS:
+    # One django_db_setup per pass: a second definition in this module would replace the Citus
+    # one above, and the Citus pass would then run on a plain database created by Django.
 
     @pytest.fixture(scope="session")
     def django_db_setup(django_db_setup, django_db_blocker):
-        _without_durability(django_db_blocker)
+        _test_database_durability_off(django_db_blocker)
 
 
 @pytest.fixture
@@ -199,3 +201,20 @@ def api_client_for():
         return client
 
     return build
+
+
+@pytest.fixture
+def job_workers(transactional_db):
+    """A pool of real queue workers (``manage.py procrastinate worker``) on the test database.
+
+    ``job_workers.start(concurrency=1)`` starts one and waits until it runs; every worker is
+    killed at the end of the test. The test must commit its data (``transactional_db``, which
+    this fixture requests): workers are other processes on other connections.
+    """
+    from django.db import connections
+
+    from tests.support.server import database_url
+    from tests.support.worker import worker_pool
+
+    with worker_pool(database_url(connections["default"].settings_dict)) as pool:
+        yield pool

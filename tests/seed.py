@@ -21,6 +21,7 @@ from banking.models import (
     TransactionStatus,
 )
 from invoices.models import Invoice, Vendor
+from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -117,6 +118,10 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             role=Role.VIEWER,
             expires_at=timezone.now() + dt.timedelta(days=1),
         )
+        job = Job.objects.create(kind=JobKind.STATEMENT_IMPORT, params={}, source="seed")
+        job_input = JobInput.objects.create(
+            job=job, file_name="seed.csv", content=b"x", size=1, sha256="0" * 64
+        )
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
@@ -138,4 +143,6 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "transfer": transfer,
         "idempotency_key": key,
         "invitation": invitation,
+        "job": job,
+        "job_input": job_input,
     }

@@ -92,6 +92,7 @@ def a_ids(world_a) -> dict[str, str]:
         "invitation_id": str(seeded["invitation"].id),
         "statement_id": str(seeded["statement"].id),
         "transfer_id": str(seeded["transfer"].id),
+        "job_id": str(seeded["job"].id),
     }
 
 
@@ -344,6 +345,7 @@ ADMIN_TARGETS = {
     "tenants/auditevent": lambda a: _a_row("tenants_auditevent", a),
     "tenants/membership": lambda a: _a_row("tenants_membership", a),
     "tenants/invitation": lambda a: a.seeded["invitation"].pk,
+    "jobs/job": lambda a: a.seeded["job"].pk,
     "tenants/tenant": lambda a: a.tenant.pk,
     "tenants/apitoken": lambda a: _a_token(a),
     "auth/user": lambda a: a.owner.pk,

@@ -32,7 +32,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "strawberry_django",
     "axes",
+    # The job queue (PostgreSQL tables, worker: `manage.py procrastinate worker`); before the
+    # apps whose tasks.py register tasks on it (jobs/queue.py).
+    "procrastinate.contrib.django",
     "tenants",
+    "jobs",
     "invoices",
     "banking",
     "reconciliation",
@@ -85,6 +89,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+
+# A second connection to the same database for job bookkeeping others must see at once: a job's
+# work is one long transaction (all or nothing), so its progress is written beside it in short
+# transactions, and a request that waits for its job commits the job there first (jobs/). Same
+# login, same tenant_context.
+DATABASES["jobs"] = {**DATABASES["default"], "OPTIONS": dict(DATABASES["default"]["OPTIONS"])}
 
 TENANT_DB_ROLE = env("TENANT_DB_ROLE", default="recon_tenant")
 if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", TENANT_DB_ROLE):
@@ -170,6 +180,42 @@ RECONCILE_WORKERS = env.int("RECONCILE_WORKERS", default=1)
 # points to the paginated list of the run's matches (GET matches?run_id=) for the rest.
 RECONCILE_RESPONSE_CANDIDATES = env.int("RECONCILE_RESPONSE_CANDIDATES", default=500)
 
+# --- Jobs (jobs/) ------------------------------------------------------------------------------
+# The queue is Procrastinate's tables in the same PostgreSQL (platform tables). A job deferred
+# in a request's transaction commits or vanishes with it; workers run
+# `manage.py procrastinate worker` on any machine that reaches the database.
+PROCRASTINATE_DATABASE_ALIAS = "default"
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"  # every app's tasks.py registers its tasks
+PROCRASTINATE_IMPORT_PATHS: list[str] = []
+PROCRASTINATE_WORKER_DEFAULTS = {
+    # Heartbeats every 5 s; a worker silent for 30 s is stalled and its jobs are retried by
+    # another worker (jobs.tasks.retry_stalled_jobs).
+    "update_heartbeat_interval": env.float("JOBS_HEARTBEAT_SECONDS", default=5.0),
+    "stalled_worker_timeout": env.float("JOBS_STALLED_WORKER_SECONDS", default=30.0),
+    # A worker reads the queue on NOTIFY; this is the fallback poll when a notification is lost
+    # (e.g. across a database restart).
+    "fetch_job_polling_interval": env.float("JOBS_POLL_SECONDS", default=2.0),
+}
+# Seconds a worker may stay silent before its running jobs count as stalled and are retried.
+JOBS_STALLED_WORKER_SECONDS = PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
+# Test-only: run a deferred job in the requesting process, right after the request's tenant
+# transaction, instead of waiting for a worker (jobs/inprocess.py). For the tests that are not
+# about the queue and run inside one rolled-back transaction, where no worker could see the
+# job. Production settings refuse it.
+JOBS_RUN_IN_PROCESS = env.bool("JOBS_RUN_IN_PROCESS", default=False)
+# How long a request that can answer from its job (POST reconcile, the GraphQL mutation, the
+# admin's run button) waits for it before answering 202 with the job; RFC 7240 `Prefer: wait=N`
+# asks for another budget, up to the maximum (jobs/waiting.py).
+JOBS_DEFAULT_WAIT_SECONDS = env.int("JOBS_DEFAULT_WAIT_SECONDS", default=5)
+JOBS_MAX_WAIT_SECONDS = env.int("JOBS_MAX_WAIT_SECONDS", default=60)
+# Imports whose upload (statement file, or JSON body) reaches this size are stored and run by a
+# worker: the API answers 202 with the job (banking/tasks.py). The most a queued import holds in
+# the database is the request limit (management commands with --async are held to it too).
+IMPORT_ASYNC_MIN_BYTES = env.int("IMPORT_ASYNC_MIN_BYTES", default=2 * 1024 * 1024)
+IMPORT_ASYNC_MAX_BYTES = REQUEST_BODY_MAX_BYTES
+# Finished jobs (the tenants' job rows and the queue's) are kept this long.
+JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.BearerTokenAuthentication"],
@@ -215,6 +261,8 @@ SPECTACULAR_SETTINGS = {
         "InternalTransferStatusEnum": "banking.models.InternalTransferStatus",
         "StatementCheckNameEnum": "banking.selectors.CheckName",
         "StatementCheckStatusEnum": "banking.selectors.CheckStatus",
+        "JobKindEnum": "jobs.models.JobKind",
+        "JobStatusEnum": "jobs.models.JobStatus",
     },
 }
 
@@ -233,5 +281,7 @@ LOGGING: dict[str, Any] = {
         # The access log line comes from RequestIdMiddleware; silence Django's duplicate.
         "django.server": {"level": "WARNING"},
         "reconcile.access": {"level": env("ACCESS_LOG_LEVEL", default="INFO")},
+        # The queue: which job started and how it ended (workers), periodic registrations.
+        "procrastinate": {"level": env("QUEUE_LOG_LEVEL", default="INFO")},
     },
 }

@@ -30,3 +30,6 @@ WHITENOISE_USE_FINDERS = False
 
 # Structured JSON logs with request and tenant ids (never tokens or bodies).
 LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")
+
+# Jobs run on workers (`manage.py procrastinate worker`), never in the web process.
+JOBS_RUN_IN_PROCESS = False

@@ -23,6 +23,18 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 # A second alias for proving isolation when the app logs in as a superuser. It is set up as a
 # mirror of the test database; tests re-point its login at TEST_SUPERUSER_DATABASE_URL.
 DATABASES["superuser"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASES["jobs"]["TEST"] = {"MIRROR": "default"}
+
+# Jobs run in the requesting process unless a test (or the worker it starts) says otherwise:
+# most tests run inside one rolled-back transaction that no worker could see. The tests of the
+# queue itself start real workers (tests/support/worker.py) with JOBS_RUN_IN_PROCESS=false.
+os.environ.setdefault("JOBS_RUN_IN_PROCESS", "true")
+from .base import env  # noqa: E402
+
+JOBS_RUN_IN_PROCESS = env.bool("JOBS_RUN_IN_PROCESS")
+# Workers started by tests: probe tasks that report what a job sees (tests/jobs/probe_tasks.py).
+PROCRASTINATE_IMPORT_PATHS = ["tests.jobs.probe_tasks"]
 
 # Quiet access logs in tests; the rate limit is exercised by its own test with a small value.
 LOGGING["loggers"]["reconcile.access"]["level"] = "WARNING"
+LOGGING["loggers"]["procrastinate"]["level"] = os.environ.get("QUEUE_LOG_LEVEL", "WARNING")

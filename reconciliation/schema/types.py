@@ -323,6 +323,13 @@ class ReconcileResult:
     auto_confirmed: int = strawberry.field(
         description="How many proposals the run auto-confirmed (all of them, shown or not)."
     )
+    completed: bool = strawberry.field(
+        default=True,
+        description="False when the run was still going after the wait (see `jobStatus`): the other "
+        "fields are then empty; follow the job (REST `GET jobs/{jobId}`).",
+    )
+    job_id: uuid.UUID | None = strawberry.field(default=None, description="The job that ran (or runs) it.")
+    job_status: str | None = strawberry.field(default=None, description="queued, running or succeeded.")
 
 
 @strawberry.type
@@ -431,6 +438,7 @@ class TenantSettingsType:
         description="How many days apart the two legs of a transfer between your own accounts may be "
         "booked to be paired at import."
     )
+    auto_reconcile: bool = strawberry.field(description="A run starts by itself after each import.")
 
 
 def tenant_settings_type(row: Any) -> TenantSettingsType:
@@ -442,6 +450,7 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
         internal_transfer_days=row.internal_transfer_days,
+        auto_reconcile=row.auto_reconcile,
     )
 
 
@@ -453,6 +462,7 @@ class TenantSettingsInput:
     fee_tolerance_percent: Decimal | None = strawberry.UNSET
     date_window_days: int | None = strawberry.UNSET
     internal_transfer_days: int | None = strawberry.UNSET
+    auto_reconcile: bool | None = strawberry.UNSET
 
 
 @strawberry.input

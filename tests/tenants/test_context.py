@@ -98,3 +98,25 @@ def test_nothing_leaks_to_the_next_request_on_a_persistent_connection(world_a, w
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM tenants_tenantsettings")
         assert cursor.fetchone()[0] == 0  # the owner login is subject to FORCE RLS too
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "jobs"])
+def test_the_same_tenant_on_a_second_connection_is_entered_there_too(world_a):
+    """A job writes its progress on a second connection while its work holds the first: that
+    connection gets the runtime role and the tenant setting of its own (not a bare savepoint)."""
+    from django.db import connections
+
+    from tenants.context import tenant_context
+
+    def role_and_tenant(alias):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT current_user, current_setting('app.tenant_id', true)")
+            return cursor.fetchone()
+
+    with tenant_context(world_a.tenant.id):
+        with tenant_context(world_a.tenant.id, using="jobs"):
+            assert role_and_tenant("jobs") == ("recon_tenant", str(world_a.tenant.id))
+            with tenant_context(world_a.tenant.id, using="jobs"):  # nested on that connection: a savepoint
+                assert role_and_tenant("jobs") == ("recon_tenant", str(world_a.tenant.id))
+        assert role_and_tenant("default") == ("recon_tenant", str(world_a.tenant.id))
+    assert role_and_tenant("jobs")[1] in ("", None)

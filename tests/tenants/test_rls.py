@@ -207,6 +207,7 @@ TENANT_REFERENCES = [
     ("banking_banktransaction", "statement_id", "transaction", "banking_bankstatement", "statement_next"),
     ("banking_internaltransfer", "outgoing_id", "transfer", "banking_banktransaction", "leg_out"),
     ("banking_internaltransfer", "incoming_id", "transfer", "banking_banktransaction", "leg_in"),
+    ("jobs_jobinput", "job_id", "job_input", "jobs_job", "job"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
 # What a copied row must change to pass the table's unique keys (SQL expressions).

@@ -7,7 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reconciliation.services import reconcile
+from reconciliation.tasks import reconcile_enqueue
 from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.context import tenant_context
 from tenants.errors import Conflict
 from tenants.money import format_money
 
@@ -19,9 +21,20 @@ class Command(BaseCommand):
         add_tenant_argument(parser)
         parser.add_argument("--dry-run", action="store_true", help="Show the proposals, save nothing")
         parser.add_argument("--verbose-reasons", action="store_true", help="Print every candidate's reasons")
+        parser.add_argument(
+            "--async",
+            dest="queue",
+            action="store_true",
+            help="Queue the run for a worker (or join the one queued or running) and print the job id",
+        )
 
     def handle(self, *args: Any, tenant: str, dry_run: bool, verbose_reasons: bool, **options: Any) -> None:
         tenant_obj = resolve_tenant(tenant)
+        if options["queue"]:
+            with tenant_context(tenant_obj.id):
+                job, created = reconcile_enqueue(dry_run=dry_run, actor=None, source="command")
+            self.stdout.write(self.style.SUCCESS(f"{'queued' if created else 'joined'} job {job.id}"))
+            return
         try:
             result = reconcile(tenant_obj.id, dry_run=dry_run, source="command")
         except Conflict as error:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0019_invitation'),
+        ('tenants', '0020_tenantsettings_auto_reconcile'),
     ]
 
     operations = [
