@@ -273,7 +273,9 @@ def transactions_import(
     returns them), so the staging pass does not check them again. ``statements`` are the
     file's statements (``statement_services``): stored with the rows, their continuity checked
     after them. Then transfers between the tenant's own accounts are paired
-    (``transfer_services``).
+    (``transfer_services``), and last ``transactions_imported`` is sent (the automatic run).
+    Requests, the admin, the command and the queue's workers (``banking/tasks.py``) all import
+    through here, so statements and transfers are the same whichever ran the import.
     """
     tenant_id = require_tenant_id()
     account_identifier = default_account_identifier(default_account)
@@ -335,6 +337,13 @@ def transactions_import(
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
     analyze_if_stale(BankTransaction, rows_added=imported)
     statement_chains_refresh(statement_ids=recorded.new_ids)
+    paired = (
+        len(internal_transfers_pair(batch_id=batch.id, booked_from=booked[0], booked_to=booked[1]))
+        if imported
+        else 0
+    )
+    # Told once the import is complete, its transfers paired: the automatic run it queues reads
+    # open transactions, and the legs paired here are no longer open.
     transactions_imported.send(sender=ImportBatch, tenant_id=tenant_id, batch_id=batch.id, added=imported)
     return ImportResult(
         batch=batch,
@@ -344,11 +353,7 @@ def transactions_import(
         transaction_id_texts=ids,
         statements=_stored_statements(recorded),
         new_statement_ids=set(recorded.new_ids),
-        internal_transfers=(
-            len(internal_transfers_pair(batch_id=batch.id, booked_from=booked[0], booked_to=booked[1]))
-            if imported
-            else 0
-        ),
+        internal_transfers=paired,
     )
 
 
