@@ -268,6 +268,9 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
                 "received": result.received,
                 "imported": result.imported,
                 "duplicates": result.duplicates,
+                "statements": len(result.statements),
+                "statement_breaks": sum(1 for statement in result.statements if statement.has_break),
+                "internal_transfers": result.internal_transfers,
             }
 
         try:
@@ -286,6 +289,7 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             f"{body['file_name']} ({FORMAT_LABELS.get(body['file_format'], body['file_format'])}): "
             f"{body['received']} transaction(s) read, {body['imported']} imported, "
             f"{body['duplicates']} duplicate(s) skipped (already imported), 0 rejected."
+            f"{_statements_and_transfers(body)}"
         )
         if outcome.replayed:
             messages.info(request, f"This upload was already processed; nothing new was imported. {summary}")
@@ -293,6 +297,23 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             self._audit(request, ImportBatch.objects.get(pk=body["batch_id"]), "uploaded", [summary])
             messages.success(request, f"Statement imported. {summary}")
         return HttpResponseRedirect(reverse("admin:banking_importbatch_change", args=[body["batch_id"]]))
+
+
+def _statements_and_transfers(body: dict[str, Any]) -> str:
+    """The upload message's word on the file's statements and the transfers it paired: a break
+    does not stop an import, so the person who uploaded is told here (the batch page lists them)."""
+    parts = []
+    if statements := body.get("statements", 0):  # bodies stored before these counts have none
+        breaks = body.get("statement_breaks", 0)
+        parts.append(
+            f"{statements} statement(s), {breaks} with a continuity break"
+            + (" (see the statements below)" if breaks else "")
+        )
+    if transfers := body.get("internal_transfers", 0):
+        parts.append(
+            f"{transfers} internal transfer(s) between your accounts paired (never matched to invoices)"
+        )
+    return "".join(f" {part}." for part in parts)
 
 
 class UnallocatedFilter(admin.SimpleListFilter):

@@ -115,3 +115,55 @@ def test_the_list_action_unpairs_the_selected_transfers(login, staff_a):
         follow=True,
     )
     assert "1 not unpaired: Only paired transfers can be unpaired" in again.content.decode()
+
+
+def test_an_upload_with_a_break_and_a_transfer_says_so_and_the_run_leaves_the_transfer_alone(login, staff_a):
+    """Through the admin end to end: the upload succeeds and names the break and the pairing,
+    the batch page lists the statements with their break, and "Run reconciliation" proposes
+    nothing for the transfer's legs, not even against the invoice the incoming leg names."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.reconciliation.factories import make_invoice
+
+    make_invoice(staff_a.tenant, amount="75.00", number="INV-75", currency="EUR")
+    content = camt(
+        MARCH,
+        MAY,  # opens at 120.00 after March closed at 150.00
+        Statement(
+            opening="0.00",
+            closing="75.00",
+            account=IBAN_SAVINGS,
+            statement_id="SAV-3",
+            entries=[Entry("75.00", "2024-03-11", "IN-75", IBAN_MAIN, "INV-75")],
+        ),
+        Statement(
+            opening="150.00",
+            closing="75.00",
+            opening_date="2024-03-29",
+            closing_date="2024-03-30",
+            statement_id="STMT-3B",
+            entries=[Entry("-75.00", "2024-03-10", "OUT-75", IBAN_SAVINGS, "To savings")],
+        ),
+    )
+    client = login(staff_a.accountant)
+    response = client.post(
+        "/admin/banking/importbatch/add/",
+        {
+            "file": SimpleUploadedFile("s.xml", content),
+            "file_format": "",
+            "account": "",
+            "idempotency_key": "k",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Statement imported." in page
+    assert "4 statement(s), 1 with a continuity break (see the statements below)." in page
+    assert "1 internal transfer(s) between your accounts paired" in page
+    assert "STMT-5" in page and ">Break</span>" in page  # the batch page lists its statements
+    with tenant_context(staff_a.tenant.id):
+        assert list(
+            InternalTransfer.objects.values_list("outgoing__external_id", "incoming__external_id")
+        ) == [("OUT-75", "IN-75")]
+    ran = client.post("/admin/reconciliation/run/", {"next": "/admin/"}, follow=True).content.decode()
+    assert "Reconciliation finished: 0 proposal(s)" in ran
