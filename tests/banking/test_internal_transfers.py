@@ -195,8 +195,9 @@ def test_unpairing_is_audited_refused_twice_and_never_undone_by_a_later_import(w
 
 def test_graphql_lists_and_unpairs_internal_transfers(world_a, world_b, api_client_for):
     client = api_client_for(world_a.accountant)
+    make_invoice(world_a.tenant, amount="25.00", number="INV-25", currency="EUR")
     load(client, world_a, IBAN_MAIN, leg("-25.00", "2024-03-01", "OUT-1"))
-    load(client, world_a, IBAN_SAVINGS, leg("25.00", "2024-03-02", "IN-1"))
+    load(client, world_a, IBAN_SAVINGS, leg("25.00", "2024-03-02", "IN-1", description="INV-25"))
 
     def graphql(who, world, query: str, variables: dict | None = None) -> dict:
         response = who.post(
@@ -215,6 +216,8 @@ def test_graphql_lists_and_unpairs_internal_transfers(world_a, world_b, api_clie
     (transfer,) = listing["data"]["internalTransfers"]["items"]
     assert (transfer["amount"], transfer["currency"], transfer["daysApart"]) == ("25.00", "EUR", 1)
     assert transfer["outgoing"] == {"externalId": "OUT-1", "status": "INTERNAL", "amount": "-25.00"}
+    run = "mutation { reconcile(dryRun: true) { candidates { transactionId invoiceId } } }"
+    assert graphql(client, world_a, run)["data"]["reconcile"]["candidates"] == []  # though it names INV-25
     mutation = "mutation($id: UUID!) { unpairInternalTransfer(id: $id) { status incoming { status } } }"
     viewer = graphql(api_client_for(world_a.viewer), world_a, mutation, {"id": transfer["id"]})
     assert viewer["errors"][0]["extensions"]["code"] == "forbidden"
@@ -227,3 +230,7 @@ def test_graphql_lists_and_unpairs_internal_transfers(world_a, world_b, api_clie
     }
     with tenant_context(world_a.tenant.id):
         assert AuditEvent.objects.get(action="internal_transfer.unpaired").after["source"] == "graphql"
+        incoming = str(BankTransaction.objects.get(external_id="IN-1").pk)
+    # Unpaired, the incoming money is open again and proposed against the invoice it names.
+    candidates = graphql(client, world_a, run)["data"]["reconcile"]["candidates"]
+    assert [c["transactionId"] for c in candidates] == [incoming]
