@@ -11,8 +11,11 @@ workbench and the dashboard never see it as open (``BankTransactionQuerySet.unma
 What pairs: an outgoing leg (amount -X on own account A) and an incoming leg (+X on own account
 B, B not A), same currency, booked at most the tenant's ``internal_transfer_days`` apart, both
 unmatched with nothing allocated (a leg allocated to an invoice is never paired), neither ever
-unpaired by a person. A leg whose counterparty is an IBAN other than the other account's (when
-that account is known by its IBAN) is a payment to or from someone else, not this transfer.
+unpaired by a person. A leg whose counterparty is another account than the other leg's is a
+payment to or from someone else, not this transfer: two different IBANs, or an IBAN that cannot
+be the account a German MT940 names by BLZ/Kontonummer (``common.finance.iban.same_account``;
+on realistic books, bench/realistic_transfers.py, customers' payments into one account were
+otherwise paired with card payments of the same amount from the German one).
 Several candidates: one whose counterparty names the other account (the bank's own evidence)
 wins, then the closest in time, then the earliest booked, then by id, so the outcome does not
 depend on the order rows were read in. Amount and dates alone can pair payments that only look
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.finance import looks_like_iban
+from common.finance.iban import same_account
 from tenants.audit import Actor, actor_user, audit_record, audit_records
 from tenants.context import require_tenant_id
 from tenants.errors import Conflict, NotFound
@@ -76,8 +79,10 @@ class _Candidate:
 
 
 def _contradicts(counterparty: str, other_account: str) -> bool:
-    """A leg's counterparty is an IBAN, the other account is known by its IBAN, and they differ."""
-    return looks_like_iban(counterparty) and looks_like_iban(other_account) and counterparty != other_account
+    """A leg's counterparty is another account than the other leg's (``same_account``: two
+    different IBANs, or an IBAN whose BBAN does not hold the domestic account number a German
+    MT940 names the other account by)."""
+    return same_account(counterparty, other_account) is False
 
 
 def _candidate(row: tuple) -> _Candidate | None:
@@ -93,7 +98,10 @@ def _candidate(row: tuple) -> _Candidate | None:
     ) = row
     if _contradicts(outgoing_party, incoming_acct) or _contradicts(incoming_party, outgoing_acct):
         return None
-    evidence = outgoing_party == incoming_acct or incoming_party == outgoing_acct
+    evidence = (
+        same_account(outgoing_party, incoming_acct) is True
+        or same_account(incoming_party, outgoing_acct) is True
+    )
     return _Candidate(outgoing_id, incoming_id, days, first_booked, evidence)
 
 

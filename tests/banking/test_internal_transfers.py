@@ -127,6 +127,25 @@ def test_a_counterparty_elsewhere_is_no_transfer_and_one_naming_the_account_wins
     assert pairs(world_a) == [("OUT-B", "IN-2", "paired")]
 
 
+def test_an_iban_that_cannot_be_the_german_account_named_by_blz_and_number_is_no_transfer(
+    world_a, api_client_for
+):
+    """A German MT940 names its account by BLZ/Kontonummer; the other bank's leg names IBANs."""
+    client = api_client_for(world_a.accountant)
+    german = "37040044/532013000"  # IBAN_MAIN as its own bank writes it
+    load(client, world_a, german, leg("-100.00", "2024-03-01", "CARD-1", description="Card payment"))
+    load(
+        client,
+        world_a,
+        IBAN_SAVINGS,
+        leg("100.00", "2024-03-01", "CUST-1", counterparty_account=IBAN_THIRD_PARTY),
+    )
+    assert pairs(world_a) == []  # a customer paid into savings from their own IBAN
+    load(client, world_a, german, leg("-200.00", "2024-03-05", "OUT-2"))
+    load(client, world_a, IBAN_SAVINGS, leg("200.00", "2024-03-06", "IN-2", counterparty_account=IBAN_MAIN))
+    assert pairs(world_a) == [("OUT-2", "IN-2", "paired")]  # IBAN_MAIN holds BLZ and number
+
+
 def test_a_leg_allocated_to_an_invoice_is_never_paired(world_a, api_client_for):
     client = api_client_for(world_a.accountant)
     make_invoice(world_a.tenant, amount="250.00", number="INV-77", currency="EUR")
