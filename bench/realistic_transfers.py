@@ -9,8 +9,9 @@ Per seed: a fresh tenant imports the book's five files one after another, as a t
 import). The import's new ids, in file order, say which generated line each stored row is (a
 file whose rows were not all stored is reported and left out of the count). Printed: the
 book's internal transfers (two legs each, between its three EUR accounts), the pairs the
-imports made, how many of them are a true transfer's two legs, how many pair rows of other
-kinds (wrong), and the statements stored with their continuity breaks (the generator chains
+imports made, how many of them are a true transfer's two legs, how many pair the legs of two
+transfers of one amount between the same two accounts the other way round (swapped: the same
+bookkeeping), how many pair rows of other kinds (wrong), and the statements stored with their continuity breaks (the generator chains
 its balances: a break here is a parser's or the check's error). Figures, not assertions.
 """
 
@@ -78,6 +79,10 @@ def measure(n: int, seed: int) -> dict[str, int]:
         internal_rows = BankTransaction.objects.filter(status="internal").count()
     legs = [label for label in book.labels.values() if label.kind == "internal_transfer"]
     kinds: Counter[str] = Counter()
+
+    def account_of(line_id: str) -> str:
+        return ACCOUNT_OF_FAMILY[book.labels[line_id].family] if line_id in book.labels else ""
+
     wrong: Counter[str] = Counter()
     for outgoing, incoming in pairs:
         out_line, in_line = line_of_row.get(str(outgoing)), line_of_row.get(str(incoming))
@@ -85,6 +90,10 @@ def measure(n: int, seed: int) -> dict[str, int]:
             kinds["unknown"] += 1
         elif book.labels[out_line].facts.get("other_leg") == in_line:
             kinds["true"] += 1
+        elif account_of(book.labels[out_line].facts.get("other_leg", "")) == account_of(in_line) and (
+            book.labels[in_line].kind == "internal_transfer"
+        ):
+            kinds["swapped"] += 1  # two transfers of one amount between the same two accounts
         else:
             kinds["wrong"] += 1
             wrong[f"{book.labels[out_line].kind} -> {book.labels[in_line].kind}"] += 1
@@ -92,6 +101,7 @@ def measure(n: int, seed: int) -> dict[str, int]:
         "transfers": len(legs) // 2,
         "pairs": len(pairs),
         "true": kinds["true"],
+        "swapped": kinds["swapped"],
         "wrong": kinds["wrong"],
         "unknown": kinds["unknown"],
         "internal_rows": internal_rows,
@@ -108,14 +118,14 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     options = parser.parse_args()
     setup_django()
-    print(f"{'seed':>4} {'transfers':>9} {'pairs':>5} {'true':>5} {'wrong':>5} {'legs internal':>13} "
+    print(f"{'seed':>4} {'transfers':>9} {'pairs':>5} {'true':>5} {'swapped':>7} {'wrong':>5} {'legs internal':>13} "
           f"{'statements':>10} {'breaks':>6}")  # fmt: skip
     for seed in (int(s) for s in options.seeds.split(",")):
         r = measure(options.n, seed)
         note = f"  ({r['unmapped_files']} file(s) not mapped, {r['unknown']} pair(s) unknown)" if (
             r["unmapped_files"] or r["unknown"]
         ) else ""  # fmt: skip
-        print(f"{seed:>4} {r['transfers']:>9} {r['pairs']:>5} {r['true']:>5} {r['wrong']:>5} "
+        print(f"{seed:>4} {r['transfers']:>9} {r['pairs']:>5} {r['true']:>5} {r['swapped']:>7} {r['wrong']:>5} "
               f"{r['internal_rows']:>13} {r['statements']:>10} {r['breaks']:>6}{note}", flush=True)  # fmt: skip
         if r["wrong_kinds"]:
             print(f"     wrong pairs (outgoing kind -> incoming kind): {r['wrong_kinds']}")
