@@ -29,6 +29,7 @@ from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body, loads_decimal
 from api.serializers import (
     AMOUNT_INPUT_SCHEMA,
+    MONEY_SCHEMA,
     AmountFilterField,
     MoneyField,
     RowRenderer,
@@ -38,12 +39,13 @@ from api.uploads import upload_name
 from banking.statements import SUPPORTED_FORMATS
 from common import limits
 from common.errors import InvalidInput, unknown_field_errors
+from common.finance import quantize
 from jobs.apis import JobOutputSerializer, job_response_body
 from jobs.services import job_enqueue_with_input
 from tenants.permissions import TenantRolePermission
 
-from . import selectors, services, tasks
-from .models import ImportSource, TransactionStatus
+from . import selectors, services, tasks, transfer_services
+from .models import ImportSource, InternalTransferStatus, TransactionStatus
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
@@ -75,6 +77,9 @@ class BankTransactionOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TransactionStatus.choices)
     allocated_amount = MoneyField("allocated_amount")
     import_batch_id = serializers.UUIDField()
+    statement_id = serializers.UUIDField(
+        allow_null=True, help_text="The imported statement it came with (null for CSV and API imports)"
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -122,6 +127,83 @@ class BankTransactionDetailApi(APIView):
         return Response(BankTransactionOutputSerializer(transaction).data)
 
 
+@extend_schema_field({**MONEY_SCHEMA, "nullable": True})
+class OptionalMoneyField(MoneyField):
+    """``MoneyField`` for an amount that may be absent (null when it is)."""
+
+    def to_representation(self, value: Any) -> Any:  # a string, or None
+        if getattr(value, self.amount_attr) is None:
+            return None
+        return super().to_representation(value)
+
+
+class StatementCheckSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(
+        choices=selectors.CheckName.choices,
+        help_text="previous_closing: the opening balance against the previous statement's closing balance; "
+        "movements: opening balance plus the statement's transactions against its closing balance",
+    )
+    status = serializers.ChoiceField(choices=selectors.CheckStatus.choices)
+    difference = serializers.SerializerMethodField(
+        help_text="In the statement's currency; null unless checked"
+    )
+    detail = serializers.CharField()
+
+    @extend_schema_field({**MONEY_SCHEMA, "nullable": True})
+    def get_difference(self, check: selectors.StatementCheck) -> str | None:
+        if check.difference is None:
+            return None
+        return str(quantize(check.difference, self.context["currency"]))
+
+
+class StatementOutputSerializer(serializers.Serializer):
+    """An imported statement, its balances as the file states them and its continuity checks.
+
+    ``has_break`` is true when a check found a difference; ``checks`` says what each check
+    compared, or why it does not apply (OFX files report no opening balance).
+    """
+
+    id = serializers.UUIDField()
+    account_id = serializers.UUIDField()
+    account = serializers.CharField(source="account.identifier")
+    import_batch_id = serializers.UUIDField()
+    file_format = serializers.CharField()
+    statement_id = serializers.CharField(
+        help_text="The bank's id of the statement (CAMT Stmt/Id, MT940 :20:)"
+    )
+    sequence = serializers.CharField(help_text="Sequence number as written (CAMT ElctrncSeqNb, MT940 :28C:)")
+    period_start = serializers.DateField(allow_null=True)
+    period_end = serializers.DateField(allow_null=True)
+    currency = serializers.CharField()
+    opening_balance = OptionalMoneyField("opening_balance")
+    opening_date = serializers.DateField(allow_null=True)
+    closing_balance = OptionalMoneyField("closing_balance")
+    closing_date = serializers.DateField(allow_null=True)
+    movements_sum = OptionalMoneyField(
+        "movements_sum", help_text="null: a transaction is in another currency"
+    )
+    movements_count = serializers.IntegerField()
+    previous_statement_id = serializers.UUIDField(allow_null=True)
+    has_break = serializers.BooleanField()
+    checks = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(StatementCheckSerializer(many=True))
+    def get_checks(self, statement: Any) -> Any:
+        return StatementCheckSerializer(
+            selectors.statement_checks(statement), many=True, context={"currency": statement.currency}
+        ).data
+
+
+class ImportStatementSerializer(StatementOutputSerializer):
+    already_imported = serializers.SerializerMethodField(
+        help_text="The same statement was imported before (it is not stored twice)"
+    )
+
+    def get_already_imported(self, statement: Any) -> bool:
+        return statement.pk not in self.context["new_statement_ids"]
+
+
 ImportResultSerializer = inline_serializer(
     "ImportResult",
     fields={
@@ -129,8 +211,25 @@ ImportResultSerializer = inline_serializer(
         "imported": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
         "transactions": serializers.ListField(child=serializers.UUIDField()),
+        "internal_transfers": serializers.IntegerField(
+            help_text="Pairs of transfers between your own accounts this import completed (never matched to "
+            "invoices)"
+        ),
+        "statements": ImportStatementSerializer(
+            many=True,
+            help_text="The file's statements with their balances and continuity checks (none for CSV and "
+            "JSON imports); a break does not stop the import",
+        ),
     },
 )
+
+
+def import_response(result: services.ImportResult) -> dict[str, Any]:
+    """The body of a successful import (REST): the counts, the new ids and the statements."""
+    statements = ImportStatementSerializer(
+        result.statements, many=True, context={"new_statement_ids": result.new_statement_ids}
+    ).data
+    return {**result.as_response(), "statements": statements}
 
 
 def _idempotent_response(request: Request, body_bytes: bytes, action: Any) -> Response:
@@ -296,7 +395,7 @@ class BankTransactionImportApi(APIView):
             result = services.api_transactions_import(
                 items=items, created_by=request.user, default_account=account
             )
-            return status.HTTP_201_CREATED, result.as_response()
+            return status.HTTP_201_CREATED, import_response(result)
 
         return _idempotent_response(request, body_bytes, action)
 
@@ -372,7 +471,7 @@ class BankStatementImportApi(APIView):
                 created_by=request.user,
                 default_account=account or None,
             )
-            return status.HTTP_201_CREATED, result.as_response()
+            return status.HTTP_201_CREATED, import_response(result)
 
         return _idempotent_response(request, body_bytes, action)
 
@@ -411,6 +510,16 @@ class ImportBatchOutputSerializer(serializers.Serializer):
 IMPORT_BATCH_ROWS = RowRenderer(ImportBatchOutputSerializer)
 
 
+class ImportBatchDetailSerializer(ImportBatchOutputSerializer):
+    statements = serializers.SerializerMethodField(
+        help_text="The statements this import stored, with their continuity checks as they are now"
+    )
+
+    @extend_schema_field(StatementOutputSerializer(many=True))
+    def get_statements(self, batch: Any) -> Any:
+        return StatementOutputSerializer(selectors.statement_list(import_batch_id=batch.pk), many=True).data
+
+
 class ImportBatchListApi(APIView):
     """``GET import-batches``: newest first, cursor-paginated."""
 
@@ -427,6 +536,154 @@ class ImportBatchDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
 
-    @extend_schema(responses=ImportBatchOutputSerializer)
+    @extend_schema(responses=ImportBatchDetailSerializer)
     def get(self, request: Request, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> Response:
-        return Response(ImportBatchOutputSerializer(selectors.import_batch_get(batch_id=batch_id)).data)
+        return Response(ImportBatchDetailSerializer(selectors.import_batch_get(batch_id=batch_id)).data)
+
+
+# --- statements ----------------------------------------------------------------------------------------
+
+
+class StatementFilterSerializer(serializers.Serializer):
+    has_break = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: only statements with a break"
+    )
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    closed_after = serializers.DateField(required=False, help_text="Closing date at least (inclusive)")
+    closed_before = serializers.DateField(required=False, help_text="Closing date at most (inclusive)")
+    import_batch_id = serializers.UUIDField(required=False)
+
+
+class StatementListFilterSerializer(StatementFilterSerializer):
+    account_id = serializers.UUIDField(required=False)
+
+
+class StatementListApi(APIView):
+    """``GET statements``: imported statements, newest first, with their continuity checks."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        parameters=[StatementListFilterSerializer],
+        responses=StatementOutputSerializer(many=True),
+        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first. `has_break=true` lists "
+        "the statements whose balances do not continue the previous statement or do not add up.",
+    )
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        filters = StatementListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.statement_list(**filters.validated_data)
+        return paginated_response(self, request, queryset, StatementOutputSerializer)
+
+
+class BankAccountStatementListApi(APIView):
+    """``GET bank-accounts/{account_id}/statements``: one account's statements (404 for an unknown one)."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        parameters=[StatementFilterSerializer],
+        responses=StatementOutputSerializer(many=True),
+        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
+    )
+    def get(self, request: Request, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Response:
+        filters = StatementFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        account = selectors.bank_account_get(account_id=account_id)
+        queryset = selectors.statement_list(account_id=account.pk, **filters.validated_data)
+        return paginated_response(self, request, queryset, StatementOutputSerializer)
+
+
+class StatementDetailApi(APIView):
+    """``GET statements/{statement_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=StatementOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID, statement_id: uuid.UUID) -> Response:
+        return Response(StatementOutputSerializer(selectors.statement_get(statement_id=statement_id)).data)
+
+
+# --- internal transfers --------------------------------------------------------------------------------
+
+
+class InternalTransferLegSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    account_id = serializers.UUIDField()
+    account = serializers.CharField(source="account.identifier")
+    amount = MoneyField("amount")
+    currency = serializers.CharField()
+    booking_date = serializers.DateField()
+    description = serializers.CharField()
+    counterparty_name = serializers.CharField()
+    counterparty_account = serializers.CharField()
+    status = serializers.ChoiceField(choices=TransactionStatus.choices)
+
+
+class InternalTransferOutputSerializer(serializers.Serializer):
+    """Money moved between two of your own accounts: paired at import, never matched to invoices."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=InternalTransferStatus.choices)
+    outgoing = InternalTransferLegSerializer(help_text="The leg leaving one account (amount < 0)")
+    incoming = InternalTransferLegSerializer(help_text="The leg arriving in another account")
+    days_apart = serializers.IntegerField()
+    unpaired_at = serializers.DateTimeField(allow_null=True)
+    unpaired_by_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class InternalTransferFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InternalTransferStatus.choices, required=False)
+    account_id = serializers.UUIDField(required=False, help_text="Either leg on this account")
+    transaction_id = serializers.UUIDField(required=False, help_text="Either leg is this transaction")
+
+
+class InternalTransferListApi(APIView):
+    """``GET internal-transfers``: pairs of transfers between own accounts, newest first."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        parameters=[InternalTransferFilterSerializer],
+        responses=InternalTransferOutputSerializer(many=True),
+        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
+    )
+    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+        filters = InternalTransferFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.internal_transfer_list(**filters.validated_data)
+        return paginated_response(self, request, queryset, InternalTransferOutputSerializer)
+
+
+class InternalTransferDetailApi(APIView):
+    """``GET internal-transfers/{transfer_id}``."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    @extend_schema(responses=InternalTransferOutputSerializer)
+    def get(self, request: Request, tenant_id: uuid.UUID, transfer_id: uuid.UUID) -> Response:
+        transfer = selectors.internal_transfer_get(transfer_id=transfer_id)
+        return Response(InternalTransferOutputSerializer(transfer).data)
+
+
+class InternalTransferUnpairApi(APIView):
+    """``POST internal-transfers/{transfer_id}/unpair``: the pairing was wrong; both legs become
+    unmatched transactions again (audited) and are never paired automatically again. Takes no
+    body, or ``{}``; 409 when the transfer is not paired."""
+
+    permission_classes = [IsAuthenticated, TenantRolePermission]
+
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "InternalTransferUnpairRequest"
+
+    @extend_schema(request=None, responses=InternalTransferOutputSerializer)
+    def post(self, request: Request, tenant_id: uuid.UUID, transfer_id: uuid.UUID) -> Response:
+        self.InputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
+        transfer_services.internal_transfer_unpair(transfer_id=transfer_id, actor=request.user)
+        transfer = selectors.internal_transfer_get(transfer_id=transfer_id)
+        return Response(InternalTransferOutputSerializer(transfer).data)

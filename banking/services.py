@@ -31,10 +31,11 @@ from psycopg import sql
 from banking.statements import (
     SUPPORTED_FORMATS,
     CsvOptions,
+    ParsedStatement,
     ParsedTransaction,
     StatementParseError,
     detect_format,
-    iter_statement,
+    read_statement_file,
 )
 from common import limits
 from common.errors import InvalidInput, unknown_field_errors
@@ -57,8 +58,15 @@ from tenants.context import require_tenant_id
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
-from .models import BankAccount, BankTransaction, ImportBatch, ImportSource
+from .models import BankAccount, BankStatement, BankTransaction, ImportBatch, ImportSource
 from .signals import transactions_imported
+from .statement_services import (
+    RecordedStatements,
+    statement_chains_refresh,
+    statement_problems,
+    statements_record,
+)
+from .transfer_services import internal_transfers_pair
 
 CHUNK_SIZE = 10_000
 MAX_REPORTED_ERRORS = 50
@@ -91,6 +99,7 @@ _STAGING_COLUMNS = (
     "end_to_end_id",
     "structured_reference",
     "return_reason",
+    "statement_id",
 )
 
 
@@ -107,6 +116,11 @@ class ImportResult:
     imported: int
     duplicates: int
     transaction_id_texts: list[str] = field(default_factory=list)
+    # The file's statements as stored (in file order; with their continuity after this import)
+    # and the ids of those this import stored (the others were imported before).
+    statements: list[BankStatement] = field(default_factory=list)
+    new_statement_ids: set[uuid.UUID] = field(default_factory=set)
+    internal_transfers: int = 0
 
     @property
     def transaction_ids(self) -> list[uuid.UUID]:
@@ -119,6 +133,7 @@ class ImportResult:
             "imported": self.imported,
             "duplicates": self.duplicates,
             "transactions": self.transaction_id_texts,
+            "internal_transfers": self.internal_transfers,
         }
 
 
@@ -176,9 +191,16 @@ class _StagedKinds:
 
 
 def _checked_rows(
-    rows: Iterable[ParsedTransaction], default_account: str, kinds: _StagedKinds, *, validated: bool = False
+    rows: Iterable[ParsedTransaction],
+    default_account: str,
+    kinds: _StagedKinds,
+    *,
+    validated: bool = False,
+    statement_of: Callable[[int], uuid.UUID | None] = lambda _seq: None,
 ) -> Iterator[tuple[Any, ...]]:
     """Staging tuples; collects row errors and raises ImportRejected after the last row.
+
+    ``statement_of(seq)`` is the stored statement the file's row ``seq`` belongs to.
 
     ``validated`` rows already passed ``row_errors`` (``parse_api_transactions`` checks them all up
     front, so one response lists the field and the row errors together) and are not checked twice.
@@ -213,6 +235,7 @@ def _checked_rows(
             row.end_to_end_id,
             row.structured_reference,
             row.return_reason,
+            statement_of(seq),
         )
     if errors:
         raise ImportRejected(f"{len(errors)} row(s) cannot be imported; nothing was imported.", errors=errors)
@@ -240,11 +263,17 @@ def transactions_import(
     return_ids: bool = True,
     progress: Callable[[int], None] | None = None,
     validated: bool = False,
+    statements: list[ParsedStatement] | None = None,
 ) -> ImportResult:
     """Import rows for the active tenant, all or nothing; duplicates are counted, not stored.
 
     ``validated`` says every row already passed ``row_errors`` (as ``parse_api_transactions``
-    returns them), so the staging pass does not check them again.
+    returns them), so the staging pass does not check them again. ``statements`` are the
+    file's statements (``statement_services``): stored with the rows, their continuity checked
+    after them. Then transfers between the tenant's own accounts are paired
+    (``transfer_services``), and last ``transactions_imported`` is sent (the automatic run).
+    Requests, the admin, the command and the queue's workers (``banking/tasks.py``) all import
+    through here, so statements and transfers are the same whichever ran the import.
     """
     tenant_id = require_tenant_id()
     account_identifier = default_account_identifier(default_account)
@@ -252,6 +281,12 @@ def transactions_import(
     problem = limits.text_problem(file_name, limits.FILE_NAME)
     if problem is not None:
         raise InvalidInput("The file name cannot be stored.", errors={"file": [f"File name: {problem}"]})
+    statement_errors = statement_problems(statements or [])
+    if statement_errors:
+        raise ImportRejected(
+            f"{len(statement_errors)} statement(s) cannot be imported; nothing was imported.",
+            errors=statement_errors,
+        )
     batch = ImportBatch.objects.create(
         source=source,
         created_by=created_by,
@@ -259,6 +294,7 @@ def transactions_import(
         file_format=file_format,
         file_sha256=file_sha256,
     )
+    recorded = statements_record(batch=batch, statements=statements or [], default_account=account_identifier)
     staging = sql.Identifier(f"import_staging_{batch.id.hex}")
     received = 0
     with connection.cursor() as cursor:
@@ -269,12 +305,14 @@ def transactions_import(
                 "CREATE TEMPORARY TABLE {} (seq bigint, account text, account_currency text, "
                 "amount numeric({}, {}), currency text, booking_date date, value_date date, "
                 "description text, counterparty_name text, counterparty_account text, "
-                "external_id text, end_to_end_id text, structured_reference text, return_reason text"
-                ") ON COMMIT DROP"
+                "external_id text, end_to_end_id text, structured_reference text, return_reason text, "
+                "statement_id uuid) ON COMMIT DROP"
             ).format(staging, sql.Literal(AMOUNT_MAX_DIGITS), sql.Literal(AMOUNT_DECIMAL_PLACES))
         )
         kinds = _StagedKinds()
-        checked = _checked_rows(rows, account_identifier, kinds, validated=validated)
+        checked = _checked_rows(
+            rows, account_identifier, kinds, validated=validated, statement_of=recorded.statement_of
+        )
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             staging, sql.SQL(", ").join(map(sql.Identifier, _STAGING_COLUMNS))
         )
@@ -288,11 +326,22 @@ def transactions_import(
             if progress is not None:
                 progress(received)
         imported, ids = _move_staged_rows(cursor, staging, tenant_id, batch.id, kinds, return_ids)
+        # The days the import covers: where the other legs of its transfers can be.
+        cursor.execute(sql.SQL("SELECT min(booking_date), max(booking_date) FROM {}").format(staging))
+        booked = cursor.fetchone()
     batch.received_count = received
     batch.imported_count = imported
     batch.duplicate_count = received - imported
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
     analyze_if_stale(BankTransaction, rows_added=imported)
+    statement_chains_refresh(statement_ids=recorded.new_ids)
+    paired = (
+        len(internal_transfers_pair(batch_id=batch.id, booked_from=booked[0], booked_to=booked[1]))
+        if imported
+        else 0
+    )
+    # Told once the import is complete, its transfers paired: the automatic run it queues reads
+    # open transactions, and the legs paired here are no longer open.
     transactions_imported.send(sender=ImportBatch, tenant_id=tenant_id, batch_id=batch.id, added=imported)
     return ImportResult(
         batch=batch,
@@ -300,13 +349,25 @@ def transactions_import(
         imported=imported,
         duplicates=received - imported,
         transaction_id_texts=ids,
+        statements=_stored_statements(recorded),
+        new_statement_ids=set(recorded.new_ids),
+        internal_transfers=paired,
     )
+
+
+def _stored_statements(recorded: RecordedStatements) -> list[BankStatement]:
+    """The file's stored statements, in file order (each once), as they are now."""
+    ids = list(dict.fromkeys(pk for pk in recorded.statement_ids if pk is not None))
+    if not ids:
+        return []
+    by_id = BankStatement.objects.select_related("account").in_bulk(ids)
+    return [by_id[pk] for pk in ids]
 
 
 _CREATE_ACCOUNTS = """
 INSERT INTO banking_bankaccount (id, tenant_id, identifier, name, currency, created_at, updated_at)
 SELECT gen_random_uuid(), %(tenant)s, s.account,
-       CASE WHEN s.account = %(default)s THEN 'Default account' ELSE s.account END,
+       CASE WHEN s.account = %(default)s THEN %(default_name)s ELSE s.account END,
        COALESCE(max(s.account_currency), ''), now(), now()
 FROM {staging} s
 GROUP BY s.account
@@ -342,12 +403,13 @@ WITH staged AS (
 INSERT INTO banking_banktransaction (
     id, tenant_id, account_id, import_batch_id, amount, currency, booking_date, value_date,
     description, counterparty_name, counterparty_account, external_id, end_to_end_id,
-    structured_reference, return_reason, dedup_key, status, allocated_amount, created_at, updated_at
+    structured_reference, return_reason, statement_id, dedup_key, status, allocated_amount,
+    created_at, updated_at
 )
 SELECT {ordered_id}, %(tenant)s, a.id, %(batch)s,
        n.amount, n.currency, n.booking_date,
        n.value_date, n.description, n.counterparty_name, n.counterparty_account, n.external_id,
-       n.end_to_end_id, n.structured_reference, n.return_reason,
+       n.end_to_end_id, n.structured_reference, n.return_reason, n.statement_id,
        CASE WHEN n.external_id <> '' THEN 'ref:' || n.external_id
                  -- A reference repeated inside one file (a CAMT batch entry split into its
                  -- transactions shares the entry's reference) keeps every row, deterministically.
@@ -376,6 +438,7 @@ def _move_staged_rows(
         "tenant": tenant_id,
         "batch": batch_id,
         "default": BankAccount.DEFAULT_IDENTIFIER,
+        "default_name": BankAccount.DEFAULT_NAME,
         **OrderedIds.new().params("id"),
     }
     cursor.execute(sql.SQL(_CREATE_ACCOUNTS).format(staging=staging), params)
@@ -618,8 +681,12 @@ def statement_import(
                 f"Unknown statement format {file_format!r}.",
                 errors={"format": [f"choose one of {', '.join(SUPPORTED_FORMATS)}"]},
             )
+        statement_file = read_statement_file(
+            stream, format=file_format, filename=file_name, csv_options=csv_options
+        )
         return transactions_import(
-            rows=iter_statement(stream, format=file_format, filename=file_name, csv_options=csv_options),
+            rows=statement_file.transactions,
+            statements=statement_file.statements,
             source=source,
             created_by=created_by,
             default_account=default_account,

@@ -5,13 +5,15 @@ The API (``import-file`` and ``import`` above ``IMPORT_ASYNC_MIN_BYTES``) and th
 (``jobs.services.job_enqueue_with_input``) in the request's transaction, with its idempotency
 key, and answer 202 with the job. The worker imports it with the same service, all or nothing
 (one transaction: a crash leaves nothing and the retry imports again from the stored bytes);
-duplicates are counted as for any import. The answer (batch, imported, duplicates) is the job's
-output; the batch is its result.
+duplicates are counted, statements stored and checked and transfers between own accounts paired
+as for any import. The answer (the API's import body without ``transactions``)
+is the job's output; the batch is its result.
 """
 
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from api.parsers import loads_decimal
@@ -20,12 +22,14 @@ from jobs.models import Job, JobKind
 from jobs.queue import JobOutcome, RunningJob, tenant_task
 
 from . import services
+from .models import BankStatement
 from .statements import CsvOptions
 
 PROGRESS_PHASE = "importing"
 
 
 def _outcome(result: services.ImportResult) -> JobOutcome:
+    """The answer kept with the job: the counts and which statements the file had (by id)."""
     return JobOutcome(
         result_type="import_batch",
         result_id=result.batch.id,
@@ -33,12 +37,34 @@ def _outcome(result: services.ImportResult) -> JobOutcome:
             "batch_id": str(result.batch.id),
             "imported": result.imported,
             "duplicates": result.duplicates,
+            "internal_transfers": result.internal_transfers,
+            "statements": [
+                {"id": str(statement.pk), "already_imported": statement.pk not in result.new_statement_ids}
+                for statement in result.statements
+            ],
         },
     )
 
 
 def _present(job: Job, request: Any) -> Any:
-    return job.result
+    """The API's import answer without ``transactions``: the statements with their checks.
+
+    The statements are read when asked, so their checks are as they are now (a statement
+    imported later may have closed a gap), as the import batch's detail shows them.
+    """
+    from .apis import ImportStatementSerializer  # the API's shape of a statement
+
+    stored = job.result or {}
+    listed = stored.get("statements", [])
+    by_id = BankStatement.objects.select_related("account").in_bulk([item["id"] for item in listed])
+    statements = [by_id[pk] for item in listed if (pk := uuid.UUID(item["id"])) in by_id]
+    new_ids = {uuid.UUID(item["id"]) for item in listed if not item["already_imported"]}
+    return {
+        **stored,
+        "statements": ImportStatementSerializer(
+            statements, many=True, context={"new_statement_ids": new_ids}
+        ).data,
+    }
 
 
 @tenant_task(

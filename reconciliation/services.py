@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from banking.models import BankTransaction, transaction_status_for
+from banking.models import BankTransaction, transaction_status_for, transaction_takes_allocations
 from common.errors import Conflict, NotFound, Unprocessable
 from common.finance import format_money, quantize
 from common.ids import OrderedIds
@@ -644,7 +644,8 @@ def _auto_confirm(
             transaction_delta[tx_id] = transaction_delta.get(tx_id, Decimal(0)) + allocation.amount
             invoice_delta[inv_id] = invoice_delta.get(inv_id, Decimal(0)) + settled
         fits = all(
-            transactions[tx_id][1] + delta <= abs(transactions[tx_id][0])
+            transaction_takes_allocations(transactions[tx_id][2])
+            and transactions[tx_id][1] + delta <= abs(transactions[tx_id][0])
             for tx_id, delta in transaction_delta.items()
         ) and all(
             invoices[inv_id][2] != InvoiceStatus.VOID and invoices[inv_id][1] + delta <= invoices[inv_id][0]
@@ -970,6 +971,11 @@ def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | 
         invoice = invoices[allocation.invoice_id]
         if invoice.status == InvoiceStatus.VOID:
             raise Conflict(f"{_invoice_subject(invoice)} is void.")
+        if not transaction_takes_allocations(bank_transaction.status):
+            raise Conflict(
+                "The transaction is a leg of an internal transfer between your own accounts; "
+                "unpair the transfer first if that is wrong."
+            )
         if bank_transaction.allocated_amount + allocation.amount > abs(bank_transaction.amount):
             raise Conflict("The transaction's amount is already allocated to other invoices.")
         if invoice.amount_paid + allocation.invoice_amount > invoice.amount:

@@ -502,6 +502,13 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
                 "both limits, giving one of these reasons; beyond them the invoice stays partly paid.",
             },
         ),
+        (
+            "Imports",
+            {
+                "fields": ["internal_transfer_days"],
+                "description": "Used when statements are imported.",
+            },
+        ),
     ]
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:

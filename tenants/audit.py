@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -42,4 +43,29 @@ def audit_record(
         object_id=object_id,
         before=_jsonable(before),
         after=_jsonable(after),
+    )
+
+
+def audit_records(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    changes: Iterable[tuple[uuid.UUID, dict[str, Any] | None, dict[str, Any] | None]],
+) -> list[AuditEvent]:
+    """``audit_record`` for many objects at once, ``(object_id, before, after)`` each: one INSERT
+    for a change the system makes in bulk (an import pairing thousands of transfers)."""
+    user = actor_user(actor)
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=user,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                before=_jsonable(before),
+                after=_jsonable(after),
+            )
+            for object_id, before, after in changes
+        ]
     )

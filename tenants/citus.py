@@ -39,7 +39,9 @@ the row count of an INSERT ... SELECT ... ON CONFLICT).
 Adding a tenant table later: create it (its references with ``db_constraint=False``, as
 ``TenantModel`` does), enable RLS, call :func:`distribute` in a ``RunPython``, then add its
 foreign keys (``tenants.rls``): a foreign key from a local table to a distributed one is
-refused by Citus, so the keys come after the distribution.
+refused by Citus, so the keys come after the distribution. A migration that also changes a
+distributed table (a new column) starts with :func:`one_connection_per_node`: Citus adds a
+foreign key only over the connections the transaction's earlier DDL used.
 """
 
 from __future__ import annotations
@@ -110,6 +112,21 @@ def is_reference_table(connection: BaseDatabaseWrapper, table: str) -> bool:
             [table],
         )
         return bool(cursor.fetchone()[0])
+
+
+def one_connection_per_node(apps: Any, schema_editor: Any) -> None:
+    """``RunPython``: this migration's DDL reaches each worker over one connection (Citus).
+
+    Citus runs DDL on a distributed table's shards in parallel, over several connections per
+    worker, and then refuses a foreign key in the same transaction ("there was a parallel
+    operation on a distributed table"). Sequential mode lasts until the migration commits; a
+    no-op on plain PostgreSQL.
+    """
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql" or not citus_enabled(connection):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
 
 
 def distribute(apps: Any, schema_editor: Any) -> None:

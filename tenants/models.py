@@ -344,6 +344,11 @@ def all_write_off_reasons() -> list[str]:
     return list(WriteOffReason.values)
 
 
+# Two legs of a transfer between own accounts further apart than a month are not one transfer.
+MAX_INTERNAL_TRANSFER_DAYS = 31
+DEFAULT_INTERNAL_TRANSFER_DAYS = 4
+
+
 class TenantSettings(TenantModel):
     """Per-tenant preferences: default currency and reconciliation policy."""
 
@@ -382,6 +387,17 @@ class TenantSettings(TenantModel):
         default=120,
         validators=[MaxValueValidator(MAX_DATE_WINDOW_DAYS)],
         help_text="How many days after the due date (or before the issue date) a payment may fall.",
+    )
+    # 4 by default: a transfer sent on a Friday before a bank holiday arrives at another bank on
+    # the Tuesday; a wider window pairs more unrelated payments of equal amounts.
+    # Not a PositiveSmallIntegerField: Citus refuses a new column with an unnamed CHECK; the
+    # bound is the named constraint below.
+    internal_transfer_days = models.SmallIntegerField(
+        default=DEFAULT_INTERNAL_TRANSFER_DAYS,
+        db_default=DEFAULT_INTERNAL_TRANSFER_DAYS,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_INTERNAL_TRANSFER_DAYS)],
+        help_text="How many days apart the two legs of a transfer between the tenant's own accounts may "
+        "be booked to be paired as an internal transfer (0: the same day).",
     )
     auto_reconcile = models.BooleanField(
         default=True,
@@ -437,6 +453,11 @@ class TenantSettings(TenantModel):
                 & models.Q(write_off_max_percent__lte=100)
                 & models.Q(write_off_reasons__contained_by=WriteOffReason.values),
                 name="tenantsettings_write_off_policy_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(internal_transfer_days__gte=0)
+                & models.Q(internal_transfer_days__lte=MAX_INTERNAL_TRANSFER_DAYS),
+                name="tenantsettings_internal_transfer_days_range",
             ),
         ]
 

@@ -58,6 +58,7 @@ SETTINGS_FIELDS = (
     "fee_tolerance_fixed",
     "fee_tolerance_percent",
     "date_window_days",
+    "internal_transfer_days",
     "auto_reconcile",
     "write_off_max_amount",
     "write_off_max_percent",

@@ -11,7 +11,15 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSource
+from banking.models import (
+    BankAccount,
+    BankStatement,
+    BankTransaction,
+    ImportBatch,
+    ImportSource,
+    InternalTransfer,
+    TransactionStatus,
+)
 from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
@@ -44,6 +52,50 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             description="Payment INV-1001",
             dedup_key="ref:seed-1",
         )
+        # Statements on an account and batch of their own, and a second statement continuing the
+        # first: each parent is referenced by one kind of child only, so every reference's tests
+        # (tests/tenants/test_rls.py) see their own key.
+        statement_account = BankAccount.objects.create(identifier="NL91ABNA0417164300", name="Statements")
+        statement_batch = ImportBatch.objects.create(source=ImportSource.FILE, file_format="camt053")
+        statement, statement_next = (
+            BankStatement.objects.create(
+                account=statement_account,
+                import_batch=statement_batch,
+                file_format="camt053",
+                statement_id=f"SEED-STMT-{number}",
+                currency="USD",
+                opening_balance=opening,
+                closing_balance=opening + Decimal("150.00"),
+                closing_date=dt.date(2023, 10, 24 + number),
+                movements_sum=Decimal("150.00"),
+                movements_count=1,
+                movement_difference=Decimal("0.00"),
+                fingerprint=f"seed-{number}",
+            )
+            for number, opening in ((1, Decimal("0.00")), (2, Decimal("150.00")))
+        )
+        statement_next.previous_statement = statement
+        statement_next.opening_difference = Decimal("0.00")
+        statement_next.save(update_fields=["previous_statement", "opening_difference"])
+        transaction.statement = statement_next
+        transaction.save(update_fields=["statement"])
+        savings = BankAccount.objects.create(
+            identifier="DE89370400440532013000", name="Savings", currency="USD"
+        )
+        leg_out, leg_in = (
+            BankTransaction.objects.create(
+                account=leg_account,
+                import_batch=batch,
+                amount=amount,
+                currency="USD",
+                booking_date=dt.date(2023, 10, 26),
+                description="Own transfer",
+                dedup_key=f"ref:seed-transfer-{amount}",
+                status=TransactionStatus.INTERNAL,
+            )
+            for leg_account, amount in ((account, Decimal("-75.00")), (savings, Decimal("75.00")))
+        )
+        transfer = InternalTransfer.objects.create(outgoing=leg_out, incoming=leg_in, days_apart=0)
         key = IdempotencyKey.objects.create(
             key="seed-key",
             fingerprint="0" * 64,
@@ -89,6 +141,13 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "account": account,
         "batch": batch,
         "transaction": transaction,
+        "statement_account": statement_account,
+        "statement_batch": statement_batch,
+        "statement": statement,
+        "statement_next": statement_next,
+        "leg_out": leg_out,
+        "leg_in": leg_in,
+        "transfer": transfer,
         "idempotency_key": key,
         "invitation": invitation,
         "job": job,

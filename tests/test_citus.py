@@ -218,3 +218,64 @@ def test_hot_paths_run_as_single_shard_plans(world_a, world_b, api_client_for):
 
         assert sorted(Invoice.objects.values_list("status", flat=True)) == ["open", "paid", "paid"]
         assert Invoice.objects.filter(number="INV-0").get().amount == Decimal("150.00")
+
+
+def test_statement_and_internal_transfer_paths_run_as_single_shard_plans(world_a, world_b, api_client_for):
+    """A statement file for two own accounts: statements stored and chained, the transfer
+    between them paired, then listed and unpaired, every statement on one shard."""
+    import io
+
+    from tests.banking.statement_builders import IBAN_SAVINGS, Entry, Statement, camt
+
+    data = camt(
+        Statement(opening="100.00", closing="50.00", entries=[Entry("-50.00", "2024-03-05", "OUT-1")]),
+        Statement(
+            opening="0.00",
+            closing="50.00",
+            account=IBAN_SAVINGS,
+            statement_id="S-2",
+            entries=[Entry("50.00", "2024-03-06", "IN-1")],
+        ),
+    )
+
+    def upload(client, tenant_id):
+        handle = io.BytesIO(data)
+        handle.name = "statement.xml"
+        return client.post(
+            f"/v1/tenants/{tenant_id}/bank-transactions/import-file",
+            {"file": handle},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
+
+    assert upload(api_client_for(world_b.accountant), world_b.tenant.id).status_code == 201
+    client = api_client_for(world_a.accountant)
+    base = f"/v1/tenants/{world_a.tenant.id}"
+    recorder = PlanRecorder()
+    with connection.cursor() as cursor:
+        cursor.execute("SET citus.multi_task_query_log_level = 'error'")
+    try:
+        with connection.execute_wrapper(recorder):
+            imported = upload(client, world_a.tenant.id)
+            assert imported.status_code == 201, imported.content
+            body = imported.json()
+            assert (body["internal_transfers"], len(body["statements"])) == (1, 2)
+            account = body["statements"][0]["account_id"]
+            for path in (
+                "statements?has_break=false",
+                f"bank-accounts/{account}/statements",
+                "internal-transfers",
+                f"import-batches/{body['batch_id']}",
+            ):
+                listed = client.get(f"{base}/{path}")
+                assert listed.status_code == 200, (path, listed.content)
+            transfer = client.get(f"{base}/internal-transfers").json()["results"][0]["id"]
+            unpaired = client.post(f"{base}/internal-transfers/{transfer}/unpair")
+            assert unpaired.status_code == 200, unpaired.content
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET citus.multi_task_query_log_level")
+    statements = " ".join(sql for sql, _ in recorder.plans)
+    for table in ("banking_bankstatement", "banking_internaltransfer", "banking_banktransaction"):
+        assert f"INSERT INTO {table}" in statements or f'INSERT INTO "{table}"' in statements, table
+    assert recorder.multi_shard() == []

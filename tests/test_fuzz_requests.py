@@ -128,6 +128,9 @@ def own(world_a, api_client_for):
         "batch_id": str(seeded["batch"].id),
         "run_id": str(seeded["run"].id),
         "user_id": str(world_a.viewer.pk),
+        "account_id": str(seeded["statement_account"].id),
+        "statement_id": str(seeded["statement"].id),
+        "transfer_id": str(seeded["transfer"].id),
     }
     return world_a, api_client_for(world_a.owner), ids
 

@@ -90,6 +90,8 @@ def a_ids(world_a) -> dict[str, str]:
         "import_batch_id": str(seeded["batch"].id),
         "user_id": str(world_a.viewer.pk),
         "invitation_id": str(seeded["invitation"].id),
+        "statement_id": str(seeded["statement"].id),
+        "transfer_id": str(seeded["transfer"].id),
         "job_id": str(seeded["job"].id),
         "evidence_id": str(seeded["learned_evidence"].id),
     }
@@ -190,6 +192,10 @@ def test_a_ids_in_query_strings_find_nothing(attack):
         ("matches", {"transaction_id": ids["transaction_id"]}),
         ("matches", {"run_id": ids["run_id"]}),
         ("vendors", {"q": "Acme"}),
+        ("statements", {"account_id": ids["account_id"]}),
+        ("statements", {"import_batch_id": ids["batch_id"]}),
+        ("internal-transfers", {"account_id": ids["account_id"]}),
+        ("internal-transfers", {"transaction_id": ids["transaction_id"]}),
     ]:
         response = client.get(f"{base}/{path}", params)
         assert response.status_code == 200, (path, params, response.content)
@@ -332,6 +338,8 @@ ADMIN_TARGETS = {
     "banking/bankaccount": lambda a: a.seeded["account"].pk,
     "banking/importbatch": lambda a: a.seeded["batch"].pk,
     "banking/banktransaction": lambda a: a.seeded["transaction"].pk,
+    "banking/bankstatement": lambda a: a.seeded["statement"].pk,
+    "banking/internaltransfer": lambda a: a.seeded["transfer"].pk,
     "reconciliation/match": lambda a: a.seeded["match"].pk,
     "reconciliation/reconciliationrun": lambda a: a.seeded["run"].pk,
     "tenants/tenantsettings": lambda a: _a_row("tenants_tenantsettings", a),

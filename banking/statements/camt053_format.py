@@ -27,6 +27,10 @@ Mapping decisions:
 * booking/value dates: ``Dt`` or the date part of ``DtTm`` as written.
 * account = ``Acct/Id/IBAN`` else ``Acct/Id/Othr/Id``; account_currency =
   ``Acct/Ccy`` ("" when absent); currency = the ``Ccy`` of the amount used.
+
+Statements (``parse_camt053_file``): one per ``Stmt``, with ``Id``, ``ElctrncSeqNb`` (else
+``LglSeqNb``), ``FrToDt`` and the booked balances: opening = ``OPBD`` else ``PRCD``, closing =
+``CLBD`` (``_statement``), read by the same amount rule as entries.
 """
 
 from __future__ import annotations
@@ -49,7 +53,15 @@ from common.finance import (
 )
 
 from ._text import collapse_ws, join_text, read_all
-from .types import ParsedTransaction, RowError, StatementBalance, StatementParseError
+from .types import (
+    ParsedBalance,
+    ParsedStatement,
+    ParsedTransaction,
+    RowError,
+    StatementBalance,
+    StatementParseError,
+    statement_movements,
+)
 
 _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _BOOKED = "BOOK"
@@ -242,15 +254,116 @@ def _entry_transactions(
     ]
 
 
-def parse_camt053(data: bytes) -> list[ParsedTransaction]:
-    """All booked transactions of a CAMT.053 document; raises StatementParseError."""
+# Which ``Bal`` is the statement's opening and closing balance, in order of preference. OPBD
+# (opening booked) is the opening; banks that do not send it send PRCD (previously closed
+# booked), the same amount by definition. CLBD (closing booked) is the closing. Available and
+# interim balances (OPAV, CLAV, ITBD, ...) are not the booked chain and are not used.
+OPENING_TYPES = ("OPBD", "PRCD")
+CLOSING_TYPES = ("CLBD",)
+
+
+class _StatementError(ValueError):
+    """A problem of a statement's own elements (a balance, the period), with where it is."""
+
+    def __init__(self, location: str, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+
+
+def _balance_type(balance: etree._Element) -> str:
+    return _text(balance, "Tp/CdOrPrtry/Cd") or _text(balance, "Tp/CdOrPrtry/Prtry")
+
+
+def _balance(balance: etree._Element, location: str) -> tuple[Decimal, str, datetime.date | None]:
+    """``(signed amount, currency, date)`` of a ``Bal``; ValueError when it is not exact."""
+    amount = _amount(balance.find("Amt"))
+    if amount is None:
+        raise ValueError("missing Amt")
+    sign = _sign(_text(balance, "CdtDbtInd"), location)
+    when = _date(balance.find("Dt"))
+    signed = sign * amount[0]
+    return (signed if signed else abs(signed)), amount[1], when
+
+
+def _statement_balance(stmt: etree._Element, s_index: int, types: tuple[str, ...]) -> ParsedBalance | None:
+    """The first ``Bal`` of the preferred type (``types`` in order); ValueError when malformed."""
+    balances = stmt.findall("Bal")
+    for wanted in types:
+        for b_index, balance in enumerate(balances):
+            if _balance_type(balance).upper() == wanted:
+                location = f"Stmt[{s_index}]/Bal[{b_index}]"
+                try:
+                    amount, currency, when = _balance(balance, location)
+                except ValueError as exc:
+                    raise _StatementError(location, str(exc)) from None
+                return ParsedBalance(amount=amount, currency=currency, date=when, location=location)
+    return None
+
+
+def _period(stmt: etree._Element, s_index: int) -> tuple[datetime.date | None, datetime.date | None]:
+    """``FrToDt`` as dates (the date part of ``FrDtTm``/``ToDtTm`` as written)."""
+    dates = []
+    for name in ("FrToDt/FrDtTm", "FrToDt/ToDtTm"):
+        text = _text(stmt, name)[:10]
+        try:
+            dates.append(datetime.date.fromisoformat(text) if text else None)
+        except ValueError:
+            raise _StatementError(f"Stmt[{s_index}]/{name}", f"invalid date {text!r}") from None
+    return dates[0], dates[1]
+
+
+def _statement(
+    stmt: etree._Element, s_index: int, account: str, transactions: list[ParsedTransaction], first: int
+) -> ParsedStatement:
+    """The statement-level part of a ``Stmt``: identity, period and booked balances.
+
+    The statement's currency is the account's (``Acct/Ccy``), else its opening balance's, else
+    its closing balance's. A balance in another currency than the statement's is not the
+    account's balance and is left out (no check can use it).
+    """
+    opening = _statement_balance(stmt, s_index, OPENING_TYPES)
+    closing = _statement_balance(stmt, s_index, CLOSING_TYPES)
+    currency = (
+        _text(stmt, "Acct/Ccy").upper()
+        or (opening.currency if opening else "")
+        or (closing.currency if closing else "")
+        or next((t.currency for t in transactions), "")
+    )
+    if opening is not None and opening.currency != currency:
+        opening = None
+    if closing is not None and closing.currency != currency:
+        closing = None
+    period_start, period_end = _period(stmt, s_index)
+    return ParsedStatement(
+        account=account,
+        currency=currency,
+        statement_id=_text(stmt, "Id"),
+        sequence=_text(stmt, "ElctrncSeqNb") or _text(stmt, "LglSeqNb"),
+        period_start=period_start,
+        period_end=period_end,
+        opening=opening,
+        closing=closing,
+        first_transaction=first,
+        transaction_count=len(transactions),
+        movements=statement_movements(currency, transactions),
+        location=f"Stmt[{s_index}]",
+    )
+
+
+def parse_camt053_file(data: bytes) -> tuple[list[ParsedStatement], list[ParsedTransaction]]:
+    """Every statement and every booked transaction of a CAMT.053 document.
+
+    Raises StatementParseError listing every malformed entry, balance or period.
+    """
     root = _load(data)
+    statements: list[ParsedStatement] = []
     results: list[ParsedTransaction] = []
     errors: list[RowError] = []
     for s_index, stmt in enumerate(root.findall("Stmt")):
         acct = stmt.find("Acct")
         stmt_account = compact_account(_account(acct))
         stmt_currency = _text(acct, "Ccy").upper()
+        first = len(results)
         for n_index, entry in enumerate(stmt.findall("Ntry")):
             where = f"Stmt[{s_index}]/Ntry[{n_index}]"
             status = _status(entry)
@@ -260,12 +373,21 @@ def parse_camt053(data: bytes) -> list[ParsedTransaction]:
                 results.extend(_entry_transactions(entry, stmt_account, stmt_currency, where))
             except ValueError as exc:
                 errors.append(RowError(where, str(exc)))
+        try:
+            statements.append(_statement(stmt, s_index, stmt_account, results[first:], first))
+        except _StatementError as exc:
+            errors.append(RowError(exc.location, str(exc)))
     if errors:
         raise StatementParseError(
             f"{len(errors)} error(s) in the CAMT.053 file (first at {errors[0].location})",
             errors,
         )
-    return results
+    return statements, results
+
+
+def parse_camt053(data: bytes) -> list[ParsedTransaction]:
+    """All booked transactions of a CAMT.053 document; raises StatementParseError."""
+    return parse_camt053_file(data)[1]
 
 
 def iter_camt053(stream: BinaryIO) -> Iterator[ParsedTransaction]:
@@ -287,19 +409,15 @@ def read_camt053_balances(stream: BinaryIO) -> list[StatementBalance]:
         for b_index, balance in enumerate(stmt.findall("Bal")):
             location = f"Stmt[{s_index}]/Bal[{b_index}]"
             try:
-                amount = _amount(balance.find("Amt"))
-                if amount is None:
-                    raise ValueError("missing Amt")
-                sign = _sign(_text(balance, "CdtDbtInd"), location)
-                when = _date(balance.find("Dt"))
+                amount, currency, when = _balance(balance, location)
             except ValueError as exc:
                 raise StatementParseError(str(exc), location=location) from None
             balances.append(
                 StatementBalance(
                     account=account,
-                    type=_text(balance, "Tp/CdOrPrtry/Cd") or _text(balance, "Tp/CdOrPrtry/Prtry"),
-                    amount=sign * amount[0],
-                    currency=amount[1],
+                    type=_balance_type(balance),
+                    amount=amount,
+                    currency=currency,
                     date=when,
                     location=location,
                     statement_id=_text(stmt, "Id"),

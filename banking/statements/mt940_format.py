@@ -36,6 +36,10 @@ Mapping decisions:
   bank-specific ``:NS:`` text is used as description (Sberbank).
 * location: "line N" of the ``:61:`` tag.
 
+Statements (``parse_mt940_file``): one per ``:20:`` message, with ``:20:`` as its id, ``:28C:``
+as its sequence and ``:60F:``/``:60M:`` and ``:62F:``/``:62M:`` as its opening and closing
+balances, read here by the kernel's amount rule (``_balance``), not by the library.
+
 Cost: linear in the file. Line numbers are counted once, front to back (counting from the
 start of a block for every ``:61:`` made a 1 MB file take 8 s and 10 MB not finish).
 """
@@ -64,7 +68,13 @@ from common.finance import (
 )
 
 from ._text import collapse_ws, decode_bytes, read_all
-from .types import ParsedTransaction, StatementParseError
+from .types import (
+    ParsedBalance,
+    ParsedStatement,
+    ParsedTransaction,
+    StatementParseError,
+    statement_movements,
+)
 
 _ENVELOPE_BLOCK = re.compile(r"\{[1235]:(?:[^{}\n]|\{[^{}\n]*\})*\}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -321,8 +331,117 @@ def _statement_line_error(text: str, start: int) -> tuple[str, int] | None:
     return None
 
 
+# The statement's own tags: reference, number/sequence, and the booked balances (final or
+# intermediate, ``F``/``M``, or the tag without a letter that older files write).
+_STATEMENT_TAG = re.compile(r"^:(20|28C?|60[FM]?|62[FM]?):[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+# 1!a6!n3!a15d: mark, YYMMDD, currency, amount (read by the kernel's MT940 rule, not here).
+_BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>[0-9]{6})(?P<currency>[A-Z]{3})(?P<amount>.*)")
+
+
+def _balance(tag: str, value: str, line: int) -> ParsedBalance:
+    """A ``:60x:``/``:62x:`` balance, every part exactly as SWIFT writes it, or the file is refused.
+
+    The library reads ``C231024EUR1e3`` as 1 (its pattern stops at the first character that is
+    not a digit or comma): balances are amounts, read by the kernel's rule like ``:61:``.
+    """
+    location = f"line {line}"
+    match = _BALANCE.fullmatch(value)
+    if match is None:
+        raise StatementParseError(
+            f"invalid MT940 data: :{tag}: must be C or D, a YYMMDD date, a currency code and an amount "
+            f"(e.g. C231024EUR1234,56), not {value[:40]!r}",
+            location=location,
+        )
+    try:
+        amount = parse_amount_text(match.group("amount"), MT940_AMOUNT)
+    except AmountError as error:
+        raise StatementParseError(
+            f"invalid MT940 data: invalid amount {match.group('amount')[:20]!r} in :{tag}: at column "
+            f"{len(tag) + 3 + match.start('amount')}: {error}",
+            location=location,
+        ) from None
+    digits = match.group("date")
+    try:
+        # Two-digit years are in the 2000s, as the library reads the :61: dates.
+        when = datetime.date(2000 + int(digits[:2]), int(digits[2:4]), int(digits[4:]))
+    except ValueError:
+        raise StatementParseError(
+            f"invalid MT940 data: invalid date {digits!r} in :{tag}:", location=location
+        ) from None
+    signed = -amount if match.group("mark") == "D" else amount
+    return ParsedBalance(
+        amount=signed if signed else abs(signed),
+        currency=match.group("currency"),
+        date=when,
+        location=location,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _StatementTags:
+    """A message's own tags: ``:20:``, ``:28C:`` and its booked balances."""
+
+    reference: str
+    sequence: str
+    opening: ParsedBalance | None
+    closing: ParsedBalance | None
+
+
+def _statement_tags(block: str, first_line: int) -> _StatementTags:
+    """Read before the library parses the message, so a malformed balance is refused in our words.
+
+    Opening = the first ``:60F:``/``:60M:`` (``:60:``), closing = the first ``:62F:``/``:62M:``
+    (``:62:``).
+    """
+    tags: dict[str, tuple[str, str, int]] = {}  # kind (20, 28, 60, 62) -> (tag, value, line)
+    line, position = first_line, 0
+    for match in _STATEMENT_TAG.finditer(block):
+        line += block.count("\n", position, match.start())
+        position = match.start()
+        tags.setdefault(match.group(1)[:2], (match.group(1), match.group(2), line))
+    return _StatementTags(
+        reference=collapse_ws(tags["20"][1]) if "20" in tags else "",
+        sequence=collapse_ws(tags["28"][1]) if "28" in tags else "",
+        opening=_balance(*tags["60"]) if "60" in tags else None,
+        closing=_balance(*tags["62"]) if "62" in tags else None,
+    )
+
+
+def _statement(
+    tags: _StatementTags, first_line: int, account: str, transactions: list[ParsedTransaction], first: int
+) -> ParsedStatement:
+    """The statement of one message. Its currency is its balances' (else its transactions');
+    MT940 carries no period, only the balances' dates."""
+    opening, closing = tags.opening, tags.closing
+    currency = (
+        (opening.currency if opening else "")
+        or (closing.currency if closing else "")
+        or next((t.currency for t in transactions), "")
+    )
+    return ParsedStatement(
+        account=account,
+        currency=currency,
+        statement_id=tags.reference,
+        sequence=tags.sequence,
+        opening=opening,
+        closing=closing if closing is None or closing.currency == currency else None,
+        first_transaction=first,
+        transaction_count=len(transactions),
+        movements=statement_movements(currency, transactions),
+        location=f"line {first_line}",
+    )
+
+
 def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
     """All transactions of an MT940 file; raises StatementParseError."""
+    return parse_mt940_file(data)[1]
+
+
+def parse_mt940_file(data: bytes | str) -> tuple[list[ParsedStatement], list[ParsedTransaction]]:
+    """Every statement (one per ``:20:`` message) and every transaction of an MT940 file.
+
+    Raises StatementParseError at the first malformed line.
+    """
     text = _clean(data if isinstance(data, str) else decode_bytes(data))
     if not _STATEMENT_START.search(text) or not (_TRANSACTION_TAG.search(text) or _ACCOUNT_TAG.search(text)):
         raise StatementParseError(
@@ -330,6 +449,7 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
             location="line 1",
         )
     starts = [m.start() for m in _STATEMENT_START.finditer(text)]
+    statements: list[ParsedStatement] = []
     results: list[ParsedTransaction] = []
     first_line, counted_to = 1, 0  # line numbers counted front to back, once
     for index, start in enumerate(starts):
@@ -337,6 +457,7 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
         first_line += text.count("\n", counted_to, start)
         counted_to = start
         block = text[start:end]
+        statement_tags = _statement_tags(block, first_line)
         tag_lines: list[int] = []
         line, position = first_line, 0
         for match in _TRANSACTION_TAG.finditer(block):
@@ -365,10 +486,12 @@ def parse_mt940(data: bytes | str) -> list[ParsedTransaction]:
             )
         account = collapse_ws(transactions.data.get("account_identification") or "")
         account_currency = (transactions.currency or "").upper()
+        first = len(results)
         for position_in_block, transaction in enumerate(transactions):
             location = f"line {tag_lines[position_in_block]}"
             results.append(_convert(transaction.data, account, account_currency, location))
-    return results
+        statements.append(_statement(statement_tags, first_line, account, results[first:], first))
+    return statements, results
 
 
 def _plain_date(value: object) -> datetime.date | None:

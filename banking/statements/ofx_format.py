@@ -19,6 +19,10 @@ time zones are not converted. NAME or PAYEE/NAME -> counterparty_name, MEMO
 CURSYM (else CURDEF) -> currency, CURDEF -> account_currency,
 BANKACCTTO/CCACCTTO ACCTID -> counterparty_account. Transactions are
 numbered across the file: "STMTTRN #3" is the third in the file.
+
+Statements (``parse_ofx_file``): one per ``STMTRS``/``CCSTMTRS``, with the period of
+``BANKTRANLIST`` (DTSTART, DTEND) and ``LEDGERBAL`` as the closing balance (as of DTASOF).
+OFX has no opening balance and no statement id.
 """
 
 from __future__ import annotations
@@ -34,7 +38,14 @@ from typing import BinaryIO
 from common.finance import OFX_AMOUNT, AmountError, compact_account, find_rf_reference, parse_amount_text
 
 from ._text import collapse_ws, decode_bytes
-from .types import ParsedTransaction, RowError, StatementParseError
+from .types import (
+    ParsedBalance,
+    ParsedStatement,
+    ParsedTransaction,
+    RowError,
+    StatementParseError,
+    statement_movements,
+)
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9._:-]*)[^>]*?(/?)>")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
@@ -231,33 +242,106 @@ def _transaction(
     )
 
 
-def iter_ofx(stream: BinaryIO) -> Iterator[ParsedTransaction]:
-    """Yield the transactions of every bank/credit-card statement in an OFX file.
+def _optional_date(
+    node: _Node | None, tag: str, location: str, errors: list[RowError]
+) -> datetime.date | None:
+    raw = node.value(tag) if node else ""
+    if not raw:
+        return None
+    try:
+        return _date(raw)
+    except ValueError:
+        errors.append(RowError(location, f"invalid {tag} {raw!r}"))
+        return None
 
-    The whole file is checked first: any invalid STMTTRN raises one
-    StatementParseError listing all of them before anything is yielded.
+
+def _statement(
+    statement: _Node,
+    number: int,
+    account: str,
+    curdef: str,
+    transactions: list[ParsedTransaction],
+    first: int,
+    errors: list[RowError],
+) -> ParsedStatement:
+    """The statement-level part of a ``STMTRS``: its period and its ledger (closing) balance.
+
+    OFX has no opening balance: ``LEDGERBAL`` is the booked balance as of ``DTASOF``, which is
+    what the statement closes with. An empty ``BALAMT`` is no balance.
     """
-    data = stream.read()
+    location = f"STMTRS #{number}"
+    transaction_list = statement.child("BANKTRANLIST")
+    period_start = _optional_date(transaction_list, "DTSTART", f"{location}/BANKTRANLIST", errors)
+    period_end = _optional_date(transaction_list, "DTEND", f"{location}/BANKTRANLIST", errors)
+    closing = None
+    ledger = statement.child("LEDGERBAL")
+    raw_amount = ledger.value("BALAMT") if ledger else ""
+    if ledger is not None and raw_amount:
+        where = f"{location}/LEDGERBAL"
+        try:
+            amount = _amount(raw_amount)
+        except AmountError as error:
+            errors.append(RowError(where, f"invalid BALAMT {raw_amount!r}: {error}"))
+        else:
+            closing = ParsedBalance(
+                amount=amount,
+                currency=curdef,
+                date=_optional_date(ledger, "DTASOF", where, errors),
+                location=where,
+            )
+    return ParsedStatement(
+        account=account,
+        currency=curdef,
+        period_start=period_start,
+        period_end=period_end,
+        closing=closing,
+        first_transaction=first,
+        transaction_count=len(transactions),
+        movements=statement_movements(curdef, transactions),
+        location=location,
+    )
+
+
+def parse_ofx_file(data: bytes | str) -> tuple[list[ParsedStatement], list[ParsedTransaction]]:
+    """Every bank/credit-card statement and its transactions in an OFX file.
+
+    The whole file is checked first: any invalid STMTTRN or balance raises one
+    StatementParseError listing all of them.
+    """
     text = data if isinstance(data, str) else _decode(data)
     root = parse_tree(text)
+    statements: list[ParsedStatement] = []
     results: list[ParsedTransaction] = []
     errors: list[RowError] = []
     number = 0
-    for statement in _iter_statements(root):
+    for statement_number, statement in enumerate(_iter_statements(root), start=1):
         curdef = statement.value("CURDEF").upper()
         account_node = statement.child("BANKACCTFROM") or statement.child("CCACCTFROM")
         account = account_node.value("ACCTID") if account_node else ""
+        first = len(results)
         for trn in statement.iter("STMTTRN"):
             number += 1
             parsed, problems = _transaction(trn, account, curdef, f"STMTTRN #{number}")
             errors.extend(problems)
             if parsed is not None:
                 results.append(parsed)
+        statements.append(
+            _statement(statement, statement_number, account, curdef, results[first:], first, errors)
+        )
     if errors:
         raise StatementParseError(
             f"{len(errors)} error(s) in the OFX file (first at {errors[0].location})", errors
         )
-    yield from results
+    return statements, results
+
+
+def iter_ofx(stream: BinaryIO) -> Iterator[ParsedTransaction]:
+    """Yield the transactions of every bank/credit-card statement in an OFX file.
+
+    The whole file is checked first: any invalid STMTTRN raises one
+    StatementParseError listing all of them before anything is yielded.
+    """
+    yield from parse_ofx_file(stream.read())[1]
 
 
 def _iter_statements(root: _Node) -> Iterator[_Node]:

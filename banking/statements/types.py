@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,3 +115,67 @@ class StatementBalance:
     date: datetime.date | None
     location: str = ""
     statement_id: str = field(default="")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBalance:
+    """A balance a statement reports, signed like amounts (negative: the account is overdrawn)."""
+
+    amount: Decimal
+    currency: str
+    date: datetime.date | None
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedStatement:
+    """One statement of a file (a CAMT ``Stmt``, an MT940 message, an OFX ``STMTRS``).
+
+    Its transactions are the file's transactions ``first_transaction`` to ``first_transaction +
+    transaction_count - 1`` (the parsers yield them statement by statement). ``movements`` is the
+    sum of their amounts, or None when one of them is in another currency than the statement
+    (no sum to compare with the balances). A balance is None when the file has none of that
+    kind: OFX reports only the closing (ledger) balance, so its statements have no opening.
+    Nothing is derived: the balances are what the file says.
+    """
+
+    account: str
+    currency: str
+    statement_id: str = ""  # CAMT Stmt/Id, MT940 :20:; OFX has none
+    sequence: str = ""  # CAMT ElctrncSeqNb (else LglSeqNb), MT940 :28C: as written
+    period_start: datetime.date | None = None
+    period_end: datetime.date | None = None
+    opening: ParsedBalance | None = None
+    closing: ParsedBalance | None = None
+    first_transaction: int = 0
+    transaction_count: int = 0
+    movements: Decimal | None = Decimal(0)
+    location: str = ""
+
+    @property
+    def has_balances(self) -> bool:
+        return self.opening is not None or self.closing is not None
+
+
+def statement_movements(statement_currency: str, transactions: Iterable[ParsedTransaction]) -> Decimal | None:
+    """The sum of a statement's transactions, None when one is in another currency."""
+    total = Decimal(0)
+    for transaction in transactions:
+        if statement_currency and transaction.currency != statement_currency:
+            return None
+        total += transaction.amount
+    return total
+
+
+@dataclass(slots=True)
+class StatementFile:
+    """What a statement file holds: its statements (none for CSV) and its transactions.
+
+    ``transactions`` is an iterator: CSV streams (an error may arrive after rows were yielded,
+    so a caller must treat any error as "import nothing"); the other formats were read whole
+    and checked before this object exists.
+    """
+
+    format: str
+    statements: list[ParsedStatement]
+    transactions: Iterator[ParsedTransaction]

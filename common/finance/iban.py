@@ -85,3 +85,47 @@ def validate_iban(value: str) -> str:
     if problem is not None:
         raise IbanError(problem)
     return compact_iban(value)
+
+
+# A domestic account id of digits: a German BLZ and Kontonummer ("37040044/532013000"), a Dutch
+# or Belgian account number, a British sort code and account number ("20-00-00/12345678").
+_DOMESTIC_ACCOUNT = re.compile(r"[0-9]+(?:[/.:-]+[0-9]+)*")
+_DIGIT_GROUPS = re.compile(r"[0-9]+")
+# Fewer digits than this say too little: most IBANs hold a short number somewhere.
+_MIN_DOMESTIC_DIGITS = 6
+
+
+def same_account(first: str | None, second: str | None) -> bool | None:
+    """Whether two account ids as statements write them name one account: True, False, or None
+    when the ids cannot tell.
+
+    Equal ids (spaces and case of an IBAN aside) are one account; two different IBANs are two.
+    An IBAN and a domestic id of digits (a German statement's ``:25:`` of BLZ/Kontonummer while
+    the other bank writes the IBAN): an IBAN's BBAN holds the domestic bank code and account
+    number, so the domestic id's groups of digits, leading zeros aside, appear in it in order,
+    or it is another account. Anything else (two domestic ids written differently, ids with
+    letters that are not IBANs, too few digits) cannot tell.
+    """
+    a, b = compact_account(first), compact_account(second)
+    if not a or not b:
+        return None
+    if a == b:
+        return True
+    a_iban, b_iban = bool(_IBAN_SHAPE.fullmatch(a)), bool(_IBAN_SHAPE.fullmatch(b))
+    if a_iban and b_iban:
+        return False
+    if a_iban == b_iban:
+        return None
+    iban, domestic = (a, b) if a_iban else (b, a)
+    if not _DOMESTIC_ACCOUNT.fullmatch(domestic):
+        return None
+    groups = [group for group in (g.lstrip("0") for g in _DIGIT_GROUPS.findall(domestic)) if group]
+    if sum(map(len, groups)) < _MIN_DOMESTIC_DIGITS:
+        return None
+    bban, position = iban[4:], 0
+    for group in groups:
+        found = bban.find(group, position)
+        if found < 0:
+            return False
+        position = found + len(group)
+    return True

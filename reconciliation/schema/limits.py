@@ -80,7 +80,8 @@ from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
-from banking.models import BankTransaction
+from banking.models import BankStatement, BankTransaction, InternalTransfer
+from banking.selectors import CHECK_DETAIL_MAX_CHARS, STATEMENT_CHECKS
 from common import limits
 from invoices.models import Invoice, Vendor, VendorLearnedEvidence
 from tenants.models import WriteOffReason
@@ -135,6 +136,9 @@ LIST_BOUNDS: dict[str, Any] = {
     "BankTransactionPage.items": ROWS,
     "MatchPage.items": ROWS,
     "ReconciliationRunPage.items": ROWS,
+    "BankStatementPage.items": ROWS,
+    "InternalTransferPage.items": ROWS,
+    "BankStatement.checks": STATEMENT_CHECKS,
     "ScoreResult.proposals": ROWS,  # at most one proposal per supplied transaction
     "ImportResult.transactionIds": ROWS,  # one id per imported transaction
     # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
@@ -167,6 +171,8 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.bankTransactions": ("first", MAX_PAGE_SIZE),
     "Query.matches": ("first", MAX_PAGE_SIZE),
     "Query.reconciliationRuns": ("first", MAX_PAGE_SIZE),
+    "Query.bankStatements": ("first", MAX_PAGE_SIZE),
+    "Query.internalTransfers": ("first", MAX_PAGE_SIZE),
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
     "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
@@ -178,6 +184,8 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "BankTransaction": BankTransaction,
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
+    "BankStatement": BankStatement,
+    "InternalTransfer": InternalTransfer,
 }
 # Texts that are not model columns. Engine messages quote excerpts of numbers, names and
 # descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its
@@ -190,6 +198,7 @@ _OTHER_TEXT_BOUNDS = {
     "ScoredAllocation.transactionId": limits.NAME,
     "ReconciliationRun.settingsUsed": 500,
     "BacktestReport.recommendation": RECOMMENDATION_MAX_CHARS,
+    "StatementCheck.detail": CHECK_DETAIL_MAX_CHARS,
 }
 
 

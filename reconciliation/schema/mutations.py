@@ -19,7 +19,10 @@ from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
 from api.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
+from banking import selectors as banking_selectors
 from banking import services as banking_services
+from banking import transfer_services
+from banking.schema import InternalTransferType
 from common.errors import InvalidInput
 from invoices import services as invoice_services
 from invoices.models import InvoiceKind
@@ -228,6 +231,14 @@ class Mutation:
         services.match_undo(match_id=id, actor=info.context.user)
         return selectors.match_get(match_id=id)  # type: ignore[return-value]
 
+    @write_mutation(
+        description="Unpair an internal transfer that is not one: both legs become unmatched transactions "
+        "again (audited) and are never paired automatically again."
+    )
+    def unpair_internal_transfer(self, info: Info, id: uuid.UUID) -> InternalTransferType:
+        transfer_services.internal_transfer_unpair(transfer_id=id, actor=info.context.user, source="graphql")
+        return banking_selectors.internal_transfer_get(transfer_id=id)  # type: ignore[return-value]
+
     @write_mutation(description="Create an invoice; an unknown vendorName creates that vendor.")
     def create_invoice(self, info: Info, input: CreateInvoiceInput) -> InvoiceType:
         invoice = invoice_services.invoice_create(
@@ -315,5 +326,6 @@ class Mutation:
             imported=body["imported"],
             duplicates=body["duplicates"],
             transaction_ids=[uuid.UUID(pk) for pk in body["transactions"]],
+            internal_transfers=body.get("internal_transfers", 0),
             replayed=outcome.replayed,
         )

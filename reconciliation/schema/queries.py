@@ -25,6 +25,13 @@ from strawberry.types import Info
 from api.pagination import parse_cursor_time
 from api.parsers import loads_decimal
 from banking import selectors as banking_selectors
+from banking.schema import (
+    BankStatementFilter,
+    BankStatementType,
+    BankTransactionType,
+    InternalTransferFilter,
+    InternalTransferType,
+)
 from common import limits
 from common.errors import InvalidInput, NotFound
 from common.finance import MoneyError, normalize_currency, parse_money
@@ -39,7 +46,6 @@ from .permissions import IsTenantMember
 from .types import (
     BacktestResult,
     BankTransactionFilter,
-    BankTransactionType,
     InvoiceFilter,
     InvoiceType,
     MatchFilter,
@@ -392,6 +398,48 @@ class Query:
     @read_field()
     def bank_transaction(self, id: uuid.UUID) -> BankTransactionType:
         return banking_selectors.bank_transaction_get(transaction_id=id)  # type: ignore[return-value]
+
+    @read_field(
+        description="Imported statements with their balances and continuity checks, newest first; "
+        "`filter: {hasBreak: true}` lists the breaks."
+    )
+    def bank_statements(
+        self,
+        filter: BankStatementFilter | None = None,
+        first: PageSize = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[BankStatementType]:
+        given = filter or BankStatementFilter()
+        queryset = banking_selectors.statement_list(
+            account_id=given.account_id,
+            has_break=given.has_break,
+            import_batch_id=given.import_batch_id,
+            currency=_currency(given.currency),
+            closed_after=given.closed_after,
+            closed_before=given.closed_before,
+        )
+        return paginate(queryset, first=first, after=after)
+
+    @read_field()
+    def bank_statement(self, id: uuid.UUID) -> BankStatementType:
+        return banking_selectors.statement_get(statement_id=id)  # type: ignore[return-value]
+
+    @read_field(description="Transfers between your own accounts, paired at import, newest first.")
+    def internal_transfers(
+        self,
+        filter: InternalTransferFilter | None = None,
+        first: PageSize = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[InternalTransferType]:
+        given = filter or InternalTransferFilter()
+        queryset = banking_selectors.internal_transfer_list(
+            status=_enum_value(given.status), account_id=given.account_id, transaction_id=given.transaction_id
+        )
+        return paginate(queryset, first=first, after=after)
+
+    @read_field()
+    def internal_transfer(self, id: uuid.UUID) -> InternalTransferType:
+        return banking_selectors.internal_transfer_get(transfer_id=id)  # type: ignore[return-value]
 
     @read_field(description="Proposed and decided matches, newest first.")
     def matches(

@@ -21,8 +21,9 @@ import strawberry_django
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.scalars import JSON
 
-from banking.models import BankTransaction, TransactionStatus
-from common.finance import AmountError, exact_decimal, quantize
+from api.graphql import money
+from banking.schema import TransactionStatusEnum
+from common.finance import AmountError, exact_decimal
 from invoices.models import EvidenceKind, Invoice, InvoiceKind, InvoiceStatus, Vendor, VendorLearnedEvidence
 from tenants.models import WriteOffReason
 
@@ -61,20 +62,6 @@ DecimalScalar = strawberry.scalar(
 SCALAR_OVERRIDES: dict[object, Any] = {Decimal: DecimalScalar}
 
 
-def money(amount_attr: str, currency_attr: str = "currency", *, description: str | None = None) -> Any:
-    """A ``Decimal`` field: ``root.<amount_attr>`` at the minor unit of ``root.<currency_attr>``.
-
-    The one way GraphQL outputs an amount (the twin of ``api.serializers.MoneyField``):
-    stored amounts have 4 decimals, and a field returning them raw showed ``"250.0000"`` next to
-    ``"250.00"``.
-    """
-
-    def resolve(root: Any) -> Decimal:
-        return quantize(getattr(root, amount_attr), getattr(root, currency_attr))
-
-    return strawberry.field(resolver=resolve, description=description)
-
-
 # --- Enums (values are the models' choices; a test keeps them in step) ---------------------------
 
 
@@ -90,13 +77,6 @@ class InvoiceStatusEnum(enum.Enum):
 class InvoiceKindEnum(enum.Enum):
     RECEIVABLE = InvoiceKind.RECEIVABLE.value
     PAYABLE = InvoiceKind.PAYABLE.value
-
-
-@strawberry.enum(name="TransactionStatus")
-class TransactionStatusEnum(enum.Enum):
-    UNMATCHED = TransactionStatus.UNMATCHED.value
-    MATCHED = TransactionStatus.MATCHED.value
-    IGNORED = TransactionStatus.IGNORED.value
 
 
 @strawberry.enum(name="MatchStatus")
@@ -258,39 +238,6 @@ class InvoiceType:
     amount_written_off: Decimal = money(
         "amount_written_off", description="The part of amountPaid written off at confirmations."
     )
-
-
-@strawberry_django.type(BankTransaction, name="BankTransaction")
-class BankTransactionType:
-    id: strawberry.auto
-    account_id: uuid.UUID
-    import_batch_id: uuid.UUID
-    currency: strawberry.auto
-    booking_date: strawberry.auto
-    value_date: strawberry.auto
-    description: strawberry.auto
-    counterparty_name: strawberry.auto
-    counterparty_account: strawberry.auto
-    external_id: strawberry.auto
-    end_to_end_id: strawberry.auto
-    structured_reference: strawberry.auto
-    return_reason: strawberry.auto
-    created_at: strawberry.auto
-
-    @strawberry.field(description="Identifier of the bank account (IBAN or the bank's id).")
-    def account(self, root: BankTransaction) -> str:
-        return root.account.identifier
-
-    amount: Decimal = money(
-        "amount", description="Signed: credits > 0, debits < 0; at the currency's minor unit."
-    )
-    allocated_amount: Decimal = money(
-        "allocated_amount", description="Absolute amount allocated to invoices by confirmed matches."
-    )
-
-    @strawberry.field
-    def status(self, root: BankTransaction) -> TransactionStatusEnum:
-        return TransactionStatusEnum(root.status)
 
 
 @strawberry_django.type(MatchAllocation, name="MatchAllocation")
@@ -466,6 +413,10 @@ class ImportResult:
     imported: int
     duplicates: int
     transaction_ids: list[uuid.UUID]
+    internal_transfers: int = strawberry.field(
+        description="Pairs of transfers between your own accounts this import completed (never matched to "
+        "invoices)."
+    )
     replayed: bool = strawberry.field(
         description="True when this is the stored result of an earlier call with the same key."
     )
@@ -559,6 +510,10 @@ class TenantSettingsType:
     fee_tolerance_fixed: Decimal
     fee_tolerance_percent: Decimal
     date_window_days: int
+    internal_transfer_days: int = strawberry.field(
+        description="How many days apart the two legs of a transfer between your own accounts may be "
+        "booked to be paired at import."
+    )
     auto_reconcile: bool = strawberry.field(description="A run starts by itself after each import.")
     write_off_max_amount: Decimal = strawberry.field(
         description="Largest shortfall a confirmation may write off, in the invoice's currency (0: none)."
@@ -583,6 +538,7 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
         fee_tolerance_fixed=row.fee_tolerance_fixed,
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
+        internal_transfer_days=row.internal_transfer_days,
         auto_reconcile=row.auto_reconcile,
         write_off_max_amount=row.write_off_max_amount,
         write_off_max_percent=row.write_off_max_percent,
@@ -599,6 +555,7 @@ class TenantSettingsInput:
     fee_tolerance_fixed: Decimal | None = strawberry.UNSET
     fee_tolerance_percent: Decimal | None = strawberry.UNSET
     date_window_days: int | None = strawberry.UNSET
+    internal_transfer_days: int | None = strawberry.UNSET
     auto_reconcile: bool | None = strawberry.UNSET
     write_off_max_amount: Decimal | None = strawberry.UNSET
     write_off_max_percent: Decimal | None = strawberry.UNSET
@@ -711,9 +668,7 @@ class BacktestWrongExample:
     pairs: list[BacktestPair]
 
 
-@strawberry.type(
-    name="ShadowPrecision", description="Shadow mode's flags against what people decided since."
-)
+@strawberry.type(name="ShadowPrecision", description="Shadow mode's flags against what people decided since.")
 class ShadowPrecisionType:
     flagged: int
     confirmed: int

@@ -78,6 +78,7 @@ def test_invoice_and_settings_forms_refuse_amounts_that_are_not_exactly_a_number
         "fee_tolerance_fixed": "2.50",
         "fee_tolerance_percent": "1",
         "date_window_days": "90",
+        "internal_transfer_days": "4",
     }
     for name in ("auto_confirm_threshold", "fee_tolerance_fixed", "fee_tolerance_percent"):
         response = owner.post(url, {**valid, name: text})

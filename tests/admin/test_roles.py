@@ -161,6 +161,7 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         "write_off_max_percent": "0",
         "write_off_reasons": ["rounding"],
         "rejection_memory": "3",
+        "internal_transfer_days": "4",
     }
     assert login(staff_a.accountant).post(url, data).status_code == 403
 

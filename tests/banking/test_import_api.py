@@ -324,7 +324,8 @@ def test_lists_filter_and_paginate(world_a, api_client_for):
 
 
 def test_each_listed_transaction_and_batch_is_byte_for_byte_its_detail(world_a, api_client_for):
-    """Lists render rows without DRF's serializer; details still use it: the same JSON."""
+    """Lists render rows without DRF's serializer; details still use it: the same JSON (a batch's
+    detail then adds the statements it stored)."""
     client = api_client_for(world_a.accountant)
     items = [
         {"amount": "-42.10", "date": "2023-10-01", "description": "Card ✓", "currency": "USD"},
@@ -343,4 +344,7 @@ def test_each_listed_transaction_and_batch_is_byte_for_byte_its_detail(world_a, 
         assert results
         for item in results:
             body = client.get(f"{base}/{detail}/{item['id']}").content
-            assert json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() == body
+            row = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+            if listing == "import-batches":
+                row = row[:-1] + b',"statements":[]}'
+            assert row == body

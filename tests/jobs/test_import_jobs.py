@@ -12,13 +12,16 @@ import requests
 from django.core.management import call_command
 from django.db import connection
 
-from banking.models import BankTransaction, ImportBatch
+from banking.models import BankStatement, BankTransaction, ImportBatch, InternalTransfer
 from invoices.models import Invoice
 from jobs.models import Job, JobInput, JobKind, JobStatus
 from jobs.services import job_enqueue
+from reconciliation.models import MatchAllocation
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
+from tests.banking.statement_builders import IBAN_MAIN, IBAN_SAVINGS, IBAN_THIRD_PARTY, Entry, Statement, camt
 from tests.jobs import probe_tasks
+from tests.reconciliation.factories import make_invoice
 from tests.support.server import ROOT, database_url, gunicorn_server
 from tests.support.worker import wait_for
 from tests.tenants.factories import bearer
@@ -93,7 +96,13 @@ def test_a_large_statement_is_stored_answered_202_and_imported_by_a_worker(
         ),
         message="the import job",
     )
-    assert done["output"] == {"batch_id": done["result"]["id"], "imported": 500, "duplicates": 0}
+    assert done["output"] == {
+        "batch_id": done["result"]["id"],
+        "imported": 500,
+        "duplicates": 0,
+        "internal_transfers": 0,
+        "statements": [],  # a CSV file has none
+    }
     assert done["result"]["type"] == "import_batch" and done["progress"]["percent"] == 100
     assert counts(world_a) == (500, 1) and counts(world_b) == (0, 0)
     with tenant_context(world_a.tenant.id):
@@ -110,6 +119,113 @@ def test_a_large_statement_is_stored_answered_202_and_imported_by_a_worker(
     )
     assert jobs_of(world_a, id=again.json()["id"])[0].result["duplicates"] == 500
     assert counts(world_a) == (500, 2)
+
+
+def two_accounts_statements() -> bytes:
+    """A CAMT.053 file (above SMALL_THRESHOLD): a transfer from the main account to savings that
+    names an invoice, a customer payment of another invoice, and a second statement of the main
+    account whose opening balance does not continue the first one's closing balance."""
+    to_savings = Entry("-750.00", "2024-03-10", "OUT-TR", IBAN_SAVINGS, "To savings")
+    from_main = Entry("750.00", "2024-03-11", "IN-TR", IBAN_MAIN, "Transfer INV-TR")
+    fees = [Entry("-10.00", f"2024-04-{day:02d}", f"FEE-{day}", description="Card fee") for day in (2, 4, 6)]
+    return camt(
+        Statement("1000.00", "250.00", entries=[to_savings], statement_id="MAIN-03", sequence="3"),
+        Statement("0.00", "750.00", entries=[from_main], account=IBAN_SAVINGS, statement_id="SAV-03"),
+        Statement(
+            "300.00",  # the March statement closed at 250.00: a statement is missing
+            "390.00",
+            opening_date="2024-04-01",
+            closing_date="2024-04-30",
+            entries=[Entry("120.00", "2024-04-03", "PAY-1", IBAN_THIRD_PARTY, "INV-PAY"), *fees],
+            statement_id="MAIN-04",
+            sequence="4",
+        ),
+    )
+
+
+def comparable(statements: list[dict]) -> list[dict]:
+    """What an import answer says of its statements, without what differs between two tenants."""
+    return [
+        {
+            key: value
+            for key, value in item.items()
+            if key not in ("id", "account_id", "import_batch_id", "previous_statement_id", "created_at")
+        }
+        for item in statements
+    ]
+
+
+def test_a_worker_import_stores_statements_and_pairs_transfers_as_an_inline_one(
+    server, job_workers, world_a, world_b, api_client_for
+):
+    content = two_accounts_statements()
+    assert len(content) >= int(SMALL_THRESHOLD)
+    for world in (world_a, world_b):
+        make_invoice(world.tenant, amount="750.00", number="INV-TR", currency="EUR")
+        make_invoice(world.tenant, amount="120.00", number="INV-PAY", currency="EUR")
+    token = bearer(world_a.accountant)["HTTP_AUTHORIZATION"]
+    queued = requests.post(
+        f"{server}/v1/tenants/{world_a.tenant.id}/bank-transactions/import-file",
+        files={"file": ("march.xml", content, "application/xml")},
+        headers={"Authorization": token, "Idempotency-Key": "camt-1"},
+        timeout=60,
+    )
+    assert queued.status_code == 202, queued.text
+    # The same file imported in the request (this process's threshold is 2 MiB), for world B.
+    handle = io.BytesIO(content)
+    handle.name = "march.xml"
+    inline = api_client_for(world_b.accountant).post(
+        f"/v1/tenants/{world_b.tenant.id}/bank-transactions/import-file",
+        {"file": handle},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY="camt-1",
+    )
+    assert inline.status_code == 201, inline.content
+
+    job_workers.start()
+    wait_for(
+        lambda: jobs_of(world_a, id=queued.json()["id"])[0].status == JobStatus.SUCCEEDED, message="import"
+    )
+    output = requests.get(queued.headers["Location"], headers={"Authorization": token}, timeout=10).json()[
+        "output"
+    ]
+    expected = inline.json()
+    assert output["internal_transfers"] == expected["internal_transfers"] == 1
+    assert comparable(output["statements"]) == comparable(expected["statements"])
+    assert [(s["statement_id"], s["has_break"]) for s in output["statements"]] == [
+        ("MAIN-03", False),
+        ("SAV-03", False),
+        ("MAIN-04", True),
+    ]
+    breaks = requests.get(
+        f"{server}/v1/tenants/{world_a.tenant.id}/statements",
+        params={"has_break": "true"},
+        headers={"Authorization": token},
+        timeout=10,
+    ).json()["results"]
+    assert [(s["statement_id"], s["checks"][0]["difference"]) for s in breaks] == [("MAIN-04", "50.00")]
+    for world in (world_a, world_b):
+        with tenant_context(world.tenant.id):
+            assert list(
+                InternalTransfer.objects.values_list("outgoing__external_id", "incoming__external_id")
+            ) == [("OUT-TR", "IN-TR")]
+            assert BankStatement.objects.count() == 3
+    # Both imports queued the automatic run; the worker's never proposes the transfer's legs,
+    # not even against the invoice the incoming leg names, and does reconcile the payment.
+    wait_for(
+        lambda: [j.status for j in jobs_of(world_a, kind=JobKind.RECONCILE)] == ["succeeded"],
+        message="auto run",
+    )
+    with tenant_context(world_a.tenant.id):
+        assert set(MatchAllocation.objects.values_list("transaction__external_id", "invoice__number")) == {
+            ("PAY-1", "INV-PAY")
+        }
+        assert dict(
+            BankTransaction.objects.filter(external_id__endswith="-TR").values_list("external_id", "status")
+        ) == {
+            "OUT-TR": "internal",
+            "IN-TR": "internal",
+        }
 
 
 def test_a_large_json_import_with_a_bad_item_fails_its_job_and_imports_nothing(server, job_workers, world_a):

@@ -12,7 +12,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from banking.models import BankTransaction, ImportBatch, TransactionStatus
+from banking import schema as banking_schema
+from banking import selectors as banking_selectors
+from banking.models import BankTransaction, ImportBatch, InternalTransferStatus, TransactionStatus
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from reconciliation.models import Match, MatchShape, MatchStatus, ReconciliationRun
 from reconciliation.schema import types as gql_types
@@ -103,6 +105,9 @@ class TestEndpoint:
             (gql_types.TransactionStatusEnum, TransactionStatus),
             (gql_types.MatchStatusEnum, MatchStatus),
             (gql_types.MatchShapeEnum, MatchShape),
+            (banking_schema.InternalTransferStatusEnum, InternalTransferStatus),
+            (banking_schema.StatementCheckStatusEnum, banking_selectors.CheckStatus),
+            (banking_schema.StatementCheckNameEnum, banking_selectors.CheckName),
         ]
         for graphql_enum, choices in pairs:
             assert {m.name: m.value for m in graphql_enum} == {m.name: m.value for m in choices}

@@ -195,15 +195,30 @@ TENANT_REFERENCES = [
         "transaction",
     ),
     ("reconciliation_matchallocation", "invoice_id", "allocation", "invoices_invoice", "invoice"),
+    ("banking_bankstatement", "account_id", "statement", "banking_bankaccount", "statement_account"),
+    ("banking_bankstatement", "import_batch_id", "statement", "banking_importbatch", "statement_batch"),
+    (
+        "banking_bankstatement",
+        "previous_statement_id",
+        "statement_next",
+        "banking_bankstatement",
+        "statement",
+    ),
+    ("banking_banktransaction", "statement_id", "transaction", "banking_bankstatement", "statement_next"),
+    ("banking_internaltransfer", "outgoing_id", "transfer", "banking_banktransaction", "leg_out"),
+    ("banking_internaltransfer", "incoming_id", "transfer", "banking_banktransaction", "leg_in"),
     ("jobs_jobinput", "job_id", "job_input", "jobs_job", "job"),
     ("invoices_vendorlearnedevidence", "vendor_id", "learned_evidence", "invoices_vendor", "vendor"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
-# Columns a copied row must change to pass the table's unique keys.
-UNIQUE_COLUMNS = {
-    "banking_banktransaction": "dedup_key",
-    "invoices_invoice": "number",
-    "invoices_vendorlearnedevidence": "normalized_value",
+# What a copied row must change to pass the table's unique keys (SQL expressions).
+UNIQUE_OVERRIDES = {
+    "banking_banktransaction": {"dedup_key": "gen_random_uuid()::text"},
+    "invoices_invoice": {"number": "gen_random_uuid()::text"},
+    "banking_bankstatement": {"fingerprint": "gen_random_uuid()::text"},
+    # A leg is in one paired transfer at most; unpaired rows may repeat it.
+    "banking_internaltransfer": {"status": "'unpaired'"},
+    "invoices_vendorlearnedevidence": {"normalized_value": "gen_random_uuid()::text"},
 }
 
 
@@ -234,9 +249,7 @@ def _insert_copies(cursor, table: str, column: str, source_id, references: list[
         f"CREATE TEMP TABLE copy_src ON COMMIT DROP AS SELECT * FROM {table} WHERE id = %s",  # noqa: S608
         [str(source_id)],
     )
-    overrides = {"id": "gen_random_uuid()", column: "ref.id"}
-    if table in UNIQUE_COLUMNS:
-        overrides[UNIQUE_COLUMNS[table]] = "gen_random_uuid()::text"
+    overrides = {"id": "gen_random_uuid()", column: "ref.id", **UNIQUE_OVERRIDES.get(table, {})}
     columns = columns_of(cursor, table)
     values = [overrides.get(name, f"copy_src.{name}") for name in columns]
     cursor.execute(

@@ -38,6 +38,7 @@ def test_members_read_the_settings(world_a, api_client_for):
         "fee_tolerance_fixed": "0.00",
         "fee_tolerance_percent": "0.00",
         "date_window_days": 120,
+        "internal_transfer_days": 4,
         "auto_reconcile": True,
         "write_off_max_amount": "0.00",
         "write_off_max_percent": "0.00",

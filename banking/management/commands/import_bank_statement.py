@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from banking import selectors
 from banking.models import ImportSource
 from banking.services import ImportRejected, statement_import
 from banking.statements import SUPPORTED_FORMATS, CsvOptions
@@ -128,6 +129,13 @@ class Command(BaseCommand):
                         f"{path}: {result.received} rows read, {result.imported} imported, "
                         f"{result.duplicates} duplicates, 0 rejected (batch {result.batch.id})"
                     )
+                    # Imported all the same: what a person should look at next.
+                    breaks = [
+                        f"  statement {statement}: {check.detail}"
+                        for statement in result.statements
+                        for check in selectors.statement_breaks(statement)
+                    ]
+                    transfers = result.internal_transfers
             except DryRunRollback as dry_run:
                 progress.close()
                 self.stdout.write(f"[dry run, nothing saved] {dry_run}")
@@ -140,4 +148,10 @@ class Command(BaseCommand):
                 return False
         progress.close()
         self.stdout.write(self.style.SUCCESS(summary))
+        for line in breaks:
+            self.stdout.write(self.style.WARNING(line))
+        if transfers:
+            self.stdout.write(
+                f"  {transfers} transfer(s) between your own accounts paired (not matched to invoices)"
+            )
         return True

@@ -17,6 +17,7 @@ from banking.statements import (
     detect_format,
     iter_statement,
     read_camt053_balances,
+    read_statement_file,
 )
 from tests.samples import statement_samples_dir
 
@@ -319,3 +320,110 @@ def test_mt940_actual_swift_envelope_utf8() -> None:
            description="Rechnung 4711")
     expect(txs[-1], amount=D("-31.00"), booking_date=day(2025, 8, 6), external_id="BANKREF006",
            location="line 19")
+
+
+# ------------------------------------------------------------- statement balances
+# Per sample, each statement as (account, currency, opening, closing, closing date, movements,
+# transactions), read off the files' Bal / :60F: :62F: / LEDGERBAL by hand. None: the file has
+# no such balance (OFX reports only the closing balance; the v8 sample's closing balance is in
+# SEK while the statement is in EUR, so it is not the account's balance). CSV files have none.
+STATEMENT_BALANCES = {
+    "camt053/actual__camt.053.xml": [
+        # PRCD stands for the opening; the entries (+0.60 +0.50 -89.85 +1.20 -80 +3.45) do not
+        # add up to the balances: the continuity check reports it.
+        ("DE14740618130000033626", "EUR", D("24.16"), D("27.61"), day(2014, 1, 3), D("-164.10"), 7),
+    ],
+    "camt053/genkgo-camt__camt053.v2.multi.statement.xml": [
+        ("NL26VAYB8060476890", "EUR", D("18.15"), D("27.00"), day(2014, 12, 31), D("8.85"), 1),
+        ("NL26VAYB8060476890", "EUR", D("27.00"), D("20.00"), day(2014, 12, 31), D("-7.00"), 1),
+    ],
+    "camt053/genkgo-camt__camt053.v8.xml": [
+        ("NL26VAYB8060476890", "EUR", D("18.15"), None, None, D("8.85"), 1),
+    ],
+    "mt940/actual__data.sta": [
+        ("FR7630006000011234567890189", "EUR", D("1500.00"), D("2496.71"), day(2025, 8, 6), D("996.71"), 6),
+    ],
+    "mt940/wolph-mt940__betterplace_sepa_snippet.sta": [
+        ("50880050/0194787400888", "EUR", D("766656.49"), D("1125250.4"), day(2007, 9, 4), D("358593.91"), 4),
+        # A snippet: the lines kept do not add up to the balances (300.08 short).
+        (
+            "50880050/0194791600888",
+            "EUR",
+            D("-1970431.87"),
+            D("-4472049.09"),
+            day(2007, 9, 4),
+            D("-2501917.30"),
+            7,
+        ),
+    ],
+    "mt940/wolph-mt940__jejik_abnamro.sta": [
+        ("517852257", "EUR", D("3236.28"), D("876.84"), day(2011, 5, 23), D("-321.44"), 8),
+        ("517852257", "EUR", D("2876.84"), D("1849.75"), day(2011, 5, 24), D("-24.49"), 2),
+    ],
+    "mt940/wolph-mt940__jejik_rabobank-iban.sta": [
+        ("NL71RABO0123456789", "EUR", D("1000.00"), D("965.00"), day(2013, 1, 8), D("-35.00"), 2),
+        ("NL71RABO0123456789", "EUR", D("965.00"), D("930.00"), day(2013, 1, 15), D("-35.00"), 2),
+    ],
+    "mt940/wolph-mt940__mBank_mt940.sta": [
+        ("PL29114010810000267002001002", "PLN", D("0.40"), D("0.43"), day(2017, 1, 19), D("0.03"), 3),
+    ],
+    "mt940/wolph-mt940__sberbank_171011_01234945.sta": [
+        ("1966315302010001", "HUF", D("627311.30"), D("617874.30"), day(2017, 10, 11), D("-9437.00"), 3),
+    ],
+    "ofx/bankfile__unnamed-bank_charset-8859-1-without-iso-prefix.qfx": [
+        ("0000123456", "USD", None, D("90.00"), day(2026, 1, 31), D("-10.00"), 1),
+    ],
+    "ofx/ofxparse__bank_medium.ofx": [
+        ("12300 000012345678", "CAD", None, D("382.34"), day(2009, 5, 23), D("-345.27"), 3),
+    ],
+    "ofx/ofxparse__checking.ofx": [("1452687~7", "USD", None, D("100.99"), day(2013, 5, 25), D("-59.50"), 3)],
+    "ofx/ofxparse__multiple_accounts.ofx": [
+        ("9100", "USD", None, D("111"), day(2012, 6, 3), D(0), 0),
+        ("9200", "USD", None, D("222"), day(2012, 6, 3), D(0), 0),
+    ],
+    # Empty BALAMT and CURDEF: no balance at all.
+    "ofx/ofxparse__ofx-v102-empty-tags.ofx": [("12345678", "", None, None, None, D("12.34"), 1)],
+    "ofx/ofxparse__suncorp.ofx": [
+        ("123456789", "AUD", None, D("1234.12"), day(2013, 12, 15), D("-16.85"), 1)
+    ],
+}
+
+
+def test_every_sample_has_its_statements_listed() -> None:
+    assert set(STATEMENT_BALANCES) | {n for n, fmt, _ in COUNTS if fmt == "csv"} == {
+        n for n, _f, _c in COUNTS
+    }
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(STATEMENT_BALANCES.items()))
+def test_sample_statement_balances(name: str, expected: list[tuple]) -> None:
+    path = SAMPLES / name
+    with path.open("rb") as fh:
+        parsed = read_statement_file(fh, filename=path.name)
+        transactions = list(parsed.transactions)
+    found = [
+        (
+            s.account,
+            s.currency,
+            s.opening.amount if s.opening else None,
+            s.closing.amount if s.closing else None,
+            s.closing.date if s.closing else None,
+            s.movements,
+            s.transaction_count,
+        )
+        for s in parsed.statements
+    ]
+    assert found == expected
+    # Every transaction belongs to exactly one statement, in file order.
+    assert sum(s.transaction_count for s in parsed.statements) == len(transactions)
+    for statement in parsed.statements:
+        own = transactions[
+            statement.first_transaction : statement.first_transaction + statement.transaction_count
+        ]
+        assert {t.account for t in own} <= {statement.account}
+
+
+@pytest.mark.parametrize("name", [n for n, fmt, _ in COUNTS if fmt == "csv"])
+def test_csv_samples_have_no_statements(name: str) -> None:
+    with (SAMPLES / name).open("rb") as fh:
+        assert read_statement_file(fh, filename=name).statements == []

@@ -14,6 +14,7 @@ from common.finance import (
     looks_like_iban,
     validate_iban,
 )
+from common.finance.iban import same_account
 
 
 def with_check_digits(country: str, bban: str) -> str:
@@ -96,3 +97,25 @@ def test_compact_account_upper_cases_ibans_only() -> None:
     assert compact_account("") == ""
     assert compact_account(None) == ""
     assert compact_iban("gb82 west 1234 5698 7654 32") == "GB82WEST12345698765432"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("DE89370400440532013000", "de89 3704 0044 0532 0130 00", True),
+        ("DE89370400440532013000", "NL91ABNA0417164300", False),
+        # A German statement's own account (BLZ/Kontonummer) and the IBAN that holds both.
+        ("37040044/532013000", "DE89370400440532013000", True),
+        ("37040044/532013000", "FR1420041010050500013M02606", False),
+        ("37040044/532013000", "DE89370400440999999999", False),
+        ("417164300", "NL91ABNA0417164300", True),
+        ("60-16-13/31926819", "GB29NWBK60161331926819", True),
+        ("12345678", "87654321", None),  # two domestic ids: cannot tell
+        ("NOTPROVIDED", "DE89370400440532013000", None),
+        ("12", "DE89370400440532013000", None),  # too few digits to tell
+        ("", "DE89370400440532013000", None),
+    ],
+)
+def test_same_account(first: str, second: str, same: bool | None) -> None:
+    assert same_account(first, second) is same
+    assert same_account(second, first) is same
