@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -12,6 +13,8 @@ from banking.models import BankTransaction
 from invoices.models import Invoice
 from tenants.models import TenantForeignKey, TenantModel
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+
+from .engine.core import MAX_ALTERNATIVES as ENGINE_MAX_ALTERNATIVES
 
 
 class ReconciliationRun(TenantModel):
@@ -92,6 +95,10 @@ def confidence_percent(confidence: Decimal) -> int:
     return int((confidence * 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
+#: Most alternatives a match keeps: the engine lists at most this many, oldest first.
+MAX_ALTERNATIVES = ENGINE_MAX_ALTERNATIVES
+
+
 class Match(TenantModel):
     """A proposed or decided link between transactions and invoices, with its explanation."""
 
@@ -109,6 +116,18 @@ class Match(TenantModel):
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=Decimal("0")
     )
     engine_version = models.CharField(max_length=32, blank=True, default="")
+    discount_amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        default=Decimal("0"),
+        help_text="Early-payment discount taken (invoice currency), settled with the payment",
+    )
+    ambiguous = models.BooleanField(
+        default=False, help_text="Several open invoices fit equally; applied to the oldest, never automatic"
+    )
+    # The other invoices that fit equally, oldest first (ids; shown, never a reference a
+    # deletion must respect: an alternative deleted since is simply not shown).
+    alternatives = ArrayField(models.UUIDField(), blank=True, default=list)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -129,6 +148,10 @@ class Match(TenantModel):
             models.CheckConstraint(condition=Q(status__in=MatchStatus.values), name="match_status_valid"),
             models.CheckConstraint(
                 condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="match_confidence_in_unit_range"
+            ),
+            models.CheckConstraint(condition=Q(discount_amount__gte=0), name="match_discount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(alternatives__len__lte=MAX_ALTERNATIVES), name="match_alternatives_bounded"
             ),
         ]
         indexes = [

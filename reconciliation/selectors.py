@@ -27,6 +27,8 @@ def engine_settings() -> engine.EngineSettings:
         fee_tolerance_fixed=row.fee_tolerance_fixed,
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
+        processor_fee_percent=row.processor_fee_percent,
+        processor_fee_fixed=row.processor_fee_fixed,
     )
 
 
@@ -47,13 +49,15 @@ _INVOICE_COLUMNS = (
     _as_text("vendor_id"),
     "structured_reference",
     "kind",
+    "discount_percent",
+    "discount_days",
 )
 _VENDOR_COLUMNS = ("name", "aliases", "iban", "account_reference")
 _NO_VENDOR = ("", (), "", "")
 
 
 def _invoice_input(row: tuple, vendor: tuple) -> engine.InvoiceInput:
-    pk, number, amount, paid, currency, issued, due, vendor_id, structured_reference, kind = row
+    pk, number, amount, paid, currency, issued, due, vendor_id, reference, kind, percent, days = row
     vendor_name, aliases, iban, account_reference = vendor
     return engine.InvoiceInput(
         id=pk,
@@ -67,8 +71,10 @@ def _invoice_input(row: tuple, vendor: tuple) -> engine.InvoiceInput:
         counterparty_name=vendor_name or "",
         counterparty_aliases=tuple(aliases or ()),
         counterparty_account=iban or account_reference or "",
-        structured_reference=structured_reference,
+        structured_reference=reference,
         direction=kind,
+        discount_percent=percent,
+        discount_days=days,
     )
 
 

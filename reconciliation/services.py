@@ -108,6 +108,9 @@ class Candidate:
     auto_confirmed: bool
     fee_amount: Decimal
     currency: str
+    discount_amount: Decimal = Decimal(0)  # in ``currency``, like the fee
+    ambiguous: bool = False
+    alternatives: list[str] = field(default_factory=list)  # invoice ids, oldest first
 
     @property
     def invoice_id(self) -> str | None:
@@ -194,6 +197,9 @@ class ReconcileSummary:
                     "auto_confirmed": c.auto_confirmed,
                     "fee_amount": str(c.fee_amount),
                     "currency": c.currency,
+                    "discount_amount": str(c.discount_amount),
+                    "ambiguous": c.ambiguous,
+                    "alternatives": [str(i) for i in c.alternatives],
                 }
                 for c in self.candidates
             ],
@@ -216,6 +222,10 @@ class ReconcileSummary:
                     auto_confirmed=bool(c["auto_confirmed"]),
                     fee_amount=Decimal(c["fee_amount"]),
                     currency=c["currency"],
+                    # Results stored before these existed read as none.
+                    discount_amount=Decimal(c.get("discount_amount", "0")),
+                    ambiguous=bool(c.get("ambiguous", False)),
+                    alternatives=list(c.get("alternatives", [])),
                 )
                 for c in data["candidates"]
             ],
@@ -402,6 +412,9 @@ def _candidate(
         auto_confirmed=auto_confirmed,
         fee_amount=proposal.fee_amount,
         currency=currency_of(proposal.allocations[0].invoice_id),
+        discount_amount=proposal.discount_amount,
+        ambiguous=proposal.ambiguous,
+        alternatives=list(proposal.alternatives),
     )
 
 
@@ -423,9 +436,10 @@ def _proposal_key(proposal: engine.Proposal) -> tuple:
 
 
 def _settled_amounts(proposal: engine.Proposal) -> list[Decimal]:
-    """What each allocation settles on its invoice; a fee is absorbed once, by the first one."""
+    """What each allocation settles on its invoice; a fee (or an early-payment discount, which
+    only a 1:1 or N:1 proposal takes) is absorbed once, by the first one."""
     settled = []
-    fee_left = proposal.fee_amount
+    fee_left = proposal.fee_amount + proposal.discount_amount
     for allocation in proposal.allocations:
         amount = allocation.invoice_amount if allocation.invoice_amount is not None else allocation.amount
         if fee_left:
@@ -447,7 +461,7 @@ class _RunStaging:
     _TABLES = {
         "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, "
         "shape text, confidence numeric, runner_up_confidence numeric, reasons jsonb, breakdown jsonb, "
-        "fee_amount numeric)",
+        "fee_amount numeric, discount_amount numeric, ambiguous boolean, alternatives uuid[])",
         "allocations": "(seq int, match_id uuid, kept boolean, auto boolean, transaction_id uuid, "
         "invoice_id uuid, amount numeric, invoice_amount numeric)",
         "stale": "(id uuid PRIMARY KEY)",
@@ -533,6 +547,9 @@ def _stage_proposals(
                 _reasons_json(proposal.reasons),
                 "[" + ",".join(_pair_score_json(score) for score in proposal.breakdown) + "]",
                 proposal.fee_amount,
+                proposal.discount_amount,
+                proposal.ambiguous,
+                list(proposal.alternatives),
             )
 
     staging.copy("matches", match_rows())
@@ -628,7 +645,8 @@ _WRITE_RUN = (
     UPDATE reconciliation_match m
     SET run_id = %(run)s, shape = s.shape, confidence = s.confidence,
         runner_up_confidence = s.runner_up_confidence, reasons = s.reasons, breakdown = s.breakdown,
-        fee_amount = s.fee_amount, engine_version = %(engine_version)s, updated_at = now(),
+        fee_amount = s.fee_amount, discount_amount = s.discount_amount, ambiguous = s.ambiguous,
+        alternatives = s.alternatives, engine_version = %(engine_version)s, updated_at = now(),
         status = CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE m.status END,
         auto = c.id IS NOT NULL OR m.auto,
         confirmed_at = CASE WHEN c.id IS NOT NULL THEN %(now)s ELSE m.confirmed_at END
@@ -649,12 +667,14 @@ _WRITE_RUN = (
     """
     WITH written AS (INSERT INTO reconciliation_match (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
-        reasons, breakdown, fee_amount, engine_version, created_at, updated_at
+        reasons, breakdown, fee_amount, discount_amount, ambiguous, alternatives, engine_version,
+        created_at, updated_at
     )
     SELECT s.id, %(tenant)s, %(run)s, s.shape,
            CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE 'proposed' END, c.id IS NOT NULL,
            CASE WHEN c.id IS NOT NULL THEN %(now)s END, s.confidence, s.runner_up_confidence,
-           s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp()
+           s.reasons, s.breakdown, s.fee_amount, s.discount_amount, s.ambiguous, s.alternatives,
+           %(engine_version)s, clock_timestamp(), clock_timestamp()
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE NOT s.kept
     ORDER BY s.id

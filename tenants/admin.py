@@ -479,6 +479,8 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
                     "fee_tolerance_percent",
                     "date_window_days",
                     "auto_reconcile",
+                    "processor_fee_percent",
+                    "processor_fee_fixed",
                 ],
                 "description": "Used by the next reconciliation run.",
             },

@@ -359,6 +359,22 @@ class TenantSettings(TenantModel):
         default=True,
         help_text="Run reconciliation by itself after each import that adds bank transactions.",
     )
+    # Defaults: reconciliation.engine.EngineSettings (why these values: see there).
+    processor_fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("3.5"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="A payment through PayPal, Stripe, Square, ... short by up to this percentage of the "
+        "amount plus the fixed part below is booked as the processor's fee.",
+    )
+    processor_fee_fixed = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0.35"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Fixed part of a processor's fee per payment.",
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name_plural = "tenant settings"
@@ -368,6 +384,12 @@ class TenantSettings(TenantModel):
             models.CheckConstraint(
                 condition=models.Q(fee_tolerance_fixed__gte=0) & models.Q(fee_tolerance_percent__gte=0),
                 name="tenantsettings_tolerances_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(processor_fee_fixed__gte=0)
+                & models.Q(processor_fee_percent__gte=0)
+                & models.Q(processor_fee_percent__lte=100),
+                name="tenantsettings_processor_fee_bounded",
             ),
         ]
 

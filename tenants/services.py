@@ -57,6 +57,8 @@ SETTINGS_FIELDS = (
     "fee_tolerance_percent",
     "date_window_days",
     "auto_reconcile",
+    "processor_fee_percent",
+    "processor_fee_fixed",
 )
 
 

@@ -39,6 +39,7 @@ MAX_TERM_DAYS = 365
 PAYMENT_TERMS_MAX_CHARS = 120
 
 _HUNDRED = Decimal(100)
+_PERCENT_QUANTUM = Decimal(1).scaleb(-DISCOUNT_PERCENT_PLACES)  # stored at this scale: 2 -> 2.00
 _DEFAULT_QUANTUM = Decimal("0.01")
 
 
@@ -81,10 +82,14 @@ def check_terms(
             raise TermsError(f"{name} must be between 1 and {MAX_TERM_DAYS}.")
     if discount_days is not None and net_days is not None and discount_days > net_days:
         raise TermsError("discount_days cannot be longer than net_days.")
-    percent = None if discount_percent is None else discount_percent.normalize()
-    if percent is not None and percent == percent.to_integral_value():
-        percent = percent.quantize(Decimal(1))  # "2", never "2E+0"
+    percent = None if discount_percent is None else discount_percent.quantize(_PERCENT_QUANTUM)
     return PaymentTerms(percent, discount_days, net_days)
+
+
+def percent_text(percent: Decimal) -> str:
+    """A percent as terms print it: "2", "2.5", "1.75" (no trailing zeros, no exponent)."""
+    text = f"{percent:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # -- reading printed terms ---------------------------------------------------------------------
@@ -151,7 +156,7 @@ def format_payment_terms(terms: PaymentTerms) -> str:
     """The terms as "2/10 net 30" (or "2/10", "net 30", "" for none); parses back to the same."""
     parts = []
     if terms.discount_percent is not None:
-        parts.append(f"{terms.discount_percent}/{terms.discount_days}")
+        parts.append(f"{percent_text(terms.discount_percent)}/{terms.discount_days}")
     if terms.net_days is not None:
         parts.append(f"net {terms.net_days}")
     return " ".join(parts)

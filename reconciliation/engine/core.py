@@ -76,6 +76,7 @@ MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
 PARALLEL_MIN_TRANSACTIONS = 5_000  # below this a forked worker costs more than it saves
+MAX_ALTERNATIVES = 20  # equal invoices a proposal lists besides the one it applies to (oldest first)
 _EMPTY: frozenset = frozenset()
 _ONE = Decimal(1)
 # Constant sentences are built once (a 100k run creates tens of thousands of proposals).
@@ -690,7 +691,7 @@ class _Run:
                     self.allocs[k] = _Alloc(alloc.tx, new, self._eval(alloc.tx, new), alloc.round)
                 self.alternatives[alloc.tx] = tuple(
                     sorted((i for i in fits_of[k] if i != new and i not in taken_elsewhere), key=age)
-                )
+                )[:MAX_ALTERNATIVES]
             # Then what each chosen invoice still has open (an invoice may have changed hands
             # within the group, so this runs after every move).
             for k in members:
@@ -842,6 +843,7 @@ class _Run:
             fee += ev.fee
             discount += ev.discount
             alternatives.extend(j for j in self.alternatives.get(a.tx, ()) if j not in alternatives)
+        del alternatives[MAX_ALTERNATIVES:]
         if alternatives:
             blockers.append(self._ambiguous_blocker(len(alternatives) + 1))
         bp = min(a.ev.bp for a in allocs)

@@ -80,10 +80,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
+from common.finance.terms import PAYMENT_TERMS_MAX_CHARS
 from invoices.models import Invoice, Vendor
 from tenants import limits
 
-from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
+from ..engine.core import MAX_ALTERNATIVES, MAX_PROPOSAL_REASONS, MAX_ROUNDS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
 from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
@@ -147,6 +148,9 @@ LIST_BOUNDS: dict[str, Any] = {
     "Candidate.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.autoConfirmBlockers": _BLOCKERS_PER_PROPOSAL,
+    "Match.alternatives": MAX_ALTERNATIVES,
+    "Candidate.alternatives": MAX_ALTERNATIVES,
+    "ScoredProposal.alternatives": MAX_ALTERNATIVES,
 }
 
 # Fields whose argument says how many rows their lists hold, with the resolver's maximum.
@@ -177,6 +181,7 @@ _OTHER_TEXT_BOUNDS = {
     "ScoredAllocation.invoiceId": limits.NAME,
     "ScoredAllocation.transactionId": limits.NAME,
     "ReconciliationRun.settingsUsed": 500,
+    "Invoice.paymentTerms": PAYMENT_TERMS_MAX_CHARS,
 }
 
 

@@ -317,6 +317,9 @@ def _scored_proposal(proposal: engine.Proposal) -> ScoredProposal:
         auto_confirm=proposal.auto_confirm,
         auto_confirm_blockers=_reasons(proposal.auto_confirm_blockers),
         fee_amount=proposal.fee_amount,
+        discount_amount=proposal.discount_amount,
+        ambiguous=proposal.ambiguous,
+        alternatives=[strawberry.ID(i) for i in proposal.alternatives],
     )
 
 

@@ -197,8 +197,15 @@ class InvoiceType:
     issue_date: strawberry.auto
     due_date: strawberry.auto
     structured_reference: strawberry.auto
+    discount_percent: Decimal | None = strawberry_django.field(description="Early-payment discount (%).")
+    discount_days: int | None = strawberry_django.field(description="Days from issue for the discount.")
+    net_days: int | None = strawberry_django.field(description="Days from issue for the full amount.")
     created_at: strawberry.auto
     updated_at: strawberry.auto
+
+    @strawberry.field(description='The payment terms as text ("2/10 net 30"), "" for none.')
+    def payment_terms(self, root: Invoice) -> str:
+        return root.payment_terms
 
     @strawberry.field
     def kind(self, root: Invoice) -> InvoiceKindEnum:
@@ -272,6 +279,15 @@ class MatchType:
     confidence: Decimal
     runner_up_confidence: Decimal | None
     fee_amount: Decimal = money("fee_amount", description="Underpayment booked as a bank fee, in `currency`.")
+    discount_amount: Decimal = money(
+        "discount_amount", description="Early-payment discount taken, in `currency`."
+    )
+    ambiguous: bool = strawberry_django.field(
+        description="Several open invoices fit equally: applied to the oldest, never auto-confirmed."
+    )
+    alternatives: list[uuid.UUID] = strawberry_django.field(
+        description="The other invoices that fit equally (ids, oldest first)."
+    )
     currency: str = strawberry_django.field(description="The invoices' currency.")
     decided_by_id: int | None
     confirmed_at: strawberry.auto
@@ -360,6 +376,12 @@ class Candidate:
     fee_amount: Decimal = money(
         "raw_fee_amount", description="Underpayment booked as a bank fee, in `currency`."
     )
+    raw_discount_amount: strawberry.Private[Decimal]
+    discount_amount: Decimal = money(
+        "raw_discount_amount", description="Early-payment discount taken, in `currency`."
+    )
+    ambiguous: bool = strawberry.field(description="Several open invoices fit equally (never automatic).")
+    alternatives: list[uuid.UUID] = strawberry.field(description="The other invoices that fit equally.")
 
 
 @strawberry.type
@@ -425,6 +447,9 @@ class ScoredProposal:
     auto_confirm: bool
     auto_confirm_blockers: list[Reason]
     fee_amount: Decimal
+    discount_amount: Decimal
+    ambiguous: bool
+    alternatives: list[strawberry.ID]
 
 
 @strawberry.type
@@ -485,6 +510,11 @@ class TenantSettingsType:
     fee_tolerance_percent: Decimal
     date_window_days: int
     auto_reconcile: bool = strawberry.field(description="A run starts by itself after each import.")
+    processor_fee_percent: Decimal = strawberry.field(
+        description="A payment through PayPal, Stripe, Square, ... short by up to this percentage plus "
+        "processorFeeFixed is booked as the processor's fee."
+    )
+    processor_fee_fixed: Decimal
 
 
 def tenant_settings_type(row: Any) -> TenantSettingsType:
@@ -496,6 +526,8 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
         auto_reconcile=row.auto_reconcile,
+        processor_fee_percent=row.processor_fee_percent,
+        processor_fee_fixed=row.processor_fee_fixed,
     )
 
 
@@ -507,6 +539,8 @@ class TenantSettingsInput:
     fee_tolerance_percent: Decimal | None = strawberry.UNSET
     date_window_days: int | None = strawberry.UNSET
     auto_reconcile: bool | None = strawberry.UNSET
+    processor_fee_percent: Decimal | None = strawberry.UNSET
+    processor_fee_fixed: Decimal | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -523,6 +557,14 @@ class CreateInvoiceInput:
     due_date: dt.date | None = None
     kind: InvoiceKindEnum | None = None
     structured_reference: str | None = None
+    discount_percent: Decimal | None = strawberry.field(
+        default=None, description="Early-payment discount, percent (with discountDays)."
+    )
+    discount_days: int | None = None
+    net_days: int | None = None
+    payment_terms: str | None = strawberry.field(
+        default=None, description="The terms as printed instead: '2/10 net 30', 'net 30'; others are refused."
+    )
 
 
 @strawberry.input(description="One bank transaction to import (same fields as the REST import).")

@@ -38,6 +38,8 @@ def test_members_read_the_settings(world_a, api_client_for):
         "fee_tolerance_percent": "0.00",
         "date_window_days": 120,
         "auto_reconcile": True,
+        "processor_fee_percent": "3.50",
+        "processor_fee_fixed": "0.35",
     }
 
 

@@ -78,7 +78,8 @@ def test_percent_and_discount_days_go_together() -> None:
     with pytest.raises(TermsError, match="together"):
         check_terms(None, 10, 30)
     assert check_terms(None, None, None) == PaymentTerms()
-    assert check_terms(D("2.00"), 10, None).discount_percent == D("2")  # normalised, never "2E+0"
+    assert str(check_terms(D("2"), 10, None).discount_percent) == "2.00"  # the column's scale
+    assert format_payment_terms(check_terms(D("20"), 10, None)) == "20/10"  # never "2E+1/10"
 
 
 def test_discount_is_rounded_half_up_at_the_currencys_minor_unit() -> None:
