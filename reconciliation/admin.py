@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from common.finance import format_money, quantize
+from invoices.models import Invoice
 from jobs.admin import job_link
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
 from tenants.errors import DomainError
@@ -125,6 +126,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         ConfidenceFilter,
         "shape",
         "auto",
+        "ambiguous",
         ("created_at", admin.DateFieldListFilter),
         ("confirmed_at", admin.DateFieldListFilter),
     ]
@@ -138,7 +140,20 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [MatchAllocationInline]
     fieldsets = [
-        (None, {"fields": ["status_badge", "confidence_bar", "shape", "reasons_list", "fee_display"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "status_badge",
+                    "confidence_bar",
+                    "shape",
+                    "reasons_list",
+                    "fee_display",
+                    "discount_display",
+                    "alternatives_view",
+                ]
+            },
+        ),
         ("Decision", {"fields": ["decided", "confirmed_at", "rejected_at", "undone_at"]}),
         ("Engine", {"fields": ["run_link", "runner_up_confidence", "engine_version", "breakdown_view"]}),
     ]
@@ -148,6 +163,8 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "shape",
         "reasons_list",
         "fee_display",
+        "discount_display",
+        "alternatives_view",
         "decided",
         "confirmed_at",
         "rejected_at",
@@ -256,6 +273,32 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         if allocation is None:
             return "—"
         return format_money(obj.fee_amount, allocation.invoice.currency)
+
+    @admin.display(description="Early-payment discount")
+    def discount_display(self, obj: Match) -> str:
+        """The discount taken with the payment, in the invoices' currency."""
+        allocation = obj.allocations.select_related("invoice").first()
+        if allocation is None or not obj.discount_amount:
+            return "—"
+        return format_money(obj.discount_amount, allocation.invoice.currency)
+
+    @admin.display(description="Equally fitting invoices")
+    def alternatives_view(self, obj: Match) -> str:
+        """When several open invoices fit equally: the others (oldest first), each linked; the
+        match was applied to the oldest and is never confirmed automatically."""
+        if not obj.ambiguous:
+            return "—"
+        found = {i.pk: i for i in Invoice.objects.select_related("vendor").filter(pk__in=obj.alternatives)}
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:invoices_invoice_change", args=[pk]), found[pk].label)
+                for pk in obj.alternatives
+                if pk in found  # an invoice deleted since is not shown
+            ),
+        )
+        return format_html("Applied to the oldest; these fit as well: {}", links or "none left")
 
     @admin.display(description="Why")
     def reasons_summary(self, obj: Match) -> str:

@@ -54,6 +54,11 @@ class CandidateSerializer(serializers.Serializer):
     auto_confirmed = serializers.BooleanField()
     fee_amount = MoneyField("fee_amount", help_text="Underpayment booked as a bank fee, in `currency`")
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
+    discount_amount = MoneyField("discount_amount", help_text="Early-payment discount taken, in `currency`")
+    ambiguous = serializers.BooleanField(help_text="Several open invoices fit equally (never auto-confirmed)")
+    alternatives = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The other invoices that fit equally, oldest first"
+    )
 
 
 class ReconcileOutputSerializer(serializers.Serializer):
@@ -161,6 +166,15 @@ class MatchOutputSerializer(serializers.Serializer):
     runner_up_confidence = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
     reasons = ReasonSerializer(many=True)
     fee_amount = MoneyField("fee_amount", help_text="Underpayment booked as a bank fee, in `currency`")
+    discount_amount = MoneyField(
+        "discount_amount", help_text="Early-payment discount taken, settled with the payment, in `currency`"
+    )
+    ambiguous = serializers.BooleanField(
+        help_text="Several open invoices fit equally: applied to the oldest, never auto-confirmed"
+    )
+    alternatives = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The other invoices that fit equally (ids, oldest first)"
+    )
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
     allocations = MatchAllocationSerializer(many=True, source="allocations.all")
     decided_by_id = serializers.IntegerField(allow_null=True)
