@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from strawberry.types import Info
 
 from banking import selectors as banking_selectors
+from common.finance.terms import PaymentTerms, TermsError, check_terms
 from invoices import selectors as invoice_selectors
 from tenants import limits
 from tenants import selectors as tenant_selectors
@@ -209,6 +210,11 @@ def _engine_invoice(
         outstanding = _score_amount(errors, f"{prefix}.outstanding", item.outstanding, currency)
         if not 0 <= outstanding <= amount:
             errors.setdefault(f"{prefix}.outstanding", []).append("Must be between 0 and the amount.")
+    try:
+        terms = check_terms(item.discount_percent, item.discount_days, None)
+    except TermsError as error:
+        errors.setdefault(f"{prefix}.discountPercent", []).append(str(error))
+        terms = PaymentTerms()
     if currency is None or f"{prefix}.amount" in errors or f"{prefix}.outstanding" in errors:
         return None
     return engine.InvoiceInput(
@@ -225,6 +231,8 @@ def _engine_invoice(
         counterparty_account=item.counterparty_account,
         structured_reference=item.structured_reference,
         direction=item.direction.value,
+        discount_percent=terms.discount_percent,
+        discount_days=terms.discount_days,
     )
 
 
@@ -282,6 +290,10 @@ def _engine_settings(errors: dict[str, list[str]], given: ScoreSettingsInput | N
         errors.setdefault("settings.feeToleranceFixed", []).append("Must not be negative.")
     if not 0 <= given.fee_tolerance_percent <= 100:
         errors.setdefault("settings.feeTolerancePercent", []).append("Must be between 0 and 100.")
+    if not 0 <= given.processor_fee_percent <= 100:
+        errors.setdefault("settings.processorFeePercent", []).append("Must be between 0 and 100.")
+    if given.processor_fee_fixed < 0:
+        errors.setdefault("settings.processorFeeFixed", []).append("Must not be negative.")
     if not 0 <= given.date_window_days <= MAX_DATE_WINDOW_DAYS:
         errors.setdefault("settings.dateWindowDays", []).append(
             f"Must be between 0 and {MAX_DATE_WINDOW_DAYS}."
@@ -291,6 +303,8 @@ def _engine_settings(errors: dict[str, list[str]], given: ScoreSettingsInput | N
         fee_tolerance_fixed=given.fee_tolerance_fixed,
         fee_tolerance_percent=given.fee_tolerance_percent,
         date_window_days=given.date_window_days,
+        processor_fee_percent=given.processor_fee_percent,
+        processor_fee_fixed=given.processor_fee_fixed,
     )
 
 

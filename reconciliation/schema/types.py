@@ -600,6 +600,10 @@ class ScoreInvoiceInput:
     counterparty_account: str = strawberry.field(default="", description="IBAN or account number.")
     structured_reference: str = ""
     direction: InvoiceDirectionEnum = InvoiceDirectionEnum.ANY
+    discount_percent: Decimal | None = strawberry.field(
+        default=None, description="Early-payment discount, percent (with discountDays, from the issue date)."
+    )
+    discount_days: int | None = None
 
 
 @strawberry.input(description="A bank transaction to score; amount is signed (credits > 0).")
@@ -628,3 +632,5 @@ class ScoreSettingsInput:
     fee_tolerance_fixed: Decimal = Decimal("0")
     fee_tolerance_percent: Decimal = Decimal("0")
     date_window_days: int = 120
+    processor_fee_percent: Decimal = Decimal("3.5")
+    processor_fee_fixed: Decimal = Decimal("0.35")

@@ -156,6 +156,8 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         "fee_tolerance_fixed": "2.50",
         "fee_tolerance_percent": "1",
         "date_window_days": "90",
+        "processor_fee_percent": "3.5",
+        "processor_fee_fixed": "0.35",
     }
     assert login(staff_a.accountant).post(url, data).status_code == 403
 

@@ -239,3 +239,53 @@ def test_graphql_creates_an_invoice_with_terms_and_reads_the_settings(world_a, a
     assert (Decimal(values["processorFeePercent"]), Decimal(values["processorFeeFixed"])) == (
         Decimal("2.9"), Decimal("0.30"),
     )  # fmt: skip
+
+
+SCORE = """
+query(
+  $invoices: [ScoreInvoiceInput!]!, $transactions: [ScoreTransactionInput!]!, $settings: ScoreSettingsInput
+) {
+  scoreCandidates(invoices: $invoices, transactions: $transactions, settings: $settings) {
+    proposals { discountAmount feeAmount ambiguous alternatives allocations { invoiceId } }
+  }
+}
+"""
+
+
+def test_score_candidates_takes_terms_and_processor_fees(world_a, api_client_for) -> None:
+    client = api_client_for(world_a.viewer)
+
+    def score(invoice: dict, transaction: dict, settings: dict | None = None) -> dict:
+        base_invoice = {
+            "id": "i1",
+            "number": "INV-9",
+            "amount": "1000.00",
+            "currency": "USD",
+            "issueDate": "2024-03-01",
+        }
+        base_tx = {"id": "t1", "currency": "USD", "bookingDate": "2024-03-05", "description": "INV-9"}
+        variables = {
+            "invoices": [{**base_invoice, **invoice}],
+            "transactions": [{**base_tx, **transaction}],
+            "settings": settings,
+        }
+        response = client.post(
+            f"/v1/tenants/{world_a.tenant.id}/graphql",
+            data=json.dumps({"query": SCORE, "variables": variables}),
+            content_type="application/json",
+        )
+        return response.json()
+
+    (proposal,) = score({"discountPercent": "2", "discountDays": 10}, {"amount": "980.00"})["data"][
+        "scoreCandidates"
+    ]["proposals"]
+    assert proposal["discountAmount"] == "20.00"
+    refused = score({"discountPercent": "2"}, {"amount": "980.00"})  # no period
+    assert refused["errors"][0]["extensions"]["status"] == 400
+    through_paypal = {"amount": "970.00", "description": "PAYPAL *ACME INV-9"}  # 3 % short
+    (proposal,) = score({}, through_paypal)["data"]["scoreCandidates"]["proposals"]
+    assert Decimal(proposal["feeAmount"]) == Decimal("30.00")
+    (proposal,) = score({}, through_paypal, {"processorFeePercent": "1", "processorFeeFixed": "0"})["data"][
+        "scoreCandidates"
+    ]["proposals"]
+    assert Decimal(proposal["feeAmount"]) == 0  # beyond 1 %: a partial payment
