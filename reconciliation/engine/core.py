@@ -93,6 +93,8 @@ _PARTIAL_NO_REF = Reason(
     "A partial payment is auto-confirmed only when it quotes the invoice",
 )
 _AUTO_OFF = Reason("auto.disabled", "Auto-confirmation is switched off")
+# Payment dates that do not fit an invoice (see _Run._equal_fits).
+_IMPLAUSIBLE_DATES = frozenset({"date.before_issue", "date.outside_window"})
 _PENALTY_CODES = frozenset({"ref.other_invoice", "rf.invalid", "amount.partial", "amount.over"})
 
 #: Reasons a proposal stores (``Proposal.reasons``). A proposal states what it is (shape, fee,
@@ -618,9 +620,12 @@ class _Run:
 
     def _equal_fits(self, t: int, i: int, ev: Ev) -> list[int]:
         """Open invoices that fit transaction ``t`` exactly as well as invoice ``i`` does: the
-        same party, currency, outstanding and kind of amount match, and no reference to either
-        (nothing in the payment tells them apart). ``i`` first, then by invoice index."""
-        if ev.r_kind != "ref.none" or ev.invalid_rf:
+        same party, currency, outstanding and kind of amount match, no reference to either
+        (nothing in the payment tells them apart), and a payment date that is plausible for
+        both (not before the invoice was issued, not beyond the date window after its due date:
+        an invoice the payment predates, or one overdue for longer than the window, is not an
+        equal fit). ``i`` first, then by invoice index."""
+        if ev.r_kind != "ref.none" or ev.invalid_rf or ev.d_kind in _IMPLAUSIBLE_DATES:
             return []
         inv = self.invs[i]
         fits = [i]
@@ -634,7 +639,12 @@ class _Run:
             ):
                 continue
             ev_j = self._eval(t, j)
-            if ev_j.r_kind == "ref.none" and not ev_j.invalid_rf and ev_j.a_kind == ev.a_kind:
+            if (
+                ev_j.r_kind == "ref.none"
+                and not ev_j.invalid_rf
+                and ev_j.a_kind == ev.a_kind
+                and ev_j.d_kind not in _IMPLAUSIBLE_DATES
+            ):
                 fits.append(j)
         return fits
 

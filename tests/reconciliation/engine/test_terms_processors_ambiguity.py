@@ -214,3 +214,10 @@ def test_a_common_amount_is_still_proposed_when_the_payer_names_the_customer() -
     proposal = _only(reconcile(others + mine, [payment]))
     assert proposal.invoice_ids == ("j0",)
     assert proposal.alternatives == ("j1",) and proposal.ambiguous
+
+
+def test_an_invoice_issued_after_the_payment_is_no_equal_fit() -> None:
+    invoices = _subscription(3)  # issued January, February, March
+    payment = tx(amount="99.00", booking_date=date(2024, 2, 20), counterparty_account="DE89370400440532013000")
+    proposal = _only(reconcile(invoices, [payment]))
+    assert proposal.invoice_ids == ("i0",) and proposal.alternatives == ("i1",)  # not March's
