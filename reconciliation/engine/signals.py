@@ -52,6 +52,7 @@ from common.finance.terms import discounted_amounts
 
 from .normalize import (
     FUZZY_MIN_CHARS,
+    LEGAL_SUFFIXES,
     MAX_KEY_ATOMS,
     TextRefs,
     compact,
@@ -505,9 +506,25 @@ def name_ratio(tx_name: str, names: tuple[str, ...]) -> tuple[float, str]:
 
 
 DESCRIPTOR_MIN_CHARS = 4  # a descriptor name shorter than this (compacted) matches nothing
-DESCRIPTOR_FULL = 95.0  # a cut descriptor name that starts the party's name (>= 8 characters)
-DESCRIPTOR_SHORT = 85.0  # ... with fewer characters in common, or nearly starts it:
-DESCRIPTOR_CLOSE = 85.0  # fuzz.ratio of the first >= 8 characters of both
+DESCRIPTOR_PREFIX_CHARS = 8  # a cut name must share this many characters with the party's
+DESCRIPTOR_FUZZY_CHARS = 10  # ... and this many to count when nearly (not exactly) equal
+DESCRIPTOR_FULL = 95.0  # a cut descriptor name that starts the party's name, or the reverse
+DESCRIPTOR_CLOSE = 85.0  # fuzz.ratio of both cut to the shorter, for a near prefix (scored 85)
+
+
+def _descriptor_forms(payer: str) -> list[str]:
+    """The payer's first words joined without spaces (1, 2, ... words), each also without a
+    trailing legal-form suffix ("ACMEGMBH" -> "acme"), as party names are normalised."""
+    words = payer.split()
+    forms: list[str] = []
+    for k in range(len(words)):
+        joined = "".join(words[: k + 1])
+        forms.append(joined)
+        for suffix in LEGAL_SUFFIXES:
+            stem = len(joined) - len(suffix)
+            if len(suffix) >= 2 and joined.endswith(suffix) and stem >= DESCRIPTOR_MIN_CHARS:
+                forms.append(joined[:stem])
+    return forms
 
 
 def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
@@ -515,25 +532,27 @@ def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
 
     Card networks cut a descriptor to 22 characters and many drop the spaces
     ("PAYPAL *OAKBLAUMANUFAC"), and a payout line may go on after the name ("... TRN"): the
-    best of the usual ``name_ratio`` and a comparison without spaces, where the payer's first
-    words joined must start the party's name or be started by it (95 when they share at least
-    8 characters, else 85; 100 when equal).
+    best of the usual ``name_ratio`` and a comparison of the payer's first words joined (see
+    ``_descriptor_forms``) with the party's name without spaces: equal 100; one starting the
+    other, sharing at least 8 characters, 95; nearly so (a transliteration, "GRAEF" for
+    "Gräf", or a typo: ``fuzz.ratio`` >= 85 over at least 10 characters) 85. A shorter shared
+    start ("LEHMANN" for "Lehmann Druckerei") is a common surname or word, not a name.
     """
     best, best_name = name_ratio(payer, names)
-    words = payer.split()
-    joined = ["".join(words[: k + 1]) for k in range(len(words))]
+    forms = _descriptor_forms(payer)
     for n in names:
         party = n.replace(" ", "")
-        for short_payer in joined:
-            common = min(len(party), len(short_payer))
-            if common < DESCRIPTOR_MIN_CHARS:
-                continue
-            if party.startswith(short_payer) or short_payer.startswith(party):
-                ratio = DESCRIPTOR_FULL if common >= 8 else DESCRIPTOR_SHORT
-                ratio = 100.0 if party == short_payer else ratio
-            elif common >= 8 and fuzz.ratio(short_payer[:common], party[:common]) >= DESCRIPTOR_CLOSE:
-                # A transliteration ("GRAEF" for "Gräf") or a typo within the cut name.
-                ratio = DESCRIPTOR_SHORT
+        for form in forms:
+            common = min(len(party), len(form))
+            if form == party and common >= DESCRIPTOR_MIN_CHARS:
+                ratio = 100.0
+            elif common >= DESCRIPTOR_PREFIX_CHARS and (party.startswith(form) or form.startswith(party)):
+                ratio = DESCRIPTOR_FULL
+            elif (
+                common >= DESCRIPTOR_FUZZY_CHARS
+                and fuzz.ratio(form[:common], party[:common]) >= DESCRIPTOR_CLOSE
+            ):
+                ratio = DESCRIPTOR_CLOSE
             else:
                 continue
             if ratio > best:

@@ -218,6 +218,24 @@ def test_a_common_amount_is_still_proposed_when_the_payer_names_the_customer() -
 
 def test_an_invoice_issued_after_the_payment_is_no_equal_fit() -> None:
     invoices = _subscription(3)  # issued January, February, March
-    payment = tx(amount="99.00", booking_date=date(2024, 2, 20), counterparty_account="DE89370400440532013000")
+    payment = tx(
+        amount="99.00", booking_date=date(2024, 2, 20), counterparty_account="DE89370400440532013000"
+    )
     proposal = _only(reconcile(invoices, [payment]))
     assert proposal.invoice_ids == ("i0",) and proposal.alternatives == ("i1",)  # not March's
+
+
+@pytest.mark.parametrize(
+    ("payer", "party", "matches"),
+    [
+        ("acmegmbh", "acme", True),  # the descriptor keeps the legal form the party name drops
+        ("oakblaumanufac trn", "oakblau manufacturing", True),  # cut at 22, payout text after it
+        ("graefmedizinte", "graf medizintechnik und haustechnik", True),  # SWIFT transliteration
+        ("lehmann kaeltet py", "lehmann druckerei", False),  # a shared surname is not a name
+        ("gebrueder froeh", "gebruder wagner maschinenbau", False),  # nor a shared word
+    ],
+)
+def test_descriptor_names_are_compared_without_spaces_and_cut(payer: str, party: str, matches: bool) -> None:
+    from reconciliation.engine.signals import NAME_BANDS, descriptor_ratio
+
+    assert (descriptor_ratio(payer, (party,))[0] >= NAME_BANDS[-1][0]) is matches
