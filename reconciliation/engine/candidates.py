@@ -36,6 +36,7 @@ from .signals import (
     PTx,
     blocker_reason,
     day_text,
+    descriptor_key,
     fuzzy_match,
     fx_rate,
     payer_key,
@@ -157,7 +158,7 @@ class CandidateIndex:
         by_compact: defaultdict[str, list[str]] = defaultdict(list)
         for cp, names in self.cp_names.items():
             for n in names:
-                compacted = n.replace(" ", "")
+                compacted = descriptor_key(n)
                 if len(compacted) >= DESCRIPTOR_MIN_CHARS:
                     by_compact[compacted].append(cp)
         self.by_compact: Mapping[str, Sequence[str]] = _frozen(by_compact)
@@ -290,13 +291,13 @@ class CandidateIndex:
         next to it in sort order (a letter transliterated, "GRAEF" for "Gräf"). Bounded: a few
         words, a few names per prefix; ``signals.descriptor_ratio`` then decides."""
         words = tx.name.split()[:DESCRIPTOR_MAX_WORDS]
-        payer = "".join(words)
+        payer = descriptor_key("".join(words))
         found: set[str] = set()
         for end in range(DESCRIPTOR_MIN_CHARS, len(payer) + 1):
             found.update(self.by_compact.get(payer[:end], ()))
         keys = self.compact_keys
         for k in range(len(words)):
-            prefix = "".join(words[: k + 1])
+            prefix = descriptor_key("".join(words[: k + 1]))
             if len(prefix) < DESCRIPTOR_MIN_CHARS:
                 continue
             pos = bisect_left(keys, prefix)

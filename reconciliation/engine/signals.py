@@ -512,13 +512,26 @@ DESCRIPTOR_FULL = 95.0  # a cut descriptor name that starts the party's name, or
 DESCRIPTOR_CLOSE = 85.0  # fuzz.ratio of both cut to the shorter, for a near prefix (scored 85)
 
 
+# German letters as SWIFT's character set spells them (ä -> AE, ö -> OE, ü -> UE, ß -> SS),
+# while party names lose the accent (ä -> a) and ß altogether: both sides are folded alike.
+_SWIFT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", ""))
+
+
+def descriptor_key(name: str) -> str:
+    """A normalised name as descriptors are compared: no spaces, transliterations folded."""
+    key = name.replace(" ", "")
+    for spelled, folded in _SWIFT_SPELLINGS:
+        key = key.replace(spelled, folded)
+    return key
+
+
 def _descriptor_forms(payer: str) -> list[str]:
     """The payer's first words joined without spaces (1, 2, ... words), each also without a
     trailing legal-form suffix ("ACMEGMBH" -> "acme"), as party names are normalised."""
     words = payer.split()
     forms: list[str] = []
     for k in range(len(words)):
-        joined = "".join(words[: k + 1])
+        joined = descriptor_key("".join(words[: k + 1]))
         forms.append(joined)
         for suffix in LEGAL_SUFFIXES:
             stem = len(joined) - len(suffix)
@@ -533,7 +546,8 @@ def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
     Card networks cut a descriptor to 22 characters and many drop the spaces
     ("PAYPAL *OAKBLAUMANUFAC"), and a payout line may go on after the name ("... TRN"): the
     best of the usual ``name_ratio`` and a comparison of the payer's first words joined (see
-    ``_descriptor_forms``) with the party's name without spaces: equal 100; one starting the
+    ``_descriptor_forms``) with the party's name without spaces, transliterations folded
+    (``descriptor_key``: "VOEGELE" is "Vögele"): equal 100; one starting the
     other, sharing at least 8 characters, 95; nearly so (a transliteration, "GRAEF" for
     "Gräf", or a typo: ``fuzz.ratio`` >= 85 over at least 10 characters) 85. A shorter shared
     start ("LEHMANN" for "Lehmann Druckerei") is a common surname or word, not a name.
@@ -541,7 +555,7 @@ def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
     best, best_name = name_ratio(payer, names)
     forms = _descriptor_forms(payer)
     for n in names:
-        party = n.replace(" ", "")
+        party = descriptor_key(n)
         for form in forms:
             common = min(len(party), len(form))
             if form == party and common >= DESCRIPTOR_MIN_CHARS:

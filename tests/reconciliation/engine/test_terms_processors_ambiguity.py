@@ -231,6 +231,8 @@ def test_an_invoice_issued_after_the_payment_is_no_equal_fit() -> None:
         ("acmegmbh", "acme", True),  # the descriptor keeps the legal form the party name drops
         ("oakblaumanufac trn", "oakblau manufacturing", True),  # cut at 22, payout text after it
         ("graefmedizinte", "graf medizintechnik und haustechnik", True),  # SWIFT transliteration
+        ("voegeleholzbau", "vogele holzbau", True),  # SWIFT's OE for ö, the party's o
+        ("gebrueder schae", "gebruder schafer haustechnik", True),
         ("lehmann kaeltet py", "lehmann druckerei", False),  # a shared surname is not a name
         ("gebrueder froeh", "gebruder wagner maschinenbau", False),  # nor a shared word
     ],
