@@ -549,17 +549,21 @@ def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
     ``_descriptor_forms``) with the party's name without spaces, transliterations folded
     (``descriptor_key``: "VOEGELE" is "Vögele"): equal 100; one starting the
     other, sharing at least 8 characters, 95; nearly so (a transliteration, "GRAEF" for
-    "Gräf", or a typo: ``fuzz.ratio`` >= 85 over at least 10 characters) 85. A shorter shared
-    start ("LEHMANN" for "Lehmann Druckerei") is a common surname or word, not a name.
+    "Gräf", or a typo: ``fuzz.ratio`` >= 85 over at least 10 characters) 85. The shared start
+    must go beyond the party's first word (or be its whole name): "LEHMANN" for "Lehmann
+    Druckerei" or "GEBRUEDER" for "Gebrüder Wagner" is a surname or a common word, not a name.
     """
     best, best_name = name_ratio(payer, names)
     forms = _descriptor_forms(payer)
     for n in names:
         party = descriptor_key(n)
+        first_word = len(descriptor_key(n.split(" ", 1)[0]))
         for form in forms:
             common = min(len(party), len(form))
             if form == party and common >= DESCRIPTOR_MIN_CHARS:
                 ratio = 100.0
+            elif common <= first_word and common < len(party):
+                continue  # only the party's first word: a surname or a common word, not a name
             elif common >= DESCRIPTOR_PREFIX_CHARS and (party.startswith(form) or form.startswith(party)):
                 ratio = DESCRIPTOR_FULL
             elif (
