@@ -116,18 +116,22 @@ class Match(TenantModel):
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=Decimal("0")
     )
     engine_version = models.CharField(max_length=32, blank=True, default="")
+    # Database defaults too: bulk SQL that predates these columns (COPY, benches) still inserts.
     discount_amount = models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS,
         decimal_places=AMOUNT_DECIMAL_PLACES,
         default=Decimal("0"),
+        db_default=Decimal("0"),
         help_text="Early-payment discount taken (invoice currency), settled with the payment",
     )
     ambiguous = models.BooleanField(
-        default=False, help_text="Several open invoices fit equally; applied to the oldest, never automatic"
+        default=False,
+        db_default=False,
+        help_text="Several open invoices fit equally; applied to the oldest, never automatic"
     )
     # The other invoices that fit equally, oldest first (ids; shown, never a reference a
     # deletion must respect: an alternative deleted since is simply not shown).
-    alternatives = ArrayField(models.UUIDField(), blank=True, default=list)
+    alternatives = ArrayField(models.UUIDField(), blank=True, default=list, db_default=[])
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

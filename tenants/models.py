@@ -364,6 +364,7 @@ class TenantSettings(TenantModel):
         max_digits=5,
         decimal_places=2,
         default=Decimal("3.5"),
+        db_default=Decimal("3.5"),  # raw inserts of settings rows (benches, fixtures) get it too
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="A payment through PayPal, Stripe, Square, ... short by up to this percentage of the "
         "amount plus the fixed part below is booked as the processor's fee.",
@@ -372,6 +373,7 @@ class TenantSettings(TenantModel):
         max_digits=14,
         decimal_places=2,
         default=Decimal("0.35"),
+        db_default=Decimal("0.35"),
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Fixed part of a processor's fee per payment.",
     )

@@ -87,6 +87,17 @@ _NOT_A_PAYER = frozenset(
 _SPACED_RE = re.compile(rf"^\s*(?P<star>{_alternation(_SPACED_PREFIXES)})\s+(?P<name>[A-Z0-9][A-Z0-9 &.'-]*)")
 
 
+# Every descriptor holds a star or underscore, or a processor's name (the worded and the star-less
+# forms start with one): texts without any of them skip the pattern (most bank texts: the
+# pattern's alternation at every position cost ~8 µs a transaction).
+_NAMES = tuple(sorted({p.split()[0] for p in (*_WORDED_PREFIXES, *_SPACED_PREFIXES)}))
+_HINT_RE = re.compile("|".join([r"\*", "_", *(re.escape(name) for name in _NAMES)]))
+
+
+def _may_hold_descriptor(upper: str) -> bool:
+    return _HINT_RE.search(upper) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessorPayment:
     """A processor recognised in a bank text and the payer name after its prefix."""
@@ -102,6 +113,8 @@ def find_processor(*texts: str) -> ProcessorPayment | None:
         if not text:
             continue
         upper = fold_upper(text)
+        if not _may_hold_descriptor(upper):
+            continue
         match = _DESCRIPTOR_RE.search(upper) or (_SPACED_RE.match(upper) if position == 0 else None)
         if match is None:
             continue
