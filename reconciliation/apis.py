@@ -216,6 +216,15 @@ class MatchFilterSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField(required=False)
     run_id = serializers.UUIDField(required=False)
     min_confidence = ExactDecimalField(max_digits=5, decimal_places=4, required=False)
+    # A choice, not a BooleanField: DRF reads an absent boolean query parameter as false.
+    ambiguous = serializers.ChoiceField(
+        choices=[("true", "true"), ("false", "false")],
+        required=False,
+        help_text="true: only matches where several open invoices fit equally; false: only the others.",
+    )
+
+    def validate_ambiguous(self, value: str) -> bool:
+        return value == "true"
 
 
 class MatchListApi(APIView):

@@ -191,8 +191,10 @@ def match_list(
     transaction_id: uuid.UUID | None = None,
     run_id: uuid.UUID | None = None,
     min_confidence: Decimal | None = None,
+    ambiguous: bool | None = None,
 ) -> QuerySet[Match]:
-    """Matches with their allocations, newest first."""
+    """Matches with their allocations, newest first; ``ambiguous``: only those where several
+    open invoices fit equally (True) or only the others (False)."""
     queryset = _matches()
     if status:
         queryset = queryset.filter(status=status)
@@ -204,6 +206,8 @@ def match_list(
         queryset = queryset.filter(run_id=run_id)
     if min_confidence is not None:
         queryset = queryset.filter(confidence__gte=min_confidence)
+    if ambiguous is not None:
+        queryset = queryset.filter(ambiguous=ambiguous)
     return queryset
 
 

@@ -416,6 +416,7 @@ class Query:
             transaction_id=given.transaction_id,
             run_id=given.run_id,
             min_confidence=given.min_confidence,
+            ambiguous=given.ambiguous,
         )
         return paginate(queryset, first=first, after=after)
 

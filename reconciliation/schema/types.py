@@ -500,6 +500,9 @@ class MatchFilter:
     transaction_id: uuid.UUID | None = None
     run_id: uuid.UUID | None = None
     min_confidence: Decimal | None = None
+    ambiguous: bool | None = strawberry.field(
+        default=None, description="true: only matches where several open invoices fit equally."
+    )
 
 
 @strawberry.type(name="TenantSettings", description="Used by the next reconciliation run.")

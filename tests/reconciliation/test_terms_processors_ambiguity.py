@@ -289,3 +289,26 @@ def test_score_candidates_takes_terms_and_processor_fees(world_a, api_client_for
         "scoreCandidates"
     ]["proposals"]
     assert Decimal(proposal["feeAmount"]) == 0  # beyond 1 %: a partial payment
+
+
+def test_matches_are_filtered_by_ambiguity(world_a, api_client_for) -> None:
+    _subscription(world_a)
+    make_invoice(world_a.tenant, amount="150.00", number="INV-U")
+    make_transaction(world_a.tenant, amount="150.00", description="INV-U")
+    services.reconcile(world_a.tenant.id)
+    client = api_client_for(world_a.viewer)
+    url = f"/v1/tenants/{world_a.tenant.id}/matches"
+    found = {
+        flag: [m["ambiguous"] for m in client.get(url, {"ambiguous": flag}).json()["results"]]
+        for flag in ("true", "false")
+    }
+    assert found == {"true": [True], "false": [False]}
+    assert len(client.get(url).json()["results"]) == 2  # no filter: both
+    assert_problem(client.get(url, {"ambiguous": "maybe"}), 400)
+    query = "{ matches(filter: {ambiguous: true}) { items { ambiguous } } }"
+    response = client.post(
+        f"/v1/tenants/{world_a.tenant.id}/graphql",
+        data=json.dumps({"query": query}),
+        content_type="application/json",
+    )
+    assert response.json()["data"]["matches"]["items"] == [{"ambiguous": True}]
