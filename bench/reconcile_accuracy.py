@@ -169,8 +169,6 @@ def main(argv: list[str] | None = None) -> None:
 #: clears the line here.
 ENGINE_SUPPORT: dict[str, str] = {
     "batch_advice": "no: reconcile() takes no remittance advices",
-    "discount": "no: no payment terms in InvoiceInput; beyond the fee tolerance a discount is a partial payment",
-    "processor": "no: no processor rule; a percentage fee is beyond the fee tolerance",
     "reference_cut": "partly: no rule for a number cut by a field limit (one typo or its digits only)",
     "batch_quoted": "partly: 1:N groups of at most max_subset_size (5) invoices",
     "subset_sum": "partly: at most max_subset_size (5) invoices",
@@ -314,6 +312,23 @@ def reconcile_with_learned_aliases(book: Any) -> Any:
     return dataclasses.replace(taught, proposals=tuple(proposals))
 
 
+def with_terms(book: Any) -> list[Any]:
+    """The book's invoices carrying their payment terms (``book.terms``), as the service feeds
+    them from the invoice's discount fields: percent and discount days (counted from the issue
+    date; the generator's due date already says the net days)."""
+    terms = {t.invoice_id: t for t in book.terms}
+    return [
+        dataclasses.replace(
+            invoice,
+            discount_percent=terms[invoice.id].discount_percent,
+            discount_days=terms[invoice.id].discount_days,
+        )
+        if invoice.id in terms
+        else invoice
+        for invoice in book.invoices
+    ]
+
+
 def evaluate_realistic(n: int, seed: int, profile: str = "realistic") -> tuple[dict, list, dict]:
     """Generate one realistic book, run the engine on it (the pure entry point production uses,
     with the bench tenant's settings and the side data a tenant's team gives it: learned
@@ -324,7 +339,7 @@ def evaluate_realistic(n: int, seed: int, profile: str = "realistic") -> tuple[d
     book = generate(n, seed, profile)
     generated = time.perf_counter() - started
     started = time.perf_counter()
-    result = reconcile_with_learned_aliases(book)
+    result = reconcile_with_learned_aliases(dataclasses.replace(book, invoices=with_terms(book)))
     elapsed = time.perf_counter() - started
     rows, wrong = score_realistic(book, result)
     facts = {
@@ -336,8 +351,47 @@ def evaluate_realistic(n: int, seed: int, profile: str = "realistic") -> tuple[d
         "advices": len(book.advices),
         "terms": len(book.terms),
         "alias_facts": len(book.alias_facts),
+        **terms_processor_ambiguity(book, result),
     }
     return rows, wrong, facts
+
+
+def terms_processor_ambiguity(book: Any, result: Any) -> dict[str, int]:
+    """Counts for the discount, processor and ambiguous kinds (issue 17 B).
+
+    ``discounts``: proposals settling an invoice with an early-payment discount;
+    ``processor_fees``: proposals booking a processor's fee; ``ambiguous_flagged``: proposals
+    marked ambiguous (never auto-confirmed), ``ambiguous_pairs``: pairs proposed for the
+    ``ambiguous`` kind and, of them, ``ambiguous_equal``: the invoice is one of the customer's
+    equal open invoices (same party and amount). The label accepts only the invoices of its own
+    event; a payment applied to the oldest equal invoice, left open by an earlier event of the
+    same customer, is right by the rule (first in, first out) but counted wrong there.
+    """
+    invoices = {invoice.id: invoice for invoice in book.invoices}
+    out = dict.fromkeys(
+        ("discounts", "processor_fees", "ambiguous_flagged", "ambiguous_pairs", "ambiguous_equal"), 0
+    )
+    for proposal in result.proposals:
+        out["discounts"] += proposal.discount_amount > 0
+        out["processor_fees"] += any(
+            r.code == "amount.processor_fee"
+            for s in proposal.breakdown
+            for sig in s.signals
+            for r in sig.reasons
+        )
+        out["ambiguous_flagged"] += proposal.ambiguous
+        for allocation in proposal.allocations:
+            label = book.labels[allocation.transaction_id]
+            if label.kind != "ambiguous":
+                continue
+            out["ambiguous_pairs"] += 1
+            paid = invoices[next(iter(label.acceptable))]
+            invoice = invoices[allocation.invoice_id]
+            out["ambiguous_equal"] += (invoice.counterparty_id, invoice.amount) == (
+                paid.counterparty_id,
+                paid.amount,
+            )
+    return out
 
 
 def print_realistic(rows: dict[str, dict[str, int]], wrong: list[dict[str, str]], examples: int) -> dict:
@@ -398,15 +452,26 @@ def realistic_main(n: int, seeds: list[int], profile: str, examples: int) -> Non
     """Each seed's table, then the seeds pooled."""
     pooled = {kind: dict.fromkeys(_COLUMNS, 0) for kind in KINDS}
     all_wrong: list[dict[str, str]] = []
+    totals = dict.fromkeys(
+        ("discounts", "processor_fees", "ambiguous_flagged", "ambiguous_pairs", "ambiguous_equal"), 0
+    )
     for seed in seeds:
         rows, wrong, facts = evaluate_realistic(n, seed, profile)
         print(
             f"\nengine {ENGINE_VERSION} | realistic profile={profile} n={n} seed={seed} | "
             f"{facts['invoices']} invoices, {facts['transactions']} transactions, {facts['advices']} advices, "
-            f"{facts['terms']} payment terms, {facts['alias_facts']} alias facts (fed as learned aliases) "
+            f"{facts['terms']} payment terms (fed), {facts['alias_facts']} alias facts (fed as learned aliases) "
             f"| generated {facts['generated']:.1f} s, engine {facts['engine']:.1f} s"
         )
         print_realistic(rows, wrong, examples)
+        print(
+            f"discount/processor/ambiguous: {facts['discounts']} discounts taken, {facts['processor_fees']} "
+            f"processor fees, {facts['ambiguous_flagged']} proposals marked ambiguous; ambiguous kind: "
+            f"{facts['ambiguous_equal']} of {facts['ambiguous_pairs']} proposed pairs on one of the "
+            "customer's equal open invoices"
+        )
+        for key in totals:
+            totals[key] += facts[key]
         for kind, row in rows.items():
             for column in _COLUMNS:
                 pooled[kind][column] += row[column]
@@ -414,6 +479,12 @@ def realistic_main(n: int, seeds: list[int], profile: str, examples: int) -> Non
     if len(seeds) > 1:
         print(f"\nREALISTIC, n={n}, seeds {seeds} pooled:")
         print_realistic(pooled, all_wrong, examples)
+        print(
+            f"discount/processor/ambiguous pooled: {totals['discounts']} discounts taken, "
+            f"{totals['processor_fees']} processor fees, {totals['ambiguous_flagged']} marked ambiguous; "
+            f"ambiguous kind: {totals['ambiguous_equal']} of {totals['ambiguous_pairs']} proposed pairs on one "
+            "of the customer's equal open invoices"
+        )
 
 
 def backtest_realistic(n: int, seeds: list[int], profile: str) -> None:

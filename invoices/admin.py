@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from common.errors import DomainError
 from common.finance import format_money, quantize
+from common.finance.terms import PAYMENT_TERMS_MAX_CHARS, TermsError, check_terms, parse_payment_terms
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, adopt, has_tenant_role, site
 from tenants.models import Role
 
@@ -198,6 +199,13 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 
 class InvoiceForm(ServiceModelForm):
+    payment_terms = forms.CharField(
+        required=False,
+        max_length=PAYMENT_TERMS_MAX_CHARS,
+        help_text="Or the terms as printed: '2/10 net 30', '2 % Skonto within 14 days, net 30', 'net 30' "
+        "(replaces the three fields above).",
+    )
+
     class Meta:
         model = Invoice
         fields = [
@@ -210,8 +218,30 @@ class InvoiceForm(ServiceModelForm):
             "issue_date",
             "due_date",
             "structured_reference",
+            "discount_percent",
+            "discount_days",
+            "net_days",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self) -> dict[str, Any]:
+        """Payment terms by the kernel's rules (one reader, one check), so the fields the
+        model then validates are already the canonical ones; the service checks them again."""
+        data = super().clean()
+        text = (data.get("payment_terms") or "").strip()
+        try:
+            if text:
+                terms = parse_payment_terms(text)
+            elif not any(name in self.errors for name in services.TERMS_FIELDS):
+                terms = check_terms(*(data.get(name) for name in services.TERMS_FIELDS))
+            else:
+                return data
+        except TermsError as error:
+            self.add_error("payment_terms" if text else "discount_percent", str(error))
+            return data
+        canonical = (terms.discount_percent, terms.discount_days, terms.net_days)
+        data.update(zip(services.TERMS_FIELDS, canonical, strict=True))
+        return data
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -238,9 +268,15 @@ class InvoiceForm(ServiceModelForm):
                 due_date=data.get("due_date"),
                 kind=data["kind"],
                 structured_reference=data.get("structured_reference") or "",
+                discount_percent=data.get("discount_percent"),
+                discount_days=data.get("discount_days"),
+                net_days=data.get("net_days"),
                 audit=False,  # the admin writes its own history (TenantAdminMixin)
             )
         changes = self.changed_values()
+        changes.pop("payment_terms", None)
+        if (data.get("payment_terms") or "").strip():  # the text replaced the three fields
+            changes.update({name: data.get(name) for name in services.TERMS_FIELDS})
         changes.pop("kind", None)
         if "vendor" in changes:
             vendor = changes.pop("vendor")
@@ -334,6 +370,13 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
             },
         ),
         ("Dates and reference", {"fields": ["issue_date", "due_date", "structured_reference"]}),
+        (
+            "Payment terms",
+            {
+                "fields": ["discount_percent", "discount_days", "net_days", "payment_terms"],
+                "description": "Early-payment discount (percent within days of the issue date) and net days.",
+            },
+        ),
         ("Reconciliation", {"fields": ["matches_link", "created_at", "updated_at"]}),
     ]
     actions = ["void_invoices", "export_csv"]

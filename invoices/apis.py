@@ -11,7 +11,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Case, F, Func, Q, TextField, Value, When
+from django.db.models.functions import Cast, Concat
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -31,6 +32,7 @@ from api.serializers import (
 )
 from common import limits
 from common.finance import AmountError, MoneyError, exact_decimal, normalize_currency
+from common.finance.terms import MAX_TERM_DAYS, PAYMENT_TERMS_MAX_CHARS
 from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
@@ -63,6 +65,40 @@ class AmountInputField(serializers.Field):
 
     def to_representation(self, value: Any) -> str:
         return str(value)
+
+
+class PercentInputField(AmountInputField):
+    """A percent read exactly like an amount (JSON number or numeric string, no float, no
+    exponent); its bounds and scale are the payment-terms rules (``common.finance.terms``)."""
+
+    default_error_messages = {"invalid": "Send the percent as a JSON number or a numeric string."}
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise serializers.ValidationError("Not an exact percent: send a number like 2 or 2.5.") from None
+
+
+class PaymentTermsInput(serializers.Serializer):
+    """Payment-terms input fields, shared by invoice create and update (inherited)."""
+
+    discount_percent = PercentInputField(
+        required=False, allow_null=True, help_text="Early-payment discount in percent (0 < p < 100)."
+    )
+    discount_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_TERM_DAYS,
+        help_text="Days from the issue date within which the discount may be taken.",
+    )
+    net_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_TERM_DAYS,
+        help_text="Days from the issue date within which the full amount is due.",
+    )
+    payment_terms = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=PAYMENT_TERMS_MAX_CHARS,
+        help_text="The terms as printed, instead of the three fields: '2/10 net 30', '2 % Skonto "
+        "within 14 days, net 30', 'net 30'; anything else is refused (400). Empty or null removes them.",
+    )  # fmt: skip
 
 
 # --- vendors -----------------------------------------------------------------------------------
@@ -275,13 +311,34 @@ class InvoiceOutputSerializer(serializers.Serializer):
     amount_written_off = MoneyField(
         "amount_written_off", help_text="The part of amount_paid written off at confirmations (tenant policy)"
     )
+    discount_percent = serializers.CharField(allow_null=True, help_text="Early-payment discount, percent.")
+    discount_days = serializers.IntegerField(allow_null=True)
+    net_days = serializers.IntegerField(allow_null=True)
+    payment_terms = serializers.CharField(help_text='The terms as text ("2/10 net 30"), "" for none.')
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
 
+def _payment_terms_text() -> Concat:
+    """``Invoice.payment_terms`` (``format_payment_terms``) as SQL, for list rows: "2/10 net 30",
+    "2/10", "net 30" or ""; trim_scale prints the percent as Python does (2.50 -> "2.5")."""
+    percent = Cast(Func(F("discount_percent"), function="trim_scale"), TextField())
+    discount = Concat(percent, Value("/"), Cast(F("discount_days"), TextField()), output_field=TextField())
+    net = Concat(Value("net "), Cast(F("net_days"), TextField()), output_field=TextField())
+    has_discount, has_net = Q(discount_percent__isnull=False), Q(net_days__isnull=False)
+    return Concat(
+        Case(When(has_discount, then=discount), default=Value(""), output_field=TextField()),
+        Case(When(has_discount & has_net, then=Value(" ")), default=Value(""), output_field=TextField()),
+        Case(When(has_net, then=net), default=Value(""), output_field=TextField()),
+        output_field=TextField(),
+    )
+
+
 # ``outstanding`` is a model property (amount - amount_paid at the minor unit); rows read the
-# generated column holding the same difference.
-INVOICE_ROWS = RowRenderer(InvoiceOutputSerializer, outstanding=F("outstanding_amount"))
+# generated column holding the same difference. ``payment_terms`` likewise.
+INVOICE_ROWS = RowRenderer(
+    InvoiceOutputSerializer, outstanding=F("outstanding_amount"), payment_terms=_payment_terms_text()
+)
 
 
 class InvoiceListCreateApi(APIView):
@@ -326,7 +383,7 @@ class InvoiceListCreateApi(APIView):
             except MoneyError as error:
                 raise serializers.ValidationError(str(error)) from error
 
-    class InputSerializer(StrictInputSerializer):
+    class InputSerializer(StrictInputSerializer, PaymentTermsInput):
         class Meta:
             ref_name = "InvoiceCreate"
 
@@ -383,7 +440,7 @@ class InvoiceDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, TenantRolePermission]
 
-    class InputSerializer(StrictInputSerializer):
+    class InputSerializer(StrictInputSerializer, PaymentTermsInput):
         class Meta:
             ref_name = "InvoiceUpdate"
 

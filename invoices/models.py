@@ -16,6 +16,7 @@ from django.utils import timezone
 from common import limits
 from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, IBAN_MAX_LENGTH, quantize
 from common.finance.labels import invoice_label
+from common.finance.terms import DISCOUNT_PERCENT_PLACES, MAX_TERM_DAYS, PaymentTerms, format_payment_terms
 from tenants.models import TenantForeignKey, TenantModel, TenantScopedManager
 
 
@@ -216,6 +217,22 @@ class Invoice(TenantModel):
         default="",
         help_text="ISO 11649 RF creditor reference issued with it",
     )
+    # Payment terms ("2/10 net 30", common.finance.terms): an early-payment discount of
+    # discount_percent % when paid within discount_days of the issue date; net_days as printed
+    # (the due date stays the invoice's own field). Percent and discount days go together.
+    discount_percent = models.DecimalField(
+        max_digits=2 + DISCOUNT_PERCENT_PLACES,
+        decimal_places=DISCOUNT_PERCENT_PLACES,
+        null=True,
+        blank=True,
+        help_text="Early-payment discount in percent (more than 0, less than 100)",
+    )
+    discount_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days from the issue date within which the discount may be taken"
+    )
+    net_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days from the issue date within which the full amount is due"
+    )
 
     objects: ClassVar[InvoiceManager] = InvoiceManager()
 
@@ -248,6 +265,30 @@ class Invoice(TenantModel):
                 condition=LessThanOrEqual(Length("description"), limits.DESCRIPTION),
                 name="invoice_description_bounded",
             ),
+            # The rules of common.finance.terms.check_terms, as the database's last word.
+            models.CheckConstraint(
+                condition=Q(discount_percent__isnull=True, discount_days__isnull=True)
+                | Q(
+                    discount_percent__isnull=False,  # NULL > 0 is NULL, which a CHECK lets pass
+                    discount_percent__gt=0,
+                    discount_percent__lt=100,
+                    discount_days__isnull=False,
+                ),
+                name="invoice_discount_complete",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(discount_days__isnull=True) | Q(discount_days__gte=1, discount_days__lte=MAX_TERM_DAYS)
+                )
+                & (Q(net_days__isnull=True) | Q(net_days__gte=1, net_days__lte=MAX_TERM_DAYS)),
+                name="invoice_term_days_bounded",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_days__isnull=True)
+                | Q(net_days__isnull=True)
+                | Q(discount_days__lte=F("net_days")),
+                name="invoice_discount_within_net",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "-created_at", "-id"], name="invoice_tenant_created_idx"),
@@ -272,6 +313,11 @@ class Invoice(TenantModel):
             currency=self.currency or "",
             day=self.issue_date or self.due_date or recorded,
         )
+
+    @property
+    def payment_terms(self) -> str:
+        """The terms as printed ("2/10 net 30"), "" when the invoice has none."""
+        return format_payment_terms(PaymentTerms(self.discount_percent, self.discount_days, self.net_days))
 
     @property
     def outstanding(self) -> Decimal:

@@ -22,7 +22,17 @@ from django.db.models import ProtectedError, RestrictedError
 
 from common import limits
 from common.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
-from common.finance import MoneyError, compact_iban, iban_problem, normalize_currency, parse_money, quantize
+from common.finance import (
+    AmountError,
+    MoneyError,
+    compact_iban,
+    exact_decimal,
+    iban_problem,
+    normalize_currency,
+    parse_money,
+    quantize,
+)
+from common.finance.terms import PaymentTerms, TermsError, check_terms, parse_payment_terms
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
@@ -77,6 +87,56 @@ def _amount(errors: Errors, value: object, currency: str) -> Decimal | None:
         _add(errors, "amount", "The amount must be greater than zero.")
         return None
     return amount
+
+
+TERMS_FIELDS = ("discount_percent", "discount_days", "net_days")
+
+
+def _terms(errors: Errors, given: Mapping[str, Any], current: PaymentTerms) -> dict[str, Any] | None:
+    """The invoice's new payment terms from ``given``, or None when it gives none.
+
+    Terms come as printed text (``payment_terms``: "2/10 net 30", read by the one strict
+    reader, ``common.finance.terms.parse_payment_terms``; "" or null removes them) or as the
+    fields ``discount_percent``, ``discount_days``, ``net_days`` (a partial update keeps the
+    fields not given), never both at once. Anything the rules refuse is a field error: a
+    percent is never rounded and a text never guessed.
+    """
+    fields = [name for name in TERMS_FIELDS if name in given]
+    if "payment_terms" in given:
+        if fields:
+            _add(errors, "payment_terms", f"Give the terms as text or as {', '.join(fields)}, not both.")
+            return None
+        text = given["payment_terms"]
+        try:
+            terms = parse_payment_terms(text) if text is not None and text.strip() else PaymentTerms()
+        except TermsError as error:
+            _add(errors, "payment_terms", str(error))
+            return None
+    elif fields:
+        merged = {name: given[name] if name in given else getattr(current, name) for name in TERMS_FIELDS}
+        percent = merged["discount_percent"]
+        if percent is not None and not isinstance(percent, Decimal):
+            try:
+                percent = exact_decimal(percent)
+            except AmountError as error:
+                _add(errors, "discount_percent", f"Not an exact percent: {error}.")
+                return None
+        try:
+            terms = check_terms(percent, merged["discount_days"], merged["net_days"])
+        except TermsError as error:
+            _add(errors, fields[0], str(error))
+            return None
+    else:
+        return None
+    return {
+        "discount_percent": terms.discount_percent,
+        "discount_days": terms.discount_days,
+        "net_days": terms.net_days,
+    }
+
+
+def _current_terms(invoice: Invoice) -> PaymentTerms:
+    return PaymentTerms(invoice.discount_percent, invoice.discount_days, invoice.net_days)
 
 
 def _check_dates(errors: Errors, issue_date: dt.date | None, due_date: dt.date | None) -> None:
@@ -165,6 +225,7 @@ _INVOICE_AUDITED = (
     "due_date",
     "structured_reference",
     "status",
+    *TERMS_FIELDS,
 )
 _VENDOR_AUDITED = ("name", "iban", "account_reference", "aliases")
 
@@ -216,10 +277,16 @@ def invoice_create(
     due_date: dt.date | None = None,
     kind: str = InvoiceKind.RECEIVABLE,
     structured_reference: str = "",
+    discount_percent: Decimal | None = None,
+    discount_days: int | None = None,
+    net_days: int | None = None,
+    payment_terms: str | None = None,
     actor: Actor = None,
     audit: bool = True,
 ) -> Invoice:
     """Create an invoice; an unknown ``vendor_name`` creates that vendor.
+
+    Payment terms come as ``payment_terms`` text or as the three fields (see ``_terms``).
 
     ``currency`` defaults to the tenant's default currency. ``amount`` is parsed exactly (no
     float, no rounding). A number already used in this tenant is a ``Conflict``. The change is
@@ -237,6 +304,17 @@ def invoice_create(
     _check_dates(errors, issue_date, due_date)
     if kind not in InvoiceKind.values:
         _add(errors, "kind", f"Choose one of {InvoiceKind.values}.")
+    given_terms = {
+        name: value
+        for name, value in (
+            ("discount_percent", discount_percent),
+            ("discount_days", discount_days),
+            ("net_days", net_days),
+            ("payment_terms", payment_terms),
+        )
+        if value is not None
+    }
+    terms = _terms(errors, given_terms, PaymentTerms()) or {}
     vendor, new_vendor_name = _vendor_choice(errors, vendor_id=vendor_id, vendor_name=vendor_name)
     _raise_if(errors)
     # Both are set once _raise_if has passed; the asserts narrow the types.
@@ -256,6 +334,7 @@ def invoice_create(
         issue_date=issue_date,
         due_date=due_date,
         structured_reference=structured_reference,
+        **terms,
     )
     _save_invoice(invoice)
     if audit:
@@ -281,8 +360,9 @@ def invoice_update(
     """Change the fields present in ``data`` (a partial update).
 
     ``amount``/``currency`` may change only while nothing is paid; ``status`` may only become
-    ``void`` (from any other status). ``vendor_id: None`` detaches the vendor. The fields that
-    changed are audited (``invoice.voided`` or ``invoice.updated``) unless ``audit`` is False.
+    ``void`` (from any other status). Payment terms: ``payment_terms`` text or the fields
+    (``_terms``). ``vendor_id: None`` detaches the vendor. The fields that changed are audited
+    (``invoice.voided`` or ``invoice.updated``) unless ``audit`` is False.
     """
     invoice = _lock_invoice(invoice_id)
     before = _state(invoice, _INVOICE_AUDITED)
@@ -316,6 +396,10 @@ def invoice_update(
     for field in ("issue_date", "due_date"):
         if field in data:
             changes[field] = data[field]
+
+    terms = _terms(errors, data, _current_terms(invoice))
+    if terms is not None:
+        changes.update(terms)
 
     if "status" in data and data["status"] != InvoiceStatus.VOID:
         _add(errors, "status", 'Only "void" can be set; payments set the other statuses.')
@@ -675,6 +759,10 @@ INVOICE_CSV_COLUMNS = {
     "vendor_name": ("vendor", "vendor_name", "customer", "customer_name", "counterparty"),
     "kind": ("kind", "type"),
     "structured_reference": ("structured_reference", "reference", "rf"),
+    "payment_terms": ("payment_terms", "terms"),
+    "discount_percent": ("discount_percent", "discount_pct", "cash_discount_percent"),
+    "discount_days": ("discount_days", "cash_discount_days"),
+    "net_days": ("net_days",),
 }
 BULK_CHUNK_SIZE = 5000
 MAX_BULK_ERRORS = 50
@@ -723,6 +811,7 @@ def _bulk_row(raw: Mapping[str, str], default_currency: str) -> tuple[Invoice | 
     kind = value["kind"].lower() or InvoiceKind.RECEIVABLE
     if kind not in InvoiceKind.values:
         _add(errors, "kind", f"Choose one of {InvoiceKind.values}.")
+    terms = _terms(errors, _csv_terms(errors, value), PaymentTerms()) or {}
     if errors or code is None:
         return None, value["vendor_name"], errors
     invoice = Invoice(
@@ -734,8 +823,25 @@ def _bulk_row(raw: Mapping[str, str], default_currency: str) -> tuple[Invoice | 
         issue_date=issue_date,
         due_date=due_date,
         structured_reference=value["structured_reference"],
+        **terms,
     )
     return invoice, value["vendor_name"], errors
+
+
+def _csv_terms(errors: Errors, value: Mapping[str, str]) -> dict[str, Any]:
+    """A row's payment-terms cells as ``_terms`` takes them (empty cells are not given)."""
+    given: dict[str, Any] = {}
+    if value["payment_terms"]:
+        given["payment_terms"] = value["payment_terms"]
+    if value["discount_percent"]:
+        given["discount_percent"] = value["discount_percent"]
+    for name in ("discount_days", "net_days"):
+        if value[name]:
+            if not value[name].isdigit() or len(value[name]) > 3:
+                _add(errors, name, f"{value[name][:20]!r} is not a number of days between 1 and 365.")
+                continue
+            given[name] = int(value[name])
+    return given
 
 
 def map_invoice_csv_header(header: list[str]) -> dict[int, str]:

@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 
 from common.errors import DomainError
 from common.finance import format_money, quantize
+from invoices.models import Invoice
 from jobs.admin import job_link
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
 from tenants.models import Role, WriteOffReason
@@ -138,6 +139,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "shape",
         "auto",
         "would_auto_confirm",
+        "ambiguous",
         ("created_at", admin.DateFieldListFilter),
         ("confirmed_at", admin.DateFieldListFilter),
     ]
@@ -161,6 +163,8 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
                     "reasons_list",
                     "fee_display",
                     "write_off",
+                    "discount_display",
+                    "alternatives_view",
                 ]
             },
         ),
@@ -185,6 +189,8 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "reasons_list",
         "fee_display",
         "write_off",
+        "discount_display",
+        "alternatives_view",
         "decided",
         "confirmed_at",
         "rejected_at",
@@ -309,6 +315,32 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         currency = allocation.invoice.currency if allocation else ""
         undone = " (given back by the undo)" if obj.status == MatchStatus.UNDONE else ""
         return f"{format_money(obj.write_off_amount, currency)}: {obj.get_write_off_reason_display()}{undone}"
+
+    @admin.display(description="Early-payment discount")
+    def discount_display(self, obj: Match) -> str:
+        """The discount taken with the payment, in the invoices' currency."""
+        allocation = obj.allocations.select_related("invoice").first()
+        if allocation is None or not obj.discount_amount:
+            return "—"
+        return format_money(obj.discount_amount, allocation.invoice.currency)
+
+    @admin.display(description="Equally fitting invoices")
+    def alternatives_view(self, obj: Match) -> str:
+        """When several open invoices fit equally: the others (oldest first), each linked; the
+        match was applied to the oldest and is never confirmed automatically."""
+        if not obj.ambiguous:
+            return "—"
+        found = {i.pk: i for i in Invoice.objects.select_related("vendor").filter(pk__in=obj.alternatives)}
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:invoices_invoice_change", args=[pk]), found[pk].label)
+                for pk in obj.alternatives
+                if pk in found  # an invoice deleted since is not shown
+            ),
+        )
+        return format_html("Applied to the oldest; these fit as well: {}", links or "none left")
 
     @admin.display(description="Why")
     def reasons_summary(self, obj: Match) -> str:

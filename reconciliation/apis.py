@@ -61,6 +61,11 @@ class CandidateSerializer(serializers.Serializer):
     would_auto_confirm = serializers.BooleanField(
         help_text="Shadow mode: the threshold would have auto-confirmed it (nothing was)"
     )
+    discount_amount = MoneyField("discount_amount", help_text="Early-payment discount taken, in `currency`")
+    ambiguous = serializers.BooleanField(help_text="Several open invoices fit equally (never auto-confirmed)")
+    alternatives = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The other invoices that fit equally, oldest first"
+    )
 
 
 class ReconcileOutputSerializer(serializers.Serializer):
@@ -188,6 +193,15 @@ class MatchOutputSerializer(serializers.Serializer):
         choices=[("", "none"), *WriteOffReason.choices],
         help_text="Why it was written off (empty: nothing was)",
     )
+    discount_amount = MoneyField(
+        "discount_amount", help_text="Early-payment discount taken, settled with the payment, in `currency`"
+    )
+    ambiguous = serializers.BooleanField(
+        help_text="Several open invoices fit equally: applied to the oldest, never auto-confirmed"
+    )
+    alternatives = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The other invoices that fit equally (ids, oldest first)"
+    )
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
     allocations = MatchAllocationSerializer(many=True, source="allocations.all")
     decided_by_id = serializers.IntegerField(allow_null=True)
@@ -232,6 +246,15 @@ class MatchFilterSerializer(serializers.Serializer):
     would_auto_confirm = serializers.BooleanField(
         required=False, default=None, allow_null=True, help_text="Shadow mode's flag"
     )
+    # A choice, not a BooleanField: DRF reads an absent boolean query parameter as false.
+    ambiguous = serializers.ChoiceField(
+        choices=[("true", "true"), ("false", "false")],
+        required=False,
+        help_text="true: only matches where several open invoices fit equally; false: only the others.",
+    )
+
+    def validate_ambiguous(self, value: str) -> bool:
+        return value == "true"
 
 
 class MatchListApi(APIView):

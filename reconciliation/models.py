@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -12,6 +13,8 @@ from banking.models import BankTransaction
 from common.finance import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from invoices.models import Invoice
 from tenants.models import TenantForeignKey, TenantModel, WriteOffReason
+
+from .engine.core import MAX_ALTERNATIVES as ENGINE_MAX_ALTERNATIVES
 
 
 class ReconciliationRun(TenantModel):
@@ -97,6 +100,10 @@ def confidence_percent(confidence: Decimal) -> int:
     return int((confidence * 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
+#: Most alternatives a match keeps: the engine lists at most this many, oldest first.
+MAX_ALTERNATIVES = ENGINE_MAX_ALTERNATIVES
+
+
 class Match(TenantModel):
     """A proposed or decided link between transactions and invoices, with its explanation."""
 
@@ -132,6 +139,22 @@ class Match(TenantModel):
     write_off_reason = models.CharField(
         max_length=16, choices=WriteOffReason.choices, blank=True, default="", db_default=""
     )
+    # Database defaults too: bulk SQL that predates these columns (COPY, benches) still inserts.
+    discount_amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS,
+        decimal_places=AMOUNT_DECIMAL_PLACES,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        help_text="Early-payment discount taken (invoice currency), settled with the payment",
+    )
+    ambiguous = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Several open invoices fit equally; applied to the oldest, never automatic"
+    )
+    # The other invoices that fit equally, oldest first (ids; shown, never a reference a
+    # deletion must respect: an alternative deleted since is simply not shown).
+    alternatives = ArrayField(models.UUIDField(), blank=True, default=list, db_default=[])
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -157,6 +180,10 @@ class Match(TenantModel):
                 condition=Q(write_off_amount=0, write_off_reason="")
                 | Q(write_off_amount__gt=0, write_off_reason__in=WriteOffReason.values),
                 name="match_write_off_has_reason",
+            ),
+            models.CheckConstraint(condition=Q(discount_amount__gte=0), name="match_discount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(alternatives__len__lte=MAX_ALTERNATIVES), name="match_alternatives_bounded"
             ),
         ]
         indexes = [

@@ -30,6 +30,8 @@ def engine_settings() -> engine.EngineSettings:
         fee_tolerance_fixed=row.fee_tolerance_fixed,
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
+        processor_fee_percent=row.processor_fee_percent,
+        processor_fee_fixed=row.processor_fee_fixed,
     )
 
 
@@ -59,6 +61,8 @@ _INVOICE_COLUMNS = (
     _as_text("vendor_id"),
     "structured_reference",
     "kind",
+    "discount_percent",
+    "discount_days",
 )
 _VENDOR_COLUMNS = ("name", "aliases", "iban", "account_reference")
 _NO_VENDOR = ("", (), "", "")
@@ -88,7 +92,7 @@ def learned_evidence(
 def _invoice_input(
     row: tuple, vendor: tuple, learned: tuple[tuple[str, ...], tuple[str, ...]] = _NOTHING_LEARNED
 ) -> engine.InvoiceInput:
-    pk, number, amount, paid, currency, issued, due, vendor_id, structured_reference, kind = row
+    pk, number, amount, paid, currency, issued, due, vendor_id, reference, kind, percent, days = row
     vendor_name, aliases, iban, account_reference = vendor
     learned_aliases, learned_accounts = learned
     return engine.InvoiceInput(
@@ -103,9 +107,11 @@ def _invoice_input(
         counterparty_name=vendor_name or "",
         counterparty_aliases=tuple(aliases or ()) + learned_aliases,
         counterparty_account=iban or account_reference or "",
-        structured_reference=structured_reference,
+        structured_reference=reference,
         direction=kind,
         counterparty_accounts=learned_accounts,
+        discount_percent=percent,
+        discount_days=days,
     )
 
 
@@ -269,8 +275,11 @@ def match_list(
     run_id: uuid.UUID | None = None,
     min_confidence: Decimal | None = None,
     would_auto_confirm: bool | None = None,
+    ambiguous: bool | None = None,
 ) -> QuerySet[Match]:
-    """Matches with their allocations, newest first (``would_auto_confirm``: shadow mode's flag)."""
+    """Matches with their allocations, newest first (``would_auto_confirm``: shadow mode's flag;
+    ``ambiguous``: only those where several open invoices fit equally (True) or only the others
+    (False))."""
     queryset = _matches()
     if status:
         queryset = queryset.filter(status=status)
@@ -284,6 +293,8 @@ def match_list(
         queryset = queryset.filter(confidence__gte=min_confidence)
     if would_auto_confirm is not None:
         queryset = queryset.filter(would_auto_confirm=would_auto_confirm)
+    if ambiguous is not None:
+        queryset = queryset.filter(ambiguous=ambiguous)
     return queryset
 
 

@@ -120,6 +120,9 @@ class Candidate:
     fee_amount: Decimal
     currency: str
     would_auto_confirm: bool = False  # shadow mode: the threshold would have confirmed it
+    discount_amount: Decimal = Decimal(0)  # in ``currency``, like the fee
+    ambiguous: bool = False
+    alternatives: list[str] = field(default_factory=list)  # invoice ids, oldest first
 
     @property
     def invoice_id(self) -> str | None:
@@ -211,6 +214,9 @@ class ReconcileSummary:
                     "fee_amount": str(c.fee_amount),
                     "currency": c.currency,
                     "would_auto_confirm": c.would_auto_confirm,
+                    "discount_amount": str(c.discount_amount),
+                    "ambiguous": c.ambiguous,
+                    "alternatives": [str(i) for i in c.alternatives],
                 }
                 for c in self.candidates
             ],
@@ -236,6 +242,10 @@ class ReconcileSummary:
                     fee_amount=Decimal(c["fee_amount"]),
                     currency=c["currency"],
                     would_auto_confirm=bool(c.get("would_auto_confirm", False)),
+                    # Results stored before these existed read as none.
+                    discount_amount=Decimal(c.get("discount_amount", "0")),
+                    ambiguous=bool(c.get("ambiguous", False)),
+                    alternatives=list(c.get("alternatives", [])),
                 )
                 for c in data["candidates"]
             ],
@@ -453,6 +463,9 @@ def _candidate(
         fee_amount=proposal.fee_amount,
         currency=currency_of(proposal.allocations[0].invoice_id),
         would_auto_confirm=would_auto_confirm,
+        discount_amount=proposal.discount_amount,
+        ambiguous=proposal.ambiguous,
+        alternatives=list(proposal.alternatives),
     )
 
 
@@ -474,9 +487,10 @@ def _proposal_key(proposal: engine.Proposal) -> tuple:
 
 
 def _settled_amounts(proposal: engine.Proposal) -> list[Decimal]:
-    """What each allocation settles on its invoice; a fee is absorbed once, by the first one."""
+    """What each allocation settles on its invoice; a fee (or an early-payment discount, which
+    only a 1:1 or N:1 proposal takes) is absorbed once, by the first one."""
     settled = []
-    fee_left = proposal.fee_amount
+    fee_left = proposal.fee_amount + proposal.discount_amount
     for allocation in proposal.allocations:
         amount = allocation.invoice_amount if allocation.invoice_amount is not None else allocation.amount
         if fee_left:
@@ -498,7 +512,8 @@ class _RunStaging:
     _TABLES = {
         "matches": "(seq int, id uuid PRIMARY KEY, kept boolean, auto boolean, "
         "shape text, confidence numeric, runner_up_confidence numeric, reasons jsonb, breakdown jsonb, "
-        "fee_amount numeric, would_auto boolean)",
+        "fee_amount numeric, would_auto boolean, discount_amount numeric, ambiguous boolean, "
+        "alternatives uuid[])",
         "allocations": "(seq int, match_id uuid, kept boolean, auto boolean, transaction_id uuid, "
         "invoice_id uuid, amount numeric, invoice_amount numeric)",
         "stale": "(id uuid PRIMARY KEY)",
@@ -591,6 +606,9 @@ def _stage_proposals(
                 "[" + ",".join(_pair_score_json(score) for score in proposal.breakdown) + "]",
                 proposal.fee_amount,
                 proposal.auto_confirm and shadow,
+                proposal.discount_amount,
+                proposal.ambiguous,
+                list(proposal.alternatives),
             )
 
     staging.copy("matches", match_rows())
@@ -687,7 +705,8 @@ _WRITE_RUN = (
     UPDATE reconciliation_match m
     SET run_id = %(run)s, shape = s.shape, confidence = s.confidence,
         runner_up_confidence = s.runner_up_confidence, reasons = s.reasons, breakdown = s.breakdown,
-        fee_amount = s.fee_amount, engine_version = %(engine_version)s, updated_at = now(),
+        fee_amount = s.fee_amount, discount_amount = s.discount_amount, ambiguous = s.ambiguous,
+        alternatives = s.alternatives, engine_version = %(engine_version)s, updated_at = now(),
         would_auto_confirm = s.would_auto,
         status = CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE m.status END,
         auto = c.id IS NOT NULL OR m.auto,
@@ -709,13 +728,14 @@ _WRITE_RUN = (
     """
     WITH written AS (INSERT INTO reconciliation_match (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
-        reasons, breakdown, fee_amount, engine_version, created_at, updated_at, would_auto_confirm
+        reasons, breakdown, fee_amount, discount_amount, ambiguous, alternatives, engine_version,
+        created_at, updated_at, would_auto_confirm
     )
     SELECT s.id, %(tenant)s, %(run)s, s.shape,
            CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE 'proposed' END, c.id IS NOT NULL,
            CASE WHEN c.id IS NOT NULL THEN %(now)s END, s.confidence, s.runner_up_confidence,
-           s.reasons, s.breakdown, s.fee_amount, %(engine_version)s, clock_timestamp(), clock_timestamp(),
-           s.would_auto
+           s.reasons, s.breakdown, s.fee_amount, s.discount_amount, s.ambiguous, s.alternatives,
+           %(engine_version)s, clock_timestamp(), clock_timestamp(), s.would_auto
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
     WHERE NOT s.kept
     ORDER BY s.id

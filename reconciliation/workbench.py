@@ -111,6 +111,9 @@ class CandidateView:
     amount: str
     reasons: list[str]
     fee: str = ""  # the fee booked on the invoices, in their currency
+    discount: str = ""  # the early-payment discount taken, in the invoices' currency
+    # When several open invoices fit equally: the others (label, url), oldest first.
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def percent(self) -> int:
@@ -149,6 +152,25 @@ class TransactionRow:
         return money(abs(tx.amount) - tx.allocated_amount, tx.currency)
 
 
+def _alternatives(matches: dict[uuid.UUID, Match]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The equally fitting invoices of the ambiguous matches shown (one query for the page),
+    oldest first as the engine listed them; an invoice deleted since is left out."""
+    wanted = {pk for match in matches.values() if match.ambiguous for pk in match.alternatives}
+    if not wanted:
+        return {}
+    rows = Invoice.objects.select_related("vendor").filter(pk__in=wanted)
+    found = {invoice.pk: invoice for invoice in rows}
+    return {
+        match.pk: [
+            {"label": found[pk].label, "url": reverse("admin:invoices_invoice_change", args=[pk])}
+            for pk in match.alternatives
+            if pk in found
+        ]
+        for match in matches.values()
+        if match.ambiguous
+    }
+
+
 def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[CandidateView]]:
     match_ids = set(
         MatchAllocation.objects.filter(
@@ -163,6 +185,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
     by_match: dict[uuid.UUID, list[MatchAllocation]] = defaultdict(list)
     for allocation in allocations:
         by_match[allocation.match_id].append(allocation)
+    alternatives = _alternatives({rows[0].match.pk: rows[0].match for rows in by_match.values()})
     result: dict[uuid.UUID, list[CandidateView]] = defaultdict(list)
     for rows in by_match.values():
         match = rows[0].match
@@ -182,6 +205,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
             )
         currency = rows[0].transaction.currency
         fee = money(match.fee_amount, rows[0].invoice.currency) if match.fee_amount else ""
+        discount = money(match.discount_amount, rows[0].invoice.currency) if match.discount_amount else ""
         total = sum((a.amount for a in rows), Decimal(0))
         reasons = [reason.get("message", "") for reason in (match.reasons or []) if isinstance(reason, dict)]
         for transaction_id in {a.transaction_id for a in rows}:
@@ -195,6 +219,8 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                     amount=money(total, currency),
                     reasons=reasons,
                     fee=fee,
+                    discount=discount,
+                    alternatives=alternatives.get(match.pk, []),
                 )
             )
     for candidates in result.values():

@@ -490,6 +490,8 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
                     "date_window_days",
                     "auto_reconcile",
                     "rejection_memory",
+                    "processor_fee_percent",
+                    "processor_fee_fixed",
                 ],
                 "description": "Used by the next reconciliation run.",
             },

@@ -437,6 +437,24 @@ class TenantSettings(TenantModel):
         help_text="After this many rejections of a customer for one payer (name or account), the customer "
         "is no longer proposed for that payer (0: never).",
     )
+    # Defaults: reconciliation.engine.EngineSettings (why these values: see there).
+    processor_fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("3.5"),
+        db_default=Decimal("3.5"),  # raw inserts of settings rows (benches, fixtures) get it too
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="A payment through PayPal, Stripe, Square, ... short by up to this percentage of the "
+        "amount plus the fixed part below is booked as the processor's fee.",
+    )
+    processor_fee_fixed = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0.35"),
+        db_default=Decimal("0.35"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Fixed part of a processor's fee per payment.",
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name_plural = "tenant settings"
@@ -458,6 +476,12 @@ class TenantSettings(TenantModel):
                 condition=models.Q(internal_transfer_days__gte=0)
                 & models.Q(internal_transfer_days__lte=MAX_INTERNAL_TRANSFER_DAYS),
                 name="tenantsettings_internal_transfer_days_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(processor_fee_fixed__gte=0)
+                & models.Q(processor_fee_percent__gte=0)
+                & models.Q(processor_fee_percent__lte=100),
+                name="tenantsettings_processor_fee_bounded",
             ),
         ]
 

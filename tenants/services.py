@@ -64,6 +64,8 @@ SETTINGS_FIELDS = (
     "write_off_max_percent",
     "write_off_reasons",
     "rejection_memory",
+    "processor_fee_percent",
+    "processor_fee_fixed",
 )
 
 

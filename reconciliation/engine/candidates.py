@@ -28,6 +28,7 @@ from .normalize import name_tokens, rf_body_keys
 from .payers import Rejections
 from .signals import (
     AMOUNT_UNCORROBORATED,
+    DESCRIPTOR_MIN_CHARS,
     MAX_BAND,
     NAME_BANDS,
     SCORE_FEE,
@@ -36,9 +37,11 @@ from .signals import (
     PTx,
     blocker_reason,
     day_text,
+    descriptor_key,
     fuzzy_match,
     fx_rate,
-    name_ratio,
+    payer_key,
+    payer_ratio,
 )
 from .types import EngineSettings, Reason
 
@@ -48,6 +51,8 @@ V = TypeVar("V")
 MAX_KEY_POSTINGS = 50  # a reference key shared by more invoices identifies nothing
 MAX_TOKEN_POSTINGS = 30  # a name word shared by more counterparties ("services") is skipped
 MAX_NAME_CANDIDATES = 5  # counterparties kept by fuzzy name per transaction
+DESCRIPTOR_MAX_WORDS = 4  # words of a processor's payer name joined when looking up parties
+DESCRIPTOR_NEIGHBOURS = 3  # party names either side of it in sort order compared too
 NAME_SLACK = 5.0  # ... only those within this many ratio points of the best name
 BAND_F = float(MAX_BAND) + 1e-4  # float pre-filter slightly wider than the exact band
 EARLY_DUE_DAYS = 120  # a payment may precede the due date by this much (issue + terms)
@@ -114,6 +119,10 @@ class CandidateIndex:
                     by_acct[acct].append(cp)
             bucket.append(i)
             by_amount[(inv.currency, inv.outstanding)].append(i)
+            # A payer taking the early-payment discount pays a discounted amount: the invoice is
+            # found under it too (whether the payment was in time is for the scoring to say).
+            for discounted in inv.discounted:
+                by_amount[(inv.currency, discounted)].append(i)
             by_currency[inv.currency].append((inv.outstanding, i))
 
         def due_of(i: int) -> int:
@@ -145,6 +154,19 @@ class CandidateIndex:
             pairs.sort()
             self.sorted_amounts[cur] = ([a for a, _ in pairs], [i for _, i in pairs])
         self.currencies = sorted(self.sorted_amounts)
+        # Party names without spaces, sorted: a processor's descriptor cuts and compacts the
+        # payer's name ("PAYPAL *ACMEGMBH"), so its parties are found by prefix, not by word.
+        by_compact: defaultdict[str, list[str]] = defaultdict(list)
+        for cp, names in self.cp_names.items():
+            for n in names:
+                compacted = descriptor_key(n)
+                if len(compacted) >= DESCRIPTOR_MIN_CHARS:
+                    by_compact[compacted].append(cp)
+        self.by_compact: Mapping[str, Sequence[str]] = _frozen(by_compact)
+        self.compact_keys = sorted(self.by_compact)
+        # Common amounts (more open invoices than max_amount_candidates): their invoices per
+        # counterparty, built when a payment first asks (see amount_payers).
+        self.amount_parties: dict[tuple[str, Decimal], dict[str, tuple[list[int], list[int]]] | None] = {}
         # One lookup per text window: (invoices with this full key, with this digits key).
         self.by_window: dict[tuple[str, ...], tuple[Sequence[int], Sequence[int]]] = {}
         for key, ids in self.by_key.items():
@@ -157,6 +179,8 @@ class CandidateIndex:
         self.has_fx = bool(settings.fx_rates)
         self.fee_fixed_f = float(settings.fee_tolerance_fixed)
         self.fee_pct_f = float(settings.fee_tolerance_percent) / 100
+        self.processor_fixed_f = float(settings.processor_fee_fixed)
+        self.processor_pct_f = float(settings.processor_fee_percent) / 100
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -226,6 +250,66 @@ class CandidateIndex:
         if count > self.settings.max_amount_candidates:
             return count, ()
         return count, (*ids[lo:hi], *ids[undated:])
+
+    def amount_payers(self, tx: PTx, cur: str, amount: Decimal) -> list[int]:
+        """Invoices of a common amount (too many for the amount alone) whose party the payer's
+        name resembles, up to ``max_amount_candidates`` per party falling due closest to the
+        payment.
+
+        A subscription's customer has several open invoices of one amount, and so may others:
+        the amount then identifies nothing, but amount *and* payer do, even when the name is
+        spelt too differently for the word index (transliterated, cut). Bounded: at most
+        ``MAX_TOKEN_POSTINGS`` parties per amount are compared (name ratios are cached).
+        """
+        key = (cur, amount)
+        parties = self.amount_parties.get(key, {})
+        if key not in self.amount_parties:
+            ids, dues = self.by_amount.get(key, ((), ()))
+            grouped: dict[str, tuple[list[int], list[int]]] = {}
+            for i, due in zip(ids, dues, strict=True):  # sorted by due date: so is each party's list
+                party_ids, party_dues = grouped.setdefault(self.invoices[i].cp_key, ([], []))
+                party_ids.append(i)
+                party_dues.append(due)
+            parties = self.amount_parties[key] = grouped if len(grouped) <= MAX_TOKEN_POSTINGS else None
+        if not parties or not tx.name:
+            return []
+        out: list[int] = []
+        cache = self.name_cache
+        for cp in sorted(parties):
+            names = self.cp_names.get(cp, ())
+            ck = payer_key(tx, cp)
+            ratio = cache.get(ck)
+            if ratio is None:
+                ratio = cache[ck] = payer_ratio(tx, names)
+            if ratio[0] >= NAME_MIN_RATIO:
+                party_ids, party_dues = parties[cp]
+                out.extend(self._closest(party_ids, party_dues, tx.pay, self.settings.max_amount_candidates))
+        return out
+
+    def _descriptor_parties(self, tx: PTx) -> set[str]:
+        """Counterparties a processor's payer name (cut, spaces dropped) may stand for: those
+        whose compacted name starts it, or starts with its first words joined, and the few names
+        next to it in sort order (a letter transliterated, "GRAEF" for "Gräf"). Bounded: a few
+        words, a few names per prefix; ``signals.descriptor_ratio`` then decides."""
+        words = tx.name.split()[:DESCRIPTOR_MAX_WORDS]
+        payer = descriptor_key("".join(words))
+        found: set[str] = set()
+        for end in range(DESCRIPTOR_MIN_CHARS, len(payer) + 1):
+            found.update(self.by_compact.get(payer[:end], ()))
+        keys = self.compact_keys
+        for k in range(len(words)):
+            prefix = descriptor_key("".join(words[: k + 1]))
+            if len(prefix) < DESCRIPTOR_MIN_CHARS:
+                continue
+            pos = bisect_left(keys, prefix)
+            for key in keys[pos : pos + MAX_NAME_CANDIDATES]:
+                if not key.startswith(prefix):
+                    break
+                found.update(self.by_compact[key])
+            if k == 0:  # the neighbours in sort order: a transliterated or mistyped name
+                for key in keys[max(0, pos - DESCRIPTOR_NEIGHBOURS) : pos + DESCRIPTOR_NEIGHBOURS]:
+                    found.update(self.by_compact[key])
+        return found
 
     def _walk_band(self, tx: PTx, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]) -> None:
         """Add up to ``max_band_candidates`` invoices within ±5 %, closest amounts first.
@@ -300,7 +384,7 @@ class CandidateIndex:
         # the few counterparties sharing a distinctive word with the payer name.
         cps: list[str] = list(self.by_acct.get(tx.acct, ())) if tx.acct else []
         if not cps and tx.name:
-            seen: set[str] = set()
+            seen: set[str] = set(self._descriptor_parties(tx)) if tx.processor else set()
             for tok in tx.name_tokens:
                 posting = self.by_token.get(tok)
                 if posting is not None and len(posting) <= MAX_TOKEN_POSTINGS:
@@ -308,10 +392,10 @@ class CandidateIndex:
             scored: list[tuple[float, str]] = []
             cache = self.name_cache
             for cp in sorted(seen):
-                key = (tx.name, cp)
+                key = payer_key(tx, cp)
                 ratio = cache.get(key)
                 if ratio is None:
-                    ratio = cache[key] = name_ratio(tx.name, self.cp_names[cp])
+                    ratio = cache[key] = payer_ratio(tx, self.cp_names[cp])
                 if ratio[0] >= NAME_MIN_RATIO:
                     scored.append((-ratio[0], cp))
             if scored:
@@ -327,6 +411,7 @@ class CandidateIndex:
         fuzzy_possible = bool(tx.refs.fuzzy_by_len) and not found
         skip = frozenset(hit_strings)
         fee_fixed, fee_pct = self.fee_fixed_f, self.fee_pct_f
+        processor_fixed, processor_pct = self.processor_fixed_f, self.processor_pct_f
         for i in pool:
             if i in found:
                 continue
@@ -343,7 +428,11 @@ class CandidateIndex:
                 paid = tx.avail_f * float(rate)
             outstanding = inv.out_f
             diff = outstanding - paid
-            if abs(diff) <= BAND_F * outstanding or 0 < diff <= max(fee_fixed, outstanding * fee_pct):
+            if (
+                abs(diff) <= BAND_F * outstanding
+                or 0 < diff <= max(fee_fixed, outstanding * fee_pct)
+                or (tx.processor and 0 < diff <= outstanding * processor_pct + processor_fixed + 0.01)
+            ):
                 found.add(i)
         # 3) amounts: the exact bucket, when the amount identifies something: if more than
         # max_amount_candidates invoices with that amount fall due around the payment date or
@@ -356,7 +445,10 @@ class CandidateIndex:
             W_AMOUNT * max(BEST_BAND_SCORE, SCORE_FEE) * AMOUNT_UNCORROBORATED >= min_score
         )
         for cur, amount in self._target_currencies(tx):
-            found.update(self.amount_peers(cur, amount, tx.pay)[1])
+            count, peers = self.amount_peers(cur, amount, tx.pay)
+            found.update(peers)
+            if count > s.max_amount_candidates:
+                found.update(self.amount_payers(tx, cur, amount))
             if amount > 0 and walk_band:
                 self._walk_band(tx, cur, amount, found, skip)
         compatible = self.compatible

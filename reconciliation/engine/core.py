@@ -42,6 +42,7 @@ from .payers import Rejections, payer_keys
 from .signals import (
     SCORE_EXACT,
     SCORE_FEE,
+    SETTLING_AMOUNTS,
     Ev,
     PInv,
     PTx,
@@ -71,11 +72,12 @@ from .types import (
 )
 
 _T = TypeVar("_T")
-ENGINE_VERSION = "1.1.0"  # 1.1: reasons quote excerpts, at most 12 per proposal
+ENGINE_VERSION = "1.2.0"  # 1.2: discounts, processor fees, equal invoices (issue 17 B); 1.1: excerpts
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
 PARALLEL_MIN_TRANSACTIONS = 5_000  # below this a forked worker costs more than it saves
+MAX_ALTERNATIVES = 20  # equal invoices a proposal lists besides the one it applies to (oldest first)
 _EMPTY: frozenset = frozenset()
 _ONE = Decimal(1)
 # Constant sentences are built once (a 100k run creates tens of thousands of proposals).
@@ -92,6 +94,8 @@ _PARTIAL_NO_REF = Reason(
     "A partial payment is auto-confirmed only when it quotes the invoice",
 )
 _AUTO_OFF = Reason("auto.disabled", "Auto-confirmation is switched off")
+# Payment dates that do not fit an invoice (see _Run._equal_fits).
+_IMPLAUSIBLE_DATES = frozenset({"date.before_issue", "date.outside_window"})
 _PENALTY_CODES = frozenset({"ref.other_invoice", "rf.invalid", "amount.partial", "amount.over"})
 
 #: Reasons a proposal stores (``Proposal.reasons``). A proposal states what it is (shape, fee,
@@ -432,7 +436,7 @@ class _Run:
             settled_single = False
             for i, ev in scored:
                 pairs.append((ev.bp, i))
-                if ev.a_kind in ("amount.exact", "amount.fee") and (ev.r_score or ev.c_score):
+                if ev.a_kind in SETTLING_AMOUNTS and (ev.r_score or ev.c_score):
                     settled_single = True
             groups = (
                 self._groups(tx, c.ref_hits, c.pool)
@@ -611,7 +615,9 @@ class _Run:
                 i = opt.invs[0]
                 ev = self._eval(opt.tx, i)
                 self.allocs.append(_Alloc(opt.tx, i, ev, 1))
-                self.remaining[i] = Decimal(0) if ev.fee else ev.outstanding - ev.alloc_inv
+                self.remaining[i] = Decimal(0) if ev.fee or ev.discount else ev.outstanding - ev.alloc_inv
+        self.alternatives: dict[int, tuple[int, ...]] = {}
+        self._apply_to_oldest()
         rounds = 1
         for rnd in range(2, MAX_ROUNDS + 1):
             if not self._later_round(rnd):
@@ -629,6 +635,98 @@ class _Run:
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
         return EngineResult(proposals=tuple(proposals), stats=dict(self.stats), resources=self.resources)
+
+    def _equal_fits(self, t: int, i: int, ev: Ev) -> list[int]:
+        """Open invoices that fit transaction ``t`` exactly as well as invoice ``i`` does: the
+        same party, currency, outstanding and kind of amount match, no reference to either
+        (nothing in the payment tells them apart), and a payment date that is plausible for
+        both (not before the invoice was issued, not beyond the date window after its due date:
+        an invoice the payment predates, or one overdue for longer than the window, is not an
+        equal fit). ``i`` first, then by invoice index."""
+        if ev.r_kind != "ref.none" or ev.invalid_rf or ev.d_kind in _IMPLAUSIBLE_DATES:
+            return []
+        inv = self.invs[i]
+        fits = [i]
+        for _bp, j in self.cand_tx[t]:
+            other = self.invs[j]
+            if (
+                j == i
+                or other.cp_key != inv.cp_key
+                or other.currency != inv.currency
+                or other.outstanding != inv.outstanding
+            ):
+                continue
+            ev_j = self._eval(t, j)
+            if (
+                ev_j.r_kind == "ref.none"
+                and not ev_j.invalid_rf
+                and ev_j.a_kind == ev.a_kind
+                and ev_j.d_kind not in _IMPLAUSIBLE_DATES
+            ):
+                fits.append(j)
+        return fits
+
+    def _apply_to_oldest(self) -> None:
+        """Payments that fit several equal open invoices go to the oldest ones.
+
+        When a payment quotes nothing that tells a party's equal open invoices apart (same
+        amount, no reference), global assignment would pick one by a date score or by chance.
+        Accountants apply such a payment to the oldest open invoice (first in, first out):
+        per group of equal invoices, the payments (earliest first) take the oldest invoices
+        (issue date, then due date, then id) that fit them and that no other payment was
+        assigned. The others that fit are kept as the proposal's alternatives, and the
+        proposal is never auto-confirmed. Only first-round 1:1 allocations take part; when the
+        oldest-first order cannot give every payment of a group an invoice that fits it, the
+        group keeps the assignment's choice (still marked ambiguous).
+        """
+        fits_of: dict[int, list[int]] = {}
+        groups: dict[tuple[str, str, Decimal], list[int]] = {}
+        for k, alloc in enumerate(self.allocs):
+            fits = self._equal_fits(alloc.tx, alloc.inv, alloc.ev)
+            if len(fits) > 1:
+                fits_of[k] = fits
+                inv = self.invs[alloc.inv]
+                groups.setdefault((inv.cp_key, inv.currency, inv.outstanding), []).append(k)
+        if not fits_of:
+            return
+        taken_elsewhere = {a.inv for k, a in enumerate(self.allocs) if k not in fits_of} | self.group_members
+
+        def age(i: int) -> tuple[int, int, str]:
+            inv = self.invs[i]
+            return (
+                inv.issue if inv.issue is not None else 10**9,
+                inv.due if inv.due is not None else 10**9,
+                inv.id,
+            )
+
+        for members in groups.values():
+            members.sort(key=lambda k: (self.txs[self.allocs[k].tx].pay, self.txs[self.allocs[k].tx].id))
+            chosen: dict[int, int] = {}
+            used: set[int] = set()
+            for k in members:
+                free = [i for i in fits_of[k] if i not in used and i not in taken_elsewhere]
+                if not free:
+                    chosen = {}
+                    break
+                oldest = min(free, key=age)
+                chosen[k] = oldest
+                used.add(oldest)
+            for k in members:
+                alloc = self.allocs[k]
+                new = chosen.get(k, alloc.inv)
+                if new != alloc.inv:
+                    self.remaining.pop(alloc.inv, None)
+                    self.allocs[k] = _Alloc(alloc.tx, new, self._eval(alloc.tx, new), alloc.round)
+                self.alternatives[alloc.tx] = tuple(
+                    sorted((i for i in fits_of[k] if i != new and i not in taken_elsewhere), key=age)
+                )[:MAX_ALTERNATIVES]
+            # Then what each chosen invoice still has open (an invoice may have changed hands
+            # within the group, so this runs after every move).
+            for k in members:
+                ev = self.allocs[k].ev
+                self.remaining[self.allocs[k].inv] = (
+                    Decimal(0) if ev.fee or ev.discount else ev.outstanding - ev.alloc_inv
+                )
 
     def _later_round(self, rnd: int) -> bool:
         """Let unassigned transactions pay what is still open on partly paid invoices."""
@@ -665,7 +763,7 @@ class _Run:
             ev = evs[(t, i)]
             self.assigned_tx[t] = opt
             self.allocs.append(_Alloc(t, i, ev, rnd))
-            self.remaining[i] = Decimal(0) if ev.fee else ev.outstanding - ev.alloc_inv
+            self.remaining[i] = Decimal(0) if ev.fee or ev.discount else ev.outstanding - ev.alloc_inv
         return bool(chosen)
 
     # -- proposals -----------------------------------------------------------------------------
@@ -759,7 +857,8 @@ class _Run:
         breakdown: list[PairScore] = []
         reasons: _Scored = []
         rival = 0
-        fee = Decimal(0)
+        fee = discount = Decimal(0)
+        alternatives: list[int] = []
         for a in allocs:
             ev = a.ev
             ps = self._explain(a.tx, i, ev)
@@ -770,12 +869,17 @@ class _Run:
                 if all(b is not r for b in blockers):
                     blockers.append(r)
             fee += ev.fee
+            discount += ev.discount
+            alternatives.extend(j for j in self.alternatives.get(a.tx, ()) if j not in alternatives)
+        del alternatives[MAX_ALTERNATIVES:]
+        if alternatives:
+            blockers.append(self._ambiguous_blocker(len(alternatives) + 1))
         bp = min(a.ev.bp for a in allocs)
         self._auto_common(bp, rival, blockers)
         shape: Shape = "one_to_one" if len(allocs) == 1 else "many_to_one"
         cur = inv.currency
         paid = sum((a.ev.alloc_inv for a in allocs), Decimal(0))
-        left = inv.outstanding - paid - fee
+        left = inv.outstanding - paid - fee - discount
         if len(allocs) > 1:
             reasons.insert(
                 0,
@@ -806,6 +910,33 @@ class _Run:
                     Reason("shape.fee", f"{format_money(fee, cur)} underpayment booked as a fee"),
                 )
             )
+        if discount:
+            reasons.append(
+                (
+                    _SHAPE_STRENGTH,
+                    Reason(
+                        "shape.discount",
+                        f"{format_money(discount, cur)} early-payment discount taken: the invoice is settled",
+                    ),
+                )
+            )
+        if alternatives:
+            others = [self.invs[j] for j in alternatives]
+            labels = ("; " if any("," in invoice_name(o) for o in others) else ", ").join(
+                invoice_name(o) for o in others
+            )
+            reasons.insert(
+                0,
+                (
+                    _SHAPE_STRENGTH,
+                    Reason(
+                        "shape.ambiguous",
+                        f"{len(others) + 1} open invoices fit equally (same party and amount, no reference "
+                        f"tells them apart): applied to the oldest, {invoice_name(inv)}; the others: "
+                        f"{excerpt(labels, 2 * QUOTE_MAX_CHARS)}",
+                    ),
+                ),
+            )
         for a in allocs:
             if a.round > 1:
                 reasons.append(
@@ -831,6 +962,16 @@ class _Run:
             auto_confirm_blockers=tuple(blockers),
             fee_amount=fee,
             runner_up_confidence=bp_decimal(rival) if rival else None,
+            discount_amount=discount,
+            ambiguous=bool(alternatives),
+            alternatives=tuple(self.invs[j].id for j in alternatives),
+        )
+
+    @staticmethod
+    def _ambiguous_blocker(count: int) -> Reason:
+        return Reason(
+            "auto.ambiguous_invoices",
+            f"{count} open invoices fit this payment equally: a person chooses which one it pays",
         )
 
     def _group_proposal(self, t: int, opt: Option) -> Proposal:

@@ -36,6 +36,7 @@ Consequences, by construction:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
@@ -47,9 +48,11 @@ from rapidfuzz.distance import OSA
 
 from common.finance import format_money, is_valid_rf
 from common.finance.labels import excerpt, invoice_label
+from common.finance.terms import discounted_amounts
 
 from .normalize import (
     FUZZY_MIN_CHARS,
+    LEGAL_SUFFIXES,
     MAX_KEY_ATOMS,
     TextRefs,
     compact,
@@ -61,6 +64,7 @@ from .normalize import (
     text_refs,
 )
 from .parallel import PicklesAsTuple
+from .processors import find_processor
 from .types import (
     EngineSettings,
     InvoiceInput,
@@ -89,6 +93,15 @@ FX_ROUNDING_CENT = Decimal("0.01")
 FX_ROUNDING_SHARE = Decimal("0.0005")  # 0.05 % of the outstanding, only for converted amounts
 SCORE_EXACT = 1.0
 SCORE_FEE = 0.9
+#: Amount kinds that settle the invoice in full: the payment (plus a fee or the discount the
+#: terms grant) covers what is outstanding.
+SETTLING_AMOUNTS = frozenset({"amount.exact", "amount.fee", "amount.discount_taken", "amount.processor_fee"})
+#: Words that say a payer took an early-payment discount (EN, DE, NL, FR, IT, ES) or quote US
+#: trade terms ("2/10"): a text with one supports a discount match (see ``_discount_words``).
+DISCOUNT_WORDS_RE = re.compile(
+    r"(?<![A-Z0-9])(?:SKONTO|DISCOUNT|DISC|KORTING|BETALINGSKORTING|ESCOMPTE|SCONTO|DESCUENTO|"
+    r"\d{1,2}(?:[.,]\d{1,2})?\s?/\s?\d{1,3}(?:\s?N(?:ET)?\s?/?\s?\d{1,3})?)(?![A-Z0-9])"
+)
 REF_SCORES = {
     "rf.match": 1.0,
     "rf.embedded": 1.0,
@@ -154,6 +167,7 @@ class PInv:
     __slots__ = (
         "src", "idx", "id", "outstanding", "currency", "direction", "keys", "numeric",
         "fuzzy", "rf", "sref", "acct", "accts", "cp_key", "names", "issue", "due", "out_f",
+        "discount_until", "discounted",
     )  # fmt: skip
 
     def __init__(self, src: InvoiceInput, idx: int) -> None:
@@ -192,6 +206,13 @@ class PInv:
         due = src.due_date.toordinal() if src.due_date else None
         self.issue = issue if issue is not None else due
         self.due = due if due is not None else issue
+        # Early-payment discount: the last day (ordinal) of the discount period, counted from
+        # the issue date (common.finance.terms), and what a payer taking it pays.
+        self.discount_until: int | None = None
+        self.discounted: tuple[Decimal, ...] = ()
+        if src.discount_percent is not None and src.discount_days is not None and issue is not None:
+            self.discount_until = issue + src.discount_days
+            self.discounted = discounted_amounts(src.outstanding, src.discount_percent, self.currency)
 
 
 def share_counterparty_facts(invoices: list[PInv]) -> None:
@@ -220,7 +241,7 @@ class PTx:
 
     __slots__ = (
         "src", "idx", "id", "sign", "avail", "avail_f", "currency", "pay", "refs", "sref", "acct",
-        "name", "name_from_desc", "name_tokens",
+        "name", "name_from_desc", "name_tokens", "processor",
     )  # fmt: skip
 
     def tokenize(self, max_atoms: int = MAX_KEY_ATOMS) -> TextRefs:
@@ -250,7 +271,11 @@ class PTx:
         self.refs: TextRefs = self.tokenize(max_atoms) if tokenize else _NO_REFS
         self.sref = compact(src.structured_reference) if src.structured_reference else ""
         self.acct = normalize_account(src.counterparty_account) if src.counterparty_account else ""
-        name = normalize_name(src.counterparty_name)
+        # Through a payment processor the sender is the processor: the payer is the name after
+        # its prefix ("PAYPAL *ACMEGMBH"), matched as a payer name (engine/processors.py).
+        found = find_processor(src.description, src.counterparty_name)
+        self.processor = found.processor if found is not None else ""
+        name = normalize_name(found.payer) if found is not None else normalize_name(src.counterparty_name)
         self.name_from_desc = not name
         # Descriptions are nearly all distinct: normalise them without filling the cache.
         self.name = name or normalize_name.__wrapped__(src.description)
@@ -290,6 +315,8 @@ class Ev(PicklesAsTuple):
     d_score: float = DATE_UNKNOWN
     d_days: int = 0
     other_ref: bool = False
+    discount: Decimal = ZERO  # early-payment discount taken (invoice currency)
+    discount_text: bool = False  # the text says a discount was taken ("Skonto", "2/10")
 
     @property
     def independent(self) -> bool:
@@ -304,7 +331,7 @@ class Ev(PicklesAsTuple):
     @property
     def settles(self) -> bool:
         """True when this allocation leaves nothing open (exact, or with a fee)."""
-        return self.a_kind in ("amount.exact", "amount.fee") or (self.alloc_inv >= self.outstanding)
+        return self.a_kind in SETTLING_AMOUNTS or (self.alloc_inv >= self.outstanding)
 
 
 def fx_rate(settings: EngineSettings, tx_cur: str, inv_cur: str) -> Decimal | None:
@@ -327,6 +354,25 @@ def fee_tolerance(settings: EngineSettings, outstanding: Decimal) -> Decimal:
     """Largest underpayment absorbed as a fee: the larger of the fixed and percent limits."""
     pct = outstanding * settings.fee_tolerance_percent / HUNDRED
     return max(settings.fee_tolerance_fixed, pct)
+
+
+def processor_fee_tolerance(settings: EngineSettings, outstanding: Decimal) -> Decimal:
+    """Largest processor fee on a sale of ``outstanding``: the percent plus the fixed part
+    (processors charge both on every sale, unlike a bank's either-or tolerance)."""
+    return outstanding * settings.processor_fee_percent / HUNDRED + settings.processor_fee_fixed
+
+
+def in_discount_period(inv: PInv, pay: int, settings: EngineSettings) -> bool:
+    """Paid by the end of the discount period (issue date + discount days), plus bank lag."""
+    return inv.discount_until is not None and pay <= inv.discount_until + settings.bank_lag_days
+
+
+def _discount_words(tx: PTx) -> bool:
+    """The payment's text says it took a discount (see ``DISCOUNT_WORDS_RE``)."""
+    src = tx.src
+    return any(
+        DISCOUNT_WORDS_RE.search(text.upper()) for text in (src.description, src.structured_reference) if text
+    )
 
 
 def hard_blockers(
@@ -377,8 +423,20 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
         # rounding leave a few cents, which still count as exact after conversion.
         ev.a_kind, ev.a_score = "amount.exact", SCORE_EXACT
         diff = ZERO
+    elif (
+        rate == 1
+        and out == inv.outstanding  # not a later round's remaining amount: terms are on the invoice's
+        and paid in inv.discounted
+        and in_discount_period(inv, tx.pay, settings)
+    ):
+        # The early-payment discount the terms grant, taken in time: an exact match; the
+        # difference is the discount, settled with the payment.
+        ev.a_kind, ev.a_score, ev.discount = "amount.discount_taken", SCORE_EXACT, -diff
+        ev.discount_text = _discount_words(tx)
     elif diff < 0 and -diff <= fee_tolerance(settings, out):
         ev.a_kind, ev.a_score, ev.fee = "amount.fee", SCORE_FEE, -diff
+    elif diff < 0 and tx.processor and -diff <= processor_fee_tolerance(settings, out):
+        ev.a_kind, ev.a_score, ev.fee = "amount.processor_fee", SCORE_FEE, -diff
     else:
         rel = abs(diff) / out
         for band, score in AMOUNT_BANDS:
@@ -455,6 +513,89 @@ def name_ratio(tx_name: str, names: tuple[str, ...]) -> tuple[float, str]:
     return best, best_name
 
 
+DESCRIPTOR_MIN_CHARS = 4  # a descriptor name shorter than this (compacted) matches nothing
+DESCRIPTOR_PREFIX_CHARS = 8  # a cut name must share this many characters with the party's
+DESCRIPTOR_FUZZY_CHARS = 10  # ... and this many to count when nearly (not exactly) equal
+DESCRIPTOR_FULL = 95.0  # a cut descriptor name that starts the party's name, or the reverse
+DESCRIPTOR_CLOSE = 85.0  # fuzz.ratio of both cut to the shorter, for a near prefix (scored 85)
+
+
+# German letters as SWIFT's character set spells them (ä -> AE, ö -> OE, ü -> UE, ß -> SS),
+# while party names lose the accent (ä -> a) and ß altogether: both sides are folded alike.
+_SWIFT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", ""))
+
+
+def descriptor_key(name: str) -> str:
+    """A normalised name as descriptors are compared: no spaces, transliterations folded."""
+    key = name.replace(" ", "")
+    for spelled, folded in _SWIFT_SPELLINGS:
+        key = key.replace(spelled, folded)
+    return key
+
+
+def _descriptor_forms(payer: str) -> list[str]:
+    """The payer's first words joined without spaces (1, 2, ... words), each also without a
+    trailing legal-form suffix ("ACMEGMBH" -> "acme"), as party names are normalised."""
+    words = payer.split()
+    forms: list[str] = []
+    for k in range(len(words)):
+        joined = descriptor_key("".join(words[: k + 1]))
+        forms.append(joined)
+        for suffix in LEGAL_SUFFIXES:
+            stem = len(joined) - len(suffix)
+            if len(suffix) >= 2 and joined.endswith(suffix) and stem >= DESCRIPTOR_MIN_CHARS:
+                forms.append(joined[:stem])
+    return forms
+
+
+def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
+    """How well a processor descriptor's payer names one of the party's names.
+
+    Card networks cut a descriptor to 22 characters and many drop the spaces
+    ("PAYPAL *OAKBLAUMANUFAC"), and a payout line may go on after the name ("... TRN"): the
+    best of the usual ``name_ratio`` and a comparison of the payer's first words joined (see
+    ``_descriptor_forms``) with the party's name without spaces, transliterations folded
+    (``descriptor_key``: "VOEGELE" is "Vögele"): equal 100; one starting the
+    other, sharing at least 8 characters, 95; nearly so (a transliteration, "GRAEF" for
+    "Gräf", or a typo: ``fuzz.ratio`` >= 85 over at least 10 characters) 85. The shared start
+    must go beyond the party's first word (or be its whole name): "LEHMANN" for "Lehmann
+    Druckerei" or "GEBRUEDER" for "Gebrüder Wagner" is a surname or a common word, not a name.
+    """
+    best, best_name = name_ratio(payer, names)
+    forms = _descriptor_forms(payer)
+    for n in names:
+        party = descriptor_key(n)
+        first_word = len(descriptor_key(n.split(" ", 1)[0]))
+        for form in forms:
+            common = min(len(party), len(form))
+            if form == party and common >= DESCRIPTOR_MIN_CHARS:
+                ratio = 100.0
+            elif common <= first_word and common < len(party):
+                continue  # only the party's first word: a surname or a common word, not a name
+            elif common >= DESCRIPTOR_PREFIX_CHARS and (party.startswith(form) or form.startswith(party)):
+                ratio = DESCRIPTOR_FULL
+            elif (
+                common >= DESCRIPTOR_FUZZY_CHARS
+                and fuzz.ratio(form[:common], party[:common]) >= DESCRIPTOR_CLOSE
+            ):
+                ratio = DESCRIPTOR_CLOSE
+            else:
+                continue
+            if ratio > best:
+                best, best_name = ratio, n
+    return best, best_name
+
+
+def payer_ratio(tx: PTx, names: tuple[str, ...]) -> tuple[float, str]:
+    """The payer's name against a party's names (a processor's payer as a descriptor)."""
+    return descriptor_ratio(tx.name, names) if tx.processor else name_ratio(tx.name, names)
+
+
+def payer_key(tx: PTx, cp_key: str) -> tuple[str, str]:
+    """Cache key of :func:`payer_ratio`: a descriptor is compared differently from a name."""
+    return ("*" + tx.name, cp_key) if tx.processor else (tx.name, cp_key)
+
+
 def _counterparty(ev: Ev, inv: PInv, tx: PTx, cache: dict[tuple[str, str], tuple[float, str]] | None) -> None:
     if tx.acct and tx.acct in inv.accts:
         ev.c_kind, ev.c_score = "cp.account", 1.0
@@ -463,12 +604,12 @@ def _counterparty(ev: Ev, inv: PInv, tx: PTx, cache: dict[tuple[str, str], tuple
         ev.c_kind = "cp.unknown"
         return
     if cache is not None:
-        key = (tx.name, inv.cp_key)
+        key = payer_key(tx, inv.cp_key)
         hit = cache.get(key)
         if hit is None:
-            hit = cache[key] = name_ratio(tx.name, inv.names)
+            hit = cache[key] = payer_ratio(tx, inv.names)
     else:
-        hit = name_ratio(tx.name, inv.names)
+        hit = payer_ratio(tx, inv.names)
     ratio, matched = hit
     ev.c_ratio, ev.c_name = ratio, matched
     for cut, score in NAME_BANDS:
@@ -674,6 +815,27 @@ def explain(
                     f"outstanding {o}; within the fee tolerance, booked as a bank fee",
                 )
             )
+        elif ev.a_kind == "amount.discount_taken":
+            src = inv.src
+            a.append(
+                Reason(
+                    "amount.discount_taken",
+                    f"Amount {paid} is the outstanding {o} less the {src.discount_percent} % early-payment "
+                    f"discount ({format_money(ev.discount, icur)}), paid {day_text(tx.pay)} within "
+                    f"{src.discount_days} days of the issue date (until {day_text(inv.discount_until)})",
+                )
+            )
+            if ev.discount_text:
+                a.append(Reason("amount.discount_mentioned", "The payment's text says a discount was taken"))
+        elif ev.a_kind == "amount.processor_fee":
+            a.append(
+                Reason(
+                    "amount.processor_fee",
+                    f"Amount {paid} is {format_money(ev.fee, icur)} short of the outstanding {o}: paid "
+                    f"through {tx.processor}, within its fee ({settings.processor_fee_percent} % + "
+                    f"{settings.processor_fee_fixed}), booked as a processor fee",
+                )
+            )
         elif ev.a_kind == "amount.near":
             diff = ev.converted - out
             word = "short of" if diff < 0 else "above"
@@ -781,7 +943,13 @@ def explain(
             )
         )
     elif ev.c_kind in ("cp.name", "cp.name_description"):
-        where = "Payer name" if ev.c_kind == "cp.name" else "Description"
+        where = (
+            f"Payer after the {tx.processor} prefix"
+            if tx.processor
+            else "Payer name"
+            if ev.c_kind == "cp.name"
+            else "Description"
+        )
         c.append(
             Reason(
                 ev.c_kind,

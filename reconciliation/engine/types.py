@@ -36,6 +36,10 @@ class InvoiceInput:
     # More accounts of the counterparty (learned from confirmed matches): they count exactly
     # like counterparty_account, for blocking, scoring and auto-confirmation.
     counterparty_accounts: tuple[str, ...] = ()
+    # Early-payment discount ("2/10 net 30"): percent off when paid within discount_days of the
+    # issue date (common.finance.terms). Both or neither; no issue date -> no discount.
+    discount_percent: Decimal | None = None
+    discount_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,14 @@ class EngineSettings:
     # than this and the amount alone identifies nothing (only reference/counterparty paths)
     max_band_candidates: int = 6  # near-amount (±5 %) invoices considered per transaction
     exact_matching_limit: int = 300_000  # component size (edges x nodes) for exact assignment
+    # A payment through a processor (PayPal, Stripe, Square, ...: engine/processors.py) arrives
+    # net of the processor's fee, percent of the sale plus a fixed part: a shortfall up to
+    # processor_fee_percent % of the outstanding + processor_fee_fixed counts as that fee.
+    # Defaults cover the public list prices (PayPal 2.49-3.49 % + 0.35-0.49, Stripe 1.5-2.9 %
+    # + 0.25-0.30, Square 1.75-2.6 % + 0.10, SumUp 1.39-2.5 %) with room for a currency
+    # conversion or international card surcharge, and no more.
+    processor_fee_percent: Decimal = Decimal("3.5")
+    processor_fee_fixed: Decimal = Decimal("0.35")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,14 @@ class Proposal:
     auto_confirm_blockers: tuple[Reason, ...]
     fee_amount: Decimal = Decimal("0")
     runner_up_confidence: Decimal | None = None
+    # Early-payment discount taken (in the invoice's currency): settled on the invoice with the
+    # payment, like a fee, but a discount the terms granted, not a cost.
+    discount_amount: Decimal = Decimal("0")
+    # Several open invoices fit equally (same party, same amount, no reference telling them
+    # apart): the payment is applied to the oldest, ``alternatives`` are the others' ids
+    # (oldest first), and the proposal is never auto-confirmed.
+    ambiguous: bool = False
+    alternatives: tuple[str, ...] = ()
 
     @property
     def transaction_ids(self) -> tuple[str, ...]:

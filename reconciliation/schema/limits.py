@@ -83,12 +83,13 @@ from strawberry.utils.str_converters import to_camel_case
 from banking.models import BankStatement, BankTransaction, InternalTransfer
 from banking.selectors import CHECK_DETAIL_MAX_CHARS, STATEMENT_CHECKS
 from common import limits
+from common.finance.terms import PAYMENT_TERMS_MAX_CHARS
 from invoices.models import Invoice, Vendor, VendorLearnedEvidence
 from tenants.models import WriteOffReason
 
 from ..backtest import MAX_THRESHOLDS
 from ..engine.calibration import EXAMPLES_MAX, RECOMMENDATION_MAX_CHARS
-from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
+from ..engine.core import MAX_ALTERNATIVES, MAX_PROPOSAL_REASONS, MAX_ROUNDS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
 from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
@@ -162,6 +163,9 @@ LIST_BOUNDS: dict[str, Any] = {
     "BacktestReport.thresholds": MAX_THRESHOLDS,
     "BacktestReport.wrongExamples": EXAMPLES_MAX,
     "BacktestWrongExample.pairs": _ALLOCATIONS,
+    "Match.alternatives": MAX_ALTERNATIVES,
+    "Candidate.alternatives": MAX_ALTERNATIVES,
+    "ScoredProposal.alternatives": MAX_ALTERNATIVES,
 }
 
 # Fields whose argument says how many rows their lists hold, with the resolver's maximum.
@@ -199,6 +203,7 @@ _OTHER_TEXT_BOUNDS = {
     "ReconciliationRun.settingsUsed": 500,
     "BacktestReport.recommendation": RECOMMENDATION_MAX_CHARS,
     "StatementCheck.detail": CHECK_DETAIL_MAX_CHARS,
+    "Invoice.paymentTerms": PAYMENT_TERMS_MAX_CHARS,
 }
 
 

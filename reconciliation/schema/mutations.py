@@ -101,6 +101,9 @@ def _candidate(candidate: services.Candidate) -> Candidate:
         auto_confirmed=candidate.auto_confirmed,
         currency=candidate.currency,
         raw_fee_amount=candidate.fee_amount,
+        raw_discount_amount=candidate.discount_amount,
+        ambiguous=candidate.ambiguous,
+        alternatives=[uuid.UUID(i) for i in candidate.alternatives],
     )
 
 
@@ -252,6 +255,10 @@ class Mutation:
             due_date=input.due_date,
             kind=input.kind.value if input.kind is not None else InvoiceKind.RECEIVABLE,
             structured_reference=input.structured_reference or "",
+            discount_percent=input.discount_percent,
+            discount_days=input.discount_days,
+            net_days=input.net_days,
+            payment_terms=input.payment_terms,
             actor=info.context.user,
         )
         return invoice  # type: ignore[return-value]

@@ -35,6 +35,7 @@ from banking.schema import (
 from common import limits
 from common.errors import InvalidInput, NotFound
 from common.finance import MoneyError, normalize_currency, parse_money
+from common.finance.terms import PaymentTerms, TermsError, check_terms
 from invoices import selectors as invoice_selectors
 from jobs import selectors as job_selectors
 from jobs.models import JobKind
@@ -220,6 +221,11 @@ def _engine_invoice(
         outstanding = _score_amount(errors, f"{prefix}.outstanding", item.outstanding, currency)
         if not 0 <= outstanding <= amount:
             errors.setdefault(f"{prefix}.outstanding", []).append("Must be between 0 and the amount.")
+    try:
+        terms = check_terms(item.discount_percent, item.discount_days, None)
+    except TermsError as error:
+        errors.setdefault(f"{prefix}.discountPercent", []).append(str(error))
+        terms = PaymentTerms()
     if currency is None or f"{prefix}.amount" in errors or f"{prefix}.outstanding" in errors:
         return None
     return engine.InvoiceInput(
@@ -236,6 +242,8 @@ def _engine_invoice(
         counterparty_account=item.counterparty_account,
         structured_reference=item.structured_reference,
         direction=item.direction.value,
+        discount_percent=terms.discount_percent,
+        discount_days=terms.discount_days,
     )
 
 
@@ -293,6 +301,10 @@ def _engine_settings(errors: dict[str, list[str]], given: ScoreSettingsInput | N
         errors.setdefault("settings.feeToleranceFixed", []).append("Must not be negative.")
     if not 0 <= given.fee_tolerance_percent <= 100:
         errors.setdefault("settings.feeTolerancePercent", []).append("Must be between 0 and 100.")
+    if not 0 <= given.processor_fee_percent <= 100:
+        errors.setdefault("settings.processorFeePercent", []).append("Must be between 0 and 100.")
+    if given.processor_fee_fixed < 0:
+        errors.setdefault("settings.processorFeeFixed", []).append("Must not be negative.")
     if not 0 <= given.date_window_days <= MAX_DATE_WINDOW_DAYS:
         errors.setdefault("settings.dateWindowDays", []).append(
             f"Must be between 0 and {MAX_DATE_WINDOW_DAYS}."
@@ -302,6 +314,8 @@ def _engine_settings(errors: dict[str, list[str]], given: ScoreSettingsInput | N
         fee_tolerance_fixed=given.fee_tolerance_fixed,
         fee_tolerance_percent=given.fee_tolerance_percent,
         date_window_days=given.date_window_days,
+        processor_fee_percent=given.processor_fee_percent,
+        processor_fee_fixed=given.processor_fee_fixed,
     )
 
 
@@ -328,6 +342,9 @@ def _scored_proposal(proposal: engine.Proposal) -> ScoredProposal:
         auto_confirm=proposal.auto_confirm,
         auto_confirm_blockers=_reasons(proposal.auto_confirm_blockers),
         fee_amount=proposal.fee_amount,
+        discount_amount=proposal.discount_amount,
+        ambiguous=proposal.ambiguous,
+        alternatives=[strawberry.ID(i) for i in proposal.alternatives],
     )
 
 
@@ -453,6 +470,7 @@ class Query:
             run_id=given.run_id,
             min_confidence=given.min_confidence,
             would_auto_confirm=given.would_auto_confirm,
+            ambiguous=given.ambiguous,
         )
         return paginate(queryset, first=first, after=after)
 

@@ -219,8 +219,15 @@ class InvoiceType:
     issue_date: strawberry.auto
     due_date: strawberry.auto
     structured_reference: strawberry.auto
+    discount_percent: Decimal | None = strawberry_django.field(description="Early-payment discount (%).")
+    discount_days: int | None = strawberry_django.field(description="Days from issue for the discount.")
+    net_days: int | None = strawberry_django.field(description="Days from issue for the full amount.")
     created_at: strawberry.auto
     updated_at: strawberry.auto
+
+    @strawberry.field(description='The payment terms as text ("2/10 net 30"), "" for none.')
+    def payment_terms(self, root: Invoice) -> str:
+        return root.payment_terms
 
     @strawberry.field
     def kind(self, root: Invoice) -> InvoiceKindEnum:
@@ -275,6 +282,15 @@ class MatchType:
     write_off_amount: Decimal = money(
         "write_off_amount",
         description="Shortfall written off at confirmation (tenant policy), in `currency`; kept on undo.",
+    )
+    discount_amount: Decimal = money(
+        "discount_amount", description="Early-payment discount taken, in `currency`."
+    )
+    ambiguous: bool = strawberry_django.field(
+        description="Several open invoices fit equally: applied to the oldest, never auto-confirmed."
+    )
+    alternatives: list[uuid.UUID] = strawberry_django.field(
+        description="The other invoices that fit equally (ids, oldest first)."
     )
     currency: str = strawberry_django.field(description="The invoices' currency.")
     decided_by_id: int | None
@@ -371,6 +387,12 @@ class Candidate:
     fee_amount: Decimal = money(
         "raw_fee_amount", description="Underpayment booked as a bank fee, in `currency`."
     )
+    raw_discount_amount: strawberry.Private[Decimal]
+    discount_amount: Decimal = money(
+        "raw_discount_amount", description="Early-payment discount taken, in `currency`."
+    )
+    ambiguous: bool = strawberry.field(description="Several open invoices fit equally (never automatic).")
+    alternatives: list[uuid.UUID] = strawberry.field(description="The other invoices that fit equally.")
 
 
 @strawberry.type
@@ -444,6 +466,9 @@ class ScoredProposal:
     auto_confirm: bool
     auto_confirm_blockers: list[Reason]
     fee_amount: Decimal
+    discount_amount: Decimal
+    ambiguous: bool
+    alternatives: list[strawberry.ID]
 
 
 @strawberry.type
@@ -497,6 +522,9 @@ class MatchFilter:
     would_auto_confirm: bool | None = strawberry.field(
         default=None, description="Shadow mode's flag: true lists what it would have auto-confirmed."
     )
+    ambiguous: bool | None = strawberry.field(
+        default=None, description="true: only matches where several open invoices fit equally."
+    )
 
 
 @strawberry.type(name="TenantSettings", description="Used by the next reconciliation run.")
@@ -527,6 +555,11 @@ class TenantSettingsType:
     rejection_memory: int = strawberry.field(
         description="Rejections of a customer for a payer after which it is not proposed for it (0: never)."
     )
+    processor_fee_percent: Decimal = strawberry.field(
+        description="A payment through PayPal, Stripe, Square, ... short by up to this percentage plus "
+        "processorFeeFixed is booked as the processor's fee."
+    )
+    processor_fee_fixed: Decimal
 
 
 def tenant_settings_type(row: Any) -> TenantSettingsType:
@@ -544,6 +577,8 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
         write_off_max_percent=row.write_off_max_percent,
         write_off_reasons=[WriteOffReasonEnum(reason) for reason in row.write_off_reasons],
         rejection_memory=row.rejection_memory,
+        processor_fee_percent=row.processor_fee_percent,
+        processor_fee_fixed=row.processor_fee_fixed,
     )
 
 
@@ -561,6 +596,8 @@ class TenantSettingsInput:
     write_off_max_percent: Decimal | None = strawberry.UNSET
     write_off_reasons: list[WriteOffReasonEnum] | None = strawberry.UNSET
     rejection_memory: int | None = strawberry.UNSET
+    processor_fee_percent: Decimal | None = strawberry.UNSET
+    processor_fee_fixed: Decimal | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -577,6 +614,14 @@ class CreateInvoiceInput:
     due_date: dt.date | None = None
     kind: InvoiceKindEnum | None = None
     structured_reference: str | None = None
+    discount_percent: Decimal | None = strawberry.field(
+        default=None, description="Early-payment discount, percent (with discountDays)."
+    )
+    discount_days: int | None = None
+    net_days: int | None = None
+    payment_terms: str | None = strawberry.field(
+        default=None, description="The terms as printed instead: '2/10 net 30', 'net 30'; others are refused."
+    )
 
 
 @strawberry.input(description="One bank transaction to import (same fields as the REST import).")
@@ -612,6 +657,10 @@ class ScoreInvoiceInput:
     counterparty_account: str = strawberry.field(default="", description="IBAN or account number.")
     structured_reference: str = ""
     direction: InvoiceDirectionEnum = InvoiceDirectionEnum.ANY
+    discount_percent: Decimal | None = strawberry.field(
+        default=None, description="Early-payment discount, percent (with discountDays, from the issue date)."
+    )
+    discount_days: int | None = None
 
 
 @strawberry.input(description="A bank transaction to score; amount is signed (credits > 0).")
@@ -640,6 +689,8 @@ class ScoreSettingsInput:
     fee_tolerance_fixed: Decimal = Decimal("0")
     fee_tolerance_percent: Decimal = Decimal("0")
     date_window_days: int = 120
+    processor_fee_percent: Decimal = Decimal("3.5")
+    processor_fee_fixed: Decimal = Decimal("0.35")
 
 
 # --- Calibration (backtest, shadow mode) -------------------------------------------------------------

@@ -162,6 +162,8 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         "write_off_reasons": ["rounding"],
         "rejection_memory": "3",
         "internal_transfer_days": "4",
+        "processor_fee_percent": "3.5",
+        "processor_fee_fixed": "0.35",
     }
     assert login(staff_a.accountant).post(url, data).status_code == 403
 

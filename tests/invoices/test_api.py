@@ -35,6 +35,10 @@ INVOICE_FIELDS = {
     "amount_paid",
     "outstanding_amount",
     "structured_reference",
+    "discount_percent",
+    "discount_days",
+    "net_days",
+    "payment_terms",
     "created_at",
     "updated_at",
 }
@@ -110,6 +114,10 @@ class TestInvoiceCreate:
             "outstanding_amount": "150.00",
             "amount_written_off": "0.00",
             "structured_reference": "RF18539007547034",
+            "discount_percent": None,
+            "discount_days": None,
+            "net_days": None,
+            "payment_terms": "",
             "created_at": None,
             "updated_at": None,
         }

@@ -44,6 +44,8 @@ def test_members_read_the_settings(world_a, api_client_for):
         "write_off_max_percent": "0.00",
         "write_off_reasons": ["bank_fee", "discount", "rounding", "processor_fee", "other"],
         "rejection_memory": 3,
+        "processor_fee_percent": "3.50",
+        "processor_fee_fixed": "0.35",
     }
 
 
