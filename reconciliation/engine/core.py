@@ -34,6 +34,7 @@ from typing import TypeVar
 from common.finance import format_money
 from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 
+from .advices import match_advices
 from .assignment import Option, assign
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs
@@ -58,6 +59,7 @@ from .signals import (
 )
 from .subsets import find_subsets, to_units
 from .types import (
+    AdviceInput,
     Allocation,
     EngineResult,
     EngineSettings,
@@ -515,7 +517,7 @@ class _Run:
         quoted = [(u, i) for u, i in items if i in ref_hits]
         solutions: dict[tuple[int, ...], None] = {}
         truncated = False
-        if 2 <= len(quoted) <= s.max_subset_size:
+        if 2 <= len(quoted):  # no search: any number of quoted invoices (see MAX_QUOTED_GROUP)
             quoted_units = sum(u for u, _ in quoted)
             if target <= quoted_units <= target + tol_units:
                 solutions[tuple(sorted(i for _, i in quoted))] = None
@@ -898,6 +900,7 @@ def reconcile(
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
+    advices: Iterable[AdviceInput] = (),
 ) -> EngineResult:
     """Match transactions to invoices; see the module docstring for the pipeline and rules.
 
@@ -909,6 +912,44 @@ def reconcile(
     exception it raises stops the run.
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
+    advice_list = list(advices)
+    if not advice_list:
+        return _without_cyclic_gc(
+            lambda: _Run(invoices, transactions, engine_settings, rejected, on_progress).run(workers)
+        )
     return _without_cyclic_gc(
-        lambda: _Run(invoices, transactions, engine_settings, rejected, on_progress).run(workers)
+        lambda: _reconcile_with_advices(
+            invoices, transactions, advice_list, engine_settings, rejected, workers, on_progress
+        )
     )
+
+
+def _reconcile_with_advices(
+    invoices: Iterable[InvoiceInput],
+    transactions: Iterable[TransactionInput],
+    advices: list[AdviceInput],
+    settings: EngineSettings,
+    rejected: frozenset[tuple[str, str]],
+    workers: int,
+    on_progress: ProgressCallback | None,
+) -> EngineResult:
+    """Advices first (:mod:`.advices`), then the ordinary pipeline over what they left.
+
+    What an advice describes is the payer's own statement of the payment, stronger than any
+    score: its transaction and the amounts it settles are taken out before scoring, so the
+    ordinary pipeline neither proposes them again nor counts them twice. The proposals are merged
+    in the run's usual order.
+    """
+    invoice_list, transaction_list = list(invoices), list(transactions)
+    outcome = match_advices(invoice_list, transaction_list, advices, settings, rejected)
+    result = _Run(outcome.invoices, outcome.transactions, settings, rejected, on_progress).run(workers)
+    proposals = sorted(
+        (*result.proposals, *outcome.proposals),
+        key=lambda p: (p.allocations[0].transaction_id, p.allocations[0].invoice_id),
+    )
+    stats = dict(result.stats)
+    stats.update(outcome.stats)
+    stats["invoices"], stats["transactions"] = len(invoice_list), len(transaction_list)
+    stats["proposals"] = len(proposals)
+    stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
+    return EngineResult(proposals=tuple(proposals), stats=stats, resources=result.resources)
