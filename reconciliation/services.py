@@ -26,6 +26,7 @@ from psycopg import sql
 
 from banking.models import BankTransaction, transaction_status_for
 from invoices.models import Invoice, InvoiceStatus, invoice_status_for
+from remittances import selectors as remittance_selectors
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
@@ -285,6 +286,7 @@ def _run(
         rejected_pairs=selectors.rejected_pairs(),
         workers=django_settings.RECONCILE_WORKERS,
         on_progress=progress,
+        advices=remittance_selectors.open_advice_inputs(),
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "jobs",
     "invoices",
     "banking",
+    "remittances",
     "reconciliation",
 ]
 
