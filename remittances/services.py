@@ -51,7 +51,7 @@ class AdviceImportResult:
     received: int = 0
     imported: int = 0
     duplicates: int = 0
-    advice_ids: list[uuid.UUID] = field(default_factory=list)
+    advice_ids: list[uuid.UUID] = field(default_factory=list)  # stored now or already before
 
     def as_response(self) -> dict[str, Any]:
         return {
@@ -126,8 +126,10 @@ def advices_import(
     user = actor_user(actor)
     for advice in advices:
         key = _dedup_key(advice)
-        if RemittanceAdvice.objects.filter(dedup_key=key).exists():
+        existing = RemittanceAdvice.objects.filter(dedup_key=key).values_list("id", flat=True).first()
+        if existing is not None:
             result.duplicates += 1
+            result.advice_ids.append(existing)
             continue
         row = RemittanceAdvice.objects.create(
             source=source,

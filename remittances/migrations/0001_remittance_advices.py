@@ -29,103 +29,204 @@ def dropped_with_the_table(operation: migrations.RunSQL) -> migrations.RunSQL:
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('invoices', '0008_invoice_and_vendor_text_bounds'),
-        ('tenants', '0020_tenantsettings_auto_reconcile'),
+        ("invoices", "0008_invoice_and_vendor_text_bounds"),
+        ("tenants", "0020_tenantsettings_auto_reconcile"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RemittanceAdvice',
+            name="RemittanceAdvice",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('source', models.CharField(choices=[('camt054', 'ISO 20022 camt.054'), ('csv', 'CSV advice file'), ('api', 'API')], help_text='camt054, csv or api', max_length=10)),
-                ('channel', models.CharField(choices=[('api', 'REST API'), ('file', 'File upload (REST API)'), ('graphql', 'GraphQL'), ('admin', 'Admin'), ('command', 'Management command')], max_length=10)),
-                ('payer_name', models.CharField(blank=True, default='', max_length=200)),
-                ('payer_account', models.CharField(blank=True, default='', max_length=64)),
-                ('payment_reference', models.CharField(help_text='What the payment quotes to point at this advice (advice or run number)', max_length=140)),
-                ('end_to_end_id', models.CharField(blank=True, default='', max_length=140)),
-                ('amount', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('currency', models.CharField(max_length=3)),
-                ('payment_date', models.DateField(blank=True, null=True)),
-                ('line_count', models.PositiveIntegerField(default=0)),
-                ('file_name', models.CharField(blank=True, default='', max_length=255)),
-                ('file_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('dedup_key', models.CharField(editable=False, help_text="sha256 of the advice's content: the same advice is kept once", max_length=64)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(db_constraint=False, db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("camt054", "ISO 20022 camt.054"),
+                            ("csv", "CSV advice file"),
+                            ("api", "API"),
+                        ],
+                        help_text="camt054, csv or api",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("api", "REST API"),
+                            ("file", "File upload (REST API)"),
+                            ("graphql", "GraphQL"),
+                            ("admin", "Admin"),
+                            ("command", "Management command"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("payer_name", models.CharField(blank=True, default="", max_length=200)),
+                ("payer_account", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "payment_reference",
+                    models.CharField(
+                        help_text="What the payment quotes to point at this advice (advice or run number)",
+                        max_length=140,
+                    ),
+                ),
+                ("end_to_end_id", models.CharField(blank=True, default="", max_length=140)),
+                ("amount", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("currency", models.CharField(max_length=3)),
+                ("payment_date", models.DateField(blank=True, null=True)),
+                ("line_count", models.PositiveIntegerField(default=0)),
+                ("file_name", models.CharField(blank=True, default="", max_length=255)),
+                ("file_sha256", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "dedup_key",
+                    models.CharField(
+                        editable=False,
+                        help_text="sha256 of the advice's content: the same advice is kept once",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
-                'base_manager_name': 'tenant_routed',
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
+                "base_manager_name": "tenant_routed",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('tenant_routed', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("tenant_routed", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='RemittanceAdviceLine',
+            name="RemittanceAdviceLine",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('position', models.PositiveIntegerField()),
-                ('invoice_number', models.CharField(max_length=64)),
-                ('amount', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('discount', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=18)),
-                ('advice', tenants.models.TenantForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='remittances.remittanceadvice')),
-                ('invoice', tenants.models.TenantForeignKey(blank=True, db_constraint=False, db_index=False, help_text='The invoice the number names, when exactly one does', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='invoices.invoice')),
-                ('tenant', models.ForeignKey(db_constraint=False, db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.tenant')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("invoice_number", models.CharField(max_length=64)),
+                ("amount", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("discount", models.DecimalField(decimal_places=4, default=Decimal("0"), max_digits=18)),
+                (
+                    "advice",
+                    tenants.models.TenantForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="remittances.remittanceadvice",
+                    ),
+                ),
+                (
+                    "invoice",
+                    tenants.models.TenantForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        help_text="The invoice the number names, when exactly one does",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="invoices.invoice",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['advice', 'position'],
-                'abstract': False,
-                'base_manager_name': 'tenant_routed',
+                "ordering": ["advice", "position"],
+                "abstract": False,
+                "base_manager_name": "tenant_routed",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('tenant_routed', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("tenant_routed", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddIndex(
-            model_name='remittanceadvice',
-            index=models.Index(fields=['tenant', '-created_at'], name='advice_tenant_created_idx'),
+            model_name="remittanceadvice",
+            index=models.Index(fields=["tenant", "-created_at"], name="advice_tenant_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadvice',
-            constraint=models.UniqueConstraint(fields=('tenant', 'dedup_key'), name='advice_no_duplicates'),
+            model_name="remittanceadvice",
+            constraint=models.UniqueConstraint(fields=("tenant", "dedup_key"), name="advice_no_duplicates"),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadvice',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='advice_amount_positive'),
+            model_name="remittanceadvice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="advice_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadvice',
-            constraint=models.CheckConstraint(condition=models.Q(('currency__regex', '^[A-Z]{3}$')), name='advice_currency_iso'),
+            model_name="remittanceadvice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("currency__regex", "^[A-Z]{3}$")), name="advice_currency_iso"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadvice',
-            constraint=models.CheckConstraint(condition=models.Q(('source__in', ['camt054', 'csv', 'api'])), name='advice_source_valid'),
+            model_name="remittanceadvice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source__in", ["camt054", "csv", "api"])), name="advice_source_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='remittanceadviceline',
-            index=models.Index(fields=['tenant', 'advice', 'position'], name='adviceline_tenant_advice_idx'),
+            model_name="remittanceadviceline",
+            index=models.Index(fields=["tenant", "advice", "position"], name="adviceline_tenant_advice_idx"),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='adviceline_amount_positive'),
+            model_name="remittanceadviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="adviceline_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remittanceadviceline',
-            constraint=models.CheckConstraint(condition=models.Q(('discount__gte', 0)), name='adviceline_discount_not_negative'),
+            model_name="remittanceadviceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("discount__gte", 0)), name="adviceline_discount_not_negative"
+            ),
         ),
         dropped_with_the_table(enable_tenant_rls("remittances_remittanceadvice")),
         dropped_with_the_table(enable_tenant_rls("remittances_remittanceadviceline")),
