@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -25,7 +24,6 @@ from invoices.apis import AmountInputField
 from tenants import limits
 from tenants.errors import InvalidInput, unknown_field_errors
 from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
-from tenants.money import MoneyError, normalize_currency
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
@@ -41,8 +39,6 @@ from .parsing import (
     MAX_LINES_PER_ADVICE,
     NAME_MAX,
     REFERENCE_MAX,
-    ParsedAdvice,
-    ParsedAdviceLine,
 )
 
 
@@ -163,36 +159,19 @@ class AdviceCreateApi(APIView):
         def action() -> tuple[int, Any]:
             serializer = self.InputSerializer(data=data)
             serializer.is_valid(raise_exception=True)
-            advice = parsed_advice(serializer.validated_data)
+            fields = serializer.validated_data
+            advice = services.api_advice(
+                **{name: value for name, value in fields.items() if name != "lines"},
+                lines=[
+                    (line["invoice_number"], line["amount"], line.get("discount")) for line in fields["lines"]
+                ],
+            )
             result = services.advices_import(
                 advices=[advice], source=AdviceFormat.API, channel=AdviceChannel.API, actor=request.user
             )
             return status.HTTP_201_CREATED, result.as_response()
 
         return idempotent_response(request, body_bytes, action)
-
-
-def parsed_advice(data: Mapping[str, Any]) -> ParsedAdvice:
-    """The validated fields of an API advice (REST or GraphQL) as the importer's record."""
-    try:
-        currency = normalize_currency(data["currency"])
-    except MoneyError as error:
-        raise InvalidInput(str(error), errors={"currency": [str(error)]}) from error
-    return ParsedAdvice(
-        reference=data["payment_reference"].strip(),
-        amount=data["amount"],
-        currency=currency,
-        lines=tuple(
-            ParsedAdviceLine(
-                line["invoice_number"].strip(), line["amount"], line.get("discount") or Decimal(0)
-            )
-            for line in data["lines"]
-        ),
-        payer_name=(data.get("payer_name") or "").strip(),
-        payer_account=(data.get("payer_account") or "").replace(" ", ""),
-        payment_date=data.get("payment_date"),
-        end_to_end_id=(data.get("end_to_end_id") or "").strip(),
-    )
 
 
 class AdviceImportFileApi(APIView):

@@ -10,10 +10,12 @@ stored response instead). Each stored advice is recorded in the audit trail.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -22,12 +24,14 @@ from django.db import transaction
 from invoices.models import Invoice
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.errors import InvalidInput
+from tenants.money import MoneyError, normalize_currency
 
 from .models import AdviceChannel, AdviceFormat, RemittanceAdvice, RemittanceAdviceLine
 from .parsing import (
     MAX_ERRORS,
     AdviceParseError,
     ParsedAdvice,
+    ParsedAdviceLine,
     detect_format,
     parse_camt054,
     parse_csv_advices,
@@ -75,6 +79,39 @@ def _dedup_key(advice: ParsedAdvice) -> str:
                   for line in advice.lines],
     }  # fmt: skip
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def api_advice(
+    *,
+    payment_reference: str,
+    amount: Decimal,
+    currency: str,
+    lines: list[tuple[str, Decimal, Decimal | None]],
+    payer_name: str | None = None,
+    payer_account: str | None = None,
+    end_to_end_id: str | None = None,
+    payment_date: datetime.date | None = None,
+) -> ParsedAdvice:
+    """An advice sent field by field (REST body, GraphQL input) as the importer's record: texts
+    trimmed, the account without spaces, the currency checked (InvalidInput naming ``currency``).
+    Everything else is checked by :func:`advices_import`, the same for every source."""
+    try:
+        code = normalize_currency(currency)
+    except MoneyError as error:
+        raise InvalidInput(str(error), errors={"currency": [str(error)]}) from error
+    return ParsedAdvice(
+        reference=payment_reference.strip(),
+        amount=amount,
+        currency=code,
+        lines=tuple(
+            ParsedAdviceLine(number.strip(), paid, discount if discount is not None else Decimal(0))
+            for number, paid, discount in lines
+        ),
+        payer_name=(payer_name or "").strip(),
+        payer_account=(payer_account or "").replace(" ", ""),
+        payment_date=payment_date,
+        end_to_end_id=(end_to_end_id or "").strip(),
+    )
 
 
 def _invoices_by_number(numbers: set[str]) -> dict[str, Invoice]:

@@ -15,6 +15,7 @@ from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSour
 from invoices.models import Invoice, Vendor
 from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
+from remittances.models import RemittanceAdvice, RemittanceAdviceLine
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import IdempotencyKey, Invitation, Role, Tenant
@@ -70,6 +71,19 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         job_input = JobInput.objects.create(
             job=job, file_name="seed.csv", content=b"x", size=1, sha256="0" * 64
         )
+        advice = RemittanceAdvice.objects.create(
+            source="api",
+            channel="api",
+            payer_name=f"{tenant.name} Customer",
+            payment_reference="AV-SEED-1",
+            amount=Decimal("150.00"),
+            currency="USD",
+            line_count=1,
+            dedup_key="0" * 64,
+        )
+        advice_line = RemittanceAdviceLine.objects.create(
+            advice=advice, position=1, invoice_number="INV-1001", amount=Decimal("150.00"), invoice=invoice
+        )
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
@@ -86,4 +100,6 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "invitation": invitation,
         "job": job,
         "job_input": job_input,
+        "advice": advice,
+        "advice_line": advice_line,
     }

@@ -16,11 +16,7 @@ PROJECT_PACKAGES = ("banking", "common", "config", "devtools", "invoices", "reco
 
 def loaded_by(module: str) -> list[str]:
     """The project's and Django's modules a fresh interpreter holds after importing ``module``."""
-    code = (
-        "import json, sys\n"
-        f"import {module}\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+    code = f"import json, sys\nimport {module}\nprint(json.dumps(sorted(sys.modules)))\n"
     result = subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True, timeout=60, capture_output=True, text=True
     )

@@ -81,6 +81,8 @@ from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
 from invoices.models import Invoice, Vendor
+from remittances.models import RemittanceAdvice, RemittanceAdviceLine
+from remittances.parsing import MAX_LINES_PER_ADVICE
 from tenants import limits
 
 from ..engine.core import MAX_PROPOSAL_REASONS, MAX_ROUNDS
@@ -130,6 +132,9 @@ LIST_BOUNDS: dict[str, Any] = {
     "BankTransactionPage.items": ROWS,
     "MatchPage.items": ROWS,
     "ReconciliationRunPage.items": ROWS,
+    "RemittanceAdvicePage.items": ROWS,
+    "RemittanceAdvice.lines": MAX_LINES_PER_ADVICE,
+    "RemittanceAdviceImportResult.adviceIds": 1,  # one advice per call
     "ScoreResult.proposals": ROWS,  # at most one proposal per supplied transaction
     "ImportResult.transactionIds": ROWS,  # one id per imported transaction
     # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
@@ -156,6 +161,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.bankTransactions": ("first", MAX_PAGE_SIZE),
     "Query.matches": ("first", MAX_PAGE_SIZE),
     "Query.reconciliationRuns": ("first", MAX_PAGE_SIZE),
+    "Query.remittanceAdvices": ("first", MAX_PAGE_SIZE),
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
     "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
@@ -166,6 +172,8 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "BankTransaction": BankTransaction,
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
+    "RemittanceAdvice": RemittanceAdvice,
+    "RemittanceAdviceLine": RemittanceAdviceLine,
 }
 # Texts that are not model columns. Engine messages quote excerpts of numbers, names and
 # descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its

@@ -24,6 +24,7 @@ from strawberry.types import Info
 
 from banking import selectors as banking_selectors
 from invoices import selectors as invoice_selectors
+from remittances import selectors as remittance_selectors
 from tenants import limits
 from tenants import selectors as tenant_selectors
 from tenants.errors import InvalidInput
@@ -46,6 +47,7 @@ from .types import (
     PairScore,
     Reason,
     ReconciliationRunType,
+    RemittanceAdviceType,
     ScoredAllocation,
     ScoredProposal,
     ScoreInvoiceInput,
@@ -415,6 +417,16 @@ class Query:
     @read_field()
     def reconciliation_run(self, id: uuid.UUID) -> ReconciliationRunType:
         return selectors.run_get(run_id=id)  # type: ignore[return-value]
+
+    @read_field(description="Remittance advices (what payers say their payments pay), newest first.")
+    def remittance_advices(
+        self, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RemittanceAdviceType]:
+        return paginate(remittance_selectors.advice_list(), first=first, after=after)
+
+    @read_field()
+    def remittance_advice(self, id: uuid.UUID) -> RemittanceAdviceType:
+        return remittance_selectors.advice_get(id)  # type: ignore[return-value]
 
     @read_field(description="The tenant's settings (default currency, auto-confirmation, fee tolerance).")
     def tenant_settings(self) -> TenantSettingsType:
