@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 
 from banking.apis import IDEMPOTENCY_PARAMETER
 from invoices.apis import AmountInputField
-from tenants import limits
 from tenants.errors import InvalidInput, unknown_field_errors
 from tenants.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
 from tenants.pagination import CursorPagination, paginated_response
@@ -204,9 +203,6 @@ class AdviceImportFileApi(APIView):
         if errors:
             raise InvalidInput("Send the advice file as the multipart field `file`.", errors=errors)
         file_name = upload_name(request, "file", upload)
-        problem = limits.text_problem(file_name, limits.FILE_NAME)
-        if problem is not None:
-            raise InvalidInput("The file name cannot be stored.", errors={"file": [f"File name: {problem}"]})
         data = upload.read()
         body_bytes = canonical_json({"file_sha256": hashlib.sha256(data).hexdigest(), "file_name": file_name})
 

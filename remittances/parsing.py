@@ -148,17 +148,18 @@ def validate_advice(advice: ParsedAdvice) -> list[str]:
     elif not fits_minor_units(advice.amount, advice.currency):
         problems.append(f"the total {advice.amount} has more decimals than {advice.currency} has")
     for k, line in enumerate(advice.lines[:MAX_LINES_PER_ADVICE], start=1):
+        item = f"invoice {k} ({line.invoice_number[:40]})" if line.invoice_number else f"invoice {k}"
         if not line.invoice_number:
-            problems.append(f"line {k}: no invoice number")
+            problems.append(f"{item}: no invoice number")
         elif len(line.invoice_number) > INVOICE_NUMBER_MAX:
-            problems.append(f"line {k}: the invoice number is longer than {INVOICE_NUMBER_MAX} characters")
+            problems.append(f"{item}: the invoice number is longer than {INVOICE_NUMBER_MAX} characters")
         if line.amount <= 0:
-            problems.append(f"line {k}: the amount must be positive")
+            problems.append(f"{item}: the amount must be positive")
         if line.discount < 0:
-            problems.append(f"line {k}: the discount must not be negative")
+            problems.append(f"{item}: the discount must not be negative")
         for money in (line.amount, line.discount):
             if not fits_minor_units(money, advice.currency):
-                problems.append(f"line {k}: {money} has more decimals than {advice.currency} has")
+                problems.append(f"{item}: {money} has more decimals than {advice.currency} has")
     total = sum((line.amount for line in advice.lines), Decimal(0))
     if advice.lines and advice.amount > 0 and total != advice.amount:
         problems.append(f"the lines sum to {total}, not to the total {advice.amount}")

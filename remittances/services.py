@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 
 from invoices.models import Invoice
+from tenants import limits
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.errors import InvalidInput
 from tenants.money import MoneyError, normalize_currency
@@ -219,6 +220,9 @@ def advice_file_import(
     *, data: bytes, file_name: str, channel: str, actor: Actor = None
 ) -> AdviceImportResult:
     """Read an advice file (camt.054 or CSV, detected) and import it whole, or refuse it whole."""
+    problem = limits.text_problem(file_name, limits.FILE_NAME)
+    if problem is not None:
+        raise AdviceRejected("The file name cannot be stored.", errors={"file": [f"File name: {problem}"]})
     limit = min(ADVICE_FILE_MAX_BYTES, settings.REQUEST_BODY_MAX_BYTES)
     if len(data) > limit:
         raise AdviceRejected(

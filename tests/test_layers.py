@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PROJECT_PACKAGES = ("banking", "common", "config", "devtools", "invoices", "reconciliation", "tenants")
+PROJECT_PACKAGES = (
+    "banking", "common", "config", "devtools", "invoices", "reconciliation", "remittances", "tenants",
+)  # fmt: skip
 
 
 def loaded_by(module: str) -> list[str]:
@@ -35,6 +37,7 @@ def loaded_by(module: str) -> list[str]:
         # "reconciliation" and "banking" alone are the packages' (empty) __init__ modules.
         ("reconciliation.engine", ("common", "reconciliation.engine")),
         ("banking.statements", ("common", "banking.statements")),
+        ("remittances.parsing", ("common", "remittances.parsing")),
     ],
 )
 def test_pure_floors_import_only_the_kernel(module: str, allowed: tuple[str, ...]) -> None:
