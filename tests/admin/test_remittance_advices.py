@@ -57,7 +57,9 @@ def test_a_rejected_file_imports_nothing_and_says_why(login, staff_a):
     assert 'id="upload-rejected"' in page and "invoice 2 (INV-A-2): 50.005 has more decimals" in page
     handle = io.BytesIO(CSV.encode())
     handle.name = "m" * 300 + ".csv"
-    page = client.post(f"{URL}add/", {"file": handle, "idempotency_key": "key-long"}, follow=True).content.decode()
+    page = client.post(
+        f"{URL}add/", {"file": handle, "idempotency_key": "key-long"}, follow=True
+    ).content.decode()
     assert f"no more than {limits.FILE_NAME} characters" in page
     with tenant_context(staff_a.tenant.id):
         assert RemittanceAdvice.objects.count() == 0
