@@ -176,3 +176,44 @@ def test_subset_search_finds_six_but_never_auto_confirms_on_the_sum_alone() -> N
     assert p.shape == "one_to_many" and p.invoice_ids == tuple(f"i{k}" for k in range(6))
     assert not p.auto_confirm and "auto.group_not_referenced" in codes(p.auto_confirm_blockers)
     assert EngineSettings().max_subset_size == 6
+
+
+def test_abbreviated_numbers_complete_an_exact_batch_but_never_auto_confirm() -> None:
+    """ "INV-2024-000791/792/793": before, the payment went to 791 alone as an overpayment."""
+    invoices = [
+        inv("i1", "INV-2024-000791", "250.00", counterparty_account=IBAN),
+        inv("i2", "INV-2024-000792", "176.68", counterparty_account=IBAN),
+        inv("i3", "INV-2024-000793", "100.00", counterparty_account=IBAN),
+        inv("i4", "INV-2024-000794", "80.00", counterparty_account=IBAN),
+    ]
+    payment = tx(amount="526.68", description="Factures INV-2024-000791/792/793", counterparty_account=IBAN)
+    (p,) = reconcile(invoices, [payment]).proposals
+    assert p.shape == "one_to_many" and p.invoice_ids == ("i1", "i2", "i3")
+    assert not p.auto_confirm and "auto.group_abbreviated" in codes(p.auto_confirm_blockers)
+
+
+def test_completed_numbers_follow_only_a_quoted_head() -> None:
+    from reconciliation.engine.abbreviations import completed_numbers
+
+    def quoted(token: str) -> bool:
+        return token in {"0010247", "INV-2024-000791"}
+
+    assert completed_numbers("RE 0010247, 254, 255 thanks", quoted) == ["0010254", "0010255"]
+    # A word as long as the head's digit run is a number of its own: the list ends there.
+    assert completed_numbers("INV-2024-000791/792; 793456", quoted) == ["INV-2024-000792"]
+    assert completed_numbers("order 4711, 12 boxes", quoted) == []  # not a quoted number
+    assert completed_numbers("INV-12, 3", lambda token: True) == []  # too short a tail
+
+
+def test_a_fully_quoted_batch_outweighs_a_split_into_weaker_matches() -> None:
+    """Before: 1:1 overpayment (0.80) + another payment's typo match (0.61) beat the group (1.00)."""
+    invoices = [
+        inv("i1", "INV-2024-000620", "335.76", counterparty_account=IBAN),
+        inv("i2", "INV-2024-000621", "252.55", counterparty_account=IBAN),
+    ]
+    batch_payment = tx("t1", "588.31", "Rechnungen INV-2024-000620 INV2024000621", counterparty_account=IBAN)
+    other = tx("t2", "250.00", "INV-2024-00621X", booking_date=date(2024, 2, 10))
+    settings = EngineSettings(fee_tolerance_fixed=D("5"))
+    result = reconcile(invoices, [batch_payment, other], settings)
+    (group,) = [p for p in result.proposals if "t1" in p.transaction_ids]
+    assert group.invoice_ids == ("i1", "i2") and group.auto_confirm
