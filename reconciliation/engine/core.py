@@ -73,7 +73,8 @@ from .types import (
 )
 
 _T = TypeVar("_T")
-ENGINE_VERSION = "1.1.0"  # 1.1: reasons quote excerpts, at most 12 per proposal
+# 1.1: reasons quote excerpts, at most 12 per proposal; 1.2: remittance advices, larger batches
+ENGINE_VERSION = "1.2.0"
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
