@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from invoices.models import Invoice
 from tenants import limits
@@ -116,7 +116,7 @@ def api_advice(
 
 
 def _invoices_by_number(numbers: set[str]) -> dict[str, Invoice]:
-    """The tenant's invoices whose number is exactly one of ``numbers`` (case-insensitive).
+    """The tenant's invoices whose number is one of ``numbers`` as written or in upper case.
 
     Only an exact number is stored as the line's invoice; the engine still finds an open invoice
     by the keys of a number written otherwise ("inv 2024/0001"), when the run reads the advice.
@@ -135,6 +135,50 @@ def _rejected(message: str, problems: list[tuple[str, str]]) -> AdviceRejected:
     for location, text in problems[:MAX_ERRORS]:
         grouped.setdefault(location or "advice", []).append(text)
     return AdviceRejected(message, errors=grouped)
+
+
+def _advice_row(
+    advice: ParsedAdvice,
+    key: str,
+    *,
+    source: str,
+    channel: str,
+    file_name: str,
+    file_sha256: str,
+    user: Any,
+) -> RemittanceAdvice | None:
+    """The advice's new row, or None when an advice with the same content is stored already.
+
+    The unique key decides, not a look-up first: two imports of the same advice at once both
+    pass any look-up, and the second insert waits for the first and then fails on the key; in a
+    savepoint, so the import goes on and counts it as a duplicate.
+    """
+    if RemittanceAdvice.objects.filter(dedup_key=key).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return RemittanceAdvice.objects.create(
+                source=source,
+                channel=channel,
+                payer_name=advice.payer_name,
+                payer_account=advice.payer_account,
+                payment_reference=advice.reference,
+                end_to_end_id=advice.end_to_end_id,
+                amount=advice.amount,
+                currency=advice.currency,
+                payment_date=advice.payment_date,
+                line_count=len(advice.lines),
+                file_name=file_name,
+                file_sha256=file_sha256,
+                dedup_key=key,
+                created_by=user,
+            )
+    except IntegrityError as error:
+        if getattr(getattr(error, "__cause__", None), "diag", None) is None or (
+            error.__cause__.diag.constraint_name != "advice_no_duplicates"  # type: ignore[union-attr]
+        ):
+            raise
+        return None
 
 
 @transaction.atomic
@@ -164,27 +208,19 @@ def advices_import(
     user = actor_user(actor)
     for advice in advices:
         key = _dedup_key(advice)
-        existing = RemittanceAdvice.objects.filter(dedup_key=key).values_list("id", flat=True).first()
-        if existing is not None:
-            result.duplicates += 1
-            result.advice_ids.append(existing)
-            continue
-        row = RemittanceAdvice.objects.create(
+        row = _advice_row(
+            advice,
+            key,
             source=source,
             channel=channel,
-            payer_name=advice.payer_name,
-            payer_account=advice.payer_account,
-            payment_reference=advice.reference,
-            end_to_end_id=advice.end_to_end_id,
-            amount=advice.amount,
-            currency=advice.currency,
-            payment_date=advice.payment_date,
-            line_count=len(advice.lines),
             file_name=file_name,
             file_sha256=file_sha256,
-            dedup_key=key,
-            created_by=user,
+            user=user,
         )
+        if row is None:  # stored before (or by a concurrent import that committed first)
+            result.duplicates += 1
+            result.advice_ids.append(RemittanceAdvice.objects.values_list("id", flat=True).get(dedup_key=key))
+            continue
         RemittanceAdviceLine.objects.bulk_create(
             RemittanceAdviceLine(
                 advice=row,
