@@ -93,7 +93,7 @@ class RemittanceAdviceLine(TenantModel):
     )  # fmt: skip
 
     class Meta(TenantModel.Meta):
-        ordering = ["advice", "position"]
+        ordering = ["advice_id", "position"]
         indexes = [models.Index(fields=["tenant", "advice", "position"], name="adviceline_tenant_advice_idx")]
         constraints = [
             *TenantModel.Meta.constraints,

@@ -81,8 +81,21 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             line_count=1,
             dedup_key="0" * 64,
         )
+        # An invoice only the advice line names: deleting it must be refused by that line's key.
+        advised_invoice = Invoice.objects.create(
+            number="INV-1002",
+            amount=Decimal("150.00"),
+            currency="USD",
+            description="Named by a remittance advice",
+            issue_date=dt.date(2023, 10, 1),
+            due_date=dt.date(2023, 10, 31),
+        )
         advice_line = RemittanceAdviceLine.objects.create(
-            advice=advice, position=1, invoice_number="INV-1001", amount=Decimal("150.00"), invoice=invoice
+            advice=advice,
+            position=1,
+            invoice_number="INV-1002",
+            amount=Decimal("150.00"),
+            invoice=advised_invoice,
         )
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
@@ -102,4 +115,5 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "job_input": job_input,
         "advice": advice,
         "advice_line": advice_line,
+        "advised_invoice": advised_invoice,
     }

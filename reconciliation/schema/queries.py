@@ -422,7 +422,8 @@ class Query:
     def remittance_advices(
         self, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[RemittanceAdviceType]:
-        return paginate(remittance_selectors.advice_list(), first=first, after=after)
+        advices = remittance_selectors.advice_list().prefetch_related("lines")
+        return paginate(advices, first=first, after=after)
 
     @read_field()
     def remittance_advice(self, id: uuid.UUID) -> RemittanceAdviceType:

@@ -353,7 +353,9 @@ class RemittanceAdviceType:
 
     @strawberry.field(description="The invoices the advice lists, in its order.")
     def lines(self, root: RemittanceAdvice) -> list[RemittanceAdviceLineType]:
-        return list(root.lines.select_related("advice").order_by("position"))  # type: ignore[arg-type]
+        # Prefetched by the queries (``remittance_selectors.advice_get`` and the page's prefetch),
+        # in position order; each line's advice is the prefetching row (no query per line).
+        return list(root.lines.all())  # type: ignore[arg-type]
 
 
 @strawberry.input(description="One invoice of a remittance advice.")

@@ -177,7 +177,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "ordering": ["advice", "position"],
+                "ordering": ["advice_id", "position"],
                 "abstract": False,
                 "base_manager_name": "tenant_routed",
             },

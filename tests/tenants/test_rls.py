@@ -196,6 +196,14 @@ TENANT_REFERENCES = [
     ),
     ("reconciliation_matchallocation", "invoice_id", "allocation", "invoices_invoice", "invoice"),
     ("jobs_jobinput", "job_id", "job_input", "jobs_job", "job"),
+    (
+        "remittances_remittanceadviceline",
+        "advice_id",
+        "advice_line",
+        "remittances_remittanceadvice",
+        "advice",
+    ),
+    ("remittances_remittanceadviceline", "invoice_id", "advice_line", "invoices_invoice", "advised_invoice"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
 # Columns a copied row must change to pass the table's unique keys.
