@@ -141,7 +141,7 @@ def test_an_amount_written_out_in_full_is_still_fine(world_a, api_client_for):
 
 CREATE = "mutation($input: CreateInvoiceInput!) { createInvoice(input: $input) { id } }"
 IMPORT = (
-    'mutation($items: [BankTransactionInput!]!) { importBankTransactions(idempotencyKey: "k", '
+    "mutation($items: [BankTransactionInput!]!) { importBankTransactions(idempotencyKey: \"k\", "
     "transactions: $items) { imported } }"
 )
 SETTINGS = (

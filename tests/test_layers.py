@@ -18,7 +18,11 @@ PROJECT_PACKAGES = (
 
 def loaded_by(module: str) -> list[str]:
     """The project's and Django's modules a fresh interpreter holds after importing ``module``."""
-    code = f"import json, sys\nimport {module}\nprint(json.dumps(sorted(sys.modules)))\n"
+    code = (
+        "import json, sys\n"
+        f"import {module}\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
     result = subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True, timeout=60, capture_output=True, text=True
     )

@@ -731,7 +731,8 @@ def explain(
         r.append(
             Reason(
                 "ref.fuzzy",
-                f"'{detail}' in the transaction text differs from invoice number {number} by one character",
+                f"'{detail}' in the transaction text differs from "
+                f"invoice number {number} by one character",
             )
         )
     elif number:

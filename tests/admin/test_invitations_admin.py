@@ -101,10 +101,14 @@ def test_owners_list_and_revoke_invitations(login, staff_a, staff_b):
     assert "carol" in page and "dave@example.com" in page and "someone-of-b" not in page
     with tenant_context(staff_a.tenant.id):
         carol = Invitation.objects.get(invitee="carol")
-    response = owner.post(INVITATIONS, {"action": "revoke", "_selected_action": [str(carol.pk)]}, follow=True)
+    response = owner.post(
+        INVITATIONS, {"action": "revoke", "_selected_action": [str(carol.pk)]}, follow=True
+    )
     assert "Revoked 1 invitation" in response.content.decode()
     # Revoking it again changes nothing and says so.
-    response = owner.post(INVITATIONS, {"action": "revoke", "_selected_action": [str(carol.pk)]}, follow=True)
+    response = owner.post(
+        INVITATIONS, {"action": "revoke", "_selected_action": [str(carol.pk)]}, follow=True
+    )
     assert "Revoked 0 invitations" in response.content.decode()
     with tenant_context(staff_a.tenant.id):
         carol.refresh_from_db()

@@ -61,3 +61,4 @@ def test_the_service_refuses_it_too(world_a):
         statement_import(stream=io.BytesIO(CONTENT), file_name=TOO_LONG)
     assert list(refused.value.errors) == ["file"]
     assert written(world_a) == (0, 0)
+

@@ -18,7 +18,9 @@ def parse_file(
     path: Path, *, format: str | None = None, csv_options: CsvOptions | None = None
 ) -> list[ParsedTransaction]:
     with path.open("rb") as fh:
-        return list(iter_statement(fh, format=format, filename=path.name, csv_options=csv_options))
+        return list(
+            iter_statement(fh, format=format, filename=path.name, csv_options=csv_options)
+        )
 
 
 def parse_bytes(
@@ -28,7 +30,11 @@ def parse_bytes(
     filename: str | None = None,
     csv_options: CsvOptions | None = None,
 ) -> list[ParsedTransaction]:
-    return list(iter_statement(io.BytesIO(data), format=format, filename=filename, csv_options=csv_options))
+    return list(
+        iter_statement(
+            io.BytesIO(data), format=format, filename=filename, csv_options=csv_options
+        )
+    )
 
 
 class NonSeekable(io.RawIOBase):

@@ -233,7 +233,8 @@ def test_streaming_memory_is_bounded(tmp_path: Path) -> None:
         fh.write("Buchungstag;Verwendungszweck;Empfänger;Betrag\n")
         for i in range(60_000):
             fh.write(
-                f"{(i % 28) + 1:02d}.01.2024;Rechnung {i} mit etwas Text;Firma {i % 97};-{i},{i % 100:02d}\n"
+                f"{(i % 28) + 1:02d}.01.2024;Rechnung {i} mit etwas Text;"
+                f"Firma {i % 97};-{i},{i % 100:02d}\n"
             )
     assert path.stat().st_size > 3_000_000
     count = 0
@@ -260,7 +261,7 @@ def test_excel_sep_hint_line() -> None:
 
 
 def test_oversized_field_is_a_parse_error() -> None:
-    data = b'Date,Amount,Memo\n2024-01-01,1.00,ok\n2024-01-02,2.00,"' + b"x" * 200_000 + b'"\n'
+    data = b"Date,Amount,Memo\n2024-01-01,1.00,ok\n2024-01-02,2.00,\"" + b"x" * 200_000 + b'"\n'
     with pytest.raises(StatementParseError, match="malformed CSV") as info:
         parse_bytes(data)
     assert info.value.errors[0].location == "line 3"
@@ -277,7 +278,8 @@ def test_undecidable_thousands_follow_header_language() -> None:
 
 def test_reference_column_is_the_bank_reference() -> None:
     data = (
-        b"Date,Description,Amount,Reference\n2024-01-01,a,1.00,REF000000001\n2024-01-02,b,2.00,TRX-2024/02\n"
+        b"Date,Description,Amount,Reference\n"
+        b"2024-01-01,a,1.00,REF000000001\n2024-01-02,b,2.00,TRX-2024/02\n"
     )
     first, second = parse_bytes(data)
     assert (first.external_id, second.external_id) == ("REF000000001", "TRX-2024/02")

@@ -63,11 +63,8 @@ def test_supported_formats() -> None:
         (b"\xef\xbb\xbfDatum;Betrag\r\n", None, "csv"),
         (b"<OFX>\n<SIGNONMSGSRSV1>", None, "ofx"),
         (b"\n\n\nOFXHEADER:100\nDATA:OFXSGML", None, "ofx"),
-        (
-            b"<?xml version='1.0'?><Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.04'>",
-            None,
-            "camt053",
-        ),
+        (b"<?xml version='1.0'?><Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.04'>",
+         None, "camt053"),
         (b"garbage without structure", "statement.sta", "mt940"),  # extension as a hint
     ],
 )

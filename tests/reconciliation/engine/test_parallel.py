@@ -12,7 +12,6 @@ from reconciliation.engine.parallel import WorkerFailed, can_fork, split_map
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork worker processes")
 
-
 @pytest.mark.parametrize("seed", [3, 11])
 def test_workers_find_exactly_what_one_process_finds(seed: int, monkeypatch) -> None:
     monkeypatch.setattr(core, "PARALLEL_MIN_TRANSACTIONS", 1)

@@ -142,3 +142,4 @@ def test_proposals_within_the_bound_are_unchanged():
     payment = tx(description="Payment INV-000123", counterparty_name="ACME GmbH")
     (proposal,) = reconcile([invoice], [payment]).proposals
     assert [r.code for r in proposal.reasons] == ["amount.exact", "ref.exact", "cp.name", "date.in_terms"]
+
