@@ -24,6 +24,8 @@ import argparse
 import dataclasses
 import sys
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from bench.datagen import NOISE_TYPES, generate, positive_int  # noqa: E402
 from bench.realistic import KINDS, NON_INVOICE_KINDS  # noqa: E402
 from reconciliation.engine import ENGINE_VERSION, reconcile  # noqa: E402
 from reconciliation.engine.normalize import normalize_account, normalize_name  # noqa: E402
+from reconciliation.engine.types import AdviceInput, AdviceLineInput  # noqa: E402
 
 
 def _ratio(a: int, b: int) -> str:
@@ -168,10 +171,8 @@ def main(argv: list[str] | None = None) -> None:
 #: adds an input (advices, payment terms, learned aliases) feeds it in ``evaluate_realistic`` and
 #: clears the line here.
 ENGINE_SUPPORT: dict[str, str] = {
-    "batch_advice": "no: reconcile() takes no remittance advices",
     "reference_cut": "partly: no rule for a number cut by a field limit (one typo or its digits only)",
-    "batch_quoted": "partly: 1:N groups of at most max_subset_size (5) invoices",
-    "subset_sum": "partly: at most max_subset_size (5) invoices",
+    "subset_sum": "partly: at most max_subset_size (6) invoices, never auto-confirmed on the sum alone",
     "short_payment": "partly: proposed (near or partial amount); beyond the fee tolerance a person "
     "confirms it with a write-off within the tenant's policy, never auto-confirmed",
 }
@@ -262,7 +263,7 @@ def _payer_of(transaction: Any) -> tuple[str, str]:
     return normalize_account(transaction.counterparty_account), normalize_name(transaction.counterparty_name)
 
 
-def reconcile_with_learned_aliases(book: Any) -> Any:
+def reconcile_with_learned_aliases(book: Any, advices: Any = ()) -> Any:
     """The engine over ``book`` as a team that confirms matches sees it: what a confirmation
     taught counts from the next payment on (``book.alias_facts``).
 
@@ -274,7 +275,7 @@ def reconcile_with_learned_aliases(book: Any) -> Any:
     (nothing learned); every other payment is scored with the learned aliases of its book.
     """
     if not book.alias_facts:
-        return reconcile(book.invoices, book.transactions, book.settings)
+        return reconcile(book.invoices, book.transactions, book.settings, advices=advices)
     by_id = {transaction.id: transaction for transaction in book.transactions}
     learned: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     untaught: set[str] = set()
@@ -304,8 +305,10 @@ def reconcile_with_learned_aliases(book: Any) -> Any:
         else invoice
         for invoice in book.invoices
     ]
-    first_seen = reconcile(book.invoices, book.transactions, book.settings)
-    taught = reconcile(invoices, [t for t in book.transactions if t.id not in untaught], book.settings)
+    first_seen = reconcile(book.invoices, book.transactions, book.settings, advices=advices)
+    taught = reconcile(
+        invoices, [t for t in book.transactions if t.id not in untaught], book.settings, advices=advices
+    )
     proposals = [p for p in first_seen.proposals if set(p.transaction_ids) <= untaught] + list(
         taught.proposals
     )
@@ -329,6 +332,63 @@ def with_terms(book: Any) -> list[Any]:
     ]
 
 
+def advice_inputs(advices: list[Any]) -> list[AdviceInput]:
+    """The book's remittance advices as the service feeds them to the engine: each read back
+    from what its channel delivers (a camt.054 or CSV file through ``remittances.parsing``, the
+    API's JSON body through the same checks), lines resolved by the engine by invoice number."""
+    import json
+
+    from remittances.parsing import (
+        ParsedAdvice,
+        ParsedAdviceLine,
+        parse_camt054,
+        parse_csv_advices,
+        validate_advice,
+    )
+
+    out: list[AdviceInput] = []
+    for advice in advices:
+        data = advice.render().encode("utf-8")
+        if advice.channel == "camt054":
+            parsed = parse_camt054(data)
+        elif advice.channel == "csv":
+            parsed = parse_csv_advices(data)
+        else:  # the API client maps its own JSON to the API's fields
+            body = json.loads(data)
+            one = ParsedAdvice(
+                reference=body["advice_id"],
+                amount=Decimal(body["total"]),
+                currency=body["currency"],
+                lines=tuple(
+                    ParsedAdviceLine(line["invoice"], Decimal(line["amount"]), Decimal(line["discount"]))
+                    for line in body["lines"]
+                ),
+                payer_name=body["payer"],
+                payment_date=date.fromisoformat(body["payment_date"]),
+                end_to_end_id=body["end_to_end_id"],
+            )
+            assert not validate_advice(one), validate_advice(one)
+            parsed = [one]
+        for k, item in enumerate(parsed):
+            out.append(
+                AdviceInput(
+                    id=f"{advice.channel}:{advice.id}:{k}",
+                    reference=item.reference,
+                    amount=item.amount,
+                    currency=item.currency,
+                    lines=tuple(
+                        AdviceLineInput(line.invoice_number, line.amount, line.discount)
+                        for line in item.lines
+                    ),
+                    end_to_end_id=item.end_to_end_id,
+                    payer_name=item.payer_name,
+                    payer_account=item.payer_account,
+                    payment_date=item.payment_date,
+                )
+            )
+    return out
+
+
 def evaluate_realistic(n: int, seed: int, profile: str = "realistic") -> tuple[dict, list, dict]:
     """Generate one realistic book, run the engine on it (the pure entry point production uses,
     with the bench tenant's settings and the side data a tenant's team gives it: learned
@@ -338,8 +398,11 @@ def evaluate_realistic(n: int, seed: int, profile: str = "realistic") -> tuple[d
     started = time.perf_counter()
     book = generate(n, seed, profile)
     generated = time.perf_counter() - started
+    advices = advice_inputs(book.advices)
     started = time.perf_counter()
-    result = reconcile_with_learned_aliases(dataclasses.replace(book, invoices=with_terms(book)))
+    result = reconcile_with_learned_aliases(
+        dataclasses.replace(book, invoices=with_terms(book)), advices=advices
+    )
     elapsed = time.perf_counter() - started
     rows, wrong = score_realistic(book, result)
     facts = {
@@ -460,7 +523,7 @@ def realistic_main(n: int, seeds: list[int], profile: str, examples: int) -> Non
         print(
             f"\nengine {ENGINE_VERSION} | realistic profile={profile} n={n} seed={seed} | "
             f"{facts['invoices']} invoices, {facts['transactions']} transactions, {facts['advices']} advices, "
-            f"{facts['terms']} payment terms (fed), {facts['alias_facts']} alias facts (fed as learned aliases) "
+            f"{facts['terms']} payment terms (fed), {facts['alias_facts']} alias facts (fed as learned aliases), advices fed "
             f"| generated {facts['generated']:.1f} s, engine {facts['engine']:.1f} s"
         )
         print_realistic(rows, wrong, examples)

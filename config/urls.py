@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.urls")),
     path("tenants/<uuid:tenant_id>/", include("invoices.urls")),
     path("tenants/<uuid:tenant_id>/", include("banking.urls")),
+    path("tenants/<uuid:tenant_id>/", include("remittances.urls")),
     path("tenants/<uuid:tenant_id>/", include("reconciliation.urls")),
     path("tenants/<uuid:tenant_id>/", include("jobs.urls")),
 ]

@@ -38,6 +38,7 @@ from invoices.models import (
     invoice_status_for,
     write_off_limit_exceeded,
 )
+from remittances import selectors as remittance_selectors
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.models import TenantSettings, WriteOffReason
@@ -317,6 +318,7 @@ def _run(
         workers=django_settings.RECONCILE_WORKERS,
         on_progress=progress,
         rejected_payers=selectors.rejected_payers(),
+        advices=remittance_selectors.open_advice_inputs(),
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)

@@ -36,6 +36,7 @@ CITUS_PASS = (
     "tests/reconciliation/test_graphql.py",
     "tests/admin/",
     "tests/jobs/",
+    "tests/remittances/",
 )
 ON_CITUS = os.environ.get("TEST_ON_CITUS") == "1"
 

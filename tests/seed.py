@@ -23,6 +23,7 @@ from banking.models import (
 from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
+from remittances.models import RemittanceAdvice, RemittanceAdviceLine
 from tenants.audit import audit_record
 from tenants.context import tenant_context
 from tenants.models import IdempotencyKey, Invitation, Role, Tenant
@@ -129,6 +130,32 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         job_input = JobInput.objects.create(
             job=job, file_name="seed.csv", content=b"x", size=1, sha256="0" * 64
         )
+        advice = RemittanceAdvice.objects.create(
+            source="api",
+            channel="api",
+            payer_name=f"{tenant.name} Customer",
+            payment_reference="AV-SEED-1",
+            amount=Decimal("150.00"),
+            currency="USD",
+            line_count=1,
+            dedup_key="0" * 64,
+        )
+        # An invoice only the advice line names: deleting it must be refused by that line's key.
+        advised_invoice = Invoice.objects.create(
+            number="INV-1002",
+            amount=Decimal("150.00"),
+            currency="USD",
+            description="Named by a remittance advice",
+            issue_date=dt.date(2023, 10, 1),
+            due_date=dt.date(2023, 10, 31),
+        )
+        advice_line = RemittanceAdviceLine.objects.create(
+            advice=advice,
+            position=1,
+            invoice_number="INV-1002",
+            amount=Decimal("150.00"),
+            invoice=advised_invoice,
+        )
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
@@ -153,4 +180,7 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "job": job,
         "job_input": job_input,
         "learned_evidence": learned,
+        "advice": advice,
+        "advice_line": advice_line,
+        "advised_invoice": advised_invoice,
     }

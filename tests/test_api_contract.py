@@ -30,7 +30,12 @@ from tests.test_isolation_attack import a_ids, a_snapshot, fill
 pytestmark = pytest.mark.django_db
 
 WRITE_METHODS = ("post", "put", "patch")
-MULTIPART_ONLY = "/v1/tenants/{tenant_id}/bank-transactions/import-file"
+MULTIPART_ONLY = frozenset(
+    {
+        "/v1/tenants/{tenant_id}/bank-transactions/import-file",
+        "/v1/tenants/{tenant_id}/remittance-advices/import-file",
+    }
+)
 
 
 def openapi() -> dict[str, Any]:
@@ -38,12 +43,12 @@ def openapi() -> dict[str, Any]:
 
 
 def write_operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(method, path template, operation) of every write, the multipart upload left out."""
+    """(method, path template, operation) of every write, the multipart uploads left out."""
     return [
         (method, path, operation)
         for path, operations in schema["paths"].items()
         for method, operation in operations.items()
-        if method in WRITE_METHODS and path != MULTIPART_ONLY
+        if method in WRITE_METHODS and path not in MULTIPART_ONLY
     ]
 
 
@@ -280,12 +285,12 @@ def test_request_bodies_are_json_strict_and_required():
             if "requestBody" not in operation:
                 continue
             content = operation["requestBody"]["content"]
-            expected = ["multipart/form-data"] if path == MULTIPART_ONLY else ["application/json"]
+            expected = ["multipart/form-data"] if path in MULTIPART_ONLY else ["application/json"]
             assert list(content) == expected, (method, path)
             # Confirming a match takes no body too (or a write-off): declared optional.
             optional = path == "/v1/tenants/{tenant_id}/matches/{match_id}/confirm"
             assert operation["requestBody"]["required"] is not optional
-            if path != MULTIPART_ONLY:
+            if path not in MULTIPART_ONLY:
                 name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
                 assert components[name]["additionalProperties"] is False, name
     assert components["TransactionItemRequest"]["additionalProperties"] is False
@@ -327,7 +332,7 @@ def test_import_breakdown_settings_and_bounds_are_declared():
     page_sizes = [value for (name, _path), value in parameters.items() if name == "page_size"]
     assert page_sizes and all(value["minimum"] == 1 and value["maximum"] == 500 for value in page_sizes)
     keys = [value for (name, _path), value in parameters.items() if name == "Idempotency-Key"]
-    assert len(keys) == 2 and all((v["minLength"], v["maxLength"]) == (1, 255) for v in keys)
+    assert len(keys) == 4 and all((v["minLength"], v["maxLength"]) == (1, 255) for v in keys)
 
 
 @pytest.mark.parametrize("page_size", ["0", "501", "abc", "-1", "1" * 5000])

@@ -94,6 +94,7 @@ def a_ids(world_a) -> dict[str, str]:
         "transfer_id": str(seeded["transfer"].id),
         "job_id": str(seeded["job"].id),
         "evidence_id": str(seeded["learned_evidence"].id),
+        "advice_id": str(seeded["advice"].id),
     }
 
 
@@ -285,6 +286,7 @@ def test_graphql_attack(attack):
         ("query($id: UUID!) { bankTransaction(id: $id) { id } }", ids["transaction_id"]),
         ("query($id: UUID!) { match(id: $id) { id } }", ids["match_id"]),
         ("query($id: UUID!) { reconciliationRun(id: $id) { id } }", ids["run_id"]),
+        ("query($id: UUID!) { remittanceAdvice(id: $id) { id } }", ids["advice_id"]),
         ("mutation($id: UUID!) { confirmMatch(id: $id) { id } }", ids["match_id"]),
         ("mutation($id: UUID!) { rejectMatch(id: $id) { id } }", ids["match_id"]),
         ("mutation($id: UUID!) { undoMatch(id: $id) { id } }", ids["match_id"]),
@@ -347,6 +349,7 @@ ADMIN_TARGETS = {
     "tenants/membership": lambda a: _a_row("tenants_membership", a),
     "tenants/invitation": lambda a: a.seeded["invitation"].pk,
     "jobs/job": lambda a: a.seeded["job"].pk,
+    "remittances/remittanceadvice": lambda a: a.seeded["advice"].pk,
     "tenants/tenant": lambda a: a.tenant.pk,
     "tenants/apitoken": lambda a: _a_token(a),
     "auth/user": lambda a: a.owner.pk,

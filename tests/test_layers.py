@@ -22,6 +22,7 @@ PROJECT_PACKAGES = (
     "invoices",
     "jobs",
     "reconciliation",
+    "remittances",
     "tenants",
 )
 
@@ -56,6 +57,7 @@ def loaded_by(module: str) -> list[str]:
         # "reconciliation" and "banking" alone are the packages' (empty) __init__ modules.
         ("reconciliation.engine", ("common", "reconciliation.engine")),
         ("banking.statements", ("common", "banking.statements")),
+        ("remittances.parsing", ("common", "remittances.parsing")),
     ],
 )
 def test_pure_floors_import_only_the_kernel(module: str, allowed: tuple[str, ...]) -> None:

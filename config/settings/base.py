@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "jobs",
     "invoices",
     "banking",
+    "remittances",
     "reconciliation",
 ]
 

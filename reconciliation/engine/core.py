@@ -34,9 +34,11 @@ from typing import TypeVar
 from common.finance import format_money
 from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 
+from .abbreviations import completed_numbers
+from .advices import match_advices
 from .assignment import Option, assign
 from .candidates import CandidateIndex, TxCandidates
-from .normalize import TextRefs
+from .normalize import TextRefs, invoice_keys
 from .parallel import PicklesAsTuple, resident_bytes, split_map
 from .payers import Rejections, payer_keys
 from .signals import (
@@ -60,6 +62,7 @@ from .signals import (
 )
 from .subsets import find_subsets, to_units
 from .types import (
+    AdviceInput,
     Allocation,
     EngineResult,
     EngineSettings,
@@ -72,7 +75,9 @@ from .types import (
 )
 
 _T = TypeVar("_T")
-ENGINE_VERSION = "1.2.0"  # 1.2: discounts, processor fees, equal invoices (issue 17 B); 1.1: excerpts
+# 1.1: reasons quote excerpts, at most 12 per proposal; 1.2: remittance advices, larger batches,
+# discounts, processor fees, equal invoices, learned evidence, rejection memory (issue 17)
+ENGINE_VERSION = "1.2.0"
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
@@ -226,6 +231,25 @@ def score_pair(
     )
 
 
+def group_weight(bp: int, size: int, all_referenced: bool) -> int:
+    """The weight a 1:N option carries in the assignment: its confidence, times the number of
+    invoices when the payment quotes every one of them.
+
+    Assignment maximises the total weight. Counted once, a payment that quotes its 2 invoices
+    and pays their exact sum (1.00) lost to one of them alone as an overpayment (0.80) plus an
+    unrelated payment scoring the other by a typo (0.61): 1.41 > 1.00, and half of a fully
+    evidenced batch was thrown away. Quoting every invoice is evidence per invoice, so such a
+    group weighs what as many quoted 1:1 matches would. A group found by its sum alone keeps
+    its confidence as weight (a coincidental sum must not outweigh real matches).
+    """
+    return bp * size if all_referenced else bp
+
+
+def group_bp(weight: int, size: int, all_referenced: bool) -> int:
+    """The confidence of a 1:N option from its assignment weight (inverse of :func:`group_weight`)."""
+    return weight // size if all_referenced else weight
+
+
 @dataclass(slots=True)
 class _Group(PicklesAsTuple):
     """Payload of a 1:N option."""
@@ -234,6 +258,7 @@ class _Group(PicklesAsTuple):
     all_referenced: bool
     complete: bool  # the subset search was not cut by its node budget
     evs: tuple[Ev, ...]
+    abbreviated: bool = False  # some invoices are named only by an abbreviated number
 
 
 @dataclass(slots=True)
@@ -482,7 +507,7 @@ class _Run:
                 self.cand_inv.setdefault(i, []).append((bp, t))
                 self._option(t, (i,), bp)
             for bp, sol, grp in groups:
-                self._option(t, sol, bp, grp)
+                self._option(t, sol, group_weight(bp, len(sol), grp.all_referenced), grp)
                 self.stats["group_options"] += 1
                 self.group_tx.setdefault(t, []).append((bp, sol))
                 for i in sol:
@@ -497,6 +522,22 @@ class _Run:
             (i,) = ref_hits
             return self.invs[i].outstanding < tx.avail and bool(cps)
         return bool(cps)
+
+    def _abbreviated(self, tx: PTx, ref_hits: frozenset[int], ordered: list[int]) -> set[int]:
+        """Invoices of ``ordered`` the description names by an abbreviated number after one it
+        quotes in full ("INV-2024-000791/792/793"), of the same counterparty as a quoted one."""
+        quoted_keys = {key for i in ref_hits for key in self.invs[i].keys}
+        parties = {self.invs[i].cp_key for i in ref_hits}
+
+        def is_quoted(token: str) -> bool:
+            return not quoted_keys.isdisjoint(invoice_keys(token)[0])
+
+        wanted: set[tuple[str, ...]] = set()
+        for number in completed_numbers(tx.src.description, is_quoted):
+            wanted.update(invoice_keys(number)[0])
+        return {
+            i for i in ordered if self.invs[i].cp_key in parties and not wanted.isdisjoint(self.invs[i].keys)
+        }
 
     def _groups(
         self, tx: PTx, ref_hits: frozenset[int], pool: list[int]
@@ -537,10 +578,19 @@ class _Run:
         quoted = [(u, i) for u, i in items if i in ref_hits]
         solutions: dict[tuple[int, ...], None] = {}
         truncated = False
-        if 2 <= len(quoted) <= s.max_subset_size:
-            quoted_units = sum(u for u, _ in quoted)
-            if target <= quoted_units <= target + tol_units:
-                solutions[tuple(sorted(i for _, i in quoted))] = None
+        completed: set[int] = set()
+        # No search for the invoices the payment quotes: their sum is checked, however many
+        # (up to max_subset_candidates), then with the numbers it abbreviates (see
+        # abbreviations.py), which only ever complete an exact sum.
+        quoted_units = sum(u for u, _ in quoted)
+        if len(quoted) >= 2 and target <= quoted_units <= target + tol_units:
+            solutions[tuple(sorted(i for _, i in quoted))] = None
+        elif quoted and quoted_units < target:
+            completed = self._abbreviated(tx, ref_hits, ordered)
+            extra = [(u, i) for u, i in items if i in completed and i not in ref_hits]
+            extra_units = sum(u for u, _ in extra)
+            if extra and target <= quoted_units + extra_units <= target + tol_units:
+                solutions[tuple(sorted(i for _, i in (*quoted, *extra)))] = None
         passes = [(quoted, tol_units), (items, 0)] if len(quoted) >= 2 else [(items, 0)]
         for pool_items, tol in passes:
             res = find_subsets(target, pool_items, max_size=s.max_subset_size, tolerance=tol)
@@ -567,10 +617,13 @@ class _Run:
                     member_ev[i] = self._eval(t, i)
                 evs.append(member_ev[i])
             n = len(evs)
-            all_ref = all(ev.strong_ref for ev in evs)
+            # An invoice named by an abbreviated number is quoted by the payer: it counts as
+            # referenced for the group's confidence, never for auto-confirmation (a blocker).
+            abbreviated = [i in completed and not ev.strong_ref for i, ev in zip(sol, evs, strict=True)]
+            all_ref = all(ev.strong_ref or abbr for ev, abbr in zip(evs, abbreviated, strict=True))
             conf = group_confidence(
                 SCORE_EXACT if shortfall == 0 else SCORE_FEE,
-                sum(ev.r_score for ev in evs) / n,
+                sum(1.0 if abbr else ev.r_score for ev, abbr in zip(evs, abbreviated, strict=True)) / n,
                 sum(ev.c_score for ev in evs) / n,
                 sum(ev.d_score for ev in evs) / n,
                 n,
@@ -578,7 +631,8 @@ class _Run:
             )
             bp = to_bp(conf)
             if bp >= self.min_bp:
-                found.append((bp, sol, _Group(shortfall, all_ref, not truncated, tuple(evs))))
+                group = _Group(shortfall, all_ref, not truncated, tuple(evs), any(abbreviated))
+                found.append((bp, sol, group))
         # Keep the best few; the others only matter as runner-ups (the best rival is kept).
         found.sort(key=lambda f: (-f[0], f[1]))
         return found[:MAX_GROUP_OPTIONS]
@@ -987,6 +1041,13 @@ class _Run:
                     "A payment for several invoices is auto-confirmed only when it quotes every one",
                 )
             )
+        if grp.abbreviated:
+            blockers.append(
+                Reason(
+                    "auto.group_abbreviated",
+                    "Some invoices are named only by abbreviated numbers (e.g. …/792/793): a person confirms",
+                )
+            )
         if not grp.complete:
             blockers.append(
                 Reason("auto.subset_ambiguous", "Several combinations of open invoices add up to this amount")
@@ -994,7 +1055,8 @@ class _Run:
         rival = self._rival_tx(t, (), exclude_group=opt.invs)
         for i in opt.invs:
             rival = max(rival, self._rival_inv(i, [t]))
-        self._auto_common(opt.bp, rival, blockers)
+        bp = group_bp(opt.bp, len(opt.invs), grp.all_referenced)
+        self._auto_common(bp, rival, blockers)
         cur = tx.currency
         # Labels of unnumbered invoices hold commas themselves: then semicolons separate them.
         labels = [invoice_name(inv) for inv in invs]
@@ -1039,7 +1101,7 @@ class _Run:
         return Proposal(
             shape="one_to_many",
             allocations=tuple(allocations),
-            confidence=bp_decimal(opt.bp),
+            confidence=bp_decimal(bp),
             reasons=_keep_strongest(_dedupe(reasons)),
             breakdown=breakdown,
             auto_confirm=not blockers,
@@ -1058,6 +1120,7 @@ def reconcile(
     workers: int = 1,
     on_progress: ProgressCallback | None = None,
     rejected_payers: frozenset[tuple[str, str]] = frozenset(),
+    advices: Iterable[AdviceInput] = (),
 ) -> EngineResult:
     """Match transactions to invoices; see the module docstring for the pipeline and rules.
 
@@ -1071,8 +1134,66 @@ def reconcile(
     proposed for that payer's transactions (see :mod:`.payers`).
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
+    advice_list = list(advices)
+    if not advice_list:
+        return _without_cyclic_gc(
+            lambda: _Run(
+                invoices,
+                transactions,
+                engine_settings,
+                rejected,
+                on_progress,
+                rejected_payers=rejected_payers,
+            ).run(workers)
+        )
     return _without_cyclic_gc(
-        lambda: _Run(
-            invoices, transactions, engine_settings, rejected, on_progress, rejected_payers=rejected_payers
-        ).run(workers)
+        lambda: _reconcile_with_advices(
+            invoices,
+            transactions,
+            advice_list,
+            engine_settings,
+            rejected,
+            workers,
+            on_progress,
+            rejected_payers,
+        )
     )
+
+
+def _reconcile_with_advices(
+    invoices: Iterable[InvoiceInput],
+    transactions: Iterable[TransactionInput],
+    advices: list[AdviceInput],
+    settings: EngineSettings,
+    rejected: frozenset[tuple[str, str]],
+    workers: int,
+    on_progress: ProgressCallback | None,
+    rejected_payers: frozenset[tuple[str, str]] = frozenset(),
+) -> EngineResult:
+    """Advices first (:mod:`.advices`), then the ordinary pipeline over what they left.
+
+    What an advice describes is the payer's own statement of the payment, stronger than any
+    score: its transaction and the amounts it settles are taken out before scoring, so the
+    ordinary pipeline neither proposes them again nor counts them twice. The proposals are merged
+    in the run's usual order.
+    """
+    invoice_list, transaction_list = list(invoices), list(transactions)
+    outcome = match_advices(invoice_list, transaction_list, advices, settings, rejected)
+    result = _Run(
+        outcome.invoices,
+        outcome.transactions,
+        settings,
+        rejected,
+        on_progress,
+        rejected_payers=rejected_payers,
+    ).run(workers)
+    proposals = sorted(
+        (*result.proposals, *outcome.proposals),
+        key=lambda p: (p.allocations[0].transaction_id, p.allocations[0].invoice_id),
+    )
+    stats = dict(result.stats)
+    stats.update(outcome.stats)
+    stats["invoices"], stats["transactions"] = len(invoice_list), len(transaction_list)
+    stats["proposals"] = len(proposals)
+    stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
+    return EngineResult(proposals=tuple(proposals), stats=stats, resources=result.resources)

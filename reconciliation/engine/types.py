@@ -71,7 +71,7 @@ class EngineSettings:
     bank_lag_days: int = 5
     min_score: Decimal = Decimal("0.30")  # pairs below are dropped
     ambiguity_margin: Decimal = Decimal("0.10")  # best must beat runner-up by this to auto-confirm
-    max_subset_size: int = 5  # 1 transaction <-> N invoices
+    max_subset_size: int = 6  # 1 transaction <-> N invoices found by their sum alone
     max_subset_candidates: int = 25  # bound the subset-sum search per counterparty
     fx_rates: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
     # Extra knobs (not in the original brief), all with safe defaults:
@@ -155,6 +155,7 @@ class Proposal:
     # (oldest first), and the proposal is never auto-confirmed.
     ambiguous: bool = False
     alternatives: tuple[str, ...] = ()
+    advice_id: str = ""  # the remittance advice this proposal follows ("" = none)
 
     @property
     def transaction_ids(self) -> tuple[str, ...]:
@@ -178,3 +179,39 @@ class EngineResult:
     proposals: tuple[Proposal, ...]
     stats: dict[str, Any]
     resources: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceLineInput:
+    """One invoice of a remittance advice: what the payer says it pays for it.
+
+    ``amount`` is what the payment carries for the invoice; ``discount`` what the payer deducted
+    (a cash discount it claims), so the invoice is settled by ``amount + discount``.
+    ``invoice_id`` is the open invoice the caller already resolved the line to ("" = resolve by
+    ``invoice_number``).
+    """
+
+    invoice_number: str
+    amount: Decimal
+    discount: Decimal = Decimal(0)
+    invoice_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceInput:
+    """A remittance advice: the payer's own list of the invoices one payment covers.
+
+    ``reference`` is what the payment's text quotes to point at it (the advice or payment run
+    number); ``end_to_end_id`` the payer's end-to-end id when the advice gives one; ``amount``
+    the payment's total (net of the lines' discounts).
+    """
+
+    id: str
+    reference: str
+    amount: Decimal
+    currency: str
+    lines: tuple[AdviceLineInput, ...]
+    end_to_end_id: str = ""
+    payer_name: str = ""
+    payer_account: str = ""
+    payment_date: date | None = None

@@ -85,6 +85,8 @@ from banking.selectors import CHECK_DETAIL_MAX_CHARS, STATEMENT_CHECKS
 from common import limits
 from common.finance.terms import PAYMENT_TERMS_MAX_CHARS
 from invoices.models import Invoice, Vendor, VendorLearnedEvidence
+from remittances.models import RemittanceAdvice, RemittanceAdviceLine
+from remittances.parsing import MAX_LINES_PER_ADVICE
 from tenants.models import WriteOffReason
 
 from ..backtest import MAX_THRESHOLDS
@@ -140,6 +142,9 @@ LIST_BOUNDS: dict[str, Any] = {
     "BankStatementPage.items": ROWS,
     "InternalTransferPage.items": ROWS,
     "BankStatement.checks": STATEMENT_CHECKS,
+    "RemittanceAdvicePage.items": ROWS,
+    "RemittanceAdvice.lines": MAX_LINES_PER_ADVICE,
+    "RemittanceAdviceImportResult.adviceIds": 1,  # one advice per call
     "ScoreResult.proposals": ROWS,  # at most one proposal per supplied transaction
     "ImportResult.transactionIds": ROWS,  # one id per imported transaction
     # The run's ``first`` proposals (at most RECONCILE_RESPONSE_CANDIDATES).
@@ -177,6 +182,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.reconciliationRuns": ("first", MAX_PAGE_SIZE),
     "Query.bankStatements": ("first", MAX_PAGE_SIZE),
     "Query.internalTransfers": ("first", MAX_PAGE_SIZE),
+    "Query.remittanceAdvices": ("first", MAX_PAGE_SIZE),
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
     "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
@@ -190,6 +196,8 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "ReconciliationRun": ReconciliationRun,
     "BankStatement": BankStatement,
     "InternalTransfer": InternalTransfer,
+    "RemittanceAdvice": RemittanceAdvice,
+    "RemittanceAdviceLine": RemittanceAdviceLine,
 }
 # Texts that are not model columns. Engine messages quote excerpts of numbers, names and
 # descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its

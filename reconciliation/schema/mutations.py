@@ -7,6 +7,7 @@ the response carries any error, so a document whose second mutation fails commit
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -30,6 +31,8 @@ from jobs.errors import JobFailed
 from jobs.models import ACTIVE_STATUSES, JobStatus
 from jobs.waiting import parse_prefer
 from reconciliation.tasks import backtest_and_wait, reconcile_and_wait
+from remittances import services as remittance_services
+from remittances.models import AdviceChannel, AdviceFormat
 from tenants import services as tenant_services
 
 from .. import backtest, selectors, services
@@ -48,6 +51,8 @@ from .types import (
     MatchType,
     Reason,
     ReconcileResult,
+    RemittanceAdviceImportResult,
+    RemittanceAdviceInput,
     TenantSettingsInput,
     TenantSettingsType,
     WriteOffReasonEnum,
@@ -56,6 +61,7 @@ from .types import (
 )
 
 IMPORT_FIELD = "importBankTransactions"
+ADVICE_FIELD = "createRemittanceAdvice"
 
 
 class Atomic(FieldExtension):
@@ -295,6 +301,47 @@ class Mutation:
     def delete_invoice(self, info: Info, id: uuid.UUID) -> DeleteResult:
         invoice_services.invoice_delete(invoice_id=id, actor=info.context.user)
         return DeleteResult(id=id, deleted=True)
+
+    @write_mutation(
+        description="Store a remittance advice (what one payment pays), all or nothing. Idempotent per key "
+        "like the imports; the same advice sent again is not stored twice (`duplicates`: 1)."
+    )
+    def create_remittance_advice(
+        self, info: Info, idempotency_key: str, advice: RemittanceAdviceInput
+    ) -> RemittanceAdviceImportResult:
+        key = _idempotency_key(idempotency_key)
+        parsed = remittance_services.api_advice(
+            payment_reference=advice.payment_reference,
+            amount=advice.amount,
+            currency=advice.currency,
+            lines=[(line.invoice_number, line.amount, line.discount) for line in advice.lines],
+            payer_name=advice.payer_name,
+            payer_account=advice.payer_account,
+            end_to_end_id=advice.end_to_end_id,
+            payment_date=advice.payment_date,
+        )
+        request = info.context.request
+        fingerprint = request_fingerprint(
+            "POST", f"{request.path}#{ADVICE_FIELD}", canonical_json(dataclasses.asdict(parsed))
+        )
+
+        def action() -> tuple[int, Any]:
+            result = remittance_services.advices_import(
+                advices=[parsed],
+                source=AdviceFormat.API,
+                channel=AdviceChannel.GRAPHQL,
+                actor=info.context.user,
+            )
+            return 201, result.as_response()
+
+        outcome = run_idempotent(key=key, fingerprint=fingerprint, action=action)
+        body = outcome.body
+        return RemittanceAdviceImportResult(
+            imported=body["imported"],
+            duplicates=body["duplicates"],
+            advice_ids=[uuid.UUID(pk) for pk in body["advices"]],
+            replayed=outcome.replayed,
+        )
 
     @write_mutation(
         description=(

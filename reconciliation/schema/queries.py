@@ -39,6 +39,7 @@ from common.finance.terms import PaymentTerms, TermsError, check_terms
 from invoices import selectors as invoice_selectors
 from jobs import selectors as job_selectors
 from jobs.models import JobKind
+from remittances import selectors as remittance_selectors
 from tenants import selectors as tenant_selectors
 from tenants.models import MAX_DATE_WINDOW_DAYS
 
@@ -56,6 +57,7 @@ from .types import (
     PairScore,
     Reason,
     ReconciliationRunType,
+    RemittanceAdviceType,
     ScoredAllocation,
     ScoredProposal,
     ScoreInvoiceInput,
@@ -500,6 +502,16 @@ class Query:
     @read_field(description="Shadow mode's flags (wouldAutoConfirm) against what people decided since.")
     def shadow_precision(self) -> ShadowPrecisionType:
         return shadow_precision_type(backtest.shadow_precision())
+    @read_field(description="Remittance advices (what payers say their payments pay), newest first.")
+    def remittance_advices(
+        self, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RemittanceAdviceType]:
+        advices = remittance_selectors.advice_list().prefetch_related("lines")
+        return paginate(advices, first=first, after=after)
+
+    @read_field()
+    def remittance_advice(self, id: uuid.UUID) -> RemittanceAdviceType:
+        return remittance_selectors.advice_get(id)  # type: ignore[return-value]
 
     @read_field(description="The tenant's settings (default currency, auto-confirmation, fee tolerance).")
     def tenant_settings(self) -> TenantSettingsType:

@@ -23,8 +23,9 @@ from strawberry.scalars import JSON
 
 from api.graphql import money
 from banking.schema import TransactionStatusEnum
-from common.finance import AmountError, exact_decimal
+from common.finance import AmountError, exact_decimal, quantize
 from invoices.models import EvidenceKind, Invoice, InvoiceKind, InvoiceStatus, Vendor, VendorLearnedEvidence
+from remittances.models import RemittanceAdvice, RemittanceAdviceLine
 from tenants.models import WriteOffReason
 
 from ..models import Match, MatchAllocation, MatchShape, MatchStatus, ReconciliationRun
@@ -341,6 +342,76 @@ class ReconciliationRunType:
     )
     duration_ms: strawberry.auto
     created_at: strawberry.auto
+
+
+@strawberry_django.type(RemittanceAdviceLine, name="RemittanceAdviceLine")
+class RemittanceAdviceLineType:
+    position: strawberry.auto
+    invoice_number: strawberry.auto
+    invoice_id: uuid.UUID | None = strawberry_django.field(
+        description="The invoice whose number is exactly this one (the engine also reads numbers written "
+        "otherwise when a run reads the advice)."
+    )
+
+    @strawberry.field(description="Paid for this invoice, in the advice's currency.")
+    def amount(self, root: RemittanceAdviceLine) -> Decimal:
+        return quantize(root.amount, root.advice.currency)
+
+    @strawberry.field(description="Deducted by the payer (cash discount), in the advice's currency.")
+    def discount(self, root: RemittanceAdviceLine) -> Decimal:
+        return quantize(root.discount, root.advice.currency)
+
+
+@strawberry_django.type(RemittanceAdvice, name="RemittanceAdvice")
+class RemittanceAdviceType:
+    id: strawberry.auto
+    source: str = strawberry_django.field(description="camt054, csv or api")
+    channel: str = strawberry_django.field(description="api, file, graphql, admin or command")
+    payer_name: strawberry.auto
+    payer_account: strawberry.auto
+    payment_reference: strawberry.auto
+    end_to_end_id: strawberry.auto
+    currency: strawberry.auto
+    payment_date: strawberry.auto
+    line_count: strawberry.auto
+    file_name: strawberry.auto
+    created_at: strawberry.auto
+    amount: Decimal = money("amount", description="The payment's total (the lines' sum).")
+
+    @strawberry.field(description="The invoices the advice lists, in its order.")
+    def lines(self, root: RemittanceAdvice) -> list[RemittanceAdviceLineType]:
+        # Prefetched by the queries (``remittance_selectors.advice_get`` and the page's prefetch),
+        # in position order; each line's advice is the prefetching row (no query per line).
+        return list(root.lines.all())  # type: ignore[arg-type]
+
+
+@strawberry.input(description="One invoice of a remittance advice.")
+class RemittanceAdviceLineInput:
+    invoice_number: str
+    amount: Decimal = strawberry.field(description="Paid for this invoice, in the advice's currency.")
+    discount: Decimal | None = strawberry.field(default=None, description="Deducted by the payer; default 0.")
+
+
+@strawberry.input(description="A remittance advice: what one payment pays (same fields as the REST API).")
+class RemittanceAdviceInput:
+    payment_reference: str = strawberry.field(description="What the payment quotes (advice or run number).")
+    amount: Decimal = strawberry.field(description="The payment's total: the sum of the lines' amounts.")
+    currency: str
+    lines: list[RemittanceAdviceLineInput]
+    payer_name: str | None = None
+    payer_account: str | None = None
+    end_to_end_id: str | None = None
+    payment_date: dt.date | None = None
+
+
+@strawberry.type
+class RemittanceAdviceImportResult:
+    imported: int
+    duplicates: int
+    advice_ids: list[uuid.UUID] = strawberry.field(description="The advice, stored now or already before.")
+    replayed: bool = strawberry.field(
+        description="True when this is the stored result of an earlier call with the same key."
+    )
 
 
 # --- Pages (keyset cursors over created_at, id; newest first) ------------------------------------

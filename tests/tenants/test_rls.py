@@ -209,6 +209,14 @@ TENANT_REFERENCES = [
     ("banking_internaltransfer", "incoming_id", "transfer", "banking_banktransaction", "leg_in"),
     ("jobs_jobinput", "job_id", "job_input", "jobs_job", "job"),
     ("invoices_vendorlearnedevidence", "vendor_id", "learned_evidence", "invoices_vendor", "vendor"),
+    (
+        "remittances_remittanceadviceline",
+        "advice_id",
+        "advice_line",
+        "remittances_remittanceadvice",
+        "advice",
+    ),
+    ("remittances_remittanceadviceline", "invoice_id", "advice_line", "invoices_invoice", "advised_invoice"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
 # What a copied row must change to pass the table's unique keys (SQL expressions).

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemittancesConfig(AppConfig):
+    name = "remittances"
+    verbose_name = "Remittance advices"
