@@ -37,6 +37,8 @@ from banking.statements import (
     iter_statement,
 )
 from common.finance import AMOUNT_LIMIT, exact_decimal, fits_minor_units
+from events.models import EventType
+from events.services import event_record
 from tenants import limits
 from tenants.audit import Actor
 from tenants.context import require_tenant_id
@@ -286,6 +288,21 @@ def transactions_import(
     batch.imported_count = imported
     batch.duplicate_count = received - imported
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
+    event_record(
+        EventType.IMPORT_COMPLETED,
+        {
+            "kind": "bank_transactions",
+            "import_batch_id": str(batch.id),
+            "source": source,
+            "file_name": file_name,
+            "file_format": file_format,
+            "received": received,
+            "imported": imported,
+            "duplicates": received - imported,
+        },
+        object_type="import_batch",
+        object_id=batch.id,
+    )
     analyze_if_stale(BankTransaction, rows_added=imported)
     return ImportResult(
         batch=batch,

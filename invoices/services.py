@@ -19,6 +19,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
+from events.models import EventType
+from events.services import event_record
 from tenants import limits
 from tenants.audit import Actor, audit_record
 from tenants.errors import Conflict, InvalidInput, NotFound, is_foreign_key_violation, violated_constraint
@@ -693,5 +695,16 @@ def invoice_bulk_import(
         flush()
     if progress is not None:
         progress(result.rows)
+    event_record(
+        EventType.IMPORT_COMPLETED,
+        {
+            "kind": "invoices",
+            "rows": result.rows,
+            "created": result.created,
+            "skipped_existing": len(result.skipped_existing),
+            "vendors_created": result.vendors_created,
+        },
+        object_type="invoice_import",
+    )
     analyze_if_stale(Invoice, rows_added=result.created)
     return result

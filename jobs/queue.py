@@ -51,7 +51,16 @@ from tenants.problems import problem_body
 
 from .models import FINISHED_STATUSES, Job, JobStatus
 
-__all__ = ["JOBS_DATABASE", "JobCancelled", "JobOutcome", "RunningJob", "TenantTask", "app", "tenant_task"]
+__all__ = [
+    "JOBS_DATABASE",
+    "JobCancelled",
+    "JobOutcome",
+    "RunningJob",
+    "TenantTask",
+    "app",
+    "on_job_failed",
+    "tenant_task",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +243,30 @@ def _claim(tenant_uuid: uuid.UUID, job_id: uuid.UUID, queue_job_id: int | None) 
         )
 
 
+FailureListener = Callable[[Job, dict[str, Any], str], None]
+FAILURE_LISTENERS: list[FailureListener] = []
+"""Called with ``(job, problem, alias)`` when a tenant's job fails for good, inside the tenant's
+context on ``alias``, in the transaction that marks it failed (e.g. ``events`` records
+``import.failed``): what they write commits with the failure."""
+
+
+def on_job_failed(listener: FailureListener) -> FailureListener:
+    """Register a failure listener (see ``FAILURE_LISTENERS``); usable as a decorator."""
+    FAILURE_LISTENERS.append(listener)
+    return listener
+
+
+def notify_job_failed(job_id: uuid.UUID, problem: dict[str, Any], *, using: str) -> None:
+    """Call the failure listeners for the job (inside its tenant's context on ``using``)."""
+    if not FAILURE_LISTENERS:
+        return
+    job = Job.objects.using(using).filter(id=job_id).first()
+    if job is None:
+        return
+    for listener in FAILURE_LISTENERS:
+        listener(job, problem, using)
+
+
 def _finish_failed(running: RunningJob, *, status: str, error: dict[str, Any] | None, phase: str) -> None:
     alias = bookkeeping_database()
     with tenant_context(running.tenant_id, using=alias):
@@ -244,6 +277,8 @@ def _finish_failed(running: RunningJob, *, status: str, error: dict[str, Any] | 
             progress_phase=phase,
             progress_updated_at=timezone.now(),
         )
+        if status == JobStatus.FAILED:
+            notify_job_failed(running.id, error or {}, using=alias)
 
 
 def failure_problem(error: BaseException) -> dict[str, Any]:

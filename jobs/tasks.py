@@ -32,7 +32,7 @@ from tenants.idempotency import purge_expired_keys
 from tenants.models import Tenant
 
 from .models import FINISHED_STATUSES, Job, JobStatus
-from .queue import MAX_ATTEMPTS, TASKS
+from .queue import MAX_ATTEMPTS, TASKS, notify_job_failed
 from .queue import failure_problem as _failure_problem
 
 logger = logging.getLogger(__name__)
@@ -44,13 +44,16 @@ def _each_tenant() -> list[uuid.UUID]:
 
 
 def _mark_job(args: dict[str, Any], **fields: Any) -> None:
-    """Update the tenant's Job row named by a queue job's arguments (in that tenant's context)."""
+    """Update the tenant's Job row named by a queue job's arguments (in that tenant's context);
+    a job marked failed here also calls the failure listeners (jobs.queue.on_job_failed)."""
     try:
         tenant_id, job_id = uuid.UUID(str(args["tenant_id"])), uuid.UUID(str(args["job_id"]))
     except (KeyError, ValueError):
         return
     with tenant_context(tenant_id):
-        Job.objects.filter(id=job_id).exclude(status__in=FINISHED_STATUSES).update(**fields)
+        updated = Job.objects.filter(id=job_id).exclude(status__in=FINISHED_STATUSES).update(**fields)
+        if updated and fields.get("status") == JobStatus.FAILED:
+            notify_job_failed(job_id, fields.get("error") or {}, using="default")
 
 
 def retry_stalled(seconds_since_heartbeat: float) -> list[int]:

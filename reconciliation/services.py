@@ -25,6 +25,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from banking.models import BankTransaction, TransactionStatus
+from events.services import events_record
 from invoices.models import Invoice, InvoiceStatus
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
@@ -33,7 +34,7 @@ from tenants.ids import OrderedIds
 from tenants.memory import cyclic_gc_paused
 from tenants.selectors import tenant_default_currency
 
-from . import engine, selectors
+from . import engine, events, selectors
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
 # --- Serialising engine output --------------------------------------------------------------------
@@ -221,6 +222,7 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
         match_ids = _stage_proposals(staging, result.proposals)
         confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
         _write_run(staging, run)
+        settled = _settled_by_run(staging) if confirmed_ids else []
         staging.drop()
     candidates = [
         _candidate(match_id, proposal, auto_confirmed=match_id in confirmed_ids, currency_of=currency_of)
@@ -232,6 +234,12 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
     run.stats = {k: v for k, v in stats.items() if isinstance(v, int | float | str)}
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     run.save(update_fields=["proposals_count", "auto_confirmed_count", "stats", "duration_ms", "updated_at"])
+    confirmed = (
+        (match_id, proposal)
+        for match_id, proposal in zip(match_ids, result.proposals, strict=True)
+        if match_id in confirmed_ids
+    )
+    events_record(events.run_specs(run, confirmed=confirmed, settled=settled, currency_of=currency_of))
     return ReconcileResult(
         run_id=run.id,
         dry_run=False,
@@ -593,6 +601,21 @@ _WRITE_RUN = (
 )
 
 
+# The invoices a run's auto-confirmations paid in full (an invoice already paid takes no more).
+_SETTLED_BY_RUN = """
+SELECT i.id, i.number, i.amount, i.amount_paid, i.currency, i.kind FROM invoices_invoice i
+WHERE i.tenant_id = %(tenant)s
+  AND i.id IN (SELECT b.id FROM {balances} b WHERE b.kind = 'invoice' AND b.status = 'paid')
+ORDER BY i.id
+"""
+
+
+def _settled_by_run(staging: _RunStaging) -> list[events.SettledRow]:
+    """The invoices this run settled, for their ``invoice.settled`` events."""
+    staging.execute(_SETTLED_BY_RUN, {"tenant": require_tenant_id()})
+    return list(staging.cursor.fetchall())
+
+
 def transaction_start() -> Any:
     """``now()``: the current transaction's start time, as PostgreSQL stamps rows with it."""
     with connection.cursor() as cursor:
@@ -726,10 +749,23 @@ def _confirm(match: Match, *, actor: Actor, auto: bool) -> Match:
             raise Conflict(f"{_invoice_subject(invoice)} would be paid more than its amount.")
         bank_transaction.allocated_amount += allocation.amount
         invoice.amount_paid += allocation.invoice_amount
+    unpaid = {pk for pk, invoice in invoices.items() if invoice.status != InvoiceStatus.PAID}
     _save_balances(transactions, invoices)
     match.auto = auto
     action = "match.auto_confirmed" if auto else "match.confirmed"
-    return _decide(match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action=action)
+    match = _decide(match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action=action)
+    settled = [
+        (i.pk, i.number, i.amount, i.amount_paid, i.currency, i.kind)
+        for pk, i in sorted(invoices.items())
+        if pk in unpaid and i.status == InvoiceStatus.PAID
+    ]
+    events_record(
+        [
+            events.match_decision_spec(match),
+            *events.invoices_settled_specs(settled, run_id=match.run_id, match_id=match.pk),
+        ]
+    )
+    return match
 
 
 @transaction.atomic
@@ -749,9 +785,11 @@ def match_reject(*, match_id: uuid.UUID, actor: Actor) -> Match:
     match = _locked_match(match_id)
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"Only proposed matches can be rejected; this one is {match.status}.")
-    return _decide(
+    match = _decide(
         match, actor=actor, status=MatchStatus.REJECTED, stamp="rejected_at", action="match.rejected"
     )
+    events_record([events.match_decision_spec(match)])
+    return match
 
 
 @transaction.atomic
@@ -766,7 +804,9 @@ def match_undo(*, match_id: uuid.UUID, actor: Actor) -> Match:
         transactions[allocation.transaction_id].allocated_amount -= allocation.amount
         invoices[allocation.invoice_id].amount_paid -= allocation.invoice_amount
     _save_balances(transactions, invoices)
-    return _decide(match, actor=actor, status=MatchStatus.UNDONE, stamp="undone_at", action="match.undone")
+    match = _decide(match, actor=actor, status=MatchStatus.UNDONE, stamp="undone_at", action="match.undone")
+    events_record([events.match_decision_spec(match)])
+    return match
 
 
 def explain_pair(*, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> engine.PairScore:

@@ -27,6 +27,11 @@ Why these numbers:
 * ``ALIASES_PER_VENDOR`` 20: the other names a vendor appears under on statements; a handful
   in practice. With 50 (the API's earlier bound) one vendor could hold 10,000 characters of
   aliases, and a page of 500 vendors 30 MB; with 20 a full page fits the GraphQL cost limit.
+* ``WEBHOOK_URL`` 2,000: a webhook endpoint's URL (the de-facto limit of browsers and proxies;
+  real ones are far shorter). ``WEBHOOK_ERROR`` 500 and ``WEBHOOK_RESPONSE_EXCERPT`` 1,000: what
+  a delivery attempt keeps of a failure and of the receiver's answer (enough to debug, bounded
+  whatever the receiver sends). ``WEBHOOK_ENDPOINTS_PER_TENANT`` 20: every event is written once
+  per subscribed endpoint, so the number bounds the work an event costs.
 
 Existing columns kept their historic bounds (a migration narrowing a column could refuse rows
 already stored); the two free texts that had none, both descriptions, got a CHECK constraint
@@ -47,6 +52,10 @@ RETURN_REASON = 16
 FILE_NAME = 255
 SEARCH = 200
 ALIASES_PER_VENDOR = 20
+WEBHOOK_URL = 2_000
+WEBHOOK_ERROR = 500
+WEBHOOK_RESPONSE_EXCERPT = 1_000
+WEBHOOK_ENDPOINTS_PER_TENANT = 20
 
 
 def too_long_message(limit: int) -> str:
