@@ -12,7 +12,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSource
+from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.services import new_secret
 from invoices.models import Invoice, Vendor
+from jobs.models import Job, JobKind, JobStatus
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -68,6 +71,21 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
+        job = Job.objects.create(kind=JobKind.PROBE, status=JobStatus.SUCCEEDED, params={"seed": True})
+        endpoint = WebhookEndpoint.objects.create(
+            url=f"https://erp.{tenant.name.split()[0].lower()}.example.com/hooks",
+            event_types=[EventType.MATCH_CONFIRMED],
+            secret=new_secret(),
+        )
+        event = Event.objects.create(
+            type=EventType.MATCH_CONFIRMED, object_type="match", object_id=match.id, data={"match_id": str(match.id)}
+        )
+        delivery = WebhookDelivery.objects.create(
+            event=event, endpoint=endpoint, status=DeliveryStatus.SUCCEEDED, attempt_count=1
+        )
+        attempt = WebhookAttempt.objects.create(
+            delivery=delivery, number=1, url=endpoint.url, succeeded=True, response_code=200, latency_ms=12
+        )
     return {
         "run": run,
         "match": match,
@@ -79,4 +97,9 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "transaction": transaction,
         "idempotency_key": key,
         "invitation": invitation,
+        "job": job,
+        "webhook": endpoint,
+        "event": event,
+        "delivery": delivery,
+        "attempt": attempt,
     }

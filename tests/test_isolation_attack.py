@@ -90,6 +90,8 @@ def a_ids(world_a) -> dict[str, str]:
         "import_batch_id": str(seeded["batch"].id),
         "user_id": str(world_a.viewer.pk),
         "invitation_id": str(seeded["invitation"].id),
+        "webhook_id": str(seeded["webhook"].id),
+        "event_id": str(seeded["event"].id),
     }
 
 

@@ -195,6 +195,9 @@ TENANT_REFERENCES = [
         "transaction",
     ),
     ("reconciliation_matchallocation", "invoice_id", "allocation", "invoices_invoice", "invoice"),
+    ("events_webhookdelivery", "event_id", "delivery", "events_event", "event"),
+    ("events_webhookdelivery", "endpoint_id", "delivery", "events_webhookendpoint", "webhook"),
+    ("events_webhookattempt", "delivery_id", "attempt", "events_webhookdelivery", "delivery"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
 # Columns a copied row must change to pass the table's unique keys.
