@@ -78,7 +78,10 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             secret=new_secret(),
         )
         event = Event.objects.create(
-            type=EventType.MATCH_CONFIRMED, object_type="match", object_id=match.id, data={"match_id": str(match.id)}
+            type=EventType.MATCH_CONFIRMED,
+            object_type="match",
+            object_id=match.id,
+            data={"match_id": str(match.id)},
         )
         delivery = WebhookDelivery.objects.create(
             event=event, endpoint=endpoint, status=DeliveryStatus.SUCCEEDED, attempt_count=1
