@@ -242,8 +242,8 @@ class ResendOutputSerializer(serializers.Serializer):
 
 
 class EventResendApi(_OwnersOnly):
-    """``POST events/{event_id}/resend``: deliver it again (202): to ``endpoint_id``, or to every
-    active endpoint of its type. Receivers get the same ``webhook-id`` (deduplication)."""
+    """``POST events/{event_id}/resend``: deliver it again (202): to ``endpoint_id``, or with ``{}``
+    to every active endpoint of its type. Receivers get the same ``webhook-id`` (deduplication)."""
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
@@ -253,7 +253,7 @@ class EventResendApi(_OwnersOnly):
 
     @extend_schema(tags=TAGS, request=InputSerializer, responses={202: ResendOutputSerializer})
     def post(self, request: Request, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Response:
-        data = self.InputSerializer(data=json_object_body(request, required=False))
+        data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         deliveries = services.event_resend(event_id=event_id, actor=request.user, **data.validated_data)
         for delivery in deliveries:
