@@ -11,7 +11,7 @@ receiver answers (it may take ``WEBHOOK_TIMEOUT_SECONDS``):
    state, and, after a failure, the next attempt's job (deferred in the same transaction), at
    ``WEBHOOK_RETRY_BASE_SECONDS`` x 2^(n-1) (at most ``WEBHOOK_RETRY_MAX_DELAY_SECONDS``, +-10 %
    so retries of many deliveries spread out), until ``WEBHOOK_RETRY_WINDOW_HOURS`` after the
-   delivery was created: then it has failed.
+   delivery was created (or ``MAX_ATTEMPTS``): then it has failed.
 
 Signing follows Standard Webhooks with its reference implementation (``standardwebhooks``):
 headers ``webhook-id`` (the event's id, the same on every attempt and resend, for receivers'
@@ -41,6 +41,10 @@ from .network import HttpOutcome, post
 from .services import deliveries_defer
 
 logger = logging.getLogger(__name__)
+
+# Attempts of one delivery at most, whatever the settings make of the window (the default
+# schedule needs about 16 for 24 hours): bounds what a delivery's page lists.
+MAX_ATTEMPTS = 20
 
 
 def event_body(event: Event) -> bytes:
@@ -78,6 +82,8 @@ def signed_headers(
 
 def next_attempt_at(delivery: WebhookDelivery, attempts: int, now: dt.datetime) -> dt.datetime | None:
     """When to try again after ``attempts`` failed attempts; None once the retry window is over."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
     delay = min(
         settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 30),
         settings.WEBHOOK_RETRY_MAX_DELAY_SECONDS,

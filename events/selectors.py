@@ -36,16 +36,20 @@ def event_list(*, type: str | None = None, object_id: uuid.UUID | None = None) -
     return events
 
 
-def deliveries_with_attempts() -> Prefetch:
-    """An event's deliveries (newest first) with their endpoint's URL and every attempt."""
-    return Prefetch(
-        "deliveries",
-        queryset=WebhookDelivery.objects.select_related("endpoint")
+def delivery_list() -> QuerySet[WebhookDelivery]:
+    """Deliveries (newest first) with their endpoint's URL and every attempt, in order."""
+    return (
+        WebhookDelivery.objects.select_related("endpoint")
         .order_by("-created_at", "-id")
         .prefetch_related(
             Prefetch("attempts", queryset=WebhookAttempt.objects.order_by("number", "created_at"))
-        ),
+        )
     )
+
+
+def deliveries_with_attempts() -> Prefetch:
+    """An event's deliveries as ``delivery_list`` gives them."""
+    return Prefetch("deliveries", queryset=delivery_list())
 
 
 def event_get(*, event_id: uuid.UUID) -> Event:

@@ -80,6 +80,9 @@ from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from banking.models import BankTransaction
+from events.delivery import MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS
+from events.models import Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.services import MAX_DELIVERIES_PER_ENDPOINT, MAX_LISTED
 from invoices.models import Invoice, Vendor
 from tenants import limits
 
@@ -147,6 +150,13 @@ LIST_BOUNDS: dict[str, Any] = {
     "Candidate.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.reasons": _REASONS_PER_PROPOSAL,
     "ScoredProposal.autoConfirmBlockers": _BLOCKERS_PER_PROPOSAL,
+    "WebhookEndpointPage.items": ROWS,
+    "EventPage.items": ROWS,
+    "WebhookEndpoint.eventTypes": len(EventType),
+    # Every endpoint, each delivered once and resent up to the bound (events.services).
+    "Event.deliveries": limits.WEBHOOK_ENDPOINTS_PER_TENANT * MAX_DELIVERIES_PER_ENDPOINT,
+    "WebhookDelivery.attempts": MAX_WEBHOOK_ATTEMPTS,
+    "Mutation.resendEvent": limits.WEBHOOK_ENDPOINTS_PER_TENANT,
 }
 
 # Fields whose argument says how many rows their lists hold, with the resolver's maximum.
@@ -159,6 +169,8 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
     "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
+    "Query.webhookEndpoints": ("first", MAX_PAGE_SIZE),
+    "Query.events": ("first", MAX_PAGE_SIZE),
 }
 _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Invoice": Invoice,
@@ -166,6 +178,10 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "BankTransaction": BankTransaction,
     "Match": Match,
     "ReconciliationRun": ReconciliationRun,
+    "WebhookEndpoint": WebhookEndpoint,
+    "Event": Event,
+    "WebhookDelivery": WebhookDelivery,
+    "WebhookAttempt": WebhookAttempt,
 }
 # Texts that are not model columns. Engine messages quote excerpts of numbers, names and
 # descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its
@@ -177,6 +193,9 @@ _OTHER_TEXT_BOUNDS = {
     "ScoredAllocation.invoiceId": limits.NAME,
     "ScoredAllocation.transactionId": limits.NAME,
     "ReconciliationRun.settingsUsed": 500,
+    # An event lists at most MAX_LISTED items of ~250 characters (an invoice or a match).
+    "Event.data": MAX_LISTED * 250,
+    "WebhookDelivery.endpointUrl": limits.WEBHOOK_URL,
 }
 
 
