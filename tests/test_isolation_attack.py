@@ -283,6 +283,15 @@ def test_graphql_attack(attack):
         ("mutation($id: UUID!) { rejectMatch(id: $id) { id } }", ids["match_id"]),
         ("mutation($id: UUID!) { undoMatch(id: $id) { id } }", ids["match_id"]),
         ("mutation($id: UUID!) { deleteInvoice(id: $id) { id } }", ids["invoice_id"]),
+        ("query($id: UUID!) { webhookEndpoint(id: $id) { id url } }", ids["webhook_id"]),
+        ("query($id: UUID!) { event(id: $id) { id data } }", ids["event_id"]),
+        ("mutation($id: UUID!) { rotateWebhookSecret(id: $id) { secret } }", ids["webhook_id"]),
+        ("mutation($id: UUID!) { deleteWebhookEndpoint(id: $id) { id } }", ids["webhook_id"]),
+        ("mutation($id: UUID!) { resendEvent(id: $id) { id } }", ids["event_id"]),
+        (
+            "mutation($id: UUID!) { updateWebhookEndpoint(id: $id, input: {active: false}) { id } }",
+            ids["webhook_id"],
+        ),
     ]
     for query, value in lookups:
         body = _graphql(client, world_b.tenant.id, query, {"id": value}).json()
@@ -299,6 +308,9 @@ def test_graphql_attack(attack):
     assert explain.get("errors")
     listing = _graphql(client, world_b.tenant.id, "{ invoices { totalCount edges { node { id } } } }").json()
     assert ids["invoice_id"] not in json.dumps(listing)
+    hooks = _graphql(client, world_b.tenant.id, "{ webhookEndpoints { items { id url } } events { items { id } } }")
+    assert ids["webhook_id"] not in hooks.content.decode() and ids["event_id"] not in hooks.content.decode()
+    assert "erp.acme" not in hooks.content.decode() and "erp.beta" in hooks.content.decode()
     assert a_snapshot(world_a) == before
 
 
