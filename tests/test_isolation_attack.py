@@ -308,7 +308,9 @@ def test_graphql_attack(attack):
     assert explain.get("errors")
     listing = _graphql(client, world_b.tenant.id, "{ invoices { totalCount edges { node { id } } } }").json()
     assert ids["invoice_id"] not in json.dumps(listing)
-    hooks = _graphql(client, world_b.tenant.id, "{ webhookEndpoints { items { id url } } events { items { id } } }")
+    hooks = _graphql(
+        client, world_b.tenant.id, "{ webhookEndpoints { items { id url } } events { items { id } } }"
+    )
     assert ids["webhook_id"] not in hooks.content.decode() and ids["event_id"] not in hooks.content.decode()
     assert "erp.acme" not in hooks.content.decode() and "erp.beta" in hooks.content.decode()
     assert a_snapshot(world_a) == before

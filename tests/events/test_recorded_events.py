@@ -1,0 +1,180 @@
+"""Which events the changes record, in their own transaction, and how large runs stay bounded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from events import services as event_services
+from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery
+from events.services import endpoint_create, event_record
+from events.tasks import events_purge_older_than
+from reconciliation import events as run_events
+from reconciliation import services
+from reconciliation.models import Match, MatchStatus
+from tenants.context import tenant_context
+from tenants.errors import Conflict
+from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+
+pytestmark = pytest.mark.django_db
+
+IBAN = "DE89370400440532013000"
+INVOICE_FIXTURES = Path(__file__).resolve().parents[1] / "invoices" / "fixtures"
+
+
+def _events(world, type_=None) -> list[Event]:
+    with tenant_context(world.tenant.id):
+        events = Event.objects.order_by("created_at", "id")
+        return list(events.filter(type=type_) if type_ else events)
+
+
+def _paid_by_reference(world, count: int) -> None:
+    """``count`` invoices and their payments, each auto-confirmed by a run (reference + IBAN)."""
+    vendor = make_vendor(world.tenant, iban=IBAN)
+    for n in range(count):
+        make_invoice(world.tenant, amount=f"{100 + n}.00", number=f"INV-{5000 + n}", vendor=vendor)
+        make_transaction(
+            world.tenant,
+            amount=f"{100 + n}.00",
+            description=f"Payment INV-{5000 + n}",
+            counterparty_name=vendor.name,
+            counterparty_account=IBAN,
+        )
+
+
+def test_a_run_records_its_events_bounded_lists_and_every_settled_invoice_once(world_a, monkeypatch):
+    monkeypatch.setattr(event_services, "MAX_LISTED", 2)
+    monkeypatch.setattr(run_events, "MAX_LISTED", 2)
+    _paid_by_reference(world_a, 3)
+    result = services.reconcile(world_a.tenant.id, source="test")
+    assert result.auto_confirmed == 3
+    types = [event.type for event in _events(world_a)]
+    assert types == [
+        EventType.MATCH_AUTO_CONFIRMED,
+        EventType.INVOICE_SETTLED,
+        EventType.INVOICE_SETTLED,
+        EventType.RECONCILIATION_COMPLETED,
+    ]
+    [auto] = _events(world_a, EventType.MATCH_AUTO_CONFIRMED)
+    assert auto.data["count"] == 3 and auto.data["truncated"] is True and len(auto.data["matches"]) == 2
+    assert auto.data["matches_url"] == (
+        f"/v1/tenants/{world_a.tenant.id}/matches?run_id={result.run_id}&status=confirmed"
+    )
+    settled = [
+        invoice for event in _events(world_a, EventType.INVOICE_SETTLED) for invoice in event.data["invoices"]
+    ]
+    assert sorted(invoice["number"] for invoice in settled) == ["INV-5000", "INV-5001", "INV-5002"]
+    assert {invoice["amount"] for invoice in settled} == {"100.00", "101.00", "102.00"}
+    [completed] = _events(world_a, EventType.RECONCILIATION_COMPLETED)
+    assert completed.data["auto_confirmed_count"] == 3 and completed.data["invoices_settled_count"] == 3
+    assert completed.object_id == result.run_id
+
+
+def test_a_dry_run_records_nothing(world_a):
+    _paid_by_reference(world_a, 1)
+    services.reconcile(world_a.tenant.id, dry_run=True, source="test")
+    assert _events(world_a) == []
+
+
+def test_decisions_record_their_events_and_a_refused_decision_none(world_a):
+    make_invoice(world_a.tenant, amount="80.00")
+    make_transaction(world_a.tenant, amount="80.00", description="Transfer")
+    result = services.reconcile(world_a.tenant.id, source="test")
+    [candidate] = result.candidates
+    assert not candidate.auto_confirmed
+    with tenant_context(world_a.tenant.id):
+        services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)
+        with pytest.raises(Conflict):
+            services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)
+        services.match_undo(match_id=candidate.match_id, actor=world_a.accountant)
+    types = [event.type for event in _events(world_a)]
+    assert types == [
+        EventType.RECONCILIATION_COMPLETED,
+        EventType.MATCH_CONFIRMED,
+        EventType.INVOICE_SETTLED,
+        EventType.MATCH_UNDONE,
+    ]
+    confirmed = _events(world_a, EventType.MATCH_CONFIRMED)[0]
+    assert confirmed.object_id == candidate.match_id
+    assert confirmed.data["decided_by_id"] == world_a.accountant.pk
+    assert confirmed.data["allocations"][0]["amount"] == "80.00"
+    settled = _events(world_a, EventType.INVOICE_SETTLED)[0]
+    assert (
+        settled.data["match_id"] == str(candidate.match_id)
+        and settled.data["invoices"][0]["status"] == "paid"
+    )
+
+
+def test_a_partial_payment_settles_nothing(world_a):
+    with tenant_context(world_a.tenant.id):
+        from tenants.models import TenantSettings
+
+        TenantSettings.objects.update(auto_confirm_threshold=None)
+    make_invoice(world_a.tenant, amount="100.00", number="INV-7")
+    make_transaction(world_a.tenant, amount="40.00", description="Part payment INV-7")
+    result = services.reconcile(world_a.tenant.id, source="test")
+    with tenant_context(world_a.tenant.id):
+        for candidate in result.candidates:
+            services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)
+        assert Match.objects.filter(status=MatchStatus.CONFIRMED).exists()
+    assert _events(world_a, EventType.MATCH_CONFIRMED)
+    assert _events(world_a, EventType.INVOICE_SETTLED) == []
+
+
+def test_imports_record_import_completed(world_a, api_client_for):
+    response = api_client_for(world_a.accountant).post(
+        f"/v1/tenants/{world_a.tenant.id}/bank-transactions/import",
+        {"transactions": [{"amount": "10.00", "date": "2024-03-01", "external_id": "x-1"}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="events-1",
+    )
+    assert response.status_code == 201, response.content
+    [event] = _events(world_a, EventType.IMPORT_COMPLETED)
+    assert event.data["kind"] == "bank_transactions" and event.data["imported"] == 1
+    assert str(event.object_id) == response.json()["batch_id"]
+    call_command(
+        "import_invoices", str(INVOICE_FIXTURES / "erp_export.csv"), "--tenant", str(world_a.tenant.id)
+    )
+    invoices = [e for e in _events(world_a, EventType.IMPORT_COMPLETED) if e.data["kind"] == "invoices"]
+    assert len(invoices) == 1 and invoices[0].data["created"] > 0
+
+
+def test_recording_writes_a_fixed_number_of_statements_whatever_the_events(world_a):
+    from django.test.utils import CaptureQueriesContext
+
+    with tenant_context(world_a.tenant.id):
+        for n in range(3):
+            endpoint_create(url=f"https://erp.example.com/{n}", event_types=list(EventType.values))
+        specs = [
+            event_services.EventSpec(type=EventType.INVOICE_SETTLED, data={"n": n}, object_type="x")
+            for n in range(50)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            event_services.events_record(specs)
+        assert WebhookDelivery.objects.count() == 150
+    # events, endpoints, deliveries, queue jobs (one batch)
+    assert len(queries.captured_queries) == 4, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def test_the_purge_removes_finished_events_past_retention_only(world_a):
+    with tenant_context(world_a.tenant.id):
+        endpoint, _ = endpoint_create(url="https://erp.example.com/hooks", event_types=list(EventType.values))
+        old_done = event_record(EventType.MATCH_CONFIRMED, {}, object_type="match")
+        old_pending = event_record(EventType.MATCH_REJECTED, {}, object_type="match")
+        recent = event_record(EventType.MATCH_UNDONE, {}, object_type="match")
+        done = WebhookDelivery.objects.get(event=old_done)
+        WebhookDelivery.objects.filter(id=done.id).update(status=DeliveryStatus.SUCCEEDED)
+        WebhookAttempt.objects.create(
+            delivery=done, number=1, url=endpoint.url, succeeded=True, response_code=200
+        )
+        long_ago = timezone.now() - dt.timedelta(days=40)
+        Event.objects.filter(id__in=[old_done.id, old_pending.id]).update(created_at=long_ago)
+    assert events_purge_older_than(30) == 1
+    with tenant_context(world_a.tenant.id):
+        assert set(Event.objects.values_list("id", flat=True)) == {old_pending.id, recent.id}
+        assert not WebhookAttempt.objects.exists()
