@@ -128,6 +128,8 @@ def own(world_a, api_client_for):
         "batch_id": str(seeded["batch"].id),
         "run_id": str(seeded["run"].id),
         "user_id": str(world_a.viewer.pk),
+        "webhook_id": str(seeded["webhook"].id),
+        "event_id": str(seeded["event"].id),
     }
     return world_a, api_client_for(world_a.owner), ids
 
