@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -47,7 +48,8 @@ class Event(TenantModel):
         max_length=32, help_text="What it is about: match, reconciliation_run, import_batch, job, invoice"
     )
     object_id = models.UUIDField(null=True, blank=True)
-    data = models.JSONField(help_text="The event's `data` member, as delivered.")
+    # Ids, amounts and times given as objects are written as text (DjangoJSONEncoder).
+    data = models.JSONField(encoder=DjangoJSONEncoder, help_text="The event's `data` member, as delivered.")
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]

@@ -16,14 +16,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import json
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from procrastinate import manager
@@ -61,10 +59,6 @@ class EventSpec:
     data: Mapping[str, Any]
     object_type: str
     object_id: uuid.UUID | None = None
-
-
-def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
 @functools.cache
@@ -109,7 +103,7 @@ def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list
             type=spec.type,
             object_type=spec.object_type,
             object_id=spec.object_id,
-            data=_jsonable(spec.data),
+            data=spec.data,
         )
         for seq, spec in enumerate(specs)
     ]

@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
         "MatchShapeEnum": "reconciliation.models.MatchShape",
         "RoleEnum": "tenants.models.Role",
         "InvitationStatusEnum": "tenants.models.InvitationStatus",
+        "EventTypeEnum": "events.models.EventType",
+        "DeliveryStatusEnum": "events.models.DeliveryStatus",
     },
 }
 

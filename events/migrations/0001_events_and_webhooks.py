@@ -11,6 +11,7 @@ tenant's context).
 """
 
 import django.contrib.postgres.fields
+import django.core.serializers.json
 import django.db.models.deletion
 import django.db.models.manager
 import tenants.models
@@ -73,7 +74,13 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("object_id", models.UUIDField(blank=True, null=True)),
-                ("data", models.JSONField(help_text="The event's `data` member, as delivered.")),
+                (
+                    "data",
+                    models.JSONField(
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        help_text="The event's `data` member, as delivered.",
+                    ),
+                ),
                 (
                     "tenant",
                     models.ForeignKey(
