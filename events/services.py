@@ -16,17 +16,20 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import json
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, transaction
 from django.utils import timezone
 from procrastinate import manager
 from procrastinate import tasks as queue_tasks
 from procrastinate.contrib.django.django_connector import DjangoConnector
+from psycopg.types.json import Jsonb
 
 from tenants import limits
 from tenants.audit import Actor, actor_user, audit_record
@@ -86,16 +89,54 @@ def deliveries_defer(
     deferrer.batch_defer(*arguments)
 
 
+# Rows are written with multi-row INSERT ... VALUES: Django's bulk_create sends several rows as
+# INSERT ... SELECT FROM unnest(...), which Citus may carry out by COPY into the shard, which RLS
+# refuses (see tenants.citus, "Moving staged rows"); VALUES rows go to the shard as an INSERT.
+_INSERT_CHUNK = 1_000
+
+
+def _insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, using: str) -> None:
+    """INSERT ``rows`` into ``table`` (a constant of this module) in chunks of ``_INSERT_CHUNK``."""
+    row_sql = "(" + ", ".join("%s" for _ in columns) + ")"
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[start : start + _INSERT_CHUNK]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - constants only
+                + ", ".join(row_sql for _ in chunk),
+                [value for row in chunk for value in row],
+            )
+
+
+def _deliveries_insert(deliveries: Sequence[WebhookDelivery], *, using: str) -> None:
+    now = timezone.now()
+    for delivery in deliveries:
+        delivery.created_at = delivery.updated_at = now
+    _insert_rows(
+        WebhookDelivery._meta.db_table,
+        ("id", "tenant_id", "event_id", "endpoint_id", "status", "attempt_count", "next_attempt_at",
+         "requested_by_id", "created_at", "updated_at"),
+        [
+            (d.id, d.tenant_id, d.event_id, d.endpoint_id, d.status, d.attempt_count, d.next_attempt_at,
+             d.requested_by_id, now, now)
+            for d in deliveries
+        ],
+        using=using,
+    )  # fmt: skip
+
+
 def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list[Event]:
     """Record events for the active tenant with their deliveries, in the caller's transaction.
 
-    Three statements whatever the number of events (events, deliveries, queue jobs), plus one
-    read of the tenant's active endpoints. ``using``: the connection of the caller's transaction.
+    Four statements whatever the number of events (events, a read of the tenant's active
+    endpoints, deliveries, queue jobs; more only past ``_INSERT_CHUNK`` rows). ``using``: the
+    connection of the caller's transaction.
     """
     if not specs:
         return []
     tenant_id = require_tenant_id()
     new_id = OrderedIds.new()  # ids grow with the order the events are recorded in
+    now = timezone.now()
     events = [
         Event(
             id=new_id(seq),
@@ -104,24 +145,41 @@ def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list
             object_type=spec.object_type,
             object_id=spec.object_id,
             data=spec.data,
+            created_at=now,
+            updated_at=now,
         )
         for seq, spec in enumerate(specs)
     ]
-    Event.objects.using(using).bulk_create(events)
+    _insert_rows(
+        Event._meta.db_table,
+        ("id", "tenant_id", "type", "object_type", "object_id", "data", "created_at", "updated_at"),
+        [
+            (e.id, tenant_id, e.type, e.object_type, e.object_id, Jsonb(e.data, dumps=_dumps), now, now)
+            for e in events
+        ],
+        using=using,
+    )
+    for event in events:
+        event._state.adding, event._state.db = False, using
     endpoints = list(
         WebhookEndpoint.objects.using(using).filter(active=True).values_list("id", "event_types")
     )
-    now = timezone.now()
     deliveries = [
-        WebhookDelivery(tenant_id=tenant_id, event=event, endpoint_id=endpoint_id, next_attempt_at=now)
+        WebhookDelivery(
+            id=uuid.uuid4(), tenant_id=tenant_id, event=event, endpoint_id=endpoint_id, next_attempt_at=now
+        )
         for event in events
         for endpoint_id, event_types in endpoints
         if event.type in event_types
     ]
     if deliveries:
-        WebhookDelivery.objects.using(using).bulk_create(deliveries)
+        _deliveries_insert(deliveries, using=using)
         deliveries_defer(deliveries, using=using)
     return events
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def event_record(
@@ -342,14 +400,18 @@ def event_resend(
     if not chosen:
         raise Conflict("The event cannot be resent: " + "; ".join(refusals) + ".")
     now = timezone.now()
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(
-                event=event, endpoint=endpoint, next_attempt_at=now, requested_by=actor_user(actor)
-            )
-            for endpoint in chosen
-        ]
-    )
+    deliveries = [
+        WebhookDelivery(
+            id=uuid.uuid4(),
+            tenant_id=event.tenant_id,
+            event=event,
+            endpoint=endpoint,
+            next_attempt_at=now,
+            requested_by=actor_user(actor),
+        )
+        for endpoint in chosen
+    ]
+    _deliveries_insert(deliveries, using="default")
     deliveries_defer(deliveries)
     audit_record(
         actor=actor,
