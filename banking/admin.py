@@ -21,6 +21,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.finance import format_money, quantize
+from jobs.admin import job_link
+from tenants import limits
 from tenants.admin_site import TenantAdminMixin, site
 from tenants.errors import DomainError
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
@@ -31,10 +34,6 @@ from .models import BankAccount, BankTransaction, ImportBatch, ImportSource, Tra
 from .statements import SUPPORTED_FORMATS
 
 FORMAT_LABELS = {"csv": "CSV", "ofx": "OFX / QFX", "camt053": "CAMT.053 (XML)", "mt940": "MT940"}
-
-
-def _money(amount: Any, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
 
 
 @admin.register(BankAccount, site=site)
@@ -69,7 +68,7 @@ class StatementUploadForm(forms.Form):
     account = forms.CharField(
         label="Account",
         required=False,
-        max_length=64,
+        max_length=limits.ACCOUNT,
         help_text="IBAN or account id when the file does not name the account (empty: default account).",
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
@@ -114,6 +113,7 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "duplicate_count",
         "created_by_name",
         "transactions_link",
+        "job_view",
     ]
     readonly_fields = fields
 
@@ -128,6 +128,10 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     def transactions_link(self, obj: ImportBatch) -> str:
         url = reverse("admin:banking_banktransaction_changelist") + f"?import_batch__id__exact={obj.pk}"
         return format_html('<a href="{}">{} new</a>', url, obj.imported_count)
+
+    @admin.display(description="Job")
+    def job_view(self, obj: ImportBatch) -> str:
+        return job_link("import_batch", obj.pk)
 
     def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
         tools = super().get_object_tools(request)
@@ -346,11 +350,11 @@ class BankTransactionAdmin(TenantAdminMixin, admin.ModelAdmin):
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: BankTransaction) -> str:
         css = "recon-credit" if obj.amount > 0 else "recon-debit"
-        return format_html('<span class="{}">{}</span>', css, _money(obj.amount, obj.currency))
+        return format_html('<span class="{}">{}</span>', css, format_money(obj.amount, obj.currency))
 
     @admin.display(description="Unallocated")
     def unallocated_display(self, obj: BankTransaction) -> str:
-        return _money(abs(obj.amount) - obj.allocated_amount, obj.currency)
+        return format_money(abs(obj.amount) - obj.allocated_amount, obj.currency)
 
     @admin.display(description="Description", ordering="description")
     def short_description(self, obj: BankTransaction) -> str:
@@ -385,7 +389,7 @@ class BankTransactionAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def export_queryset(self, request: HttpRequest, queryset: QuerySet[BankTransaction]) -> QuerySet:
         """The list export is the unmatched transactions (with the page's filters)."""
-        return queryset.filter(status=TransactionStatus.UNMATCHED)
+        return queryset.unmatched()
 
     def export_rows(self, queryset: QuerySet[BankTransaction]) -> tuple[list[str], Iterable[list[Any]]]:
         header = [
@@ -407,8 +411,8 @@ class BankTransactionAdmin(TenantAdminMixin, admin.ModelAdmin):
                 t.booking_date,
                 t.value_date,
                 t.currency,
-                t.amount,
-                abs(t.amount) - t.allocated_amount,
+                quantize(t.amount, t.currency),
+                quantize(abs(t.amount) - t.allocated_amount, t.currency),
                 t.counterparty_name,
                 t.counterparty_account,
                 t.description,

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings as django_settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -17,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from banking.statements import SUPPORTED_FORMATS
+from jobs.apis import JobOutputSerializer, job_response_body
+from jobs.services import job_enqueue_with_input
 from tenants import limits
 from tenants.errors import InvalidInput, unknown_field_errors
 from tenants.idempotency import (
@@ -39,7 +42,7 @@ from tenants.serializers import (
 )
 from tenants.uploads import upload_name
 
-from . import selectors, services
+from . import selectors, services, tasks
 from .models import ImportSource, TransactionStatus
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -135,9 +138,26 @@ def _idempotent_response(request: Request, body_bytes: bytes, action: Any) -> Re
     fingerprint = request_fingerprint(request.method or "POST", request.path, body_bytes)
     outcome = run_idempotent(key=key, fingerprint=fingerprint, action=action)
     response = Response(outcome.body, status=outcome.status)
+    if outcome.status == status.HTTP_202_ACCEPTED:  # a queued import: the body is its job
+        response["Location"] = outcome.body["url"]
     if outcome.replayed:
         response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _queued_import(
+    request: Request, task: Any, params: dict[str, Any], content: bytes, file_name: str
+) -> tuple[int, Any]:
+    """Store the upload with a job (banking/tasks.py) and answer 202 with the job."""
+    job = job_enqueue_with_input(
+        task=task, params=params, content=content, file_name=file_name, actor=request.user, source="api"
+    )
+    return status.HTTP_202_ACCEPTED, job_response_body(job, request, detail=False)
+
+
+def _is_large(size: int) -> bool:
+    """Imports from this size on run on a worker (IMPORT_ASYNC_MIN_BYTES)."""
+    return size >= django_settings.IMPORT_ASYNC_MIN_BYTES
 
 
 @extend_schema_field(AMOUNT_INPUT_SCHEMA)
@@ -187,7 +207,8 @@ class TransactionItemSerializer(StrictInputSerializer):
         required=False,
         allow_blank=True,
         max_length=limits.STRUCTURED_REFERENCE,
-        help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034",
+        help_text="Creditor reference, e.g. ISO 11649 RF18 5390 0754 7034 (stored without spaces); "
+        "when absent, a valid RF reference in the description is stored, as statement files do",
     )
 
 
@@ -235,7 +256,11 @@ class BankTransactionImportApi(APIView):
         )
 
     @extend_schema(
-        parameters=[IDEMPOTENCY_PARAMETER], request=InputSerializer, responses={201: ImportResultSerializer}
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=InputSerializer,
+        responses={201: ImportResultSerializer, 202: JobOutputSerializer},
+        description="A body of IMPORT_ASYNC_MIN_BYTES or more is stored and imported by a worker: 202 "
+        "with the job (`Location`); its items are validated there (a failed job carries the problem).",
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         data = json_object_body(request)
@@ -256,6 +281,18 @@ class BankTransactionImportApi(APIView):
             account = data.get("account")
             if account is not None and not isinstance(account, str):
                 raise InvalidInput("`account` must be a string.", errors={"account": ["expected a string"]})
+            if _is_large(len(body_bytes)):
+                if not isinstance(items, list):
+                    raise InvalidInput(
+                        "`transactions` must be an array.", errors={"transactions": ["expected an array"]}
+                    )
+                return _queued_import(
+                    request,
+                    tasks.transactions_import_job,
+                    {"account": account or ""},
+                    canonical_json({"transactions": items}),
+                    "",
+                )
             result = services.api_transactions_import(
                 items=items, created_by=request.user, default_account=account
             )
@@ -282,7 +319,9 @@ class BankStatementImportApi(APIView):
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER],
         request={"multipart/form-data": InputSerializer},
-        responses={201: ImportResultSerializer},
+        responses={201: ImportResultSerializer, 202: JobOutputSerializer},
+        description="A file of IMPORT_ASYNC_MIN_BYTES or more is stored and imported by a worker: 202 "
+        "with the job (`Location`), whose output is this 201's body without `transactions`.",
     )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         upload = request.FILES.get("file")
@@ -311,6 +350,20 @@ class BankStatementImportApi(APIView):
         )
 
         def action() -> tuple[int, Any]:
+            if _is_large(upload.size or 0):
+                # What can be refused without reading the file is refused now (400), not by the job.
+                if file_format and file_format not in SUPPORTED_FORMATS:
+                    raise InvalidInput(
+                        f"Unknown statement format {file_format!r}.",
+                        errors={"format": [f"choose one of {', '.join(SUPPORTED_FORMATS)}"]},
+                    )
+                problem = limits.text_problem(file_name, limits.FILE_NAME)
+                if problem is not None:
+                    raise InvalidInput(
+                        "The file name cannot be stored.", errors={"file": [f"File name: {problem}"]}
+                    )
+                params = {"file_format": file_format, "account": account, "import_source": ImportSource.FILE}
+                return _queued_import(request, tasks.statement_import_job, params, upload.read(), file_name)
             result = services.statement_import(
                 stream=upload,
                 file_name=file_name or "upload",

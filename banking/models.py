@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db.models.functions import Abs, Length
 from django.db.models.lookups import LessThanOrEqual
 
 from tenants import limits
-from tenants.models import TenantForeignKey, TenantModel
-from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from tenants.models import TenantForeignKey, TenantModel, TenantScopedManager
+from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, format_money
 
 
 class BankAccount(TenantModel):
@@ -71,6 +72,27 @@ class TransactionStatus(models.TextChoices):
     IGNORED = "ignored", "Ignored"
 
 
+def transaction_status_for(amount: Decimal, allocated: Decimal, current: str) -> str:
+    """The settlement rule of bank transactions: the status of one of (signed) ``amount`` of
+    which ``allocated`` (absolute) is allocated to invoices. Ignored stays ignored; allocated in
+    full is matched; anything less is unmatched (money left to allocate). Confirming, undoing
+    and auto-confirming use it."""
+    if current == TransactionStatus.IGNORED:
+        return current
+    return TransactionStatus.MATCHED if allocated >= abs(amount) else TransactionStatus.UNMATCHED
+
+
+class BankTransactionQuerySet(models.QuerySet["BankTransaction"]):
+    def unmatched(self) -> BankTransactionQuerySet:
+        """Transactions with money left to allocate: unmatched and not fully allocated, so
+        never one of amount 0. What the engine matches, the workbench lists, the admin's
+        export and the dashboard count."""
+        return self.filter(status=TransactionStatus.UNMATCHED, allocated_amount__lt=Abs("amount"))
+
+
+BankTransactionManager = TenantScopedManager.from_queryset(BankTransactionQuerySet)
+
+
 class BankTransaction(TenantModel):
     """A booked bank transaction. ``amount`` is signed: credits > 0, debits < 0."""
 
@@ -107,6 +129,8 @@ class BankTransaction(TenantModel):
         help_text="Absolute amount allocated to invoices by confirmed matches",
     )
 
+    objects: ClassVar[BankTransactionManager] = BankTransactionManager()
+
     class Meta(TenantModel.Meta):
         ordering = ["-booking_date", "-created_at", "-id"]
         constraints = [
@@ -138,4 +162,4 @@ class BankTransaction(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.booking_date} {self.amount} {self.currency} {self.description[:40]}"
+        return f"{self.booking_date} {format_money(self.amount, self.currency)} {self.description[:40]}"

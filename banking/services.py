@@ -36,7 +36,14 @@ from banking.statements import (
     detect_format,
     iter_statement,
 )
-from common.finance import AMOUNT_LIMIT, exact_decimal, fits_minor_units
+from common.finance import (
+    AMOUNT_LIMIT,
+    compact_account,
+    compact_reference,
+    exact_decimal,
+    find_rf_reference,
+    fits_minor_units,
+)
 from events.models import EventType
 from events.services import event_record
 from tenants import limits
@@ -55,6 +62,7 @@ from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
 from .models import BankAccount, BankTransaction, ImportBatch, ImportSource
+from .signals import transactions_imported
 
 CHUNK_SIZE = 10_000
 MAX_REPORTED_ERRORS = 50
@@ -304,6 +312,7 @@ def transactions_import(
         object_id=batch.id,
     )
     analyze_if_stale(BankTransaction, rows_added=imported)
+    transactions_imported.send(sender=ImportBatch, tenant_id=tenant_id, batch_id=batch.id, added=imported)
     return ImportResult(
         batch=batch,
         received=received,
@@ -444,6 +453,18 @@ def _text(item: dict[str, Any], name: str, errors: dict[str, list[str]], prefix:
     return value.strip()
 
 
+def _structured_reference(given: str, description: str) -> str:
+    """The item's structured reference as stored: the one given (compact, any kind: RF or a
+    national scheme), else a valid RF reference found in the description.
+
+    The statement parsers store the RF reference a line's text carries (CSV, MT940 and OFX
+    have no field for it; CAMT when ``Strd`` has none), and the API does the same, so one bank
+    line is stored alike whether it arrived in a file or as JSON. A reference the client gave
+    is never replaced: it is the bank's structured field.
+    """
+    return compact_reference(given) or find_rf_reference(description)
+
+
 # The keys an import item may have (REST and GraphQL); any other key is refused, naming it.
 # ``booking_date`` is an alias of ``date`` (the name the output uses); giving both is refused.
 API_TRANSACTION_FIELDS = frozenset(
@@ -544,10 +565,10 @@ def parse_api_transactions(items: Any, *, default_currency: str) -> list[ParsedT
             value_date=value_date,
             description=texts["description"],
             counterparty_name=texts["counterparty"],
-            counterparty_account=texts["counterparty_account"].replace(" ", "").upper(),
+            counterparty_account=compact_account(texts["counterparty_account"]),
             external_id=texts["external_id"],
             end_to_end_id=texts["end_to_end_id"],
-            structured_reference=texts["structured_reference"].replace(" ", "").upper(),
+            structured_reference=_structured_reference(texts["structured_reference"], texts["description"]),
             location=prefix,
         )
         # Checked here, not in the staging pass, so one response lists the field errors and the

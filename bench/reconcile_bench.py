@@ -13,6 +13,21 @@ ran plus their unshared memory. Targets: 100k x 100k in <= 30 s and <= 1 GiB on 
 growth close to linear. ``--citus`` runs the same sizes on plain PostgreSQL and on the embedded
 Citus cluster (``CITUS_DATABASE_URL`` for another one), each in its own process, and prints both
 and the ratio Citus / plain per size. Figures only, no assertions.
+
+In the same run, before each reconciliation, the bench measures a **floor** (issue 17): what
+any run over the same open items must at least do. It reads the open items with the selector
+queries the run uses (``open_invoice_inputs``, ``open_transaction_inputs``, in the tenant's
+context), pairs them by an exact ``(currency, amount)`` hash join in Python (one invoice per
+transaction), and writes that many proposals with COPY. It prints the floor's seconds (and its
+three parts) and the run's ratio to it: the ratio must not grow as the engine does more.
+Decision, like ``bench/import_bench.py``'s fair floor: the proposals go by COPY, as the table
+owner, into a scratch copy of ``reconciliation_match`` (``LIKE ... INCLUDING ALL`` plus the same
+foreign keys, a regular WAL-logged table, distributed like it on Citus), not into the real table:
+COPY cannot write a table under row-level security, and a scratch table leaves nothing behind.
+Each floor proposal is a real row (ids, the tenant, a run of its own, a one-line reason, an empty
+breakdown); the run's proposals carry full explanations and allocations, which the floor
+does not write (they are the run's work, not the floor's). Read before the run, the floor sees
+the open items the run sees; the run's peak memory is reset after it.
 """
 
 from __future__ import annotations
@@ -132,6 +147,96 @@ def run_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+FLOOR_TABLE = "bench_floor_match"
+_FLOOR_COLUMNS = (
+    "id, tenant_id, run_id, shape, status, auto, confidence, reasons, breakdown, fee_amount, "
+    "engine_version, created_at, updated_at"
+)
+_FLOOR_REASONS = '[{"code": "amount.exact", "message": "Same amount and currency"}]'
+
+
+def _floor_table(cursor: Any) -> None:
+    """The scratch copy of ``reconciliation_match``: columns, checks, indexes and foreign keys."""
+    from django.db import connection
+
+    from tenants.citus import citus_enabled
+
+    cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
+    cursor.execute(f"CREATE TABLE {FLOOR_TABLE} (LIKE reconciliation_match INCLUDING ALL)")
+    if citus_enabled(connection):
+        cursor.execute(
+            f"SELECT create_distributed_table('{FLOOR_TABLE}', 'tenant_id', colocate_with => 'reconciliation_match')"
+        )
+    cursor.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'reconciliation_match'::regclass "
+        "AND contype = 'f' ORDER BY conname"
+    )
+    for (definition,) in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE {FLOOR_TABLE} ADD {definition}")
+
+
+def measure_floor(tenant_id: uuid.UUID) -> dict[str, float]:  # "pairs" and "written" are counts
+    """Seconds of the floor for the tenant's open items (see the module docstring), by part."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from reconciliation import selectors
+    from reconciliation.engine import ENGINE_VERSION
+    from reconciliation.models import ReconciliationRun
+    from tenants.context import tenant_context
+    from tenants.ids import OrderedIds
+    from tenants.memory import cyclic_gc_paused
+
+    with tenant_context(tenant_id):
+        run = ReconciliationRun.objects.create(source="bench", engine_version="floor")
+    with connection.cursor() as cursor:
+        _floor_table(cursor)
+    try:
+        with cyclic_gc_paused():  # as the run does
+            started = time.perf_counter()
+            with tenant_context(tenant_id):
+                invoices = selectors.open_invoice_inputs()
+                transactions = selectors.open_transaction_inputs()
+            read = time.perf_counter() - started
+            started = time.perf_counter()
+            by_amount: dict[tuple[str, Decimal], list[str]] = {}
+            for invoice in invoices:
+                by_amount.setdefault((invoice.currency, invoice.outstanding), []).append(invoice.id)
+            pairs: list[tuple[str, str]] = []
+            for tx in transactions:
+                amount = tx.unallocated if tx.unallocated is not None else abs(tx.amount)
+                candidates = by_amount.get((tx.currency, amount))
+                if candidates:
+                    pairs.append((tx.id, candidates.pop()))
+            join = time.perf_counter() - started
+            del invoices, transactions, by_amount
+            started = time.perf_counter()
+            new_id = OrderedIds.new()
+            now = datetime.now(UTC)
+            with connection.cursor() as cursor:
+                with cursor.copy(f"COPY {FLOOR_TABLE} ({_FLOOR_COLUMNS}) FROM STDIN") as copy:
+                    for seq in range(len(pairs)):
+                        copy.write_row(
+                            (new_id(seq), tenant_id, run.id, "one_to_one", "proposed", False, Decimal("0.45"),
+                             _FLOOR_REASONS, "[]", Decimal(0), ENGINE_VERSION, now, now)
+                        )  # fmt: skip
+                written = cursor.rowcount
+            write = time.perf_counter() - started
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {FLOOR_TABLE}")
+    return {
+        "seconds": read + join + write,
+        "read": read,
+        "join": join,
+        "write": write,
+        "pairs": len(pairs),
+        "written": written,
+    }
+
+
 @contextmanager
 def phase_timer() -> Iterator[dict[str, float]]:
     """Seconds spent in each phase of ``reconciliation.services.reconcile`` while inside."""
@@ -184,6 +289,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         invoices, transactions = load_dataset(tenant.id, size, args.seed, 0 if args.natural else size)
         load_seconds = time.perf_counter() - started
+        floor = measure_floor(tenant.id)
         reset_peak_rss()
         with phase_timer() as phases:
             started = time.perf_counter()
@@ -211,12 +317,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "auto": result.auto_confirmed,
                 "load": load_seconds,
                 "phases": dict(phases),
+                "floor": floor,
             }
         )
         print(
             f"size {size:,}: loaded in {timedelta(seconds=int(load_seconds))}, reconciled in {seconds:.1f} s"
             f" ({', '.join(f'{name} {spent:.1f}' for name, spent in phases.items())},"
-            f" rest {seconds - sum(phases.values()):.1f})",
+            f" rest {seconds - sum(phases.values()):.1f}); floor {floor['seconds']:.1f} s",
             file=sys.stderr,
             flush=True,
         )
@@ -251,6 +358,20 @@ def report(figures: dict[str, Any]) -> None:
     )
     print(f"workers: {figures['workers']} (RECONCILE_WORKERS; runs under 5,000 transactions use 1)")
     print("targets: 100k x 100k <= 30 s and <= 1 GiB; growth close to 10x per 10x (linear)")
+    print(
+        "floor: read the open items (the run's selectors), exact (currency, amount) hash join, COPY that many "
+        "proposals into a scratch reconciliation_match (its indexes and keys, no RLS)"
+    )
+    print(
+        f"{'N':>9}{'floor s':>9}{'read':>7}{'join':>7}{'write':>7}{'pairs':>9}{'run s':>8}{'run / floor':>13}"
+    )
+    for row in figures["results"]:
+        floor = row["floor"]
+        print(
+            f"{row['size']:>9,}{floor['seconds']:>9.2f}{floor['read']:>7.2f}{floor['join']:>7.2f}"
+            f"{floor['write']:>7.2f}{floor['pairs']:>9,}{row['seconds']:>8.1f}"
+            f"{row['seconds'] / floor['seconds']:>12.1f}x"
+        )
 
 
 def main() -> None:
@@ -286,7 +407,8 @@ def main() -> None:
         write = on_citus["phases"].get("write", 0) / max(on_plain["phases"].get("write", 0), 1e-9)
         print(
             f"  {on_plain['size']:>9,}: {on_citus['seconds'] / on_plain['seconds']:.2f}x "
-            f"(writes {write:.2f}x, load {on_citus['load'] / on_plain['load']:.2f}x)"
+            f"(writes {write:.2f}x, load {on_citus['load'] / on_plain['load']:.2f}x, "
+            f"floor {on_citus['floor']['seconds'] / on_plain['floor']['seconds']:.2f}x)"
         )
 
 

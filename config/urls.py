@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("tenants/<uuid:tenant_id>/", include("invoices.urls")),
     path("tenants/<uuid:tenant_id>/", include("banking.urls")),
     path("tenants/<uuid:tenant_id>/", include("reconciliation.urls")),
+    path("tenants/<uuid:tenant_id>/", include("jobs.urls")),
     path("tenants/<uuid:tenant_id>/", include("events.urls")),
 ]
 

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.finance import format_money, quantize
 from tenants.admin_site import TenantAdminMixin, adopt, site
 from tenants.errors import DomainError
 
@@ -206,15 +207,12 @@ class OutstandingFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         from django.utils import timezone
 
-        open_statuses = [InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID]
         if self.value() == "open":
-            return queryset.filter(status__in=open_statuses, outstanding_amount__gt=0)
+            return queryset.open()
         if self.value() == "overdue":
-            return queryset.filter(
-                status__in=open_statuses, outstanding_amount__gt=0, due_date__lt=timezone.localdate()
-            )
+            return queryset.open().filter(due_date__lt=timezone.localdate())
         if self.value() == "settled":
-            return queryset.exclude(status__in=open_statuses, outstanding_amount__gt=0)
+            return queryset.not_open()
         return queryset
 
 
@@ -227,7 +225,8 @@ STATUS_CLASSES = {
 
 
 def money(amount: Any, currency: str) -> str:
-    return f"{amount:,.2f} {currency}" if amount is not None else "—"
+    """Money for people (the kernel's one format); "—" on a blank form."""
+    return format_money(amount, currency) if amount is not None else "—"
 
 
 @admin.register(Invoice, site=site)
@@ -259,7 +258,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = [
         "status_badge",
-        "amount_paid",
+        "amount_paid_display",
         "outstanding_display",
         "matches_link",
         "created_at",
@@ -267,7 +266,10 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["number", "vendor", "kind", "description"]}),
-        ("Amount", {"fields": ["amount", "currency", "amount_paid", "outstanding_display", "status_badge"]}),
+        (
+            "Amount",
+            {"fields": ["amount", "currency", "amount_paid_display", "outstanding_display", "status_badge"]},
+        ),
         ("Dates and reference", {"fields": ["issue_date", "due_date", "structured_reference"]}),
         ("Reconciliation", {"fields": ["matches_link", "created_at", "updated_at"]}),
     ]
@@ -298,6 +300,12 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: Invoice) -> str:
         return money(obj.amount, obj.currency)
+
+    @admin.display(description="Amount paid")
+    def amount_paid_display(self, obj: Invoice) -> str:
+        if obj.pk is None:
+            return "—"
+        return money(obj.amount_paid, obj.currency)
 
     @admin.display(description="Outstanding", ordering="outstanding_amount")
     def outstanding_display(self, obj: Invoice) -> str:
@@ -347,9 +355,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def export_queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         """The list export is the open items: something still outstanding."""
-        return queryset.filter(
-            status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID], outstanding_amount__gt=0
-        )
+        return queryset.open()
 
     def export_rows(self, queryset: QuerySet[Invoice]) -> tuple[list[str], Iterable[list[Any]]]:
         header = [
@@ -373,8 +379,8 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
                 i.issue_date,
                 i.due_date,
                 i.currency,
-                i.amount,
-                i.amount_paid,
+                quantize(i.amount, i.currency),
+                quantize(i.amount_paid, i.currency),
                 i.outstanding,
                 i.status,
                 i.description,

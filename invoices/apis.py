@@ -104,7 +104,10 @@ class VendorListCreateApi(APIView):
 
         name = serializers.CharField(max_length=limits.NAME)
         iban = serializers.CharField(
-            required=False, allow_blank=True, max_length=64, help_text="Spaces allowed; stored compact."
+            required=False,
+            allow_blank=True,
+            max_length=limits.ACCOUNT,
+            help_text="Spaces allowed; stored compact.",
         )
         account_reference = serializers.CharField(required=False, allow_blank=True, max_length=limits.ACCOUNT)
         aliases = serializers.ListField(
@@ -154,7 +157,7 @@ class VendorDetailApi(APIView):
             ref_name = "VendorUpdate"
 
         name = serializers.CharField(required=False, max_length=limits.NAME)
-        iban = serializers.CharField(required=False, allow_blank=True, max_length=64)
+        iban = serializers.CharField(required=False, allow_blank=True, max_length=limits.ACCOUNT)
         account_reference = serializers.CharField(required=False, allow_blank=True, max_length=limits.ACCOUNT)
         aliases = serializers.ListField(
             child=serializers.CharField(max_length=limits.NAME, allow_blank=True),

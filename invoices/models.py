@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -11,9 +12,10 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
+from common.finance import IBAN_MAX_LENGTH
 from common.finance.labels import invoice_label
 from tenants import limits
-from tenants.models import TenantForeignKey, TenantModel
+from tenants.models import TenantForeignKey, TenantModel, TenantScopedManager
 from tenants.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, quantize
 
 
@@ -21,7 +23,7 @@ class Vendor(TenantModel):
     """A counterparty (supplier or customer) as it appears on invoices and bank statements."""
 
     name = models.CharField(max_length=limits.NAME)
-    iban = models.CharField(max_length=34, blank=True, default="", help_text="IBAN, no spaces")
+    iban = models.CharField(max_length=IBAN_MAX_LENGTH, blank=True, default="", help_text="IBAN, no spaces")
     account_reference = models.CharField(
         max_length=limits.ACCOUNT, blank=True, default="", help_text="Other account id (non-IBAN)"
     )
@@ -53,6 +55,39 @@ class InvoiceStatus(models.TextChoices):
     PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
     VOID = "void", "Void"
+
+
+#: The statuses of an invoice that still expects money.
+OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
+# "Open": an open or partially paid invoice with something outstanding. The status and the
+# amount agree whenever the settlement rule below wrote them; both are asked, so a row whose
+# amount was lowered to what was paid (or a void one) never counts as open.
+_OPEN = Q(status__in=OPEN_INVOICE_STATUSES, outstanding_amount__gt=0)
+
+
+def invoice_status_for(amount: Decimal, paid: Decimal, current: str) -> str:
+    """The settlement rule of invoices: the status of one of ``amount`` of which ``paid`` is
+    paid. Void stays void (payments never revive it); paid in full is paid; something paid is
+    partially paid; nothing paid is open. Confirming, undoing and auto-confirming use it."""
+    if current == InvoiceStatus.VOID:
+        return current
+    if paid >= amount:
+        return InvoiceStatus.PAID
+    return InvoiceStatus.PARTIALLY_PAID if paid > 0 else InvoiceStatus.OPEN
+
+
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def open(self) -> InvoiceQuerySet:
+        """Invoices still to be paid: what the engine matches, the workbench lists, the admin's
+        "Something outstanding" filter and export show, and the dashboard counts."""
+        return self.filter(_OPEN)
+
+    def not_open(self) -> InvoiceQuerySet:
+        """Everything :meth:`open` leaves out: paid, void, nothing outstanding."""
+        return self.exclude(_OPEN)
+
+
+InvoiceManager = TenantScopedManager.from_queryset(InvoiceQuerySet)
 
 
 class InvoiceKind(models.TextChoices):
@@ -96,6 +131,8 @@ class Invoice(TenantModel):
         default="",
         help_text="ISO 11649 RF creditor reference issued with it",
     )
+
+    objects: ClassVar[InvoiceManager] = InvoiceManager()
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]

@@ -7,18 +7,20 @@ tenant-scoped managers, so another tenant's id behaves exactly like an unknown o
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
+from common.finance import compact_iban, iban_problem
 from events.models import EventType
 from events.services import event_record
 from tenants import limits
@@ -37,7 +39,6 @@ INVOICE_NUMBER_CONSTRAINT = "invoice_number_unique_per_tenant"
 INVOICE_VENDOR_FK = "invoices_invoice_vendor_id_same_tenant_fk"
 VENDOR_NAME_CONSTRAINT = "vendor_name_unique_per_tenant"
 
-_IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _VOID_INSTEAD = 'void it instead (PATCH with {"status": "void"})'
 
 
@@ -389,19 +390,14 @@ def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = 
 
 
 def normalize_iban(value: str) -> str:
-    """Upper-case IBAN without spaces; ``InvalidInput`` unless its ISO 13616 mod-97 check holds."""
-    iban = re.sub(r"\s+", "", value).upper()
+    """A vendor's IBAN as stored (compact, upper case), "" for none; ``InvalidInput`` unless
+    it is a valid IBAN by the financial kernel's rule (``common.finance.iban``)."""
+    iban = compact_iban(value)
     if not iban:
         return ""
-    if not _IBAN_RE.match(iban):
-        raise InvalidInput(
-            "The IBAN is not valid.",
-            errors={"iban": ["An IBAN is a country code, 2 check digits and 11 to 30 letters or digits."]},
-        )
-    rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(char, 36)) for char in rearranged)
-    if int(digits) % 97 != 1:
-        raise InvalidInput("The IBAN is not valid.", errors={"iban": ["The IBAN check digits do not match."]})
+    problem = iban_problem(iban)
+    if problem is not None:
+        raise InvalidInput("The IBAN is not valid.", errors={"iban": [problem]})
     return iban
 
 
@@ -629,6 +625,32 @@ def map_invoice_csv_header(header: list[str]) -> dict[int, str]:
 
 
 @transaction.atomic
+def invoice_csv_rows(handle: TextIO, *, delimiter: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of an ERP's invoice CSV export (header row required).
+
+    The delimiter is detected among ``, ; tab |`` unless given. The one reader behind
+    ``manage.py import_invoices`` and its queued form (invoices/tasks.py).
+    """
+    sample = handle.read(8192)
+    handle.seek(0)
+    if not delimiter:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(handle, delimiter=delimiter)
+    header = next(reader, None)
+    if not header:
+        raise InvoiceImportRejected("The file is empty.")
+    mapping = map_invoice_csv_header(header)
+    if "amount" not in mapping.values():
+        raise InvoiceImportRejected(f"No amount column in the header {header!r}.")
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        yield reader.line_num, {name: row[index] for index, name in mapping.items() if index < len(row)}
+
+
 def invoice_bulk_import(
     *, rows: Iterable[tuple[int, Mapping[str, str]]], progress: Any = None
 ) -> InvoiceImportResult:

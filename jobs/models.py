@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tenants.models import TenantModel
+from tenants import limits
+from tenants.models import TenantForeignKey, TenantModel
 
 
 class JobKind(models.TextChoices):
@@ -90,3 +91,33 @@ class Job(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def progress_percent(self) -> int | None:
+        """0-100 while the total is known, 100 once succeeded, else None (an unknown share)."""
+        if self.status == JobStatus.SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return None
+        return min(100, self.progress_done * 100 // self.progress_total)
+
+
+class JobInput(TenantModel):
+    """The bytes a job works on (an uploaded statement or invoice file), kept in the database.
+
+    Any worker on any machine reads it from here; it is written in the transaction that queues
+    the job and deleted in the transaction that imports it, so a retry after a crash still finds
+    it and a finished import leaves nothing behind. Bounded by ``IMPORT_ASYNC_MAX_BYTES``.
+    """
+
+    job = TenantForeignKey(Job, on_delete=models.CASCADE, related_name="inputs")
+    file_name = models.CharField(max_length=limits.FILE_NAME, blank=True, default="")
+    content = models.BinaryField()
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta(TenantModel.Meta):
+        indexes = [models.Index(fields=["tenant", "job"], name="jobinput_tenant_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or 'input'} ({self.size} bytes)"

@@ -25,7 +25,9 @@ and enqueue it with ``jobs.services.job_enqueue(task=reconcile_job, params={"dry
    under RLS by the tenant's own transaction), and marks it running;
 2. runs the function inside ``tenant_context(<tenant>)``: one transaction, all or nothing;
 3. writes the outcome to the ``Job`` row in that same transaction, so "succeeded" commits with
-   the work; a failure rolls the work back and is written afterwards (problem+json).
+   the work; a failure rolls the work back and is written afterwards (problem+json). Either way
+   ``jobs.signals.job_finished`` is sent in the transaction that records the outcome (the hook
+   for an event outbox).
 
 Platform tasks (no tenant, e.g. housekeeping) use ``app.task`` / ``app.periodic`` directly.
 """
@@ -40,27 +42,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
 from tenants.context import tenant_context
-from tenants.errors import DomainError
+from tenants.errors import DomainError, NotFound
 from tenants.problems import problem_body
 
-from .models import FINISHED_STATUSES, Job, JobStatus
+from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
+from .signals import job_finished
 
-__all__ = [
-    "JOBS_DATABASE",
-    "JobCancelled",
-    "JobOutcome",
-    "RunningJob",
-    "TenantTask",
-    "app",
-    "on_job_failed",
-    "tenant_task",
-]
+__all__ = ["JOBS_DATABASE", "JobCancelled", "JobOutcome", "RunningJob", "TenantTask", "app", "tenant_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +143,22 @@ class RunningJob:
         if not updated:
             raise JobCancelled(f"job {self.id} was cancelled")
 
+    def actor(self) -> Any:
+        """The user who started the job (id and username only: all the runtime role may read)."""
+        if self.created_by_id is None:
+            return None
+        return get_user_model().objects.only("id", "username").filter(pk=self.created_by_id).first()
+
+    def take_input(self) -> tuple[str, bytes]:
+        """``(file name, bytes)`` stored with the job; deleted in the job's transaction (commits
+        with the work, so a retry after a crash finds it again)."""
+        stored = JobInput.objects.filter(job_id=self.id).first()
+        if stored is None:
+            raise NotFound("The job's input is gone.")
+        content = bytes(stored.content)
+        stored.delete()
+        return stored.file_name, content
+
     def check_cancelled(self) -> None:
         """Raise ``JobCancelled`` if cancellation was requested (one short query)."""
         alias = bookkeeping_database()
@@ -168,6 +181,10 @@ class TenantTask:
     name: str
     function: TaskFunction
     queue_task: Any  # procrastinate.tasks.Task
+    # (URL name, its id argument) of what the job makes, for the job's result link.
+    result_route: tuple[str, str] | None = None
+    # How the API shows the job's stored answer (``job.result``) once it succeeded.
+    present_output: Callable[[Job, Any], Any] | None = None
 
     def run(self, *, tenant_id: str, job_id: str, queue_job_id: int | None, **params: Any) -> None:
         run_tenant_job(self, tenant_id=tenant_id, job_id=job_id, queue_job_id=queue_job_id, params=params)
@@ -178,9 +195,18 @@ TASKS: dict[str, TenantTask] = {}
 
 
 def tenant_task(
-    *, kind: str, name: str, retry_transient: bool = True
+    *,
+    kind: str,
+    name: str,
+    retry_transient: bool = True,
+    result_route: tuple[str, str] | None = None,
+    present_output: Callable[[Job, Any], Any] | None = None,
 ) -> Callable[[TaskFunction], TenantTask]:
-    """Register ``function(job: RunningJob, **params) -> JobOutcome`` as a tenant task."""
+    """Register ``function(job: RunningJob, **params) -> JobOutcome`` as a tenant task.
+
+    ``result_route``: the URL name and id argument of what it makes (the job links to it);
+    ``present_output(job, request)``: the API's view of its stored answer.
+    """
 
     def decorator(function: TaskFunction) -> TenantTask:
         retry = RetryStrategy(
@@ -195,7 +221,14 @@ def tenant_task(
         queue_task = app.task(
             name=name, queue=TENANT_QUEUE, pass_context=True, retry=retry if retry_transient else False
         )(queue_entry)
-        registered = TenantTask(kind=kind, name=name, function=function, queue_task=queue_task)
+        registered = TenantTask(
+            kind=kind,
+            name=name,
+            function=function,
+            queue_task=queue_task,
+            result_route=result_route,
+            present_output=present_output,
+        )
         TASKS[name] = registered
         return registered
 
@@ -243,42 +276,30 @@ def _claim(tenant_uuid: uuid.UUID, job_id: uuid.UUID, queue_job_id: int | None) 
         )
 
 
-FailureListener = Callable[[Job, dict[str, Any], str], None]
-FAILURE_LISTENERS: list[FailureListener] = []
-"""Called with ``(job, problem, alias)`` when a tenant's job fails for good, inside the tenant's
-context on ``alias``, in the transaction that marks it failed (e.g. ``events`` records
-``import.failed``): what they write commits with the failure."""
-
-
-def on_job_failed(listener: FailureListener) -> FailureListener:
-    """Register a failure listener (see ``FAILURE_LISTENERS``); usable as a decorator."""
-    FAILURE_LISTENERS.append(listener)
-    return listener
-
-
-def notify_job_failed(job_id: uuid.UUID, problem: dict[str, Any], *, using: str) -> None:
-    """Call the failure listeners for the job (inside its tenant's context on ``using``)."""
-    if not FAILURE_LISTENERS:
-        return
-    job = Job.objects.using(using).filter(id=job_id).first()
-    if job is None:
-        return
-    for listener in FAILURE_LISTENERS:
-        listener(job, problem, using)
-
-
-def _finish_failed(running: RunningJob, *, status: str, error: dict[str, Any] | None, phase: str) -> None:
-    alias = bookkeeping_database()
-    with tenant_context(running.tenant_id, using=alias):
-        Job.objects.using(alias).filter(id=running.id).update(
+def _finish_failed(
+    running: RunningJob, *, kind: str, status: str, error: dict[str, Any] | None, phase: str
+) -> None:
+    """Record a failure, a cancellation or a retry after the work's transaction rolled back."""
+    with tenant_context(running.tenant_id):
+        Job.objects.filter(id=running.id).update(
             status=status,
             error=error,
             finished_at=timezone.now() if status != JobStatus.QUEUED else None,
             progress_phase=phase,
             progress_updated_at=timezone.now(),
         )
-        if status == JobStatus.FAILED:
-            notify_job_failed(running.id, error or {}, using=alias)
+        if status in FINISHED_STATUSES:
+            job_finished.send(
+                sender=Job,
+                job_id=running.id,
+                tenant_id=running.tenant_id,
+                kind=kind,
+                status=status,
+                result_type="",
+                result_id=None,
+                result=None,
+                error=error,
+            )
 
 
 def failure_problem(error: BaseException) -> dict[str, Any]:
@@ -310,20 +331,33 @@ def run_tenant_job(
                 status=JobStatus.SUCCEEDED,
                 finished_at=timezone.now(),
                 progress_phase="done",
+                progress_done=Coalesce(F("progress_total"), F("progress_done")),
                 progress_updated_at=timezone.now(),
                 result_type=outcome.result_type,
                 result_id=outcome.result_id,
                 result=outcome.result,
                 error=None,
             )
+            job_finished.send(
+                sender=Job,
+                job_id=job_uuid,
+                tenant_id=tenant_uuid,
+                kind=task.kind,
+                status=JobStatus.SUCCEEDED,
+                result_type=outcome.result_type,
+                result_id=outcome.result_id,
+                result=outcome.result,
+                error=None,
+            )
     except JobCancelled:
-        _finish_failed(running, status=JobStatus.CANCELLED, error=None, phase="cancelled")
+        _finish_failed(running, kind=task.kind, status=JobStatus.CANCELLED, error=None, phase="cancelled")
     except TRANSIENT_ERRORS as error:
         # Procrastinate retries it (RetryStrategy) until MAX_ATTEMPTS; the row says so.
         final = running.attempt >= MAX_ATTEMPTS
         try:
             _finish_failed(
                 running,
+                kind=task.kind,
                 status=JobStatus.FAILED if final else JobStatus.QUEUED,
                 error=failure_problem(error) if final else None,
                 phase="failed" if final else "waiting to retry",
@@ -334,5 +368,7 @@ def run_tenant_job(
     except Exception as error:
         if not isinstance(error, DomainError):
             logger.exception("job %s (%s) of tenant %s failed", job_uuid, task.name, tenant_uuid)
-        _finish_failed(running, status=JobStatus.FAILED, error=failure_problem(error), phase="failed")
+        _finish_failed(
+            running, kind=task.kind, status=JobStatus.FAILED, error=failure_problem(error), phase="failed"
+        )
         raise  # the queue's row says failed too (no retry: not a transient error)

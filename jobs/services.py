@@ -6,6 +6,7 @@ Every function here runs inside the tenant's context (``require_tenant_id``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import uuid
 from typing import Any
 
@@ -19,10 +20,16 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from tenants.audit import Actor, actor_user
 from tenants.context import require_tenant_id, tenant_context
-from tenants.errors import Conflict, NotFound
+from tenants.errors import Conflict, DomainError, NotFound
 
-from .models import ACTIVE_STATUSES, Job, JobStatus
+from .models import ACTIVE_STATUSES, Job, JobInput, JobStatus
 from .queue import TENANT_QUEUE, TenantTask, bookkeeping_database
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload-too-large"
+    title = "Payload too large"
 
 
 def _queued_job_with_lock(queueing_lock: str, *, using: str) -> Job | None:
@@ -91,6 +98,34 @@ def job_enqueue(
 def _job_manager(using: str) -> manager.JobManager:
     """The queue's job manager writing through Django's connection ``using`` (its transaction)."""
     return manager.JobManager(DjangoConnector(alias=using))
+
+
+def job_enqueue_with_input(
+    *,
+    task: TenantTask,
+    params: dict[str, Any],
+    content: bytes,
+    file_name: str = "",
+    actor: Actor = None,
+    source: str = "api",
+) -> Job:
+    """Queue ``task`` with ``content`` stored beside it (an upload to import), in this transaction.
+
+    Refused above ``IMPORT_ASYNC_MAX_BYTES`` (413): the bytes live in the database until the
+    job has imported them.
+    """
+    limit = settings.IMPORT_ASYNC_MAX_BYTES
+    if len(content) > limit:
+        raise PayloadTooLarge(f"The file is larger than {limit} bytes, the most a queued import may hold.")
+    job, _created = job_enqueue(task=task, params=params, actor=actor, source=source)
+    JobInput.objects.create(
+        job=job,
+        file_name=file_name,
+        content=content,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    return job
 
 
 def job_enqueue_committed(

@@ -16,6 +16,7 @@ number of workers: Procrastinate's periodic defers are unique per task and time)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from typing import Any
@@ -32,8 +33,9 @@ from tenants.idempotency import purge_expired_keys
 from tenants.models import Tenant
 
 from .models import FINISHED_STATUSES, Job, JobStatus
-from .queue import MAX_ATTEMPTS, TASKS, notify_job_failed
+from .queue import MAX_ATTEMPTS, TASKS
 from .queue import failure_problem as _failure_problem
+from .signals import job_finished
 
 logger = logging.getLogger(__name__)
 HOUSEKEEPING_QUEUE = "housekeeping"
@@ -43,17 +45,32 @@ def _each_tenant() -> list[uuid.UUID]:
     return list(Tenant.objects.order_by("id").values_list("id", flat=True))
 
 
-def _mark_job(args: dict[str, Any], **fields: Any) -> None:
-    """Update the tenant's Job row named by a queue job's arguments (in that tenant's context);
-    a job marked failed here also calls the failure listeners (jobs.queue.on_job_failed)."""
+def _mark_job(args: dict[str, Any] | str, **fields: Any) -> None:
+    """Update the tenant's Job row named by a queue job's arguments (in that tenant's context).
+
+    A job failed here (its worker was lost too often) has finished like any other failure:
+    ``job_finished`` is sent in the same transaction, so e.g. an import's ``import.failed``
+    event commits with the failure.
+    """
+    named = json.loads(args) if isinstance(args, str) else args  # Django's cursor gives jsonb as text
     try:
-        tenant_id, job_id = uuid.UUID(str(args["tenant_id"])), uuid.UUID(str(args["job_id"]))
+        tenant_id, job_id = uuid.UUID(str(named["tenant_id"])), uuid.UUID(str(named["job_id"]))
     except (KeyError, ValueError):
         return
     with tenant_context(tenant_id):
         updated = Job.objects.filter(id=job_id).exclude(status__in=FINISHED_STATUSES).update(**fields)
-        if updated and fields.get("status") == JobStatus.FAILED:
-            notify_job_failed(job_id, fields.get("error") or {}, using="default")
+        if updated and fields.get("status") in FINISHED_STATUSES:
+            job_finished.send(
+                sender=Job,
+                job_id=job_id,
+                tenant_id=tenant_id,
+                kind=Job.objects.filter(id=job_id).values_list("kind", flat=True).get(),
+                status=fields["status"],
+                result_type="",
+                result_id=None,
+                result=None,
+                error=fields.get("error"),
+            )
 
 
 def retry_stalled(seconds_since_heartbeat: float) -> list[int]:

@@ -16,12 +16,24 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from common.finance import format_money, quantize
+from jobs.admin import job_link
 from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
 from tenants.errors import DomainError
 from tenants.models import Role
 
 from . import workbench
-from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+from .models import (
+    CONFIDENCE_BAND_FLOORS,
+    ConfidenceBand,
+    Match,
+    MatchAllocation,
+    MatchStatus,
+    ReconciliationRun,
+    confidence_band,
+    confidence_band_filter,
+    confidence_percent,
+)
 
 MATCH_STATUS_CLASSES = {
     MatchStatus.PROPOSED: "open",
@@ -32,8 +44,8 @@ MATCH_STATUS_CLASSES = {
 
 
 def confidence_html(confidence: Any) -> str:
-    percent = int((confidence * 100).to_integral_value())
-    level = "high" if percent >= 90 else ("medium" if percent >= 60 else "low")
+    percent = confidence_percent(confidence)
+    level = confidence_band(confidence)
     return format_html(
         '<span class="recon-confidence recon-{}" title="{}"><span style="width:{}%"></span></span> {}%',
         level,
@@ -48,23 +60,35 @@ class ConfidenceFilter(admin.SimpleListFilter):
     parameter_name = "confidence"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("high", "High (90% and more)"), ("medium", "Medium (60–90%)"), ("low", "Low (under 60%)")]
+        (high, high_floor), (medium, medium_floor), (low, _) = CONFIDENCE_BAND_FLOORS
+        high_percent, medium_percent = confidence_percent(high_floor), confidence_percent(medium_floor)
+        return [
+            (high, f"{high.label} ({high_percent}% and more)"),
+            (medium, f"{medium.label} ({medium_percent}–{high_percent}%)"),
+            (low, f"{low.label} (under {medium_percent}%)"),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Match]) -> QuerySet[Match]:
-        if self.value() == "high":
-            return queryset.filter(confidence__gte="0.9")
-        if self.value() == "medium":
-            return queryset.filter(confidence__gte="0.6", confidence__lt="0.9")
-        if self.value() == "low":
-            return queryset.filter(confidence__lt="0.6")
+        if self.value() in ConfidenceBand.values:
+            return queryset.filter(confidence_band_filter(self.value()))
         return queryset
 
 
 class MatchAllocationInline(ReadOnlyTenantInline):
     model = MatchAllocation
-    fields = ["transaction_link", "invoice_link", "amount", "invoice_amount"]
+    fields = ["transaction_link", "invoice_link", "amount_display", "invoice_amount_display"]
     readonly_fields = fields
     verbose_name = "allocation"
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj: MatchAllocation) -> str:
+        """Taken from the transaction, in its currency."""
+        return format_money(obj.amount, obj.transaction.currency)
+
+    @admin.display(description="Settles on the invoice")
+    def invoice_amount_display(self, obj: MatchAllocation) -> str:
+        """What the allocation settles on the invoice (a fee included), in its currency."""
+        return format_money(obj.invoice_amount, obj.invoice.currency)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MatchAllocation]:
         return super().get_queryset(request).select_related("transaction", "invoice", "invoice__vendor")
@@ -114,7 +138,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     inlines = [MatchAllocationInline]
     fieldsets = [
-        (None, {"fields": ["status_badge", "confidence_bar", "shape", "reasons_list", "fee_amount"]}),
+        (None, {"fields": ["status_badge", "confidence_bar", "shape", "reasons_list", "fee_display"]}),
         ("Decision", {"fields": ["decided", "confirmed_at", "rejected_at", "undone_at"]}),
         ("Engine", {"fields": ["run_link", "runner_up_confidence", "engine_version", "breakdown_view"]}),
     ]
@@ -123,7 +147,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         "confidence_bar",
         "shape",
         "reasons_list",
-        "fee_amount",
+        "fee_display",
         "decided",
         "confirmed_at",
         "rejected_at",
@@ -223,7 +247,15 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
         if not allocations:
             return "—"
         total = sum(a.amount for a in allocations)
-        return f"{total:,.2f} {allocations[0].transaction.currency}"
+        return format_money(total, allocations[0].transaction.currency)
+
+    @admin.display(description="Fee")
+    def fee_display(self, obj: Match) -> str:
+        """The underpayment booked as a fee, in the invoices' currency."""
+        allocation = obj.allocations.select_related("invoice").first()
+        if allocation is None:
+            return "—"
+        return format_money(obj.fee_amount, allocation.invoice.currency)
 
     @admin.display(description="Why")
     def reasons_summary(self, obj: Match) -> str:
@@ -374,7 +406,9 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
                 match.runner_up_confidence,
                 match.shape,
                 allocations[0].transaction.currency if allocations else "",
-                sum(a.amount for a in allocations) if allocations else "",
+                quantize(sum(a.amount for a in allocations), allocations[0].transaction.currency)
+                if allocations
+                else "",
                 "; ".join(invoices),
                 "; ".join(transactions),
                 "; ".join(reasons),
@@ -412,6 +446,7 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
         "auto_confirmed_count",
         "duration_ms",
         "matches_link",
+        "job_view",
         "settings_view",
     ]
     readonly_fields = fields
@@ -427,6 +462,10 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
     def matches_link(self, obj: ReconciliationRun) -> str:
         url = reverse("admin:reconciliation_match_changelist") + f"?run__id__exact={obj.pk}"
         return format_html('<a href="{}">{} proposal(s)</a>', url, obj.proposals_count)
+
+    @admin.display(description="Job")
+    def job_view(self, obj: ReconciliationRun) -> str:
+        return job_link("reconciliation_run", obj.pk)
 
     @admin.display(description="Settings used")
     def settings_view(self, obj: ReconciliationRun) -> str:

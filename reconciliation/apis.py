@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings as django_settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -20,12 +19,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs.apis import PREFER_PARAMETER, JobOutputSerializer, job_answer
+from jobs.waiting import parse_prefer
+from tenants.middleware import request_tenant
 from tenants.pagination import CursorPagination, paginated_response
 from tenants.parsers import json_object_body
 from tenants.permissions import TenantRolePermission
 from tenants.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
 
-from . import engine, selectors, services
+from . import engine, selectors, services, tasks
 from .models import MatchShape, MatchStatus
 
 
@@ -93,30 +95,49 @@ class ReconcileApi(APIView):
 
         dry_run = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(request=InputSerializer, responses=ReconcileOutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[PREFER_PARAMETER],
+        responses={200: ReconcileOutputSerializer, 202: JobOutputSerializer},
+    )
     def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
         # The body is required: `{}` runs with the defaults, an empty body is 400 (a client whose
         # body went missing must not get a real run instead of the dry run it asked for).
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
-        result = services.reconcile(
-            tenant_id, dry_run=data.validated_data["dry_run"], actor=request.user, source="api"
+        preference = parse_prefer(request.headers.get("Prefer"))
+        job = tasks.reconcile_and_wait(
+            dry_run=data.validated_data["dry_run"],
+            actor=request.user,
+            source="api",
+            seconds=preference.seconds,
         )
-        shown = result.strongest_candidates(django_settings.RECONCILE_RESPONSE_CANDIDATES)
-        matches_url = None
-        if result.run_id is not None:
-            path = reverse("match-list", kwargs={"tenant_id": tenant_id})
-            matches_url = request.build_absolute_uri(f"{path}?{urlencode({'run_id': result.run_id})}")
-        body = {
-            "run_id": result.run_id,
-            "dry_run": result.dry_run,
-            "candidates": shown,
-            "candidates_total": len(result.candidates),
-            "candidates_truncated": len(shown) < len(result.candidates),
-            "matches_url": matches_url,
-            "auto_confirmed": result.auto_confirmed,
-        }
-        return Response(ReconcileOutputSerializer(body).data)
+        return job_answer(
+            request,
+            job,
+            preference,
+            lambda done: reconcile_response_body(
+                services.ReconcileSummary.from_json(done.result or {}), request
+            ),
+        )
+
+
+def reconcile_response_body(summary: services.ReconcileSummary, request: Any) -> dict[str, Any]:
+    """A run's answer as REST gives it (also a finished job's ``output``)."""
+    matches_url = None
+    if summary.run_id is not None:
+        path = reverse("match-list", kwargs={"tenant_id": request_tenant(request).id})
+        matches_url = request.build_absolute_uri(f"{path}?{urlencode({'run_id': summary.run_id})}")
+    body = {
+        "run_id": summary.run_id,
+        "dry_run": summary.dry_run,
+        "candidates": summary.candidates,
+        "candidates_total": summary.candidates_total,
+        "candidates_truncated": summary.candidates_truncated,
+        "matches_url": matches_url,
+        "auto_confirmed": summary.auto_confirmed,
+    }
+    return dict(ReconcileOutputSerializer(body).data)
 
 
 class MatchAllocationSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import models
@@ -50,6 +50,46 @@ class MatchShape(models.TextChoices):
     ONE_TO_ONE = "one_to_one", "1 transaction : 1 invoice"
     ONE_TO_MANY = "one_to_many", "1 transaction : N invoices"
     MANY_TO_ONE = "many_to_one", "N transactions : 1 invoice"
+
+
+class ConfidenceBand(models.TextChoices):
+    """How sure the engine is of a match, as people see it (admin list, filter, workbench)."""
+
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+#: The lowest confidence of each band, highest band first. A match belongs to a band by its
+#: exact confidence (0.8950 is medium), and its percent is shown rounded down (89 %), so the
+#: number beside a bar never contradicts its colour or the filter "High (90 % and more)".
+CONFIDENCE_BAND_FLOORS: tuple[tuple[ConfidenceBand, Decimal], ...] = (
+    (ConfidenceBand.HIGH, Decimal("0.90")),
+    (ConfidenceBand.MEDIUM, Decimal("0.60")),
+    (ConfidenceBand.LOW, Decimal("0")),
+)
+
+
+def confidence_band(confidence: Decimal) -> ConfidenceBand:
+    """The band ``confidence`` (0..1) falls in."""
+    for band, floor in CONFIDENCE_BAND_FLOORS:
+        if confidence >= floor:
+            return band
+    return ConfidenceBand.LOW
+
+
+def confidence_band_filter(band: str) -> Q:
+    """The matches (or rows annotated with ``confidence``) in ``band``, as a filter."""
+    index = [other for other, _ in CONFIDENCE_BAND_FLOORS].index(ConfidenceBand(band))
+    condition = Q(confidence__gte=CONFIDENCE_BAND_FLOORS[index][1])
+    if index:  # below the next band up
+        condition &= Q(confidence__lt=CONFIDENCE_BAND_FLOORS[index - 1][1])
+    return condition
+
+
+def confidence_percent(confidence: Decimal) -> int:
+    """``confidence`` as a whole percent, rounded down (0.8950 -> 89; see the bands)."""
+    return int((confidence * 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
 class Match(TenantModel):

@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
-from banking.models import BankTransaction, TransactionStatus
-from invoices.models import Invoice, InvoiceStatus, Vendor
+from banking.models import BankTransaction
+from invoices.models import Invoice, Vendor
 from tenants.errors import NotFound
 from tenants.models import TenantSettings
 
@@ -80,9 +80,7 @@ def open_invoice_inputs(*, invoice_ids: list[uuid.UUID] | None = None) -> list[e
     "one row" would compare every invoice with every vendor. Vendors come first, so invoices
     stream into inputs without a second copy of 100k rows in memory.
     """
-    queryset = Invoice.objects.filter(
-        status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID], amount__gt=F("amount_paid")
-    ).order_by()
+    queryset = Invoice.objects.open().order_by()
     vendor_rows = Vendor.objects.order_by().values_list(_as_text("id"), *_VENDOR_COLUMNS)
     if invoice_ids is not None:
         queryset = queryset.filter(pk__in=invoice_ids)
@@ -145,14 +143,13 @@ def open_transaction_inputs(
     *, transaction_ids: list[uuid.UUID] | None = None
 ) -> list[engine.TransactionInput]:
     """Unmatched transactions with an unallocated remainder, as engine inputs."""
-    queryset = BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0).order_by()
+    queryset = BankTransaction.objects.unmatched().order_by()
     if transaction_ids is not None:
         queryset = queryset.filter(pk__in=transaction_ids)
-    inputs = (
+    return [
         _transaction_input(row)
         for row in queryset.values_list(*_TRANSACTION_COLUMNS).iterator(chunk_size=10_000)
-    )
-    return [tx for tx in inputs if tx.unallocated and tx.unallocated > Decimal(0)]
+    ]
 
 
 def rejected_pairs() -> frozenset[tuple[str, str]]:

@@ -24,9 +24,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from banking.models import BankTransaction, TransactionStatus
+from banking.models import BankTransaction, transaction_status_for
 from events.services import events_record
-from invoices.models import Invoice, InvoiceStatus
+from invoices.models import Invoice, InvoiceStatus, invoice_status_for
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id, tenant_context
 from tenants.errors import Conflict, NotFound
@@ -129,6 +129,16 @@ class ReconcileResult:
     auto_confirmed: int
     stats: dict[str, Any] = field(default_factory=dict)
 
+    def summary(self, limit: int) -> ReconcileSummary:
+        """What a response carries: the ``limit`` strongest candidates and the run's totals."""
+        return ReconcileSummary(
+            run_id=self.run_id,
+            dry_run=self.dry_run,
+            candidates=self.strongest_candidates(limit),
+            candidates_total=len(self.candidates),
+            auto_confirmed=self.auto_confirmed,
+        )
+
     def strongest_candidates(self, limit: int) -> list[Candidate]:
         """The candidates a response carries: at most ``limit``, highest confidence first.
 
@@ -142,7 +152,85 @@ class ReconcileResult:
         return heapq.nlargest(limit, self.candidates, key=attrgetter("confidence"))
 
 
+@dataclass(frozen=True)
+class ReconcileSummary:
+    """A run's answer as the interfaces give it, bounded: its strongest candidates and totals.
+
+    A run executes on a worker (``reconciliation.tasks``); the summary is the job's result
+    (``to_json``), from which a waiting request builds its response (``from_json``): REST and
+    GraphQL answer the same whether the run finished in time or was read later.
+    """
+
+    run_id: uuid.UUID | None
+    dry_run: bool
+    candidates: list[Candidate]
+    candidates_total: int
+    auto_confirmed: int
+
+    @property
+    def candidates_truncated(self) -> bool:
+        return len(self.candidates) < self.candidates_total
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": str(self.run_id) if self.run_id else None,
+            "dry_run": self.dry_run,
+            "candidates_total": self.candidates_total,
+            "auto_confirmed": self.auto_confirmed,
+            "candidates": [
+                {
+                    "match_id": str(c.match_id) if c.match_id else None,
+                    "shape": c.shape,
+                    "allocations": [
+                        {
+                            **a,
+                            "amount": str(a["amount"]),
+                            "transaction_id": str(a["transaction_id"]),
+                            "invoice_id": str(a["invoice_id"]),
+                        }
+                        for a in c.allocations
+                    ],
+                    "confidence": str(c.confidence),
+                    "reasons": c.reasons,
+                    "auto_confirmed": c.auto_confirmed,
+                    "fee_amount": str(c.fee_amount),
+                    "currency": c.currency,
+                }
+                for c in self.candidates
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReconcileSummary:
+        return cls(
+            run_id=uuid.UUID(data["run_id"]) if data["run_id"] else None,
+            dry_run=bool(data["dry_run"]),
+            candidates_total=int(data["candidates_total"]),
+            auto_confirmed=int(data["auto_confirmed"]),
+            candidates=[
+                Candidate(
+                    match_id=uuid.UUID(c["match_id"]) if c["match_id"] else None,
+                    shape=c["shape"],
+                    allocations=[{**a, "amount": Decimal(a["amount"])} for a in c["allocations"]],
+                    confidence=Decimal(c["confidence"]),
+                    reasons=c["reasons"],
+                    auto_confirmed=bool(c["auto_confirmed"]),
+                    fee_amount=Decimal(c["fee_amount"]),
+                    currency=c["currency"],
+                )
+                for c in data["candidates"]
+            ],
+        )
+
+
 # --- Runs -------------------------------------------------------------------------------------------
+
+RunProgress = Callable[[str, int, int | None], None]
+"""``progress(phase, done, total)``: how a run reports where it is (a job writes it down)."""
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    del phase, done, total
 
 
 def _settings_snapshot(settings: engine.EngineSettings) -> dict[str, Any]:
@@ -160,12 +248,15 @@ def reconcile(
     dry_run: bool = False,
     actor: Actor = None,
     source: str = "api",
+    progress: RunProgress | None = None,
 ) -> ReconcileResult:
     """Run the engine for a tenant and persist its proposals (auto-confirming the safe ones).
 
     One run per tenant at a time: a second concurrent run raises Conflict (409). Proposals still
     open from earlier runs are replaced, keeping the id of any proposal that is proposed again.
-    ``dry_run`` computes and returns the candidates without writing anything.
+    ``dry_run`` computes and returns the candidates without writing anything. ``progress`` is
+    told each phase (and, while scoring, how many transactions are done); the interfaces run
+    this on a worker through ``reconciliation.tasks.reconcile_job``.
     """
     started = time.perf_counter()
     with cyclic_gc_paused(), tenant_context(tenant_id) as tenant_uuid:
@@ -176,11 +267,15 @@ def reconcile(
             if not cursor.fetchone()[0]:
                 raise Conflict("A reconciliation run is already in progress for this tenant.")
         with _batch_planning():
-            return _run(dry_run=dry_run, actor=actor, source=source, started=started)
+            report = progress or _no_progress
+            return _run(dry_run=dry_run, actor=actor, source=source, started=started, progress=report)
 
 
-def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> ReconcileResult:
+def _run(
+    *, dry_run: bool, actor: Actor, source: str, started: float, progress: RunProgress
+) -> ReconcileResult:
     """One run inside the tenant's context, holding the run lock (see ``reconcile``)."""
+    progress("loading open items", 0, None)
     settings = selectors.engine_settings()
     invoices = selectors.open_invoice_inputs()
     transactions = selectors.open_transaction_inputs()
@@ -190,6 +285,7 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
         settings,
         rejected_pairs=selectors.rejected_pairs(),
         workers=django_settings.RECONCILE_WORKERS,
+        on_progress=progress,
     )
     # The inputs are not needed any more: free them before the proposals are staged (peak memory).
     invoices_considered, transactions_considered = len(invoices), len(transactions)
@@ -217,11 +313,13 @@ def _run(*, dry_run: bool, actor: Actor, source: str, started: float) -> Reconci
         invoices_considered=invoices_considered,
         transactions_considered=transactions_considered,
     )
+    progress("writing proposals", 0, len(result.proposals))
     with connection.cursor() as cursor:
         staging = _RunStaging(cursor, run.id)
-        match_ids = _stage_proposals(staging, result.proposals)
+        match_ids = _stage_proposals(staging, result.proposals, progress)
+        progress("auto-confirming", 0, None)
         confirmed_ids = _auto_confirm(staging, result.proposals, match_ids)
-        _write_run(staging, run)
+        _write_run(staging, run, progress)
         settled = _settled_by_run(staging) if confirmed_ids else []
         staging.drop()
     candidates = [
@@ -396,7 +494,9 @@ class _RunStaging:
         self.execute("DROP TABLE " + ", ".join(f"{{{name}}}" for name in self._TABLES))
 
 
-def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...]) -> list[uuid.UUID]:
+def _stage_proposals(
+    staging: _RunStaging, proposals: tuple[engine.Proposal, ...], progress: RunProgress = _no_progress
+) -> list[uuid.UUID]:
     """COPY a run's proposals into staging; returns their match ids, in proposal order.
 
     A proposal whose allocations equal a match still proposed from an earlier run keeps that
@@ -412,6 +512,8 @@ def _stage_proposals(staging: _RunStaging, proposals: tuple[engine.Proposal, ...
         # its core while this one serialises the next (~100 MB of JSON at 100k). It also
         # fills match_ids and allocation_rows, complete once the COPY has consumed it.
         for seq, proposal in enumerate(proposals):
+            if seq % 1000 == 0:
+                progress("writing proposals", seq, len(proposals))
             kept_id = existing.pop(_proposal_key(proposal), None) if existing else None
             match_id = kept_id or new_id(seq)
             match_ids.append(match_id)
@@ -510,10 +612,10 @@ def _auto_confirm(
     staging.copy(
         "balances",
         [
-            ("transaction", pk, transactions[pk][1], _status_for_transaction(*transactions[pk]))
+            ("transaction", pk, transactions[pk][1], transaction_status_for(*transactions[pk]))
             for pk in touched_transactions
         ]
-        + [("invoice", pk, invoices[pk][1], _status_for_invoice(*invoices[pk])) for pk in touched_invoices],
+        + [("invoice", pk, invoices[pk][1], invoice_status_for(*invoices[pk])) for pk in touched_invoices],
     )
     staging.copy("confirmed", ((match_id,) for match_id in confirmed))
     return confirmed
@@ -623,7 +725,7 @@ def transaction_start() -> Any:
         return cursor.fetchone()[0]
 
 
-def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
+def _write_run(staging: _RunStaging, run: ReconciliationRun, progress: RunProgress = _no_progress) -> None:
     """Move a staged run into the ledgers: proposals, allocations, confirmations, audit events."""
     params = {
         "tenant": require_tenant_id(),
@@ -640,22 +742,9 @@ def _write_run(staging: _RunStaging, run: ReconciliationRun) -> None:
         "allocation_id": sql.SQL(OrderedIds.sql("allocation", "a.seq")),
         "audit_id": sql.SQL(OrderedIds.sql("audit", "s.seq")),
     }
-    for statement in _WRITE_RUN:
+    for done, statement in enumerate(_WRITE_RUN):
+        progress("storing the run", done, len(_WRITE_RUN))
         staging.execute(statement, params, **ids)
-
-
-def _status_for_transaction(amount: Decimal, allocated: Decimal, current: str) -> str:
-    if current == TransactionStatus.IGNORED:
-        return current
-    return TransactionStatus.MATCHED if allocated >= abs(amount) else TransactionStatus.UNMATCHED
-
-
-def _status_for_invoice(amount: Decimal, paid: Decimal, current: str) -> str:
-    if current == InvoiceStatus.VOID:
-        return current
-    if paid >= amount:
-        return InvoiceStatus.PAID
-    return InvoiceStatus.PARTIALLY_PAID if paid > 0 else InvoiceStatus.OPEN
 
 
 # --- Confirm / reject / undo ------------------------------------------------------------------------
@@ -686,22 +775,15 @@ def _lock_rows(allocations: list[MatchAllocation]) -> tuple[dict, dict]:
     return transactions, invoices
 
 
-def _invoice_status(invoice: Invoice) -> str:
-    return _status_for_invoice(invoice.amount, invoice.amount_paid, invoice.status)
-
-
-def _transaction_status(bank_transaction: BankTransaction) -> str:
-    return _status_for_transaction(
-        bank_transaction.amount, bank_transaction.allocated_amount, bank_transaction.status
-    )
-
-
 def _save_balances(transactions: dict, invoices: dict) -> None:
-    """Recompute statuses from the new amounts and write the locked rows back."""
+    """Recompute statuses from the new amounts (the ledgers' settlement rules) and write the
+    locked rows back."""
     for bank_transaction in transactions.values():
-        bank_transaction.status = _transaction_status(bank_transaction)
+        bank_transaction.status = transaction_status_for(
+            bank_transaction.amount, bank_transaction.allocated_amount, bank_transaction.status
+        )
     for invoice in invoices.values():
-        invoice.status = _invoice_status(invoice)
+        invoice.status = invoice_status_for(invoice.amount, invoice.amount_paid, invoice.status)
     BankTransaction.objects.bulk_update(
         list(transactions.values()), ["allocated_amount", "status", "updated_at"]
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -25,19 +26,29 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from banking.models import BankTransaction, ImportBatch, TransactionStatus
-from invoices.models import Invoice, InvoiceStatus
+from banking.models import BankTransaction, ImportBatch
+from common.finance import format_money
+from invoices.models import Invoice
+from jobs.errors import JobFailed
+from jobs.models import ACTIVE_STATUSES, JobStatus
+from reconciliation.tasks import reconcile_and_wait
 from tenants.admin_site import TenantAdminSite, has_tenant_role, safe_next_url
-from tenants.context import require_tenant_id
 from tenants.errors import DomainError
 from tenants.models import Role
 
 from . import services
 from .forms import WorkbenchFilterForm
-from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+from .models import (
+    Match,
+    MatchAllocation,
+    MatchStatus,
+    ReconciliationRun,
+    confidence_band,
+    confidence_percent,
+)
 
-OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 TRANSACTIONS_PER_PAGE = 20
 INVOICES_PER_PAGE = 25
 
@@ -49,7 +60,8 @@ def _tenant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    return f"{(amount or Decimal(0)):,.2f} {currency}"
+    """Money for people, the kernel's one format (an absent total is zero)."""
+    return format_money(amount or Decimal(0), currency)
 
 
 def _totals(rows: QuerySet) -> list[str]:
@@ -62,11 +74,11 @@ def _totals(rows: QuerySet) -> list[str]:
 
 
 def unmatched_transactions() -> QuerySet[BankTransaction]:
-    return BankTransaction.objects.filter(status=TransactionStatus.UNMATCHED).exclude(amount=0)
+    return BankTransaction.objects.unmatched()
 
 
 def open_invoices() -> QuerySet[Invoice]:
-    return Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES, outstanding_amount__gt=0)
+    return Invoice.objects.open()
 
 
 def summary() -> dict[str, Any]:
@@ -98,23 +110,20 @@ class CandidateView:
     other_transactions: list[BankTransaction]
     amount: str
     reasons: list[str]
+    fee: str = ""  # the fee booked on the invoices, in their currency
 
     @property
     def percent(self) -> int:
-        return int((self.match.confidence * 100).to_integral_value())
+        return confidence_percent(self.match.confidence)
 
     @property
     def level(self) -> str:
-        return (
-            "high"
-            if self.match.confidence >= Decimal("0.9")
-            else ("medium" if self.match.confidence >= Decimal("0.6") else "low")
-        )
+        return confidence_band(self.match.confidence)
 
     @property
     def runner_up_percent(self) -> int | None:
         runner_up = self.match.runner_up_confidence
-        return None if runner_up is None else int((runner_up * 100).to_integral_value())
+        return None if runner_up is None else confidence_percent(runner_up)
 
     @property
     def invoice_ids(self) -> str:
@@ -172,6 +181,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                 },
             )
         currency = rows[0].transaction.currency
+        fee = money(match.fee_amount, rows[0].invoice.currency) if match.fee_amount else ""
         total = sum((a.amount for a in rows), Decimal(0))
         reasons = [reason.get("message", "") for reason in (match.reasons or []) if isinstance(reason, dict)]
         for transaction_id in {a.transaction_id for a in rows}:
@@ -184,6 +194,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                     other_transactions=[a.transaction for a in rows if a.transaction_id != transaction_id],
                     amount=money(total, currency),
                     reasons=reasons,
+                    fee=fee,
                 )
             )
     for candidates in result.values():
@@ -352,24 +363,35 @@ def match_decide_view(request: HttpRequest, match_id: uuid.UUID, decision: str) 
     return HttpResponseRedirect(safe_next_url(request, fallback))
 
 
-def run_message(result: services.ReconcileResult) -> str:
-    proposals = len(result.candidates)
+def run_message(summary: services.ReconcileSummary) -> str:
+    proposals = summary.candidates_total
     return (
-        f"Reconciliation finished: {proposals} proposal(s), {result.auto_confirmed} confirmed "
-        f"automatically, {proposals - result.auto_confirmed} waiting for review."
+        f"Reconciliation finished: {proposals} proposal(s), {summary.auto_confirmed} confirmed "
+        f"automatically, {proposals - summary.auto_confirmed} waiting for review."
     )
 
 
 @_tenant_view
 def run_reconciliation_view(request: HttpRequest) -> HttpResponse:
-    """Run the matching engine now for the active tenant (accountants and owners)."""
+    """Run the matching engine now for the active tenant (accountants and owners).
+
+    The run is a job on a worker (reconciliation.tasks); the page waits a few seconds for it
+    (JOBS_DEFAULT_WAIT_SECONDS) and otherwise says where to follow it (the Jobs page).
+    """
     _require_accountant(request)
-    try:
-        result = services.reconcile(require_tenant_id(), actor=request.user, source="admin")
-    except DomainError as error:
-        messages.error(request, f"Reconciliation did not run: {error.detail}")
+    job = reconcile_and_wait(
+        dry_run=False, actor=request.user, source="admin", seconds=django_settings.JOBS_DEFAULT_WAIT_SECONDS
+    )
+    if job.status == JobStatus.SUCCEEDED:
+        messages.success(request, run_message(services.ReconcileSummary.from_json(job.result or {})))
+    elif job.status in ACTIVE_STATUSES:
+        jobs_page = reverse("admin:jobs_job_change", args=[job.id])
+        messages.info(
+            request,
+            format_html('Reconciliation runs in the background: <a href="{}">its progress</a>.', jobs_page),
+        )
     else:
-        messages.success(request, run_message(result))
+        messages.error(request, f"Reconciliation did not run: {JobFailed(job).detail}")
     return HttpResponseRedirect(safe_next_url(request, reverse("admin:reconciliation_workbench")))
 
 

@@ -478,6 +478,7 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
                     "fee_tolerance_fixed",
                     "fee_tolerance_percent",
                     "date_window_days",
+                    "auto_reconcile",
                 ],
                 "description": "Used by the next reconciliation run.",
             },

@@ -355,6 +355,10 @@ class TenantSettings(TenantModel):
         validators=[MaxValueValidator(MAX_DATE_WINDOW_DAYS)],
         help_text="How many days after the due date (or before the issue date) a payment may fall.",
     )
+    auto_reconcile = models.BooleanField(
+        default=True,
+        help_text="Run reconciliation by itself after each import that adds bank transactions.",
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name_plural = "tenant settings"

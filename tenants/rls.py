@@ -41,23 +41,27 @@ GRANT USAGE ON SCHEMA public TO {role};
 
 
 def enable_tenant_rls(table: str) -> migrations.RunSQL:
-    """ENABLE + FORCE RLS, the tenant isolation policy and DML grants for ``table``."""
+    """ENABLE + FORCE RLS, the tenant isolation policy and DML grants for ``table``.
+
+    One statement per item (Citus sends a DDL command on a distributed table to every shard as
+    one prepared statement, which may hold one command only).
+    """
     role = runtime_role_name()
-    forward = f"""
-ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
-ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON {table}
+    forward = (
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"""CREATE POLICY tenant_isolation ON {table}
     AS PERMISSIVE FOR ALL
     USING (tenant_id = {TENANT_GUC})
-    WITH CHECK (tenant_id = {TENANT_GUC});
-GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role};
-"""
-    reverse = f"""
-REVOKE SELECT, INSERT, UPDATE, DELETE ON {table} FROM {role};
-DROP POLICY tenant_isolation ON {table};
-ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;
-"""
+    WITH CHECK (tenant_id = {TENANT_GUC})""",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}",
+    )
+    reverse = (
+        f"REVOKE SELECT, INSERT, UPDATE, DELETE ON {table} FROM {role}",
+        f"DROP POLICY tenant_isolation ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    )
     return migrations.RunSQL(sql=forward, reverse_sql=reverse)
 
 

@@ -56,6 +56,7 @@ SETTINGS_FIELDS = (
     "fee_tolerance_fixed",
     "fee_tolerance_percent",
     "date_window_days",
+    "auto_reconcile",
 )
 
 
@@ -250,15 +251,37 @@ def _invitation_decide(invitation: Invitation, status: str, user: User) -> None:
 
 
 def _invitation_for_invitee(invitation_id: uuid.UUID, user: User) -> Invitation:
-    """The caller's open invitation, locked; 404 for any other (no oracle for ids)."""
-    open_invitations = invitations_addressed_to(user=user).select_for_update(of=("self",))
-    invitation = open_invitations.filter(pk=invitation_id).first()
+    """The caller's open invitation; 404 for any other (no oracle for ids).
+
+    Read outside any tenant (the owner login finds it by invitee), not locked: the decision
+    locks it inside its tenant (:func:`_lock_open_invitation`). On Citus a row lock needs the
+    distribution column, and one transaction must not touch a shard as the owner and then as
+    the runtime role, so the read and the decision are separate transactions.
+    """
+    invitation = invitations_addressed_to(user=user).filter(pk=invitation_id).first()
     if invitation is None:
         raise NotFound("No such invitation.")
     return invitation
 
 
-@transaction.atomic
+def _lock_open_invitation(invitation: Invitation) -> None:
+    """Inside its tenant: lock the invitation and check it is still open (it may have been
+    revoked or decided since it was read); 404 otherwise, like any closed invitation."""
+    still_open = (
+        Invitation.objects.select_for_update()
+        .filter(
+            tenant_id=invitation.tenant_id,
+            pk=invitation.pk,
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if still_open is None:
+        raise NotFound("No such invitation.")
+
+
 def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     """The invitee joins the tenant with the invited role (runs outside any tenant, then enters it).
 
@@ -268,6 +291,7 @@ def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     """
     invitation = _invitation_for_invitee(invitation_id, user)
     with tenant_context(invitation.tenant_id):
+        _lock_open_invitation(invitation)
         if Membership.objects.filter(tenant_id=invitation.tenant_id, user=user).exists():
             raise Conflict("You are already a member of this tenant.")
         Membership.objects.create(tenant_id=invitation.tenant_id, user=user, role=invitation.role)
@@ -276,11 +300,11 @@ def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     return invitation
 
 
-@transaction.atomic
 def invitation_decline(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     """The invitee turns the invitation down; it cannot be accepted afterwards."""
     invitation = _invitation_for_invitee(invitation_id, user)
     with tenant_context(invitation.tenant_id):
+        _lock_open_invitation(invitation)
         _invitation_decide(invitation, InvitationStatus.DECLINED, user)
         _invitation_audit(invitation, "declined", user)
     return invitation

@@ -36,6 +36,7 @@ CITUS_PASS = (
     "tests/events/test_recorded_events.py",
     "tests/events/test_graphql.py",
     "tests/admin/",
+    "tests/jobs/",
 )
 ON_CITUS = os.environ.get("TEST_ON_CITUS") == "1"
 
@@ -87,6 +88,7 @@ if ON_CITUS:
             create_citus_database(ensure_citus_cluster(), name, fresh=True)
         with django_db_blocker.unblock():
             setup_databases(verbosity=0, interactive=False, keepdb=True)
+        _test_database_durability_off(django_db_blocker)
 
 
 @dataclass
@@ -148,8 +150,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def _test_database_durability_off(django_db_blocker) -> None:
     """The throwaway test database gives up commit durability; nothing else does.
 
     ``synchronous_commit = off`` for the test database only (``ALTER DATABASE``, so the
@@ -167,6 +168,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
             name = sql.Identifier(connection.settings_dict["NAME"])
             cursor.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(name))
             cursor.execute("SET synchronous_commit = off")  # this already open session too
+
+
+if not ON_CITUS:
+    # One django_db_setup per pass: a second definition in this module would replace the Citus
+    # one above, and the Citus pass would then run on a plain database created by Django.
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_setup, django_db_blocker):
+        _test_database_durability_off(django_db_blocker)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from banking.models import BankAccount, BankTransaction, ImportBatch, ImportSour
 from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from events.services import new_secret
 from invoices.models import Invoice, Vendor
-from jobs.models import Job, JobKind, JobStatus
+from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from tenants.audit import audit_record
 from tenants.context import tenant_context
@@ -68,10 +68,13 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             role=Role.VIEWER,
             expires_at=timezone.now() + dt.timedelta(days=1),
         )
+        job = Job.objects.create(kind=JobKind.STATEMENT_IMPORT, params={}, source="seed")
+        job_input = JobInput.objects.create(
+            job=job, file_name="seed.csv", content=b"x", size=1, sha256="0" * 64
+        )
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
-        job = Job.objects.create(kind=JobKind.PROBE, status=JobStatus.SUCCEEDED, params={"seed": True})
         endpoint = WebhookEndpoint.objects.create(
             url=f"https://erp.{tenant.name.split()[0].lower()}.example.com/hooks",
             event_types=[EventType.MATCH_CONFIRMED],
@@ -101,6 +104,7 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "idempotency_key": key,
         "invitation": invitation,
         "job": job,
+        "job_input": job_input,
         "webhook": endpoint,
         "event": event,
         "delivery": delivery,

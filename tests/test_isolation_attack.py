@@ -90,6 +90,7 @@ def a_ids(world_a) -> dict[str, str]:
         "import_batch_id": str(seeded["batch"].id),
         "user_id": str(world_a.viewer.pk),
         "invitation_id": str(seeded["invitation"].id),
+        "job_id": str(seeded["job"].id),
         "webhook_id": str(seeded["webhook"].id),
         "event_id": str(seeded["event"].id),
     }
@@ -355,6 +356,7 @@ ADMIN_TARGETS = {
     "tenants/auditevent": lambda a: _a_row("tenants_auditevent", a),
     "tenants/membership": lambda a: _a_row("tenants_membership", a),
     "tenants/invitation": lambda a: a.seeded["invitation"].pk,
+    "jobs/job": lambda a: a.seeded["job"].pk,
     "tenants/tenant": lambda a: a.tenant.pk,
     "tenants/apitoken": lambda a: _a_token(a),
     "auth/user": lambda a: a.owner.pk,

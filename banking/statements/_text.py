@@ -1,18 +1,14 @@
-"""Text helpers shared by the parsers: whitespace, accounts, RF refs, decoding.
+"""Text helpers shared by the parsers: whitespace and decoding.
 
-Amounts are read by the financial kernel (``common.finance.amounts``): one strict rule for
-every format.
+Amounts, account ids (IBAN or not) and RF creditor references are read by the financial
+kernel (``common.finance``): one rule for every format, the API import and the engine.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
-import re
 from typing import Any, BinaryIO
-
-_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
-_RF_START = re.compile(r"(?<![A-Z0-9])RF\d{2}(?=[ ]?[A-Z0-9])", re.IGNORECASE)
 
 #: Name of the codec error handler used for "UTF-8 unless it is not" decoding.
 FALLBACK_ERRORS = "banking-statements-cp1252"
@@ -42,59 +38,6 @@ def collapse_ws(text: str | None) -> str:
 def join_text(*parts: str | None) -> str:
     """Join the non-empty parts with single spaces."""
     return " ".join(p for p in (collapse_ws(part) for part in parts) if p)
-
-
-def compact_account(value: str | None) -> str:
-    """Remove spaces from an account number; IBAN-looking values are upper-cased."""
-    if not value:
-        return ""
-    compact = "".join(value.split())
-    upper = compact.upper()
-    return upper if _IBAN.fullmatch(upper) else compact
-
-
-def looks_like_iban(value: str) -> bool:
-    """True when the value has the shape of an IBAN (no checksum test)."""
-    return bool(_IBAN.fullmatch("".join(value.split()).upper()))
-
-
-def _rf_valid(ref: str) -> bool:
-    """ISO 11649 check: RFkk + 1..21 alphanumerics, mod-97 of the rotated value is 1."""
-    if not 5 <= len(ref) <= 25 or not ref[:2] == "RF" or not ref[2:4].isdigit():
-        return False
-    if not ref[4:].isalnum() or not ref.isascii():
-        return False
-    rotated = ref[4:] + ref[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rotated)
-    return int(digits) % 97 == 1
-
-
-def normalize_reference(value: str | None) -> str:
-    """Upper-case and remove spaces from a structured creditor reference."""
-    return "".join(value.split()).upper() if value else ""
-
-
-def find_rf_reference(text: str | None) -> str:
-    """Return the first valid ISO 11649 ``RF`` creditor reference in the text.
-
-    Banks print it in blocks of four (``RF18 5390 0754 7034``), so the
-    following space-separated chunks are tried longest first and the
-    checksum decides where the reference ends.
-    """
-    if not text or "rf" not in text.lower():
-        return ""
-    for match in _RF_START.finditer(text):
-        head = match.group(0).upper()
-        rest = text[match.end() :]
-        chunks = re.match(r"[ ]?([A-Za-z0-9]+(?: [A-Za-z0-9]+){0,6})", rest)
-        if not chunks:
-            continue
-        words = chunks.group(1).split(" ")
-        for count in range(len(words), 0, -1):
-            candidate = head + "".join(words[:count]).upper()
-            if len(candidate) <= 25 and _rf_valid(candidate):
-                return candidate
-    return ""
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:

@@ -39,16 +39,16 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from common.finance import CAMT_AMOUNT, AmountError, parse_amount_text
-
-from ._text import (
-    collapse_ws,
+from common.finance import (
+    CAMT_AMOUNT,
+    AmountError,
     compact_account,
+    compact_reference,
     find_rf_reference,
-    join_text,
-    normalize_reference,
-    read_all,
+    parse_amount_text,
 )
+
+from ._text import collapse_ws, join_text, read_all
 from .types import ParsedTransaction, RowError, StatementBalance, StatementParseError
 
 _FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -172,7 +172,7 @@ def _transaction(
     end_to_end = _text(details, "Refs/EndToEndId")
     if end_to_end.upper() == "NOTPROVIDED":
         end_to_end = ""
-    structured = normalize_reference(_text(details, "RmtInf/Strd/CdtrRefInf/Ref"))
+    structured = compact_reference(_text(details, "RmtInf/Strd/CdtrRefInf/Ref"))
     signed = sign * amount
     return ParsedTransaction(
         account=stmt_account,

@@ -53,15 +53,16 @@ from functools import lru_cache
 from itertools import chain
 from typing import BinaryIO
 
-from common.finance import AmountError, AmountFormat, amount_reader, csv_amount_format
-
-from ._text import (
-    FALLBACK_ERRORS,
-    PrefixedStream,
-    collapse_ws,
+from common.finance import (
+    AmountError,
+    AmountFormat,
+    amount_reader,
     compact_account,
+    csv_amount_format,
     find_rf_reference,
 )
+
+from ._text import FALLBACK_ERRORS, PrefixedStream, collapse_ws
 from .types import CsvOptions, ParsedTransaction, RowError, StatementParseError
 
 HEADER_SCAN_LINES = 30

@@ -54,16 +54,16 @@ import mt940
 import mt940.models
 import mt940.tags
 
-from common.finance import MT940_AMOUNT, AmountError, parse_amount_text
-
-from ._text import (
-    collapse_ws,
+from common.finance import (
+    MT940_AMOUNT,
+    AmountError,
     compact_account,
-    decode_bytes,
     find_rf_reference,
     looks_like_iban,
-    read_all,
+    parse_amount_text,
 )
+
+from ._text import collapse_ws, decode_bytes, read_all
 from .types import ParsedTransaction, StatementParseError
 
 _ENVELOPE_BLOCK = re.compile(r"\{[1235]:(?:[^{}\n]|\{[^{}\n]*\})*\}")

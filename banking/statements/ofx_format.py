@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
-from common.finance import OFX_AMOUNT, AmountError, parse_amount_text
+from common.finance import OFX_AMOUNT, AmountError, compact_account, find_rf_reference, parse_amount_text
 
-from ._text import collapse_ws, compact_account, decode_bytes, find_rf_reference
+from ._text import collapse_ws, decode_bytes
 from .types import ParsedTransaction, RowError, StatementParseError
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9._:-]*)[^>]*?(/?)>")

@@ -2,6 +2,12 @@
 
 The table is the one every amount rule reads: how many decimals an amount of a currency may
 carry (JPY 0, USD 2, KWD 3, CLF 4), and the quantum amounts are shown at.
+
+Why a table of our own and not CLDR's (babel): ISO 4217's minor units are what banks and
+payment files use, and CLDR's currency "digits" are display conventions that differ for 14
+active codes (IQD 0 instead of ISO's 3; AFN, ALL, IRR, KPW, LAK, LBP, MGA, MMK, RSD, SLL, SOS,
+SYP, YER 0 instead of 2). An IQD statement line of 1.250 is a valid amount that CLDR's digits
+would refuse. The table changes about once a year (a new or retired code), by hand.
 """
 
 from __future__ import annotations

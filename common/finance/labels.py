@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from .formatting import format_money
+
 #: Longest piece of a client's text a sentence quotes (a description, a name, a reference, an
 #: invoice number, an id). Longer pieces are cut to an excerpt ending in "…": a description holds
 #: up to 2,000 characters, and quoted whole in each reason of a proposal, a page of 500 matches
@@ -23,11 +25,6 @@ def excerpt(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1].rstrip() + _ELLIPSIS
-
-
-def money_text(amount: Decimal, currency: str) -> str:
-    """An amount as sentences write it: "1,250.00 USD"."""
-    return f"{amount:,.2f} {currency}"
 
 
 def invoice_label(
@@ -53,7 +50,7 @@ def invoice_label(
         part
         for part in (
             excerpt(party.strip()),
-            money_text(amount, currency) if amount is not None else "",
+            format_money(amount, currency) if amount is not None else "",
             day.isoformat() if day else "",
         )
         if part

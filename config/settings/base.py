@@ -204,6 +204,16 @@ JOBS_STALLED_WORKER_SECONDS = PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_time
 # about the queue and run inside one rolled-back transaction, where no worker could see the
 # job. Production settings refuse it.
 JOBS_RUN_IN_PROCESS = env.bool("JOBS_RUN_IN_PROCESS", default=False)
+# How long a request that can answer from its job (POST reconcile, the GraphQL mutation, the
+# admin's run button) waits for it before answering 202 with the job; RFC 7240 `Prefer: wait=N`
+# asks for another budget, up to the maximum (jobs/waiting.py).
+JOBS_DEFAULT_WAIT_SECONDS = env.int("JOBS_DEFAULT_WAIT_SECONDS", default=5)
+JOBS_MAX_WAIT_SECONDS = env.int("JOBS_MAX_WAIT_SECONDS", default=60)
+# Imports whose upload (statement file, or JSON body) reaches this size are stored and run by a
+# worker: the API answers 202 with the job (banking/tasks.py). The most a queued import holds in
+# the database is the request limit (management commands with --async are held to it too).
+IMPORT_ASYNC_MIN_BYTES = env.int("IMPORT_ASYNC_MIN_BYTES", default=2 * 1024 * 1024)
+IMPORT_ASYNC_MAX_BYTES = REQUEST_BODY_MAX_BYTES
 # Finished jobs (the tenants' job rows and the queue's) are kept this long.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 
@@ -266,6 +276,8 @@ SPECTACULAR_SETTINGS = {
         "MatchShapeEnum": "reconciliation.models.MatchShape",
         "RoleEnum": "tenants.models.Role",
         "InvitationStatusEnum": "tenants.models.InvitationStatus",
+        "JobKindEnum": "jobs.models.JobKind",
+        "JobStatusEnum": "jobs.models.JobStatus",
         "EventTypeEnum": "events.models.EventType",
         "DeliveryStatusEnum": "events.models.DeliveryStatus",
     },
@@ -286,5 +298,7 @@ LOGGING: dict[str, Any] = {
         # The access log line comes from RequestIdMiddleware; silence Django's duplicate.
         "django.server": {"level": "WARNING"},
         "reconcile.access": {"level": env("ACCESS_LOG_LEVEL", default="INFO")},
+        # The queue: which job started and how it ended (workers), periodic registrations.
+        "procrastinate": {"level": env("QUEUE_LOG_LEVEL", default="INFO")},
     },
 }

@@ -38,7 +38,8 @@ from .base import env  # noqa: E402
 
 JOBS_RUN_IN_PROCESS = env.bool("JOBS_RUN_IN_PROCESS")
 # Workers started by tests: probe tasks that report what a job sees (tests/jobs/probe_tasks.py).
-PROCRASTINATE_IMPORT_PATHS = ["tests.jobs.probe_tasks", "tests.events.import_tasks"]
+PROCRASTINATE_IMPORT_PATHS = ["tests.jobs.probe_tasks"]
 
 # Quiet access logs in tests; the rate limit is exercised by its own test with a small value.
 LOGGING["loggers"]["reconcile.access"]["level"] = "WARNING"
+LOGGING["loggers"]["procrastinate"]["level"] = os.environ.get("QUEUE_LOG_LEVEL", "WARNING")

@@ -34,6 +34,12 @@ REVOKE USAGE ON SEQUENCE procrastinate_jobs_id_seq, procrastinate_events_id_seq 
 """
 
 
+def dropped_with_the_table(operation: migrations.RunSQL) -> migrations.RunSQL:
+    """No reverse of its own: going back drops the table (Citus refuses the per-key reverses of
+    a distributed table, e.g. a primary key without tenant_id)."""
+    return migrations.RunSQL(operation.sql, reverse_sql=migrations.RunSQL.noop)
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -83,11 +89,11 @@ class Migration(migrations.Migration):
                 ('tenant_routed', django.db.models.manager.Manager()),
             ],
         ),
-        enable_tenant_rls("jobs_job"),
-        tenant_primary_key("jobs_job"),
+        dropped_with_the_table(enable_tenant_rls("jobs_job")),
+        dropped_with_the_table(tenant_primary_key("jobs_job")),
         migrations.RunPython(distribute, migrations.RunPython.noop),
-        tenant_foreign_key("jobs_job"),
-        user_keys_immediate("jobs_job"),
+        dropped_with_the_table(tenant_foreign_key("jobs_job")),
+        dropped_with_the_table(user_keys_immediate("jobs_job")),
         migrations.RunSQL(
             sql=QUEUE_GRANTS.format(role=runtime_role_name()),
             reverse_sql=QUEUE_REVOKES.format(role=runtime_role_name()),

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
+from common.finance import format_money
+
 from .normalize import name_tokens, rf_body_keys
 from .signals import (
     AMOUNT_UNCORROBORATED,
@@ -394,7 +396,7 @@ class CandidateIndex:
             if inv.due is not None and not lo_day <= inv.due <= hi_day:
                 return blocker_reason("blocking.amount_date", due=day_text(inv.due), pay=day_text(tx.pay))
             count, _ = self.amount_peers(cur, amount, tx.pay)
-            return blocker_reason("blocking.amount_common", count=count, amount=f"{amount:,.2f} {cur}")
+            return blocker_reason("blocking.amount_common", count=count, amount=format_money(amount, cur))
         if inv.cp_key in c.counterparties:
             return blocker_reason(
                 "blocking.payer_pool",

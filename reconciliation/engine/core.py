@@ -31,6 +31,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import TypeVar
 
+from common.finance import format_money
 from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 
 from .assignment import Option, assign
@@ -160,6 +161,11 @@ def _prepare(
     return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
 
 
+ProgressCallback = Callable[[str, int, int | None], None]
+"""``on_progress(phase, done, total)``: scoring (transactions), assigning, explaining (invoices)."""
+PROGRESS_EVERY = 256  # transactions (or invoices explained) between two progress calls
+
+
 def _without_cyclic_gc(work: Callable[[], _T]) -> _T:
     """``work()`` with the cyclic garbage collector paused, then restored.
 
@@ -253,9 +259,11 @@ class _Run:
         transactions: Iterable[TransactionInput],
         settings: EngineSettings,
         rejected: frozenset[tuple[str, str]],
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.s = settings
         self.rejected = rejected
+        self.on_progress = on_progress
         self.invs, self.txs = _prepare(invoices, transactions)
         self.max_atoms = max((len(k) for inv in self.invs for k in inv.keys), default=1)
         self.index = CandidateIndex(self.invs, settings)
@@ -391,7 +399,13 @@ class _Run:
         before = {key: self.stats[key] for key in counters}
         rejected_before = self.index.rejected_skipped
         rows: list[tuple] = []
+        # Only the caller's own slice (it starts at 0) reports, scaled to the whole run: a
+        # forked worker must not call back into its parent's objects (or database connection).
+        report = self.on_progress if lo == 0 else None
+        total = len(self.txs)
         for tx in self.txs[lo:hi]:
+            if report is not None and tx.idx % PROGRESS_EVERY == 0:
+                report("scoring", min(total, (tx.idx - lo) * total // max(1, hi - lo)), total)
             if tx.avail <= 0 or tx.sign == 0:
                 continue
             t = tx.idx
@@ -552,6 +566,8 @@ class _Run:
     def run(self, workers: int = 1) -> EngineResult:
         """Execute the whole pipeline (scoring split over ``workers`` processes)."""
         self.score_all(workers)
+        if self.on_progress is not None:
+            self.on_progress("assigning", 0, None)
         # Blocking is done: only the name cache is read from here on. Releasing the indexes
         # before assignment and explanations lowers the peak of a 100k run.
         self.index = None  # type: ignore[assignment]
@@ -707,7 +723,9 @@ class _Run:
         by_inv: dict[int, list[_Alloc]] = {}
         for a in self.allocs:
             by_inv.setdefault(a.inv, []).append(a)
-        for i, allocs in by_inv.items():
+        for n, (i, allocs) in enumerate(by_inv.items()):
+            if self.on_progress is not None and n % PROGRESS_EVERY == 0:
+                self.on_progress("explaining", n, len(by_inv))
             allocs.sort(key=lambda a: (a.round, a.tx))
             props.append(self._pair_proposal(i, allocs))
         for t, opt in self.assigned_tx.items():
@@ -747,8 +765,8 @@ class _Run:
                     _SHAPE_STRENGTH,
                     Reason(
                         "shape.many_to_one",
-                        f"{len(allocs)} payments settle {paid:,.2f} {cur} of {invoice_phrase(inv)}"
-                        + (f"; {left:,.2f} {cur} stays open" if left > 0 else ""),
+                        f"{len(allocs)} payments settle {format_money(paid, cur)} of {invoice_phrase(inv)}"
+                        + (f"; {format_money(left, cur)} stays open" if left > 0 else ""),
                     ),
                 ),
             )
@@ -759,13 +777,16 @@ class _Run:
                     _SHAPE_STRENGTH,
                     Reason(
                         "shape.partial",
-                        f"Partial payment: {left:,.2f} {cur} of {invoice_phrase(inv)} stays open",
+                        f"Partial payment: {format_money(left, cur)} of {invoice_phrase(inv)} stays open",
                     ),
                 ),
             )
         if fee:
             reasons.append(
-                (_SHAPE_STRENGTH, Reason("shape.fee", f"{fee:,.2f} {cur} underpayment booked as a fee"))
+                (
+                    _SHAPE_STRENGTH,
+                    Reason("shape.fee", f"{format_money(fee, cur)} underpayment booked as a fee"),
+                )
             )
         for a in allocs:
             if a.round > 1:
@@ -775,7 +796,7 @@ class _Run:
                         Reason(
                             "shape.remaining",
                             f"Transaction {excerpt(self.txs[a.tx].id)} was scored against the amount still "
-                            f"open ({a.ev.outstanding:,.2f} {cur}) after earlier payments",
+                            f"open ({format_money(a.ev.outstanding, cur)}) after earlier payments",
                         ),
                     )
                 )
@@ -823,12 +844,14 @@ class _Run:
         lines = [
             Reason(
                 "shape.one_to_many",
-                f"One payment of {tx.avail:,.2f} {cur} settles {len(invs)} invoices "
-                f"({excerpt(numbers, 2 * QUOTE_MAX_CHARS)}) totalling {total:,.2f} {cur}",
+                f"One payment of {format_money(tx.avail, cur)} settles {len(invs)} invoices "
+                f"({excerpt(numbers, 2 * QUOTE_MAX_CHARS)}) totalling {format_money(total, cur)}",
             )
         ]
         if grp.shortfall:
-            lines.append(Reason("shape.fee", f"{grp.shortfall:,.2f} {cur} underpayment booked as a fee"))
+            lines.append(
+                Reason("shape.fee", f"{format_money(grp.shortfall, cur)} underpayment booked as a fee")
+            )
         if grp.all_referenced:
             lines.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
         else:
@@ -874,12 +897,18 @@ def reconcile(
     *,
     rejected_pairs: frozenset[tuple[str, str]] = frozenset(),
     workers: int = 1,
+    on_progress: ProgressCallback | None = None,
 ) -> EngineResult:
     """Match transactions to invoices; see the module docstring for the pipeline and rules.
 
     ``rejected_pairs`` holds ``(invoice_id, transaction_id)`` pairs a person rejected: they are
     never proposed again, neither alone nor inside a multi-invoice group. ``workers > 1``
     scores large runs in that many forked processes (same result, see :mod:`.parallel`).
+    ``on_progress(phase, done, total)`` is called while transactions are scored and proposals
+    explained (the long phases), every few hundred items, and when assignment starts; an
+    exception it raises stops the run.
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
-    return _without_cyclic_gc(lambda: _Run(invoices, transactions, engine_settings, rejected).run(workers))
+    return _without_cyclic_gc(
+        lambda: _Run(invoices, transactions, engine_settings, rejected, on_progress).run(workers)
+    )

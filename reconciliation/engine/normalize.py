@@ -1,4 +1,5 @@
-"""Normalisation of references, RF creditor references, account numbers and party names.
+"""Normalisation of references, account numbers and party names; RF creditor references are
+found by the financial kernel (``common.finance.references``).
 
 Everything here is pure and cached where the same strings recur (party names, invoice
 numbers), because the engine calls these functions for every row of a 100k-row run.
@@ -10,6 +11,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
+
+from common.finance import find_rf_references, fold_upper
 
 # A "word" ends at whitespace or at a listing punctuation mark. Inside a word, "-", "." and "_"
 # join atoms ("INV-000123" is one word of two atoms). "/" separates words so that
@@ -35,9 +38,9 @@ def compact(text: str) -> str:
     return _ALNUM_RE.sub("", text.upper())
 
 
-def _ascii_upper(text: str) -> str:
-    # Accented letters would otherwise split atoms ("FACTURÉ12" -> "FACTUR", "12").
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").upper()
+# Accented letters would otherwise split atoms ("FACTURÉ12" -> "FACTUR", "12"); the kernel's
+# fold, so that RF references are found in the very text the atoms come from.
+_ascii_upper = fold_upper
 
 
 @lru_cache(maxsize=65536)
@@ -188,7 +191,7 @@ def text_refs(description: str, *machine_fields: str, max_atoms: int = MAX_KEY_A
         else:
             _field_windows(upper, windows, fuzzy if k == 0 else None, max(max_atoms, 4))
         if "RF" in upper:
-            for ref in find_rf(upper):
+            for ref in find_rf_references(upper):
                 if ref not in rfs:
                     rfs.append(ref)
     if not fuzzy:
@@ -200,50 +203,8 @@ def text_refs(description: str, *machine_fields: str, max_atoms: int = MAX_KEY_A
 
 
 # --- ISO 11649 RF creditor references -------------------------------------------------------
-
-_RF_TOKEN_RE = re.compile(r"[A-Z0-9]+")
-
-
-def rf_is_valid(ref: str) -> bool:
-    """ISO 11649 check: ``RF`` + 2 check digits + 1..21 alphanumerics, mod 97 == 1."""
-    ref = compact(ref)
-    if not (5 <= len(ref) <= 25 and ref.startswith("RF") and ref[2:4].isdigit()):
-        return False
-    rearranged = ref[4:] + ref[:4]
-    # Letters become two digits (A=10 .. Z=35), exactly as in IBAN checking.
-    digits = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(digits) % 97 == 1
-
-
-def find_rf(upper_text: str) -> list[tuple[str, bool]]:
-    """RF references in (upper-case) text, compact or printed in groups of four.
-
-    For the grouped print form ("RF18 5390 0754 7034") the groups are joined while each
-    previous group has exactly four characters; the longest valid join wins. A candidate
-    with no valid join is reported once as invalid (no credit, but explained).
-    """
-    toks = _RF_TOKEN_RE.findall(upper_text)
-    found: list[tuple[str, bool]] = []
-    for i, tok in enumerate(toks):
-        if len(tok) < 4 or not tok.startswith("RF") or not tok[2:4].isdigit():
-            continue
-        joins = [tok]
-        prev = tok
-        j = i + 1
-        # Only a 4-character group may be continued, and only by a group of 1..4 characters.
-        while len(prev) == 4 and j < len(toks) and len(toks[j]) <= 4:
-            nxt = joins[-1] + toks[j]
-            if len(nxt) > 25:
-                break
-            joins.append(nxt)
-            prev = toks[j]
-            j += 1
-        valid = [c for c in joins if rf_is_valid(c)]
-        if valid:
-            found.append((max(valid, key=len), True))
-        elif len(joins[-1]) >= 5:
-            found.append((joins[-1][:25], False))
-    return found
+# Found and checked by the financial kernel (common.finance.references), the same finder the
+# statement parsers and the API import use; the engine only reads their bodies.
 
 
 def rf_body_keys(ref: str) -> tuple[str, ...]:

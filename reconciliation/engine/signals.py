@@ -45,7 +45,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from common.finance.labels import excerpt, invoice_label, money_text
+from common.finance import format_money, is_valid_rf
+from common.finance.labels import excerpt, invoice_label
 
 from .normalize import (
     FUZZY_MIN_CHARS,
@@ -57,7 +58,6 @@ from .normalize import (
     normalize_account,
     normalize_name,
     rf_body_keys,
-    rf_is_valid,
     text_refs,
 )
 from .parallel import PicklesAsTuple
@@ -167,7 +167,7 @@ class PInv:
         keys, numeric = invoice_keys(src.number)
         self.fuzzy = tuple(sorted({j for j in map("".join, keys) if len(j) >= FUZZY_MIN_CHARS}))
         sref = compact(src.structured_reference) if src.structured_reference else ""
-        self.rf = sref if sref and rf_is_valid(sref) else ""
+        self.rf = sref if sref and is_valid_rf(sref) else ""
         # A non-RF structured reference is matched like another invoice number.
         if sref and not self.rf:
             skeys, _ = invoice_keys(src.structured_reference)
@@ -645,22 +645,22 @@ def explain(
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
     else:
-        paid = money_text(ev.converted, icur)
+        paid = format_money(ev.converted, icur)
         if ev.rate is not None:
             a.append(
                 Reason(
                     "amount.fx",
-                    f"Converted {money_text(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}",
+                    f"Converted {format_money(tx.avail, tcur)} at {ev.rate} {tcur}/{icur} to {paid}",
                 )
             )
-        o = money_text(out, icur)
+        o = format_money(out, icur)
         if ev.a_kind == "amount.exact":
             a.append(Reason("amount.exact", f"Amount {paid} equals the invoice's outstanding {o}"))
         elif ev.a_kind == "amount.fee":
             a.append(
                 Reason(
                     "amount.fee",
-                    f"Amount {paid} is {money_text(ev.fee, icur)} short of the "
+                    f"Amount {paid} is {format_money(ev.fee, icur)} short of the "
                     f"outstanding {o}; within the fee tolerance, booked as a bank fee",
                 )
             )
@@ -670,7 +670,7 @@ def explain(
             a.append(
                 Reason(
                     "amount.near",
-                    f"Amount {paid} is {money_text(abs(diff), icur)} {word} "
+                    f"Amount {paid} is {format_money(abs(diff), icur)} {word} "
                     f"the outstanding {o} (within {ev.band * 100:.0f} %)",
                 )
             )
@@ -679,14 +679,14 @@ def explain(
                 Reason(
                     "amount.partial",
                     f"Amount {paid} is less than the outstanding {o}: "
-                    f"a partial payment, {money_text(out - ev.converted, icur)} would stay open",
+                    f"a partial payment, {format_money(out - ev.converted, icur)} would stay open",
                 )
             )
         elif ev.a_kind == "amount.over":
             a.append(
                 Reason(
                     "amount.over",
-                    f"Amount {paid} exceeds the outstanding {o} by {money_text(ev.converted - out, icur)}",
+                    f"Amount {paid} exceeds the outstanding {o} by {format_money(ev.converted - out, icur)}",
                 )
             )
         else:

@@ -20,6 +20,10 @@ from strawberry.types import Info
 from banking import services as banking_services
 from invoices import services as invoice_services
 from invoices.models import InvoiceKind
+from jobs.errors import JobFailed
+from jobs.models import ACTIVE_STATUSES, JobStatus
+from jobs.waiting import parse_prefer
+from reconciliation.tasks import reconcile_and_wait
 from tenants import services as tenant_services
 from tenants.errors import InvalidInput
 from tenants.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
@@ -133,15 +137,36 @@ class Mutation:
                 errors={"first": [f"Ensure this value is between 1 and {maximum}."]},
             )
         context = info.context
-        result = services.reconcile(context.tenant.id, dry_run=dry_run, actor=context.user, source="graphql")
-        shown = result.strongest_candidates(first)
+        # Runs on a worker; waits like REST (RFC 7240 Prefer on the HTTP request, jobs/waiting.py).
+        preference = parse_prefer(context.request.headers.get("Prefer"))
+        job = reconcile_and_wait(
+            dry_run=dry_run, actor=context.user, source="graphql", seconds=preference.seconds
+        )
+        if job.status in ACTIVE_STATUSES:
+            return ReconcileResult(
+                run_id=None,
+                dry_run=dry_run,
+                candidates=[],
+                candidates_total=0,
+                candidates_truncated=False,
+                auto_confirmed=0,
+                completed=False,
+                job_id=job.id,
+                job_status=job.status,
+            )
+        if job.status != JobStatus.SUCCEEDED:
+            raise JobFailed(job)
+        summary = services.ReconcileSummary.from_json(job.result or {})
+        shown = summary.candidates[:first]  # stored highest confidence first
         return ReconcileResult(
-            run_id=result.run_id,
-            dry_run=result.dry_run,
+            run_id=summary.run_id,
+            dry_run=summary.dry_run,
             candidates=[_candidate(candidate) for candidate in shown],
-            candidates_total=len(result.candidates),
-            candidates_truncated=len(shown) < len(result.candidates),
-            auto_confirmed=result.auto_confirmed,
+            candidates_total=summary.candidates_total,
+            candidates_truncated=len(shown) < summary.candidates_total,
+            auto_confirmed=summary.auto_confirmed,
+            job_id=job.id,
+            job_status=job.status,
         )
 
     @write_mutation(description="Confirm a proposed match (conflict if the money is already allocated).")

@@ -27,6 +27,7 @@ from invoices import selectors as invoice_selectors
 from tenants import limits
 from tenants import selectors as tenant_selectors
 from tenants.errors import InvalidInput
+from tenants.models import MAX_DATE_WINDOW_DAYS
 from tenants.money import MoneyError, normalize_currency, parse_amount
 from tenants.pagination import parse_cursor_time
 from tenants.parsers import loads_decimal
@@ -281,8 +282,10 @@ def _engine_settings(errors: dict[str, list[str]], given: ScoreSettingsInput | N
         errors.setdefault("settings.feeToleranceFixed", []).append("Must not be negative.")
     if not 0 <= given.fee_tolerance_percent <= 100:
         errors.setdefault("settings.feeTolerancePercent", []).append("Must be between 0 and 100.")
-    if not 0 <= given.date_window_days <= 3660:
-        errors.setdefault("settings.dateWindowDays", []).append("Must be between 0 and 3660.")
+    if not 0 <= given.date_window_days <= MAX_DATE_WINDOW_DAYS:
+        errors.setdefault("settings.dateWindowDays", []).append(
+            f"Must be between 0 and {MAX_DATE_WINDOW_DAYS}."
+        )
     return engine.EngineSettings(
         auto_confirm_threshold=threshold,
         fee_tolerance_fixed=given.fee_tolerance_fixed,

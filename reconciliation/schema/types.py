@@ -377,6 +377,13 @@ class ReconcileResult:
     auto_confirmed: int = strawberry.field(
         description="How many proposals the run auto-confirmed (all of them, shown or not)."
     )
+    completed: bool = strawberry.field(
+        default=True,
+        description="False when the run was still going after the wait (see `jobStatus`): the other "
+        "fields are then empty; follow the job (REST `GET jobs/{jobId}`).",
+    )
+    job_id: uuid.UUID | None = strawberry.field(default=None, description="The job that ran (or runs) it.")
+    job_status: str | None = strawberry.field(default=None, description="queued, running or succeeded.")
 
 
 @strawberry.type
@@ -477,6 +484,7 @@ class TenantSettingsType:
     fee_tolerance_fixed: Decimal
     fee_tolerance_percent: Decimal
     date_window_days: int
+    auto_reconcile: bool = strawberry.field(description="A run starts by itself after each import.")
 
 
 def tenant_settings_type(row: Any) -> TenantSettingsType:
@@ -487,6 +495,7 @@ def tenant_settings_type(row: Any) -> TenantSettingsType:
         fee_tolerance_fixed=row.fee_tolerance_fixed,
         fee_tolerance_percent=row.fee_tolerance_percent,
         date_window_days=row.date_window_days,
+        auto_reconcile=row.auto_reconcile,
     )
 
 
@@ -497,6 +506,7 @@ class TenantSettingsInput:
     fee_tolerance_fixed: Decimal | None = strawberry.UNSET
     fee_tolerance_percent: Decimal | None = strawberry.UNSET
     date_window_days: int | None = strawberry.UNSET
+    auto_reconcile: bool | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -526,7 +536,11 @@ class BankTransactionInput:
     end_to_end_id: str | None = None
     counterparty: str | None = None
     counterparty_account: str | None = None
-    structured_reference: str | None = None
+    structured_reference: str | None = strawberry.field(
+        default=None,
+        description="Creditor reference (stored without spaces); when absent, a valid ISO 11649 RF "
+        "reference in the description is stored, as statement files do.",
+    )
 
 
 @strawberry.input(description="An invoice to score (nothing is read from or written to the database).")

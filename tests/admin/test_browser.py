@@ -313,3 +313,54 @@ def test_main_lists_fit_laptop_screens(browser, live_server, world_a):
             problems += [f"{name} at {width}px: {p}" for p in page.evaluate(OVERFLOW_CHECK)]
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_job_progress_bars_follow_the_work_without_a_reload(
+    page, live_server, world_a, job_workers, tmp_path
+):
+    """The Jobs page's bar of a running job moves and turns to done while the page stays loaded."""
+    from jobs.models import Job, JobStatus
+    from jobs.services import job_enqueue
+    from tenants.context import tenant_context
+    from tests.jobs import probe_tasks
+    from tests.support.worker import wait_for
+
+    make_staff(world_a.accountant)
+    with tenant_context(world_a.tenant.id):
+        job, _ = job_enqueue(task=probe_tasks.probe, params={"steps": 16, "step_seconds": 0.5}, source="test")
+    job_workers.start()
+
+    def progress_of_job():
+        with tenant_context(world_a.tenant.id):
+            return Job.objects.get(id=job.id)
+
+    wait_for(lambda: progress_of_job().progress_done >= 1, message="the job to report progress")
+    log_in(page, live_server, world_a.accountant)
+    page.goto(f"{live_server.url}/admin/jobs/job/")
+    page.evaluate("window.loadedOnce = true")  # gone if the page were reloaded
+    bar = page.locator(f'.job-progress[data-job-id="{job.id}"]')
+    first_value = int(bar.locator("progress").get_attribute("value") or "0")
+    assert bar.get_attribute("data-job-status") == "running"
+
+    bar_of = "document.querySelector(`.job-progress[data-job-id='${id}']`)"
+    page.wait_for_function(
+        f"([id, first]) => Number({bar_of}.querySelector('progress').value) > first",
+        arg=[str(job.id), first_value],
+    )
+    page.wait_for_function(
+        f"(id) => {bar_of}.dataset.jobStatus === 'succeeded'",
+        arg=str(job.id),
+        timeout=30_000,
+    )
+
+    assert page.evaluate("window.loadedOnce") is True
+    assert (
+        bar.locator("progress").get_attribute("value") is None
+        or bar.locator("progress").evaluate("p => p.value") == 100
+    )
+    assert (
+        "Succeeded"
+        in page.locator(f"#result_list tr:has(.job-progress[data-job-id='{job.id}'])").inner_text()
+    )
+    assert progress_of_job().status == JobStatus.SUCCEEDED
+    screenshot(page, tmp_path, "jobs-progress.png")

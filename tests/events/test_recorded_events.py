@@ -8,12 +8,16 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from events import services as event_services
 from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery
 from events.services import endpoint_create, event_record
 from events.tasks import events_purge_older_than
+from jobs.models import Job, JobKind, JobStatus
+from jobs.tasks import retry_stalled
+from jobs.waiting import job_wait
 from reconciliation import events as run_events
 from reconciliation import services
 from reconciliation.models import Match, MatchStatus
@@ -142,6 +146,106 @@ def test_imports_record_import_completed(world_a, api_client_for):
     )
     invoices = [e for e in _events(world_a, EventType.IMPORT_COMPLETED) if e.data["kind"] == "invoices"]
     assert len(invoices) == 1 and invoices[0].data["created"] > 0
+
+
+IMPORT_ITEMS = [
+    {
+        "amount": "150.00",
+        "date": "2024-03-20",
+        "description": "Payment INV-1001 Acme Supplies",
+        "counterparty": "ACME SUPPLIES",
+        "counterparty_account": IBAN,
+        "external_id": "t-1",
+    },
+    {"amount": "80.00", "date": "2024-03-21", "description": "Transfer", "external_id": "t-2"},
+]
+
+
+def _queued_import(world, client, items, key: str) -> Job:
+    """A JSON import large enough to be queued (202): its job, not run yet."""
+    with override_settings(IMPORT_ASYNC_MIN_BYTES=100):
+        response = client.post(
+            f"/v1/tenants/{world.tenant.id}/bank-transactions/import",
+            {"transactions": items},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+    assert response.status_code == 202, response.content
+    with tenant_context(world.tenant.id):
+        return Job.objects.get(id=response.json()["id"])
+
+
+def _run_job(world, job_id) -> Job:
+    """Run a queued job here, as a worker would (JOBS_RUN_IN_PROCESS)."""
+    with tenant_context(world.tenant.id):
+        return job_wait(job_id=job_id, seconds=1)
+
+
+def test_an_import_job_records_import_completed_and_its_automatic_run_the_run_events(world_a, api_client_for):
+    make_invoice(
+        world_a.tenant, amount="150.00", number="INV-1001", vendor=make_vendor(world_a.tenant, iban=IBAN)
+    )
+    job = _queued_import(world_a, api_client_for(world_a.accountant), IMPORT_ITEMS, "events-job-1")
+    assert _events(world_a) == []  # queued: nothing imported, nothing to tell
+
+    assert _run_job(world_a, job.id).status == JobStatus.SUCCEEDED
+    [completed] = _events(world_a, EventType.IMPORT_COMPLETED)
+    assert completed.data["imported"] == 2 and completed.data["source"] == "api"
+    with tenant_context(world_a.tenant.id):
+        [auto] = Job.objects.filter(kind=JobKind.RECONCILE)
+    assert auto.source == "auto" and auto.status == JobStatus.QUEUED
+
+    run = _run_job(world_a, auto.id)
+    assert run.status == JobStatus.SUCCEEDED
+    types = [event.type for event in _events(world_a)]
+    assert types == [
+        EventType.IMPORT_COMPLETED,
+        EventType.MATCH_AUTO_CONFIRMED,
+        EventType.INVOICE_SETTLED,
+        EventType.RECONCILIATION_COMPLETED,
+    ]
+    [done] = _events(world_a, EventType.RECONCILIATION_COMPLETED)
+    assert done.data["source"] == "auto" and done.object_id == run.result_id
+    assert done.data["auto_confirmed_count"] == 1 and done.data["invoices_settled_count"] == 1
+
+
+def test_an_import_job_that_fails_records_import_failed_only(world_a, api_client_for):
+    items = [*IMPORT_ITEMS, {"amount": "1e3", "date": "2024-03-22", "description": "bad"}]
+    job = _queued_import(world_a, api_client_for(world_a.accountant), items, "events-job-2")
+
+    failed = _run_job(world_a, job.id)
+
+    assert failed.status == JobStatus.FAILED
+    [event] = _events(world_a)
+    assert event.type == EventType.IMPORT_FAILED and event.object_id == job.id
+    assert event.data["job_id"] == str(job.id) and event.data["kind"] == "bank_transactions"
+    assert event.data["source"] == "api"
+    assert (
+        event.data["problem"]["status"] == 400 and "transactions[2].amount" in event.data["problem"]["errors"]
+    )
+
+
+def test_an_import_job_failed_by_the_stall_check_records_import_failed(world_a, api_client_for):
+    """A job whose worker was lost too often fails in the stall check: that failure is told too."""
+    job = _queued_import(world_a, api_client_for(world_a.accountant), IMPORT_ITEMS, "events-job-3")
+    with tenant_context(world_a.tenant.id):
+        Job.objects.filter(id=job.id).update(status=JobStatus.RUNNING, attempts=3)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) "
+            "VALUES (now() - interval '1 minute') RETURNING id"
+        )
+        (worker_id,) = cursor.fetchone()
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s, attempts = 2 WHERE id = %s",
+            [worker_id, job.queue_job_id],
+        )
+
+    assert retry_stalled(30) == [job.queue_job_id]
+
+    [event] = _events(world_a)
+    assert event.type == EventType.IMPORT_FAILED and event.data["job_id"] == str(job.id)
+    assert "stopped" in event.data["problem"]["detail"]
 
 
 def test_recording_writes_a_fixed_number_of_statements_whatever_the_events(world_a):

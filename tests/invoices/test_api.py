@@ -611,6 +611,10 @@ class TestVendors:
             ({"name": "X", "iban": "DE89 3704 0044 0532 0130 01"}, "iban"),  # checksum
             ({"name": "X", "iban": "DE8937040044"}, "iban"),  # too short
             ({"name": "X", "iban": "12DE370400440532013000"}, "iban"),
+            # Check digits that hold (the vendor service's old mod-97 copy accepted both), but a
+            # German IBAN has 22 characters, and the United States have no IBANs (issue 16).
+            ({"name": "X", "iban": "DE54 3704 0044 0532 0130 001"}, "iban"),
+            ({"name": "X", "iban": "US84 1234 5678 9012 34"}, "iban"),
             ({"iban": "DE89370400440532013000"}, "name"),
             ({"name": ""}, "name"),
             ({"name": "X", "aliases": "not a list"}, "aliases"),

@@ -11,11 +11,16 @@ from django.db import connection
 
 from jobs.models import JobKind
 from jobs.queue import JobOutcome, RunningJob, tenant_task
+from tenants.audit import audit_record
 from tenants.errors import Unprocessable
 
 
 @tenant_task(kind=JobKind.PROBE, name="tests.probe")
-def probe(job: RunningJob, *, steps: int = 0, step_seconds: float = 0.0, fail: str = "") -> JobOutcome:
+def probe(
+    job: RunningJob, *, steps: int = 0, step_seconds: float = 0.0, fail: str = "", write: bool = False
+) -> JobOutcome:
+    if write:  # something the job's transaction writes first: gone if the job does not finish
+        audit_record(actor=None, action="probe.wrote", object_type="job", object_id=job.id)
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user, current_setting('app.tenant_id', true), txid_current()")
         role, tenant_setting, _txid = cursor.fetchone()

@@ -60,14 +60,14 @@ class WorkerPool:
             JOBS_STALLED_WORKER_SECONDS="4",
             JOBS_POLL_SECONDS="0.5",
             LOG_LEVEL="INFO",
+            QUEUE_LOG_LEVEL="INFO",  # "Starting worker" tells the fixture it runs
         )
         env.update(self.extra_env)
         process = subprocess.Popen(
             [
                 sys.executable,
                 "manage.py",
-                "procrastinate",
-                "worker",
+                "jobs_worker",  # the production entry point: the worker under its restart loop
                 "--name",
                 name,
                 "--concurrency",

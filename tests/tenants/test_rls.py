@@ -195,6 +195,7 @@ TENANT_REFERENCES = [
         "transaction",
     ),
     ("reconciliation_matchallocation", "invoice_id", "allocation", "invoices_invoice", "invoice"),
+    ("jobs_jobinput", "job_id", "job_input", "jobs_job", "job"),
     ("events_webhookdelivery", "event_id", "delivery", "events_event", "event"),
     ("events_webhookdelivery", "endpoint_id", "delivery", "events_webhookendpoint", "webhook"),
     ("events_webhookattempt", "delivery_id", "attempt", "events_webhookdelivery", "delivery"),

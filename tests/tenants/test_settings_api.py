@@ -37,6 +37,7 @@ def test_members_read_the_settings(world_a, api_client_for):
         "fee_tolerance_fixed": "0.00",
         "fee_tolerance_percent": "0.00",
         "date_window_days": 120,
+        "auto_reconcile": True,
     }
 
 

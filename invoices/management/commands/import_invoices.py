@@ -8,13 +8,11 @@ file; numbers that already exist are skipped and listed.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
 from invoices.models import InvoiceKind
@@ -22,8 +20,10 @@ from invoices.services import (
     INVOICE_CSV_COLUMNS,
     InvoiceImportRejected,
     invoice_bulk_import,
-    map_invoice_csv_header,
+    invoice_csv_rows,
 )
+from invoices.tasks import invoice_import_job
+from jobs.services import job_enqueue_with_input
 from tenants.commands import ProgressBar, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
@@ -63,32 +63,42 @@ class Command(BaseCommand):
         add_tenant_argument(parser)
         parser.add_argument("--delimiter", help="CSV delimiter (default: detected among , ; tab |)")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, then roll back")
+        parser.add_argument(
+            "--async",
+            dest="queue",
+            action="store_true",
+            help="Store each file with a job and let a worker import it (prints the job ids)",
+        )
 
     def handle(self, *args: Any, files: list[Path], tenant: str, **options: Any) -> None:
         tenant_obj = resolve_tenant(tenant)
-        failures = sum(0 if self._import(tenant_obj.id, path, options) else 1 for path in files)
+        if options["queue"] and options["dry_run"]:
+            raise CommandError("--async and --dry-run do not go together: a dry run reports at once.")
+        importer = self._queue if options["queue"] else self._import
+        failures = sum(0 if importer(tenant_obj.id, path, options) else 1 for path in files)
         if failures:
             raise CommandError(f"{failures} of {len(files)} file(s) failed; they imported nothing.")
 
-    def _rows(self, handle: io.TextIOBase, delimiter: str | None) -> Iterator[tuple[int, dict[str, str]]]:
-        sample = handle.read(8192)
-        handle.seek(0)
-        if not delimiter:
-            try:
-                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-            except csv.Error:
-                delimiter = ","
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if not header:
-            raise CommandError("The file is empty.")
-        mapping = map_invoice_csv_header(header)
-        if "amount" not in mapping.values():
-            raise CommandError(f"No amount column in the header {header!r}.")
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            yield reader.line_num, {name: row[index] for index, name in mapping.items() if index < len(row)}
+    def _queue(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
+        """Store the file with a job (invoices/tasks.py); a worker imports it all or nothing."""
+        if not path.is_file():
+            self.stderr.write(self.style.ERROR(f"{path}: no such file"))
+            return False
+        limit = settings.IMPORT_ASYNC_MAX_BYTES
+        if os.path.getsize(path) > limit:
+            message = f"{path}: larger than {limit} bytes: import it without --async"
+            self.stderr.write(self.style.ERROR(message))
+            return False
+        with tenant_context(tenant_id):
+            job = job_enqueue_with_input(
+                task=invoice_import_job,
+                params={"delimiter": options["delimiter"] or ""},
+                content=path.read_bytes(),
+                file_name=path.name,
+                source="command",
+            )
+        self.stdout.write(self.style.SUCCESS(f"{path}: queued as job {job.id}"))
+        return True
 
     def _import(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
         if not path.is_file():
@@ -99,7 +109,7 @@ class Command(BaseCommand):
             try:
                 with tenant_context(tenant_id):
                     result = invoice_bulk_import(
-                        rows=self._rows(handle, options["delimiter"]),
+                        rows=invoice_csv_rows(handle, delimiter=options["delimiter"]),
                         progress=lambda rows: progress.update(rows, handle.tell()),
                     )
                     if options["dry_run"]:

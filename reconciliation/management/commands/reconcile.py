@@ -7,9 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reconciliation.services import reconcile
+from reconciliation.tasks import reconcile_enqueue
 from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.context import tenant_context
 from tenants.errors import Conflict
-from tenants.money import quantize
+from tenants.money import format_money
 
 
 class Command(BaseCommand):
@@ -19,16 +21,27 @@ class Command(BaseCommand):
         add_tenant_argument(parser)
         parser.add_argument("--dry-run", action="store_true", help="Show the proposals, save nothing")
         parser.add_argument("--verbose-reasons", action="store_true", help="Print every candidate's reasons")
+        parser.add_argument(
+            "--async",
+            dest="queue",
+            action="store_true",
+            help="Queue the run for a worker (or join the one queued or running) and print the job id",
+        )
 
     def handle(self, *args: Any, tenant: str, dry_run: bool, verbose_reasons: bool, **options: Any) -> None:
         tenant_obj = resolve_tenant(tenant)
+        if options["queue"]:
+            with tenant_context(tenant_obj.id):
+                job, created = reconcile_enqueue(dry_run=dry_run, actor=None, source="command")
+            self.stdout.write(self.style.SUCCESS(f"{'queued' if created else 'joined'} job {job.id}"))
+            return
         try:
             result = reconcile(tenant_obj.id, dry_run=dry_run, source="command")
         except Conflict as error:
             raise CommandError(error.detail) from error
         for candidate in result.candidates:
             pairs = ", ".join(
-                f"{a['transaction_id'][:8]}→{a['invoice_id'][:8]} {quantize(a['amount'], a['currency'])}"
+                f"{a['transaction_id'][:8]}→{a['invoice_id'][:8]} {format_money(a['amount'], a['currency'])}"
                 for a in candidate.allocations
             )
             flag = " [auto-confirmed]" if candidate.auto_confirmed else ""

@@ -1,15 +1,13 @@
-"""Reference, RF, account and name normalisation."""
+"""Reference, account and name normalisation (RF references: tests/common/finance/test_references.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from reconciliation.engine.normalize import (
-    find_rf,
     invoice_keys,
     normalize_account,
     normalize_name,
-    rf_is_valid,
     text_refs,
 )
 
@@ -54,19 +52,6 @@ def test_separator_stripped_and_zero_padded_forms() -> None:
     assert matches("INV-2024-0001", "inv 2024 1")
     assert matches("0000364", "Rechnung 0000364")  # too short without its zeros...
     assert not matches("0000364", "Rechnung 364")  # ...so only the padded form counts
-
-
-def test_rf_checksum() -> None:
-    assert rf_is_valid("RF18539007547034")
-    assert rf_is_valid("RF18 5390 0754 7034")
-    assert not rf_is_valid("RF18539007547035")
-    assert not rf_is_valid("RF1")
-
-
-def test_find_rf_grouped_and_invalid() -> None:
-    assert find_rf("PAYMENT RF18 5390 0754 7034 THANKS") == [("RF18539007547034", True)]
-    assert find_rf("RF18539007547034,") == [("RF18539007547034", True)]
-    assert find_rf("RF18 5390 0754 7035") == [("RF18539007547035", False)]
 
 
 def test_accounts_and_names() -> None:
