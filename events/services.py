@@ -31,6 +31,7 @@ from procrastinate import tasks as queue_tasks
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from psycopg.types.json import Jsonb
 
+from jobs.queue import current_job_id
 from tenants import limits
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id
@@ -128,6 +129,9 @@ def _deliveries_insert(deliveries: Sequence[WebhookDelivery], *, using: str) -> 
 def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list[Event]:
     """Record events for the active tenant with their deliveries, in the caller's transaction.
 
+    Events recorded by a job's work (a run or an import on a worker) carry its ``job_id`` in
+    their data: the job a 202 answered with, so its client recognises the outcome.
+
     Four statements whatever the number of events (events, a read of the tenant's active
     endpoints, deliveries, queue jobs; more only past ``_INSERT_CHUNK`` rows). ``using``: the
     connection of the caller's transaction.
@@ -137,6 +141,7 @@ def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list
     tenant_id = require_tenant_id()
     new_id = OrderedIds.new()  # ids grow with the order the events are recorded in
     now = timezone.now()
+    job_id = current_job_id()
     events = [
         Event(
             id=new_id(seq),
@@ -144,7 +149,7 @@ def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list
             type=spec.type,
             object_type=spec.object_type,
             object_id=spec.object_id,
-            data=spec.data,
+            data=spec.data if job_id is None else {**spec.data, "job_id": str(job_id)},
             created_at=now,
             updated_at=now,
         )

@@ -140,6 +140,7 @@ def test_imports_record_import_completed(world_a, api_client_for):
     assert response.status_code == 201, response.content
     [event] = _events(world_a, EventType.IMPORT_COMPLETED)
     assert event.data["kind"] == "bank_transactions" and event.data["imported"] == 1
+    assert "job_id" not in event.data  # imported by the request itself
     assert str(event.object_id) == response.json()["batch_id"]
     call_command(
         "import_invoices", str(INVOICE_FIXTURES / "erp_export.csv"), "--tenant", str(world_a.tenant.id)
@@ -191,6 +192,7 @@ def test_an_import_job_records_import_completed_and_its_automatic_run_the_run_ev
     assert _run_job(world_a, job.id).status == JobStatus.SUCCEEDED
     [completed] = _events(world_a, EventType.IMPORT_COMPLETED)
     assert completed.data["imported"] == 2 and completed.data["source"] == "api"
+    assert completed.data["job_id"] == str(job.id)  # the job the 202 answered with
     with tenant_context(world_a.tenant.id):
         [auto] = Job.objects.filter(kind=JobKind.RECONCILE)
     assert auto.source == "auto" and auto.status == JobStatus.QUEUED
@@ -207,6 +209,7 @@ def test_an_import_job_records_import_completed_and_its_automatic_run_the_run_ev
     [done] = _events(world_a, EventType.RECONCILIATION_COMPLETED)
     assert done.data["source"] == "auto" and done.object_id == run.result_id
     assert done.data["auto_confirmed_count"] == 1 and done.data["invoices_settled_count"] == 1
+    assert {event.data["job_id"] for event in _events(world_a)[1:]} == {str(auto.id)}
 
 
 def test_an_import_job_that_fails_records_import_failed_only(world_a, api_client_for):

@@ -130,6 +130,7 @@ def test_an_api_import_fires_a_run_and_the_endpoint_receives_every_event_signed(
         by_type = {event["type"]: event["data"] for event in events}
         assert by_type["import.completed"]["import_batch_id"] == import_job["output"]["batch_id"]
         assert by_type["import.completed"]["imported"] == 3
+        assert by_type["import.completed"]["job_id"] == queued.json()["id"]  # the job the 202 named
         completed = by_type["reconciliation.completed"]
         assert completed["source"] == "auto" and completed["auto_confirmed_count"] == 1
         auto = by_type["match.auto_confirmed"]
@@ -172,6 +173,8 @@ def test_an_api_import_fires_a_run_and_the_endpoint_receives_every_event_signed(
     by_type = {event["type"]: event["data"] for event in later}
     assert by_type["reconciliation.completed"]["run_id"] == run["run_id"]
     assert by_type["reconciliation.completed"]["source"] == "api"
+    assert by_type["reconciliation.completed"]["job_id"] != completed["job_id"]  # each run its job
+    assert "job_id" not in by_type["match.confirmed"]  # a person's decision, in its request
     assert by_type["invoice.settled"]["match_id"] == proposed[0]["match_id"]
     assert by_type["invoice.settled"]["invoices"][0]["id"] == proposed[0]["invoice_id"]
     assert by_type["match.undone"]["status"] == "undone"
