@@ -25,6 +25,9 @@ from tests.tenants.factories import bearer
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ROWS = 20_000
+# These faults hit the import inside the request: keep this payload below the size that makes an
+# import a job (the queued import's crash and retry are tested in tests/jobs).
+INLINE_IMPORTS = {"IMPORT_ASYNC_MIN_BYTES": str(64 * 1024 * 1024)}
 
 
 def big_import_payload() -> str:
@@ -92,7 +95,9 @@ def test_server_killed_mid_import_leaves_nothing_and_the_retry_succeeds(world_a)
     headers = {"Authorization": bearer(world_a.accountant)["HTTP_AUTHORIZATION"]}
     payload = big_import_payload()
     app_name = "fault-kill"
-    with gunicorn_server(database_url(connection.settings_dict, application_name=app_name)) as (
+    with gunicorn_server(
+        database_url(connection.settings_dict, application_name=app_name), extra_env=INLINE_IMPORTS
+    ) as (
         base,
         process,
     ):
@@ -105,7 +110,10 @@ def test_server_killed_mid_import_leaves_nothing_and_the_retry_succeeds(world_a)
         assert results and isinstance(results[0], requests.RequestException), results
     wait_until_gone(app_name)
     assert counts(world_a) == (0, 0, 0), "a partial batch survived the crash"
-    with gunicorn_server(database_url(connection.settings_dict)) as (base, _process):
+    with gunicorn_server(database_url(connection.settings_dict), extra_env=INLINE_IMPORTS) as (
+        base,
+        _process,
+    ):
         results = []
         post_import(base, world_a, headers, payload, results)
     assert results[0].status_code == 201, results[0].text[:500]
@@ -117,7 +125,9 @@ def test_connection_lost_mid_request_answers_503_and_the_retry_succeeds(world_a)
     headers = {"Authorization": bearer(world_a.accountant)["HTTP_AUTHORIZATION"]}
     payload = big_import_payload()
     app_name = "fault-terminate"
-    with gunicorn_server(database_url(connection.settings_dict, application_name=app_name)) as (
+    with gunicorn_server(
+        database_url(connection.settings_dict, application_name=app_name), extra_env=INLINE_IMPORTS
+    ) as (
         base,
         _process,
     ):
@@ -173,7 +183,7 @@ def test_database_restart_is_reported_and_survived(tmp_path: Path):
             check=False,
         )
         assert migrate.returncode == 0, migrate.stderr[-2000:]
-        with gunicorn_server(env_url) as (base, _process):
+        with gunicorn_server(env_url, extra_env=INLINE_IMPORTS) as (base, _process):
             assert requests.get(f"{base}/readyz", timeout=10).status_code == 200
             embedded_postgres.stop_cluster()
             ready = requests.get(f"{base}/readyz", timeout=30)
