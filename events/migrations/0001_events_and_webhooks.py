@@ -31,6 +31,13 @@ from tenants.rls import (
 TABLES = ("events_event", "events_webhookendpoint", "events_webhookdelivery", "events_webhookattempt")
 
 
+def dropped_with_the_tables(operation: migrations.RunSQL) -> migrations.RunSQL:
+    """No reverse of its own: going back drops the tables (Citus refuses the per-key reverses of
+    a distributed table in one transaction, e.g. dropping a key after a parallel operation on
+    another shard; the jobs migrations do the same)."""
+    return migrations.RunSQL(operation.sql, reverse_sql=migrations.RunSQL.noop)
+
+
 class Migration(migrations.Migration):
     initial = True
 
@@ -391,13 +398,17 @@ class Migration(migrations.Migration):
                 name="webhookdelivery_status_valid",
             ),
         ),
-        *[enable_tenant_rls(table) for table in TABLES],
-        *[tenant_primary_key(table) for table in TABLES],
+        *[dropped_with_the_tables(enable_tenant_rls(table)) for table in TABLES],
+        *[dropped_with_the_tables(tenant_primary_key(table)) for table in TABLES],
         migrations.RunPython(distribute, migrations.RunPython.noop),
-        *[tenant_foreign_key(table) for table in TABLES],
-        tenant_reference("events_webhookdelivery", "event_id", "events_event"),
-        tenant_reference("events_webhookdelivery", "endpoint_id", "events_webhookendpoint"),
-        tenant_reference("events_webhookattempt", "delivery_id", "events_webhookdelivery"),
-        user_keys_immediate("events_webhookendpoint"),
-        user_keys_immediate("events_webhookdelivery"),
+        *[dropped_with_the_tables(tenant_foreign_key(table)) for table in TABLES],
+        dropped_with_the_tables(tenant_reference("events_webhookdelivery", "event_id", "events_event")),
+        dropped_with_the_tables(
+            tenant_reference("events_webhookdelivery", "endpoint_id", "events_webhookendpoint")
+        ),
+        dropped_with_the_tables(
+            tenant_reference("events_webhookattempt", "delivery_id", "events_webhookdelivery")
+        ),
+        dropped_with_the_tables(user_keys_immediate("events_webhookendpoint")),
+        dropped_with_the_tables(user_keys_immediate("events_webhookdelivery")),
     ]
