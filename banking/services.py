@@ -53,6 +53,8 @@ from common.finance import (
 )
 from common.ids import OrderedIds
 from common.memory import cyclic_gc_paused
+from events.models import EventType
+from events.services import event_record
 from tenants.audit import Actor
 from tenants.context import require_tenant_id
 from tenants.selectors import tenant_default_currency
@@ -333,6 +335,21 @@ def transactions_import(
     batch.imported_count = imported
     batch.duplicate_count = received - imported
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
+    event_record(
+        EventType.IMPORT_COMPLETED,
+        {
+            "kind": "bank_transactions",
+            "import_batch_id": str(batch.id),
+            "source": source,
+            "file_name": file_name,
+            "file_format": file_format,
+            "received": received,
+            "imported": imported,
+            "duplicates": received - imported,
+        },
+        object_type="import_batch",
+        object_id=batch.id,
+    )
     analyze_if_stale(BankTransaction, rows_added=imported)
     statement_chains_refresh(statement_ids=recorded.new_ids)
     paired = (

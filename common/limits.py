@@ -31,6 +31,11 @@ Why these numbers:
   one customer (confirmed matches). Past it, confirming still works and learns nothing more for
   that customer (a person removes stale ones). ``LEARNED_TEACHERS`` 20: the confirmed matches
   remembered as having taught one of them; evidence goes when every remembered teacher is undone.
+* ``WEBHOOK_URL`` 2,000: a webhook endpoint's URL (the de-facto limit of browsers and proxies;
+  real ones are far shorter). ``WEBHOOK_ERROR`` 500 and ``WEBHOOK_RESPONSE_EXCERPT`` 1,000: what
+  a delivery attempt keeps of a failure and of the receiver's answer (enough to debug, bounded
+  whatever the receiver sends). ``WEBHOOK_ENDPOINTS_PER_TENANT`` 20: every event is written once
+  per subscribed endpoint, so the number bounds the work an event costs.
 
 Existing columns kept their historic bounds (a migration narrowing a column could refuse rows
 already stored); the two free texts that had none, both descriptions, got a CHECK constraint
@@ -54,6 +59,10 @@ SEARCH = 200
 ALIASES_PER_VENDOR = 20
 LEARNED_EVIDENCE_PER_VENDOR = 50
 LEARNED_TEACHERS = 20
+WEBHOOK_URL = 2_000
+WEBHOOK_ERROR = 500
+WEBHOOK_RESPONSE_EXCERPT = 1_000
+WEBHOOK_ENDPOINTS_PER_TENANT = 20
 
 
 def too_long_message(limit: int) -> str:

@@ -21,6 +21,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("tenants/<uuid:tenant_id>/", include("remittances.urls")),
     path("tenants/<uuid:tenant_id>/", include("reconciliation.urls")),
     path("tenants/<uuid:tenant_id>/", include("jobs.urls")),
+    path("tenants/<uuid:tenant_id>/", include("events.urls")),
 ]
 
 urlpatterns = [

@@ -33,6 +33,8 @@ from common.finance import (
     quantize,
 )
 from common.finance.terms import PaymentTerms, TermsError, check_terms, parse_payment_terms
+from events.models import EventType
+from events.services import event_record
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
@@ -952,5 +954,16 @@ def invoice_bulk_import(
         flush()
     if progress is not None:
         progress(result.rows)
+    event_record(
+        EventType.IMPORT_COMPLETED,
+        {
+            "kind": "invoices",
+            "rows": result.rows,
+            "created": result.created,
+            "skipped_existing": len(result.skipped_existing),
+            "vendors_created": result.vendors_created,
+        },
+        object_type="invoice_import",
+    )
     analyze_if_stale(Invoice, rows_added=result.created)
     return result

@@ -38,6 +38,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,16 @@ from tenants.context import tenant_context
 from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
 from .signals import job_finished
 
-__all__ = ["JOBS_DATABASE", "JobCancelled", "JobOutcome", "RunningJob", "TenantTask", "app", "tenant_task"]
+__all__ = [
+    "JOBS_DATABASE",
+    "JobCancelled",
+    "JobOutcome",
+    "RunningJob",
+    "TenantTask",
+    "app",
+    "current_job_id",
+    "tenant_task",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -316,6 +326,18 @@ def failure_problem(error: BaseException) -> dict[str, Any]:
     )
 
 
+_current_job_id: ContextVar[uuid.UUID | None] = ContextVar("current_job_id", default=None)
+
+
+def current_job_id() -> uuid.UUID | None:
+    """The job whose work is running here (None outside a job's work).
+
+    What a job writes can say which job wrote it: e.g. the events an import or a run records
+    carry it, so a client that was answered 202 with the job recognises its outcome in a webhook.
+    """
+    return _current_job_id.get()
+
+
 def run_tenant_job(
     task: TenantTask, *, tenant_id: str, job_id: str, queue_job_id: int | None, params: dict[str, Any]
 ) -> None:
@@ -326,7 +348,11 @@ def run_tenant_job(
         return
     try:
         with tenant_context(tenant_uuid):
-            outcome = task.function(running, **params)
+            token = _current_job_id.set(job_uuid)
+            try:
+                outcome = task.function(running, **params)
+            finally:
+                _current_job_id.reset(token)
             Job.objects.filter(id=job_uuid).update(
                 status=JobStatus.SUCCEEDED,
                 finished_at=timezone.now(),

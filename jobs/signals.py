@@ -5,7 +5,8 @@ tenant context, with ``job_id``, ``tenant_id``, ``kind``, ``status`` (succeeded,
 cancelled), ``result_type``, ``result_id``, ``result`` and ``error`` (the problem). For a success
 that is the job's own transaction (the work, its outcome and whatever a receiver writes commit
 together); for a failure or a cancellation it is the short transaction after the work rolled
-back. A receiver that raises fails the job's outcome write with it, so receivers only write.
+back (or the stall check's, when a job's worker was lost too often). A receiver that raises
+fails the job's outcome write with it, so receivers only write.
 """
 
 from __future__ import annotations

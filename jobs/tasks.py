@@ -35,6 +35,7 @@ from tenants.models import Tenant
 from .models import FINISHED_STATUSES, Job, JobStatus
 from .queue import MAX_ATTEMPTS, TASKS
 from .queue import failure_problem as _failure_problem
+from .signals import job_finished
 
 logger = logging.getLogger(__name__)
 HOUSEKEEPING_QUEUE = "housekeeping"
@@ -45,14 +46,31 @@ def _each_tenant() -> list[uuid.UUID]:
 
 
 def _mark_job(args: dict[str, Any] | str, **fields: Any) -> None:
-    """Update the tenant's Job row named by a queue job's arguments (in that tenant's context)."""
+    """Update the tenant's Job row named by a queue job's arguments (in that tenant's context).
+
+    A job failed here (its worker was lost too often) has finished like any other failure:
+    ``job_finished`` is sent in the same transaction, so e.g. an import's ``import.failed``
+    event commits with the failure.
+    """
     named = json.loads(args) if isinstance(args, str) else args  # Django's cursor gives jsonb as text
     try:
         tenant_id, job_id = uuid.UUID(str(named["tenant_id"])), uuid.UUID(str(named["job_id"]))
     except (KeyError, ValueError):
         return
     with tenant_context(tenant_id):
-        Job.objects.filter(id=job_id).exclude(status__in=FINISHED_STATUSES).update(**fields)
+        updated = Job.objects.filter(id=job_id).exclude(status__in=FINISHED_STATUSES).update(**fields)
+        if updated and fields.get("status") in FINISHED_STATUSES:
+            job_finished.send(
+                sender=Job,
+                job_id=job_id,
+                tenant_id=tenant_id,
+                kind=Job.objects.filter(id=job_id).values_list("kind", flat=True).get(),
+                status=fields["status"],
+                result_type="",
+                result_id=None,
+                result=None,
+                error=fields.get("error"),
+            )
 
 
 def retry_stalled(seconds_since_heartbeat: float) -> list[int]:

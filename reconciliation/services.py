@@ -29,6 +29,7 @@ from common.errors import Conflict, NotFound, Unprocessable
 from common.finance import format_money, quantize
 from common.ids import OrderedIds
 from common.memory import cyclic_gc_paused
+from events.services import events_record
 from invoices import services as invoice_services
 from invoices.models import (
     EvidenceKind,
@@ -44,7 +45,7 @@ from tenants.context import require_tenant_id, tenant_context
 from tenants.models import TenantSettings, WriteOffReason
 from tenants.selectors import tenant_default_currency
 
-from . import engine, selectors
+from . import engine, events, selectors
 from .engine.payers import ACCOUNT_KEY, NAME_KEY, party_keys, payer_keys
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
@@ -362,6 +363,7 @@ def _run(
         # Shadow mode confirms nothing: the proposals carry would_auto_confirm instead.
         confirmed_ids = set() if shadow else _auto_confirm(staging, result.proposals, match_ids)
         _write_run(staging, run, progress)
+        settled = _settled_by_run(staging) if confirmed_ids else []
         staging.drop()
     candidates = [
         _candidate(
@@ -390,6 +392,12 @@ def _run(
             "updated_at",
         ]
     )
+    confirmed = (
+        (match_id, proposal)
+        for match_id, proposal in zip(match_ids, result.proposals, strict=True)
+        if match_id in confirmed_ids
+    )
+    events_record(events.run_specs(run, confirmed=confirmed, settled=settled, currency_of=currency_of))
     return ReconcileResult(
         run_id=run.id,
         dry_run=False,
@@ -778,6 +786,21 @@ _WRITE_RUN = (
 )
 
 
+# The invoices a run's auto-confirmations paid in full (an invoice already paid takes no more).
+_SETTLED_BY_RUN = """
+SELECT i.id, i.number, i.amount, i.amount_paid, i.currency, i.kind FROM invoices_invoice i
+WHERE i.tenant_id = %(tenant)s
+  AND i.id IN (SELECT b.id FROM {balances} b WHERE b.kind = 'invoice' AND b.status = 'paid')
+ORDER BY i.id
+"""
+
+
+def _settled_by_run(staging: _RunStaging) -> list[events.SettledRow]:
+    """The invoices this run settled, for their ``invoice.settled`` events."""
+    staging.execute(_SETTLED_BY_RUN, {"tenant": require_tenant_id()})
+    return list(staging.cursor.fetchall())
+
+
 def transaction_start() -> Any:
     """``now()``: the current transaction's start time, as PostgreSQL stamps rows with it."""
     with connection.cursor() as cursor:
@@ -1004,6 +1027,7 @@ def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | 
             raise Conflict(f"{_invoice_subject(invoice)} would be paid more than its amount.")
         bank_transaction.allocated_amount += allocation.amount
         invoice.amount_paid += allocation.invoice_amount
+    unpaid = {pk for pk, invoice in invoices.items() if invoice.status != InvoiceStatus.PAID}
     written = _write_off(match, allocations, invoices, write_off_reason) if write_off_reason else {}
     _save_balances(transactions, invoices)
     match.auto = auto
@@ -1029,6 +1053,17 @@ def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | 
         invoice_services.vendor_evidence_learn(
             facts=_payer_facts(allocations, transactions, invoices), match_id=match.pk, actor=actor
         )
+    settled = [
+        (i.pk, i.number, i.amount, i.amount_paid, i.currency, i.kind)
+        for pk, i in sorted(invoices.items())
+        if pk in unpaid and i.status == InvoiceStatus.PAID
+    ]
+    events_record(
+        [
+            events.match_decision_spec(decided),
+            *events.invoices_settled_specs(settled, run_id=decided.run_id, match_id=decided.pk),
+        ]
+    )
     return decided
 
 
@@ -1061,9 +1096,11 @@ def match_reject(*, match_id: uuid.UUID, actor: Actor) -> Match:
     match = _locked_match(match_id)
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"Only proposed matches can be rejected; this one is {match.status}.")
-    return _decide(
+    match = _decide(
         match, actor=actor, status=MatchStatus.REJECTED, stamp="rejected_at", action="match.rejected"
     )
+    events_record([events.match_decision_spec(match)])
+    return match
 
 
 @transaction.atomic
@@ -1095,6 +1132,7 @@ def match_undo(*, match_id: uuid.UUID, actor: Actor) -> Match:
             },
         )
     invoice_services.vendor_evidence_forget(match_id=match.pk, actor=actor)
+    events_record([events.match_decision_spec(undone)])
     return undone
 
 

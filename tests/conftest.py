@@ -15,7 +15,8 @@ import pytest
 # --- the Citus pass ------------------------------------------------------------------------------
 #
 # `./dev test --citus` runs these groups on a Citus cluster (TEST_ON_CITUS=1): isolation,
-# idempotency, concurrency, imports, reconciliation, GraphQL, admin, and the Citus-only checks.
+# idempotency, concurrency, imports, reconciliation, GraphQL, events, admin, and the Citus-only
+# checks.
 CITUS_PASS = (
     "tests/test_citus.py",
     "tests/tenants/test_rls.py",
@@ -34,6 +35,9 @@ CITUS_PASS = (
     "tests/reconciliation/test_workflow.py",
     "tests/reconciliation/test_staged_json.py",
     "tests/reconciliation/test_graphql.py",
+    "tests/events/test_api.py",
+    "tests/events/test_recorded_events.py",
+    "tests/events/test_graphql.py",
     "tests/admin/",
     "tests/jobs/",
     "tests/remittances/",

@@ -20,6 +20,8 @@ from banking.models import (
     InternalTransfer,
     TransactionStatus,
 )
+from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.services import new_secret
 from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
@@ -159,6 +161,23 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         audit_record(
             actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
         )
+        endpoint = WebhookEndpoint.objects.create(
+            url=f"https://erp.{tenant.name.split()[0].lower()}.example.com/hooks",
+            event_types=[EventType.MATCH_CONFIRMED],
+            secret=new_secret(),
+        )
+        event = Event.objects.create(
+            type=EventType.MATCH_CONFIRMED,
+            object_type="match",
+            object_id=match.id,
+            data={"match_id": str(match.id)},
+        )
+        delivery = WebhookDelivery.objects.create(
+            event=event, endpoint=endpoint, status=DeliveryStatus.SUCCEEDED, attempt_count=1
+        )
+        attempt = WebhookAttempt.objects.create(
+            delivery=delivery, number=1, url=endpoint.url, succeeded=True, response_code=200, latency_ms=12
+        )
     return {
         "run": run,
         "match": match,
@@ -183,4 +202,8 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
         "advice": advice,
         "advice_line": advice_line,
         "advised_invoice": advised_invoice,
+        "webhook": endpoint,
+        "event": event,
+        "delivery": delivery,
+        "attempt": attempt,
     }

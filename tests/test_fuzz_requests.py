@@ -131,6 +131,8 @@ def own(world_a, api_client_for):
         "account_id": str(seeded["statement_account"].id),
         "statement_id": str(seeded["statement"].id),
         "transfer_id": str(seeded["transfer"].id),
+        "webhook_id": str(seeded["webhook"].id),
+        "event_id": str(seeded["event"].id),
     }
     return world_a, api_client_for(world_a.owner), ids
 

@@ -95,6 +95,8 @@ def a_ids(world_a) -> dict[str, str]:
         "job_id": str(seeded["job"].id),
         "evidence_id": str(seeded["learned_evidence"].id),
         "advice_id": str(seeded["advice"].id),
+        "webhook_id": str(seeded["webhook"].id),
+        "event_id": str(seeded["event"].id),
     }
 
 
@@ -291,6 +293,15 @@ def test_graphql_attack(attack):
         ("mutation($id: UUID!) { rejectMatch(id: $id) { id } }", ids["match_id"]),
         ("mutation($id: UUID!) { undoMatch(id: $id) { id } }", ids["match_id"]),
         ("mutation($id: UUID!) { deleteInvoice(id: $id) { id } }", ids["invoice_id"]),
+        ("query($id: UUID!) { webhookEndpoint(id: $id) { id url } }", ids["webhook_id"]),
+        ("query($id: UUID!) { event(id: $id) { id data } }", ids["event_id"]),
+        ("mutation($id: UUID!) { rotateWebhookSecret(id: $id) { secret } }", ids["webhook_id"]),
+        ("mutation($id: UUID!) { deleteWebhookEndpoint(id: $id) { id } }", ids["webhook_id"]),
+        ("mutation($id: UUID!) { resendEvent(id: $id) { id } }", ids["event_id"]),
+        (
+            "mutation($id: UUID!) { updateWebhookEndpoint(id: $id, input: {active: false}) { id } }",
+            ids["webhook_id"],
+        ),
     ]
     for query, value in lookups:
         body = _graphql(client, world_b.tenant.id, query, {"id": value}).json()
@@ -307,6 +318,11 @@ def test_graphql_attack(attack):
     assert explain.get("errors")
     listing = _graphql(client, world_b.tenant.id, "{ invoices { totalCount edges { node { id } } } }").json()
     assert ids["invoice_id"] not in json.dumps(listing)
+    hooks = _graphql(
+        client, world_b.tenant.id, "{ webhookEndpoints { items { id url } } events { items { id } } }"
+    )
+    assert ids["webhook_id"] not in hooks.content.decode() and ids["event_id"] not in hooks.content.decode()
+    assert "erp.acme" not in hooks.content.decode() and "erp.beta" in hooks.content.decode()
     assert a_snapshot(world_a) == before
 
 
@@ -345,6 +361,9 @@ ADMIN_TARGETS = {
     "reconciliation/match": lambda a: a.seeded["match"].pk,
     "reconciliation/reconciliationrun": lambda a: a.seeded["run"].pk,
     "tenants/tenantsettings": lambda a: _a_row("tenants_tenantsettings", a),
+    "events/webhookendpoint": lambda a: a.seeded["webhook"].pk,
+    "events/event": lambda a: a.seeded["event"].pk,
+    "events/webhookdelivery": lambda a: a.seeded["delivery"].pk,
     "tenants/auditevent": lambda a: _a_row("tenants_auditevent", a),
     "tenants/membership": lambda a: _a_row("tenants_membership", a),
     "tenants/invitation": lambda a: a.seeded["invitation"].pk,
@@ -420,9 +439,7 @@ def test_admin_attack(attack, client, attacker):
         if attacker == "superuser" and route.startswith(platform):
             continue  # superusers manage tenants, users and tokens by design (no tenant data)
         url = admin_url(
-            route.replace("(?P<url>.*)$", "anything").replace(
-                "^(?P<app_label>tenants|auth|invoices|banking|reconciliation)/$", "invoices/"
-            ),
+            re.sub(r"\^\(\?P<app_label>[^)]*\)/\$", "invoices/", route.replace("(?P<url>.*)$", "anything")),
             world_a,
         )
         for method in ("get", "post"):

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tenants",
     "api",
     "jobs",
+    "events",
     "invoices",
     "banking",
     "remittances",
@@ -224,6 +225,23 @@ IMPORT_ASYNC_MAX_BYTES = REQUEST_BODY_MAX_BYTES
 # Finished jobs (the tenants' job rows and the queue's) are kept this long.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 
+# --- Events and webhooks (events/) --------------------------------------------------------------
+# Delivery refuses endpoints whose host resolves to a loopback, private, link-local, multicast or
+# reserved address (a tenant must not make the server call into its own network) unless this is
+# on: tests and development (local receivers), or an operator whose receivers are internal.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# Endpoints must be https (at registration and at delivery); production settings force it on.
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=False)
+# One attempt's whole budget (connect, TLS, send, answer), and how much of the answer is read.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Retries: exponential backoff from the base (30 s, 1 min, 2 min, ...), each wait at most the
+# maximum (3 h), for the window (24 h) after the delivery was created; then it has failed.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = env.float("WEBHOOK_RETRY_MAX_DELAY_SECONDS", default=3 * 3600.0)
+WEBHOOK_RETRY_WINDOW_HOURS = env.float("WEBHOOK_RETRY_WINDOW_HOURS", default=24.0)
+# Events whose deliveries are all finished are purged after this many days (periodic task).
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.BearerTokenAuthentication"],
@@ -273,6 +291,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "jobs.models.JobStatus",
         "WriteOffReasonEnum": "tenants.models.WriteOffReason",
         "LearnedEvidenceKindEnum": "invoices.models.EvidenceKind",
+        "EventTypeEnum": "events.models.EventType",
+        "DeliveryStatusEnum": "events.models.DeliveryStatus",
     },
 }
 

@@ -13,5 +13,7 @@ if not os.environ.get("DATABASE_URL"):
 os.environ.setdefault("SECRET_KEY", "dev-" + secrets.token_urlsafe(40))
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+# Webhook receivers on this machine (a developer's test receiver) are allowed here.
+os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "true")
 
 from .base import *  # noqa: E402, F403

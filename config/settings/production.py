@@ -33,3 +33,6 @@ LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")
 
 # Jobs run on workers (`manage.py procrastinate worker`), never in the web process.
 JOBS_RUN_IN_PROCESS = False
+
+# Webhook endpoints must be https, at registration and at delivery.
+WEBHOOKS_REQUIRE_HTTPS = True

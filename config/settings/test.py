@@ -13,6 +13,11 @@ if not os.environ.get("DATABASE_URL"):
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Webhook receivers of the tests listen on loopback; retries wait fractions of a second (the
+# SSRF tests turn the first off for themselves).
+os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("WEBHOOK_RETRY_BASE_SECONDS", "0.2")
+os.environ.setdefault("WEBHOOK_RETRY_MAX_DELAY_SECONDS", "1")
 
 from .base import *  # noqa: E402, F403
 from .base import DATABASES, LOGGING  # noqa: E402

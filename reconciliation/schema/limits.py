@@ -84,6 +84,9 @@ from banking.models import BankStatement, BankTransaction, InternalTransfer
 from banking.selectors import CHECK_DETAIL_MAX_CHARS, STATEMENT_CHECKS
 from common import limits
 from common.finance.terms import PAYMENT_TERMS_MAX_CHARS
+from events.delivery import MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS
+from events.models import Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.services import MAX_DELIVERIES_PER_ENDPOINT, MAX_LISTED
 from invoices.models import Invoice, Vendor, VendorLearnedEvidence
 from remittances.models import RemittanceAdvice, RemittanceAdviceLine
 from remittances.parsing import MAX_LINES_PER_ADVICE
@@ -171,6 +174,13 @@ LIST_BOUNDS: dict[str, Any] = {
     "Match.alternatives": MAX_ALTERNATIVES,
     "Candidate.alternatives": MAX_ALTERNATIVES,
     "ScoredProposal.alternatives": MAX_ALTERNATIVES,
+    "WebhookEndpointPage.items": ROWS,
+    "EventPage.items": ROWS,
+    "WebhookEndpoint.eventTypes": len(EventType),
+    # Every endpoint, each delivered once and resent up to the bound (events.services).
+    "Event.deliveries": limits.WEBHOOK_ENDPOINTS_PER_TENANT * MAX_DELIVERIES_PER_ENDPOINT,
+    "WebhookDelivery.attempts": MAX_WEBHOOK_ATTEMPTS,
+    "Mutation.resendEvent": limits.WEBHOOK_ENDPOINTS_PER_TENANT,
 }
 
 # Fields whose argument says how many rows their lists hold, with the resolver's maximum.
@@ -186,6 +196,8 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
     "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),
+    "Query.webhookEndpoints": ("first", MAX_PAGE_SIZE),
+    "Query.events": ("first", MAX_PAGE_SIZE),
 }
 _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "Invoice": Invoice,
@@ -198,6 +210,10 @@ _MODELS_BY_TYPE: dict[str, type[models.Model]] = {
     "InternalTransfer": InternalTransfer,
     "RemittanceAdvice": RemittanceAdvice,
     "RemittanceAdviceLine": RemittanceAdviceLine,
+    "WebhookEndpoint": WebhookEndpoint,
+    "Event": Event,
+    "WebhookDelivery": WebhookDelivery,
+    "WebhookAttempt": WebhookAttempt,
 }
 # Texts that are not model columns. Engine messages quote excerpts of numbers, names and
 # descriptions, bounded by the engine (``REASON_MESSAGE_MAX_CHARS``). scoreCandidates echoes its
@@ -212,6 +228,9 @@ _OTHER_TEXT_BOUNDS = {
     "BacktestReport.recommendation": RECOMMENDATION_MAX_CHARS,
     "StatementCheck.detail": CHECK_DETAIL_MAX_CHARS,
     "Invoice.paymentTerms": PAYMENT_TERMS_MAX_CHARS,
+    # An event lists at most MAX_LISTED items of ~250 characters (an invoice or a match).
+    "Event.data": MAX_LISTED * 250,
+    "WebhookDelivery.endpointUrl": limits.WEBHOOK_URL,
 }
 
 

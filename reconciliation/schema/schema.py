@@ -17,14 +17,16 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from common.errors import DomainError
 
 from .limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, DocumentLimits
-from .mutations import Mutation
-from .queries import Query
+from .mutations import Mutation as LedgerMutation
+from .queries import Query as LedgerQuery
 from .types import SCALAR_OVERRIDES
+from .webhooks import WebhooksMutation, WebhooksQuery
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,10 @@ class TenantSchema(strawberry.Schema):
                 exc_info = (type(original), original, original.__traceback__) if original else None
                 logger.error("GraphQL error at %s: %s", error.path, error.message, exc_info=exc_info)
 
+
+# One schema, composed of each domain's root fields (webhooks: webhooks.py).
+Query = merge_types("Query", (LedgerQuery, WebhooksQuery))
+Mutation = merge_types("Mutation", (LedgerMutation, WebhooksMutation))
 
 schema = TenantSchema(
     query=Query,

@@ -108,7 +108,7 @@ def test_a_stalled_job_goes_back_to_the_queue(world_a):
     assert row.status == JobStatus.QUEUED and "worker lost" in row.progress_phase
 
 
-def test_a_job_that_stalls_again_and_again_fails(world_a):
+def test_a_job_that_stalls_again_and_again_fails(world_a, outbox):
     job = _stalled_queue_job(world_a, attempts=2)
 
     retry_stalled(30)
@@ -116,7 +116,10 @@ def test_a_job_that_stalls_again_and_again_fails(world_a):
     assert queue_status(job) == "failed"
     with tenant_context(world_a.tenant.id):
         row = Job.objects.get(id=job.id)
+        assert AuditEvent.objects.filter(action="job.failed", object_id=job.id).exists()
     assert row.status == JobStatus.FAILED and "stopped" in row.error["detail"]
+    assert [(e["job_id"], e["kind"], e["status"]) for e in outbox] == [(job.id, JobKind.PROBE, "failed")]
+    assert outbox[0]["error"] == row.error
 
 
 def test_finished_jobs_past_retention_are_purged(world_a, world_b):

@@ -217,6 +217,9 @@ TENANT_REFERENCES = [
         "advice",
     ),
     ("remittances_remittanceadviceline", "invoice_id", "advice_line", "invoices_invoice", "advised_invoice"),
+    ("events_webhookdelivery", "event_id", "delivery", "events_event", "event"),
+    ("events_webhookdelivery", "endpoint_id", "delivery", "events_webhookendpoint", "webhook"),
+    ("events_webhookattempt", "delivery_id", "attempt", "events_webhookdelivery", "delivery"),
 ]
 REFERENCE_IDS = [f"{child}.{column}" for child, column, *_ in TENANT_REFERENCES]
 # What a copied row must change to pass the table's unique keys (SQL expressions).
