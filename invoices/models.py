@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
@@ -227,11 +228,17 @@ class Invoice(TenantModel):
         blank=True,
         help_text="Early-payment discount in percent (more than 0, less than 100)",
     )
-    discount_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Days from the issue date within which the discount may be taken"
+    # Small integers with named CHECKs (invoice_term_days_bounded), not Positive... fields: Citus
+    # refuses ADD COLUMN with an unnamed CHECK.
+    discount_days = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_DAYS)], help_text="Days from the issue date within which the discount may be taken"
     )
-    net_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Days from the issue date within which the full amount is due"
+    net_days = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_DAYS)], help_text="Days from the issue date within which the full amount is due"
     )
 
     objects: ClassVar[InvoiceManager] = InvoiceManager()

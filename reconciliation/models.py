@@ -31,7 +31,8 @@ class ReconciliationRun(TenantModel):
     transactions_considered = models.PositiveIntegerField(default=0)
     proposals_count = models.PositiveIntegerField(default=0)
     auto_confirmed_count = models.PositiveIntegerField(default=0)
-    would_auto_confirm_count = models.PositiveIntegerField(
+    # Not a Positive... field: Citus refuses ADD COLUMN with an unnamed CHECK (named one below).
+    would_auto_confirm_count = models.IntegerField(
         default=0,
         db_default=0,  # rows written by SQL (runs, benches) need not name it
         help_text="Shadow mode: proposals it would have auto-confirmed (and did not)",
@@ -42,6 +43,12 @@ class ReconciliationRun(TenantModel):
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="recrun_tenant_created_idx")]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(would_auto_confirm_count__gte=0), name="recrun_would_auto_confirm_non_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.created_at:%Y-%m-%d %H:%M} ({self.proposals_count} proposals)"

@@ -430,10 +430,12 @@ class TenantSettings(TenantModel):
         size=len(WriteOffReason.values),
         help_text="The reasons a write-off may be given.",
     )
-    rejection_memory = models.PositiveSmallIntegerField(
+    # Not a Positive... field: Citus refuses ADD COLUMN with an unnamed CHECK; the range is the
+    # named constraint below.
+    rejection_memory = models.SmallIntegerField(
         default=3,
         db_default=3,
-        validators=[MaxValueValidator(MAX_REJECTION_MEMORY)],
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_REJECTION_MEMORY)],
         help_text="After this many rejections of a customer for one payer (name or account), the customer "
         "is no longer proposed for that payer (0: never).",
     )
@@ -482,6 +484,10 @@ class TenantSettings(TenantModel):
                 & models.Q(processor_fee_percent__gte=0)
                 & models.Q(processor_fee_percent__lte=100),
                 name="tenantsettings_processor_fee_bounded",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rejection_memory__gte=0) & models.Q(rejection_memory__lte=MAX_REJECTION_MEMORY),
+                name="tenantsettings_rejection_memory_range",
             ),
         ]
 

@@ -18,6 +18,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reconciliationrun',
             name='would_auto_confirm_count',
-            field=models.PositiveIntegerField(db_default=0, default=0, help_text='Shadow mode: proposals it would have auto-confirmed (and did not)'),
+            field=models.IntegerField(db_default=0, default=0, help_text='Shadow mode: proposals it would have auto-confirmed (and did not)'),
+        ),
+        # Citus refuses ADD COLUMN with an unnamed CHECK (a Positive... field's): the check is named.
+        migrations.AddConstraint(
+            model_name='reconciliationrun',
+            constraint=models.CheckConstraint(condition=models.Q(('would_auto_confirm_count__gte', 0)), name='recrun_would_auto_confirm_non_negative'),
         ),
     ]

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tenantsettings',
             name='rejection_memory',
-            field=models.PositiveSmallIntegerField(db_default=3, default=3, help_text='After this many rejections of a customer for one payer (name or account), the customer is no longer proposed for that payer (0: never).', validators=[django.core.validators.MaxValueValidator(100)]),
+            field=models.SmallIntegerField(db_default=3, default=3, help_text='After this many rejections of a customer for one payer (name or account), the customer is no longer proposed for that payer (0: never).', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)]),
         ),
         migrations.AddField(
             model_name='tenantsettings',
@@ -37,5 +37,10 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='tenantsettings',
             constraint=models.CheckConstraint(condition=models.Q(('write_off_max_amount__gte', 0), ('write_off_max_percent__gte', 0), ('write_off_max_percent__lte', 100), ('write_off_reasons__contained_by', ['bank_fee', 'discount', 'rounding', 'processor_fee', 'other'])), name='tenantsettings_write_off_policy_valid'),
+        ),
+        # Citus refuses ADD COLUMN with an unnamed CHECK (a Positive... field's): the range is named.
+        migrations.AddConstraint(
+            model_name='tenantsettings',
+            constraint=models.CheckConstraint(condition=models.Q(('rejection_memory__gte', 0), ('rejection_memory__lte', 100)), name='tenantsettings_rejection_memory_range'),
         ),
     ]
