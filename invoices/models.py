@@ -233,12 +233,14 @@ class Invoice(TenantModel):
     discount_days = models.SmallIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_DAYS)], help_text="Days from the issue date within which the discount may be taken"
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_DAYS)],
+        help_text="Days from the issue date within which the discount may be taken",
     )
     net_days = models.SmallIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_DAYS)], help_text="Days from the issue date within which the full amount is due"
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TERM_DAYS)],
+        help_text="Days from the issue date within which the full amount is due",
     )
 
     objects: ClassVar[InvoiceManager] = InvoiceManager()
