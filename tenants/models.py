@@ -486,7 +486,8 @@ class TenantSettings(TenantModel):
                 name="tenantsettings_processor_fee_bounded",
             ),
             models.CheckConstraint(
-                condition=models.Q(rejection_memory__gte=0) & models.Q(rejection_memory__lte=MAX_REJECTION_MEMORY),
+                condition=models.Q(rejection_memory__gte=0)
+                & models.Q(rejection_memory__lte=MAX_REJECTION_MEMORY),
                 name="tenantsettings_rejection_memory_range",
             ),
         ]
