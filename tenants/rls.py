@@ -88,18 +88,20 @@ def tenant_key_name(table: str) -> str:
 
 
 def tenant_primary_key(table: str) -> migrations.RunSQL:
-    """Make the database's primary key of ``table`` ``(tenant_id, id)`` (Django keeps ``id``)."""
+    """Make the database's primary key of ``table`` ``(tenant_id, id)`` (Django keeps ``id``).
+
+    One statement per subcommand: Citus refuses ``ADD CONSTRAINT`` beside another subcommand on a
+    table it already tracks (a new table with a key to a reference table becomes one).
+    """
     return migrations.RunSQL(
-        sql=f"""
-ALTER TABLE {table}
-    DROP CONSTRAINT {table}_pkey,
-    ADD CONSTRAINT {table}_pkey PRIMARY KEY (tenant_id, id);
-""",
-        reverse_sql=f"""
-ALTER TABLE {table}
-    DROP CONSTRAINT {table}_pkey,
-    ADD CONSTRAINT {table}_pkey PRIMARY KEY (id);
-""",
+        sql=[
+            f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey;",
+            f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (tenant_id, id);",
+        ],
+        reverse_sql=[
+            f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey;",
+            f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (id);",
+        ],
     )
 
 

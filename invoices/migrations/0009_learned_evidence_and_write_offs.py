@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-from tenants.citus import distribute
+from tenants.citus import distribute, one_connection_per_node
 from tenants.rls import (
     enable_tenant_rls,
     tenant_foreign_key,
@@ -35,6 +35,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.CreateModel(
             name="VendorLearnedEvidence",
             fields=[
@@ -59,6 +61,38 @@ class Migration(migrations.Migration):
                         default=list,
                         help_text="Ids of the confirmed matches that taught it",
                         size=None,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenants.tenant",
+                    ),
+                ),
+                (
+                    "vendor",
+                    tenants.models.TenantForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="learned_evidence",
+                        to="invoices.vendor",
                     ),
                 ),
             ],
@@ -88,41 +122,6 @@ class Migration(migrations.Migration):
                     ("amount_written_off__gte", 0), ("amount_written_off__lte", models.F("amount_paid"))
                 ),
                 name="invoice_written_off_within_paid",
-            ),
-        ),
-        migrations.AddField(
-            model_name="vendorlearnedevidence",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                db_index=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
-        ),
-        migrations.AddField(
-            model_name="vendorlearnedevidence",
-            name="tenant",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                editable=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="tenants.tenant",
-            ),
-        ),
-        migrations.AddField(
-            model_name="vendorlearnedevidence",
-            name="vendor",
-            field=tenants.models.TenantForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="learned_evidence",
-                to="invoices.vendor",
             ),
         ),
         migrations.AddIndex(
@@ -163,4 +162,6 @@ class Migration(migrations.Migration):
         dropped_with_the_table(
             tenant_reference("invoices_vendorlearnedevidence", "vendor_id", "invoices_vendor")
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

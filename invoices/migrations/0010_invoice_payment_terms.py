@@ -3,6 +3,8 @@ import django.core.validators
 
 from django.db import migrations, models
 
+from tenants.citus import one_connection_per_node
+
 
 class Migration(migrations.Migration):
 
@@ -12,6 +14,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.AddField(
             model_name='invoice',
             name='discount_days',
@@ -39,4 +43,6 @@ class Migration(migrations.Migration):
             model_name='invoice',
             constraint=models.CheckConstraint(condition=models.Q(('discount_days__isnull', True), ('net_days__isnull', True), ('discount_days__lte', models.F('net_days')), _connector='OR'), name='invoice_discount_within_net'),
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

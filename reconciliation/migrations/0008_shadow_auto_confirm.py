@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from tenants.citus import one_connection_per_node
+
 
 class Migration(migrations.Migration):
 
@@ -10,6 +12,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.AddField(
             model_name='match',
             name='would_auto_confirm',
@@ -25,4 +29,6 @@ class Migration(migrations.Migration):
             model_name='reconciliationrun',
             constraint=models.CheckConstraint(condition=models.Q(('would_auto_confirm_count__gte', 0)), name='recrun_would_auto_confirm_non_negative'),
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

@@ -4,6 +4,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+from tenants.citus import one_connection_per_node
+
 
 class Migration(migrations.Migration):
 
@@ -16,6 +18,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.AddField(
             model_name='match',
             name='write_off_amount',
@@ -39,4 +43,6 @@ class Migration(migrations.Migration):
             model_name='matchallocation',
             constraint=models.CheckConstraint(condition=models.Q(('write_off_amount__gte', 0)), name='allocation_write_off_non_negative'),
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

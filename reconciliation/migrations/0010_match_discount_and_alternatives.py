@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+from tenants.citus import one_connection_per_node
+
 
 class Migration(migrations.Migration):
 
@@ -15,6 +17,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.AddField(
             model_name='match',
             name='alternatives',
@@ -38,4 +42,6 @@ class Migration(migrations.Migration):
             model_name='match',
             constraint=models.CheckConstraint(condition=models.Q(('alternatives__len__lte', 20)), name='match_alternatives_bounded'),
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-from tenants.citus import distribute
+from tenants.citus import distribute, one_connection_per_node
 from tenants.rls import (
     enable_tenant_rls,
     tenant_foreign_key,
@@ -38,6 +38,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.CreateModel(
             name="RemittanceAdvice",
             fields=[
@@ -242,4 +244,6 @@ class Migration(migrations.Migration):
         dropped_with_the_table(
             tenant_reference("remittances_remittanceadviceline", "invoice_id", "invoices_invoice")
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

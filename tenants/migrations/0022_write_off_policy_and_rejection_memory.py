@@ -6,6 +6,8 @@ import tenants.models
 from decimal import Decimal
 from django.db import migrations, models
 
+from tenants.citus import one_connection_per_node
+
 
 class Migration(migrations.Migration):
 
@@ -14,6 +16,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.AddField(
             model_name='tenantsettings',
             name='rejection_memory',
@@ -43,4 +47,6 @@ class Migration(migrations.Migration):
             model_name='tenantsettings',
             constraint=models.CheckConstraint(condition=models.Q(('rejection_memory__gte', 0), ('rejection_memory__lte', 100)), name='tenantsettings_rejection_memory_range'),
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]

@@ -4,6 +4,8 @@ import django.core.validators
 from decimal import Decimal
 from django.db import migrations, models
 
+from tenants.citus import one_connection_per_node
+
 
 class Migration(migrations.Migration):
 
@@ -12,6 +14,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Citus: DDL over one connection per node, so a foreign key may follow the shards' ALTERs.
+        migrations.RunPython(one_connection_per_node, migrations.RunPython.noop),
         migrations.AddField(
             model_name='tenantsettings',
             name='processor_fee_fixed',
@@ -26,4 +30,6 @@ class Migration(migrations.Migration):
             model_name='tenantsettings',
             constraint=models.CheckConstraint(condition=models.Q(('processor_fee_fixed__gte', 0), ('processor_fee_percent__gte', 0), ('processor_fee_percent__lte', 100)), name='tenantsettings_processor_fee_bounded'),
         ),
+        # ... and the same first thing when the migration is unapplied.
+        migrations.RunPython(migrations.RunPython.noop, one_connection_per_node),
     ]
