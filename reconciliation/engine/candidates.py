@@ -33,8 +33,8 @@ from .signals import (
     NAME_BANDS,
     SCORE_FEE,
     W_AMOUNT,
-    PInv,
-    PTx,
+    PreparedInvoice,
+    PreparedTransaction,
     blocker_reason,
     day_text,
     descriptor_key,
@@ -81,7 +81,7 @@ def _frozen(index: dict[K, list[V]]) -> dict[K, tuple[V, ...]]:
 class CandidateIndex:
     """Inverted indexes over the open invoices (see module docstring)."""
 
-    def __init__(self, invoices: list[PInv], settings: EngineSettings) -> None:
+    def __init__(self, invoices: list[PreparedInvoice], settings: EngineSettings) -> None:
         self.invoices = invoices
         self.settings = settings
         # Buckets are lists while the index is built, tuples once it is (see below).
@@ -184,7 +184,7 @@ class CandidateIndex:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def compatible(self, inv: PInv, tx: PTx) -> bool:
+    def compatible(self, inv: PreparedInvoice, tx: PreparedTransaction) -> bool:
         """Direction and currency allow this pair at all (cheap pre-filter)."""
         d = inv.direction
         if (d == "receivable" and tx.sign < 0) or (d == "payable" and tx.sign > 0):
@@ -210,7 +210,7 @@ class CandidateIndex:
                 hi += 1
         return out
 
-    def _target_currencies(self, tx: PTx) -> list[tuple[str, Decimal]]:
+    def _target_currencies(self, tx: PreparedTransaction) -> list[tuple[str, Decimal]]:
         """Invoice currencies reachable from the transaction's, with the amount converted."""
         rates = self.reachable.get(tx.currency)
         if rates is None:
@@ -251,7 +251,7 @@ class CandidateIndex:
             return count, ()
         return count, (*ids[lo:hi], *ids[undated:])
 
-    def amount_payers(self, tx: PTx, cur: str, amount: Decimal) -> list[int]:
+    def amount_payers(self, tx: PreparedTransaction, cur: str, amount: Decimal) -> list[int]:
         """Invoices of a common amount (too many for the amount alone) whose party the payer's
         name resembles, up to ``max_amount_candidates`` per party falling due closest to the
         payment.
@@ -286,7 +286,7 @@ class CandidateIndex:
                 out.extend(self._closest(party_ids, party_dues, tx.pay, self.settings.max_amount_candidates))
         return out
 
-    def _descriptor_parties(self, tx: PTx) -> set[str]:
+    def _descriptor_parties(self, tx: PreparedTransaction) -> set[str]:
         """Counterparties a processor's payer name (cut, spaces dropped) may stand for: those
         whose compacted name starts it, or starts with its first words joined, and the few names
         next to it in sort order (a letter transliterated, "GRAEF" for "Gräf"). Bounded: a few
@@ -311,7 +311,9 @@ class CandidateIndex:
                     found.update(self.by_compact[key])
         return found
 
-    def _walk_band(self, tx: PTx, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]) -> None:
+    def _walk_band(
+        self, tx: PreparedTransaction, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]
+    ) -> None:
         """Add up to ``max_band_candidates`` invoices within ±5 %, closest amounts first.
 
         Unless min_score was lowered, a near amount needs a typo-level reference to become a
@@ -350,7 +352,9 @@ class CandidateIndex:
 
     # -- main entry ------------------------------------------------------------------------
 
-    def candidates(self, tx: PTx, rejected: frozenset[tuple[str, str]] | Rejections) -> TxCandidates:
+    def candidates(
+        self, tx: PreparedTransaction, rejected: frozenset[tuple[str, str]] | Rejections
+    ) -> TxCandidates:
         """Invoices to score for ``tx``; see the module docstring for the blocking keys."""
         s = self.settings
         invs = self.invoices
@@ -466,7 +470,7 @@ class CandidateIndex:
             pool=pool,
         )
 
-    def why_unreached(self, i: int, tx: PTx, c: TxCandidates) -> Reason:
+    def why_unreached(self, i: int, tx: PreparedTransaction, c: TxCandidates) -> Reason:
         """Why :meth:`candidates` did not return invoice ``i`` for ``tx`` (a compatible pair).
 
         Blocking bounds the work per transaction, so a pair may score above ``min_score`` and
