@@ -37,6 +37,7 @@ from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 from .abbreviations import completed_numbers
 from .advices import match_advices
 from .assignment import Option, assign
+from .caches import run_scope
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs, invoice_keys
 from .parallel import PicklesAsTuple, resident_bytes, split_map
@@ -224,11 +225,12 @@ def score_pair(
     if not transaction_open and (transaction.unallocated is None or transaction.unallocated > 0):
         closed.append("transaction.not_open")
     run_books, codes = (books if in_books else [*books, invoice]), tuple(closed)
-    return _without_cyclic_gc(
-        lambda: _Run(
-            run_books, [transaction], settings, rejected_pairs, rejected_payers=rejected_payers
-        ).explain_pair(invoice.id, codes)
-    )
+    with run_scope():  # the memo caches are this call's (engine/caches.py)
+        return _without_cyclic_gc(
+            lambda: _Run(
+                run_books, [transaction], settings, rejected_pairs, rejected_payers=rejected_payers
+            ).explain_pair(invoice.id, codes)
+        )
 
 
 def group_weight(bp: int, size: int, all_referenced: bool) -> int:
@@ -1138,29 +1140,30 @@ def reconcile(
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
     advice_list = list(advices)
-    if not advice_list:
+    with run_scope():  # the memo caches are this run's (engine/caches.py)
+        if not advice_list:
+            return _without_cyclic_gc(
+                lambda: _Run(
+                    invoices,
+                    transactions,
+                    engine_settings,
+                    rejected,
+                    on_progress,
+                    rejected_payers=rejected_payers,
+                ).run(workers)
+            )
         return _without_cyclic_gc(
-            lambda: _Run(
+            lambda: _reconcile_with_advices(
                 invoices,
                 transactions,
+                advice_list,
                 engine_settings,
                 rejected,
+                workers,
                 on_progress,
-                rejected_payers=rejected_payers,
-            ).run(workers)
+                rejected_payers,
+            )
         )
-    return _without_cyclic_gc(
-        lambda: _reconcile_with_advices(
-            invoices,
-            transactions,
-            advice_list,
-            engine_settings,
-            rejected,
-            workers,
-            on_progress,
-            rejected_payers,
-        )
-    )
 
 
 def _reconcile_with_advices(

@@ -41,7 +41,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -50,6 +49,7 @@ from common.finance import format_money, is_valid_rf
 from common.finance.labels import excerpt, invoice_label
 from common.finance.terms import discounted_amounts
 
+from .caches import run_cache
 from .normalize import (
     FUZZY_MIN_CHARS,
     LEGAL_SUFFIXES,
@@ -149,14 +149,14 @@ def dec4(x: float) -> Decimal:
 # --- prepared records -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
+@run_cache(maxsize=65536)
 def _party_names(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
     """Normalised, de-duplicated name and aliases (cached: parties repeat across invoices)."""
     names = [normalize_name(name), *(normalize_name(a) for a in aliases)]
     return tuple(dict.fromkeys(n for n in names if len(n) >= 3))
 
 
-@lru_cache(maxsize=65536)
+@run_cache(maxsize=65536)
 def _name_tokens(name: str) -> tuple[str, ...]:
     return name_tokens(name)
 
@@ -733,7 +733,7 @@ def evaluate(
 REASON_MESSAGE_MAX_CHARS = 300
 
 
-@lru_cache(maxsize=4096)
+@run_cache(maxsize=4096)
 def day_text(ordinal: int | None) -> str:
     """A day ordinal as ISO 8601 text ("?" when unknown)."""
     return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
