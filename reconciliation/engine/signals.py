@@ -791,24 +791,16 @@ def blocker_reason(code: str, **kw: object) -> Reason:
     return Reason(code, BLOCKER_MESSAGES[code].format(**quoted))
 
 
-def explain(
+def _amount_reasons(
     ev: PairEvidence,
     inv: PreparedInvoice,
     tx: PreparedTransaction,
     settings: EngineSettings,
-    hard: tuple[str, ...] = (),
-    unreached: Reason | None = None,
-) -> PairScore:
-    """Turn an evaluation into a PairScore with human sentences.
-
-    ``hard`` are the codes that rule the pair out whatever it scores; ``unreached`` is set when
-    blocking did not compare the invoice with the transaction (see ``why_unreached``). The
-    pair is a candidate exactly when neither applies and it scores at least ``min_score``.
-    """
+    hard: tuple[str, ...],
+) -> tuple[Reason, ...]:
+    """The amount signal's sentences: how the paid amount compares with the outstanding."""
     icur, tcur = inv.currency, tx.currency
     out = ev.outstanding
-    number = excerpt(inv.src.number.strip())
-    detail = excerpt(ev.reference_detail)
     a: list[Reason] = []
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
@@ -887,6 +879,19 @@ def explain(
                 "A near or fee-reduced amount counts half without a reference or counterparty",
             )
         )
+    if ev.amount_kind == "amount.over":
+        a.append(
+            Reason(
+                "amount.overpaid",
+                f"The payment is larger than the amount owed: confidence ×{OVERPAY_FACTOR}",
+            )
+        )
+    return tuple(a)
+
+
+def _reference_reasons(ev: PairEvidence, number: str) -> tuple[Reason, ...]:
+    """The reference signal's sentences: which reference to invoice ``number`` the text quotes."""
+    detail = excerpt(ev.reference_detail)
     r: list[Reason] = []
     if ev.reference_kind == "rf.match":
         r.append(
@@ -933,13 +938,6 @@ def explain(
                 "rf.invalid", f"RF reference {excerpt(ev.invalid_rf)} has an invalid checksum and is ignored"
             )
         )
-    if ev.amount_kind == "amount.over":
-        a.append(
-            Reason(
-                "amount.overpaid",
-                f"The payment is larger than the amount owed: confidence ×{OVERPAY_FACTOR}",
-            )
-        )
     if ev.other_ref and ev.reference_score == 0:
         r.append(
             Reason(
@@ -949,6 +947,13 @@ def explain(
                 + f": confidence ×{OTHER_REF_FACTOR}",
             )
         )
+    return tuple(r)
+
+
+def _counterparty_reasons(
+    ev: PairEvidence, inv: PreparedInvoice, tx: PreparedTransaction
+) -> tuple[Reason, ...]:
+    """The counterparty signal's sentences: how the payer compares with the invoice's party."""
     c: list[Reason] = []
     party = excerpt(inv.src.counterparty_name) or "the counterparty"
     if ev.counterparty_kind == "cp.account":
@@ -992,6 +997,13 @@ def explain(
                 "Counterparty evidence counts half: neither amount nor reference agree",
             )
         )
+    return tuple(c)
+
+
+def _date_reasons(
+    ev: PairEvidence, inv: PreparedInvoice, tx: PreparedTransaction, settings: EngineSettings
+) -> tuple[Reason, ...]:
+    """The date signal's sentences: when the payment came against the invoice's dates."""
     d: list[Reason] = []
     pay = day_text(tx.pay)
     if ev.date_kind == "date.in_terms":
@@ -1024,15 +1036,35 @@ def explain(
         )
     else:
         d.append(Reason("date.unknown", "The invoice has no dates; date is neutral"))
+    return tuple(d)
+
+
+def explain(
+    ev: PairEvidence,
+    inv: PreparedInvoice,
+    tx: PreparedTransaction,
+    settings: EngineSettings,
+    hard: tuple[str, ...] = (),
+    unreached: Reason | None = None,
+) -> PairScore:
+    """Turn an evaluation into a PairScore with human sentences.
+
+    ``hard`` are the codes that rule the pair out whatever it scores; ``unreached`` is set when
+    blocking did not compare the invoice with the transaction (see ``why_unreached``). The
+    pair is a candidate exactly when neither applies and it scores at least ``min_score``.
+    """
+    number = excerpt(inv.src.number.strip())
     signals = (
-        SignalScore("amount", dec4(ev.amount_score), _W_A, tuple(a)),
-        SignalScore("reference", dec4(ev.reference_score), _W_R, tuple(r)),
-        SignalScore("counterparty", dec4(ev.counterparty_score), _W_C, tuple(c)),
-        SignalScore("date", dec4(ev.date_points), _W_D, tuple(d)),
+        SignalScore("amount", dec4(ev.amount_score), _W_A, _amount_reasons(ev, inv, tx, settings, hard)),
+        SignalScore("reference", dec4(ev.reference_score), _W_R, _reference_reasons(ev, number)),
+        SignalScore("counterparty", dec4(ev.counterparty_score), _W_C, _counterparty_reasons(ev, inv, tx)),
+        SignalScore("date", dec4(ev.date_points), _W_D, _date_reasons(ev, inv, tx, settings)),
     )
     conf = bp_decimal(ev.bp)
     blockers = [
-        blocker_reason(code, tx=tcur, inv=icur) if code == "currency.mismatch" else blocker_reason(code)
+        blocker_reason(code, tx=tx.currency, inv=inv.currency)
+        if code == "currency.mismatch"
+        else blocker_reason(code)
         for code in hard
     ]
     if not hard and conf < settings.min_score:
