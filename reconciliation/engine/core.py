@@ -178,17 +178,19 @@ PROGRESS_EVERY = 256  # transactions (or invoices explained) between two progres
 
 
 def _without_cyclic_gc(work: Callable[[], _T]) -> _T:
-    """``work()`` with the cyclic garbage collector paused, then restored.
+    """``work()``, one engine call, with the cyclic garbage collector paused, then restored.
 
     A call allocates hundreds of thousands of small acyclic objects; cyclic-GC passes over
     them are pure overhead (~30 % of a run). The collector is switched back on only after
-    ``work``'s frame (the run's whole state) is gone: re-enabling it while that state is alive
-    would let the next allocation scan all of it (0.2 s at 10k invoices).
+    ``work``'s frame (the run's whole state) and the run's memo caches (``run_scope``,
+    engine/caches.py) are gone: re-enabling it while that state is alive would let the next
+    allocation scan all of it.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return work()
+        with run_scope():
+            return work()
     finally:
         if was_enabled:
             gc.enable()
@@ -225,12 +227,11 @@ def score_pair(
     if not transaction_open and (transaction.unallocated is None or transaction.unallocated > 0):
         closed.append("transaction.not_open")
     run_books, codes = (books if in_books else [*books, invoice]), tuple(closed)
-    with run_scope():  # the memo caches are this call's (engine/caches.py)
-        return _without_cyclic_gc(
-            lambda: _Run(
-                run_books, [transaction], settings, rejected_pairs, rejected_payers=rejected_payers
-            ).explain_pair(invoice.id, codes)
-        )
+    return _without_cyclic_gc(
+        lambda: _Run(
+            run_books, [transaction], settings, rejected_pairs, rejected_payers=rejected_payers
+        ).explain_pair(invoice.id, codes)
+    )
 
 
 def group_weight(bp: int, size: int, all_referenced: bool) -> int:
@@ -1140,30 +1141,29 @@ def reconcile(
     """
     engine_settings, rejected = settings or EngineSettings(), frozenset(rejected_pairs)
     advice_list = list(advices)
-    with run_scope():  # the memo caches are this run's (engine/caches.py)
-        if not advice_list:
-            return _without_cyclic_gc(
-                lambda: _Run(
-                    invoices,
-                    transactions,
-                    engine_settings,
-                    rejected,
-                    on_progress,
-                    rejected_payers=rejected_payers,
-                ).run(workers)
-            )
+    if not advice_list:
         return _without_cyclic_gc(
-            lambda: _reconcile_with_advices(
+            lambda: _Run(
                 invoices,
                 transactions,
-                advice_list,
                 engine_settings,
                 rejected,
-                workers,
                 on_progress,
-                rejected_payers,
-            )
+                rejected_payers=rejected_payers,
+            ).run(workers)
         )
+    return _without_cyclic_gc(
+        lambda: _reconcile_with_advices(
+            invoices,
+            transactions,
+            advice_list,
+            engine_settings,
+            rejected,
+            workers,
+            on_progress,
+            rejected_payers,
+        )
+    )
 
 
 def _reconcile_with_advices(
