@@ -6,8 +6,10 @@ stayed in every worker for its lifetime, holding names and numbers of tenants lo
 runs and growing each worker as it met new tenants (a soak saw 134 -> 193 MiB, issue 16).
 
 A :func:`run_cache` is an ``lru_cache`` with a bound (its ``maxsize``) and an owner: the run.
-:func:`reconcile` and :func:`score_pair` enter :func:`run_scope`, and when the last scope open
-in the process closes (``finally``: also when a run fails) every registered cache is emptied.
+:func:`reconcile` and :func:`score_pair` enter :func:`run_scope` (inside the paused-GC window of
+``core._without_cyclic_gc``: emptying the caches after the collector is back on cost ~10 % of a
+run), and when the last scope open in the process closes (``finally``: also when a run fails)
+every registered cache is emptied.
 Counting open scopes keeps a run's caches warm while another run in the same process (a thread
 of the same worker, or a nested call) is still going; clearing never changes a result, only
 what is recomputed. A cached function called outside any run (a helper importing
