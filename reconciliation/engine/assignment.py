@@ -82,8 +82,8 @@ def max_weight_matching(n_left: int, n_right: int, adj: list[list[tuple[int, int
 
     Min-cost flow S -> left -> right -> T with costs -w, one unit per augmentation, stopping
     when the shortest augmenting path is no longer negative (total weight would not grow).
+    Potentials (``h_l``, ``h_r``, ``h_t``) keep the reduced costs non-negative for Dijkstra.
     """
-    inf = float("inf")
     h_l: list[float] = [0] * n_left
     h_r: list[float] = [0] * n_right
     for edges in adj:
@@ -95,71 +95,105 @@ def max_weight_matching(n_left: int, n_right: int, adj: list[list[tuple[int, int
     match_r = [-1] * n_right
     weight = [dict(edges) for edges in adj]
     while True:
-        dist_l = [inf] * n_left
-        dist_r = [inf] * n_right
-        prev_r = [-1] * n_right
-        heap: list[tuple[float, int, int]] = []
-        for left in range(n_left):
-            if match_l[left] == -1:
-                d = -h_l[left]  # reduced cost of S -> left (h_S = 0)
-                dist_l[left] = d
-                heap.append((d, 0, left))
-        heapq.heapify(heap)
-        dist_t = inf
-        best_r = -1
-        while heap:
-            d, kind, u = heapq.heappop(heap)
-            if d >= dist_t:
-                break
-            if kind == 0:
-                if d > dist_l[u]:
-                    continue
-                hu = h_l[u]
-                mu = match_l[u]
-                for r, w in adj[u]:
-                    if r == mu:
-                        continue  # saturated: only its reverse edge exists
-                    nd = d - w + hu - h_r[r]
-                    if nd < dist_r[r]:
-                        dist_r[r] = nd
-                        prev_r[r] = u
-                        heapq.heappush(heap, (nd, 1, r))
-            else:
-                if d > dist_r[u]:
-                    continue
-                owner = match_r[u]
-                if owner == -1:
-                    nd = d + h_r[u] - h_t
-                    if nd < dist_t:
-                        dist_t, best_r = nd, u
-                else:
-                    nd = d + weight[owner][u] + h_r[u] - h_l[owner]
-                    if nd < dist_l[owner]:
-                        dist_l[owner] = nd
-                        heapq.heappush(heap, (nd, 0, owner))
-        if best_r < 0 or dist_t + h_t >= 0:
+        path = _shortest_augmenting_path(adj, weight, match_l, match_r, h_l, h_r, h_t)
+        if path.best_r < 0 or path.dist_t + h_t >= 0:
             break  # no augmenting path, or it would not increase the total weight
-        for i in range(n_left):
-            if dist_l[i] < dist_t:
-                h_l[i] += dist_l[i]
-            else:
-                h_l[i] += dist_t
-        for i in range(n_right):
-            if dist_r[i] < dist_t:
-                h_r[i] += dist_r[i]
-            else:
-                h_r[i] += dist_t
-        h_t += dist_t
-        r = best_r
-        while True:
-            left = prev_r[r]
-            old = match_l[left]
-            match_l[left] = r
-            match_r[r] = left
-            if old == -1:
-                break
-            r = old
+        _raise_potentials(h_l, path.dist_l, path.dist_t)
+        _raise_potentials(h_r, path.dist_r, path.dist_t)
+        h_t += path.dist_t
+        _augment(path.prev_r, path.best_r, match_l, match_r)
     return match_l
+
+
+@dataclass(slots=True)
+class _Path:
+    """Dijkstra's outcome over the residual graph: reduced distances, the right node ending the
+    shortest S-T path (``best_r``, -1 when none) and the left node each right was reached from."""
+
+    dist_l: list[float]
+    dist_r: list[float]
+    prev_r: list[int]
+    dist_t: float
+    best_r: int
+
+
+def _shortest_augmenting_path(
+    adj: list[list[tuple[int, int]]],
+    weight: list[dict[int, int]],
+    match_l: list[int],
+    match_r: list[int],
+    h_l: list[float],
+    h_r: list[float],
+    h_t: float,
+) -> _Path:
+    """Shortest augmenting path from the free left nodes to T under the reduced costs."""
+    inf = float("inf")
+    n_left, n_right = len(match_l), len(match_r)
+    dist_l = [inf] * n_left
+    dist_r = [inf] * n_right
+    prev_r = [-1] * n_right
+    heap: list[tuple[float, int, int]] = []
+    for left in range(n_left):
+        if match_l[left] == -1:
+            d = -h_l[left]  # reduced cost of S -> left (h_S = 0)
+            dist_l[left] = d
+            heap.append((d, 0, left))
+    heapq.heapify(heap)
+    dist_t = inf
+    best_r = -1
+    while heap:
+        d, kind, u = heapq.heappop(heap)
+        if d >= dist_t:
+            break
+        if kind == 0:
+            if d > dist_l[u]:
+                continue
+            hu = h_l[u]
+            mu = match_l[u]
+            for r, w in adj[u]:
+                if r == mu:
+                    continue  # saturated: only its reverse edge exists
+                nd = d - w + hu - h_r[r]
+                if nd < dist_r[r]:
+                    dist_r[r] = nd
+                    prev_r[r] = u
+                    heapq.heappush(heap, (nd, 1, r))
+        else:
+            if d > dist_r[u]:
+                continue
+            owner = match_r[u]
+            if owner == -1:
+                nd = d + h_r[u] - h_t
+                if nd < dist_t:
+                    dist_t, best_r = nd, u
+            else:
+                nd = d + weight[owner][u] + h_r[u] - h_l[owner]
+                if nd < dist_l[owner]:
+                    dist_l[owner] = nd
+                    heapq.heappush(heap, (nd, 0, owner))
+    return _Path(dist_l, dist_r, prev_r, dist_t, best_r)
+
+
+def _raise_potentials(h: list[float], dist: list[float], dist_t: float) -> None:
+    """Add each node's distance, capped at T's, to its potential (in place)."""
+    for i in range(len(h)):
+        if dist[i] < dist_t:
+            h[i] += dist[i]
+        else:
+            h[i] += dist_t
+
+
+def _augment(prev_r: list[int], best_r: int, match_l: list[int], match_r: list[int]) -> None:
+    """Flip the matching along the path ending at right node ``best_r`` (in place)."""
+    r = best_r
+    while True:
+        left = prev_r[r]
+        old = match_l[left]
+        match_l[left] = r
+        match_r[r] = left
+        if old == -1:
+            break
+        r = old
 
 
 def _match(opts: list[Option], exact_limit: int, stats: AssignStats) -> list[Option]:

@@ -33,8 +33,8 @@ from .signals import (
     NAME_BANDS,
     SCORE_FEE,
     W_AMOUNT,
-    PInv,
-    PTx,
+    PreparedInvoice,
+    PreparedTransaction,
     blocker_reason,
     day_text,
     descriptor_key,
@@ -81,7 +81,7 @@ def _frozen(index: dict[K, list[V]]) -> dict[K, tuple[V, ...]]:
 class CandidateIndex:
     """Inverted indexes over the open invoices (see module docstring)."""
 
-    def __init__(self, invoices: list[PInv], settings: EngineSettings) -> None:
+    def __init__(self, invoices: list[PreparedInvoice], settings: EngineSettings) -> None:
         self.invoices = invoices
         self.settings = settings
         # Buckets are lists while the index is built, tuples once it is (see below).
@@ -184,7 +184,7 @@ class CandidateIndex:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def compatible(self, inv: PInv, tx: PTx) -> bool:
+    def compatible(self, inv: PreparedInvoice, tx: PreparedTransaction) -> bool:
         """Direction and currency allow this pair at all (cheap pre-filter)."""
         d = inv.direction
         if (d == "receivable" and tx.sign < 0) or (d == "payable" and tx.sign > 0):
@@ -210,7 +210,7 @@ class CandidateIndex:
                 hi += 1
         return out
 
-    def _target_currencies(self, tx: PTx) -> list[tuple[str, Decimal]]:
+    def _target_currencies(self, tx: PreparedTransaction) -> list[tuple[str, Decimal]]:
         """Invoice currencies reachable from the transaction's, with the amount converted."""
         rates = self.reachable.get(tx.currency)
         if rates is None:
@@ -251,7 +251,7 @@ class CandidateIndex:
             return count, ()
         return count, (*ids[lo:hi], *ids[undated:])
 
-    def amount_payers(self, tx: PTx, cur: str, amount: Decimal) -> list[int]:
+    def amount_payers(self, tx: PreparedTransaction, cur: str, amount: Decimal) -> list[int]:
         """Invoices of a common amount (too many for the amount alone) whose party the payer's
         name resembles, up to ``max_amount_candidates`` per party falling due closest to the
         payment.
@@ -286,7 +286,7 @@ class CandidateIndex:
                 out.extend(self._closest(party_ids, party_dues, tx.pay, self.settings.max_amount_candidates))
         return out
 
-    def _descriptor_parties(self, tx: PTx) -> set[str]:
+    def _descriptor_parties(self, tx: PreparedTransaction) -> set[str]:
         """Counterparties a processor's payer name (cut, spaces dropped) may stand for: those
         whose compacted name starts it, or starts with its first words joined, and the few names
         next to it in sort order (a letter transliterated, "GRAEF" for "Gräf"). Bounded: a few
@@ -311,7 +311,9 @@ class CandidateIndex:
                     found.update(self.by_compact[key])
         return found
 
-    def _walk_band(self, tx: PTx, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]) -> None:
+    def _walk_band(
+        self, tx: PreparedTransaction, cur: str, amount: Decimal, found: set[int], skip: frozenset[str]
+    ) -> None:
         """Add up to ``max_band_candidates`` invoices within ±5 %, closest amounts first.
 
         Unless min_score was lowered, a near amount needs a typo-level reference to become a
@@ -348,17 +350,16 @@ class CandidateIndex:
                 continue
             found.add(i)
 
-    # -- main entry ------------------------------------------------------------------------
+    def _reference_hits(self, tx: PreparedTransaction) -> tuple[set[int], set[int], set[str]]:
+        """Invoices the text quotes: ``(exact, numeric, hit_strings)``.
 
-    def candidates(self, tx: PTx, rejected: frozenset[tuple[str, str]] | Rejections) -> TxCandidates:
-        """Invoices to score for ``tx``; see the module docstring for the blocking keys."""
-        s = self.settings
-        invs = self.invoices
-        found: set[int] = set()
+        ``exact`` by a whole number key, a valid RF or the structured reference; ``numeric`` by
+        the number's digits alone; ``hit_strings`` the text windows that hit (a typo search
+        skips them). A key shared by more than ``MAX_KEY_POSTINGS`` invoices identifies none.
+        """
         exact: set[int] = set()
         numeric: set[int] = set()
         hit_strings: set[str] = set()
-        # 1) references: whole-word windows of the text against the number keys
         by_window = self.by_window
         for w in tx.refs.windows:
             hit = by_window.get(w)
@@ -379,37 +380,49 @@ class CandidateIndex:
             exact.update(self.by_numeric.get(body, ()))
         if tx.sref:
             exact.update(self.by_sref.get(tx.sref, ()))
-        found |= exact | numeric
-        # 2) counterparty: an account match is decisive; otherwise the best fuzzy names among
-        # the few counterparties sharing a distinctive word with the payer name.
+        return exact, numeric, hit_strings
+
+    def _payer_counterparties(self, tx: PreparedTransaction) -> list[str]:
+        """Counterparties the payer may be: those holding its account, else the closest names
+        (up to ``MAX_NAME_CANDIDATES``) among the few sharing a distinctive word with it."""
         cps: list[str] = list(self.by_acct.get(tx.acct, ())) if tx.acct else []
-        if not cps and tx.name:
-            seen: set[str] = set(self._descriptor_parties(tx)) if tx.processor else set()
-            for tok in tx.name_tokens:
-                posting = self.by_token.get(tok)
-                if posting is not None and len(posting) <= MAX_TOKEN_POSTINGS:
-                    seen.update(posting)
-            scored: list[tuple[float, str]] = []
-            cache = self.name_cache
-            for cp in sorted(seen):
-                key = payer_key(tx, cp)
-                ratio = cache.get(key)
-                if ratio is None:
-                    ratio = cache[key] = payer_ratio(tx, self.cp_names[cp])
-                if ratio[0] >= NAME_MIN_RATIO:
-                    scored.append((-ratio[0], cp))
-            if scored:
-                scored.sort()
-                best = -scored[0][0]
-                cps = [cp for r, cp in scored[:MAX_NAME_CANDIDATES] if -r >= best - NAME_SLACK]
-        pool: list[int] = []
-        for cp in cps:
-            pool.extend(self._closest(self.cp_invoices[cp], self.cp_due[cp], tx.pay, s.max_subset_candidates))
-        # Pool invoices are scored for 1:1 only when the amount is near (±5 %) or within fee
-        # tolerance, or the text has a typo-level reference to them: counterparty evidence
-        # alone cannot reach min_score. Floats are fine here: this only pre-filters.
-        fuzzy_possible = bool(tx.refs.fuzzy_by_len) and not found
-        skip = frozenset(hit_strings)
+        if cps or not tx.name:
+            return cps
+        seen: set[str] = set(self._descriptor_parties(tx)) if tx.processor else set()
+        for tok in tx.name_tokens:
+            posting = self.by_token.get(tok)
+            if posting is not None and len(posting) <= MAX_TOKEN_POSTINGS:
+                seen.update(posting)
+        scored: list[tuple[float, str]] = []
+        cache = self.name_cache
+        for cp in sorted(seen):
+            key = payer_key(tx, cp)
+            ratio = cache.get(key)
+            if ratio is None:
+                ratio = cache[key] = payer_ratio(tx, self.cp_names[cp])
+            if ratio[0] >= NAME_MIN_RATIO:
+                scored.append((-ratio[0], cp))
+        if not scored:
+            return cps
+        scored.sort()
+        best = -scored[0][0]
+        return [cp for r, cp in scored[:MAX_NAME_CANDIDATES] if -r >= best - NAME_SLACK]
+
+    def _add_pool_hits(
+        self,
+        tx: PreparedTransaction,
+        pool: list[int],
+        found: set[int],
+        skip: frozenset[str],
+        fuzzy_possible: bool,
+    ) -> None:
+        """Add the payer's invoices (``pool``) worth scoring 1:1 to ``found``.
+
+        Pool invoices are scored for 1:1 only when the amount is near (±5 %) or within fee
+        tolerance, or the text has a typo-level reference to them: counterparty evidence
+        alone cannot reach min_score. Floats are fine here: this only pre-filters.
+        """
+        s, invs = self.settings, self.invoices
         fee_fixed, fee_pct = self.fee_fixed_f, self.fee_pct_f
         processor_fixed, processor_pct = self.processor_fixed_f, self.processor_pct_f
         for i in pool:
@@ -434,6 +447,27 @@ class CandidateIndex:
                 or (tx.processor and 0 < diff <= outstanding * processor_pct + processor_fixed + 0.01)
             ):
                 found.add(i)
+
+    # -- main entry ------------------------------------------------------------------------
+
+    def candidates(
+        self, tx: PreparedTransaction, rejected: frozenset[tuple[str, str]] | Rejections
+    ) -> TxCandidates:
+        """Invoices to score for ``tx``; see the module docstring for the blocking keys."""
+        s = self.settings
+        invs = self.invoices
+        # 1) references: whole-word windows of the text against the number keys
+        exact, numeric, hit_strings = self._reference_hits(tx)
+        found: set[int] = exact | numeric
+        # 2) counterparty: an account match is decisive; otherwise the best fuzzy names among
+        # the few counterparties sharing a distinctive word with the payer name.
+        cps = self._payer_counterparties(tx)
+        pool: list[int] = []
+        for cp in cps:
+            pool.extend(self._closest(self.cp_invoices[cp], self.cp_due[cp], tx.pay, s.max_subset_candidates))
+        fuzzy_possible = bool(tx.refs.fuzzy_by_len) and not found
+        skip = frozenset(hit_strings)
+        self._add_pool_hits(tx, pool, found, skip, fuzzy_possible)
         # 3) amounts: the exact bucket, when the amount identifies something: if more than
         # max_amount_candidates invoices with that amount fall due around the payment date or
         # have no dates, an amount-only match would be a coin toss (round sums, subscriptions),
@@ -466,7 +500,7 @@ class CandidateIndex:
             pool=pool,
         )
 
-    def why_unreached(self, i: int, tx: PTx, c: TxCandidates) -> Reason:
+    def why_unreached(self, i: int, tx: PreparedTransaction, c: TxCandidates) -> Reason:
         """Why :meth:`candidates` did not return invoice ``i`` for ``tx`` (a compatible pair).
 
         Blocking bounds the work per transaction, so a pair may score above ``min_score`` and

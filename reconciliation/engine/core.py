@@ -37,6 +37,7 @@ from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 from .abbreviations import completed_numbers
 from .advices import match_advices
 from .assignment import Option, assign
+from .caches import run_scope
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs, invoice_keys
 from .parallel import PicklesAsTuple, resident_bytes, split_map
@@ -45,9 +46,9 @@ from .signals import (
     SCORE_EXACT,
     SCORE_FEE,
     SETTLING_AMOUNTS,
-    Ev,
-    PInv,
-    PTx,
+    PairEvidence,
+    PreparedInvoice,
+    PreparedTransaction,
     bp_decimal,
     evaluate,
     explain,
@@ -161,14 +162,14 @@ def _reject_duplicate_ids(sorted_ids: Iterable[str], what: str) -> None:
 
 def _prepare(
     invoices: Iterable[InvoiceInput], transactions: Iterable[TransactionInput]
-) -> tuple[list[PInv], list[PTx]]:
+) -> tuple[list[PreparedInvoice], list[PreparedTransaction]]:
     inv_src = sorted(invoices, key=lambda x: x.id)
     tx_src = sorted(transactions, key=lambda x: x.id)
     _reject_duplicate_ids((x.id for x in inv_src), "invoice")
     _reject_duplicate_ids((x.id for x in tx_src), "transaction")
-    invs = [PInv(x, k) for k, x in enumerate(inv_src)]
+    invs = [PreparedInvoice(x, k) for k, x in enumerate(inv_src)]
     share_counterparty_facts(invs)
-    return invs, [PTx(x, k, tokenize=False) for k, x in enumerate(tx_src)]
+    return invs, [PreparedTransaction(x, k, tokenize=False) for k, x in enumerate(tx_src)]
 
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -177,17 +178,19 @@ PROGRESS_EVERY = 256  # transactions (or invoices explained) between two progres
 
 
 def _without_cyclic_gc(work: Callable[[], _T]) -> _T:
-    """``work()`` with the cyclic garbage collector paused, then restored.
+    """``work()``, one engine call, with the cyclic garbage collector paused, then restored.
 
     A call allocates hundreds of thousands of small acyclic objects; cyclic-GC passes over
     them are pure overhead (~30 % of a run). The collector is switched back on only after
-    ``work``'s frame (the run's whole state) is gone: re-enabling it while that state is alive
-    would let the next allocation scan all of it (0.2 s at 10k invoices).
+    ``work``'s frame (the run's whole state) and the run's memo caches (``run_scope``,
+    engine/caches.py) are gone: re-enabling it while that state is alive would let the next
+    allocation scan all of it.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return work()
+        with run_scope():
+            return work()
     finally:
         if was_enabled:
             gc.enable()
@@ -257,7 +260,7 @@ class _Group(PicklesAsTuple):
     shortfall: Decimal
     all_referenced: bool
     complete: bool  # the subset search was not cut by its node budget
-    evs: tuple[Ev, ...]
+    evs: tuple[PairEvidence, ...]
     abbreviated: bool = False  # some invoices are named only by an abbreviated number
 
 
@@ -267,7 +270,7 @@ class _Alloc:
 
     tx: int
     inv: int
-    ev: Ev
+    ev: PairEvidence
     round: int
 
 
@@ -343,7 +346,7 @@ class _Run:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def _eval(self, t: int, i: int, outstanding: Decimal | None = None) -> Ev:
+    def _eval(self, t: int, i: int, outstanding: Decimal | None = None) -> PairEvidence:
         inv, tx = self.invs[i], self.txs[t]
         hits = self.exact_hits[t]
         self.stats["pairs_scored"] += 1
@@ -384,7 +387,7 @@ class _Run:
         for part in slices:
             self._merge_scores(part.value)
 
-    def _tx_candidates(self, tx: PTx) -> tuple[TxCandidates, list[tuple[int, Ev]]]:
+    def _tx_candidates(self, tx: PreparedTransaction) -> tuple[TxCandidates, list[tuple[int, PairEvidence]]]:
         """The candidates of one open transaction: blocking, then every pair blocking returned
         that scores at least ``min_score``, with its evaluation (in invoice order).
 
@@ -404,7 +407,7 @@ class _Run:
         # The pair evaluations below read these two through self (see _eval).
         self.exact_hits[t] = tuple(sorted(c.exact_hits))
         self.hit_strings[t] = tuple(sorted(c.hit_strings))
-        scored: list[tuple[int, Ev]] = []
+        scored: list[tuple[int, PairEvidence]] = []
         for i in c.invoices:
             ev = self._eval(t, i)
             if ev.bp >= self.min_bp:
@@ -425,7 +428,7 @@ class _Run:
         )
         hard = closed + hard
         c: TxCandidates | None = None
-        ev: Ev | None = None
+        ev: PairEvidence | None = None
         if tx.avail > 0 and tx.sign != 0:  # a run scores only such transactions
             c, scored = self._tx_candidates(tx)
             ev = next((ev for j, ev in scored if j == i), None)
@@ -461,7 +464,7 @@ class _Run:
             settled_single = False
             for i, ev in scored:
                 pairs.append((ev.bp, i))
-                if ev.a_kind in SETTLING_AMOUNTS and (ev.r_score or ev.c_score):
+                if ev.amount_kind in SETTLING_AMOUNTS and (ev.reference_score or ev.counterparty_score):
                     settled_single = True
             groups = (
                 self._groups(tx, c.ref_hits, c.pool)
@@ -513,7 +516,7 @@ class _Run:
                 for i in sol:
                     self.group_inv.setdefault(i, []).append((bp, t))
 
-    def _may_be_batch(self, tx: PTx, ref_hits: frozenset[int], cps: tuple[str, ...]) -> bool:
+    def _may_be_batch(self, tx: PreparedTransaction, ref_hits: frozenset[int], cps: tuple[str, ...]) -> bool:
         """Is a 1:N search worth it? Not when the payment quotes exactly one invoice that is
         at least as large (a partial payment of it), nor without any idea who paid."""
         if len(ref_hits) >= 2:
@@ -523,7 +526,7 @@ class _Run:
             return self.invs[i].outstanding < tx.avail and bool(cps)
         return bool(cps)
 
-    def _abbreviated(self, tx: PTx, ref_hits: frozenset[int], ordered: list[int]) -> set[int]:
+    def _abbreviated(self, tx: PreparedTransaction, ref_hits: frozenset[int], ordered: list[int]) -> set[int]:
         """Invoices of ``ordered`` the description names by an abbreviated number after one it
         quotes in full ("INV-2024-000791/792/793"), of the same counterparty as a quoted one."""
         quoted_keys = {key for i in ref_hits for key in self.invs[i].keys}
@@ -540,7 +543,7 @@ class _Run:
         }
 
     def _groups(
-        self, tx: PTx, ref_hits: frozenset[int], pool: list[int]
+        self, tx: PreparedTransaction, ref_hits: frozenset[int], pool: list[int]
     ) -> list[tuple[int, tuple[int, ...], _Group]]:
         """Bounded subset-sum over the quoted and the counterparty's open invoices: the best
         few (confidence, invoices, payload) options, best first."""
@@ -604,7 +607,7 @@ class _Run:
             self.stats["subset_nodes"] += res.nodes
             truncated = truncated or res.truncated
             solutions.update(dict.fromkeys(res.solutions))
-        member_ev: dict[int, Ev] = {}
+        member_ev: dict[int, PairEvidence] = {}
         found: list[tuple[int, tuple[int, ...], _Group]] = []
         for sol in solutions:
             total = sum((self.invs[i].outstanding for i in sol), Decimal(0))
@@ -623,9 +626,10 @@ class _Run:
             all_ref = all(ev.strong_ref or abbr for ev, abbr in zip(evs, abbreviated, strict=True))
             conf = group_confidence(
                 SCORE_EXACT if shortfall == 0 else SCORE_FEE,
-                sum(1.0 if abbr else ev.r_score for ev, abbr in zip(evs, abbreviated, strict=True)) / n,
-                sum(ev.c_score for ev in evs) / n,
-                sum(ev.d_score for ev in evs) / n,
+                sum(1.0 if abbr else ev.reference_score for ev, abbr in zip(evs, abbreviated, strict=True))
+                / n,
+                sum(ev.counterparty_score for ev in evs) / n,
+                sum(ev.date_points for ev in evs) / n,
                 n,
                 all_ref,
             )
@@ -690,14 +694,14 @@ class _Run:
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
         return EngineResult(proposals=tuple(proposals), stats=dict(self.stats), resources=self.resources)
 
-    def _equal_fits(self, t: int, i: int, ev: Ev) -> list[int]:
+    def _equal_fits(self, t: int, i: int, ev: PairEvidence) -> list[int]:
         """Open invoices that fit transaction ``t`` exactly as well as invoice ``i`` does: the
         same party, currency, outstanding and kind of amount match, no reference to either
         (nothing in the payment tells them apart), and a payment date that is plausible for
         both (not before the invoice was issued, not beyond the date window after its due date:
         an invoice the payment predates, or one overdue for longer than the window, is not an
         equal fit). ``i`` first, then by invoice index."""
-        if ev.r_kind != "ref.none" or ev.invalid_rf or ev.d_kind in _IMPLAUSIBLE_DATES:
+        if ev.reference_kind != "ref.none" or ev.invalid_rf or ev.date_kind in _IMPLAUSIBLE_DATES:
             return []
         inv = self.invs[i]
         fits = [i]
@@ -712,10 +716,10 @@ class _Run:
                 continue
             ev_j = self._eval(t, j)
             if (
-                ev_j.r_kind == "ref.none"
+                ev_j.reference_kind == "ref.none"
                 and not ev_j.invalid_rf
-                and ev_j.a_kind == ev.a_kind
-                and ev_j.d_kind not in _IMPLAUSIBLE_DATES
+                and ev_j.amount_kind == ev.amount_kind
+                and ev_j.date_kind not in _IMPLAUSIBLE_DATES
             ):
                 fits.append(j)
         return fits
@@ -786,7 +790,7 @@ class _Run:
         """Let unassigned transactions pay what is still open on partly paid invoices."""
         open_invs = sorted(i for i, rem in self.remaining.items() if rem > 0 and i not in self.group_members)
         opts: list[Option] = []
-        evs: dict[tuple[int, int], Ev] = {}
+        evs: dict[tuple[int, int], PairEvidence] = {}
         key = 0
         for i in open_invs:
             inv = self.invs[i]
@@ -863,17 +867,19 @@ class _Run:
             )
 
     @staticmethod
-    def _pair_blockers(ev: Ev) -> list[Reason]:
+    def _pair_blockers(ev: PairEvidence) -> list[Reason]:
         out: list[Reason] = []
         if not ev.independent:
             out.append(_NO_INDEPENDENT)
-        if ev.a_kind == "amount.over" or (ev.a_kind == "amount.near" and ev.converted > ev.outstanding):
+        if ev.amount_kind == "amount.over" or (
+            ev.amount_kind == "amount.near" and ev.converted > ev.outstanding
+        ):
             out.append(_OVERPAYMENT)
         elif not ev.settles and not ev.strong_ref:
             out.append(_PARTIAL_NO_REF)
         return out
 
-    def _explain(self, t: int, i: int, ev: Ev) -> PairScore:
+    def _explain(self, t: int, i: int, ev: PairEvidence) -> PairScore:
         return explain(ev, self.invs[i], self.txs[t], self.s)
 
     def _summary(self, ps: PairScore) -> _Scored:

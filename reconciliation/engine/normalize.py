@@ -2,7 +2,8 @@
 found by the financial kernel (``common.finance.references``).
 
 Everything here is pure and cached where the same strings recur (party names, invoice
-numbers), because the engine calls these functions for every row of a 100k-row run.
+numbers), because the engine calls these functions for every row of a 100k-row run. The
+caches belong to the run (``engine/caches.py``): emptied when it ends.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from functools import lru_cache
 
 from common.finance import find_rf_references, fold_upper
+
+from .caches import run_cache
 
 # A "word" ends at whitespace or at a listing punctuation mark. Inside a word, "-", "." and "_"
 # join atoms ("INV-000123" is one word of two atoms). "/" separates words so that
@@ -43,7 +45,7 @@ def compact(text: str) -> str:
 _ascii_upper = fold_upper
 
 
-@lru_cache(maxsize=65536)
+@run_cache(maxsize=65536)
 def invoice_keys(number: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...] | None]:
     """Keys under which an invoice number is recognised in bank text.
 
@@ -232,7 +234,7 @@ LEGAL_SUFFIXES = frozenset(
 _NAME_SPLIT_RE = re.compile(r"[^a-z0-9]+")
 
 
-@lru_cache(maxsize=65536)
+@run_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """Lower-case ASCII words without punctuation or legal-form suffixes.
 

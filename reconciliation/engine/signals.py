@@ -41,7 +41,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -50,6 +49,7 @@ from common.finance import format_money, is_valid_rf
 from common.finance.labels import excerpt, invoice_label
 from common.finance.terms import discounted_amounts
 
+from .caches import run_cache
 from .normalize import (
     FUZZY_MIN_CHARS,
     LEGAL_SUFFIXES,
@@ -149,19 +149,19 @@ def dec4(x: float) -> Decimal:
 # --- prepared records -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
+@run_cache(maxsize=65536)
 def _party_names(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
     """Normalised, de-duplicated name and aliases (cached: parties repeat across invoices)."""
     names = [normalize_name(name), *(normalize_name(a) for a in aliases)]
     return tuple(dict.fromkeys(n for n in names if len(n) >= 3))
 
 
-@lru_cache(maxsize=65536)
+@run_cache(maxsize=65536)
 def _name_tokens(name: str) -> tuple[str, ...]:
     return name_tokens(name)
 
 
-class PInv:
+class PreparedInvoice:
     """An invoice with everything the signals need precomputed."""
 
     __slots__ = (
@@ -215,7 +215,7 @@ class PInv:
             self.discounted = discounted_amounts(src.outstanding, src.discount_percent, self.currency)
 
 
-def share_counterparty_facts(invoices: list[PInv]) -> None:
+def share_counterparty_facts(invoices: list[PreparedInvoice]) -> None:
     """Give every invoice of a counterparty all accounts and names known for it.
 
     Otherwise an invoice whose row lacks the IBAN would look weaker than its sibling with the
@@ -236,7 +236,7 @@ def share_counterparty_facts(invoices: list[PInv]) -> None:
 _NO_REFS = TextRefs(frozenset(), {}, ())
 
 
-class PTx:
+class PreparedTransaction:
     """A transaction with its text tokenised once."""
 
     __slots__ = (
@@ -287,7 +287,7 @@ class PTx:
 
 
 @dataclass(slots=True)
-class Ev(PicklesAsTuple):
+class PairEvidence(PicklesAsTuple):
     """Raw outcome of scoring one pair; turned into Reasons only when explained."""
 
     bp: int = 0
@@ -295,25 +295,25 @@ class Ev(PicklesAsTuple):
     converted: Decimal = ZERO  # transaction amount in invoice currency
     rate: Decimal | None = None
     outstanding: Decimal = ZERO
-    a_kind: str = "amount.none"
-    a_score: float = 0.0
+    amount_kind: str = "amount.none"
+    amount_score: float = 0.0
     band: Decimal = ZERO
     fee: Decimal = ZERO
     alloc_tx: Decimal = ZERO
     alloc_inv: Decimal = ZERO
-    r_kind: str = "ref.none"
-    r_score: float = 0.0
-    r_detail: str = ""
+    reference_kind: str = "ref.none"
+    reference_score: float = 0.0
+    reference_detail: str = ""
     invalid_rf: str = ""
-    c_kind: str = "cp.none"
-    c_score: float = 0.0
-    c_ratio: float = 0.0
-    c_name: str = ""
-    c_half: bool = False
-    a_half: bool = False
-    d_kind: str = "date.unknown"
-    d_score: float = DATE_UNKNOWN
-    d_days: int = 0
+    counterparty_kind: str = "cp.none"
+    counterparty_score: float = 0.0
+    counterparty_ratio: float = 0.0
+    counterparty_name_matched: str = ""
+    counterparty_halved: bool = False
+    amount_halved: bool = False
+    date_kind: str = "date.unknown"
+    date_points: float = DATE_UNKNOWN
+    date_days: int = 0
     other_ref: bool = False
     discount: Decimal = ZERO  # early-payment discount taken (invoice currency)
     discount_text: bool = False  # the text says a discount was taken ("Skonto", "2/10")
@@ -321,17 +321,17 @@ class Ev(PicklesAsTuple):
     @property
     def independent(self) -> bool:
         """Evidence beyond the amount that a person could not get by coincidence."""
-        return self.r_kind in STRONG_REFS or self.c_kind == "cp.account"
+        return self.reference_kind in STRONG_REFS or self.counterparty_kind == "cp.account"
 
     @property
     def strong_ref(self) -> bool:
         """A reference (not just an account) ties the payment to this invoice."""
-        return self.r_kind in STRONG_REFS
+        return self.reference_kind in STRONG_REFS
 
     @property
     def settles(self) -> bool:
         """True when this allocation leaves nothing open (exact, or with a fee)."""
-        return self.a_kind in SETTLING_AMOUNTS or (self.alloc_inv >= self.outstanding)
+        return self.amount_kind in SETTLING_AMOUNTS or (self.alloc_inv >= self.outstanding)
 
 
 def fx_rate(settings: EngineSettings, tx_cur: str, inv_cur: str) -> Decimal | None:
@@ -362,12 +362,12 @@ def processor_fee_tolerance(settings: EngineSettings, outstanding: Decimal) -> D
     return outstanding * settings.processor_fee_percent / HUNDRED + settings.processor_fee_fixed
 
 
-def in_discount_period(inv: PInv, pay: int, settings: EngineSettings) -> bool:
+def in_discount_period(inv: PreparedInvoice, pay: int, settings: EngineSettings) -> bool:
     """Paid by the end of the discount period (issue date + discount days), plus bank lag."""
     return inv.discount_until is not None and pay <= inv.discount_until + settings.bank_lag_days
 
 
-def _discount_words(tx: PTx) -> bool:
+def _discount_words(tx: PreparedTransaction) -> bool:
     """The payment's text says it took a discount (see ``DISCOUNT_WORDS_RE``)."""
     src = tx.src
     return any(
@@ -376,7 +376,12 @@ def _discount_words(tx: PTx) -> bool:
 
 
 def hard_blockers(
-    inv: PInv, tx: PTx, settings: EngineSettings, rejected: bool, *, payer_rejected: bool = False
+    inv: PreparedInvoice,
+    tx: PreparedTransaction,
+    settings: EngineSettings,
+    rejected: bool,
+    *,
+    payer_rejected: bool = False,
 ) -> tuple[tuple[str, ...], Decimal | None]:
     """Reasons the pair can never be a candidate, plus the FX rate if currencies differ.
 
@@ -407,7 +412,9 @@ def _quantum(x: Decimal) -> Decimal:
     return Decimal(1).scaleb(min(exp if isinstance(exp, int) else -2, -2))
 
 
-def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal) -> None:
+def _amount(
+    ev: PairEvidence, inv: PreparedInvoice, tx: PreparedTransaction, settings: EngineSettings, rate: Decimal
+) -> None:
     out = ev.outstanding
     if rate == 1:
         paid = tx.avail
@@ -421,7 +428,7 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
     if diff == 0 or (rate != 1 and abs(diff) <= FX_ROUNDING_CENT + out * FX_ROUNDING_SHARE):
         # Converted amounts rarely land on the cent: a rate with 3-4 decimals and the bank's
         # rounding leave a few cents, which still count as exact after conversion.
-        ev.a_kind, ev.a_score = "amount.exact", SCORE_EXACT
+        ev.amount_kind, ev.amount_score = "amount.exact", SCORE_EXACT
         diff = ZERO
     elif (
         rate == 1
@@ -431,20 +438,20 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
     ):
         # The early-payment discount the terms grant, taken in time: an exact match; the
         # difference is the discount, settled with the payment.
-        ev.a_kind, ev.a_score, ev.discount = "amount.discount_taken", SCORE_EXACT, -diff
+        ev.amount_kind, ev.amount_score, ev.discount = "amount.discount_taken", SCORE_EXACT, -diff
         ev.discount_text = _discount_words(tx)
     elif diff < 0 and -diff <= fee_tolerance(settings, out):
-        ev.a_kind, ev.a_score, ev.fee = "amount.fee", SCORE_FEE, -diff
+        ev.amount_kind, ev.amount_score, ev.fee = "amount.fee", SCORE_FEE, -diff
     elif diff < 0 and tx.processor and -diff <= processor_fee_tolerance(settings, out):
-        ev.a_kind, ev.a_score, ev.fee = "amount.processor_fee", SCORE_FEE, -diff
+        ev.amount_kind, ev.amount_score, ev.fee = "amount.processor_fee", SCORE_FEE, -diff
     else:
         rel = abs(diff) / out
         for band, score in AMOUNT_BANDS:
             if rel <= band:
-                ev.a_kind, ev.a_score, ev.band = "amount.near", score, band
+                ev.amount_kind, ev.amount_score, ev.band = "amount.near", score, band
                 break
         else:
-            ev.a_kind = "amount.partial" if diff < 0 else "amount.over"
+            ev.amount_kind = "amount.partial" if diff < 0 else "amount.over"
     if diff == 0:
         ev.alloc_inv, ev.alloc_tx = out, tx.avail  # exact (after FX rounding): settles in full
     elif diff < 0:
@@ -457,32 +464,34 @@ def _amount(ev: Ev, inv: PInv, tx: PTx, settings: EngineSettings, rate: Decimal)
             ev.alloc_tx = min(tx.avail, (out / rate).quantize(_quantum(tx.avail)))
 
 
-def _reference(ev: Ev, inv: PInv, tx: PTx, skip_fuzzy: Collection[str]) -> None:
+def _reference(
+    ev: PairEvidence, inv: PreparedInvoice, tx: PreparedTransaction, skip_fuzzy: Collection[str]
+) -> None:
     refs = tx.refs
     for rf, valid in refs.rfs:
         if not valid:
             ev.invalid_rf = ev.invalid_rf or rf
             continue
         if inv.rf and rf == inv.rf:
-            ev.r_kind, ev.r_detail = "rf.match", rf
+            ev.reference_kind, ev.reference_detail = "rf.match", rf
             break
         body = rf_body_keys(rf)
         if body and (body in inv.keys or body == inv.numeric):
-            ev.r_kind, ev.r_detail = "rf.embedded", rf
+            ev.reference_kind, ev.reference_detail = "rf.embedded", rf
             break
     else:
         windows = refs.windows
         if inv.sref and tx.sref == inv.sref:
-            ev.r_kind, ev.r_detail = "ref.structured", inv.src.structured_reference
+            ev.reference_kind, ev.reference_detail = "ref.structured", inv.src.structured_reference
         elif any(k in windows for k in inv.keys):
-            ev.r_kind = "ref.exact"
+            ev.reference_kind = "ref.exact"
         elif inv.numeric is not None and inv.numeric in windows:
-            ev.r_kind, ev.r_detail = "ref.numeric", inv.numeric[0]
+            ev.reference_kind, ev.reference_detail = "ref.numeric", inv.numeric[0]
         else:
             found = fuzzy_match(inv.fuzzy, refs, skip_fuzzy)
             if found is not None:
-                ev.r_kind, ev.r_detail = "ref.fuzzy", found
-    ev.r_score = REF_SCORES.get(ev.r_kind, 0.0)
+                ev.reference_kind, ev.reference_detail = "ref.fuzzy", found
+    ev.reference_score = REF_SCORES.get(ev.reference_kind, 0.0)
 
 
 def fuzzy_match(keys: tuple[str, ...], refs: TextRefs, skip: Collection[str]) -> str | None:
@@ -586,22 +595,27 @@ def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
     return best, best_name
 
 
-def payer_ratio(tx: PTx, names: tuple[str, ...]) -> tuple[float, str]:
+def payer_ratio(tx: PreparedTransaction, names: tuple[str, ...]) -> tuple[float, str]:
     """The payer's name against a party's names (a processor's payer as a descriptor)."""
     return descriptor_ratio(tx.name, names) if tx.processor else name_ratio(tx.name, names)
 
 
-def payer_key(tx: PTx, cp_key: str) -> tuple[str, str]:
+def payer_key(tx: PreparedTransaction, cp_key: str) -> tuple[str, str]:
     """Cache key of :func:`payer_ratio`: a descriptor is compared differently from a name."""
     return ("*" + tx.name, cp_key) if tx.processor else (tx.name, cp_key)
 
 
-def _counterparty(ev: Ev, inv: PInv, tx: PTx, cache: dict[tuple[str, str], tuple[float, str]] | None) -> None:
+def _counterparty(
+    ev: PairEvidence,
+    inv: PreparedInvoice,
+    tx: PreparedTransaction,
+    cache: dict[tuple[str, str], tuple[float, str]] | None,
+) -> None:
     if tx.acct and tx.acct in inv.accts:
-        ev.c_kind, ev.c_score = "cp.account", 1.0
+        ev.counterparty_kind, ev.counterparty_score = "cp.account", 1.0
         return
     if not inv.names or not tx.name:
-        ev.c_kind = "cp.unknown"
+        ev.counterparty_kind = "cp.unknown"
         return
     if cache is not None:
         key = payer_key(tx, inv.cp_key)
@@ -611,17 +625,20 @@ def _counterparty(ev: Ev, inv: PInv, tx: PTx, cache: dict[tuple[str, str], tuple
     else:
         hit = payer_ratio(tx, inv.names)
     ratio, matched = hit
-    ev.c_ratio, ev.c_name = ratio, matched
+    ev.counterparty_ratio, ev.counterparty_name_matched = ratio, matched
     for cut, score in NAME_BANDS:
         if ratio >= cut:
             if tx.name_from_desc:
-                ev.c_kind, ev.c_score = "cp.name_description", score * DESCRIPTION_NAME_FACTOR
+                ev.counterparty_kind, ev.counterparty_score = (
+                    "cp.name_description",
+                    score * DESCRIPTION_NAME_FACTOR,
+                )
             else:
-                ev.c_kind, ev.c_score = "cp.name", score
+                ev.counterparty_kind, ev.counterparty_score = "cp.name", score
             return
 
 
-def date_score(inv: PInv, pay: int, settings: EngineSettings) -> tuple[str, float, int]:
+def date_score(inv: PreparedInvoice, pay: int, settings: EngineSettings) -> tuple[str, float, int]:
     """Date kind, sub-score and the day count used in the explanation."""
     if inv.issue is None or inv.due is None:
         return "date.unknown", DATE_UNKNOWN, 0
@@ -640,21 +657,21 @@ def date_score(inv: PInv, pay: int, settings: EngineSettings) -> tuple[str, floa
     return "date.late", 1.0 - (1.0 - DATE_LATE_END) * (pay - end) / window, late
 
 
-def combine(ev: Ev) -> float:
+def combine(ev: PairEvidence) -> float:
     """The documented confidence formula (see module docstring)."""
-    c = ev.c_score
-    a = ev.a_score
-    if c and a == 0 and ev.r_score == 0:
+    c = ev.counterparty_score
+    a = ev.amount_score
+    if c and a == 0 and ev.reference_score == 0:
         c *= CP_UNCORROBORATED
-        ev.c_half = True
-    if a and a < SCORE_EXACT and ev.r_score == 0 and ev.c_score == 0:
+        ev.counterparty_halved = True
+    if a and a < SCORE_EXACT and ev.reference_score == 0 and ev.counterparty_score == 0:
         a *= AMOUNT_UNCORROBORATED
-        ev.a_half = True
-    evidence = W_AMOUNT * a + W_REFERENCE * ev.r_score + W_COUNTERPARTY * c
-    conf = min(1.0, evidence * (DATE_FLOOR + (1.0 - DATE_FLOOR) * ev.d_score))
-    if ev.other_ref and ev.r_score == 0:
+        ev.amount_halved = True
+    evidence = W_AMOUNT * a + W_REFERENCE * ev.reference_score + W_COUNTERPARTY * c
+    conf = min(1.0, evidence * (DATE_FLOOR + (1.0 - DATE_FLOOR) * ev.date_points))
+    if ev.other_ref and ev.reference_score == 0:
         conf *= OTHER_REF_FACTOR
-    if ev.a_kind == "amount.over":
+    if ev.amount_kind == "amount.over":
         conf *= OVERPAY_FACTOR  # more money than owed: usually several invoices, or an error
     return conf
 
@@ -682,8 +699,8 @@ def group_confidence(a: float, r: float, c: float, d: float, size: int, all_refe
 
 
 def evaluate(
-    inv: PInv,
-    tx: PTx,
+    inv: PreparedInvoice,
+    tx: PreparedTransaction,
     settings: EngineSettings,
     *,
     rate: Decimal | None,
@@ -691,16 +708,16 @@ def evaluate(
     other_ref: bool = False,
     skip_fuzzy: Collection[str] = (),
     name_cache: dict[tuple[str, str], tuple[float, str]] | None = None,
-) -> Ev:
+) -> PairEvidence:
     """Score a pair that passed the hard blockers (currency, direction, rejection)."""
-    ev = Ev(outstanding=inv.outstanding if outstanding is None else outstanding)
+    ev = PairEvidence(outstanding=inv.outstanding if outstanding is None else outstanding)
     if rate is not None:
         _amount(ev, inv, tx, settings, rate)
     else:
-        ev.a_kind = "amount.not_comparable"  # only reachable through score_pair's explanation
+        ev.amount_kind = "amount.not_comparable"  # only reachable through score_pair's explanation
     _reference(ev, inv, tx, skip_fuzzy)
     _counterparty(ev, inv, tx, name_cache)
-    ev.d_kind, ev.d_score, ev.d_days = date_score(inv, tx.pay, settings)
+    ev.date_kind, ev.date_points, ev.date_days = date_score(inv, tx.pay, settings)
     ev.other_ref = other_ref
     ev.bp = to_bp(combine(ev))
     return ev
@@ -716,13 +733,13 @@ def evaluate(
 REASON_MESSAGE_MAX_CHARS = 300
 
 
-@lru_cache(maxsize=4096)
+@run_cache(maxsize=4096)
 def day_text(ordinal: int | None) -> str:
     """A day ordinal as ISO 8601 text ("?" when unknown)."""
     return date.fromordinal(ordinal).isoformat() if ordinal is not None else "?"
 
 
-def invoice_name(inv: PInv) -> str:
+def invoice_name(inv: PreparedInvoice) -> str:
     """A prepared invoice named inside a sentence (``invoice_label``): "INV-0101" or
     "unnumbered invoice (...)", dated by its issue, else its due date."""
     src = inv.src
@@ -736,7 +753,7 @@ def invoice_name(inv: PInv) -> str:
     )
 
 
-def invoice_phrase(inv: PInv) -> str:
+def invoice_phrase(inv: PreparedInvoice) -> str:
     """An invoice as a sentence names it: "invoice INV-0101" or "the unnumbered invoice (...)"."""
     return f"invoice {invoice_name(inv)}" if inv.src.number.strip() else f"the {invoice_name(inv)}"
 
@@ -774,24 +791,16 @@ def blocker_reason(code: str, **kw: object) -> Reason:
     return Reason(code, BLOCKER_MESSAGES[code].format(**quoted))
 
 
-def explain(
-    ev: Ev,
-    inv: PInv,
-    tx: PTx,
+def _amount_reasons(
+    ev: PairEvidence,
+    inv: PreparedInvoice,
+    tx: PreparedTransaction,
     settings: EngineSettings,
-    hard: tuple[str, ...] = (),
-    unreached: Reason | None = None,
-) -> PairScore:
-    """Turn an evaluation into a PairScore with human sentences.
-
-    ``hard`` are the codes that rule the pair out whatever it scores; ``unreached`` is set when
-    blocking did not compare the invoice with the transaction (see ``why_unreached``). The
-    pair is a candidate exactly when neither applies and it scores at least ``min_score``.
-    """
+    hard: tuple[str, ...],
+) -> tuple[Reason, ...]:
+    """The amount signal's sentences: how the paid amount compares with the outstanding."""
     icur, tcur = inv.currency, tx.currency
     out = ev.outstanding
-    number = excerpt(inv.src.number.strip())
-    detail = excerpt(ev.r_detail)
     a: list[Reason] = []
     if "currency.mismatch" in hard:
         a.append(Reason("amount.not_comparable", "Amounts are in different currencies"))
@@ -805,9 +814,9 @@ def explain(
                 )
             )
         o = format_money(out, icur)
-        if ev.a_kind == "amount.exact":
+        if ev.amount_kind == "amount.exact":
             a.append(Reason("amount.exact", f"Amount {paid} equals the invoice's outstanding {o}"))
-        elif ev.a_kind == "amount.fee":
+        elif ev.amount_kind == "amount.fee":
             a.append(
                 Reason(
                     "amount.fee",
@@ -815,7 +824,7 @@ def explain(
                     f"outstanding {o}; within the fee tolerance, booked as a bank fee",
                 )
             )
-        elif ev.a_kind == "amount.discount_taken":
+        elif ev.amount_kind == "amount.discount_taken":
             src = inv.src
             a.append(
                 Reason(
@@ -827,7 +836,7 @@ def explain(
             )
             if ev.discount_text:
                 a.append(Reason("amount.discount_mentioned", "The payment's text says a discount was taken"))
-        elif ev.a_kind == "amount.processor_fee":
+        elif ev.amount_kind == "amount.processor_fee":
             a.append(
                 Reason(
                     "amount.processor_fee",
@@ -836,7 +845,7 @@ def explain(
                     f"{settings.processor_fee_fixed}), booked as a processor fee",
                 )
             )
-        elif ev.a_kind == "amount.near":
+        elif ev.amount_kind == "amount.near":
             diff = ev.converted - out
             word = "short of" if diff < 0 else "above"
             a.append(
@@ -846,7 +855,7 @@ def explain(
                     f"the outstanding {o} (within {ev.band * 100:.0f} %)",
                 )
             )
-        elif ev.a_kind == "amount.partial":
+        elif ev.amount_kind == "amount.partial":
             a.append(
                 Reason(
                     "amount.partial",
@@ -854,7 +863,7 @@ def explain(
                     f"a partial payment, {format_money(out - ev.converted, icur)} would stay open",
                 )
             )
-        elif ev.a_kind == "amount.over":
+        elif ev.amount_kind == "amount.over":
             a.append(
                 Reason(
                     "amount.over",
@@ -863,35 +872,48 @@ def explain(
             )
         else:
             a.append(Reason("amount.none", "Nothing to compare: zero amount or outstanding"))
-    if ev.a_half:
+    if ev.amount_halved:
         a.append(
             Reason(
                 "amount.corroboration_only",
                 "A near or fee-reduced amount counts half without a reference or counterparty",
             )
         )
+    if ev.amount_kind == "amount.over":
+        a.append(
+            Reason(
+                "amount.overpaid",
+                f"The payment is larger than the amount owed: confidence ×{OVERPAY_FACTOR}",
+            )
+        )
+    return tuple(a)
+
+
+def _reference_reasons(ev: PairEvidence, number: str) -> tuple[Reason, ...]:
+    """The reference signal's sentences: which reference to invoice ``number`` the text quotes."""
+    detail = excerpt(ev.reference_detail)
     r: list[Reason] = []
-    if ev.r_kind == "rf.match":
+    if ev.reference_kind == "rf.match":
         r.append(
             Reason(
                 "rf.match",
                 f"Valid RF creditor reference {detail} equals the invoice's structured reference",
             )
         )
-    elif ev.r_kind == "rf.embedded":
+    elif ev.reference_kind == "rf.embedded":
         r.append(
             Reason("rf.embedded", f"Valid RF creditor reference {detail} embeds invoice number {number}")
         )
-    elif ev.r_kind == "ref.structured":
+    elif ev.reference_kind == "ref.structured":
         r.append(
             Reason(
                 "ref.structured",
                 f"Structured reference {detail} equals the invoice's structured reference",
             )
         )
-    elif ev.r_kind == "ref.exact":
+    elif ev.reference_kind == "ref.exact":
         r.append(Reason("ref.exact", f"Invoice number {number} appears in the transaction text"))
-    elif ev.r_kind == "ref.numeric":
+    elif ev.reference_kind == "ref.numeric":
         r.append(
             Reason(
                 "ref.numeric",
@@ -899,12 +921,11 @@ def explain(
                 "appear in the transaction text without the prefix",
             )
         )
-    elif ev.r_kind == "ref.fuzzy":
+    elif ev.reference_kind == "ref.fuzzy":
         r.append(
             Reason(
                 "ref.fuzzy",
-                f"'{detail}' in the transaction text differs from "
-                f"invoice number {number} by one character",
+                f"'{detail}' in the transaction text differs from invoice number {number} by one character",
             )
         )
     elif number:
@@ -917,14 +938,7 @@ def explain(
                 "rf.invalid", f"RF reference {excerpt(ev.invalid_rf)} has an invalid checksum and is ignored"
             )
         )
-    if ev.a_kind == "amount.over":
-        a.append(
-            Reason(
-                "amount.overpaid",
-                f"The payment is larger than the amount owed: confidence ×{OVERPAY_FACTOR}",
-            )
-        )
-    if ev.other_ref and ev.r_score == 0:
+    if ev.other_ref and ev.reference_score == 0:
         r.append(
             Reason(
                 "ref.other_invoice",
@@ -933,30 +947,38 @@ def explain(
                 + f": confidence ×{OTHER_REF_FACTOR}",
             )
         )
+    return tuple(r)
+
+
+def _counterparty_reasons(
+    ev: PairEvidence, inv: PreparedInvoice, tx: PreparedTransaction
+) -> tuple[Reason, ...]:
+    """The counterparty signal's sentences: how the payer compares with the invoice's party."""
     c: list[Reason] = []
     party = excerpt(inv.src.counterparty_name) or "the counterparty"
-    if ev.c_kind == "cp.account":
+    if ev.counterparty_kind == "cp.account":
         c.append(
             Reason(
                 "cp.account",
                 f"Payer account {excerpt(tx.src.counterparty_account)} equals {party}'s account on file",
             )
         )
-    elif ev.c_kind in ("cp.name", "cp.name_description"):
+    elif ev.counterparty_kind in ("cp.name", "cp.name_description"):
         where = (
             f"Payer after the {tx.processor} prefix"
             if tx.processor
             else "Payer name"
-            if ev.c_kind == "cp.name"
+            if ev.counterparty_kind == "cp.name"
             else "Description"
         )
         c.append(
             Reason(
-                ev.c_kind,
-                f"{where} '{excerpt(tx.name)}' matches '{excerpt(ev.c_name)}' ({ev.c_ratio:.0f} % similar)",
+                ev.counterparty_kind,
+                f"{where} '{excerpt(tx.name)}' matches '{excerpt(ev.counterparty_name_matched)}' "
+                f"({ev.counterparty_ratio:.0f} % similar)",
             )
         )
-    elif ev.c_kind == "cp.unknown":
+    elif ev.counterparty_kind == "cp.unknown":
         c.append(Reason("cp.unknown", "No payer name or account to compare"))
     else:
         payer = excerpt(tx.src.counterparty_name or tx.name)
@@ -968,16 +990,23 @@ def explain(
                 "Payer account differs from the one on file (not held against the match)",
             )
         )
-    if ev.c_half:
+    if ev.counterparty_halved:
         c.append(
             Reason(
                 "cp.corroboration_only",
                 "Counterparty evidence counts half: neither amount nor reference agree",
             )
         )
+    return tuple(c)
+
+
+def _date_reasons(
+    ev: PairEvidence, inv: PreparedInvoice, tx: PreparedTransaction, settings: EngineSettings
+) -> tuple[Reason, ...]:
+    """The date signal's sentences: when the payment came against the invoice's dates."""
     d: list[Reason] = []
     pay = day_text(tx.pay)
-    if ev.d_kind == "date.in_terms":
+    if ev.date_kind == "date.in_terms":
         d.append(
             Reason(
                 "date.in_terms",
@@ -986,34 +1015,56 @@ def explain(
                 "days bank lag)",
             )
         )
-    elif ev.d_kind == "date.late":
-        d.append(Reason("date.late", f"Paid {pay}, {ev.d_days} days after the due date {day_text(inv.due)}"))
-    elif ev.d_kind == "date.outside_window":
+    elif ev.date_kind == "date.late":
+        d.append(
+            Reason("date.late", f"Paid {pay}, {ev.date_days} days after the due date {day_text(inv.due)}")
+        )
+    elif ev.date_kind == "date.outside_window":
         d.append(
             Reason(
                 "date.outside_window",
-                f"Paid {pay}, {ev.d_days} days after the due "
+                f"Paid {pay}, {ev.date_days} days after the due "
                 f"date, beyond the {settings.date_window_days}-day window",
             )
         )
-    elif ev.d_kind == "date.before_issue":
+    elif ev.date_kind == "date.before_issue":
         d.append(
             Reason(
                 "date.before_issue",
-                f"Paid {pay}, {ev.d_days} days before the invoice was issued ({day_text(inv.issue)})",
+                f"Paid {pay}, {ev.date_days} days before the invoice was issued ({day_text(inv.issue)})",
             )
         )
     else:
         d.append(Reason("date.unknown", "The invoice has no dates; date is neutral"))
+    return tuple(d)
+
+
+def explain(
+    ev: PairEvidence,
+    inv: PreparedInvoice,
+    tx: PreparedTransaction,
+    settings: EngineSettings,
+    hard: tuple[str, ...] = (),
+    unreached: Reason | None = None,
+) -> PairScore:
+    """Turn an evaluation into a PairScore with human sentences.
+
+    ``hard`` are the codes that rule the pair out whatever it scores; ``unreached`` is set when
+    blocking did not compare the invoice with the transaction (see ``why_unreached``). The
+    pair is a candidate exactly when neither applies and it scores at least ``min_score``.
+    """
+    number = excerpt(inv.src.number.strip())
     signals = (
-        SignalScore("amount", dec4(ev.a_score), _W_A, tuple(a)),
-        SignalScore("reference", dec4(ev.r_score), _W_R, tuple(r)),
-        SignalScore("counterparty", dec4(ev.c_score), _W_C, tuple(c)),
-        SignalScore("date", dec4(ev.d_score), _W_D, tuple(d)),
+        SignalScore("amount", dec4(ev.amount_score), _W_A, _amount_reasons(ev, inv, tx, settings, hard)),
+        SignalScore("reference", dec4(ev.reference_score), _W_R, _reference_reasons(ev, number)),
+        SignalScore("counterparty", dec4(ev.counterparty_score), _W_C, _counterparty_reasons(ev, inv, tx)),
+        SignalScore("date", dec4(ev.date_points), _W_D, _date_reasons(ev, inv, tx, settings)),
     )
     conf = bp_decimal(ev.bp)
     blockers = [
-        blocker_reason(code, tx=tcur, inv=icur) if code == "currency.mismatch" else blocker_reason(code)
+        blocker_reason(code, tx=tx.currency, inv=inv.currency)
+        if code == "currency.mismatch"
+        else blocker_reason(code)
         for code in hard
     ]
     if not hard and conf < settings.min_score:
