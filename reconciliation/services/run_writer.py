@@ -16,18 +16,16 @@ from typing import Any
 from django.db import connection
 from psycopg import sql
 
-from banking.models import transaction_status_for, transaction_takes_allocations
+from banking.models import BankTransaction, transaction_status_for, transaction_takes_allocations
 from common.ids import OrderedIds
-from invoices.models import (
-    InvoiceStatus,
-    invoice_status_for,
-)
+from invoices.models import Invoice, InvoiceStatus, invoice_status_for
 from tenants.context import require_tenant_id
+from tenants.models import AuditEvent
 
 from .. import engine, events
-from ..models import MatchAllocation, MatchStatus, ReconciliationRun
+from ..models import Match, MatchAllocation, MatchStatus, ReconciliationRun
 
-# --- Runs -------------------------------------------------------------------------------------------
+# --- Progress -----------------------------------------------------------------------------------------
 
 RunProgress = Callable[[str, int, int | None], None]
 """``progress(phase, done, total)``: how a run reports where it is (a job writes it down)."""
@@ -96,6 +94,21 @@ def _settled_amounts(proposal: engine.Proposal) -> list[Decimal]:
     return settled
 
 
+# The ledgers' tables and the statuses the statements below write and read, as the models name
+# them: every statement is built from these (``RunStaging.execute`` fills them in), so renaming a
+# table or a status cannot leave the run's SQL behind (tests/test_bulk_sql_names.py).
+LEDGER_SQL_NAMES: dict[str, sql.Composable] = {
+    "match_table": sql.Identifier(Match._meta.db_table),
+    "allocation_table": sql.Identifier(MatchAllocation._meta.db_table),
+    "transaction_table": sql.Identifier(BankTransaction._meta.db_table),
+    "invoice_table": sql.Identifier(Invoice._meta.db_table),
+    "audit_table": sql.Identifier(AuditEvent._meta.db_table),
+    "match_proposed": sql.Literal(MatchStatus.PROPOSED.value),
+    "match_confirmed": sql.Literal(MatchStatus.CONFIRMED.value),
+    "invoice_paid": sql.Literal(InvoiceStatus.PAID.value),
+}
+
+
 class RunStaging:
     """Temporary tables (dropped at commit) that carry a run's proposals into PostgreSQL by COPY.
 
@@ -129,8 +142,9 @@ class RunStaging:
         self.execute("CREATE INDEX ON {allocations} (match_id)")
 
     def execute(self, statement: str, params: Any = None, **fragments: sql.Composable) -> None:
-        """Run ``statement`` with the staging tables' names (and any ``fragments``) filled in."""
-        self.cursor.execute(sql.SQL(statement).format(**self.names, **fragments), params)
+        """Run ``statement`` with the staging tables' and the ledgers' names (``LEDGER_SQL_NAMES``)
+        and any ``fragments`` filled in."""
+        self.cursor.execute(sql.SQL(statement).format(**self.names, **LEDGER_SQL_NAMES, **fragments), params)
 
     def copy(self, name: str, rows: Iterable[tuple]) -> None:
         """COPY rows into the staging table ``name``, then let the planner know its size."""
@@ -219,12 +233,12 @@ def stage_proposals(
 # statement itself says which tenant (tenant_id = constant), and a primary key that leads with
 # tenant_id serves the look-ups by id best that way on one PostgreSQL too.
 _LOCK_TRANSACTIONS = """
-SELECT t.id::text, t.amount, t.allocated_amount, t.status FROM banking_banktransaction t
+SELECT t.id::text, t.amount, t.allocated_amount, t.status FROM {transaction_table} t
 WHERE t.tenant_id = %(tenant)s AND t.id IN (SELECT a.transaction_id FROM {allocations} a WHERE a.auto)
 ORDER BY t.id FOR UPDATE
 """
 _LOCK_INVOICES = """
-SELECT i.id::text, i.amount, i.amount_paid, i.status FROM invoices_invoice i
+SELECT i.id::text, i.amount, i.amount_paid, i.status FROM {invoice_table} i
 WHERE i.tenant_id = %(tenant)s AND i.id IN (SELECT a.invoice_id FROM {allocations} a WHERE a.auto)
 ORDER BY i.id FOR UPDATE
 """
@@ -292,19 +306,19 @@ def auto_confirm(
 _WRITE_RUN = (
     # Earlier proposals not proposed again.
     """
-    DELETE FROM reconciliation_matchallocation
+    DELETE FROM {allocation_table}
     WHERE tenant_id = %(tenant)s AND match_id IN (SELECT id FROM {stale})
     """,
-    "DELETE FROM reconciliation_match WHERE tenant_id = %(tenant)s AND id IN (SELECT id FROM {stale})",
+    "DELETE FROM {match_table} WHERE tenant_id = %(tenant)s AND id IN (SELECT id FROM {stale})",
     # Proposed again: same match, this run's scores (and confirmation).
     """
-    UPDATE reconciliation_match m
+    UPDATE {match_table} m
     SET run_id = %(run)s, shape = s.shape, confidence = s.confidence,
         runner_up_confidence = s.runner_up_confidence, reasons = s.reasons, breakdown = s.breakdown,
         fee_amount = s.fee_amount, discount_amount = s.discount_amount, ambiguous = s.ambiguous,
         alternatives = s.alternatives, engine_version = %(engine_version)s, updated_at = now(),
         would_auto_confirm = s.would_auto,
-        status = CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE m.status END,
+        status = CASE WHEN c.id IS NOT NULL THEN {match_confirmed} ELSE m.status END,
         auto = c.id IS NOT NULL OR m.auto,
         confirmed_at = CASE WHEN c.id IS NOT NULL THEN %(now)s ELSE m.confirmed_at END
     FROM {matches} s LEFT JOIN {confirmed} c ON c.id = s.id
@@ -312,7 +326,7 @@ _WRITE_RUN = (
     """,
     # Same allocations; what they settle on the invoice (a fee) may differ.
     """
-    UPDATE reconciliation_matchallocation m SET invoice_amount = a.invoice_amount, updated_at = now()
+    UPDATE {allocation_table} m SET invoice_amount = a.invoice_amount, updated_at = now()
     FROM {allocations} a
     WHERE m.tenant_id = %(tenant)s AND a.kept AND m.match_id = a.match_id
       AND m.transaction_id = a.transaction_id AND m.invoice_id = a.invoice_id AND m.amount = a.amount
@@ -322,13 +336,13 @@ _WRITE_RUN = (
     # order, so the staging table's primary key hands the rows over sorted: sorting ~70k wide
     # rows (explanations) by seq spilled to disk (~0.8 s at 100k).
     """
-    WITH written AS (INSERT INTO reconciliation_match (
+    WITH written AS (INSERT INTO {match_table} (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,
         reasons, breakdown, fee_amount, discount_amount, ambiguous, alternatives, engine_version,
         created_at, updated_at, would_auto_confirm
     )
     SELECT s.id, %(tenant)s, %(run)s, s.shape,
-           CASE WHEN c.id IS NOT NULL THEN 'confirmed' ELSE 'proposed' END, c.id IS NOT NULL,
+           CASE WHEN c.id IS NOT NULL THEN {match_confirmed} ELSE {match_proposed} END, c.id IS NOT NULL,
            CASE WHEN c.id IS NOT NULL THEN %(now)s END, s.confidence, s.runner_up_confidence,
            s.reasons, s.breakdown, s.fee_amount, s.discount_amount, s.ambiguous, s.alternatives,
            %(engine_version)s, clock_timestamp(), clock_timestamp(), s.would_auto
@@ -338,7 +352,7 @@ _WRITE_RUN = (
     RETURNING 1) SELECT count(*) FROM written
     """,
     """
-    WITH written AS (INSERT INTO reconciliation_matchallocation (
+    WITH written AS (INSERT INTO {allocation_table} (
         id, tenant_id, match_id, transaction_id, invoice_id, amount, invoice_amount, created_at, updated_at
     )
     SELECT {allocation_id}, %(tenant)s, a.match_id, a.transaction_id, a.invoice_id, a.amount,
@@ -350,20 +364,20 @@ _WRITE_RUN = (
     """,
     # Auto-confirmations: balances, statuses, one audit event each.
     """
-    UPDATE banking_banktransaction t SET allocated_amount = b.settled, status = b.status, updated_at = now()
+    UPDATE {transaction_table} t SET allocated_amount = b.settled, status = b.status, updated_at = now()
     FROM {balances} b WHERE t.tenant_id = %(tenant)s AND b.kind = 'transaction' AND t.id = b.id
     """,
     """
-    UPDATE invoices_invoice i SET amount_paid = b.settled, status = b.status, updated_at = now()
+    UPDATE {invoice_table} i SET amount_paid = b.settled, status = b.status, updated_at = now()
     FROM {balances} b WHERE i.tenant_id = %(tenant)s AND b.kind = 'invoice' AND i.id = b.id
     """,
     """
-    WITH written AS (INSERT INTO tenants_auditevent (
+    WITH written AS (INSERT INTO {audit_table} (
         id, tenant_id, actor_id, action, object_type, object_id, before, after, created_at, updated_at
     )
     SELECT {audit_id}, %(tenant)s, NULL, 'match.auto_confirmed', 'match', s.id,
-           jsonb_build_object('status', 'proposed', 'auto', false, 'confidence', s.confidence::text),
-           jsonb_build_object('status', 'confirmed', 'auto', true, 'confidence', s.confidence::text),
+           jsonb_build_object('status', {match_proposed}, 'auto', false, 'confidence', s.confidence::text),
+           jsonb_build_object('status', {match_confirmed}, 'auto', true, 'confidence', s.confidence::text),
            clock_timestamp(), clock_timestamp()
     FROM {matches} s JOIN {confirmed} c ON c.id = s.id
     ORDER BY s.seq
@@ -374,9 +388,9 @@ _WRITE_RUN = (
 
 # The invoices a run's auto-confirmations paid in full (an invoice already paid takes no more).
 _SETTLED_BY_RUN = """
-SELECT i.id, i.number, i.amount, i.amount_paid, i.currency, i.kind FROM invoices_invoice i
+SELECT i.id, i.number, i.amount, i.amount_paid, i.currency, i.kind FROM {invoice_table} i
 WHERE i.tenant_id = %(tenant)s
-  AND i.id IN (SELECT b.id FROM {balances} b WHERE b.kind = 'invoice' AND b.status = 'paid')
+  AND i.id IN (SELECT b.id FROM {balances} b WHERE b.kind = 'invoice' AND b.status = {invoice_paid})
 ORDER BY i.id
 """
 
