@@ -207,8 +207,10 @@ def _payer_facts(
     return facts
 
 
-def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | None = None) -> Match:
-    match = _locked_match(match.pk)
+def _confirm(match_id: uuid.UUID, *, actor: Actor, write_off_reason: str | None) -> Match:
+    """A person's confirmation (see ``match_confirm``); a run's auto-confirmations are written in
+    bulk by ``run_writer``, under the same locks and settlement rules."""
+    match = _locked_match(match_id)
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"Only proposed matches can be confirmed; this one is {match.status}.")
     allocations = list(MatchAllocation.objects.filter(match=match))
@@ -232,9 +234,10 @@ def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | 
     unpaid = {pk for pk, invoice in invoices.items() if invoice.status != InvoiceStatus.PAID}
     written = _write_off(match, allocations, invoices, write_off_reason) if write_off_reason else {}
     _save_balances(transactions, invoices)
-    match.auto = auto
-    action = "match.auto_confirmed" if auto else "match.confirmed"
-    decided = _decide(match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action=action)
+    match.auto = False
+    decided = _decide(
+        match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action="match.confirmed"
+    )
     if written:
         currency = invoices[allocations[0].invoice_id].currency  # the amounts as the API shows them
         audit_record(
@@ -251,10 +254,10 @@ def _confirm(match: Match, *, actor: Actor, auto: bool, write_off_reason: str | 
                 },
             },
         )
-    if not auto:  # what the team taught it; the engine's own decisions teach nothing
-        invoice_services.vendor_evidence_learn(
-            facts=_payer_facts(allocations, transactions, invoices), match_id=match.pk, actor=actor
-        )
+    # What the team taught it (the engine's own decisions, written by the run, teach nothing).
+    invoice_services.vendor_evidence_learn(
+        facts=_payer_facts(allocations, transactions, invoices), match_id=match.pk, actor=actor
+    )
     settled = [
         (i.pk, i.number, i.amount, i.amount_paid, i.currency, i.kind)
         for pk, i in sorted(invoices.items())
@@ -289,7 +292,7 @@ def match_confirm(*, match_id: uuid.UUID, actor: Actor, write_off_reason: str | 
             f"Unknown write-off reason {write_off_reason!r}.",
             errors={"write_off.reason": [f"Choose one of {WriteOffReason.values}."]},
         )
-    return _confirm(Match(pk=match_id), actor=actor, auto=False, write_off_reason=write_off_reason)
+    return _confirm(match_id, actor=actor, write_off_reason=write_off_reason)
 
 
 @transaction.atomic
