@@ -60,7 +60,7 @@ from tenants.context import require_tenant_id
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
-from .models import BankAccount, BankStatement, BankTransaction, ImportBatch, ImportSource
+from .models import BankAccount, BankStatement, BankTransaction, ImportBatch, ImportSource, TransactionStatus
 from .signals import transactions_imported
 from .statement_services import (
     RecordedStatements,
@@ -381,8 +381,16 @@ def _stored_statements(recorded: RecordedStatements) -> list[BankStatement]:
     return [by_id[pk] for pk in ids]
 
 
+# The tables and the status the statements below write, as the models name them (filled in by
+# ``_move_staged_rows``): renaming either cannot leave this SQL behind (tests/test_bulk_sql_names.py).
+_LEDGER_SQL_NAMES: dict[str, sql.Composable] = {
+    "account_table": sql.Identifier(BankAccount._meta.db_table),
+    "transaction_table": sql.Identifier(BankTransaction._meta.db_table),
+    "unmatched": sql.Literal(TransactionStatus.UNMATCHED.value),
+}
+
 _CREATE_ACCOUNTS = """
-INSERT INTO banking_bankaccount (id, tenant_id, identifier, name, currency, created_at, updated_at)
+INSERT INTO {account_table} (id, tenant_id, identifier, name, currency, created_at, updated_at)
 SELECT gen_random_uuid(), %(tenant)s, s.account,
        CASE WHEN s.account = %(default)s THEN %(default_name)s ELSE s.account END,
        COALESCE(max(s.account_currency), ''), now(), now()
@@ -417,7 +425,7 @@ WITH staged AS (
     SELECT st.*, {position_in_day} AS position_in_day, {position_of_reference} AS position_of_reference
     FROM staged st
 )
-INSERT INTO banking_banktransaction (
+INSERT INTO {transaction_table} (
     id, tenant_id, account_id, import_batch_id, amount, currency, booking_date, value_date,
     description, counterparty_name, counterparty_account, external_id, end_to_end_id,
     structured_reference, return_reason, statement_id, dedup_key, status, allocated_amount,
@@ -434,9 +442,9 @@ SELECT {ordered_id}, %(tenant)s, a.id, %(batch)s,
             ELSE 'fp:' || md5(concat_ws('|', n.booking_date, n.amount, n.currency,
                                         n.normalized_description, n.position_in_day))
        END,
-       'unmatched', 0, clock_timestamp(), clock_timestamp()
+       {unmatched}, 0, clock_timestamp(), clock_timestamp()
 FROM numbered n
-JOIN banking_bankaccount a ON a.tenant_id = %(tenant)s AND a.identifier = n.account
+JOIN {account_table} a ON a.tenant_id = %(tenant)s AND a.identifier = n.account
 -- Ids grow with seq: inserting in that order appends to both primary-key indexes.
 ORDER BY n.seq
 ON CONFLICT ON CONSTRAINT banktransaction_no_duplicates DO NOTHING
@@ -458,13 +466,14 @@ def _move_staged_rows(
         "default_name": BankAccount.DEFAULT_NAME,
         **OrderedIds.new().params("id"),
     }
-    cursor.execute(sql.SQL(_CREATE_ACCOUNTS).format(staging=staging), params)
+    cursor.execute(sql.SQL(_CREATE_ACCOUNTS).format(staging=staging, **_LEDGER_SQL_NAMES), params)
     repeated_references = False
     if kinds.references:
         cursor.execute(sql.SQL(_REPEATED_REFERENCES).format(staging=staging))
         repeated_references = cursor.fetchone()[0]
     statement = sql.SQL(_MOVE_ROWS).format(
         staging=staging,
+        **_LEDGER_SQL_NAMES,
         ordered_id=sql.SQL(OrderedIds.sql("id", "n.seq")),
         normalized_description=sql.SQL(_NORMALIZED_DESCRIPTION if kinds.fingerprints else "NULL::text"),
         position_in_day=sql.SQL(_POSITION_IN_DAY if kinds.fingerprints else "NULL::bigint"),

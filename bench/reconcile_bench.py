@@ -240,16 +240,17 @@ def measure_floor(tenant_id: uuid.UUID) -> dict[str, float]:  # "pairs" and "wri
 @contextmanager
 def phase_timer() -> Iterator[dict[str, float]]:
     """Seconds spent in each phase of ``reconciliation.services.reconcile`` while inside."""
-    from reconciliation import engine, selectors, services
+    from reconciliation import engine, selectors
+    from reconciliation.services import run_writer
 
     spent: dict[str, float] = {}
     wrapped = [
         (selectors, "open_invoice_inputs", "read invoices"),
         (selectors, "open_transaction_inputs", "read transactions"),
         (engine, "reconcile", "engine"),
-        (services, "_stage_proposals", "stage"),
-        (services, "_auto_confirm", "auto-confirm"),
-        (services, "_write_run", "write"),
+        (run_writer, "stage_proposals", "stage"),
+        (run_writer, "auto_confirm", "auto-confirm"),
+        (run_writer, "write_run", "write"),
     ]
     originals = [(module, attribute, getattr(module, attribute)) for module, attribute, _ in wrapped]
 

@@ -83,6 +83,7 @@ def _run_in_process(tenant, owner) -> None:  # noqa: ANN001
     """The run in this process, with the time spent recording its events."""
     from events import services as event_services
     from reconciliation import services
+    from reconciliation.services import runs
 
     spent = {"seconds": 0.0, "events": 0}
     record = event_services.events_record
@@ -95,12 +96,12 @@ def _run_in_process(tenant, owner) -> None:  # noqa: ANN001
             spent["seconds"] += time.perf_counter() - started
             spent["events"] += len(specs)
 
-    services.events_record = timed_record  # the run's events (the import's were recorded before)
+    runs.events_record = timed_record  # the run's events (the import's were recorded before)
     started = time.perf_counter()
     try:
         result = services.reconcile(tenant.id, actor=owner, source="bench")
     finally:
-        services.events_record = record
+        runs.events_record = record
     run_seconds = time.perf_counter() - started
     print(
         f"reconcile (in process): {run_seconds:.1f} s, {len(result.candidates):,} proposals, "

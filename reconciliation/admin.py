@@ -524,7 +524,7 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
         "duration_ms",
         "matches_link",
     ]
-    list_filter = ["source", "dry_run", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["source", ("created_at", admin.DateFieldListFilter)]
     date_hierarchy = "created_at"
     fields = [
         "created_at",

@@ -24,7 +24,6 @@ class ReconciliationRun(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source = models.CharField(max_length=16, default="api")
-    dry_run = models.BooleanField(default=False)
     engine_version = models.CharField(max_length=32)
     settings_used = models.JSONField(default=dict)
     invoices_considered = models.PositiveIntegerField(default=0)

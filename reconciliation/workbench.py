@@ -432,7 +432,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Cards of the admin index for the active tenant."""
     figures = summary()
     last_import = ImportBatch.objects.annotate(by=F("created_by__username")).first()
-    last_run = ReconciliationRun.objects.filter(dry_run=False).annotate(by=F("started_by__username")).first()
+    last_run = ReconciliationRun.objects.annotate(by=F("started_by__username")).first()
     return {
         **figures,
         "last_import": last_import,
