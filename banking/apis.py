@@ -12,10 +12,8 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.idempotency import (
     HEADER,
@@ -36,13 +34,13 @@ from api.serializers import (
     StrictInputSerializer,
 )
 from api.uploads import upload_name
+from api.views import TenantAPIView
 from banking.statements import SUPPORTED_FORMATS
 from common import limits
 from common.errors import InvalidInput, unknown_field_errors
 from common.finance import quantize
 from jobs.apis import JobOutputSerializer, job_response_body
 from jobs.services import job_enqueue_with_input
-from tenants.permissions import TenantRolePermission
 
 from . import selectors, services, tasks, transfer_services
 from .models import ImportSource, InternalTransferStatus, TransactionStatus
@@ -98,10 +96,9 @@ class BankTransactionFilterSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=limits.SEARCH)
 
 
-class BankTransactionListApi(APIView):
+class BankTransactionListApi(TenantAPIView):
     """``GET bank-transactions``: cursor-paginated, newest first, with filters."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(
@@ -109,20 +106,18 @@ class BankTransactionListApi(APIView):
         responses=BankTransactionOutputSerializer(many=True),
         description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = BankTransactionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.bank_transaction_list(**filters.validated_data)
         return paginated_response(self, request, queryset, BANK_TRANSACTION_ROWS)
 
 
-class BankTransactionDetailApi(APIView):
+class BankTransactionDetailApi(TenantAPIView):
     """``GET bank-transactions/{transaction_id}``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=BankTransactionOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, transaction_id: uuid.UUID) -> Response:
+    def get(self, request: Request, transaction_id: uuid.UUID) -> Response:
         transaction = selectors.bank_transaction_get(transaction_id=transaction_id)
         return Response(BankTransactionOutputSerializer(transaction).data)
 
@@ -335,14 +330,12 @@ class TransactionsFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
-class BankTransactionImportApi(APIView):
+class BankTransactionImportApi(TenantAPIView):
     """``POST bank-transactions/import``: a batch of transactions, idempotent per key.
 
     ``transactions`` may be an array or a JSON string holding one (as some clients send it).
     Unknown keys, at the top or in an item, are refused naming them (400).
     """
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     # Schema only: the body is checked in post() (the items by the service, in bulk).
     class InputSerializer(StrictInputSerializer):
@@ -361,7 +354,7 @@ class BankTransactionImportApi(APIView):
         description="A body of IMPORT_ASYNC_MIN_BYTES or more is stored and imported by a worker: 202 "
         "with the job (`Location`); its items are validated there (a failed job carries the problem).",
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         data = json_object_body(request)
         body_bytes = canonical_json(data)
 
@@ -400,10 +393,9 @@ class BankTransactionImportApi(APIView):
         return _idempotent_response(request, body_bytes, action)
 
 
-class BankStatementImportApi(APIView):
+class BankStatementImportApi(TenantAPIView):
     """``POST bank-transactions/import-file``: a statement file (multipart), idempotent per key."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     parser_classes = [MultiPartParser]
 
     # Schema only: the form is read in post(); its field names are the accepted ones.
@@ -422,7 +414,7 @@ class BankStatementImportApi(APIView):
         description="A file of IMPORT_ASYNC_MIN_BYTES or more is stored and imported by a worker: 202 "
         "with the job (`Location`), whose output is this 201's body without `transactions`.",
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         form = request.data if isinstance(request.data, Mapping) else {}
         errors = unknown_field_errors(form, self.InputSerializer().fields)
@@ -484,13 +476,11 @@ class BankAccountOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class BankAccountListApi(APIView):
+class BankAccountListApi(TenantAPIView):
     """``GET bank-accounts``: the tenant's accounts (created by imports on first sight)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=BankAccountOutputSerializer(many=True))
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         return Response(BankAccountOutputSerializer(selectors.bank_account_list(), many=True).data)
 
 
@@ -520,24 +510,21 @@ class ImportBatchDetailSerializer(ImportBatchOutputSerializer):
         return StatementOutputSerializer(selectors.statement_list(import_batch_id=batch.pk), many=True).data
 
 
-class ImportBatchListApi(APIView):
+class ImportBatchListApi(TenantAPIView):
     """``GET import-batches``: newest first, cursor-paginated."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(responses=ImportBatchOutputSerializer(many=True))
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         return paginated_response(self, request, selectors.import_batch_list(), IMPORT_BATCH_ROWS)
 
 
-class ImportBatchDetailApi(APIView):
+class ImportBatchDetailApi(TenantAPIView):
     """``GET import-batches/{batch_id}``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=ImportBatchDetailSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> Response:
+    def get(self, request: Request, batch_id: uuid.UUID) -> Response:
         return Response(ImportBatchDetailSerializer(selectors.import_batch_get(batch_id=batch_id)).data)
 
 
@@ -558,10 +545,9 @@ class StatementListFilterSerializer(StatementFilterSerializer):
     account_id = serializers.UUIDField(required=False)
 
 
-class StatementListApi(APIView):
+class StatementListApi(TenantAPIView):
     """``GET statements``: imported statements, newest first, with their continuity checks."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(
@@ -570,17 +556,16 @@ class StatementListApi(APIView):
         description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first. `has_break=true` lists "
         "the statements whose balances do not continue the previous statement or do not add up.",
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = StatementListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.statement_list(**filters.validated_data)
         return paginated_response(self, request, queryset, StatementOutputSerializer)
 
 
-class BankAccountStatementListApi(APIView):
+class BankAccountStatementListApi(TenantAPIView):
     """``GET bank-accounts/{account_id}/statements``: one account's statements (404 for an unknown one)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(
@@ -588,7 +573,7 @@ class BankAccountStatementListApi(APIView):
         responses=StatementOutputSerializer(many=True),
         description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
     )
-    def get(self, request: Request, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Response:
+    def get(self, request: Request, account_id: uuid.UUID) -> Response:
         filters = StatementFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         account = selectors.bank_account_get(account_id=account_id)
@@ -596,13 +581,11 @@ class BankAccountStatementListApi(APIView):
         return paginated_response(self, request, queryset, StatementOutputSerializer)
 
 
-class StatementDetailApi(APIView):
+class StatementDetailApi(TenantAPIView):
     """``GET statements/{statement_id}``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=StatementOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, statement_id: uuid.UUID) -> Response:
+    def get(self, request: Request, statement_id: uuid.UUID) -> Response:
         return Response(StatementOutputSerializer(selectors.statement_get(statement_id=statement_id)).data)
 
 
@@ -641,10 +624,9 @@ class InternalTransferFilterSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField(required=False, help_text="Either leg is this transaction")
 
 
-class InternalTransferListApi(APIView):
+class InternalTransferListApi(TenantAPIView):
     """``GET internal-transfers``: pairs of transfers between own accounts, newest first."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(
@@ -652,37 +634,33 @@ class InternalTransferListApi(APIView):
         responses=InternalTransferOutputSerializer(many=True),
         description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = InternalTransferFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.internal_transfer_list(**filters.validated_data)
         return paginated_response(self, request, queryset, InternalTransferOutputSerializer)
 
 
-class InternalTransferDetailApi(APIView):
+class InternalTransferDetailApi(TenantAPIView):
     """``GET internal-transfers/{transfer_id}``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=InternalTransferOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, transfer_id: uuid.UUID) -> Response:
+    def get(self, request: Request, transfer_id: uuid.UUID) -> Response:
         transfer = selectors.internal_transfer_get(transfer_id=transfer_id)
         return Response(InternalTransferOutputSerializer(transfer).data)
 
 
-class InternalTransferUnpairApi(APIView):
+class InternalTransferUnpairApi(TenantAPIView):
     """``POST internal-transfers/{transfer_id}/unpair``: the pairing was wrong; both legs become
     unmatched transactions again (audited) and are never paired automatically again. Takes no
     body, or ``{}``; 409 when the transfer is not paired."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "InternalTransferUnpairRequest"
 
     @extend_schema(request=None, responses=InternalTransferOutputSerializer)
-    def post(self, request: Request, tenant_id: uuid.UUID, transfer_id: uuid.UUID) -> Response:
+    def post(self, request: Request, transfer_id: uuid.UUID) -> Response:
         self.InputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
         transfer_services.internal_transfer_unpair(transfer_id=transfer_id, actor=request.user)
         transfer = selectors.internal_transfer_get(transfer_id=transfer_id)

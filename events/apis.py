@@ -12,17 +12,15 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.serializers import StrictInputSerializer
+from api.views import TenantAPIView
 from common import limits
 from tenants.models import Role
-from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
 from .models import DeliveryStatus, EventType
@@ -35,8 +33,7 @@ SIGNING_KEY_HELP = (
 )
 
 
-class _OwnersOnly(APIView):
-    permission_classes = [IsAuthenticated, TenantRolePermission]
+class _OwnersOnly(TenantAPIView):
     read_role = Role.OWNER
     write_role = Role.OWNER
 
@@ -94,7 +91,7 @@ class WebhookListCreateApi(_OwnersOnly):
     @extend_schema(
         tags=TAGS, summary="Webhook endpoints (owners)", responses=WebhookOutputSerializer(many=True)
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         return paginated_response(self, request, selectors.endpoint_list(), WebhookOutputSerializer)
 
     @extend_schema(
@@ -103,7 +100,7 @@ class WebhookListCreateApi(_OwnersOnly):
         request=InputSerializer,
         responses={201: WebhookWithSecretSerializer},
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         endpoint, secret = services.endpoint_create(**data.validated_data, actor=request.user)
@@ -123,11 +120,11 @@ class WebhookDetailApi(_OwnersOnly):
         active = serializers.BooleanField(required=False)
 
     @extend_schema(tags=TAGS, responses=WebhookOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> Response:
+    def get(self, request: Request, webhook_id: uuid.UUID) -> Response:
         return Response(WebhookOutputSerializer(selectors.endpoint_get(endpoint_id=webhook_id)).data)
 
     @extend_schema(tags=TAGS, request=InputSerializer, responses=WebhookOutputSerializer)
-    def patch(self, request: Request, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> Response:
+    def patch(self, request: Request, webhook_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         endpoint = services.endpoint_update(
@@ -140,7 +137,7 @@ class WebhookDetailApi(_OwnersOnly):
         summary="Delete an endpoint with its deliveries (pending ones are never sent)",
         responses={204: None},
     )
-    def delete(self, request: Request, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> Response:
+    def delete(self, request: Request, webhook_id: uuid.UUID) -> Response:
         services.endpoint_delete(endpoint_id=webhook_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -150,7 +147,7 @@ class WebhookRotateSecretApi(_OwnersOnly):
     also signs for 24 hours (two signatures in ``webhook-signature``), so receivers can switch."""
 
     @extend_schema(tags=TAGS, request=None, responses=WebhookWithSecretSerializer)
-    def post(self, request: Request, tenant_id: uuid.UUID, webhook_id: uuid.UUID) -> Response:
+    def post(self, request: Request, webhook_id: uuid.UUID) -> Response:
         StrictInputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
         endpoint, secret = services.endpoint_rotate_secret(endpoint_id=webhook_id, actor=request.user)
         return Response(_with_secret(endpoint, secret))
@@ -221,7 +218,7 @@ class EventListApi(_OwnersOnly):
         parameters=[FilterSerializer],
         responses=EventOutputSerializer(many=True),
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return paginated_response(
@@ -233,7 +230,7 @@ class EventDetailApi(_OwnersOnly):
     """``GET events/{event_id}``: its data, and every delivery with every attempt."""
 
     @extend_schema(tags=TAGS, responses=EventDetailSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Response:
+    def get(self, request: Request, event_id: uuid.UUID) -> Response:
         return Response(EventDetailSerializer(selectors.event_get(event_id=event_id)).data)
 
 
@@ -252,7 +249,7 @@ class EventResendApi(_OwnersOnly):
         endpoint_id = serializers.UUIDField(required=False, help_text="Only this endpoint (default: all).")
 
     @extend_schema(tags=TAGS, request=InputSerializer, responses={202: ResendOutputSerializer})
-    def post(self, request: Request, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Response:
+    def post(self, request: Request, event_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         deliveries = services.event_resend(event_id=event_id, actor=request.user, **data.validated_data)

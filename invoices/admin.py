@@ -451,9 +451,7 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         voided, problems = [], []
         for invoice in queryset:
             try:
-                updated = services.invoice_update(
-                    invoice_id=invoice.pk, data={"status": InvoiceStatus.VOID}, audit=False
-                )
+                updated = services.invoice_void(invoice_id=invoice.pk, audit=False)
             except DomainError as error:
                 problems.append(f"{invoice}: {error.detail}")
                 continue

@@ -15,10 +15,8 @@ from django.db.models import Case, F, Func, Q, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
@@ -30,10 +28,10 @@ from api.serializers import (
     RowRenderer,
     StrictInputSerializer,
 )
+from api.views import TenantAPIView
 from common import limits
 from common.finance import AmountError, MoneyError, exact_decimal, normalize_currency
 from common.finance.terms import MAX_TERM_DAYS, PAYMENT_TERMS_MAX_CHARS
-from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
 from .models import EvidenceKind, InvoiceKind, InvoiceStatus
@@ -87,11 +85,17 @@ class PaymentTermsInput(serializers.Serializer):
         required=False, allow_null=True, help_text="Early-payment discount in percent (0 < p < 100)."
     )
     discount_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=MAX_TERM_DAYS,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_TERM_DAYS,
         help_text="Days from the issue date within which the discount may be taken.",
     )
     net_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=MAX_TERM_DAYS,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_TERM_DAYS,
         help_text="Days from the issue date within which the full amount is due.",
     )
     payment_terms = serializers.CharField(
@@ -117,10 +121,9 @@ class VendorOutputSerializer(serializers.Serializer):
 VENDOR_ROWS = RowRenderer(VendorOutputSerializer)
 
 
-class VendorListCreateApi(APIView):
+class VendorListCreateApi(TenantAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/vendors``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -158,7 +161,7 @@ class VendorListCreateApi(APIView):
         parameters=[FilterSerializer],
         responses={200: VendorOutputSerializer(many=True), 400: PROBLEM_400},
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         vendors = selectors.vendor_list(**filters.validated_data)
@@ -175,17 +178,15 @@ class VendorListCreateApi(APIView):
             409: OpenApiResponse(description="A vendor with this name exists."),
         },
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         vendor = services.vendor_create(**data.validated_data, actor=request.user)
         return Response(VendorOutputSerializer(vendor).data, status=status.HTTP_201_CREATED)
 
 
-class VendorDetailApi(APIView):
+class VendorDetailApi(TenantAPIView):
     """``GET/PATCH/DELETE /v1/tenants/{tenant_id}/vendors/{vendor_id}``."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
@@ -203,7 +204,7 @@ class VendorDetailApi(APIView):
     @extend_schema(
         tags=["vendors"], summary="Get a vendor", responses={200: VendorOutputSerializer, 404: PROBLEM_404}
     )
-    def get(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
+    def get(self, request: Request, vendor_id: uuid.UUID) -> Response:
         return Response(VendorOutputSerializer(selectors.vendor_get(vendor_id=vendor_id)).data)
 
     @extend_schema(
@@ -218,7 +219,7 @@ class VendorDetailApi(APIView):
             409: OpenApiResponse(description="Another vendor has this name."),
         },
     )
-    def patch(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
+    def patch(self, request: Request, vendor_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         vendor = services.vendor_update(vendor_id=vendor_id, data=data.validated_data, actor=request.user)
@@ -234,7 +235,7 @@ class VendorDetailApi(APIView):
             409: OpenApiResponse(description="The vendor still has invoices."),
         },
     )
-    def delete(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
+    def delete(self, request: Request, vendor_id: uuid.UUID) -> Response:
         services.vendor_delete(vendor_id=vendor_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -253,11 +254,10 @@ class LearnedEvidenceOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class VendorLearnedEvidenceListApi(APIView):
+class VendorLearnedEvidenceListApi(TenantAPIView):
     """``GET /v1/tenants/{tenant_id}/vendors/{vendor_id}/learned-evidence``: the payer names and
     accounts the team taught the engine for this vendor by confirming matches."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(
@@ -266,24 +266,20 @@ class VendorLearnedEvidenceListApi(APIView):
         description=CURSOR_NOTE,
         responses={200: LearnedEvidenceOutputSerializer(many=True), 404: PROBLEM_404},
     )
-    def get(self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID) -> Response:
+    def get(self, request: Request, vendor_id: uuid.UUID) -> Response:
         evidence = selectors.vendor_evidence_list(vendor_id=vendor_id)
         return paginated_response(self, request, evidence, LearnedEvidenceOutputSerializer)
 
 
-class VendorLearnedEvidenceDetailApi(APIView):
+class VendorLearnedEvidenceDetailApi(TenantAPIView):
     """``DELETE /v1/tenants/{tenant_id}/vendors/{vendor_id}/learned-evidence/{evidence_id}``."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     @extend_schema(
         tags=["vendors"],
         summary="Remove a learned payer name or account (the next run no longer counts it)",
         responses={204: None, 403: PROBLEM_403, 404: PROBLEM_404},
     )
-    def delete(
-        self, request: Request, tenant_id: uuid.UUID, vendor_id: uuid.UUID, evidence_id: uuid.UUID
-    ) -> Response:
+    def delete(self, request: Request, vendor_id: uuid.UUID, evidence_id: uuid.UUID) -> Response:
         services.vendor_evidence_delete(vendor_id=vendor_id, evidence_id=evidence_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -341,10 +337,9 @@ INVOICE_ROWS = RowRenderer(
 )
 
 
-class InvoiceListCreateApi(APIView):
+class InvoiceListCreateApi(TenantAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/invoices``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -411,7 +406,7 @@ class InvoiceListCreateApi(APIView):
         parameters=[FilterSerializer],
         responses={200: InvoiceOutputSerializer(many=True), 400: PROBLEM_400},
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         invoices = selectors.invoice_list(**filters.validated_data)
@@ -428,17 +423,15 @@ class InvoiceListCreateApi(APIView):
             409: OpenApiResponse(description="The number is already used in this tenant."),
         },
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         invoice = services.invoice_create(**data.validated_data, actor=request.user)
         return Response(InvoiceOutputSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
 
-class InvoiceDetailApi(APIView):
+class InvoiceDetailApi(TenantAPIView):
     """``GET/PATCH/DELETE /v1/tenants/{tenant_id}/invoices/{invoice_id}``."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer, PaymentTermsInput):
         class Meta:
@@ -466,7 +459,7 @@ class InvoiceDetailApi(APIView):
         summary="Get an invoice",
         responses={200: InvoiceOutputSerializer, 404: PROBLEM_404},
     )
-    def get(self, request: Request, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Response:
+    def get(self, request: Request, invoice_id: uuid.UUID) -> Response:
         return Response(InvoiceOutputSerializer(selectors.invoice_get(invoice_id=invoice_id)).data)
 
     @extend_schema(
@@ -483,7 +476,7 @@ class InvoiceDetailApi(APIView):
             ),
         },
     )
-    def patch(self, request: Request, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Response:
+    def patch(self, request: Request, invoice_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         invoice = services.invoice_update(invoice_id=invoice_id, data=data.validated_data, actor=request.user)
@@ -499,6 +492,6 @@ class InvoiceDetailApi(APIView):
             409: OpenApiResponse(description="Paid, matched or void: void it instead (PATCH status=void)."),
         },
     )
-    def delete(self, request: Request, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Response:
+    def delete(self, request: Request, invoice_id: uuid.UUID) -> Response:
         services.invoice_delete(invoice_id=invoice_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

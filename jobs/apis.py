@@ -10,16 +10,14 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_CONTENT_TYPE, problem_body
 from api.serializers import StrictInputSerializer
-from tenants.permissions import TenantRolePermission
+from api.views import TenantAPIView
 
 from . import selectors, services
 from .models import Job, JobKind, JobStatus
@@ -122,9 +120,7 @@ PREFER_PARAMETER = OpenApiParameter(
 )
 
 
-def job_answer(
-    request: Any, job: Job, preference: WaitPreference, present: Callable[[Job], Any]
-) -> Response:
+def job_answer(request: Any, job: Job, preference: WaitPreference, present: Callable[[Job], Any]) -> Response:
     """The answer of a request that waited for its job (jobs/waiting.py), one rule for all.
 
     Finished in time: ``present(job)`` (200), or the job's problem (its status), or 409 when it
@@ -152,14 +148,13 @@ class JobFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=JobKind.choices, required=False)
 
 
-class JobListApi(APIView):
+class JobListApi(TenantAPIView):
     """``GET jobs``: the tenant's jobs, newest first (filters ``status``, ``kind``)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(parameters=[JobFilterSerializer], responses=JobOutputSerializer(many=True))
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = JobFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -168,28 +163,24 @@ class JobListApi(APIView):
         return paginated_response(self, request, jobs, output)
 
 
-class JobDetailApi(APIView):
+class JobDetailApi(TenantAPIView):
     """``GET jobs/{job_id}``: status, progress, result link, and the answer or the problem."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=JobDetailOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Response:
+    def get(self, request: Request, job_id: uuid.UUID) -> Response:
         return Response(job_response_body(selectors.job_get(job_id=job_id), request))
 
 
-class JobCancelApi(APIView):
+class JobCancelApi(TenantAPIView):
     """``POST jobs/{job_id}/cancel`` (no body, or ``{}``): a queued job never starts, a running
     one stops at its next progress report and rolls back; 409 once it has finished."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "JobCancelRequest"
 
     @extend_schema(request=None, responses=JobOutputSerializer)
-    def post(self, request: Request, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Response:
+    def post(self, request: Request, job_id: uuid.UUID) -> Response:
         self.InputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
         job = services.job_cancel(job_id=job_id)
         return Response(job_response_body(job, request, detail=False), status=202 if job.is_active else 200)

@@ -14,21 +14,19 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from api.schema import OPTIONAL_BODY
 from api.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
+from api.views import TenantAPIView
 from jobs.apis import PREFER_PARAMETER, JobOutputSerializer, job_answer
 from jobs.waiting import parse_prefer
 from tenants.middleware import request_tenant
 from tenants.models import WriteOffReason
-from tenants.permissions import TenantRolePermission
 
 from . import backtest, engine, selectors, services, tasks
 from .engine.calibration import DEFAULT_THRESHOLDS
@@ -93,7 +91,7 @@ class ReconcileOutputSerializer(serializers.Serializer):
     )
 
 
-class ReconcileApi(APIView):
+class ReconcileApi(TenantAPIView):
     """``POST reconcile``: run the engine now; returns the proposals with their reasons.
 
     The response is bounded whatever the size of the tenant's books: at most
@@ -101,8 +99,6 @@ class ReconcileApi(APIView):
     (``ReconcileResult.strongest_candidates``), with the run's total and a link to all of its
     matches. An empty tenant returns an empty list. A second run while one is in progress gets 409.
     """
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
@@ -115,7 +111,7 @@ class ReconcileApi(APIView):
         parameters=[PREFER_PARAMETER],
         responses={200: ReconcileOutputSerializer, 202: JobOutputSerializer},
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         # The body is required: `{}` runs with the defaults, an empty body is 400 (a client whose
         # body went missing must not get a real run instead of the dry run it asked for).
         data = self.InputSerializer(data=json_object_body(request))
@@ -257,14 +253,13 @@ class MatchFilterSerializer(serializers.Serializer):
         return value == "true"
 
 
-class MatchListApi(APIView):
+class MatchListApi(TenantAPIView):
     """``GET matches``: cursor-paginated, newest first."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(parameters=[MatchFilterSerializer], responses=MatchOutputSerializer(many=True))
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         filters = MatchFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return paginated_response(
@@ -272,21 +267,18 @@ class MatchListApi(APIView):
         )
 
 
-class MatchDetailApi(APIView):
+class MatchDetailApi(TenantAPIView):
     """``GET matches/{match_id}`` with the full breakdown."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=MatchDetailOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+    def get(self, request: Request, match_id: uuid.UUID) -> Response:
         return Response(MatchDetailOutputSerializer(selectors.match_get(match_id=match_id)).data)
 
 
-class _MatchActionApi(APIView):
+class _MatchActionApi(TenantAPIView):
     """A decision on a match. It takes no input: no body, or ``{}``; anything else is refused
     like any unknown field (a ``{"reason": ...}`` must not vanish while the action succeeds)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     match_service: Any = None
 
     class InputSerializer(StrictInputSerializer):
@@ -294,7 +286,7 @@ class _MatchActionApi(APIView):
             ref_name = "MatchActionRequest"
 
     @extend_schema(request=None, responses=MatchOutputSerializer)
-    def post(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+    def post(self, request: Request, match_id: uuid.UUID) -> Response:
         self.InputSerializer(data=json_object_body(request, required=False)).is_valid(raise_exception=True)
         self.match_service(match_id=match_id, actor=request.user)
         return Response(MatchOutputSerializer(selectors.match_get(match_id=match_id)).data)
@@ -309,15 +301,13 @@ class WriteOffInputSerializer(StrictInputSerializer):
     )
 
 
-class MatchConfirmApi(APIView):
+class MatchConfirmApi(TenantAPIView):
     """``POST matches/{match_id}/confirm``: allocate the amounts (409 if the money is gone).
 
     No body, ``{}``, or ``{"write_off": {"reason": "discount"}}``: the latter also writes off
     what the payment leaves short on its invoices, within the tenant's policy (422 beyond it or
     for a reason the tenant does not allow, 409 when nothing is short; nothing is written then).
     """
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
@@ -341,7 +331,7 @@ class MatchConfirmApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, tenant_id: uuid.UUID, match_id: uuid.UUID) -> Response:
+    def post(self, request: Request, match_id: uuid.UUID) -> Response:
         data = self.InputSerializer(data=json_object_body(request, required=False))
         data.is_valid(raise_exception=True)
         write_off = data.validated_data.get("write_off")
@@ -363,10 +353,8 @@ class MatchUndoApi(_MatchActionApi):
     match_service = staticmethod(services.match_undo)
 
 
-class ExplainApi(APIView):
+class ExplainApi(TenantAPIView):
     """``GET reconcile/explain?invoice_id=&transaction_id=``: the full breakdown for any pair."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class QuerySerializer(serializers.Serializer):
         class Meta:
@@ -376,7 +364,7 @@ class ExplainApi(APIView):
         transaction_id = serializers.UUIDField()
 
     @extend_schema(parameters=[QuerySerializer], responses=ExplainOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         score = services.explain_pair(**query.validated_data)
@@ -441,24 +429,21 @@ class RunOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class RunListApi(APIView):
+class RunListApi(TenantAPIView):
     """``GET reconciliation-runs``: newest first."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     @extend_schema(responses=RunOutputSerializer(many=True))
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         return paginated_response(self, request, selectors.run_list(), RunOutputSerializer)
 
 
-class RunDetailApi(APIView):
+class RunDetailApi(TenantAPIView):
     """``GET reconciliation-runs/{run_id}``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=RunOutputSerializer)
-    def get(self, request: Request, tenant_id: uuid.UUID, run_id: uuid.UUID) -> Response:
+    def get(self, request: Request, run_id: uuid.UUID) -> Response:
         return Response(RunOutputSerializer(selectors.run_get(run_id=run_id)).data)
 
 
@@ -532,15 +517,13 @@ def backtest_response_body(report: backtest.BacktestReport) -> dict[str, Any]:
     return dict(BacktestOutputSerializer(report.to_json()).data)
 
 
-class BacktestApi(APIView):
+class BacktestApi(TenantAPIView):
     """``POST reconcile/backtest``: replay the decided matches; per threshold, what would have been
     auto-confirmed and how much of it wrongly, and a recommended threshold. Reads only.
 
     Runs as a job like ``reconcile`` (``Prefer: respond-async`` / ``wait=N``: 200 with the report,
     or 202 with the job to follow). The body is required (``{}`` tries 0.80 to 0.99 by 0.01).
     """
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
@@ -561,7 +544,7 @@ class BacktestApi(APIView):
         parameters=[PREFER_PARAMETER],
         responses={200: BacktestOutputSerializer, 202: JobOutputSerializer},
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         given = data.validated_data.get("thresholds")

@@ -14,10 +14,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
 from api.pagination import CursorPagination, paginated_response
@@ -25,10 +23,10 @@ from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from api.serializers import MoneyField, RowRenderer, StrictInputSerializer
 from api.uploads import upload_name
+from api.views import TenantAPIView
 from banking.apis import IDEMPOTENCY_PARAMETER
 from common.errors import InvalidInput, unknown_field_errors
 from invoices.apis import AmountInputField
-from tenants.permissions import TenantRolePermission
 
 from . import selectors, services
 from .models import AdviceChannel, AdviceFormat
@@ -111,10 +109,9 @@ class AdviceLineInputSerializer(StrictInputSerializer):
     discount = AmountInputField(required=False, help_text="Deducted by the payer (cash discount); default 0.")
 
 
-class AdviceCreateApi(APIView):
+class AdviceCreateApi(TenantAPIView):
     """``GET/POST remittance-advices``: the tenant's advices (newest first), or one advice sent as JSON."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
 
     class InputSerializer(StrictInputSerializer):
@@ -139,7 +136,7 @@ class AdviceCreateApi(APIView):
         summary="List remittance advices",
         responses={200: AdviceOutputSerializer(many=True)},
     )
-    def get(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def get(self, request: Request) -> Response:
         return paginated_response(self, request, selectors.advice_list(), ADVICE_ROWS)
 
     @extend_schema(
@@ -151,7 +148,7 @@ class AdviceCreateApi(APIView):
         description="One advice (payer, payment reference, amount, date, lines), stored whole or refused "
         "whole. The same advice sent again is not stored twice (`duplicates`: 1).",
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         data = json_object_body(request)
         body_bytes = canonical_json(data)
 
@@ -173,10 +170,9 @@ class AdviceCreateApi(APIView):
         return idempotent_response(request, body_bytes, action)
 
 
-class AdviceImportFileApi(APIView):
+class AdviceImportFileApi(TenantAPIView):
     """``POST remittance-advices/import-file``: a camt.054 or CSV advice file (multipart)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     parser_classes = [MultiPartParser]
 
     class InputSerializer(StrictInputSerializer):
@@ -194,7 +190,7 @@ class AdviceImportFileApi(APIView):
         description="An ISO 20022 camt.054 notification or a CSV advice file (README: the CSV advice "
         "format), detected from its content; all advices of the file are stored or none.",
     )
-    def post(self, request: Request, tenant_id: uuid.UUID) -> Response:
+    def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         form = request.data if isinstance(request.data, Mapping) else {}
         errors = unknown_field_errors(form, self.InputSerializer().fields)
@@ -215,15 +211,13 @@ class AdviceImportFileApi(APIView):
         return idempotent_response(request, body_bytes, action)
 
 
-class AdviceDetailApi(APIView):
+class AdviceDetailApi(TenantAPIView):
     """``GET remittance-advices/{advice_id}``: one advice with its lines and their invoices."""
-
-    permission_classes = [IsAuthenticated, TenantRolePermission]
 
     @extend_schema(
         tags=["remittance advices"],
         summary="Read a remittance advice",
         responses={200: AdviceDetailOutputSerializer, 404: PROBLEM_404},
     )
-    def get(self, request: Request, tenant_id: uuid.UUID, advice_id: uuid.UUID) -> Response:
+    def get(self, request: Request, advice_id: uuid.UUID) -> Response:
         return Response(AdviceDetailOutputSerializer(selectors.advice_get(advice_id)).data)

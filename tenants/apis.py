@@ -18,6 +18,7 @@ from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403
 from api.serializers import ExactDecimalField, StrictFieldsMixin, StrictInputSerializer
+from api.views import TenantAPIView
 from common import limits
 
 from . import selectors, services
@@ -25,7 +26,6 @@ from .authentication import authenticated_user
 from .context import require_tenant_id
 from .middleware import request_tenant
 from .models import Invitation, InvitationStatus, Role, TenantSettings
-from .permissions import TenantRolePermission
 
 
 class TenantOutputSerializer(serializers.Serializer):
@@ -59,13 +59,11 @@ class TenantListCreateApi(APIView):
         return Response(TenantOutputSerializer(tenant).data, status=status.HTTP_201_CREATED)
 
 
-class TenantDetailApi(APIView):
+class TenantDetailApi(TenantAPIView):
     """``GET /v1/tenants/{tenant_id}``."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
-
     @extend_schema(responses=TenantOutputSerializer)
-    def get(self, request: Request, tenant_id: Any) -> Response:
+    def get(self, request: Request) -> Response:
         return Response(TenantOutputSerializer(request_tenant(request)).data)
 
 
@@ -124,10 +122,9 @@ INVITE_NOTE = (
 )
 
 
-class MemberListCreateApi(APIView):
+class MemberListCreateApi(TenantAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/members``: members read; owners invite (202)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     write_role = Role.OWNER
 
     class InputSerializer(StrictInputSerializer):
@@ -138,7 +135,7 @@ class MemberListCreateApi(APIView):
         role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(responses=MemberOutputSerializer(many=True))
-    def get(self, request: Request, tenant_id: Any) -> Response:
+    def get(self, request: Request) -> Response:
         members = selectors.members_of_tenant(tenant_id=require_tenant_id())
         return Response(MemberOutputSerializer(members, many=True).data)
 
@@ -148,7 +145,7 @@ class MemberListCreateApi(APIView):
         request=InputSerializer,
         responses={202: InvitationOutputSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
     )
-    def post(self, request: Request, tenant_id: Any) -> Response:
+    def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         invitation = services.invitation_create(
@@ -159,10 +156,9 @@ class MemberListCreateApi(APIView):
         return Response(_invitation_body(invitation), status=status.HTTP_202_ACCEPTED)
 
 
-class InvitationListCreateApi(APIView):
+class InvitationListCreateApi(TenantAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/invitations`` (owners only)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     pagination_class = CursorPagination
     read_role = Role.OWNER
     write_role = Role.OWNER
@@ -186,7 +182,7 @@ class InvitationListCreateApi(APIView):
         parameters=[FilterSerializer],
         responses={200: InvitationOutputSerializer(many=True), 400: PROBLEM_400, 403: PROBLEM_403},
     )
-    def get(self, request: Request, tenant_id: Any) -> Response:
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         invitations = selectors.invitations_of_tenant(**filters.validated_data)
@@ -199,22 +195,21 @@ class InvitationListCreateApi(APIView):
         request=InputSerializer,
         responses={201: InvitationOutputSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
     )
-    def post(self, request: Request, tenant_id: Any) -> Response:
+    def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=json_object_body(request))
         data.is_valid(raise_exception=True)
         invitation = services.invitation_create(**data.validated_data, invited_by=authenticated_user(request))
         return Response(_invitation_body(invitation), status=status.HTTP_201_CREATED)
 
 
-class InvitationRevokeApi(APIView):
+class InvitationRevokeApi(TenantAPIView):
     """``DELETE /v1/tenants/{tenant_id}/invitations/{invitation_id}``: withdraw a pending one."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     read_role = Role.OWNER
     write_role = Role.OWNER
 
     @extend_schema(tags=["tenants"], summary="Revoke a pending invitation (owners)", responses={204: None})
-    def delete(self, request: Request, tenant_id: Any, invitation_id: uuid.UUID) -> Response:
+    def delete(self, request: Request, invitation_id: uuid.UUID) -> Response:
         services.invitation_revoke(invitation_id=invitation_id, actor=authenticated_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -262,14 +257,13 @@ class ReceivedInvitationDecisionApi(APIView):
         return Response(ReceivedInvitationSerializer(invitation).data)
 
 
-class MemberDeleteApi(APIView):
+class MemberDeleteApi(TenantAPIView):
     """``DELETE /v1/tenants/{tenant_id}/members/{user_id}`` (owners only)."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     write_role = Role.OWNER
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, tenant_id: Any, user_id: int) -> Response:
+    def delete(self, request: Request, user_id: int) -> Response:
         services.membership_remove(tenant_id=require_tenant_id(), user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -289,16 +283,15 @@ class TenantSettingsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         ref_name = "TenantSettings"
 
 
-class TenantSettingsApi(APIView):
+class TenantSettingsApi(TenantAPIView):
     """``GET/PATCH /v1/tenants/{tenant_id}/settings``: members read, owners change."""
 
-    permission_classes = [IsAuthenticated, TenantRolePermission]
     write_role = Role.OWNER
 
     @extend_schema(
         tags=["tenants"], summary="The tenant's settings", responses={200: TenantSettingsSerializer}
     )
-    def get(self, request: Request, tenant_id: Any) -> Response:
+    def get(self, request: Request) -> Response:
         return Response(TenantSettingsSerializer(selectors.tenant_settings_get()).data)
 
     @extend_schema(
@@ -307,7 +300,7 @@ class TenantSettingsApi(APIView):
         request=TenantSettingsSerializer(partial=True),
         responses={200: TenantSettingsSerializer, 400: PROBLEM_400, 403: PROBLEM_403},
     )
-    def patch(self, request: Request, tenant_id: Any) -> Response:
+    def patch(self, request: Request) -> Response:
         data = TenantSettingsSerializer(data=json_object_body(request), partial=True)
         data.is_valid(raise_exception=True)
         row = services.tenant_settings_update(changes=data.validated_data, actor=request.user)

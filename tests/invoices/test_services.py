@@ -11,7 +11,7 @@ from common.errors import Conflict, InvalidInput, NotFound
 from invoices import services
 from invoices.models import Invoice, Vendor
 from tenants.context import TenantContextRequired, tenant_context
-from tenants.models import TenantSettings
+from tenants.models import AuditEvent, TenantSettings
 from tests.invoices.factories import count_rows, make_invoice, make_vendor, record_payment
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +89,26 @@ class TestInvoiceUpdateDelete:
                 Decimal("80.00"),
                 Decimal("30.00"),
             )
+
+    def test_void_is_its_own_action_audited_once_and_refused_twice(self, world_a):
+        invoice = make_invoice(world_a.tenant, amount=Decimal("80.00"))
+        with tenant_context(world_a.tenant.id):
+            voided = services.invoice_void(invoice_id=invoice.id, actor=world_a.accountant)
+            assert voided.status == "void"
+            with pytest.raises(Conflict, match="already void"):
+                services.invoice_void(invoice_id=invoice.id, actor=world_a.accountant)
+            events = list(
+                AuditEvent.objects.filter(object_id=invoice.id).values_list("action", "before", "after")
+            )
+        assert events == [("invoice.voided", {"status": "open"}, {"status": "void"})]
+
+    def test_void_with_other_fields_is_one_write_and_one_voided_event(self, world_a):
+        invoice = make_invoice(world_a.tenant, description="Old")
+        with tenant_context(world_a.tenant.id):
+            services.invoice_update(invoice_id=invoice.id, data={"status": "void", "description": "Gone"})
+            actions = list(AuditEvent.objects.filter(object_id=invoice.id).values_list("action", flat=True))
+            invoice.refresh_from_db()
+        assert (invoice.status, invoice.description, actions) == ("void", "Gone", ["invoice.voided"])
 
     def test_protected_references_make_delete_a_conflict(self, world_a, monkeypatch):
         invoice = make_invoice(world_a.tenant)
