@@ -230,9 +230,7 @@ def advices_import(
             )
             for k, line in enumerate(advice.lines, start=1)
         ]
-        # One row per INSERT: Django sends several rows as INSERT ... SELECT FROM unnest(...), which
-        # Citus may carry out as a COPY into the shard, and COPY is refused under RLS.
-        RemittanceAdviceLine.objects.bulk_create(lines, batch_size=1)
+        RemittanceAdviceLine.objects.bulk_create(lines)  # VALUES rows on Citus too: tenants.db.compiler
         audit_record(
             actor=actor,
             action="remittance_advice.imported",
