@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from common import limits
-from common.errors import InvalidInput
+from common.errors import InvalidInput, violated_constraint
 from common.finance import MoneyError, normalize_currency
 from invoices.models import Invoice
 from tenants.audit import Actor, actor_user, audit_record
@@ -174,9 +174,7 @@ def _advice_row(
                 created_by=user,
             )
     except IntegrityError as error:
-        if getattr(getattr(error, "__cause__", None), "diag", None) is None or (
-            error.__cause__.diag.constraint_name != "advice_no_duplicates"  # type: ignore[union-attr]
-        ):
+        if violated_constraint(error) != "advice_no_duplicates":  # Citus: the shard's copy's name
             raise
         return None
 
@@ -221,7 +219,7 @@ def advices_import(
             result.duplicates += 1
             result.advice_ids.append(RemittanceAdvice.objects.values_list("id", flat=True).get(dedup_key=key))
             continue
-        RemittanceAdviceLine.objects.bulk_create(
+        lines = [
             RemittanceAdviceLine(
                 advice=row,
                 position=k,
@@ -231,7 +229,8 @@ def advices_import(
                 invoice=by_number.get(line.invoice_number.upper()),
             )
             for k, line in enumerate(advice.lines, start=1)
-        )
+        ]
+        RemittanceAdviceLine.objects.bulk_create(lines)  # VALUES rows on Citus too: tenants.db.compiler
         audit_record(
             actor=actor,
             action="remittance_advice.imported",

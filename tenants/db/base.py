@@ -1,4 +1,5 @@
-"""The PostgreSQL backend with two changes: tenant tables' composite primary keys, and one
+"""The PostgreSQL backend with three changes (the third: bulk inserts as ``VALUES`` rows, see
+``tenants.db.compiler``): tenant tables' composite primary keys, and one
 statement of the job queue's first migration made to work on Citus.
 
 In the database a tenant table's primary key is ``(tenant_id, id)`` (``tenants.rls``); Django's
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.backends.postgresql import base, features, schema
+from django.db.backends.postgresql import base, features, operations, schema
 
 QUEUE_PLPGSQL = "CREATE EXTENSION IF NOT EXISTS plpgsql WITH SCHEMA pg_catalog;"
 QUEUE_PLPGSQL_ON_COORDINATOR_ONLY = (
@@ -43,6 +44,11 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
         super().execute(sql, params)
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    compiler_module = "tenants.db.compiler"  # bulk inserts as VALUES rows (see there)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     features_class = DatabaseFeatures
+    ops_class = DatabaseOperations
     SchemaEditorClass = DatabaseSchemaEditor
