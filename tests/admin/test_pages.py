@@ -125,7 +125,7 @@ def test_csv_exports_contain_only_this_tenants_rows(
 
 
 def test_csv_export_neutralises_formulas(login, staff_a):
-    from tests.reconciliation.factories import make_invoice
+    from tests.invoices.factories import make_invoice
 
     make_invoice(staff_a.tenant, amount="5.00", number="=HYPERLINK(1)", description="@cmd")
     rows = _rows(login(staff_a.viewer).get("/admin/invoices/invoice/export/"))

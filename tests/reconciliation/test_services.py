@@ -12,7 +12,8 @@ from reconciliation.models import Match, MatchStatus, ReconciliationRun
 from reconciliation.services import match_confirm, match_reject, match_undo, reconcile
 from tenants.context import tenant_context
 from tenants.models import TenantSettings
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

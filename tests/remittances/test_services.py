@@ -11,7 +11,7 @@ from common.errors import InvalidInput
 from remittances.models import AdviceChannel, AdviceFormat, RemittanceAdvice, RemittanceAdviceLine
 from remittances.services import AdviceRejected, advice_file_import, advices_import, api_advice
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 
