@@ -20,17 +20,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from api.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
 from api.uploads import upload_name
 from common import limits
 from common.errors import DomainError
 from common.finance import format_money, quantize
 from jobs.admin import job_link
-from tenants.admin_site import TenantAdminMixin, has_tenant_role, site
+from tenants.admin_site import TenantAdminMixin, has_tenant_role, related_link, site, username_column
+from tenants.admin_upload import UploadAdminMixin
 from tenants.models import Role
 
 from . import selectors, services, transfer_services
@@ -111,17 +110,16 @@ class StatementUploadForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
 
-def _rejection_lines(errors: dict[str, Any] | None) -> list[str]:
-    lines = []
-    for location, problems in (errors or {}).items():
-        for problem in problems if isinstance(problems, list) else [problems]:
-            lines.append(f"{location}: {problem}")
-    return lines
-
-
 @admin.register(ImportBatch, site=site)
-class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
+class ImportBatchAdmin(UploadAdminMixin, admin.ModelAdmin):
     """Imports and what they did. "Add" is the statement upload."""
+
+    upload_form_class = StatementUploadForm
+    upload_template = "admin/banking/importbatch/upload.html"
+    upload_button = "Upload statement"
+    upload_title = "Upload a bank statement"
+    upload_crumb = "Upload a statement"
+    upload_submit = "Import statement"
 
     allow_change = allow_delete = False
     show_add_button = False  # "Upload statement" instead
@@ -174,12 +172,8 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportBatch]:
-        return super().get_queryset(request).annotate(created_by_username=F("created_by__username"))
-
-    @admin.display(description="By", ordering="created_by_username")
-    def created_by_name(self, obj: ImportBatch) -> str:
-        return getattr(obj, "created_by_username", None) or "—"
+    username_fields = ("created_by",)
+    created_by_name = username_column("created_by", "By")
 
     @admin.display(description="Transactions")
     def transactions_link(self, obj: ImportBatch) -> str:
@@ -190,46 +184,10 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
     def job_view(self, obj: ImportBatch) -> str:
         return job_link("import_batch", obj.pk)
 
-    def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
-        tools = super().get_object_tools(request)
-        if self.has_add_permission(request):
-            url = reverse("admin:banking_importbatch_add")
-            tools.append({"url": url, "label": "Upload statement", "method": "get", "primary": "1"})
-        return tools
+    def upload_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {"formats": [FORMAT_LABELS.get(f, f) for f in SUPPORTED_FORMATS]}
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
-        """The statement upload: the same service, idempotency and duplicate rules as the API."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        rejected: list[str] = []
-        if request.method == "POST":
-            form = StatementUploadForm(request.POST, request.FILES)
-            if form.is_valid():
-                outcome = self._import(request, form)
-                if isinstance(outcome, HttpResponse):
-                    return outcome
-                rejected = outcome
-                # A fresh key: the corrected file is a new request.
-                form = StatementUploadForm(
-                    initial={**form.cleaned_data, "idempotency_key": uuid.uuid4().hex, "file": None}
-                )
-        else:
-            form = StatementUploadForm(initial={"idempotency_key": uuid.uuid4().hex})
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Upload a bank statement",
-            "subtitle": None,
-            "opts": self.opts,
-            "form": form,
-            "rejected": rejected,
-            "formats": [FORMAT_LABELS.get(f, f) for f in SUPPORTED_FORMATS],
-            "has_view_permission": self.has_view_permission(request),
-            **(extra_context or {}),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/banking/importbatch/upload.html", context)
-
-    def _import(self, request: HttpRequest, form: StatementUploadForm) -> HttpResponse | list[str]:
+    def upload(self, request: HttpRequest, form: forms.Form) -> HttpResponse | list[str]:
         upload = form.cleaned_data["file"]
         file_format = form.cleaned_data["file_format"] or ""
         account = (form.cleaned_data["account"] or "").strip()
@@ -238,18 +196,6 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             digest.update(block)
         upload.seek(0)
         name = upload_name(request, "file", upload) or "upload"  # as sent: Django's may be cut
-        fingerprint = request_fingerprint(
-            "POST",
-            request.path,
-            canonical_json(
-                {
-                    "file_sha256": digest.hexdigest(),
-                    "file_name": name,
-                    "format": file_format,
-                    "account": account,
-                }
-            ),
-        )
 
         def action() -> tuple[int, Any]:
             result = services.statement_import(
@@ -273,17 +219,20 @@ class ImportBatchAdmin(TenantAdminMixin, admin.ModelAdmin):
                 "internal_transfers": result.internal_transfers,
             }
 
-        try:
-            outcome = run_idempotent(
-                key=validate_key(form.cleaned_data["idempotency_key"]), fingerprint=fingerprint, action=action
-            )
-        except services.ImportRejected as error:
-            lines = _rejection_lines(error.errors)
-            messages.error(request, f"Nothing was imported from {name}. {error.detail}")
-            return lines or [error.detail]
-        except DomainError as error:
-            messages.error(request, f"Nothing was imported from {name}. {error.detail}")
-            return _rejection_lines(error.errors)
+        outcome = self.upload_outcome(
+            request,
+            form,
+            name=name,
+            request_fields={
+                "file_sha256": digest.hexdigest(),
+                "file_name": name,
+                "format": file_format,
+                "account": account,
+            },
+            action=action,
+        )
+        if isinstance(outcome, list):
+            return outcome
         body = outcome.body
         summary = (
             f"{body['file_name']} ({FORMAT_LABELS.get(body['file_format'], body['file_format'])}): "
@@ -462,22 +411,9 @@ class BankTransactionAdmin(TenantAdminMixin, admin.ModelAdmin):
         css = TX_STATUS_CLASSES.get(obj.status, "open")
         return format_html('<span class="recon-badge recon-{}">{}</span>', css, obj.get_status_display())
 
-    @admin.display(description="Account")
-    def account_link(self, obj: BankTransaction) -> str:
-        url = reverse("admin:banking_bankaccount_change", args=[obj.account_id])
-        return format_html('<a href="{}">{}</a>', url, obj.account)
-
-    @admin.display(description="Import")
-    def batch_link(self, obj: BankTransaction) -> str:
-        url = reverse("admin:banking_importbatch_change", args=[obj.import_batch_id])
-        return format_html('<a href="{}">{}</a>', url, obj.import_batch)
-
-    @admin.display(description="Statement")
-    def statement_link(self, obj: BankTransaction) -> str:
-        if obj.statement_id is None:
-            return "—"
-        url = reverse("admin:banking_bankstatement_change", args=[obj.statement_id])
-        return format_html('<a href="{}">{}</a>', url, obj.statement)
+    account_link = related_link("account", "Account")
+    batch_link = related_link("import_batch", "Import")
+    statement_link = related_link("statement", "Statement")
 
     @admin.display(description="Internal transfer")
     def internal_transfer_link(self, obj: BankTransaction) -> str:
@@ -657,22 +593,9 @@ class BankStatementAdmin(TenantAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Previous statement")
-    def previous_link(self, obj: BankStatement) -> str:
-        if obj.previous_statement_id is None:
-            return "—"
-        url = reverse("admin:banking_bankstatement_change", args=[obj.previous_statement_id])
-        return format_html('<a href="{}">{}</a>', url, obj.previous_statement)
-
-    @admin.display(description="Account")
-    def account_link(self, obj: BankStatement) -> str:
-        url = reverse("admin:banking_bankaccount_change", args=[obj.account_id])
-        return format_html('<a href="{}">{}</a>', url, obj.account)
-
-    @admin.display(description="Import")
-    def batch_link(self, obj: BankStatement) -> str:
-        url = reverse("admin:banking_importbatch_change", args=[obj.import_batch_id])
-        return format_html('<a href="{}">{}</a>', url, obj.import_batch)
+    previous_link = related_link("previous_statement", "Previous statement")
+    account_link = related_link("account", "Account")
+    batch_link = related_link("import_batch", "Import")
 
     @admin.display(description="Transactions")
     def transactions_link(self, obj: BankStatement) -> str:

@@ -23,7 +23,6 @@ from api.idempotency import (
     run_idempotent,
     validate_key,
 )
-from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body, loads_decimal
 from api.serializers import (
     AMOUNT_INPUT_SCHEMA,
@@ -34,7 +33,7 @@ from api.serializers import (
     StrictInputSerializer,
 )
 from api.uploads import upload_name
-from api.views import TenantAPIView
+from api.views import TenantAPIView, TenantDetailAPIView, TenantListAPIView
 from banking.statements import SUPPORTED_FORMATS
 from common import limits
 from common.errors import InvalidInput, unknown_field_errors
@@ -96,30 +95,24 @@ class BankTransactionFilterSerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=limits.SEARCH)
 
 
-class BankTransactionListApi(TenantAPIView):
+CURSOR_NOTE = "Cursor pagination (`cursor`, `page_size` ≤ 500), newest first."
+
+
+class BankTransactionListApi(TenantListAPIView):
     """``GET bank-transactions``: cursor-paginated, newest first, with filters."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(
-        parameters=[BankTransactionFilterSerializer],
-        responses=BankTransactionOutputSerializer(many=True),
-        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
-    )
-    def get(self, request: Request) -> Response:
-        filters = BankTransactionFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        queryset = selectors.bank_transaction_list(**filters.validated_data)
-        return paginated_response(self, request, queryset, BANK_TRANSACTION_ROWS)
+    filter_serializer_class = BankTransactionFilterSerializer
+    output_serializer_class = BankTransactionOutputSerializer
+    rows = BANK_TRANSACTION_ROWS
+    list_schema = {"description": CURSOR_NOTE}
+    selector = staticmethod(selectors.bank_transaction_list)
 
 
-class BankTransactionDetailApi(TenantAPIView):
+class BankTransactionDetailApi(TenantDetailAPIView):
     """``GET bank-transactions/{transaction_id}``."""
 
-    @extend_schema(responses=BankTransactionOutputSerializer)
-    def get(self, request: Request, transaction_id: uuid.UUID) -> Response:
-        transaction = selectors.bank_transaction_get(transaction_id=transaction_id)
-        return Response(BankTransactionOutputSerializer(transaction).data)
+    output_serializer_class = BankTransactionOutputSerializer
+    selector = staticmethod(selectors.bank_transaction_get)
 
 
 @extend_schema_field({**MONEY_SCHEMA, "nullable": True})
@@ -510,22 +503,19 @@ class ImportBatchDetailSerializer(ImportBatchOutputSerializer):
         return StatementOutputSerializer(selectors.statement_list(import_batch_id=batch.pk), many=True).data
 
 
-class ImportBatchListApi(TenantAPIView):
+class ImportBatchListApi(TenantListAPIView):
     """``GET import-batches``: newest first, cursor-paginated."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(responses=ImportBatchOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        return paginated_response(self, request, selectors.import_batch_list(), IMPORT_BATCH_ROWS)
+    output_serializer_class = ImportBatchOutputSerializer
+    rows = IMPORT_BATCH_ROWS
+    selector = staticmethod(selectors.import_batch_list)
 
 
-class ImportBatchDetailApi(TenantAPIView):
+class ImportBatchDetailApi(TenantDetailAPIView):
     """``GET import-batches/{batch_id}``."""
 
-    @extend_schema(responses=ImportBatchDetailSerializer)
-    def get(self, request: Request, batch_id: uuid.UUID) -> Response:
-        return Response(ImportBatchDetailSerializer(selectors.import_batch_get(batch_id=batch_id)).data)
+    output_serializer_class = ImportBatchDetailSerializer
+    selector = staticmethod(selectors.import_batch_get)
 
 
 # --- statements ----------------------------------------------------------------------------------------
@@ -545,48 +535,35 @@ class StatementListFilterSerializer(StatementFilterSerializer):
     account_id = serializers.UUIDField(required=False)
 
 
-class StatementListApi(TenantAPIView):
+class StatementListApi(TenantListAPIView):
     """``GET statements``: imported statements, newest first, with their continuity checks."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(
-        parameters=[StatementListFilterSerializer],
-        responses=StatementOutputSerializer(many=True),
-        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first. `has_break=true` lists "
-        "the statements whose balances do not continue the previous statement or do not add up.",
-    )
-    def get(self, request: Request) -> Response:
-        filters = StatementListFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        queryset = selectors.statement_list(**filters.validated_data)
-        return paginated_response(self, request, queryset, StatementOutputSerializer)
+    filter_serializer_class = StatementListFilterSerializer
+    output_serializer_class = StatementOutputSerializer
+    list_schema = {
+        "description": f"{CURSOR_NOTE} `has_break=true` lists the statements whose balances do not continue "
+        "the previous statement or do not add up."
+    }
+    selector = staticmethod(selectors.statement_list)
 
 
-class BankAccountStatementListApi(TenantAPIView):
+class BankAccountStatementListApi(TenantListAPIView):
     """``GET bank-accounts/{account_id}/statements``: one account's statements (404 for an unknown one)."""
 
-    pagination_class = CursorPagination
+    filter_serializer_class = StatementFilterSerializer
+    output_serializer_class = StatementOutputSerializer
+    list_schema = {"description": CURSOR_NOTE}
 
-    @extend_schema(
-        parameters=[StatementFilterSerializer],
-        responses=StatementOutputSerializer(many=True),
-        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
-    )
-    def get(self, request: Request, account_id: uuid.UUID) -> Response:
-        filters = StatementFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+    def select(self, *, account_id: uuid.UUID, **filters: Any) -> Any:  # type: ignore[override]
         account = selectors.bank_account_get(account_id=account_id)
-        queryset = selectors.statement_list(account_id=account.pk, **filters.validated_data)
-        return paginated_response(self, request, queryset, StatementOutputSerializer)
+        return selectors.statement_list(account_id=account.pk, **filters)
 
 
-class StatementDetailApi(TenantAPIView):
+class StatementDetailApi(TenantDetailAPIView):
     """``GET statements/{statement_id}``."""
 
-    @extend_schema(responses=StatementOutputSerializer)
-    def get(self, request: Request, statement_id: uuid.UUID) -> Response:
-        return Response(StatementOutputSerializer(selectors.statement_get(statement_id=statement_id)).data)
+    output_serializer_class = StatementOutputSerializer
+    selector = staticmethod(selectors.statement_get)
 
 
 # --- internal transfers --------------------------------------------------------------------------------
@@ -624,30 +601,20 @@ class InternalTransferFilterSerializer(serializers.Serializer):
     transaction_id = serializers.UUIDField(required=False, help_text="Either leg is this transaction")
 
 
-class InternalTransferListApi(TenantAPIView):
+class InternalTransferListApi(TenantListAPIView):
     """``GET internal-transfers``: pairs of transfers between own accounts, newest first."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(
-        parameters=[InternalTransferFilterSerializer],
-        responses=InternalTransferOutputSerializer(many=True),
-        description="Cursor pagination (`cursor`, `page_size` ≤ 500), newest first.",
-    )
-    def get(self, request: Request) -> Response:
-        filters = InternalTransferFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        queryset = selectors.internal_transfer_list(**filters.validated_data)
-        return paginated_response(self, request, queryset, InternalTransferOutputSerializer)
+    filter_serializer_class = InternalTransferFilterSerializer
+    output_serializer_class = InternalTransferOutputSerializer
+    list_schema = {"description": CURSOR_NOTE}
+    selector = staticmethod(selectors.internal_transfer_list)
 
 
-class InternalTransferDetailApi(TenantAPIView):
+class InternalTransferDetailApi(TenantDetailAPIView):
     """``GET internal-transfers/{transfer_id}``."""
 
-    @extend_schema(responses=InternalTransferOutputSerializer)
-    def get(self, request: Request, transfer_id: uuid.UUID) -> Response:
-        transfer = selectors.internal_transfer_get(transfer_id=transfer_id)
-        return Response(InternalTransferOutputSerializer(transfer).data)
+    output_serializer_class = InternalTransferOutputSerializer
+    selector = staticmethod(selectors.internal_transfer_get)
 
 
 class InternalTransferUnpairApi(TenantAPIView):

@@ -110,7 +110,8 @@ class ImportResult:
     """What an import did, with the new rows' ids in input order (when asked for).
 
     The ids are kept as text, as PostgreSQL returns them: a response lists them as text, and
-    building 10,000 ``uuid.UUID`` objects to print them again cost ~40 ms of a request.
+    building ``uuid.UUID`` objects only to print them again was a measurable part of a large
+    import request (figure in docs/benchmarks.md).
     """
 
     batch: ImportBatch

@@ -145,7 +145,7 @@ def _init_node(bindir: Path, data: Path, user: pwd.struct_passwd | None, port: i
             "citus.enable_stat_counters = on\n"
             # Development and test data only, recreated at will (the Citus pass recreates its
             # database every run): trade crash durability for speed. With fsync on, emptying
-            # the tables after each test (TRUNCATE of every shard) took ~8 s instead of <1 s.
+            # the tables after each test (TRUNCATE of every shard) took many times longer.
             "fsync = off\n"
             "synchronous_commit = off\n"
             "full_page_writes = off\n"

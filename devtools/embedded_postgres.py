@@ -291,7 +291,7 @@ def ensure_cluster(verbose: bool = False) -> ClusterInfo:
                 "max_connections = 200\n"
                 "shared_buffers = 256MB\n"
                 # Per-session ceiling for temporary tables' buffers (taken only when used): a
-                # 100k reconciliation run stages ~150 MB; the default 8MB spills to files.
+                # large reconciliation run stages far more than the default 8MB, which spills to files.
                 "temp_buffers = 256MB\n"
                 # Durability stays PostgreSQL's default (fsync, synchronous_commit and
                 # full_page_writes on): this cluster holds a developer's data. Only the test

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.serializers import StrictInputSerializer
-from api.views import TenantAPIView
+from api.views import TenantAPIView, TenantDetailAPIView, TenantListAPIView
 from common import limits
 from tenants.models import Role
 
@@ -200,10 +200,8 @@ class EventDetailSerializer(serializers.Serializer):
     deliveries = DeliverySerializer(many=True, source="deliveries.all")
 
 
-class EventListApi(_OwnersOnly):
+class EventListApi(_OwnersOnly, TenantListAPIView):
     """``GET events``: newest first, with their deliveries' states (details: ``events/{id}``)."""
-
-    pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -212,26 +210,18 @@ class EventListApi(_OwnersOnly):
         type = serializers.ChoiceField(choices=EventType.choices, required=False)
         object_id = serializers.UUIDField(required=False)
 
-    @extend_schema(
-        tags=TAGS,
-        summary="Events (owners)",
-        parameters=[FilterSerializer],
-        responses=EventOutputSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        return paginated_response(
-            self, request, selectors.event_list(**filters.validated_data), EventOutputSerializer
-        )
+    filter_serializer_class = FilterSerializer
+    output_serializer_class = EventOutputSerializer
+    list_schema = {"tags": TAGS, "summary": "Events (owners)"}
+    selector = staticmethod(selectors.event_list)
 
 
-class EventDetailApi(_OwnersOnly):
+class EventDetailApi(_OwnersOnly, TenantDetailAPIView):
     """``GET events/{event_id}``: its data, and every delivery with every attempt."""
 
-    @extend_schema(tags=TAGS, responses=EventDetailSerializer)
-    def get(self, request: Request, event_id: uuid.UUID) -> Response:
-        return Response(EventDetailSerializer(selectors.event_get(event_id=event_id)).data)
+    output_serializer_class = EventDetailSerializer
+    detail_schema = {"tags": TAGS}
+    selector = staticmethod(selectors.event_get)
 
 
 class ResendOutputSerializer(serializers.Serializer):

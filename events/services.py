@@ -15,26 +15,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
-import json
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
-from procrastinate import manager
 from procrastinate import tasks as queue_tasks
-from procrastinate.contrib.django.django_connector import DjangoConnector
-from psycopg.types.json import Jsonb
 
 from common import limits
 from common.errors import Conflict, InvalidInput, NotFound
 from common.ids import OrderedIds
-from jobs.queue import current_job_id
+from jobs.queue import current_job_id, job_manager
 from tenants.audit import Actor, actor_user, audit_record
 from tenants.context import require_tenant_id
 
@@ -65,12 +59,6 @@ class EventSpec:
     object_id: uuid.UUID | None = None
 
 
-@functools.cache
-def _job_manager(using: str) -> manager.JobManager:
-    """The queue's job manager writing through Django's connection ``using`` (its transaction)."""
-    return manager.JobManager(DjangoConnector(alias=using))
-
-
 def deliveries_defer(
     deliveries: Sequence[WebhookDelivery], *, using: str = "default", at: dt.datetime | None = None
 ) -> None:
@@ -79,7 +67,7 @@ def deliveries_defer(
         return
     deferrer = queue_tasks.configure_task(
         name=DELIVER_TASK,
-        job_manager=_job_manager(using),
+        job_manager=job_manager(using),
         queue=WEBHOOK_QUEUE,
         priority=DELIVERY_PRIORITY,
         schedule_at=at,
@@ -90,40 +78,9 @@ def deliveries_defer(
     deferrer.batch_defer(*arguments)
 
 
-# Rows are written with multi-row INSERT ... VALUES: Django's bulk_create sends several rows as
-# INSERT ... SELECT FROM unnest(...), which Citus may carry out by COPY into the shard, which RLS
-# refuses (see tenants.citus, "Moving staged rows"); VALUES rows go to the shard as an INSERT.
+# Rows per INSERT statement: bounds a statement's parameters (a run's events times the endpoints).
+# The backend (tenants.db.compiler) writes them as VALUES rows, which Citus accepts under RLS.
 _INSERT_CHUNK = 1_000
-
-
-def _insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, using: str) -> None:
-    """INSERT ``rows`` into ``table`` (a constant of this module) in chunks of ``_INSERT_CHUNK``."""
-    row_sql = "(" + ", ".join("%s" for _ in columns) + ")"
-    with connections[using].cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[start : start + _INSERT_CHUNK]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - constants only
-                + ", ".join(row_sql for _ in chunk),
-                [value for row in chunk for value in row],
-            )
-
-
-def _deliveries_insert(deliveries: Sequence[WebhookDelivery], *, using: str) -> None:
-    now = timezone.now()
-    for delivery in deliveries:
-        delivery.created_at = delivery.updated_at = now
-    _insert_rows(
-        WebhookDelivery._meta.db_table,
-        ("id", "tenant_id", "event_id", "endpoint_id", "status", "attempt_count", "next_attempt_at",
-         "requested_by_id", "created_at", "updated_at"),
-        [
-            (d.id, d.tenant_id, d.event_id, d.endpoint_id, d.status, d.attempt_count, d.next_attempt_at,
-             d.requested_by_id, now, now)
-            for d in deliveries
-        ],
-        using=using,
-    )  # fmt: skip
 
 
 def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list[Event]:
@@ -150,22 +107,10 @@ def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list
             object_type=spec.object_type,
             object_id=spec.object_id,
             data=spec.data if job_id is None else {**spec.data, "job_id": str(job_id)},
-            created_at=now,
-            updated_at=now,
         )
         for seq, spec in enumerate(specs)
     ]
-    _insert_rows(
-        Event._meta.db_table,
-        ("id", "tenant_id", "type", "object_type", "object_id", "data", "created_at", "updated_at"),
-        [
-            (e.id, tenant_id, e.type, e.object_type, e.object_id, Jsonb(e.data, dumps=_dumps), now, now)
-            for e in events
-        ],
-        using=using,
-    )
-    for event in events:
-        event._state.adding, event._state.db = False, using
+    Event.objects.using(using).bulk_create(events, batch_size=_INSERT_CHUNK)
     endpoints = list(
         WebhookEndpoint.objects.using(using).filter(active=True).values_list("id", "event_types")
     )
@@ -178,13 +123,9 @@ def events_record(specs: Sequence[EventSpec], *, using: str = "default") -> list
         if event.type in event_types
     ]
     if deliveries:
-        _deliveries_insert(deliveries, using=using)
+        WebhookDelivery.objects.using(using).bulk_create(deliveries, batch_size=_INSERT_CHUNK)
         deliveries_defer(deliveries, using=using)
     return events
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def event_record(
@@ -416,7 +357,7 @@ def event_resend(
         )
         for endpoint in chosen
     ]
-    _deliveries_insert(deliveries, using="default")
+    WebhookDelivery.objects.bulk_create(deliveries, batch_size=_INSERT_CHUNK)
     deliveries_defer(deliveries)
     audit_record(
         actor=actor,

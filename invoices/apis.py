@@ -18,7 +18,6 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from api.serializers import (
@@ -28,7 +27,7 @@ from api.serializers import (
     RowRenderer,
     StrictInputSerializer,
 )
-from api.views import TenantAPIView
+from api.views import TenantAPIView, TenantDetailAPIView, TenantListAPIView
 from common import limits
 from common.finance import AmountError, MoneyError, exact_decimal, normalize_currency
 from common.finance.terms import MAX_TERM_DAYS, PAYMENT_TERMS_MAX_CHARS
@@ -121,10 +120,9 @@ class VendorOutputSerializer(serializers.Serializer):
 VENDOR_ROWS = RowRenderer(VendorOutputSerializer)
 
 
-class VendorListCreateApi(TenantAPIView):
+class VendorListCreateApi(TenantListAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/vendors``."""
 
-    pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -154,18 +152,16 @@ class VendorListCreateApi(TenantAPIView):
             max_length=limits.ALIASES_PER_VENDOR,
         )
 
-    @extend_schema(
-        tags=["vendors"],
-        summary="List vendors",
-        description=CURSOR_NOTE,
-        parameters=[FilterSerializer],
-        responses={200: VendorOutputSerializer(many=True), 400: PROBLEM_400},
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        vendors = selectors.vendor_list(**filters.validated_data)
-        return paginated_response(self, request, vendors, VENDOR_ROWS)
+    filter_serializer_class = FilterSerializer
+    output_serializer_class = VendorOutputSerializer
+    rows = VENDOR_ROWS
+    list_schema = {
+        "tags": ["vendors"],
+        "summary": "List vendors",
+        "description": CURSOR_NOTE,
+        "responses": {400: PROBLEM_400},
+    }
+    selector = staticmethod(selectors.vendor_list)
 
     @extend_schema(
         tags=["vendors"],
@@ -185,7 +181,7 @@ class VendorListCreateApi(TenantAPIView):
         return Response(VendorOutputSerializer(vendor).data, status=status.HTTP_201_CREATED)
 
 
-class VendorDetailApi(TenantAPIView):
+class VendorDetailApi(TenantDetailAPIView):
     """``GET/PATCH/DELETE /v1/tenants/{tenant_id}/vendors/{vendor_id}``."""
 
     class InputSerializer(StrictInputSerializer):
@@ -201,11 +197,9 @@ class VendorDetailApi(TenantAPIView):
             max_length=limits.ALIASES_PER_VENDOR,
         )
 
-    @extend_schema(
-        tags=["vendors"], summary="Get a vendor", responses={200: VendorOutputSerializer, 404: PROBLEM_404}
-    )
-    def get(self, request: Request, vendor_id: uuid.UUID) -> Response:
-        return Response(VendorOutputSerializer(selectors.vendor_get(vendor_id=vendor_id)).data)
+    output_serializer_class = VendorOutputSerializer
+    detail_schema = {"tags": ["vendors"], "summary": "Get a vendor", "responses": {404: PROBLEM_404}}
+    selector = staticmethod(selectors.vendor_get)
 
     @extend_schema(
         tags=["vendors"],
@@ -254,21 +248,18 @@ class LearnedEvidenceOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class VendorLearnedEvidenceListApi(TenantAPIView):
+class VendorLearnedEvidenceListApi(TenantListAPIView):
     """``GET /v1/tenants/{tenant_id}/vendors/{vendor_id}/learned-evidence``: the payer names and
     accounts the team taught the engine for this vendor by confirming matches."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(
-        tags=["vendors"],
-        summary="Learned payer names and accounts of a vendor",
-        description=CURSOR_NOTE,
-        responses={200: LearnedEvidenceOutputSerializer(many=True), 404: PROBLEM_404},
-    )
-    def get(self, request: Request, vendor_id: uuid.UUID) -> Response:
-        evidence = selectors.vendor_evidence_list(vendor_id=vendor_id)
-        return paginated_response(self, request, evidence, LearnedEvidenceOutputSerializer)
+    output_serializer_class = LearnedEvidenceOutputSerializer
+    list_schema = {
+        "tags": ["vendors"],
+        "summary": "Learned payer names and accounts of a vendor",
+        "description": CURSOR_NOTE,
+        "responses": {404: PROBLEM_404},
+    }
+    selector = staticmethod(selectors.vendor_evidence_list)
 
 
 class VendorLearnedEvidenceDetailApi(TenantAPIView):
@@ -337,10 +328,9 @@ INVOICE_ROWS = RowRenderer(
 )
 
 
-class InvoiceListCreateApi(TenantAPIView):
+class InvoiceListCreateApi(TenantListAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/invoices``."""
 
-    pagination_class = CursorPagination
 
     class FilterSerializer(serializers.Serializer):
         class Meta:
@@ -399,18 +389,16 @@ class InvoiceListCreateApi(TenantAPIView):
             required=False, allow_blank=True, max_length=limits.INVOICE_REFERENCE
         )
 
-    @extend_schema(
-        tags=["invoices"],
-        summary="List invoices",
-        description=CURSOR_NOTE,
-        parameters=[FilterSerializer],
-        responses={200: InvoiceOutputSerializer(many=True), 400: PROBLEM_400},
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        invoices = selectors.invoice_list(**filters.validated_data)
-        return paginated_response(self, request, invoices, INVOICE_ROWS)
+    filter_serializer_class = FilterSerializer
+    output_serializer_class = InvoiceOutputSerializer
+    rows = INVOICE_ROWS
+    list_schema = {
+        "tags": ["invoices"],
+        "summary": "List invoices",
+        "description": CURSOR_NOTE,
+        "responses": {400: PROBLEM_400},
+    }
+    selector = staticmethod(selectors.invoice_list)
 
     @extend_schema(
         tags=["invoices"],
@@ -430,7 +418,7 @@ class InvoiceListCreateApi(TenantAPIView):
         return Response(InvoiceOutputSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
 
-class InvoiceDetailApi(TenantAPIView):
+class InvoiceDetailApi(TenantDetailAPIView):
     """``GET/PATCH/DELETE /v1/tenants/{tenant_id}/invoices/{invoice_id}``."""
 
     class InputSerializer(StrictInputSerializer, PaymentTermsInput):
@@ -454,13 +442,9 @@ class InvoiceDetailApi(TenantAPIView):
             help_text="Only void can be set (from any other status).",
         )
 
-    @extend_schema(
-        tags=["invoices"],
-        summary="Get an invoice",
-        responses={200: InvoiceOutputSerializer, 404: PROBLEM_404},
-    )
-    def get(self, request: Request, invoice_id: uuid.UUID) -> Response:
-        return Response(InvoiceOutputSerializer(selectors.invoice_get(invoice_id=invoice_id)).data)
+    output_serializer_class = InvoiceOutputSerializer
+    detail_schema = {"tags": ["invoices"], "summary": "Get an invoice", "responses": {404: PROBLEM_404}}
+    selector = staticmethod(selectors.invoice_get)
 
     @extend_schema(
         tags=["invoices"],

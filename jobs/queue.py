@@ -34,6 +34,7 @@ Platform tasks (no tenant, e.g. housekeeping) use ``app.task`` / ``app.periodic`
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -48,8 +49,9 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from procrastinate import JobContext, RetryStrategy
+from procrastinate import JobContext, RetryStrategy, manager
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from api.problems import problem_body
 from common.errors import DomainError, NotFound
@@ -66,6 +68,7 @@ __all__ = [
     "TenantTask",
     "app",
     "current_job_id",
+    "job_manager",
     "tenant_task",
 ]
 
@@ -91,6 +94,16 @@ def bookkeeping_database() -> str:
     could not see.
     """
     return "default" if settings.JOBS_RUN_IN_PROCESS else JOBS_DATABASE
+
+
+@functools.cache
+def job_manager(using: str) -> manager.JobManager:
+    """The queue's job manager writing through Django's connection ``using`` (its transaction).
+
+    Jobs and webhook deliveries are deferred with it, so a queue row commits or rolls back with
+    the change that caused it.
+    """
+    return manager.JobManager(DjangoConnector(alias=using))
 
 
 class JobCancelled(Exception):

@@ -5,7 +5,6 @@ Every function here runs inside the tenant's context (``require_tenant_id``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from typing import Any
@@ -14,16 +13,14 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 from procrastinate import exceptions as queue_errors
-from procrastinate import manager
 from procrastinate import tasks as queue_tasks
-from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from common.errors import Conflict, DomainError, NotFound
 from tenants.audit import Actor, actor_user
 from tenants.context import require_tenant_id, tenant_context
 
 from .models import ACTIVE_STATUSES, Job, JobInput, JobStatus
-from .queue import TENANT_QUEUE, TenantTask, bookkeeping_database
+from .queue import TENANT_QUEUE, TenantTask, bookkeeping_database, job_manager
 
 
 class PayloadTooLarge(DomainError):
@@ -69,7 +66,7 @@ def job_enqueue(
             with transaction.atomic(using=using):
                 deferrer = queue_tasks.configure_task(
                     name=task.name,
-                    job_manager=_job_manager(using),
+                    job_manager=job_manager(using),
                     queue=TENANT_QUEUE,
                     lock=lock,
                     queueing_lock=queueing_lock,
@@ -92,12 +89,6 @@ def job_enqueue(
                 return waiting, False
             # It started between the insert and the look-up: queue a new one behind it.
     raise Conflict("The job queue is busy for this tenant; try again.")
-
-
-@functools.cache
-def _job_manager(using: str) -> manager.JobManager:
-    """The queue's job manager writing through Django's connection ``using`` (its transaction)."""
-    return manager.JobManager(DjangoConnector(alias=using))
 
 
 def job_enqueue_with_input(

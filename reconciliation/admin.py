@@ -20,7 +20,14 @@ from common.errors import DomainError
 from common.finance import format_money, quantize
 from invoices.models import Invoice
 from jobs.admin import job_link
-from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, has_tenant_role, site
+from tenants.admin_site import (
+    ReadOnlyTenantInline,
+    TenantAdminMixin,
+    has_tenant_role,
+    related_link,
+    site,
+    username_column,
+)
 from tenants.models import Role, WriteOffReason
 
 from . import calibration_views, workbench
@@ -105,10 +112,7 @@ class MatchAllocationInline(ReadOnlyTenantInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[MatchAllocation]:
         return super().get_queryset(request).select_related("transaction", "invoice", "invoice__vendor")
 
-    @admin.display(description="Transaction")
-    def transaction_link(self, obj: MatchAllocation) -> str:
-        url = reverse("admin:banking_banktransaction_change", args=[obj.transaction_id])
-        return format_html('<a href="{}">{}</a>', url, obj.transaction)
+    transaction_link = related_link("transaction", "Transaction")
 
     @admin.display(description="Invoice")
     def invoice_link(self, obj: MatchAllocation) -> str:
@@ -374,12 +378,7 @@ class MatchAdmin(TenantAdminMixin, admin.ModelAdmin):
             return "the engine (auto-confirmed)"
         return getattr(obj, "decided_by_username", None) or "—"
 
-    @admin.display(description="Run")
-    def run_link(self, obj: Match) -> str:
-        if obj.run_id is None:
-            return "—"
-        url = reverse("admin:reconciliation_reconciliationrun_change", args=[obj.run_id])
-        return format_html('<a href="{}">{}</a>', url, obj.run)
+    run_link = related_link("run", "Run")
 
     @admin.display(description="Signals per pair")
     def breakdown_view(self, obj: Match) -> str:
@@ -543,12 +542,8 @@ class ReconciliationRunAdmin(TenantAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ReconciliationRun]:
-        return super().get_queryset(request).annotate(started_by_username=F("started_by__username"))
-
-    @admin.display(description="Started by", ordering="started_by_username")
-    def started_by_name(self, obj: ReconciliationRun) -> str:
-        return getattr(obj, "started_by_username", None) or "—"
+    username_fields = ("started_by",)
+    started_by_name = username_column("started_by", "Started by")
 
     @admin.display(description="Matches")
     def matches_link(self, obj: ReconciliationRun) -> str:

@@ -17,12 +17,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from api.schema import OPTIONAL_BODY
 from api.serializers import DECIMAL_STRING_PATTERN, ExactDecimalField, MoneyField, StrictInputSerializer
-from api.views import TenantAPIView
+from api.views import TenantAPIView, TenantDetailAPIView, TenantListAPIView
 from jobs.apis import PREFER_PARAMETER, JobOutputSerializer, job_answer
 from jobs.waiting import parse_prefer
 from tenants.middleware import request_tenant
@@ -253,26 +252,19 @@ class MatchFilterSerializer(serializers.Serializer):
         return value == "true"
 
 
-class MatchListApi(TenantAPIView):
+class MatchListApi(TenantListAPIView):
     """``GET matches``: cursor-paginated, newest first."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(parameters=[MatchFilterSerializer], responses=MatchOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        filters = MatchFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        return paginated_response(
-            self, request, selectors.match_list(**filters.validated_data), MatchOutputSerializer
-        )
+    filter_serializer_class = MatchFilterSerializer
+    output_serializer_class = MatchOutputSerializer
+    selector = staticmethod(selectors.match_list)
 
 
-class MatchDetailApi(TenantAPIView):
+class MatchDetailApi(TenantDetailAPIView):
     """``GET matches/{match_id}`` with the full breakdown."""
 
-    @extend_schema(responses=MatchDetailOutputSerializer)
-    def get(self, request: Request, match_id: uuid.UUID) -> Response:
-        return Response(MatchDetailOutputSerializer(selectors.match_get(match_id=match_id)).data)
+    output_serializer_class = MatchDetailOutputSerializer
+    selector = staticmethod(selectors.match_get)
 
 
 class _MatchActionApi(TenantAPIView):
@@ -429,22 +421,18 @@ class RunOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class RunListApi(TenantAPIView):
+class RunListApi(TenantListAPIView):
     """``GET reconciliation-runs``: newest first."""
 
-    pagination_class = CursorPagination
-
-    @extend_schema(responses=RunOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        return paginated_response(self, request, selectors.run_list(), RunOutputSerializer)
+    output_serializer_class = RunOutputSerializer
+    selector = staticmethod(selectors.run_list)
 
 
-class RunDetailApi(TenantAPIView):
+class RunDetailApi(TenantDetailAPIView):
     """``GET reconciliation-runs/{run_id}``."""
 
-    @extend_schema(responses=RunOutputSerializer)
-    def get(self, request: Request, run_id: uuid.UUID) -> Response:
-        return Response(RunOutputSerializer(selectors.run_get(run_id=run_id)).data)
+    output_serializer_class = RunOutputSerializer
+    selector = staticmethod(selectors.run_get)
 
 
 # --- Backtest -----------------------------------------------------------------------------------------

@@ -8,23 +8,19 @@ API (the form carries a key, so a double submit replays instead of importing twi
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from api.idempotency import canonical_json, request_fingerprint, run_idempotent, validate_key
 from api.uploads import upload_name
-from common.errors import DomainError
 from common.finance import format_money
-from tenants.admin_site import ReadOnlyTenantInline, TenantAdminMixin, site
+from tenants.admin_site import ReadOnlyTenantInline, site, username_column
+from tenants.admin_upload import UploadAdminMixin
 
 from . import services
 from .models import AdviceChannel, RemittanceAdvice, RemittanceAdviceLine
@@ -63,17 +59,16 @@ class AdviceLineInline(ReadOnlyTenantInline):
         return format_html('<a href="{}">{}</a>', url, obj.invoice)
 
 
-def _rejection_lines(errors: dict[str, Any] | None) -> list[str]:
-    return [
-        f"{location}: {problem}"
-        for location, problems in (errors or {}).items()
-        for problem in (problems if isinstance(problems, list) else [problems])
-    ]
-
-
 @admin.register(RemittanceAdvice, site=site)
-class RemittanceAdviceAdmin(TenantAdminMixin, admin.ModelAdmin):
+class RemittanceAdviceAdmin(UploadAdminMixin, admin.ModelAdmin):
     """Advices as payers sent them. "Add" is the file upload."""
+
+    upload_form_class = AdviceUploadForm
+    upload_template = "admin/remittances/remittanceadvice/upload.html"
+    upload_button = "Upload advice file"
+    upload_title = "Upload a remittance advice file"
+    upload_crumb = "Upload an advice file"
+    upload_submit = "Import advices"
 
     allow_change = allow_delete = False
     show_add_button = False  # "Upload advice file" instead
@@ -108,12 +103,8 @@ class RemittanceAdviceAdmin(TenantAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[RemittanceAdvice]:
-        return super().get_queryset(request).annotate(created_by_username=F("created_by__username"))
-
-    @admin.display(description="By", ordering="created_by_username")
-    def created_by_name(self, obj: RemittanceAdvice) -> str:
-        return getattr(obj, "created_by_username", None) or "—"
+    username_fields = ("created_by",)
+    created_by_name = username_column("created_by", "By")
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: RemittanceAdvice) -> str:
@@ -125,50 +116,10 @@ class RemittanceAdviceAdmin(TenantAdminMixin, admin.ModelAdmin):
         results, _duplicates = super().get_search_results(request, queryset, search_term)
         return results.distinct(), False
 
-    def get_object_tools(self, request: HttpRequest) -> list[dict[str, str]]:
-        tools = super().get_object_tools(request)
-        if self.has_add_permission(request):
-            url = reverse("admin:remittances_remittanceadvice_add")
-            tools.append({"url": url, "label": "Upload advice file", "method": "get", "primary": "1"})
-        return tools
-
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
-        """The advice upload: the same service, idempotency and duplicate rules as the API."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        rejected: list[str] = []
-        if request.method == "POST":
-            form = AdviceUploadForm(request.POST, request.FILES)
-            if form.is_valid():
-                outcome = self._import(request, form)
-                if isinstance(outcome, HttpResponse):
-                    return outcome
-                rejected = outcome
-                form = AdviceUploadForm(initial={"idempotency_key": uuid.uuid4().hex})
-        else:
-            form = AdviceUploadForm(initial={"idempotency_key": uuid.uuid4().hex})
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Upload a remittance advice file",
-            "subtitle": None,
-            "opts": self.opts,
-            "form": form,
-            "rejected": rejected,
-            "has_view_permission": self.has_view_permission(request),
-            **(extra_context or {}),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/remittances/remittanceadvice/upload.html", context)
-
-    def _import(self, request: HttpRequest, form: AdviceUploadForm) -> HttpResponse | list[str]:
+    def upload(self, request: HttpRequest, form: forms.Form) -> HttpResponse | list[str]:
         upload = form.cleaned_data["file"]
         name = upload_name(request, "file", upload) or "upload"
         data = upload.read()
-        fingerprint = request_fingerprint(
-            "POST",
-            request.path,
-            canonical_json({"file_sha256": hashlib.sha256(data).hexdigest(), "file_name": name}),
-        )
 
         def action() -> tuple[int, Any]:
             result = services.advice_file_import(
@@ -179,13 +130,15 @@ class RemittanceAdviceAdmin(TenantAdminMixin, admin.ModelAdmin):
             )
             return 201, result.as_response()
 
-        try:
-            outcome = run_idempotent(
-                key=validate_key(form.cleaned_data["idempotency_key"]), fingerprint=fingerprint, action=action
-            )
-        except DomainError as error:
-            messages.error(request, f"Nothing was imported from {name}. {error.detail}")
-            return _rejection_lines(error.errors) or [error.detail]
+        outcome = self.upload_outcome(
+            request,
+            form,
+            name=name,
+            request_fields={"file_sha256": hashlib.sha256(data).hexdigest(), "file_name": name},
+            action=action,
+        )
+        if isinstance(outcome, list):
+            return outcome
         body = outcome.body
         summary = (
             f"{name} ({body['format']}): {body['received']} advice(s) read, {body['imported']} imported, "

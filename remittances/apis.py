@@ -7,7 +7,6 @@ transaction imports), all or nothing (``remittances.services``).
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.idempotency import HEADER, canonical_json, request_fingerprint, run_idempotent, validate_key
-from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from api.serializers import MoneyField, RowRenderer, StrictInputSerializer
 from api.uploads import upload_name
-from api.views import TenantAPIView
+from api.views import TenantAPIView, TenantDetailAPIView, TenantListAPIView
 from banking.apis import IDEMPOTENCY_PARAMETER
 from common.errors import InvalidInput, unknown_field_errors
 from invoices.apis import AmountInputField
@@ -109,10 +107,9 @@ class AdviceLineInputSerializer(StrictInputSerializer):
     discount = AmountInputField(required=False, help_text="Deducted by the payer (cash discount); default 0.")
 
 
-class AdviceCreateApi(TenantAPIView):
+class AdviceCreateApi(TenantListAPIView):
     """``GET/POST remittance-advices``: the tenant's advices (newest first), or one advice sent as JSON."""
 
-    pagination_class = CursorPagination
 
     class InputSerializer(StrictInputSerializer):
         class Meta:
@@ -131,13 +128,10 @@ class AdviceCreateApi(TenantAPIView):
             child=AdviceLineInputSerializer(), min_length=1, max_length=MAX_LINES_PER_ADVICE
         )
 
-    @extend_schema(
-        tags=["remittance advices"],
-        summary="List remittance advices",
-        responses={200: AdviceOutputSerializer(many=True)},
-    )
-    def get(self, request: Request) -> Response:
-        return paginated_response(self, request, selectors.advice_list(), ADVICE_ROWS)
+    output_serializer_class = AdviceOutputSerializer
+    rows = ADVICE_ROWS
+    list_schema = {"tags": ["remittance advices"], "summary": "List remittance advices"}
+    selector = staticmethod(selectors.advice_list)
 
     @extend_schema(
         tags=["remittance advices"],
@@ -211,13 +205,13 @@ class AdviceImportFileApi(TenantAPIView):
         return idempotent_response(request, body_bytes, action)
 
 
-class AdviceDetailApi(TenantAPIView):
+class AdviceDetailApi(TenantDetailAPIView):
     """``GET remittance-advices/{advice_id}``: one advice with its lines and their invoices."""
 
-    @extend_schema(
-        tags=["remittance advices"],
-        summary="Read a remittance advice",
-        responses={200: AdviceDetailOutputSerializer, 404: PROBLEM_404},
-    )
-    def get(self, request: Request, advice_id: uuid.UUID) -> Response:
-        return Response(AdviceDetailOutputSerializer(selectors.advice_get(advice_id)).data)
+    output_serializer_class = AdviceDetailOutputSerializer
+    detail_schema = {
+        "tags": ["remittance advices"],
+        "summary": "Read a remittance advice",
+        "responses": {404: PROBLEM_404},
+    }
+    selector = staticmethod(selectors.advice_get)

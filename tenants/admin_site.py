@@ -40,6 +40,7 @@ from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from common.errors import DomainError, is_foreign_key_violation
@@ -333,15 +334,54 @@ class TenantRoleAdminMixin:
         return has_tenant_role(request, Role.ACCOUNTANT)
 
 
+def username_column(user_field: str, description: str) -> Callable[[Any, Any], str]:
+    """A column with the username of the row's ``user_field`` ("—" for none), sortable.
+
+    It reads the ``<user_field>_username`` annotation that ``username_fields`` asks for: the
+    runtime role may read users' usernames only (tenants migrations), so a column annotates
+    the name and never joins the user's row.
+    """
+
+    @admin.display(description=description, ordering=f"{user_field}_username")
+    def column(model_admin: Any, obj: Any) -> str:
+        return getattr(obj, f"{user_field}_username", None) or "—"
+
+    return column
+
+
+def related_link(field: str, description: str) -> Callable[[Any, Any], str]:
+    """A column linking to the change page of the row's ``field`` (a foreign key); "—" for none."""
+
+    @admin.display(description=description)
+    def column(model_admin: Any, obj: Any) -> str:
+        target_id = getattr(obj, f"{field}_id")
+        if target_id is None:
+            return "—"
+        opts = obj._meta.get_field(field).related_model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[target_id])
+        return format_html('<a href="{}">{}</a>', url, getattr(obj, field))
+
+    return column
+
+
 class TenantQuerysetAdminMixin:
-    """Rows from the model's tenant-scoped manager, under RLS; no bulk delete."""
+    """Rows from the model's tenant-scoped manager, under RLS; no bulk delete.
+
+    ``username_fields``: user foreign keys whose username each row carries as
+    ``<field>_username`` (for ``username_column``).
+    """
 
     model: type[models.Model]
+    username_fields: tuple[str, ...] = ()
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         """The tenant-scoped manager (raises outside a tenant), under RLS."""
         manager = getattr(self.model, "objects")  # noqa: B009 - the scoped manager, by name
         queryset = manager.all()
+        if self.username_fields:
+            queryset = queryset.annotate(
+                **{f"{field}_username": models.F(f"{field}__username") for field in self.username_fields}
+            )
         ordering = self.get_ordering(request)  # type: ignore[attr-defined]
         if ordering:
             queryset = queryset.order_by(*ordering)

@@ -18,7 +18,7 @@ from api.pagination import CursorPagination, paginated_response
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403
 from api.serializers import ExactDecimalField, StrictFieldsMixin, StrictInputSerializer
-from api.views import TenantAPIView
+from api.views import TenantAPIView, TenantListAPIView
 from common import limits
 
 from . import selectors, services
@@ -156,10 +156,9 @@ class MemberListCreateApi(TenantAPIView):
         return Response(_invitation_body(invitation), status=status.HTTP_202_ACCEPTED)
 
 
-class InvitationListCreateApi(TenantAPIView):
+class InvitationListCreateApi(TenantListAPIView):
     """``GET/POST /v1/tenants/{tenant_id}/invitations`` (owners only)."""
 
-    pagination_class = CursorPagination
     read_role = Role.OWNER
     write_role = Role.OWNER
 
@@ -176,17 +175,14 @@ class InvitationListCreateApi(TenantAPIView):
         invitee = InviteeField()
         role = serializers.ChoiceField(choices=Role.choices)
 
-    @extend_schema(
-        tags=["tenants"],
-        summary="The tenant's invitations (owners)",
-        parameters=[FilterSerializer],
-        responses={200: InvitationOutputSerializer(many=True), 400: PROBLEM_400, 403: PROBLEM_403},
-    )
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        invitations = selectors.invitations_of_tenant(**filters.validated_data)
-        return paginated_response(self, request, invitations, InvitationOutputSerializer)
+    filter_serializer_class = FilterSerializer
+    output_serializer_class = InvitationOutputSerializer
+    list_schema = {
+        "tags": ["tenants"],
+        "summary": "The tenant's invitations (owners)",
+        "responses": {400: PROBLEM_400, 403: PROBLEM_403},
+    }
+    selector = staticmethod(selectors.invitations_of_tenant)
 
     @extend_schema(
         tags=["tenants"],

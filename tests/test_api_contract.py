@@ -22,8 +22,9 @@ from banking.services import API_TRANSACTION_FIELDS
 from reconciliation.models import Match, ReconciliationRun
 from tenants.context import tenant_context
 from tenants.models import IdempotencyKey, TenantSettings
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.invoices.factories import make_invoice
 from tests.seed import seed_every_tenant_table
 from tests.test_isolation_attack import a_ids, a_snapshot, fill
 

@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
 from schemathesis import checks as st_checks
 
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice, make_vendor
 from tests.tenants.factories import bearer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

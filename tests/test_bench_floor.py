@@ -10,7 +10,8 @@ from django.db import connection
 from bench.reconcile_bench import FLOOR_TABLE, measure_floor
 from reconciliation.models import Match
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,7 +22,7 @@ from django.db import DatabaseError, connection
 from tenants.checks import check_citus_distribution, tenant_key_tables
 from tenants.citus import REFERENCE_TABLES, citus_enabled
 from tenants.context import runtime_role, tenant_context
-from tests.reconciliation.factories import make_invoice, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

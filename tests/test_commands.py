@@ -75,3 +75,20 @@ def test_import_invoices_help_lists_every_column_it_understands():
         for header in headers:
             assert header in line, (name, header, line)
     assert "YYYY-MM-DD" in text
+
+
+@pytest.mark.parametrize("command", ["import_bank_statement", "import_invoices", "import_remittance_advices"])
+def test_import_commands_go_on_past_a_missing_file_and_fail_counting_it(world_a, tmp_path, command):
+    """One shape for the file imports (jobs.commands.FileImportCommand): every file is tried,
+    a missing one is named, and the command fails saying how many imported nothing."""
+    err = io.StringIO()
+    gone, also_gone = tmp_path / "gone.csv", tmp_path / "also-gone.csv"
+    with pytest.raises(CommandError, match=r"^2 of 2 file\(s\) failed; they imported nothing\.$"):
+        call_command(command, str(gone), str(also_gone), "--tenant", str(world_a.tenant.id), stderr=err)
+    assert err.getvalue().splitlines() == [f"{gone}: no such file", f"{also_gone}: no such file"]
+
+
+@pytest.mark.parametrize("command", ["import_bank_statement", "import_invoices"])
+def test_queued_imports_refuse_a_dry_run(world_a, command):
+    with pytest.raises(CommandError, match="--async and --dry-run do not go together"):
+        call_command(command, str(STATEMENT), "--tenant", str(world_a.tenant.id), "--async", "--dry-run")

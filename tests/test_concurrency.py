@@ -17,7 +17,8 @@ from reconciliation import engine as engine_module
 from reconciliation import services
 from reconciliation.models import Match, MatchAllocation, MatchShape
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 from tests.tenants.factories import bearer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

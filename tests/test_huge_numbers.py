@@ -17,7 +17,7 @@ from invoices.models import Invoice
 from tenants.context import tenant_context
 from tenants.models import TenantSettings
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reconciliation.factories import make_invoice, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

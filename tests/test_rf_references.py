@@ -21,7 +21,8 @@ from banking.services import statement_import
 from banking.statements import CsvOptions, iter_statement
 from reconciliation.services import reconcile
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 
 RF = "RF18539007547034"
 ISSUE_EXAMPLES = ["Payment RF18 53900754 7034", "Ref RF18 539 007547034"]

@@ -26,8 +26,9 @@ from tenants.context import tenant_context
 from tenants.migration_operations import AddTextBound
 from tenants.models import Tenant
 from tenants.services import tenant_create
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -41,7 +41,8 @@ as its sequence and ``:60F:``/``:60M:`` and ``:62F:``/``:62M:`` as its opening a
 balances, read here by the kernel's amount rule (``_balance``), not by the library.
 
 Cost: linear in the file. Line numbers are counted once, front to back (counting from the
-start of a block for every ``:61:`` made a 1 MB file take 8 s and 10 MB not finish).
+start of a block for every ``:61:`` was quadratic: large files did not finish; figures in
+docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -93,13 +93,6 @@ def invoice_keys(number: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, .
     return tuple(keys), numeric
 
 
-def fuzzy_keys(number: str) -> tuple[str, ...]:
-    """Joined forms of the full keys long enough for one-typo matching."""
-    keys, _ = invoice_keys(number)
-    out = sorted({"".join(k) for k in keys if len("".join(k)) >= FUZZY_MIN_CHARS})
-    return tuple(out)
-
-
 # Shared by the many texts without typo candidates (an empty dict per transaction is 64 bytes
 # that a 100k run keeps). Never mutated: typed read-only.
 _NO_FUZZY: Mapping[int, tuple[str, ...]] = {}

@@ -131,7 +131,7 @@ class RunStaging:
     }
 
     # Statistics only on what the statements join and filter by: sampling the explanations
-    # (~1 kB of JSON per proposal) took half a second at 100k.
+    # (the bulk of each proposal's JSON) was a visible part of a large run (docs/benchmarks.md).
     _ANALYZED = {"matches": "(id, kept)"}
 
     def __init__(self, cursor: Any, run_id: uuid.UUID) -> None:
@@ -183,7 +183,7 @@ def stage_proposals(
 
     def match_rows() -> Iterator[tuple]:
         # A generator, so COPY streams: PostgreSQL parses one row's explanations into jsonb on
-        # its core while this one serialises the next (~100 MB of JSON at 100k). It also
+        # its core while this one serialises the next (a large run writes much JSON). It also
         # fills match_ids and allocation_rows, complete once the COPY has consumed it.
         for seq, proposal in enumerate(proposals):
             if seq % 1000 == 0:
@@ -333,8 +333,8 @@ _WRITE_RUN = (
       AND m.invoice_amount <> a.invoice_amount
     """,
     # New proposals, in the engine's order (creation time follows it). New ids grow with that
-    # order, so the staging table's primary key hands the rows over sorted: sorting ~70k wide
-    # rows (explanations) by seq spilled to disk (~0.8 s at 100k).
+    # order, so the staging table's primary key hands the rows over sorted: sorting the wide
+    # rows (explanations) by seq spilled to disk (figure in docs/benchmarks.md).
     """
     WITH written AS (INSERT INTO {match_table} (
         id, tenant_id, run_id, shape, status, auto, confirmed_at, confidence, runner_up_confidence,

@@ -33,7 +33,8 @@ def make_ledger(world: Any, prefix: str, *, auto_confirm: bool = False) -> Ledge
     """An open invoice and a payment of it in ``world``'s tenant (auto-confirm off by default)."""
     from tenants.context import tenant_context
     from tenants.models import TenantSettings
-    from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+    from tests.banking.factories import make_transaction
+    from tests.invoices.factories import make_invoice, make_vendor
 
     vendor = make_vendor(world.tenant, name=f"{prefix} Client GmbH")
     invoice = make_invoice(

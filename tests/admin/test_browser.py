@@ -94,7 +94,7 @@ def log_in(page, live_server, user) -> None:
 
 
 def test_accountant_imports_reconciles_and_confirms(page, live_server, world_a, world_b, tmp_path):
-    from tests.reconciliation.factories import make_invoice, make_vendor
+    from tests.invoices.factories import make_invoice, make_vendor
 
     make_staff(world_a.accountant, world_b.accountant)
     make_ledger(world_a, "A")
@@ -280,7 +280,8 @@ def test_main_lists_fit_laptop_screens(browser, live_server, world_a):
     """Demo ledgers and a run, at 1366x768 and 1440x900: nothing cut off, screenshots saved."""
     from reconciliation.demo import seed_demo_ledgers
     from reconciliation.services import reconcile
-    from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+    from tests.banking.factories import make_transaction
+    from tests.invoices.factories import make_invoice, make_vendor
 
     make_staff(world_a.accountant)
     seed_demo_ledgers(tenant_id=world_a.tenant.id)

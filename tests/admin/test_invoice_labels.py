@@ -15,7 +15,8 @@ import pytest
 
 from reconciliation.services import reconcile
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from reconciliation.models import Match
 from reconciliation.services import reconcile
 from tenants.context import tenant_context
 from tenants.models import TenantSettings
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -125,7 +125,7 @@ def test_csv_exports_contain_only_this_tenants_rows(
 
 
 def test_csv_export_neutralises_formulas(login, staff_a):
-    from tests.reconciliation.factories import make_invoice
+    from tests.invoices.factories import make_invoice
 
     make_invoice(staff_a.tenant, amount="5.00", number="=HYPERLINK(1)", description="@cmd")
     rows = _rows(login(staff_a.viewer).get("/admin/invoices/invoice/export/"))
@@ -193,6 +193,19 @@ def test_a_rejected_statement_imports_nothing_and_says_why(login, staff_a):
     assert "Nothing was imported from junk.bin" in body
     with tenant_context(staff_a.tenant.id):
         assert BankTransaction.objects.count() == 0
+
+
+def test_every_refused_upload_says_why_on_the_page(login, staff_a):
+    """The statement and advice uploads share one cycle (tenants.admin_upload): a refusal without
+    field errors (a key reused for another file) is listed with its reason too, as the advice
+    upload always did (the statement upload used to show an empty list then)."""
+    client = login(staff_a.accountant)
+    assert "Statement imported" in _upload(client, STATEMENT_CSV.encode(), "key-1").content.decode()
+    other = STATEMENT_CSV.replace("CSV-0001", "CSV-0009").encode()
+    body = _upload(client, other, "key-1").content.decode()
+    assert "Nothing was imported from march.csv" in body
+    assert 'id="upload-rejected"' in body
+    assert "already used with a different request payload" in body.split('id="upload-rejected"')[1]
 
 
 def test_links_between_related_objects(login, staff_a, ledger_a, proposal_a):

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from common import limits
 from remittances.models import RemittanceAdvice
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -123,7 +123,7 @@ def test_an_upload_with_a_break_and_a_transfer_says_so_and_the_run_leaves_the_tr
     nothing for the transfer's legs, not even against the invoice the incoming leg names."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tests.reconciliation.factories import make_invoice
+    from tests.invoices.factories import make_invoice
 
     make_invoice(staff_a.tenant, amount="75.00", number="INV-75", currency="EUR")
     content = camt(

@@ -35,7 +35,8 @@ from invoices import selectors as invoice_selectors
 from invoices.apis import INVOICE_ROWS, VENDOR_ROWS, InvoiceOutputSerializer, VendorOutputSerializer
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, Vendor
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from tenants.context import tenant_context
 from tenants.models import AuditEvent, TenantSettings
 from tests.banking.statement_builders import IBAN_MAIN, IBAN_SAVINGS, IBAN_THIRD_PARTY
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,8 @@ from reconciliation import events as run_events
 from reconciliation import services
 from reconciliation.models import Match, MatchStatus
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

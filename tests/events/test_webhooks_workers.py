@@ -20,7 +20,7 @@ from standardwebhooks import Webhook
 from events.models import EventType
 from events.services import event_record
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 from tests.support.server import database_url, gunicorn_server
 from tests.support.webhook_receiver import webhook_receiver
 from tests.support.worker import wait_for

@@ -1,4 +1,9 @@
-"""Factories for vendors and invoices. Rows are tenant-owned: the helpers enter the tenant."""
+"""Factories for vendors and invoices. Rows are tenant-owned: the helpers enter the tenant.
+
+An invoice is unnumbered and without a description unless a test gives them, so that nothing a
+test did not write can match a transaction's text; the default vendor is the payer the ledger
+tests' transactions name ("Acme Supplies GmbH").
+"""
 
 from __future__ import annotations
 
@@ -29,22 +34,23 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Invoice
 
-    number = factory.Sequence(lambda n: f"INV-{n:05d}")
+    number = ""
     amount = Decimal("100.00")
     currency = "USD"
-    description = "Consulting Services"
+    description = ""
     issue_date = dt.date(2024, 3, 1)
     due_date = dt.date(2024, 3, 31)
 
 
-def make_vendor(tenant: Tenant, **fields: Any) -> Vendor:
+def make_vendor(tenant: Tenant, name: str = "Acme Supplies GmbH", **fields: Any) -> Vendor:
     with tenant_context(tenant.id):
-        return VendorFactory(**fields)
+        return VendorFactory(name=name, **fields)
 
 
-def make_invoice(tenant: Tenant, **fields: Any) -> Invoice:
+def make_invoice(tenant: Tenant, *, amount: str | Decimal = "100.00", **fields: Any) -> Invoice:
+    """An invoice of ``tenant`` (``amount`` exact, as text or Decimal)."""
     with tenant_context(tenant.id):
-        return InvoiceFactory(**fields)
+        return InvoiceFactory(amount=Decimal(str(amount)), **fields)
 
 
 def bulk_invoices(tenant: Tenant, count: int, **fields: Any) -> None:

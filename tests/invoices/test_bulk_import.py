@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from invoices.models import Invoice, Vendor
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -20,8 +20,8 @@ from reconciliation.models import MatchAllocation
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
 from tests.banking.statement_builders import IBAN_MAIN, IBAN_SAVINGS, IBAN_THIRD_PARTY, Entry, Statement, camt
+from tests.invoices.factories import make_invoice
 from tests.jobs import probe_tasks
-from tests.reconciliation.factories import make_invoice
 from tests.support.server import ROOT, database_url, gunicorn_server
 from tests.support.worker import wait_for
 from tests.tenants.factories import bearer

@@ -17,8 +17,9 @@ from jobs.models import Job, JobKind, JobStatus
 from jobs.services import job_enqueue
 from reconciliation.models import Match, ReconciliationRun
 from tenants.context import tenant_context
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 from tests.jobs import probe_tasks
-from tests.reconciliation.factories import make_invoice, make_transaction
 from tests.support.server import database_url, gunicorn_server
 from tests.support.worker import wait_for
 from tests.tenants.factories import bearer

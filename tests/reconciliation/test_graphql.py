@@ -20,8 +20,9 @@ from reconciliation.models import Match, MatchShape, MatchStatus, Reconciliation
 from reconciliation.schema import types as gql_types
 from tenants.context import tenant_context
 from tenants.models import IdempotencyKey, TenantSettings
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,9 @@ from reconciliation import engine
 from reconciliation.schema import limits
 from reconciliation.schema.schema import schema
 from tenants.context import tenant_context
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from invoices.models import Invoice, InvoiceStatus, invoice_status_for
 from reconciliation import selectors, workbench
 from tenants.context import tenant_context
 from tests.admin.conftest import make_staff
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 
 D = Decimal
 

@@ -15,7 +15,8 @@ import pytest
 from reconciliation.models import Match
 from reconciliation.schema import limits
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice, make_transaction
+from tests.banking.factories import make_transaction
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

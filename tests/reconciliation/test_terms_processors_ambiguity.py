@@ -14,8 +14,9 @@ from reconciliation import services
 from reconciliation.models import Match, MatchAllocation
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, TenantSettings
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

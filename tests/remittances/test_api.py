@@ -15,8 +15,9 @@ from reconciliation.models import Match, MatchStatus
 from remittances.models import RemittanceAdvice, RemittanceAdviceLine
 from tenants.context import tenant_context
 from tenants.models import AuditEvent
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from remittances.models import RemittanceAdvice
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 from tests.reconciliation.test_graphql import assert_error, data, gql
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from remittances.models import AdviceChannel, AdviceFormat, RemittanceAdvice
 from remittances.parsing import ParsedAdvice, ParsedAdviceLine
 from remittances.services import advices_import
 from tenants.context import tenant_context
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from invoices.models import Invoice
 from invoices.services import invoice_bulk_import
 from tenants.context import tenant_context
 from tenants.statistics import STALE_CHECK_MIN_ROWS, tenant_rows_estimate
-from tests.reconciliation.factories import make_invoice
+from tests.invoices.factories import make_invoice
 
 pytestmark = pytest.mark.django_db
 

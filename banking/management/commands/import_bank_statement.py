@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from banking import selectors
 from banking.models import ImportSource
@@ -19,59 +18,23 @@ from banking.services import ImportRejected, statement_import
 from banking.statements import SUPPORTED_FORMATS, CsvOptions
 from banking.tasks import statement_import_job
 from common.progress import ProgressBar
-from jobs.services import job_enqueue_with_input
-from tenants.commands import add_tenant_argument, resolve_tenant
+from jobs.commands import DryRunRollback, FileImportCommand
 from tenants.context import tenant_context
 
 
-class DryRunRollback(Exception):
-    """Raised to roll a dry run back after it has counted everything."""
-
-
-class Command(BaseCommand):
+class Command(FileImportCommand):
     help = "Import bank statement files (CSV, OFX/QFX, CAMT.053, MT940) for a tenant."
+    queue_task = statement_import_job
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("files", nargs="+", type=Path)
-        add_tenant_argument(parser)
+    def add_import_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=SUPPORTED_FORMATS, help="Skip format detection")
         parser.add_argument("--account", help="Account for files that do not name one (CSV)")
         parser.add_argument("--currency", help="Currency for CSV files without a currency column")
         parser.add_argument("--delimiter", help="CSV delimiter (default: detected)")
         parser.add_argument("--decimal", choices=[",", "."], help="CSV decimal mark (default: detected)")
         parser.add_argument("--date-format", help="CSV date format, strptime style (default: detected)")
-        parser.add_argument("--dry-run", action="store_true", help="Parse and count, then roll back")
-        parser.add_argument(
-            "--async",
-            dest="queue",
-            action="store_true",
-            help="Store each file with a job and let a worker import it (prints the job ids)",
-        )
 
-    def handle(self, *args: Any, files: list[Path], tenant: str, **options: Any) -> None:
-        tenant_obj = resolve_tenant(tenant)
-        if options["queue"] and options["dry_run"]:
-            raise CommandError("--async and --dry-run do not go together: a dry run reports at once.")
-        failures = 0
-        for path in files:
-            if not path.is_file():
-                self.stderr.write(self.style.ERROR(f"{path}: no such file"))
-                failures += 1
-                continue
-            if options["queue"]:
-                failures += 0 if self._queue_file(tenant_obj.id, path, options) else 1
-                continue
-            failures += 0 if self._import_file(tenant_obj.id, path, options) else 1
-        if failures:
-            raise CommandError(f"{failures} of {len(files)} file(s) failed; they imported nothing.")
-
-    def _queue_file(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
-        """Store the file with a job (banking/tasks.py); a worker imports it all or nothing."""
-        limit = settings.IMPORT_ASYNC_MAX_BYTES
-        if os.path.getsize(path) > limit:
-            message = f"{path}: larger than {limit} bytes: import it without --async"
-            self.stderr.write(self.style.ERROR(message))
-            return False
+    def queue_params(self, options: dict[str, Any]) -> dict[str, Any]:
         csv_options = {
             name: value
             for name, value in {
@@ -82,23 +45,14 @@ class Command(BaseCommand):
             }.items()
             if value
         }
-        with tenant_context(tenant_id):
-            job = job_enqueue_with_input(
-                task=statement_import_job,
-                params={
-                    "file_format": options["format"] or "",
-                    "account": options["account"] or "",
-                    "import_source": ImportSource.COMMAND,
-                    "csv_options": csv_options,
-                },
-                content=path.read_bytes(),
-                file_name=path.name,
-                source="command",
-            )
-        self.stdout.write(self.style.SUCCESS(f"{path}: queued as job {job.id}"))
-        return True
+        return {
+            "file_format": options["format"] or "",
+            "account": options["account"] or "",
+            "import_source": ImportSource.COMMAND,
+            "csv_options": csv_options,
+        }
 
-    def _import_file(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
+    def import_file(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
         csv_options = CsvOptions(
             delimiter=options["delimiter"],
             decimal=options["decimal"],
@@ -142,9 +96,7 @@ class Command(BaseCommand):
                 return True
             except ImportRejected as rejected:
                 progress.close()
-                self.stderr.write(self.style.ERROR(f"{path}: rejected, nothing imported. {rejected.detail}"))
-                for location, messages in (rejected.errors or {}).items():
-                    self.stderr.write(f"  {location}: {'; '.join(messages)}")
+                self.write_rejection(path, rejected.detail, rejected.errors)
                 return False
         progress.close()
         self.stdout.write(self.style.SUCCESS(summary))

@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+from django.core.management.base import CommandParser, DjangoHelpFormatter
 
 from common.progress import ProgressBar
 from invoices.models import InvoiceKind
@@ -24,13 +23,8 @@ from invoices.services import (
     invoice_csv_rows,
 )
 from invoices.tasks import invoice_import_job
-from jobs.services import job_enqueue_with_input
-from tenants.commands import add_tenant_argument, resolve_tenant
+from jobs.commands import DryRunRollback, FileImportCommand
 from tenants.context import tenant_context
-
-
-class DryRunRollback(Exception):
-    """Raised to roll a dry run back after counting."""
 
 
 def columns_help() -> str:
@@ -52,59 +46,22 @@ class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Django's option order, with the column list's line breaks kept."""
 
 
-class Command(BaseCommand):
+class Command(FileImportCommand):
     help = "Import invoices from CSV files (all or nothing per file; existing numbers are skipped)."
+    dry_run_help = "Validate and count, then roll back"
+    queue_task = invoice_import_job
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         return super().create_parser(prog_name, subcommand, epilog=columns_help(), **kwargs)
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("files", nargs="+", type=Path)
-        add_tenant_argument(parser)
+    def add_import_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--delimiter", help="CSV delimiter (default: detected among , ; tab |)")
-        parser.add_argument("--dry-run", action="store_true", help="Validate and count, then roll back")
-        parser.add_argument(
-            "--async",
-            dest="queue",
-            action="store_true",
-            help="Store each file with a job and let a worker import it (prints the job ids)",
-        )
 
-    def handle(self, *args: Any, files: list[Path], tenant: str, **options: Any) -> None:
-        tenant_obj = resolve_tenant(tenant)
-        if options["queue"] and options["dry_run"]:
-            raise CommandError("--async and --dry-run do not go together: a dry run reports at once.")
-        importer = self._queue if options["queue"] else self._import
-        failures = sum(0 if importer(tenant_obj.id, path, options) else 1 for path in files)
-        if failures:
-            raise CommandError(f"{failures} of {len(files)} file(s) failed; they imported nothing.")
+    def queue_params(self, options: dict[str, Any]) -> dict[str, Any]:
+        return {"delimiter": options["delimiter"] or ""}
 
-    def _queue(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
-        """Store the file with a job (invoices/tasks.py); a worker imports it all or nothing."""
-        if not path.is_file():
-            self.stderr.write(self.style.ERROR(f"{path}: no such file"))
-            return False
-        limit = settings.IMPORT_ASYNC_MAX_BYTES
-        if os.path.getsize(path) > limit:
-            message = f"{path}: larger than {limit} bytes: import it without --async"
-            self.stderr.write(self.style.ERROR(message))
-            return False
-        with tenant_context(tenant_id):
-            job = job_enqueue_with_input(
-                task=invoice_import_job,
-                params={"delimiter": options["delimiter"] or ""},
-                content=path.read_bytes(),
-                file_name=path.name,
-                source="command",
-            )
-        self.stdout.write(self.style.SUCCESS(f"{path}: queued as job {job.id}"))
-        return True
-
-    def _import(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
-        if not path.is_file():
-            self.stderr.write(self.style.ERROR(f"{path}: no such file"))
-            return False
+    def import_file(self, tenant_id: Any, path: Path, options: dict[str, Any]) -> bool:
         progress = ProgressBar(path.name, os.path.getsize(path))
         with open(path, encoding="utf-8-sig", newline="") as handle:
             try:
@@ -124,9 +81,7 @@ class Command(BaseCommand):
                 return True
             except InvoiceImportRejected as rejected:
                 progress.close()
-                self.stderr.write(self.style.ERROR(f"{path}: rejected, nothing imported. {rejected.detail}"))
-                for location, messages in (rejected.errors or {}).items():
-                    self.stderr.write(f"  {location}: {'; '.join(messages)}")
+                self.write_rejection(path, rejected.detail, rejected.errors)
                 return False
             except UnicodeDecodeError as error:
                 progress.close()
