@@ -111,3 +111,46 @@ def test_api_plumbing_imports_no_app_above_tenancy() -> None:
 def test_tenancy_core_does_not_import_the_http_plumbing(module: str) -> None:
     """Only tenants' HTTP faces (apis, middleware) use ``api``; the core below them does not."""
     assert not _imports_from(PROJECT_ROOT / "tenants" / f"{module}.py", ("api",))
+
+
+LEDGER_AND_GROUND_APPS = ("banking", "events", "invoices", "jobs", "remittances", "tenants")
+
+
+@pytest.mark.parametrize("app", LEDGER_AND_GROUND_APPS)
+def test_apps_below_reconciliation_do_not_import_it(app: str) -> None:
+    """Arrows point down: reconciliation composes the apps (its GraphQL schema among them), never
+    the reverse. Only its pure engine, a floor of its own, may be used below (the remittance
+    selectors hand open advices to it as ``AdviceInput``)."""
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): found
+        for path in sorted((PROJECT_ROOT / app).rglob("*.py"))
+        if (
+            found := [
+                name
+                for name in _imports_from(path, ("reconciliation",))
+                if not (name == "reconciliation.engine" or name.startswith("reconciliation.engine."))
+            ]
+        )
+    }
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("app", LEDGER_AND_GROUND_APPS)
+def test_each_apps_graphql_schema_is_importable_alone(app: str) -> None:
+    """An app's ``schema.py`` stands on ``api.graphql`` and its own app: importing it loads no
+    reconciliation module (the one schema is composed above it)."""
+    if not (PROJECT_ROOT / app / "schema.py").exists():
+        pytest.skip(f"{app} has no GraphQL schema")
+    code = (
+        "import django, json, os, sys\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.test')\n"
+        "django.setup()\n"
+        "before = set(sys.modules)\n"
+        f"import {app}.schema\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and code
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True, timeout=60, capture_output=True, text=True
+    )
+    loaded = json.loads(result.stdout)
+    assert [name for name in loaded if name.split(".")[0] == "reconciliation"] == [], loaded
