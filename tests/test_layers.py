@@ -154,3 +154,12 @@ def test_each_apps_graphql_schema_is_importable_alone(app: str) -> None:
     )
     loaded = json.loads(result.stdout)
     assert [name for name in loaded if name.split(".")[0] == "reconciliation"] == [], loaded
+
+
+def test_the_workbench_reads_through_selectors() -> None:
+    """Thin views: the workbench formats and links; its lists and figures are selectors' reads
+    (it built its own querysets, a second home for what the ledgers' selectors answer)."""
+    path = PROJECT_ROOT / "reconciliation" / "workbench.py"
+    source = path.read_text(encoding="utf-8")
+    assert not _imports_from(path, ("django.db",)), "the workbench builds queries"
+    assert ".objects" not in source, "the workbench reads a manager itself"
