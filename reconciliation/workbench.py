@@ -75,7 +75,7 @@ def summary() -> dict[str, Any]:
 
 
 @dataclass
-class CandidateView:
+class ProposalView:
     """One proposed match as the workbench shows it."""
 
     match: Match
@@ -117,7 +117,7 @@ class InvoiceRow:
 @dataclass
 class TransactionRow:
     transaction: BankTransaction
-    candidates: list[CandidateView] = field(default_factory=list)
+    proposals: list[ProposalView] = field(default_factory=list)
 
     @property
     def unallocated(self) -> str:
@@ -143,10 +143,10 @@ def _alternatives(matches: dict[uuid.UUID, Match]) -> dict[uuid.UUID, list[dict[
     }
 
 
-def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[CandidateView]]:
+def _proposals_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProposalView]]:
     by_match = selectors.proposal_allocations(transaction_ids)
     alternatives = _alternatives({rows[0].match.pk: rows[0].match for rows in by_match.values()})
-    result: dict[uuid.UUID, list[CandidateView]] = defaultdict(list)
+    result: dict[uuid.UUID, list[ProposalView]] = defaultdict(list)
     for rows in by_match.values():
         match = rows[0].match
         invoices: dict[uuid.UUID, dict[str, Any]] = {}
@@ -172,7 +172,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
             if transaction_id not in transaction_ids:
                 continue
             result[transaction_id].append(
-                CandidateView(
+                ProposalView(
                     match=match,
                     invoices=list(invoices.values()),
                     other_transactions=[a.transaction for a in rows if a.transaction_id != transaction_id],
@@ -183,20 +183,20 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                     alternatives=alternatives.get(match.pk, []),
                 )
             )
-    for candidates in result.values():
-        candidates.sort(key=lambda c: c.match.confidence, reverse=True)
+    for proposals in result.values():
+        proposals.sort(key=lambda proposal: proposal.match.confidence, reverse=True)
     return result
 
 
 def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> dict[str, Any]:
-    """Both sides of the workbench, filtered and paginated, with ranked candidates."""
+    """Both sides of the workbench, filtered and paginated, with ranked proposals."""
     transactions = selectors.workbench_transactions(filters)
     invoices = selectors.workbench_invoices(filters)
     transaction_page = Paginator(transactions, TRANSACTIONS_PER_PAGE).get_page(page)
     invoice_page_obj = Paginator(invoices, INVOICES_PER_PAGE).get_page(invoice_page)
     page_transactions = list(transaction_page.object_list)
-    candidates = _candidates_by_transaction([tx.pk for tx in page_transactions])
-    rows = [TransactionRow(transaction=tx, candidates=candidates.get(tx.pk, [])) for tx in page_transactions]
+    proposals = _proposals_by_transaction([tx.pk for tx in page_transactions])
+    rows = [TransactionRow(transaction=tx, proposals=proposals.get(tx.pk, [])) for tx in page_transactions]
     return {
         "rows": rows,
         "transaction_page": transaction_page,
@@ -210,7 +210,7 @@ def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> 
 
 @_tenant_view
 def workbench_view(request: HttpRequest) -> HttpResponse:
-    """Unmatched transactions with their ranked candidates beside the open invoices.
+    """Unmatched transactions with their ranked proposals beside the open invoices.
 
     Filters that are not valid (``min_amount=1e2``, a confidence over 100) answer 400 with the
     errors on the form and no lists: showing the unfiltered lists under filters that look
@@ -302,7 +302,7 @@ def match_decide_view(request: HttpRequest, match_id: uuid.UUID, decision: str) 
 
 
 def run_message(summary: services.ReconcileSummary) -> str:
-    proposals = summary.candidates_total
+    proposals = summary.proposals_total
     return (
         f"Reconciliation finished: {proposals} proposal(s), {summary.auto_confirmed} confirmed "
         f"automatically, {proposals - summary.auto_confirmed} waiting for review."

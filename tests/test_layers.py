@@ -163,3 +163,20 @@ def test_the_workbench_reads_through_selectors() -> None:
     source = path.read_text(encoding="utf-8")
     assert not _imports_from(path, ("django.db",)), "the workbench builds queries"
     assert ".objects" not in source, "the workbench reads a manager itself"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "reconciliation/workbench.py",
+        "reconciliation/management/commands/reconcile.py",
+        "reconciliation/static/reconciliation/workbench.js",
+        "reconciliation/static/reconciliation/backoffice.css",
+        "templates/reconciliation/workbench.html",
+    ],
+)
+def test_an_undecided_engine_output_is_called_a_proposal(path: str) -> None:
+    """One name across engine, services, GraphQL and workbench: a *proposal* (the engine's
+    *candidates* are the pairs that pass its blockers). "candidates" remains only in the REST
+    and GraphQL fields clients read and in stored job results (``services.presenters``)."""
+    assert "candidate" not in (PROJECT_ROOT / path).read_text(encoding="utf-8").lower()

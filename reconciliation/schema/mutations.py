@@ -27,12 +27,12 @@ from .. import backtest, selectors, services
 from ..engine.calibration import DEFAULT_THRESHOLDS
 from .types import (
     BacktestResult,
-    Candidate,
-    CandidateAllocation,
     MatchShapeEnum,
     MatchType,
     Reason,
     ReconcileResult,
+    RunProposal,
+    RunProposalAllocation,
     backtest_report_type,
 )
 
@@ -46,29 +46,29 @@ ReconcileCandidates = Annotated[
 ]
 
 
-def _candidate(candidate: services.Candidate) -> Candidate:
-    return Candidate(
-        match_id=candidate.match_id,
-        shape=MatchShapeEnum(candidate.shape),
-        invoice_id=uuid.UUID(candidate.invoice_id) if candidate.invoice_id else None,
-        transaction_id=uuid.UUID(candidate.transaction_id) if candidate.transaction_id else None,
+def _run_proposal(proposal: services.RunProposal) -> RunProposal:
+    return RunProposal(
+        match_id=proposal.match_id,
+        shape=MatchShapeEnum(proposal.shape),
+        invoice_id=uuid.UUID(proposal.invoice_id) if proposal.invoice_id else None,
+        transaction_id=uuid.UUID(proposal.transaction_id) if proposal.transaction_id else None,
         allocations=[
-            CandidateAllocation(
+            RunProposalAllocation(
                 transaction_id=uuid.UUID(allocation["transaction_id"]),
                 invoice_id=uuid.UUID(allocation["invoice_id"]),
                 currency=allocation["currency"],
                 raw_amount=allocation["amount"],
             )
-            for allocation in candidate.allocations
+            for allocation in proposal.allocations
         ],
-        confidence=candidate.confidence,
-        reasons=Reason.from_dicts(candidate.reasons),
-        auto_confirmed=candidate.auto_confirmed,
-        currency=candidate.currency,
-        raw_fee_amount=candidate.fee_amount,
-        raw_discount_amount=candidate.discount_amount,
-        ambiguous=candidate.ambiguous,
-        alternatives=[uuid.UUID(i) for i in candidate.alternatives],
+        confidence=proposal.confidence,
+        reasons=Reason.from_dicts(proposal.reasons),
+        auto_confirmed=proposal.auto_confirmed,
+        currency=proposal.currency,
+        raw_fee_amount=proposal.fee_amount,
+        raw_discount_amount=proposal.discount_amount,
+        ambiguous=proposal.ambiguous,
+        alternatives=[uuid.UUID(i) for i in proposal.alternatives],
     )
 
 
@@ -121,13 +121,13 @@ class ReconciliationMutation:
         if job.status != JobStatus.SUCCEEDED:
             raise JobFailed(job)
         summary = services.ReconcileSummary.from_json(job.result or {})
-        shown = summary.candidates[:first]  # stored highest confidence first
+        shown = summary.proposals[:first]  # stored highest confidence first
         return ReconcileResult(
             run_id=summary.run_id,
             dry_run=summary.dry_run,
-            candidates=[_candidate(candidate) for candidate in shown],
-            candidates_total=summary.candidates_total,
-            candidates_truncated=len(shown) < summary.candidates_total,
+            candidates=[_run_proposal(proposal) for proposal in shown],
+            candidates_total=summary.proposals_total,
+            candidates_truncated=len(shown) < summary.proposals_total,
             auto_confirmed=summary.auto_confirmed,
             would_auto_confirm=summary.would_auto_confirm,
             job_id=job.id,

@@ -202,8 +202,8 @@ class ReconciliationRunType:
 # --- Reconcile results ----------------------------------------------------------------------------
 
 
-@strawberry.type
-class CandidateAllocation:
+@strawberry.type(name="CandidateAllocation")
+class RunProposalAllocation:
     transaction_id: uuid.UUID
     invoice_id: uuid.UUID
     currency: str = strawberry.field(description="The transaction's currency.")
@@ -211,13 +211,13 @@ class CandidateAllocation:
     amount: Decimal = money("raw_amount", description="Taken from the transaction, in `currency`.")
 
 
-@strawberry.type(description="A proposal of a run, as the REST API returns it.")
-class Candidate:
+@strawberry.type(name="Candidate", description="A proposal of a run, as the REST API returns it.")
+class RunProposal:
     match_id: uuid.UUID | None
     shape: MatchShapeEnum
     invoice_id: uuid.UUID | None = strawberry.field(description="Set when one invoice is involved.")
     transaction_id: uuid.UUID | None = strawberry.field(description="Set when one transaction is involved.")
-    allocations: list[CandidateAllocation]
+    allocations: list[RunProposalAllocation]
     confidence: Decimal
     reasons: list[Reason]
     auto_confirmed: bool
@@ -238,7 +238,7 @@ class Candidate:
 class ReconcileResult:
     run_id: uuid.UUID | None
     dry_run: bool
-    candidates: list[Candidate] = strawberry.field(
+    candidates: list[RunProposal] = strawberry.field(
         description="The run's `first` proposals, highest confidence first; "
         "`matches(filter: {runId})` lists them all."
     )
