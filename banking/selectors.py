@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from common.errors import NotFound
 from common.finance import format_money
@@ -84,6 +84,11 @@ def import_batch_get(*, batch_id: uuid.UUID) -> ImportBatch:
     if found is None:
         raise NotFound("No such import batch.")
     return found
+
+
+def last_import() -> ImportBatch | None:
+    """The tenant's latest import, with ``by``: who imported it (its username; null for none)."""
+    return ImportBatch.objects.annotate(by=F("created_by__username")).first()
 
 
 # --- statements and their continuity --------------------------------------------------------------

@@ -314,7 +314,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "seconds": seconds,
                 "peak": peak / 2**20,
                 "rss": rss_mib,
-                "proposals": len(result.candidates),
+                "proposals": len(result.proposals),
                 "auto": result.auto_confirmed,
                 "load": load_seconds,
                 "phases": dict(phases),

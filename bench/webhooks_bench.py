@@ -104,7 +104,7 @@ def _run_in_process(tenant, owner) -> None:  # noqa: ANN001
         runs.events_record = record
     run_seconds = time.perf_counter() - started
     print(
-        f"reconcile (in process): {run_seconds:.1f} s, {len(result.candidates):,} proposals, "
+        f"reconcile (in process): {run_seconds:.1f} s, {len(result.proposals):,} proposals, "
         f"{result.auto_confirmed:,} auto-confirmed; recording its {spent['events']} events: "
         f"{spent['seconds'] * 1000:.0f} ms ({spent['seconds'] / run_seconds:.2%} of the run)",
         flush=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
@@ -90,3 +90,9 @@ def vendor_evidence_list(*, vendor_id: uuid.UUID) -> QuerySet[VendorLearnedEvide
     ``NotFound`` for an unknown vendor (or another tenant's)."""
     vendor_get(vendor_id=vendor_id)
     return VendorLearnedEvidence.objects.filter(vendor_id=vendor_id).order_by("-created_at", "-id")
+
+
+def invoices_by_id(ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
+    """These invoices of the tenant (with their vendors, for their labels) by id, in one query; an id
+    not found (deleted since, another tenant's) is left out."""
+    return {invoice.pk: invoice for invoice in Invoice.objects.select_related("vendor").filter(pk__in=ids)}

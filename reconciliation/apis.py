@@ -95,7 +95,7 @@ class ReconcileApi(TenantAPIView):
 
     The response is bounded whatever the size of the tenant's books: at most
     ``RECONCILE_RESPONSE_CANDIDATES`` candidates, highest confidence first
-    (``ReconcileResult.strongest_candidates``), with the run's total and a link to all of its
+    (``ReconcileResult.strongest_proposals``), with the run's total and a link to all of its
     matches. An empty tenant returns an empty list. A second run while one is in progress gets 409.
     """
 
@@ -141,9 +141,9 @@ def reconcile_response_body(summary: services.ReconcileSummary, request: Any) ->
     body = {
         "run_id": summary.run_id,
         "dry_run": summary.dry_run,
-        "candidates": summary.candidates,
-        "candidates_total": summary.candidates_total,
-        "candidates_truncated": summary.candidates_truncated,
+        "candidates": summary.proposals,
+        "candidates_total": summary.proposals_total,
+        "candidates_truncated": summary.proposals_truncated,
         "matches_url": matches_url,
         "auto_confirmed": summary.auto_confirmed,
         "would_auto_confirm": summary.would_auto_confirm,

@@ -1,13 +1,16 @@
-"""Reads for reconciliation: engine inputs from the ledgers, matches, runs (active tenant only)."""
+"""Reads for reconciliation: engine inputs from the ledgers, matches, runs, and the workbench's lists
+and figures (active tenant only)."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models.functions import Abs, Cast
+from django.utils import timezone
 
 from banking.models import BankTransaction
 from common.errors import NotFound
@@ -334,3 +337,144 @@ def transaction_input_get(*, transaction_id: uuid.UUID) -> engine.TransactionInp
     if row is None:
         raise NotFound("No such bank transaction.")
     return _transaction_input(row)
+
+
+# --- Workbench (the back office's page; it formats and links, these read) ----------------------------
+
+
+def _largest_first(rows: QuerySet[Any]) -> list[tuple[str, Decimal]]:
+    """``values("currency").annotate(total=...)`` rows as (currency, total), largest total first."""
+    ordered = sorted(rows, key=lambda row: -(row["total"] or 0))
+    return [(row["currency"], row["total"] or Decimal(0)) for row in ordered]
+
+
+def workbench_figures() -> dict[str, Any]:
+    """Counts and per-currency totals for the top of the workbench and the dashboard.
+
+    Totals are ``[(currency, amount)]``, largest first: money left to allocate on the unmatched
+    transactions, outstanding on the open invoices (the ledgers' own definitions of both sets).
+    """
+    today = timezone.localdate()
+    unmatched = BankTransaction.objects.unmatched()
+    invoices = Invoice.objects.open()
+    decided_today = Match.objects.filter(status=MatchStatus.CONFIRMED, confirmed_at__date=today)
+    return {
+        "unmatched_count": unmatched.count(),
+        "unmatched_totals": _largest_first(
+            unmatched.values("currency").annotate(total=Sum(Abs("amount") - F("allocated_amount")))
+        ),
+        "proposed_count": Match.objects.filter(status=MatchStatus.PROPOSED).count(),
+        "auto_confirmed_today": decided_today.filter(auto=True).count(),
+        "confirmed_today": decided_today.filter(auto=False).count(),
+        "open_invoice_count": invoices.count(),
+        "overdue_count": invoices.filter(due_date__lt=today).count(),
+        "outstanding_totals": _largest_first(
+            invoices.values("currency").annotate(total=Sum("outstanding_amount"))
+        ),
+    }
+
+
+def workbench_transactions(filters: dict[str, Any]) -> QuerySet[BankTransaction]:
+    """The workbench's left side: unmatched transactions narrowed by its (validated) filters,
+    those with the most confident proposal first (``best_confidence``, ``abs_amount`` annotated).
+
+    ``filters`` are ``WorkbenchFilterForm``'s cleaned data: dates, amounts (absolute), the
+    minimum confidence in percent and a search text (also in the numbers of the invoices the
+    transaction is allocated to).
+    """
+    transactions = (
+        BankTransaction.objects.unmatched()
+        .select_related("account")
+        .annotate(
+            abs_amount=Abs("amount"),
+            best_confidence=Max(
+                "allocations__match__confidence", filter=Q(allocations__match__status=MatchStatus.PROPOSED)
+            ),
+        )
+    )
+    if filters.get("date_from"):
+        transactions = transactions.filter(booking_date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        transactions = transactions.filter(booking_date__lte=filters["date_to"])
+    if filters.get("min_amount") is not None:
+        transactions = transactions.filter(abs_amount__gte=filters["min_amount"])
+    if filters.get("max_amount") is not None:
+        transactions = transactions.filter(abs_amount__lte=filters["max_amount"])
+    if filters.get("min_confidence") is not None:
+        threshold = Decimal(filters["min_confidence"]) / 100
+        transactions = transactions.filter(best_confidence__gte=threshold)
+    if filters.get("q"):
+        text = filters["q"]
+        transactions = transactions.filter(
+            Q(description__icontains=text)
+            | Q(counterparty_name__icontains=text)
+            | Q(external_id__icontains=text)
+            | Q(structured_reference__icontains=text)
+            | Q(allocations__invoice__number__icontains=text)
+        ).distinct()
+    return transactions.order_by(
+        F("best_confidence").desc(nulls_last=True), "-booking_date", "-created_at", "id"
+    )
+
+
+def workbench_invoices(filters: dict[str, Any]) -> QuerySet[Invoice]:
+    """The workbench's right side: open invoices narrowed by the same filters (an invoice without
+    issue date passes the date filters; amounts compare the outstanding amount), due first
+    (``proposed_count`` annotated)."""
+    invoices = (
+        Invoice.objects.open()
+        .select_related("vendor")
+        .annotate(
+            proposed_count=Count(
+                "allocations", filter=Q(allocations__match__status=MatchStatus.PROPOSED), distinct=True
+            )
+        )
+    )
+    if filters.get("date_from"):
+        invoices = invoices.filter(Q(issue_date__isnull=True) | Q(issue_date__gte=filters["date_from"]))
+    if filters.get("date_to"):
+        invoices = invoices.filter(Q(issue_date__isnull=True) | Q(issue_date__lte=filters["date_to"]))
+    if filters.get("min_amount") is not None:
+        invoices = invoices.filter(outstanding_amount__gte=filters["min_amount"])
+    if filters.get("max_amount") is not None:
+        invoices = invoices.filter(outstanding_amount__lte=filters["max_amount"])
+    if filters.get("q"):
+        text = filters["q"]
+        invoices = invoices.filter(
+            Q(number__icontains=text) | Q(description__icontains=text) | Q(vendor__name__icontains=text)
+        )
+    return invoices.order_by(F("due_date").asc(nulls_last=True), "number", "id")
+
+
+def proposal_allocations(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[MatchAllocation]]:
+    """The proposals (matches not yet decided) touching these transactions, each with all its
+    allocations (its other transactions too), by match id; every allocation carries its match,
+    invoice, vendor and transaction, by invoice number. Two statements whatever the page."""
+    match_ids = set(
+        MatchAllocation.objects.filter(
+            transaction_id__in=transaction_ids, match__status=MatchStatus.PROPOSED
+        ).values_list("match_id", flat=True)
+    )
+    allocations = (
+        MatchAllocation.objects.filter(match_id__in=match_ids)
+        .select_related("match", "invoice", "invoice__vendor", "transaction")
+        .order_by("match_id", "invoice__number")
+    )
+    by_match: dict[uuid.UUID, list[MatchAllocation]] = defaultdict(list)
+    for allocation in allocations:
+        by_match[allocation.match_id].append(allocation)
+    return dict(by_match)
+
+
+def match_allocations(*, match_id: uuid.UUID) -> list[MatchAllocation]:
+    """One match's allocations with their invoices (and vendors) and transactions."""
+    return list(
+        MatchAllocation.objects.filter(match_id=match_id).select_related(
+            "invoice", "invoice__vendor", "transaction"
+        )
+    )
+
+
+def last_run() -> ReconciliationRun | None:
+    """The tenant's latest run, with ``by``: who started it (its username; null for workers)."""
+    return ReconciliationRun.objects.annotate(by=F("started_by__username")).first()

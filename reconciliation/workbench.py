@@ -1,9 +1,11 @@
 """The reconciliation workbench and the tenant dashboard, pages of the back office.
 
 Every view here runs inside the active tenant's ``tenant_context`` (entered by
-``tenants.admin_middleware``); the site refuses them without an active tenant. Reads use the
-tenant-scoped managers; writes call the same services as the API (``match_confirm``,
-``match_reject``, ``match_undo``, ``reconcile``).
+``tenants.admin_middleware``); the site refuses them without an active tenant. The views are thin:
+reads are the selectors' (``reconciliation.selectors.workbench_*``, ``proposal_allocations``, the
+ledgers' ``invoices_by_id`` and ``last_import``), writes the same services as the API
+(``match_confirm``, ``match_reject``, ``match_undo``, ``reconcile``); this module formats money,
+labels and links for people.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ from django.conf import settings as django_settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
-from django.db.models.functions import Abs
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from banking.models import BankTransaction, ImportBatch
+from banking import selectors as banking_selectors
+from banking.models import BankTransaction
 from common.errors import DomainError
 from common.finance import format_money
+from invoices import selectors as invoice_selectors
 from invoices.models import Invoice
 from jobs.errors import JobFailed
 from jobs.models import ACTIVE_STATUSES, JobStatus
@@ -38,16 +40,9 @@ from reconciliation.tasks import reconcile_and_wait
 from tenants.admin_site import TenantAdminSite, has_tenant_role, safe_next_url
 from tenants.models import Role
 
-from . import services
+from . import selectors, services
 from .forms import WorkbenchFilterForm
-from .models import (
-    Match,
-    MatchAllocation,
-    MatchStatus,
-    ReconciliationRun,
-    confidence_band,
-    confidence_percent,
-)
+from .models import Match, confidence_band, confidence_percent
 
 TRANSACTIONS_PER_PAGE = 20
 INVOICES_PER_PAGE = 25
@@ -64,45 +59,23 @@ def money(amount: Decimal | None, currency: str) -> str:
     return format_money(amount or Decimal(0), currency)
 
 
-def _totals(rows: QuerySet) -> list[str]:
-    """``[{"currency":…, "total":…}]`` as "1,234.00 USD" strings, largest first."""
-    ordered = sorted(rows, key=lambda row: -(row["total"] or 0))
-    return [money(row["total"], row["currency"]) for row in ordered]
-
-
-# --- reads -------------------------------------------------------------------------------------------
-
-
-def unmatched_transactions() -> QuerySet[BankTransaction]:
-    return BankTransaction.objects.unmatched()
-
-
-def open_invoices() -> QuerySet[Invoice]:
-    return Invoice.objects.open()
+def _totals(totals: list[tuple[str, Decimal]]) -> list[str]:
+    """(currency, amount) pairs as "1,234.00 USD" strings, in their order (largest first)."""
+    return [money(total, currency) for currency, total in totals]
 
 
 def summary() -> dict[str, Any]:
-    """Figures for the top of the workbench and the dashboard (active tenant)."""
-    today = timezone.localdate()
-    unmatched = unmatched_transactions()
-    invoices = open_invoices()
-    decided_today = Match.objects.filter(status=MatchStatus.CONFIRMED, confirmed_at__date=today)
+    """Figures for the top of the workbench and the dashboard (active tenant), totals for people."""
+    figures = selectors.workbench_figures()
     return {
-        "unmatched_count": unmatched.count(),
-        "unmatched_totals": _totals(
-            unmatched.values("currency").annotate(total=Sum(Abs("amount") - F("allocated_amount")))
-        ),
-        "proposed_count": Match.objects.filter(status=MatchStatus.PROPOSED).count(),
-        "auto_confirmed_today": decided_today.filter(auto=True).count(),
-        "confirmed_today": decided_today.filter(auto=False).count(),
-        "open_invoice_count": invoices.count(),
-        "overdue_count": invoices.filter(due_date__lt=today).count(),
-        "outstanding_totals": _totals(invoices.values("currency").annotate(total=Sum("outstanding_amount"))),
+        **figures,
+        "unmatched_totals": _totals(figures["unmatched_totals"]),
+        "outstanding_totals": _totals(figures["outstanding_totals"]),
     }
 
 
 @dataclass
-class CandidateView:
+class ProposalView:
     """One proposed match as the workbench shows it."""
 
     match: Match
@@ -144,7 +117,7 @@ class InvoiceRow:
 @dataclass
 class TransactionRow:
     transaction: BankTransaction
-    candidates: list[CandidateView] = field(default_factory=list)
+    proposals: list[ProposalView] = field(default_factory=list)
 
     @property
     def unallocated(self) -> str:
@@ -158,8 +131,7 @@ def _alternatives(matches: dict[uuid.UUID, Match]) -> dict[uuid.UUID, list[dict[
     wanted = {pk for match in matches.values() if match.ambiguous for pk in match.alternatives}
     if not wanted:
         return {}
-    rows = Invoice.objects.select_related("vendor").filter(pk__in=wanted)
-    found = {invoice.pk: invoice for invoice in rows}
+    found = invoice_selectors.invoices_by_id(wanted)
     return {
         match.pk: [
             {"label": found[pk].label, "url": reverse("admin:invoices_invoice_change", args=[pk])}
@@ -171,22 +143,10 @@ def _alternatives(matches: dict[uuid.UUID, Match]) -> dict[uuid.UUID, list[dict[
     }
 
 
-def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[CandidateView]]:
-    match_ids = set(
-        MatchAllocation.objects.filter(
-            transaction_id__in=transaction_ids, match__status=MatchStatus.PROPOSED
-        ).values_list("match_id", flat=True)
-    )
-    allocations = (
-        MatchAllocation.objects.filter(match_id__in=match_ids)
-        .select_related("match", "invoice", "invoice__vendor", "transaction")
-        .order_by("match_id", "invoice__number")
-    )
-    by_match: dict[uuid.UUID, list[MatchAllocation]] = defaultdict(list)
-    for allocation in allocations:
-        by_match[allocation.match_id].append(allocation)
+def _proposals_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProposalView]]:
+    by_match = selectors.proposal_allocations(transaction_ids)
     alternatives = _alternatives({rows[0].match.pk: rows[0].match for rows in by_match.values()})
-    result: dict[uuid.UUID, list[CandidateView]] = defaultdict(list)
+    result: dict[uuid.UUID, list[ProposalView]] = defaultdict(list)
     for rows in by_match.values():
         match = rows[0].match
         invoices: dict[uuid.UUID, dict[str, Any]] = {}
@@ -212,7 +172,7 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
             if transaction_id not in transaction_ids:
                 continue
             result[transaction_id].append(
-                CandidateView(
+                ProposalView(
                     match=match,
                     invoices=list(invoices.values()),
                     other_transactions=[a.transaction for a in rows if a.transaction_id != transaction_id],
@@ -223,68 +183,20 @@ def _candidates_by_transaction(transaction_ids: list[uuid.UUID]) -> dict[uuid.UU
                     alternatives=alternatives.get(match.pk, []),
                 )
             )
-    for candidates in result.values():
-        candidates.sort(key=lambda c: c.match.confidence, reverse=True)
+    for proposals in result.values():
+        proposals.sort(key=lambda proposal: proposal.match.confidence, reverse=True)
     return result
 
 
 def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> dict[str, Any]:
-    """Both sides of the workbench, filtered and paginated, with ranked candidates."""
-    transactions = (
-        unmatched_transactions()
-        .select_related("account")
-        .annotate(
-            abs_amount=Abs("amount"),
-            best_confidence=Max(
-                "allocations__match__confidence", filter=Q(allocations__match__status=MatchStatus.PROPOSED)
-            ),
-        )
-    )
-    invoices = (
-        open_invoices()
-        .select_related("vendor")
-        .annotate(
-            proposed_count=Count(
-                "allocations", filter=Q(allocations__match__status=MatchStatus.PROPOSED), distinct=True
-            )
-        )
-    )
-    if filters.get("date_from"):
-        transactions = transactions.filter(booking_date__gte=filters["date_from"])
-        invoices = invoices.filter(Q(issue_date__isnull=True) | Q(issue_date__gte=filters["date_from"]))
-    if filters.get("date_to"):
-        transactions = transactions.filter(booking_date__lte=filters["date_to"])
-        invoices = invoices.filter(Q(issue_date__isnull=True) | Q(issue_date__lte=filters["date_to"]))
-    if filters.get("min_amount") is not None:
-        transactions = transactions.filter(abs_amount__gte=filters["min_amount"])
-        invoices = invoices.filter(outstanding_amount__gte=filters["min_amount"])
-    if filters.get("max_amount") is not None:
-        transactions = transactions.filter(abs_amount__lte=filters["max_amount"])
-        invoices = invoices.filter(outstanding_amount__lte=filters["max_amount"])
-    if filters.get("min_confidence") is not None:
-        threshold = Decimal(filters["min_confidence"]) / 100
-        transactions = transactions.filter(best_confidence__gte=threshold)
-    if filters.get("q"):
-        text = filters["q"]
-        transactions = transactions.filter(
-            Q(description__icontains=text)
-            | Q(counterparty_name__icontains=text)
-            | Q(external_id__icontains=text)
-            | Q(structured_reference__icontains=text)
-            | Q(allocations__invoice__number__icontains=text)
-        ).distinct()
-        invoices = invoices.filter(
-            Q(number__icontains=text) | Q(description__icontains=text) | Q(vendor__name__icontains=text)
-        )
-    transactions = transactions.order_by(
-        F("best_confidence").desc(nulls_last=True), "-booking_date", "-created_at", "id"
-    )
-    invoices = invoices.order_by(F("due_date").asc(nulls_last=True), "number", "id")
+    """Both sides of the workbench, filtered and paginated, with ranked proposals."""
+    transactions = selectors.workbench_transactions(filters)
+    invoices = selectors.workbench_invoices(filters)
     transaction_page = Paginator(transactions, TRANSACTIONS_PER_PAGE).get_page(page)
     invoice_page_obj = Paginator(invoices, INVOICES_PER_PAGE).get_page(invoice_page)
     page_transactions = list(transaction_page.object_list)
-    candidates = _candidates_by_transaction([tx.pk for tx in page_transactions])
-    rows = [TransactionRow(transaction=tx, candidates=candidates.get(tx.pk, [])) for tx in page_transactions]
+    proposals = _proposals_by_transaction([tx.pk for tx in page_transactions])
+    rows = [TransactionRow(transaction=tx, proposals=proposals.get(tx.pk, [])) for tx in page_transactions]
     return {
         "rows": rows,
         "transaction_page": transaction_page,
@@ -298,7 +210,7 @@ def workbench_data(filters: dict[str, Any], *, page: Any, invoice_page: Any) -> 
 
 @_tenant_view
 def workbench_view(request: HttpRequest) -> HttpResponse:
-    """Unmatched transactions with their ranked candidates beside the open invoices.
+    """Unmatched transactions with their ranked proposals beside the open invoices.
 
     Filters that are not valid (``min_amount=1e2``, a confidence over 100) answer 400 with the
     errors on the form and no lists: showing the unfiltered lists under filters that look
@@ -345,11 +257,7 @@ def _require_accountant(request: HttpRequest) -> None:
 
 def describe_match(match_id: uuid.UUID) -> str:
     """ "1,250.00 USD from NORTHWIND → INV-0101 (now Paid)" in plain words."""
-    allocations = list(
-        MatchAllocation.objects.filter(match_id=match_id).select_related(
-            "invoice", "invoice__vendor", "transaction"
-        )
-    )
+    allocations = selectors.match_allocations(match_id=match_id)
     if not allocations:
         return "the match"
     transactions = {a.transaction_id: a.transaction for a in allocations}
@@ -394,7 +302,7 @@ def match_decide_view(request: HttpRequest, match_id: uuid.UUID, decision: str) 
 
 
 def run_message(summary: services.ReconcileSummary) -> str:
-    proposals = summary.candidates_total
+    proposals = summary.proposals_total
     return (
         f"Reconciliation finished: {proposals} proposal(s), {summary.auto_confirmed} confirmed "
         f"automatically, {proposals - summary.auto_confirmed} waiting for review."
@@ -431,12 +339,10 @@ def run_reconciliation_view(request: HttpRequest) -> HttpResponse:
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Cards of the admin index for the active tenant."""
     figures = summary()
-    last_import = ImportBatch.objects.annotate(by=F("created_by__username")).first()
-    last_run = ReconciliationRun.objects.annotate(by=F("started_by__username")).first()
     return {
         **figures,
-        "last_import": last_import,
-        "last_run": last_run,
+        "last_import": banking_selectors.last_import(),
+        "last_run": selectors.last_run(),
         "today": timezone.localdate(),
         "week_ago": timezone.localdate() - dt.timedelta(days=7),
     }

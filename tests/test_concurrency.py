@@ -171,10 +171,10 @@ def test_two_runs_on_one_tenant_conflict_while_other_tenants_proceed(world_a, wo
         with pytest.raises(Conflict):
             services.reconcile(world_a.tenant.id, source="test")
         other = services.reconcile(world_b.tenant.id, source="test")
-        assert len(other.candidates) == 1
+        assert len(other.proposals) == 1
     finally:
         release.set()
         thread.join(timeout=60)
-    assert len(outcome["first"].candidates) == 1
+    assert len(outcome["first"].proposals) == 1
     # Once the first run has committed, the tenant can run again.
     assert services.reconcile(world_a.tenant.id, source="test").run_id is not None

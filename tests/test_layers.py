@@ -111,3 +111,72 @@ def test_api_plumbing_imports_no_app_above_tenancy() -> None:
 def test_tenancy_core_does_not_import_the_http_plumbing(module: str) -> None:
     """Only tenants' HTTP faces (apis, middleware) use ``api``; the core below them does not."""
     assert not _imports_from(PROJECT_ROOT / "tenants" / f"{module}.py", ("api",))
+
+
+LEDGER_AND_GROUND_APPS = ("banking", "events", "invoices", "jobs", "remittances", "tenants")
+
+
+@pytest.mark.parametrize("app", LEDGER_AND_GROUND_APPS)
+def test_apps_below_reconciliation_do_not_import_it(app: str) -> None:
+    """Arrows point down: reconciliation composes the apps (its GraphQL schema among them), never
+    the reverse. Only its pure engine, a floor of its own, may be used below (the remittance
+    selectors hand open advices to it as ``AdviceInput``)."""
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): found
+        for path in sorted((PROJECT_ROOT / app).rglob("*.py"))
+        if (
+            found := [
+                name
+                for name in _imports_from(path, ("reconciliation",))
+                if not (name == "reconciliation.engine" or name.startswith("reconciliation.engine."))
+            ]
+        )
+    }
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("app", LEDGER_AND_GROUND_APPS)
+def test_each_apps_graphql_schema_is_importable_alone(app: str) -> None:
+    """An app's ``schema.py`` stands on ``api.graphql`` and its own app: importing it loads no
+    reconciliation module (the one schema is composed above it)."""
+    if not (PROJECT_ROOT / app / "schema.py").exists():
+        pytest.skip(f"{app} has no GraphQL schema")
+    code = (
+        "import django, json, os, sys\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.test')\n"
+        "django.setup()\n"
+        "before = set(sys.modules)\n"
+        f"import {app}.schema\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and code
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True, timeout=60, capture_output=True, text=True
+    )
+    loaded = json.loads(result.stdout)
+    assert [name for name in loaded if name.split(".")[0] == "reconciliation"] == [], loaded
+
+
+def test_the_workbench_reads_through_selectors() -> None:
+    """Thin views: the workbench formats and links; its lists and figures are selectors' reads
+    (it built its own querysets, a second home for what the ledgers' selectors answer)."""
+    path = PROJECT_ROOT / "reconciliation" / "workbench.py"
+    source = path.read_text(encoding="utf-8")
+    assert not _imports_from(path, ("django.db",)), "the workbench builds queries"
+    assert ".objects" not in source, "the workbench reads a manager itself"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "reconciliation/workbench.py",
+        "reconciliation/management/commands/reconcile.py",
+        "reconciliation/static/reconciliation/workbench.js",
+        "reconciliation/static/reconciliation/backoffice.css",
+        "templates/reconciliation/workbench.html",
+    ],
+)
+def test_an_undecided_engine_output_is_called_a_proposal(path: str) -> None:
+    """One name across engine, services, GraphQL and workbench: a *proposal* (the engine's
+    *candidates* are the pairs that pass its blockers). "candidates" remains only in the REST
+    and GraphQL fields clients read and in stored job results (``services.presenters``)."""
+    assert "candidate" not in (PROJECT_ROOT / path).read_text(encoding="utf-8").lower()

@@ -183,7 +183,7 @@ def test_the_engine_finds_the_reference_in_the_text(world_a, text):
     make_invoice(world_a.tenant, amount="150.00", number="INV-77", structured_reference=RF)
     make_transaction(world_a.tenant, amount="150.00", description=text)
     result = reconcile(world_a.tenant.id, dry_run=True, source="test")
-    (candidate,) = result.candidates
+    (candidate,) = result.proposals
     codes = {reason["code"] for reason in candidate.reasons}
     assert "rf.match" in codes and "rf.invalid" not in codes
     assert candidate.confidence >= Decimal("0.95")

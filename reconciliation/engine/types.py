@@ -136,7 +136,7 @@ class Allocation:
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    """A suggested (or auto-confirmable) match with its full explanation."""
+    """A proposed match (auto-confirmable or not) with its full explanation."""
 
     shape: Shape
     allocations: tuple[Allocation, ...]

@@ -1,5 +1,7 @@
-"""GraphQL at ``/v1/tenants/{tenant_id}/graphql``: a thin face over the apps' services and selectors.
+"""GraphQL at ``/v1/tenants/{tenant_id}/graphql``: the one schema, composed here of every app's.
 
-``types`` (scalars, enums, object and input types), ``queries``, ``mutations``, ``permissions``
-(declared role checks), ``schema`` (limits, error formatting) and ``views`` (the sync view).
+Each app's types, queries and mutations live in its ``schema.py`` on the plumbing of
+``api.graphql``; this package holds reconciliation's own (``types``, ``queries``, ``mutations``),
+``schema`` (the composition, error formatting), ``limits`` (depth, aliases, tokens and the cost of
+a document, for the whole schema), ``context`` and ``views`` (the sync view).
 """

@@ -80,6 +80,7 @@ from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
+from api.graphql.pagination import MAX_PAGE_SIZE
 from banking.models import BankStatement, BankTransaction, InternalTransfer
 from banking.selectors import CHECK_DETAIL_MAX_CHARS, STATEMENT_CHECKS
 from common import limits
@@ -98,7 +99,7 @@ from ..engine.core import MAX_ALTERNATIVES, MAX_PROPOSAL_REASONS, MAX_ROUNDS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
 from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
-from .queries import MAX_PAGE_SIZE, MAX_SCORE_TRANSACTIONS
+from .queries import MAX_SCORE_TRANSACTIONS
 
 # strawberry's limiters (schema.py) use these three.
 MAX_DEPTH = 8

@@ -1,63 +1,38 @@
-"""GraphQL queries: thin resolvers over the apps' selectors (tenant-scoped, RLS underneath).
+"""GraphQL queries of reconciliation: thin resolvers over its selectors (tenant-scoped, RLS underneath).
 
-Lists are keyset-paginated, newest first (``created_at``, ``id`` descending, like the REST
-cursor pagination): ``first`` (1-500, default 50) and ``after`` (the ``endCursor`` of the
-previous page). Cursors are opaque and only narrow the tenant's own queryset.
-
+Lists are pages of ``api.graphql.pagination`` (keyset, newest first), like every app's lists.
 ``scoreCandidates`` runs the pure engine on the data in its arguments and never touches the
 database.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
-import json
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 import strawberry
-from django.db.models import Q, QuerySet
 from strawberry.types import Info
 
-from api.pagination import parse_cursor_time
-from api.parsers import loads_decimal
-from banking import selectors as banking_selectors
-from banking.schema import (
-    BankStatementFilter,
-    BankStatementType,
-    BankTransactionType,
-    InternalTransferFilter,
-    InternalTransferType,
-)
+from api.graphql.fields import enum_value, read_field
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, paginate
 from common import limits
 from common.errors import InvalidInput, NotFound
 from common.finance import MoneyError, normalize_currency, parse_money
 from common.finance.terms import PaymentTerms, TermsError, check_terms
-from invoices import selectors as invoice_selectors
 from jobs import selectors as job_selectors
 from jobs.models import JobKind
-from remittances import selectors as remittance_selectors
-from tenants import selectors as tenant_selectors
 from tenants.models import MAX_DATE_WINDOW_DAYS
 
 from .. import backtest, engine, selectors, services
-from .permissions import IsTenantMember
 from .types import (
     BacktestResult,
-    BankTransactionFilter,
-    InvoiceFilter,
-    InvoiceType,
     MatchFilter,
     MatchShapeEnum,
     MatchType,
-    Page,
     PairScore,
     Reason,
     ReconciliationRunType,
-    RemittanceAdviceType,
     ScoredAllocation,
     ScoredProposal,
     ScoreInvoiceInput,
@@ -65,94 +40,11 @@ from .types import (
     ScoreSettingsInput,
     ScoreTransactionInput,
     ShadowPrecisionType,
-    TenantSettingsType,
-    VendorFilter,
-    VendorType,
     shadow_precision_type,
-    tenant_settings_type,
 )
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 MAX_SCORE_INVOICES = 2_000
 MAX_SCORE_TRANSACTIONS = 2_000
-
-T = TypeVar("T")
-
-# The bound is enforced by ``paginate``; declared on the argument so a client reads it in the schema.
-PageSize = Annotated[
-    int,
-    strawberry.argument(
-        description=f"Page size from 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}); others are an error."
-    ),
-]
-
-
-def read_field(**kwargs: Any) -> Any:
-    """A query field any member of the tenant may use (declared permission, no per-resolver check)."""
-    return strawberry.field(permission_classes=[IsTenantMember], **kwargs)
-
-
-# --- Pagination --------------------------------------------------------------------------------
-
-
-def _encode_cursor(row: Any) -> str:
-    raw = json.dumps([row.created_at.isoformat(), str(row.pk)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, pk = loads_decimal(base64.urlsafe_b64decode(padded.encode()))
-        return parse_cursor_time(created_at), uuid.UUID(pk)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidInput("Invalid cursor.", errors={"after": ["Pass the endCursor of a page."]}) from exc
-
-
-def paginate(queryset: QuerySet[Any], *, first: int, after: str | None) -> Page[Any]:
-    """One page of ``queryset``, newest first, keyset on (created_at, id)."""
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise InvalidInput(
-            f"`first` must be between 1 and {MAX_PAGE_SIZE}.",
-            errors={"first": [f"Ensure this value is between 1 and {MAX_PAGE_SIZE}."]},
-        )
-    ordered = queryset.order_by("-created_at", "-id")
-    if after:
-        created_at, pk = _decode_cursor(after)
-        ordered = ordered.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
-    rows = list(ordered[: first + 1])
-    has_next_page = len(rows) > first
-    rows = rows[:first]
-    return Page(
-        items=rows,
-        end_cursor=_encode_cursor(rows[-1]) if rows else None,
-        has_next_page=has_next_page,
-        _queryset=queryset,
-    )
-
-
-# --- Filter values -------------------------------------------------------------------------------------
-
-
-def _currency(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return normalize_currency(value)
-    except MoneyError as error:
-        raise InvalidInput("The request has invalid fields.", errors={"currency": [str(error)]}) from error
-
-
-def _search(value: str | None) -> str | None:
-    problem = limits.text_problem(value, limits.SEARCH) if value is not None else None
-    if problem is not None:
-        raise InvalidInput("The request has invalid fields.", errors={"q": [problem]})
-    return value or None
-
-
-def _enum_value(member: Any) -> Any:
-    return member.value if member is not None else None
 
 
 # --- Stateless scoring ---------------------------------------------------------------------------------
@@ -354,119 +246,14 @@ def _scored_proposal(proposal: engine.Proposal) -> ScoredProposal:
 
 
 @strawberry.type
-class Query:
-    @read_field(description="The tenant's invoices, newest first.")
-    def invoices(
-        self,
-        filter: InvoiceFilter | None = None,
-        first: PageSize = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[InvoiceType]:
-        given = filter or InvoiceFilter()
-        queryset = invoice_selectors.invoice_list(
-            statuses=[status.value for status in given.status] if given.status else None,
-            vendor_id=given.vendor_id,
-            currency=_currency(given.currency),
-            min_amount=given.min_amount,
-            max_amount=given.max_amount,
-            issued_after=given.issued_after,
-            issued_before=given.issued_before,
-            q=_search(given.q),
-        )
-        return paginate(queryset, first=first, after=after)
-
-    @read_field()
-    def invoice(self, id: uuid.UUID) -> InvoiceType:
-        return invoice_selectors.invoice_get(invoice_id=id)  # type: ignore[return-value]
-
-    @read_field(description="The tenant's vendors, newest first.")
-    def vendors(
-        self,
-        filter: VendorFilter | None = None,
-        first: PageSize = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[VendorType]:
-        given = filter or VendorFilter()
-        return paginate(invoice_selectors.vendor_list(q=_search(given.q)), first=first, after=after)
-
-    @read_field()
-    def vendor(self, id: uuid.UUID) -> VendorType:
-        return invoice_selectors.vendor_get(vendor_id=id)  # type: ignore[return-value]
-
-    @read_field(description="The tenant's bank transactions, newest first.")
-    def bank_transactions(
-        self,
-        filter: BankTransactionFilter | None = None,
-        first: PageSize = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[BankTransactionType]:
-        given = filter or BankTransactionFilter()
-        queryset = banking_selectors.bank_transaction_list(
-            status=_enum_value(given.status),
-            account_id=given.account_id,
-            currency=_currency(given.currency),
-            booked_after=given.booked_after,
-            booked_before=given.booked_before,
-            min_amount=given.min_amount,
-            max_amount=given.max_amount,
-            import_batch_id=given.import_batch_id,
-            q=_search(given.q),
-        )
-        return paginate(queryset, first=first, after=after)
-
-    @read_field()
-    def bank_transaction(self, id: uuid.UUID) -> BankTransactionType:
-        return banking_selectors.bank_transaction_get(transaction_id=id)  # type: ignore[return-value]
-
-    @read_field(
-        description="Imported statements with their balances and continuity checks, newest first; "
-        "`filter: {hasBreak: true}` lists the breaks."
-    )
-    def bank_statements(
-        self,
-        filter: BankStatementFilter | None = None,
-        first: PageSize = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[BankStatementType]:
-        given = filter or BankStatementFilter()
-        queryset = banking_selectors.statement_list(
-            account_id=given.account_id,
-            has_break=given.has_break,
-            import_batch_id=given.import_batch_id,
-            currency=_currency(given.currency),
-            closed_after=given.closed_after,
-            closed_before=given.closed_before,
-        )
-        return paginate(queryset, first=first, after=after)
-
-    @read_field()
-    def bank_statement(self, id: uuid.UUID) -> BankStatementType:
-        return banking_selectors.statement_get(statement_id=id)  # type: ignore[return-value]
-
-    @read_field(description="Transfers between your own accounts, paired at import, newest first.")
-    def internal_transfers(
-        self,
-        filter: InternalTransferFilter | None = None,
-        first: PageSize = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[InternalTransferType]:
-        given = filter or InternalTransferFilter()
-        queryset = banking_selectors.internal_transfer_list(
-            status=_enum_value(given.status), account_id=given.account_id, transaction_id=given.transaction_id
-        )
-        return paginate(queryset, first=first, after=after)
-
-    @read_field()
-    def internal_transfer(self, id: uuid.UUID) -> InternalTransferType:
-        return banking_selectors.internal_transfer_get(transfer_id=id)  # type: ignore[return-value]
-
+class ReconciliationQuery:
     @read_field(description="Proposed and decided matches, newest first.")
     def matches(
         self, filter: MatchFilter | None = None, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[MatchType]:
         given = filter or MatchFilter()
         queryset = selectors.match_list(
-            status=_enum_value(given.status),
+            status=enum_value(given.status),
             invoice_id=given.invoice_id,
             transaction_id=given.transaction_id,
             run_id=given.run_id,
@@ -502,20 +289,6 @@ class Query:
     @read_field(description="Shadow mode's flags (wouldAutoConfirm) against what people decided since.")
     def shadow_precision(self) -> ShadowPrecisionType:
         return shadow_precision_type(backtest.shadow_precision())
-    @read_field(description="Remittance advices (what payers say their payments pay), newest first.")
-    def remittance_advices(
-        self, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[RemittanceAdviceType]:
-        advices = remittance_selectors.advice_list().prefetch_related("lines")
-        return paginate(advices, first=first, after=after)
-
-    @read_field()
-    def remittance_advice(self, id: uuid.UUID) -> RemittanceAdviceType:
-        return remittance_selectors.advice_get(id)  # type: ignore[return-value]
-
-    @read_field(description="The tenant's settings (default currency, auto-confirmation, fee tolerance).")
-    def tenant_settings(self) -> TenantSettingsType:
-        return tenant_settings_type(tenant_selectors.tenant_settings_get())
 
     @read_field(description="The engine's full breakdown for any pair, including why it is no candidate.")
     def explain(self, invoice_id: uuid.UUID, transaction_id: uuid.UUID) -> PairScore:

@@ -1,4 +1,11 @@
-"""The tenant GraphQL schema: queries, mutations, limits, and how errors reach clients.
+"""The one tenant GraphQL schema: each app's queries and mutations composed, limits, and how errors
+reach clients.
+
+Every app declares its types and root fields in its own ``schema.py`` (``invoices``, ``banking``,
+``remittances``, ``events``, ``tenants``; reconciliation's in this package) on the plumbing of
+``api.graphql``; reconciliation, the top floor, composes them here. A root field's place in the
+SDL follows the order of ``QUERIES`` and ``MUTATIONS`` (``tests/reconciliation/schema.graphql``
+is the contract's snapshot).
 
 Errors keep GraphQL's shape (HTTP 200, ``errors`` next to ``data``) and say what REST would
 have said in ``extensions``: ``code`` and ``status`` of the domain error (``not-found`` 404,
@@ -20,13 +27,17 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.graphql.scalars import SCALAR_OVERRIDES
+from banking.schema import BankingMutation, BankingQuery
 from common.errors import DomainError
+from events.schema import WebhooksMutation, WebhooksQuery
+from invoices.schema import InvoicesMutation, InvoicesQuery
+from remittances.schema import RemittancesMutation, RemittancesQuery
+from tenants.schema import TenantsMutation, TenantsQuery
 
 from .limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, DocumentLimits
-from .mutations import Mutation as LedgerMutation
-from .queries import Query as LedgerQuery
-from .types import SCALAR_OVERRIDES
-from .webhooks import WebhooksMutation, WebhooksQuery
+from .mutations import ReconciliationMutation
+from .queries import ReconciliationQuery
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +98,18 @@ class TenantSchema(strawberry.Schema):
                 logger.error("GraphQL error at %s: %s", error.path, error.message, exc_info=exc_info)
 
 
-# One schema, composed of each domain's root fields (webhooks: webhooks.py).
-Query = merge_types("Query", (LedgerQuery, WebhooksQuery))
-Mutation = merge_types("Mutation", (LedgerMutation, WebhooksMutation))
+# One schema, composed of each app's root fields.
+QUERIES = (InvoicesQuery, BankingQuery, ReconciliationQuery, RemittancesQuery, TenantsQuery, WebhooksQuery)
+MUTATIONS = (
+    ReconciliationMutation,
+    BankingMutation,
+    InvoicesMutation,
+    TenantsMutation,
+    RemittancesMutation,
+    WebhooksMutation,
+)
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
 
 schema = TenantSchema(
     query=Query,

@@ -1,11 +1,10 @@
-"""GraphQL types: scalars, enums, output types over the models and engine results, input types.
+"""GraphQL types of reconciliation: matches, runs, the engine's proposals and explanations, the
+stateless scoring's inputs and results, backtests and shadow mode.
 
-Money never passes through float: the ``Decimal`` scalar is read from strings, integers and
-exact JSON numbers (the view decodes JSON numbers as ``Decimal``), and from the literal text of
-numbers written in the query document, by the financial kernel's rule (``common.finance``: no
-exponent, within the storage precision); it is returned as a string. Every amount is returned at
-its currency's minor unit through ``money`` (``"150.00"`` USD, ``"1500"`` JPY, ``"1.500"`` KWD),
-exactly like the REST API's ``MoneyField``.
+The ledgers' types live with their apps (``invoices.schema``, ``banking.schema``,
+``remittances.schema``, ``events.schema``, ``tenants.schema``); the shared plumbing (the exact
+``Decimal`` scalar, ``money``, pages) is ``api.graphql``. Every amount is returned at its
+currency's minor unit through ``money``, exactly like the REST API's ``MoneyField``.
 """
 
 from __future__ import annotations
@@ -14,70 +13,18 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import strawberry
 import strawberry_django
-from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.scalars import JSON
 
 from api.graphql import money
-from banking.schema import TransactionStatusEnum
-from common.finance import AmountError, exact_decimal, quantize
-from invoices.models import EvidenceKind, Invoice, InvoiceKind, InvoiceStatus, Vendor, VendorLearnedEvidence
-from remittances.models import RemittanceAdvice, RemittanceAdviceLine
-from tenants.models import WriteOffReason
+from tenants.schema import WriteOffReasonEnum
 
 from ..models import Match, MatchAllocation, MatchShape, MatchStatus, ReconciliationRun
 
-# --- Decimal scalar ------------------------------------------------------------------------------
-
-
-def parse_decimal(value: object) -> Decimal:
-    """An exact Decimal from a string, int or Decimal, by the financial kernel's rule.
-
-    Floats are refused (already inexact), and so are exponents and values beyond the storage
-    precision (``numeric(18, 4)``, which every decimal column fits): ``1e1000000`` is a client
-    error, never a value the database or ``quantize`` would choke on.
-    """
-    try:
-        return exact_decimal(value)
-    except AmountError as error:
-        raise ValueError(f"{value!r} is not an exact decimal: {error}") from None
-
-
-def parse_decimal_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> Decimal:
-    """A Decimal from the literal text in the document (``150.10`` stays exactly 150.10)."""
-    if isinstance(node, StringValueNode | IntValueNode | FloatValueNode):
-        return parse_decimal(node.value)
-    raise ValueError("expected a decimal number or a string holding one")
-
-
-DecimalScalar = strawberry.scalar(
-    name="Decimal",
-    description='Exact decimal number, returned as a string (e.g. "150.00"); send a string.',
-    serialize=str,
-    parse_value=parse_decimal,
-    parse_literal=parse_decimal_literal,
-)
-SCALAR_OVERRIDES: dict[object, Any] = {Decimal: DecimalScalar}
-
-
 # --- Enums (values are the models' choices; a test keeps them in step) ---------------------------
-
-
-@strawberry.enum(name="InvoiceStatus")
-class InvoiceStatusEnum(enum.Enum):
-    OPEN = InvoiceStatus.OPEN.value
-    PARTIALLY_PAID = InvoiceStatus.PARTIALLY_PAID.value
-    PAID = InvoiceStatus.PAID.value
-    VOID = InvoiceStatus.VOID.value
-
-
-@strawberry.enum(name="InvoiceKind")
-class InvoiceKindEnum(enum.Enum):
-    RECEIVABLE = InvoiceKind.RECEIVABLE.value
-    PAYABLE = InvoiceKind.PAYABLE.value
 
 
 @strawberry.enum(name="MatchStatus")
@@ -93,21 +40,6 @@ class MatchShapeEnum(enum.Enum):
     ONE_TO_ONE = MatchShape.ONE_TO_ONE.value
     ONE_TO_MANY = MatchShape.ONE_TO_MANY.value
     MANY_TO_ONE = MatchShape.MANY_TO_ONE.value
-
-
-@strawberry.enum(name="WriteOffReason", description="Why a shortfall was written off.")
-class WriteOffReasonEnum(enum.Enum):
-    BANK_FEE = WriteOffReason.BANK_FEE.value
-    DISCOUNT = WriteOffReason.DISCOUNT.value
-    ROUNDING = WriteOffReason.ROUNDING.value
-    PROCESSOR_FEE = WriteOffReason.PROCESSOR_FEE.value
-    OTHER = WriteOffReason.OTHER.value
-
-
-@strawberry.enum(name="LearnedEvidenceKind")
-class LearnedEvidenceKindEnum(enum.Enum):
-    ALIAS = EvidenceKind.ALIAS.value
-    ACCOUNT = EvidenceKind.ACCOUNT.value
 
 
 @strawberry.enum(name="InvoiceDirection", description="Which bank amounts may pay an invoice.")
@@ -168,84 +100,7 @@ class PairScore:
         )
 
 
-# --- Ledger rows -------------------------------------------------------------------------------------
-
-
-@strawberry_django.type(
-    VendorLearnedEvidence,
-    name="LearnedEvidence",
-    description="A payer name or account the team taught the engine for a vendor by confirming a match.",
-)
-class LearnedEvidenceType:
-    id: strawberry.auto
-    vendor_id: uuid.UUID
-    value: strawberry.auto = strawberry_django.field(description="As the bank statement showed it.")
-    normalized_value: strawberry.auto = strawberry_django.field(description="What the engine compares.")
-    taught_by: list[uuid.UUID] = strawberry_django.field(
-        description="The confirmed matches that taught it (it goes when all are undone)."
-    )
-    created_by_id: int | None
-    created_at: strawberry.auto
-
-    @strawberry.field
-    def kind(self, root: VendorLearnedEvidence) -> LearnedEvidenceKindEnum:
-        return LearnedEvidenceKindEnum(root.kind)
-
-
-@strawberry_django.type(Vendor, name="Vendor")
-class VendorType:
-    id: strawberry.auto
-    name: strawberry.auto
-    iban: strawberry.auto
-    account_reference: strawberry.auto
-    aliases: strawberry.auto
-    created_at: strawberry.auto
-    updated_at: strawberry.auto
-
-    @strawberry.field(
-        description="Payer names and accounts learned from confirmed matches; they count like aliases, iban."
-    )
-    def learned_evidence(self, root: Vendor) -> list[LearnedEvidenceType]:
-        return list(root.learned_evidence.order_by("-created_at", "-id"))  # type: ignore[arg-type]
-
-
-@strawberry_django.type(Invoice, name="Invoice")
-class InvoiceType:
-    id: strawberry.auto
-    number: strawberry.auto
-    vendor_id: uuid.UUID | None
-    vendor: VendorType | None
-    currency: strawberry.auto
-    description: strawberry.auto
-    issue_date: strawberry.auto
-    due_date: strawberry.auto
-    structured_reference: strawberry.auto
-    discount_percent: Decimal | None = strawberry_django.field(description="Early-payment discount (%).")
-    discount_days: int | None = strawberry_django.field(description="Days from issue for the discount.")
-    net_days: int | None = strawberry_django.field(description="Days from issue for the full amount.")
-    created_at: strawberry.auto
-    updated_at: strawberry.auto
-
-    @strawberry.field(description='The payment terms as text ("2/10 net 30"), "" for none.')
-    def payment_terms(self, root: Invoice) -> str:
-        return root.payment_terms
-
-    @strawberry.field
-    def kind(self, root: Invoice) -> InvoiceKindEnum:
-        return InvoiceKindEnum(root.kind)
-
-    @strawberry.field
-    def status(self, root: Invoice) -> InvoiceStatusEnum:
-        return InvoiceStatusEnum(root.status)
-
-    amount: Decimal = money("amount", description="At the currency's minor unit.")
-    amount_paid: Decimal = money(
-        "amount_paid", description="Settled by confirmed matches: payments, absorbed fees and write-offs."
-    )
-    outstanding_amount: Decimal = money("outstanding", description="amount - amountPaid")
-    amount_written_off: Decimal = money(
-        "amount_written_off", description="The part of amountPaid written off at confirmations."
-    )
+# --- Matches and runs ---------------------------------------------------------------------------
 
 
 @strawberry_django.type(MatchAllocation, name="MatchAllocation")
@@ -344,98 +199,11 @@ class ReconciliationRunType:
     created_at: strawberry.auto
 
 
-@strawberry_django.type(RemittanceAdviceLine, name="RemittanceAdviceLine")
-class RemittanceAdviceLineType:
-    position: strawberry.auto
-    invoice_number: strawberry.auto
-    invoice_id: uuid.UUID | None = strawberry_django.field(
-        description="The invoice whose number is exactly this one (the engine also reads numbers written "
-        "otherwise when a run reads the advice)."
-    )
-
-    @strawberry.field(description="Paid for this invoice, in the advice's currency.")
-    def amount(self, root: RemittanceAdviceLine) -> Decimal:
-        return quantize(root.amount, root.advice.currency)
-
-    @strawberry.field(description="Deducted by the payer (cash discount), in the advice's currency.")
-    def discount(self, root: RemittanceAdviceLine) -> Decimal:
-        return quantize(root.discount, root.advice.currency)
-
-
-@strawberry_django.type(RemittanceAdvice, name="RemittanceAdvice")
-class RemittanceAdviceType:
-    id: strawberry.auto
-    source: str = strawberry_django.field(description="camt054, csv or api")
-    channel: str = strawberry_django.field(description="api, file, graphql, admin or command")
-    payer_name: strawberry.auto
-    payer_account: strawberry.auto
-    payment_reference: strawberry.auto
-    end_to_end_id: strawberry.auto
-    currency: strawberry.auto
-    payment_date: strawberry.auto
-    line_count: strawberry.auto
-    file_name: strawberry.auto
-    created_at: strawberry.auto
-    amount: Decimal = money("amount", description="The payment's total (the lines' sum).")
-
-    @strawberry.field(description="The invoices the advice lists, in its order.")
-    def lines(self, root: RemittanceAdvice) -> list[RemittanceAdviceLineType]:
-        # Prefetched by the queries (``remittance_selectors.advice_get`` and the page's prefetch),
-        # in position order; each line's advice is the prefetching row (no query per line).
-        return list(root.lines.all())  # type: ignore[arg-type]
-
-
-@strawberry.input(description="One invoice of a remittance advice.")
-class RemittanceAdviceLineInput:
-    invoice_number: str
-    amount: Decimal = strawberry.field(description="Paid for this invoice, in the advice's currency.")
-    discount: Decimal | None = strawberry.field(default=None, description="Deducted by the payer; default 0.")
-
-
-@strawberry.input(description="A remittance advice: what one payment pays (same fields as the REST API).")
-class RemittanceAdviceInput:
-    payment_reference: str = strawberry.field(description="What the payment quotes (advice or run number).")
-    amount: Decimal = strawberry.field(description="The payment's total: the sum of the lines' amounts.")
-    currency: str
-    lines: list[RemittanceAdviceLineInput]
-    payer_name: str | None = None
-    payer_account: str | None = None
-    end_to_end_id: str | None = None
-    payment_date: dt.date | None = None
-
-
-@strawberry.type
-class RemittanceAdviceImportResult:
-    imported: int
-    duplicates: int
-    advice_ids: list[uuid.UUID] = strawberry.field(description="The advice, stored now or already before.")
-    replayed: bool = strawberry.field(
-        description="True when this is the stored result of an earlier call with the same key."
-    )
-
-
-# --- Pages (keyset cursors over created_at, id; newest first) ------------------------------------
-
-T = TypeVar("T")
-
-
-@strawberry.type(description="One page, newest first. Pass endCursor as `after` for the next page.")
-class Page(Generic[T]):
-    items: list[T]
-    end_cursor: str | None
-    has_next_page: bool
-    _queryset: strawberry.Private[Any]
-
-    @strawberry.field(description="Rows matching the filters (counted only when asked for).")
-    def total_count(self) -> int:
-        return int(self._queryset.count())
-
-
 # --- Reconcile results ----------------------------------------------------------------------------
 
 
-@strawberry.type
-class CandidateAllocation:
+@strawberry.type(name="CandidateAllocation")
+class RunProposalAllocation:
     transaction_id: uuid.UUID
     invoice_id: uuid.UUID
     currency: str = strawberry.field(description="The transaction's currency.")
@@ -443,13 +211,13 @@ class CandidateAllocation:
     amount: Decimal = money("raw_amount", description="Taken from the transaction, in `currency`.")
 
 
-@strawberry.type(description="A proposal of a run, as the REST API returns it.")
-class Candidate:
+@strawberry.type(name="Candidate", description="A proposal of a run, as the REST API returns it.")
+class RunProposal:
     match_id: uuid.UUID | None
     shape: MatchShapeEnum
     invoice_id: uuid.UUID | None = strawberry.field(description="Set when one invoice is involved.")
     transaction_id: uuid.UUID | None = strawberry.field(description="Set when one transaction is involved.")
-    allocations: list[CandidateAllocation]
+    allocations: list[RunProposalAllocation]
     confidence: Decimal
     reasons: list[Reason]
     auto_confirmed: bool
@@ -470,7 +238,7 @@ class Candidate:
 class ReconcileResult:
     run_id: uuid.UUID | None
     dry_run: bool
-    candidates: list[Candidate] = strawberry.field(
+    candidates: list[RunProposal] = strawberry.field(
         description="The run's `first` proposals, highest confidence first; "
         "`matches(filter: {runId})` lists them all."
     )
@@ -492,27 +260,6 @@ class ReconcileResult:
     )
     job_id: uuid.UUID | None = strawberry.field(default=None, description="The job that ran (or runs) it.")
     job_status: str | None = strawberry.field(default=None, description="queued, running or succeeded.")
-
-
-@strawberry.type
-class DeleteResult:
-    id: uuid.UUID
-    deleted: bool
-
-
-@strawberry.type
-class ImportResult:
-    batch_id: uuid.UUID
-    imported: int
-    duplicates: int
-    transaction_ids: list[uuid.UUID]
-    internal_transfers: int = strawberry.field(
-        description="Pairs of transfers between your own accounts this import completed (never matched to "
-        "invoices)."
-    )
-    replayed: bool = strawberry.field(
-        description="True when this is the stored result of an earlier call with the same key."
-    )
 
 
 # --- Stateless scoring results -------------------------------------------------------------------------
@@ -551,38 +298,6 @@ class ScoreResult:
 # --- Inputs ---------------------------------------------------------------------------------------------
 
 
-@strawberry.input(description="Filters of `invoices` (all optional, combined with AND).")
-class InvoiceFilter:
-    status: list[InvoiceStatusEnum] | None = None
-    vendor_id: uuid.UUID | None = None
-    currency: str | None = strawberry.field(default=None, description="ISO 4217 code.")
-    min_amount: Decimal | None = strawberry.field(default=None, description="Inclusive.")
-    max_amount: Decimal | None = strawberry.field(default=None, description="Inclusive.")
-    issued_after: dt.date | None = strawberry.field(default=None, description="Issue date on or after.")
-    issued_before: dt.date | None = strawberry.field(default=None, description="Issue date on or before.")
-    q: str | None = strawberry.field(default=None, description="Part of the number or description.")
-
-
-@strawberry.input
-class VendorFilter:
-    q: str | None = strawberry.field(default=None, description="Part of the name or an alias.")
-
-
-@strawberry.input(description="Filters of `bankTransactions`; amounts filter the signed amount.")
-class BankTransactionFilter:
-    status: TransactionStatusEnum | None = None
-    account_id: uuid.UUID | None = None
-    currency: str | None = None
-    booked_after: dt.date | None = None
-    booked_before: dt.date | None = None
-    min_amount: Decimal | None = None
-    max_amount: Decimal | None = None
-    import_batch_id: uuid.UUID | None = None
-    q: str | None = strawberry.field(
-        default=None, description="Part of the description, counterparty, reference."
-    )
-
-
 @strawberry.input
 class MatchFilter:
     status: MatchStatusEnum | None = None
@@ -595,121 +310,6 @@ class MatchFilter:
     )
     ambiguous: bool | None = strawberry.field(
         default=None, description="true: only matches where several open invoices fit equally."
-    )
-
-
-@strawberry.type(name="TenantSettings", description="Used by the next reconciliation run.")
-class TenantSettingsType:
-    default_currency: str
-    auto_confirm_threshold: Decimal | None = strawberry.field(description="null: auto-confirmation is off.")
-    auto_confirm_shadow: bool = strawberry.field(
-        description="Shadow mode: runs confirm nothing automatically but flag (wouldAutoConfirm) what the "
-        "threshold would have confirmed."
-    )
-    fee_tolerance_fixed: Decimal
-    fee_tolerance_percent: Decimal
-    date_window_days: int
-    internal_transfer_days: int = strawberry.field(
-        description="How many days apart the two legs of a transfer between your own accounts may be "
-        "booked to be paired at import."
-    )
-    auto_reconcile: bool = strawberry.field(description="A run starts by itself after each import.")
-    write_off_max_amount: Decimal = strawberry.field(
-        description="Largest shortfall a confirmation may write off, in the invoice's currency (0: none)."
-    )
-    write_off_max_percent: Decimal = strawberry.field(
-        description="Largest shortfall a confirmation may write off, in percent of the invoice (both apply)."
-    )
-    write_off_reasons: list[WriteOffReasonEnum] = strawberry.field(
-        description="Reasons a write-off may give."
-    )
-    rejection_memory: int = strawberry.field(
-        description="Rejections of a customer for a payer after which it is not proposed for it (0: never)."
-    )
-    processor_fee_percent: Decimal = strawberry.field(
-        description="A payment through PayPal, Stripe, Square, ... short by up to this percentage plus "
-        "processorFeeFixed is booked as the processor's fee."
-    )
-    processor_fee_fixed: Decimal
-
-
-def tenant_settings_type(row: Any) -> TenantSettingsType:
-    """The GraphQL view of a ``TenantSettings`` row."""
-    return TenantSettingsType(
-        default_currency=row.default_currency,
-        auto_confirm_threshold=row.auto_confirm_threshold,
-        auto_confirm_shadow=row.auto_confirm_shadow,
-        fee_tolerance_fixed=row.fee_tolerance_fixed,
-        fee_tolerance_percent=row.fee_tolerance_percent,
-        date_window_days=row.date_window_days,
-        internal_transfer_days=row.internal_transfer_days,
-        auto_reconcile=row.auto_reconcile,
-        write_off_max_amount=row.write_off_max_amount,
-        write_off_max_percent=row.write_off_max_percent,
-        write_off_reasons=[WriteOffReasonEnum(reason) for reason in row.write_off_reasons],
-        rejection_memory=row.rejection_memory,
-        processor_fee_percent=row.processor_fee_percent,
-        processor_fee_fixed=row.processor_fee_fixed,
-    )
-
-
-@strawberry.input(description="Only the fields given change; autoConfirmThreshold: null switches it off.")
-class TenantSettingsInput:
-    default_currency: str | None = strawberry.UNSET
-    auto_confirm_threshold: Decimal | None = strawberry.UNSET
-    auto_confirm_shadow: bool | None = strawberry.UNSET
-    fee_tolerance_fixed: Decimal | None = strawberry.UNSET
-    fee_tolerance_percent: Decimal | None = strawberry.UNSET
-    date_window_days: int | None = strawberry.UNSET
-    internal_transfer_days: int | None = strawberry.UNSET
-    auto_reconcile: bool | None = strawberry.UNSET
-    write_off_max_amount: Decimal | None = strawberry.UNSET
-    write_off_max_percent: Decimal | None = strawberry.UNSET
-    write_off_reasons: list[WriteOffReasonEnum] | None = strawberry.UNSET
-    rejection_memory: int | None = strawberry.UNSET
-    processor_fee_percent: Decimal | None = strawberry.UNSET
-    processor_fee_fixed: Decimal | None = strawberry.UNSET
-
-
-@strawberry.input
-class CreateInvoiceInput:
-    amount: Decimal = strawberry.field(description="At most the currency's minor unit of decimals.")
-    description: str
-    number: str | None = None
-    currency: str | None = strawberry.field(default=None, description="Default: the tenant's currency.")
-    vendor_id: uuid.UUID | None = None
-    vendor_name: str | None = strawberry.field(
-        default=None, description="An existing vendor's name, or a new vendor."
-    )
-    issue_date: dt.date | None = None
-    due_date: dt.date | None = None
-    kind: InvoiceKindEnum | None = None
-    structured_reference: str | None = None
-    discount_percent: Decimal | None = strawberry.field(
-        default=None, description="Early-payment discount, percent (with discountDays)."
-    )
-    discount_days: int | None = None
-    net_days: int | None = None
-    payment_terms: str | None = strawberry.field(
-        default=None, description="The terms as printed instead: '2/10 net 30', 'net 30'; others are refused."
-    )
-
-
-@strawberry.input(description="One bank transaction to import (same fields as the REST import).")
-class BankTransactionInput:
-    amount: Decimal = strawberry.field(description="Signed: credits > 0, debits < 0.")
-    date: str = strawberry.field(description="ISO 8601 date or date-time; its date is the booking date.")
-    value_date: str | None = None
-    currency: str | None = strawberry.field(default=None, description="ISO 4217; default: tenant's.")
-    description: str | None = None
-    external_id: str | None = strawberry.field(default=None, description="Bank reference (dedup key).")
-    end_to_end_id: str | None = None
-    counterparty: str | None = None
-    counterparty_account: str | None = None
-    structured_reference: str | None = strawberry.field(
-        default=None,
-        description="Creditor reference (stored without spaces); when absent, a valid ISO 11649 RF "
-        "reference in the description is stored, as statement files do.",
     )
 
 

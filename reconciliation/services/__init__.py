@@ -12,18 +12,18 @@ from common.errors import Conflict  # what a decision or a concurrent run raises
 
 from .. import engine
 from .decisions import match_confirm, match_reject, match_undo
-from .presenters import Candidate, ReconcileResult, ReconcileSummary, pair_score_dict, reason_dicts
+from .presenters import ReconcileResult, ReconcileSummary, RunProposal, pair_score_dict, reason_dicts
 from .run_writer import RunProgress
 from .run_writer import _pair_score_json as _pair_score_json  # checked against pair_score_dict
 from .run_writer import _reasons_json as _reasons_json  # checked against reason_dicts
 from .runs import explain_pair, reconcile
 
 __all__ = [
-    "Candidate",
     "Conflict",
     "ReconcileResult",
     "ReconcileSummary",
     "RunProgress",
+    "RunProposal",
     "engine",
     "explain_pair",
     "match_confirm",

@@ -1,7 +1,13 @@
-"""A run's proposals as the interfaces present them: candidates, results, summaries.
+"""A run's proposals as the interfaces present them: each proposal, results, summaries.
 
 REST, GraphQL, the admin and ``manage.py reconcile`` all shape a run's answer here, so they
 say the same; a job stores the summary as JSON (``ReconcileSummary.to_json``).
+
+One name for an engine output not yet decided: a *proposal* (``engine.Proposal``; the ``Match``
+rows a run writes are ``proposed``). The engine's *candidates* are something else: the pairs that
+pass its blockers (``PairScore.is_candidate``), from which proposals are assigned. The word
+"candidates" survives only where clients and stored data read it: the REST and GraphQL fields
+(``candidates``, ``candidatesTotal``, the ``Candidate`` type) and the keys of a stored summary.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ def pair_score_dict(score: engine.PairScore) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class RunProposal:
     """One proposal of a run as the interfaces present it.
 
     Each allocation carries its ``amount`` (Decimal) in the transaction's ``currency``;
@@ -82,38 +88,38 @@ class Candidate:
 class ReconcileResult:
     run_id: uuid.UUID | None
     dry_run: bool
-    candidates: list[Candidate]
+    proposals: list[RunProposal]
     auto_confirmed: int
     stats: dict[str, Any] = field(default_factory=dict)
     would_auto_confirm: int = 0  # shadow mode: how many the threshold would have confirmed
 
     def summary(self, limit: int) -> ReconcileSummary:
-        """What a response carries: the ``limit`` strongest candidates and the run's totals."""
+        """What a response carries: the ``limit`` strongest proposals and the run's totals."""
         return ReconcileSummary(
             run_id=self.run_id,
             dry_run=self.dry_run,
-            candidates=self.strongest_candidates(limit),
-            candidates_total=len(self.candidates),
+            proposals=self.strongest_proposals(limit),
+            proposals_total=len(self.proposals),
             auto_confirmed=self.auto_confirmed,
             would_auto_confirm=self.would_auto_confirm,
         )
 
-    def strongest_candidates(self, limit: int) -> list[Candidate]:
-        """The candidates a response carries: at most ``limit``, highest confidence first.
+    def strongest_proposals(self, limit: int) -> list[RunProposal]:
+        """The proposals a response carries: at most ``limit``, highest confidence first.
 
-        A run proposes as many candidates as the tenant's open items allow, so the REST and
+        A run proposes as many as the tenant's open items allow, so the REST and
         GraphQL responses carry at most ``RECONCILE_RESPONSE_CANDIDATES`` and say how many
         there are; the rest are read page by page (``GET matches?run_id=``). Highest confidence
         first because that is what a person reviewing the run looks at first (and what a
         truncated response should not leave out); ties keep the engine's order (by transaction,
         then invoice id), so the cut is deterministic.
         """
-        return heapq.nlargest(limit, self.candidates, key=attrgetter("confidence"))
+        return heapq.nlargest(limit, self.proposals, key=attrgetter("confidence"))
 
 
 @dataclass(frozen=True)
 class ReconcileSummary:
-    """A run's answer as the interfaces give it, bounded: its strongest candidates and totals.
+    """A run's answer as the interfaces give it, bounded: its strongest proposals and totals.
 
     A run executes on a worker (``reconciliation.tasks``); the summary is the job's result
     (``to_json``), from which a waiting request builds its response (``from_json``): REST and
@@ -122,20 +128,21 @@ class ReconcileSummary:
 
     run_id: uuid.UUID | None
     dry_run: bool
-    candidates: list[Candidate]
-    candidates_total: int
+    proposals: list[RunProposal]
+    proposals_total: int
     auto_confirmed: int
     would_auto_confirm: int = 0
 
     @property
-    def candidates_truncated(self) -> bool:
-        return len(self.candidates) < self.candidates_total
+    def proposals_truncated(self) -> bool:
+        return len(self.proposals) < self.proposals_total
 
     def to_json(self) -> dict[str, Any]:
+        """Stored as the job's result and shown as its output: the keys stay those clients read."""
         return {
             "run_id": str(self.run_id) if self.run_id else None,
             "dry_run": self.dry_run,
-            "candidates_total": self.candidates_total,
+            "candidates_total": self.proposals_total,
             "auto_confirmed": self.auto_confirmed,
             "would_auto_confirm": self.would_auto_confirm,
             "candidates": [
@@ -161,7 +168,7 @@ class ReconcileSummary:
                     "ambiguous": c.ambiguous,
                     "alternatives": [str(i) for i in c.alternatives],
                 }
-                for c in self.candidates
+                for c in self.proposals
             ],
         }
 
@@ -170,12 +177,12 @@ class ReconcileSummary:
         return cls(
             run_id=uuid.UUID(data["run_id"]) if data["run_id"] else None,
             dry_run=bool(data["dry_run"]),
-            candidates_total=int(data["candidates_total"]),
+            proposals_total=int(data["candidates_total"]),
             auto_confirmed=int(data["auto_confirmed"]),
             # Results stored before shadow mode existed have no such key.
             would_auto_confirm=int(data.get("would_auto_confirm", 0)),
-            candidates=[
-                Candidate(
+            proposals=[
+                RunProposal(
                     match_id=uuid.UUID(c["match_id"]) if c["match_id"] else None,
                     shape=c["shape"],
                     allocations=[{**a, "amount": Decimal(a["amount"])} for a in c["allocations"]],
@@ -210,15 +217,15 @@ def proposal_currencies(
     return lambda id_: others.get(id_, default)
 
 
-def proposal_candidate(
+def run_proposal(
     match_id: uuid.UUID | None,
     proposal: engine.Proposal,
     *,
     auto_confirmed: bool,
     currency_of: Callable[[str], str],
     would_auto_confirm: bool = False,
-) -> Candidate:
-    return Candidate(
+) -> RunProposal:
+    return RunProposal(
         match_id=match_id,
         shape=proposal.shape,
         allocations=[

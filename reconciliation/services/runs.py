@@ -29,7 +29,7 @@ from tenants.context import tenant_context
 from .. import engine, events, selectors
 from ..models import ReconciliationRun
 from . import run_writer
-from .presenters import ReconcileResult, proposal_candidate, proposal_currencies
+from .presenters import ReconcileResult, proposal_currencies, run_proposal
 from .run_writer import RunProgress, no_progress
 
 # --- Runs ---------------------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def reconcile(
 
     One run per tenant at a time: a second concurrent run raises Conflict (409). Proposals still
     open from earlier runs are replaced, keeping the id of any proposal that is proposed again.
-    ``dry_run`` computes and returns the candidates without writing anything. ``progress`` is
+    ``dry_run`` computes and returns the proposals without writing anything. ``progress`` is
     told each phase (and, while scoring, how many transactions are done); the interfaces run
     this on a worker through ``reconciliation.tasks.reconcile_job``.
     """
@@ -100,8 +100,8 @@ def _run(
     if dry_run:
         # A dry run reports what would be auto-confirmed, without doing it (in shadow mode:
         # what the run would flag, confirming nothing).
-        candidates = [
-            proposal_candidate(
+        proposals = [
+            run_proposal(
                 None,
                 p,
                 auto_confirmed=p.auto_confirm and not shadow,
@@ -113,10 +113,10 @@ def _run(
         return ReconcileResult(
             run_id=None,
             dry_run=True,
-            candidates=candidates,
-            auto_confirmed=sum(c.auto_confirmed for c in candidates),
+            proposals=proposals,
+            auto_confirmed=sum(p.auto_confirmed for p in proposals),
             stats=stats,
-            would_auto_confirm=sum(c.would_auto_confirm for c in candidates),
+            would_auto_confirm=sum(p.would_auto_confirm for p in proposals),
         )
     run = ReconciliationRun.objects.create(
         started_by=actor_user(actor),
@@ -136,8 +136,8 @@ def _run(
         run_writer.write_run(staging, run, progress)
         settled = run_writer.settled_by_run(staging) if confirmed_ids else []
         staging.drop()
-    candidates = [
-        proposal_candidate(
+    proposals = [
+        run_proposal(
             match_id,
             proposal,
             auto_confirmed=match_id in confirmed_ids,
@@ -147,7 +147,7 @@ def _run(
         for match_id, proposal in zip(match_ids, result.proposals, strict=True)
     ]
     auto_confirmed = len(confirmed_ids)
-    would_auto_confirm = sum(c.would_auto_confirm for c in candidates)
+    would_auto_confirm = sum(p.would_auto_confirm for p in proposals)
     run.proposals_count = len(match_ids)
     run.auto_confirmed_count = auto_confirmed
     run.would_auto_confirm_count = would_auto_confirm
@@ -172,7 +172,7 @@ def _run(
     return ReconcileResult(
         run_id=run.id,
         dry_run=False,
-        candidates=candidates,
+        proposals=proposals,
         auto_confirmed=auto_confirmed,
         stats=run.stats,
         would_auto_confirm=would_auto_confirm,

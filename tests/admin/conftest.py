@@ -84,15 +84,15 @@ def proposal_a(ledger_a, staff_a):
     from reconciliation.services import reconcile
 
     result = reconcile(staff_a.tenant.id, actor=staff_a.accountant, source="admin")
-    assert result.candidates, "the engine should propose the payment of INV-A-1001"
-    return result.candidates[0].match_id
+    assert result.proposals, "the engine should propose the payment of INV-A-1001"
+    return result.proposals[0].match_id
 
 
 @pytest.fixture
 def proposal_b(ledger_b, staff_b):
     from reconciliation.services import reconcile
 
-    return reconcile(staff_b.tenant.id, actor=staff_b.accountant, source="admin").candidates[0].match_id
+    return reconcile(staff_b.tenant.id, actor=staff_b.accountant, source="admin").proposals[0].match_id
 
 
 @pytest.fixture

@@ -134,7 +134,7 @@ def test_accountant_imports_reconciles_and_confirms(page, live_server, world_a, 
     page.goto(f"{live_server.url}/admin/reconciliation/workbench/")
     page.click("#run-reconciliation")
     assert "Reconciliation finished" in page.locator("ul.messagelist").inner_text()
-    candidate = page.locator(".recon-candidate", has_text="INV-A-2002")
+    candidate = page.locator(".recon-proposal", has_text="INV-A-2002")
     assert "%" in candidate.locator(".recon-percent").inner_text()
     assert candidate.locator(".recon-reasons li").count() >= 1
     assert "INV-B-1001" not in page.content()
@@ -156,11 +156,11 @@ def test_viewer_can_look_but_not_confirm(page, live_server, world_a):
 
     make_staff(world_a.viewer)
     make_ledger(world_a, "A")
-    match_id = reconcile(world_a.tenant.id, source="admin").candidates[0].match_id
+    match_id = reconcile(world_a.tenant.id, source="admin").proposals[0].match_id
 
     log_in(page, live_server, world_a.viewer)
     page.goto(f"{live_server.url}/admin/reconciliation/workbench/")
-    assert page.locator(".recon-candidate", has_text="INV-A-1001").count() == 1
+    assert page.locator(".recon-proposal", has_text="INV-A-1001").count() == 1
     assert page.locator("#read-only-note").is_visible()
     assert page.locator("button[data-action=confirm]").count() == 0
     page.keyboard.press("c")  # nothing to press
@@ -224,7 +224,7 @@ def test_screenshots_of_dashboard_and_workbench(page, live_server, world_a, worl
     dashboard = screenshot(page, tmp_path, "dashboard.png")
 
     page.goto(f"{live_server.url}/admin/reconciliation/workbench/")
-    assert page.locator(".recon-candidate").count() >= 1
+    assert page.locator(".recon-proposal").count() >= 1
     page.keyboard.press("j")
     workbench = screenshot(page, tmp_path, "workbench.png")
     assert dashboard.stat().st_size > 10_000 and workbench.stat().st_size > 10_000

@@ -62,5 +62,5 @@ def test_list_filter_and_workbench_agree(login, staff_a, ledger_a, proposal_a) -
     assert "recon-confidence" not in high
     assert "recon-confidence recon-medium" in medium
     bench = client.get("/admin/reconciliation/workbench/").content.decode()
-    assert f'class="recon-candidate recon-medium" tabindex="0" data-match-id="{proposal_a}"' in bench
+    assert f'class="recon-proposal recon-medium" tabindex="0" data-match-id="{proposal_a}"' in bench
     assert '<strong class="recon-percent">89%</strong>' in bench

@@ -28,7 +28,7 @@ def unnumbered(staff_a):
     vendor = make_vendor(staff_a.tenant, name="Contoso Consulting")
     invoice = make_invoice(staff_a.tenant, amount="150.00", vendor=vendor, issue_date=dt.date(2023, 10, 1))
     make_transaction(staff_a.tenant, amount="150.00", description="Payment for Consulting")
-    (candidate,) = reconcile(staff_a.tenant.id, actor=staff_a.accountant).candidates
+    (candidate,) = reconcile(staff_a.tenant.id, actor=staff_a.accountant).proposals
     assert candidate.invoice_id == str(invoice.id)
     return invoice, candidate.match_id
 

@@ -38,7 +38,7 @@ def books(staff_a):
     with tenant_context(tenant.id):
         TenantSettings.objects.update(auto_confirm_threshold=None)
     result = reconcile(tenant.id, actor=staff_a.accountant, source="test")
-    assert len(result.candidates) == 3
+    assert len(result.proposals) == 3
     return staff_a
 
 

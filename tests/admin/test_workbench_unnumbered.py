@@ -25,7 +25,7 @@ def test_unnumbered_invoices_are_named_by_vendor_amount_and_date(login, staff_a,
     with tenant_context(staff_a.tenant.id):
         TenantSettings.objects.update(auto_confirm_threshold=None)
         recorded = timezone.localdate(undated.created_at)
-    (candidate,) = reconcile(staff_a.tenant.id, actor=staff_a.accountant).candidates
+    (candidate,) = reconcile(staff_a.tenant.id, actor=staff_a.accountant).proposals
     assert candidate.invoice_id == str(dated.id)
 
     client = login(staff_a.accountant)

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 
+from api.graphql.scalars import parse_decimal
 from api.parsers import loads_decimal
 from api.serializers import ExactDecimalField
 from banking.services import _parse_api_amount
 from common.finance import API_AMOUNT, parse_money
 from invoices.apis import AmountInputField
-from reconciliation.schema.types import parse_decimal
 from tests.common.finance.strategies import DEFECTS, PROPERTY_SETTINGS, defective_amounts, written_amounts
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from events import schema as gql_webhooks
 from events.models import DeliveryStatus, EventType, WebhookAttempt, WebhookDelivery
 from events.services import event_record
-from reconciliation.schema import webhooks as gql_webhooks
 from tenants.context import tenant_context
 from tests.reconciliation.test_graphql import assert_error, data, gql
 

@@ -90,7 +90,7 @@ def test_decisions_record_their_events_and_a_refused_decision_none(world_a):
     make_invoice(world_a.tenant, amount="80.00")
     make_transaction(world_a.tenant, amount="80.00", description="Transfer")
     result = services.reconcile(world_a.tenant.id, source="test")
-    [candidate] = result.candidates
+    [candidate] = result.proposals
     assert not candidate.auto_confirmed
     with tenant_context(world_a.tenant.id):
         services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)
@@ -124,7 +124,7 @@ def test_a_partial_payment_settles_nothing(world_a):
     make_transaction(world_a.tenant, amount="40.00", description="Part payment INV-7")
     result = services.reconcile(world_a.tenant.id, source="test")
     with tenant_context(world_a.tenant.id):
-        for candidate in result.candidates:
+        for candidate in result.proposals:
             services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)
         assert Match.objects.filter(status=MatchStatus.CONFIRMED).exists()
     assert _events(world_a, EventType.MATCH_CONFIRMED)

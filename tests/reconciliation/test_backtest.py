@@ -347,7 +347,7 @@ def test_shadow_mode_dry_run_flags_without_confirming(world_a):
     shadow_books(world_a, shadow=True)
     result = services.reconcile(world_a.tenant.id, dry_run=True)
     assert result.auto_confirmed == 0 and result.would_auto_confirm == 3
-    assert all(c.would_auto_confirm and not c.auto_confirmed for c in result.candidates)
+    assert all(c.would_auto_confirm and not c.auto_confirmed for c in result.proposals)
 
 
 def test_shadow_setting_is_exposed_validated_and_audited(world_a, api_client_for):

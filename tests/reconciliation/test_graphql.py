@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from banking import schema as banking_schema
 from banking import selectors as banking_selectors
 from banking.models import BankTransaction, ImportBatch, InternalTransferStatus, TransactionStatus
+from invoices import schema as invoices_schema
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from reconciliation.models import Match, MatchShape, MatchStatus, ReconciliationRun
 from reconciliation.schema import types as gql_types
@@ -101,9 +102,9 @@ def proposed_match(world, client) -> dict:
 class TestEndpoint:
     def test_enums_mirror_the_model_choices(self):
         pairs = [
-            (gql_types.InvoiceStatusEnum, InvoiceStatus),
-            (gql_types.InvoiceKindEnum, InvoiceKind),
-            (gql_types.TransactionStatusEnum, TransactionStatus),
+            (invoices_schema.InvoiceStatusEnum, InvoiceStatus),
+            (invoices_schema.InvoiceKindEnum, InvoiceKind),
+            (banking_schema.TransactionStatusEnum, TransactionStatus),
             (gql_types.MatchStatusEnum, MatchStatus),
             (gql_types.MatchShapeEnum, MatchShape),
             (banking_schema.InternalTransferStatusEnum, InternalTransferStatus),

@@ -115,7 +115,7 @@ def test_a_payment_for_several_customers_teaches_nothing(world_a, api_client_for
     )
     auto_confirm(world_a, None)
     result = run(world_a)
-    (candidate,) = result.candidates
+    (candidate,) = result.proposals
     assert candidate.shape == "one_to_many"
     with tenant_context(world_a.tenant.id):
         services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)
@@ -136,7 +136,7 @@ def test_a_learned_account_auto_confirms_like_a_registered_iban(world_a, api_cli
     auto_confirm(world_a, "0.95")
     result = run(world_a)
 
-    (candidate,) = [c for c in result.candidates if c.invoice_id == str(invoice.id)]
+    (candidate,) = [c for c in result.proposals if c.invoice_id == str(invoice.id)]
     assert candidate.auto_confirmed, candidate.reasons
     assert "cp.account" in {reason["code"] for reason in candidate.reasons}
     with tenant_context(world_a.tenant.id):
@@ -251,7 +251,7 @@ def test_a_customer_rejected_repeatedly_for_a_payer_is_no_longer_proposed_for_it
             )
     [(invoice, transaction)] = _amount_only_proposals(world_a, vendor, ["444.00"])
     # Two rejections (below the default 3): still proposed.
-    assert any(c.invoice_id == str(invoice.id) for c in run(world_a).candidates)
+    assert any(c.invoice_id == str(invoice.id) for c in run(world_a).proposals)
 
     with tenant_context(world_a.tenant.id):
         third_invoice, third_transaction = rejected[2]
@@ -259,7 +259,7 @@ def test_a_customer_rejected_repeatedly_for_a_payer_is_no_longer_proposed_for_it
             match_id=the_proposal(world_a, third_invoice, third_transaction).id, actor=world_a.accountant
         )
         assert selectors.rejected_payers() == frozenset({(str(vendor.id), "name:j smith private")})
-    assert not any(c.invoice_id == str(invoice.id) for c in run(world_a).candidates)
+    assert not any(c.invoice_id == str(invoice.id) for c in run(world_a).proposals)
     with tenant_context(world_a.tenant.id):
         score = services.explain_pair(invoice_id=invoice.id, transaction_id=transaction.id)
     assert not score.is_candidate
@@ -267,12 +267,12 @@ def test_a_customer_rejected_repeatedly_for_a_payer_is_no_longer_proposed_for_it
 
     # Another payer is still proposed the customer's invoices.
     [(other_invoice, _)] = _amount_only_proposals(world_a, vendor, ["555.00"], payer="Someone Different")
-    assert any(c.invoice_id == str(other_invoice.id) for c in run(world_a).candidates)
+    assert any(c.invoice_id == str(other_invoice.id) for c in run(world_a).proposals)
 
     # Switched off: proposed again.
     with tenant_context(world_a.tenant.id):
         TenantSettings.objects.update(rejection_memory=0)
-    assert any(c.invoice_id == str(invoice.id) for c in run(world_a).candidates)
+    assert any(c.invoice_id == str(invoice.id) for c in run(world_a).proposals)
 
 
 def test_rejections_for_the_customers_own_account_are_no_rejection_of_the_customer(world_a):

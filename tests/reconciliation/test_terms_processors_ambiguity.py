@@ -46,7 +46,7 @@ def test_a_discount_taken_in_time_settles_the_invoice(world_a) -> None:
         booking_date=dt.date(2024, 3, 8),
     )
     result = services.reconcile(world_a.tenant.id)
-    (candidate,) = result.candidates
+    (candidate,) = result.proposals
     assert candidate.auto_confirmed and candidate.discount_amount == Decimal("20.00")
     match = only_match(world_a)
     assert match.discount_amount == Decimal("20.00") and match.status == "confirmed"
@@ -65,7 +65,7 @@ def test_the_same_payment_after_the_discount_period_leaves_the_rest_open(world_a
     make_transaction(
         world_a.tenant, amount="980.00", description="INV-D-2", booking_date=dt.date(2024, 3, 25)
     )
-    (candidate,) = services.reconcile(world_a.tenant.id).candidates
+    (candidate,) = services.reconcile(world_a.tenant.id).proposals
     assert candidate.discount_amount == 0 and not candidate.auto_confirmed
     assert "shape.partial" in {r["code"] for r in candidate.reasons}  # 20.00 would stay open
     assert refresh(world_a, invoice).status == "open"
@@ -78,7 +78,7 @@ def test_a_manual_confirm_of_a_discount_settles_the_invoice(world_a, api_client_
         world_a.tenant, amount="500.00", number="INV-D-3", discount_percent=Decimal("3"), discount_days=14
     )
     make_transaction(world_a.tenant, amount="485.00", description="INV-D-3", booking_date=dt.date(2024, 3, 5))
-    (candidate,) = services.reconcile(world_a.tenant.id).candidates
+    (candidate,) = services.reconcile(world_a.tenant.id).proposals
     client = api_client_for(world_a.accountant)
     response = client.post(f"/v1/tenants/{world_a.tenant.id}/matches/{candidate.match_id}/confirm")
     assert response.status_code == 200, response.content
@@ -100,10 +100,10 @@ def test_processor_fees_follow_the_tenants_settings(world_a, api_client_for) -> 
     off = owner.patch(url, {"processor_fee_percent": "0", "processor_fee_fixed": "0"}, format="json")
     assert off.status_code == 200, off.content
     body = services.reconcile(world_a.tenant.id, dry_run=True)
-    assert all(c.fee_amount == 0 for c in body.candidates)  # a name alone is below min_score
+    assert all(c.fee_amount == 0 for c in body.proposals)  # a name alone is below min_score
     on = owner.patch(url, {"processor_fee_percent": "3.5", "processor_fee_fixed": "0.35"}, format="json")
     assert on.json()["processor_fee_percent"] == "3.50"
-    (candidate,) = services.reconcile(world_a.tenant.id).candidates
+    (candidate,) = services.reconcile(world_a.tenant.id).proposals
     assert candidate.invoice_id == str(invoice.id) and candidate.fee_amount == Decimal("5.33")
     assert "amount.processor_fee" in {r["code"] for r in candidate.reasons}
     with tenant_context(world_a.tenant.id):
@@ -156,7 +156,7 @@ def test_an_ambiguous_payment_is_shown_with_its_alternatives_and_never_confirmed
 ) -> None:
     oldest, middle, newest = _subscription(world_a)
     result = services.reconcile(world_a.tenant.id)
-    (candidate,) = result.candidates
+    (candidate,) = result.proposals
     assert not candidate.auto_confirmed and candidate.ambiguous
     assert candidate.invoice_id == str(oldest.id)
     assert candidate.alternatives == [str(middle.id), str(newest.id)]

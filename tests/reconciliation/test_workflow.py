@@ -241,7 +241,7 @@ def test_a_run_scored_by_forked_workers_keeps_its_database_connection(world_a, m
     result = services.reconcile(world_a.tenant.id, actor=world_a.accountant)
     assert result.stats["workers"] == 2
     assert result.auto_confirmed == 6
-    match_ids = [candidate.match_id for candidate in result.candidates]
+    match_ids = [candidate.match_id for candidate in result.proposals]
     assert match_ids == sorted(match_ids)  # time-ordered ids, growing with the proposal order
     with tenant_context(world_a.tenant.id):
         assert Match.objects.filter(status=MatchStatus.CONFIRMED).count() == 6

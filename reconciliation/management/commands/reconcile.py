@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         add_tenant_argument(parser)
         parser.add_argument("--dry-run", action="store_true", help="Show the proposals, save nothing")
-        parser.add_argument("--verbose-reasons", action="store_true", help="Print every candidate's reasons")
+        parser.add_argument("--verbose-reasons", action="store_true", help="Print every proposal's reasons")
         parser.add_argument(
             "--async",
             dest="queue",
@@ -39,19 +39,19 @@ class Command(BaseCommand):
             result = reconcile(tenant_obj.id, dry_run=dry_run, source="command")
         except Conflict as error:
             raise CommandError(error.detail) from error
-        for candidate in result.candidates:
+        for proposal in result.proposals:
             pairs = ", ".join(
                 f"{a['transaction_id'][:8]}→{a['invoice_id'][:8]} {format_money(a['amount'], a['currency'])}"
-                for a in candidate.allocations
+                for a in proposal.allocations
             )
-            flag = " [auto-confirmed]" if candidate.auto_confirmed else ""
-            self.stdout.write(f"{candidate.confidence:.2f} {candidate.shape:<12} {pairs}{flag}")
+            flag = " [auto-confirmed]" if proposal.auto_confirmed else ""
+            self.stdout.write(f"{proposal.confidence:.2f} {proposal.shape:<12} {pairs}{flag}")
             if verbose_reasons:
-                for reason in candidate.reasons:
+                for reason in proposal.reasons:
                     self.stdout.write(f"      - {reason['message']}")
         prefix = "[dry run, nothing saved] " if dry_run else f"run {result.run_id}: "
         self.stdout.write(
             self.style.SUCCESS(
-                f"{prefix}{len(result.candidates)} proposals, {result.auto_confirmed} auto-confirmed"
+                f"{prefix}{len(result.proposals)} proposals, {result.auto_confirmed} auto-confirmed"
             )
         )

@@ -1,36 +1,36 @@
 // Reconciliation workbench: keyboard shortcuts over plain forms (everything works without JS).
-//   j / ArrowDown  next candidate      k / ArrowUp  previous candidate
-//   c  confirm the selected candidate  x  reject it     o  open the match
+//   j / ArrowDown  next proposal      k / ArrowUp  previous proposal
+//   c  confirm the selected proposal  x  reject it     o  open the match
 //   /  focus the search box            ?  help          Esc  close help
 "use strict";
 (() => {
   const root = document.querySelector(".recon-workbench");
   if (!root) return;
-  const candidates = () => Array.from(root.querySelectorAll(".recon-candidate"));
+  const proposals = () => Array.from(root.querySelectorAll(".recon-proposal"));
   const help = document.getElementById("recon-help");
   let current = null;
 
-  function highlightInvoices(candidate) {
+  function highlightInvoices(proposal) {
     root.querySelectorAll("tr.recon-related").forEach((row) => row.classList.remove("recon-related"));
-    if (!candidate) return;
-    (candidate.dataset.invoiceIds || "").split(" ").filter(Boolean).forEach((id) => {
+    if (!proposal) return;
+    (proposal.dataset.invoiceIds || "").split(" ").filter(Boolean).forEach((id) => {
       const row = root.querySelector(`tr[data-invoice-id="${id}"]`);
       if (row) row.classList.add("recon-related");
     });
   }
 
-  function select(candidate) {
+  function select(proposal) {
     if (current) current.classList.remove("recon-selected");
-    current = candidate;
-    if (!candidate) return;
-    candidate.classList.add("recon-selected");
-    candidate.focus({ preventScroll: true });
-    candidate.scrollIntoView({ block: "nearest" });
-    highlightInvoices(candidate);
+    current = proposal;
+    if (!proposal) return;
+    proposal.classList.add("recon-selected");
+    proposal.focus({ preventScroll: true });
+    proposal.scrollIntoView({ block: "nearest" });
+    highlightInvoices(proposal);
   }
 
   function move(step) {
-    const list = candidates();
+    const list = proposals();
     if (!list.length) return;
     const index = current ? list.indexOf(current) : -1;
     const next = Math.min(list.length - 1, Math.max(0, index + step));
@@ -47,12 +47,12 @@
   }
 
   root.addEventListener("focusin", (event) => {
-    const candidate = event.target.closest(".recon-candidate");
-    if (candidate && candidate !== current) select(candidate);
+    const proposal = event.target.closest(".recon-proposal");
+    if (proposal && proposal !== current) select(proposal);
   });
   root.addEventListener("mouseover", (event) => {
-    const candidate = event.target.closest(".recon-candidate");
-    if (candidate) highlightInvoices(candidate);
+    const proposal = event.target.closest(".recon-proposal");
+    if (proposal) highlightInvoices(proposal);
   });
 
   document.addEventListener("keydown", (event) => {
@@ -84,7 +84,7 @@
     event.preventDefault();
   });
 
-  // Start on the first candidate, so "c" works straight away after a decision reloads the page.
-  const first = candidates()[0];
+  // Start on the first proposal, so "c" works straight away after a decision reloads the page.
+  const first = proposals()[0];
   if (first) select(first);
 })();

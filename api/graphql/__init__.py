@@ -1,4 +1,11 @@
-"""GraphQL plumbing shared by the apps' types (the twin of ``tenants.serializers`` for REST)."""
+"""GraphQL plumbing shared by the apps' schemas (the twin of ``api.serializers`` for REST).
+
+Each app declares its types, queries and mutations in its own ``schema.py``; ``reconciliation.schema``
+composes them into the one tenant schema. What every app's schema needs lives here, below them all:
+``money`` (amounts at the currency's minor unit), ``scalars`` (the exact ``Decimal``),
+``pagination`` (the one page shape and keyset helper of every list field), ``permissions``
+(declared role checks) and ``fields`` (read fields, write mutations in savepoints, argument checks).
+"""
 
 from __future__ import annotations
 

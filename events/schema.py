@@ -1,9 +1,9 @@
 """GraphQL for webhooks and events (owners): the same services and selectors as REST and the admin.
 
-Composed into the one tenant schema (``schema.py``) next to the ledgers' queries and mutations:
-the GraphQL plumbing (pages, declared permissions, savepoints, cost limits) lives in this
-package, and ``events`` is a ground-floor app that must not import it. A new endpoint's secret,
-and a rotated one, is returned by that mutation only (``WebhookEndpointWithSecret``).
+``reconciliation.schema`` composes ``WebhooksQuery`` and ``WebhooksMutation`` into the one tenant
+schema next to the ledgers' queries and mutations; the plumbing they share (pages, declared
+permissions, savepoints) is ``api.graphql``, below every app. A new endpoint's secret, and a
+rotated one, is returned by that mutation only (``WebhookEndpointWithSecret``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ import strawberry_django
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from events import selectors, services
-from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from api.graphql.fields import DeleteResult, owner_field, owner_mutation
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, paginate
 
-from .mutations import Atomic
-from .permissions import IsOwner
-from .queries import DEFAULT_PAGE_SIZE, PageSize, paginate
-from .types import DeleteResult, Page
+from . import selectors, services
+from .models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 # Values are the models' choices (a test keeps them in step).
@@ -47,14 +45,6 @@ class DeliveryStatusEnum(enum.Enum):
     SUCCEEDED = DeliveryStatus.SUCCEEDED.value
     FAILED = DeliveryStatus.FAILED.value
     CANCELLED = DeliveryStatus.CANCELLED.value
-
-
-def owner_field(**kwargs: Any) -> Any:
-    return strawberry.field(permission_classes=[IsOwner], **kwargs)
-
-
-def owner_mutation(**kwargs: Any) -> Any:
-    return strawberry.mutation(permission_classes=[IsOwner], extensions=[Atomic()], **kwargs)
 
 
 @strawberry_django.type(WebhookEndpoint, name="WebhookEndpoint")
