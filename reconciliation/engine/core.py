@@ -18,8 +18,8 @@ Auto-confirmation (conservative by design): confidence >= threshold, independent
 (exact/RF/structured/digits reference or equal IBAN), the best option beats every rival for
 the same transaction and for the same invoice by ``ambiguity_margin``; partial payments need
 a reference (an IBAN only says who paid); overpayments are never auto-confirmed; 1:N groups
-need every invoice referenced and an exhaustive subset search (other combinations count as
-rivals); N:1 needs every member to qualify.
+need every invoice referenced, no quoted open invoice left out, and an exhaustive subset
+search (other combinations count as rivals); N:1 needs every member to qualify.
 """
 
 from __future__ import annotations
@@ -272,6 +272,7 @@ class _Group(PicklesAsTuple):
     evs: tuple[PairEvidence, ...]
     abbreviated: bool = False  # some invoices are named only by an abbreviated number
     completed: int = 0  # invoices not quoted, completed by the exact sum (_Run._completion)
+    left_out: int = 0  # open invoices the payment quotes in full that the group leaves out
 
 
 @dataclass(slots=True)
@@ -650,6 +651,12 @@ class _Run:
             self.stats["subset_nodes"] += res.nodes
             truncated = truncated or res.truncated
             solutions.update(dict.fromkeys(res.solutions))
+        # Open invoices the text quotes in full that could be paid by this payment at all.
+        quoted_open = {
+            i
+            for i in self.exact_hits[t]
+            if self.index.compatible(self.invs[i], tx) and (self.invs[i].id, tx.id) not in self.rejected
+        }
         member_ev: dict[int, PairEvidence] = {}
         found: list[tuple[int, tuple[int, ...], _Group]] = []
         for sol in solutions:
@@ -679,7 +686,10 @@ class _Run:
             bp = to_bp(conf)
             if bp >= self.min_bp:
                 by_sum = sum(1 for i in sol if i in completed_by_sum)
-                group = _Group(shortfall, all_ref, not truncated, tuple(evs), any(abbreviated), by_sum)
+                left_out = len(quoted_open.difference(sol))
+                group = _Group(
+                    shortfall, all_ref, not truncated, tuple(evs), any(abbreviated), by_sum, left_out
+                )
                 found.append((bp, sol, group))
         # Keep the best few; the others only matter as runner-ups (the best rival is kept).
         found.sort(key=lambda f: (-f[0], f[1]))
@@ -1101,6 +1111,17 @@ class _Run:
         if not grp.complete:
             blockers.append(
                 Reason("auto.subset_ambiguous", "Several combinations of open invoices add up to this amount")
+            )
+        if grp.all_referenced and grp.left_out:
+            # The payer's list names more open invoices than the group pays (a number two
+            # invoices share, a list the amount does not cover): the group is a pick among
+            # what the payer quoted, not what it said it pays.
+            blockers.append(
+                Reason(
+                    "auto.group_leaves_quoted",
+                    f"The payment also quotes {grp.left_out} open invoice(s) this group leaves out: "
+                    "a person chooses",
+                )
             )
         rival = self._rival_tx(t, (), exclude_group=opt.invs)
         for i in opt.invs:

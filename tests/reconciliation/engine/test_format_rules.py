@@ -206,3 +206,41 @@ def test_a_cut_list_is_not_completed_when_two_combinations_fit() -> None:
     proposals = reconcile(invoices, [payment]).proposals
     assert all("group.completed_by_sum" not in codes(p.reasons) for p in proposals)
     assert all(not p.auto_confirm for p in proposals)
+
+
+# -- a fully quoted group that leaves out an invoice the payer quoted ---------------------------
+
+
+def _quoted_trio() -> list:
+    return [
+        inv("i1", "R-2024-1001", "100.00", counterparty_account=IBAN),
+        inv("i2", "R-2024-1002", "200.00", counterparty_account=IBAN),
+        inv("i3", "R-2024-1003", "300.00", counterparty_account=IBAN),
+    ]
+
+
+def test_a_group_leaving_out_a_quoted_invoice_is_not_auto_confirmed() -> None:
+    """Held-out seed 22 at 10,000: two open invoices shared a number the payer quoted; a group of
+    6 of the 9 quoted invoices within the fee was auto-confirmed, and it was the wrong 6."""
+    invoices = [
+        *_quoted_trio(),
+        inv("i4", "R-2024-1002", "250.00", counterparty_id="c-other", counterparty_name="Other AG"),
+    ]
+    payment = tx(
+        amount="600.00",
+        description="Rechnungen R-2024-1001 R-2024-1002 R-2024-1003",
+        counterparty_account=IBAN,
+    )
+    (p,) = reconcile(invoices, [payment]).proposals
+    assert p.shape == "one_to_many" and p.invoice_ids == ("i1", "i2", "i3")
+    assert not p.auto_confirm and "auto.group_leaves_quoted" in codes(p.auto_confirm_blockers)
+
+
+def test_a_group_paying_every_quoted_invoice_still_auto_confirms() -> None:
+    payment = tx(
+        amount="600.00",
+        description="Rechnungen R-2024-1001 R-2024-1002 R-2024-1003",
+        counterparty_account=IBAN,
+    )
+    (p,) = reconcile(_quoted_trio(), [payment]).proposals
+    assert p.invoice_ids == ("i1", "i2", "i3") and p.auto_confirm
