@@ -37,7 +37,7 @@ from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 from .abbreviations import completed_numbers
 from .advices import match_advices
 from .assignment import Option, assign
-from .caches import run_scope
+from .caches import clear_run_caches_if_alone, run_scope
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs, invoice_keys
 from .parallel import PicklesAsTuple, resident_bytes, split_map
@@ -743,6 +743,11 @@ class _Run:
         self.name_cache = {}
         self.exact_hits, self.hit_strings = [], []
         self.ref_txs, self.cp_txs = {}, {}
+        # Explanations read none of the memo caches (invoice keys, names, tokens: at 100k some
+        # 160,000 entries, filled by scoring): empty them now rather than when the call ends, so
+        # they do not count in the peak that explaining 70,000 proposals reaches. Clearing never
+        # changes a result (caches.py); another thread's run keeps them.
+        clear_run_caches_if_alone()
         proposals = self._proposals()
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
