@@ -220,7 +220,7 @@ def _quoted_trio() -> list:
 
 
 def test_a_group_leaving_out_a_quoted_invoice_is_not_auto_confirmed() -> None:
-    """Held-out seed 22 at 10,000: two open invoices shared a number the payer quoted; a group of
+    """Held-out seed 23 at 10,000: two open invoices shared a number the payer quoted; a group of
     6 of the 9 quoted invoices within the fee was auto-confirmed, and it was the wrong 6."""
     invoices = [
         *_quoted_trio(),
