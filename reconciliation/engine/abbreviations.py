@@ -17,25 +17,41 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_SPLIT = re.compile(r"[\s,;/&+]+")
+_TOKEN = re.compile(r"[^\s,;/&+]+")
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 MIN_TAIL_DIGITS = 3  # "INV-12, 3" completes nothing: too short to be a numbering scheme
 MAX_COMPLETED = 25  # numbers completed per text (the group search bounds its pool alike)
+MAX_HEAD_TOKENS = 4  # "SO/2024/30681": a head may itself hold separators ("/", spaces)
 
 
 def completed_numbers(text: str, is_quoted: Callable[[str], bool]) -> list[str]:
-    """The numbers the abbreviations of ``text`` stand for, in their order (see the module)."""
-    tokens = [token for token in _SPLIT.split(text) if token]
+    """The numbers the abbreviations of ``text`` stand for, in their order (see the module).
+
+    A head may span several tokens: numbering schemes with slashes or spaces ("SO/2024/30681
+    688 689", "FV 2024 0113/114") are quoted as written, so the longest run of up to
+    :data:`MAX_HEAD_TOKENS` tokens (with the text's own separators) that is a quoted number
+    is the head.
+    """
+    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
     out: list[str] = []
     k = 0
-    while k < len(tokens) and len(out) < MAX_COMPLETED:
-        head = tokens[k]
-        tail = _TRAILING_DIGITS.search(head)
-        k += 1
-        if tail is None or len(tail.group(1)) < MIN_TAIL_DIGITS or not is_quoted(head):
+    while k < len(spans) and len(out) < MAX_COMPLETED:
+        head = ""
+        for size in range(min(MAX_HEAD_TOKENS, len(spans) - k), 0, -1):
+            candidate = text[spans[k][0] : spans[k + size - 1][1]]
+            tail = _TRAILING_DIGITS.search(candidate)
+            if tail is not None and len(tail.group(1)) >= MIN_TAIL_DIGITS and is_quoted(candidate):
+                head = candidate
+                k += size
+                break
+        if not head:
+            k += 1
             continue
-        width = len(tail.group(1))
-        while k < len(tokens) and tokens[k].isdigit() and len(tokens[k]) < width:
-            out.append(head[: len(head) - len(tokens[k])] + tokens[k])
+        width = len(_TRAILING_DIGITS.search(head).group(1))  # type: ignore[union-attr]
+        while k < len(spans) and len(out) < MAX_COMPLETED:
+            token = text[spans[k][0] : spans[k][1]]
+            if not (token.isdigit() and len(token) < width):
+                break
+            out.append(head[: len(head) - len(token)] + token)
             k += 1
     return out[:MAX_COMPLETED]

@@ -54,6 +54,16 @@ def run_cache_sizes() -> dict[str, int]:
     return {f"{c.__module__}.{c.__qualname__}": c.cache_info().currsize for c in _REGISTERED}
 
 
+def clear_run_caches_if_alone() -> None:
+    """Empty every run cache now if no other engine call of the process has a scope open.
+
+    A run whose remaining work reads no cache (``core._Run.run`` before explaining) calls this
+    to lower its peak; another thread's run keeps its warm caches."""
+    with _LOCK:
+        if _open_scopes <= 1:
+            clear_run_caches()
+
+
 @contextmanager
 def run_scope() -> Iterator[None]:
     """One engine call: the run caches are emptied when the last open scope closes."""

@@ -388,7 +388,7 @@ class CandidateIndex:
         cps: list[str] = list(self.by_acct.get(tx.acct, ())) if tx.acct else []
         if cps or not tx.name:
             return cps
-        seen: set[str] = set(self._descriptor_parties(tx)) if tx.processor else set()
+        seen: set[str] = set(self._descriptor_parties(tx)) if tx.cut_name else set()
         for tok in tx.name_tokens:
             posting = self.by_token.get(tok)
             if posting is not None and len(posting) <= MAX_TOKEN_POSTINGS:

@@ -18,8 +18,8 @@ Auto-confirmation (conservative by design): confidence >= threshold, independent
 (exact/RF/structured/digits reference or equal IBAN), the best option beats every rival for
 the same transaction and for the same invoice by ``ambiguity_margin``; partial payments need
 a reference (an IBAN only says who paid); overpayments are never auto-confirmed; 1:N groups
-need every invoice referenced and an exhaustive subset search (other combinations count as
-rivals); N:1 needs every member to qualify.
+need every invoice referenced, no quoted open invoice left out, and an exhaustive subset
+search (other combinations count as rivals); N:1 needs every member to qualify.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from common.finance.labels import QUOTE_MAX_CHARS, excerpt
 from .abbreviations import completed_numbers
 from .advices import match_advices
 from .assignment import Option, assign
-from .caches import run_scope
+from .caches import clear_run_caches_if_alone, run_scope
 from .candidates import CandidateIndex, TxCandidates
 from .normalize import TextRefs, invoice_keys
 from .parallel import PicklesAsTuple, resident_bytes, split_map
@@ -77,8 +77,11 @@ from .types import (
 
 _T = TypeVar("_T")
 # 1.1: reasons quote excerpts, at most 12 per proposal; 1.2: remittance advices, larger batches,
-# discounts, processor fees, equal invoices, learned evidence, rejection memory (issue 17)
-ENGINE_VERSION = "1.2.0"
+# discounts, processor fees, equal invoices, learned evidence, rejection memory (issue 17);
+# 1.3: format rules (a dotted label before a number, the payer after a payment system's label,
+# transliterated names in the index, abbreviations after a head with slashes, a cut list of
+# numbers completed by the exact sum)
+ENGINE_VERSION = "1.3.0"
 MAX_ROUNDS = 4  # partial-payment rounds (N:1); each needs an earlier allocation to build on
 LATER_ROUND_TX_CAP = 50  # transactions re-scored per partly paid invoice in later rounds
 MAX_GROUP_OPTIONS = 4  # 1:N options kept per transaction
@@ -234,7 +237,7 @@ def score_pair(
     )
 
 
-def group_weight(bp: int, size: int, all_referenced: bool) -> int:
+def group_weight(bp: int, size: int, all_referenced: bool, completed: int = 0) -> int:
     """The weight a 1:N option carries in the assignment: its confidence, times the number of
     invoices when the payment quotes every one of them.
 
@@ -243,14 +246,20 @@ def group_weight(bp: int, size: int, all_referenced: bool) -> int:
     unrelated payment scoring the other by a typo (0.61): 1.41 > 1.00, and half of a fully
     evidenced batch was thrown away. Quoting every invoice is evidence per invoice, so such a
     group weighs what as many quoted 1:1 matches would. A group found by its sum alone keeps
-    its confidence as weight (a coincidental sum must not outweigh real matches).
+    its confidence as weight (a coincidental sum must not outweigh real matches). A group
+    whose quoted invoices were ``completed`` by the exact sum (``_Run._completion``) weighs
+    as many matches as it has quoted invoices: the completed ones add no evidence.
     """
-    return bp * size if all_referenced else bp
+    if all_referenced:
+        return bp * size
+    return bp * (size - completed) if completed else bp
 
 
-def group_bp(weight: int, size: int, all_referenced: bool) -> int:
+def group_bp(weight: int, size: int, all_referenced: bool, completed: int = 0) -> int:
     """The confidence of a 1:N option from its assignment weight (inverse of :func:`group_weight`)."""
-    return weight // size if all_referenced else weight
+    if all_referenced:
+        return weight // size
+    return weight // (size - completed) if completed else weight
 
 
 @dataclass(slots=True)
@@ -262,6 +271,8 @@ class _Group(PicklesAsTuple):
     complete: bool  # the subset search was not cut by its node budget
     evs: tuple[PairEvidence, ...]
     abbreviated: bool = False  # some invoices are named only by an abbreviated number
+    completed: int = 0  # invoices not quoted, completed by the exact sum (_Run._completion)
+    left_out: int = 0  # open invoices the payment quotes in full that the group leaves out
 
 
 @dataclass(slots=True)
@@ -510,7 +521,7 @@ class _Run:
                 self.cand_inv.setdefault(i, []).append((bp, t))
                 self._option(t, (i,), bp)
             for bp, sol, grp in groups:
-                self._option(t, sol, group_weight(bp, len(sol), grp.all_referenced), grp)
+                self._option(t, sol, group_weight(bp, len(sol), grp.all_referenced, grp.completed), grp)
                 self.stats["group_options"] += 1
                 self.group_tx.setdefault(t, []).append((bp, sol))
                 for i in sol:
@@ -541,6 +552,33 @@ class _Run:
         return {
             i for i in ordered if self.invs[i].cp_key in parties and not wanted.isdisjoint(self.invs[i].keys)
         }
+
+    def _completion(
+        self, rest: int, named: list[tuple[int, int]], items: list[tuple[int, int]]
+    ) -> tuple[int, ...] | None:
+        """The one combination of the named invoices' party's other open invoices that pays
+        ``rest`` (units) exactly, or None.
+
+        A payer quoting its invoices in the remittance field runs out of room: SEPA's
+        unstructured remittance holds 140 characters, an MT940 ``:86:`` purpose 27 per
+        sub-field, a Fedwire OBI 140, so a list of ten numbers is cut after six or seven
+        ("…, INV-2024-000633, IN"); other payers leave one out. The quoted invoices say who
+        paid and which items; what the amount has beyond them is completed from the same
+        party's open invoices, only by an exact sum, only when exactly one combination of at
+        most ``max_subset_size`` of them fits (a search cut by its budget counts as several),
+        and the group is then not fully referenced, so it is never auto-confirmed.
+        """
+        parties = {self.invs[i].cp_key for _, i in named}
+        taken = {i for _, i in named}
+        others = [(u, i) for u, i in items if i not in taken and self.invs[i].cp_key in parties]
+        # One invoice alone may be the rest too (find_subsets looks for two or more).
+        singles = [(i,) for u, i in others if u == rest]
+        res = find_subsets(rest, others, max_size=self.s.max_subset_size, tolerance=0)
+        self.stats["subset_searches"] += 1
+        self.stats["subset_nodes"] += res.nodes
+        if res.truncated or len(singles) + len(res.solutions) != 1:
+            return None
+        return (singles or res.solutions)[0]
 
     def _groups(
         self, tx: PreparedTransaction, ref_hits: frozenset[int], pool: list[int]
@@ -582,6 +620,7 @@ class _Run:
         solutions: dict[tuple[int, ...], None] = {}
         truncated = False
         completed: set[int] = set()
+        completed_by_sum: set[int] = set()
         # No search for the invoices the payment quotes: their sum is checked, however many
         # (up to max_subset_candidates), then with the numbers it abbreviates (see
         # abbreviations.py), which only ever complete an exact sum.
@@ -594,6 +633,11 @@ class _Run:
             extra_units = sum(u for u, _ in extra)
             if extra and target <= quoted_units + extra_units <= target + tol_units:
                 solutions[tuple(sorted(i for _, i in (*quoted, *extra)))] = None
+            elif quoted_units + extra_units < target:
+                sole = self._completion(target - quoted_units - extra_units, [*quoted, *extra], items)
+                if sole is not None:
+                    completed_by_sum = set(sole)
+                    solutions[tuple(sorted((*sole, *(i for _, i in (*quoted, *extra)))))] = None
         passes = [(quoted, tol_units), (items, 0)] if len(quoted) >= 2 else [(items, 0)]
         for pool_items, tol in passes:
             res = find_subsets(target, pool_items, max_size=s.max_subset_size, tolerance=tol)
@@ -607,6 +651,12 @@ class _Run:
             self.stats["subset_nodes"] += res.nodes
             truncated = truncated or res.truncated
             solutions.update(dict.fromkeys(res.solutions))
+        # Open invoices the text quotes in full that could be paid by this payment at all.
+        quoted_open = {
+            i
+            for i in self.exact_hits[t]
+            if self.index.compatible(self.invs[i], tx) and (self.invs[i].id, tx.id) not in self.rejected
+        }
         member_ev: dict[int, PairEvidence] = {}
         found: list[tuple[int, tuple[int, ...], _Group]] = []
         for sol in solutions:
@@ -635,7 +685,11 @@ class _Run:
             )
             bp = to_bp(conf)
             if bp >= self.min_bp:
-                group = _Group(shortfall, all_ref, not truncated, tuple(evs), any(abbreviated))
+                by_sum = sum(1 for i in sol if i in completed_by_sum)
+                left_out = len(quoted_open.difference(sol))
+                group = _Group(
+                    shortfall, all_ref, not truncated, tuple(evs), any(abbreviated), by_sum, left_out
+                )
                 found.append((bp, sol, group))
         # Keep the best few; the others only matter as runner-ups (the best rival is kept).
         found.sort(key=lambda f: (-f[0], f[1]))
@@ -689,6 +743,11 @@ class _Run:
         self.name_cache = {}
         self.exact_hits, self.hit_strings = [], []
         self.ref_txs, self.cp_txs = {}, {}
+        # Explanations read none of the memo caches (invoice keys, names, tokens: at 100k some
+        # 160,000 entries, filled by scoring): empty them now rather than when the call ends, so
+        # they do not count in the peak that explaining 70,000 proposals reaches. Clearing never
+        # changes a result (caches.py); another thread's run keeps them.
+        clear_run_caches_if_alone()
         proposals = self._proposals()
         self.stats["proposals"] = len(proposals)
         self.stats["auto_confirmed"] = sum(1 for p in proposals if p.auto_confirm)
@@ -1058,10 +1117,21 @@ class _Run:
             blockers.append(
                 Reason("auto.subset_ambiguous", "Several combinations of open invoices add up to this amount")
             )
+        if grp.all_referenced and grp.left_out:
+            # The payer's list names more open invoices than the group pays (a number two
+            # invoices share, a list the amount does not cover): the group is a pick among
+            # what the payer quoted, not what it said it pays.
+            blockers.append(
+                Reason(
+                    "auto.group_leaves_quoted",
+                    f"The payment also quotes {grp.left_out} open invoice(s) this group leaves out: "
+                    "a person chooses",
+                )
+            )
         rival = self._rival_tx(t, (), exclude_group=opt.invs)
         for i in opt.invs:
             rival = max(rival, self._rival_inv(i, [t]))
-        bp = group_bp(opt.bp, len(opt.invs), grp.all_referenced)
+        bp = group_bp(opt.bp, len(opt.invs), grp.all_referenced, grp.completed)
         self._auto_common(bp, rival, blockers)
         cur = tx.currency
         # Labels of unnumbered invoices hold commas themselves: then semicolons separate them.
@@ -1081,6 +1151,15 @@ class _Run:
             )
         if grp.all_referenced:
             lines.append(Reason("group.all_referenced", "Every invoice is quoted in the payment"))
+        elif grp.completed:
+            lines.append(
+                Reason(
+                    "group.completed_by_sum",
+                    f"{grp.completed} of the {len(invs)} invoices are not quoted (the payer's list was cut "
+                    "by the field's length or left them out): completed from the payer's open invoices, "
+                    "the only combination that makes the exact amount",
+                )
+            )
         else:
             k = len(invs)
             lines.append(

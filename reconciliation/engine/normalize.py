@@ -129,7 +129,15 @@ def _field_windows(upper: str, windows: set[tuple[str, ...]], fuzzy: set[str] | 
     seps = parts[0::2]  # seps[k] precedes atoms[k]
     # Words: anything but a joiner ("-", ".", "_" or nothing) between two atoms starts a new
     # word. A reference must start and end on word boundaries: "123" never matches "11234".
-    cuts = [k for k in range(1, n) if seps[k] not in _JOINERS]
+    # A dot after a word of letters followed by another starts a new word too: a label
+    # abbreviated with a dot ("REF.INV-2024-000731", "NR.RE-1234", as UK and German bank
+    # exports print "REF." and "NR.") must not glue itself to the number it introduces.
+    # Extra cuts only add windows (runs may span words), never remove one.
+    cuts = [
+        k
+        for k in range(1, n)
+        if seps[k] not in _JOINERS or (seps[k] == "." and atoms[k - 1][0].isalpha() and atoms[k][0].isalpha())
+    ]
     starts = [0, *cuts]
     ends = [*cuts, n]
     norm = [a.lstrip("0") or "0" if a[0] == "0" else a for a in atoms]
@@ -243,6 +251,29 @@ def normalize_name(name: str) -> str:
     return " ".join(words)
 
 
+# German letters as SWIFT's character set spells them (ä -> AE, ö -> OE, ü -> UE, ß -> SS),
+# while party names lose the accent (ä -> a) and ß altogether: both sides are folded alike.
+_SWIFT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", ""))
+
+
+def fold_transliterations(text: str) -> str:
+    """A normalised name with SWIFT's transliterations folded ("mueller" -> "muller"), so that
+    "Müller" and "MUELLER" (a bank's SEPA or SWIFT character set) compare equal."""
+    for spelled, folded in _SWIFT_SPELLINGS:
+        if spelled in text:
+            text = text.replace(spelled, folded)
+    return text
+
+
 def name_tokens(norm_name: str) -> tuple[str, ...]:
-    """Index tokens of a normalised name: distinct words of three or more characters."""
-    return tuple(sorted({w for w in norm_name.split() if len(w) >= 3 and not w.isdigit()}))
+    """Index tokens of a normalised name: distinct words of three or more characters, their
+    transliterations folded (a payer written "Brueckner" finds the party "Brückner")."""
+    return tuple(
+        sorted(
+            {
+                folded
+                for w in norm_name.split()
+                if len(w) >= 3 and not w.isdigit() and len(folded := fold_transliterations(w)) >= 3
+            }
+        )
+    )

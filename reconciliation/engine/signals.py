@@ -56,6 +56,7 @@ from .normalize import (
     MAX_KEY_ATOMS,
     TextRefs,
     compact,
+    fold_transliterations,
     invoice_keys,
     name_tokens,
     normalize_account,
@@ -64,6 +65,7 @@ from .normalize import (
     text_refs,
 )
 from .parallel import PicklesAsTuple
+from .payer_labels import labelled_payer
 from .processors import find_processor
 from .types import (
     EngineSettings,
@@ -241,7 +243,7 @@ class PreparedTransaction:
 
     __slots__ = (
         "src", "idx", "id", "sign", "avail", "avail_f", "currency", "pay", "refs", "sref", "acct",
-        "name", "name_from_desc", "name_tokens", "processor",
+        "name", "name_from_desc", "name_tokens", "processor", "cut_name",
     )  # fmt: skip
 
     def tokenize(self, max_atoms: int = MAX_KEY_ATOMS) -> TextRefs:
@@ -277,6 +279,17 @@ class PreparedTransaction:
         self.processor = found.processor if found is not None else ""
         name = normalize_name(found.payer) if found is not None else normalize_name(src.counterparty_name)
         self.name_from_desc = not name
+        # A name cut by a field's length (a processor's descriptor, a labelled payer) is
+        # compared by its start, as a descriptor is (descriptor_ratio).
+        self.cut_name = bool(self.processor)
+        if not name and src.description:
+            # A US or UK export prints the payer after a label ("ORIG CO NAME:", "B/O:",
+            # "FROM"), cut to its field's length: that name, not the whole text
+            # (engine/payer_labels.py).
+            labelled = labelled_payer(src.description)
+            if labelled:
+                name = normalize_name(labelled)
+                self.cut_name = bool(name)
         # Descriptions are nearly all distinct: normalise them without filling the cache.
         self.name = name or normalize_name.__wrapped__(src.description)
         self.name_tokens = _name_tokens(self.name)
@@ -529,17 +542,9 @@ DESCRIPTOR_FULL = 95.0  # a cut descriptor name that starts the party's name, or
 DESCRIPTOR_CLOSE = 85.0  # fuzz.ratio of both cut to the shorter, for a near prefix (scored 85)
 
 
-# German letters as SWIFT's character set spells them (ä -> AE, ö -> OE, ü -> UE, ß -> SS),
-# while party names lose the accent (ä -> a) and ß altogether: both sides are folded alike.
-_SWIFT_SPELLINGS = (("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", ""))
-
-
 def descriptor_key(name: str) -> str:
     """A normalised name as descriptors are compared: no spaces, transliterations folded."""
-    key = name.replace(" ", "")
-    for spelled, folded in _SWIFT_SPELLINGS:
-        key = key.replace(spelled, folded)
-    return key
+    return fold_transliterations(name.replace(" ", ""))
 
 
 def _descriptor_forms(payer: str) -> list[str]:
@@ -596,13 +601,13 @@ def descriptor_ratio(payer: str, names: tuple[str, ...]) -> tuple[float, str]:
 
 
 def payer_ratio(tx: PreparedTransaction, names: tuple[str, ...]) -> tuple[float, str]:
-    """The payer's name against a party's names (a processor's payer as a descriptor)."""
-    return descriptor_ratio(tx.name, names) if tx.processor else name_ratio(tx.name, names)
+    """The payer's name against a party's names (a name cut by its field as a descriptor)."""
+    return descriptor_ratio(tx.name, names) if tx.cut_name else name_ratio(tx.name, names)
 
 
 def payer_key(tx: PreparedTransaction, cp_key: str) -> tuple[str, str]:
     """Cache key of :func:`payer_ratio`: a descriptor is compared differently from a name."""
-    return ("*" + tx.name, cp_key) if tx.processor else (tx.name, cp_key)
+    return ("*" + tx.name, cp_key) if tx.cut_name else (tx.name, cp_key)
 
 
 def _counterparty(
