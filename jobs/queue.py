@@ -53,6 +53,7 @@ from procrastinate.contrib.django import app
 
 from api.problems import problem_body
 from common.errors import DomainError, NotFound
+from tenants.audit import AuditSource, audit_source
 from tenants.context import tenant_context
 
 from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
@@ -347,7 +348,7 @@ def run_tenant_job(
     if running is None:
         return
     try:
-        with tenant_context(tenant_uuid):
+        with tenant_context(tenant_uuid), audit_source(AuditSource.JOB):
             token = _current_job_id.set(job_uuid)
             try:
                 outcome = task.function(running, **params)

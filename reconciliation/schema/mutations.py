@@ -245,7 +245,7 @@ class Mutation:
         "again (audited) and are never paired automatically again."
     )
     def unpair_internal_transfer(self, info: Info, id: uuid.UUID) -> InternalTransferType:
-        transfer_services.internal_transfer_unpair(transfer_id=id, actor=info.context.user, source="graphql")
+        transfer_services.internal_transfer_unpair(transfer_id=id, actor=info.context.user)
         return banking_selectors.internal_transfer_get(transfer_id=id)  # type: ignore[return-value]
 
     @write_mutation(description="Create an invoice; an unknown vendorName creates that vendor.")
@@ -282,9 +282,7 @@ class Mutation:
             for name, value in vars(input).items()
             if value is not strawberry.UNSET and name in tenant_services.SETTINGS_FIELDS
         }
-        row = tenant_services.tenant_settings_update(
-            changes=changes, actor=info.context.user, source="graphql"
-        )
+        row = tenant_services.tenant_settings_update(changes=changes, actor=info.context.user)
         return tenant_settings_type(row)
 
     @write_mutation(
@@ -292,9 +290,7 @@ class Mutation:
         "counts it)."
     )
     def delete_learned_evidence(self, info: Info, vendor_id: uuid.UUID, id: uuid.UUID) -> DeleteResult:
-        invoice_services.vendor_evidence_delete(
-            vendor_id=vendor_id, evidence_id=id, actor=info.context.user, source="graphql"
-        )
+        invoice_services.vendor_evidence_delete(vendor_id=vendor_id, evidence_id=id, actor=info.context.user)
         return DeleteResult(id=id, deleted=True)
 
     @write_mutation(description="Delete an unpaid, unmatched invoice (others must be voided).")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from banking import selectors
 from banking.models import ImportSource
@@ -20,7 +20,7 @@ from banking.statements import SUPPORTED_FORMATS, CsvOptions
 from banking.tasks import statement_import_job
 from common.progress import ProgressBar
 from jobs.services import job_enqueue_with_input
-from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.commands import AuditedCommand, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
@@ -28,7 +28,7 @@ class DryRunRollback(Exception):
     """Raised to roll a dry run back after it has counted everything."""
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Import bank statement files (CSV, OFX/QFX, CAMT.053, MT940) for a tenant."
 
     def add_arguments(self, parser: CommandParser) -> None:

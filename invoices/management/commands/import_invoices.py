@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+from django.core.management.base import CommandError, CommandParser, DjangoHelpFormatter
 
 from common.progress import ProgressBar
 from invoices.models import InvoiceKind
@@ -25,7 +25,7 @@ from invoices.services import (
 )
 from invoices.tasks import invoice_import_job
 from jobs.services import job_enqueue_with_input
-from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.commands import AuditedCommand, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
@@ -52,7 +52,7 @@ class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Django's option order, with the column list's line breaks kept."""
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Import invoices from CSV files (all or nothing per file; existing numbers are skipped)."
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from remittances.models import AdviceChannel
 from remittances.services import ADVICE_FILE_MAX_BYTES, AdviceRejected, advice_file_import
-from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.commands import AuditedCommand, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
@@ -23,7 +23,7 @@ class DryRunRollback(Exception):
     """Raised to roll a dry run back after it has counted everything."""
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Import remittance advice files (ISO 20022 camt.054 or the CSV advice format) for a tenant."
 
     def add_arguments(self, parser: CommandParser) -> None:
