@@ -464,3 +464,17 @@ def test_the_back_office_audit_list_shows_and_filters_by_source(world_a, api_cli
         list(admin.get("/admin/tenants/auditevent/", {"source__exact": "graphql"}).context["cl"].result_list)
         == []
     )
+
+
+def test_the_last_owner_is_not_demoted_and_nothing_is_recorded(world_a):
+    from common.errors import Conflict
+    from tenants.services import membership_role_change
+
+    with tenant_context(world_a.tenant.id):
+        before = AuditEvent.objects.count()
+        with pytest.raises(Conflict, match="cannot be demoted"):
+            membership_role_change(
+                tenant_id=world_a.tenant.id, user_id=world_a.owner.pk, role=Role.VIEWER, actor=world_a.owner
+            )
+        assert Membership.objects.get(tenant=world_a.tenant, user=world_a.owner).role == Role.OWNER
+        assert AuditEvent.objects.count() == before
