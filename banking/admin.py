@@ -243,7 +243,6 @@ class ImportBatchAdmin(UploadAdminMixin, admin.ModelAdmin):
         if outcome.replayed:
             messages.info(request, f"This upload was already processed; nothing new was imported. {summary}")
         else:
-            self._audit(request, ImportBatch.objects.get(pk=body["batch_id"]), "uploaded", [summary])
             messages.success(request, f"Statement imported. {summary}")
         return HttpResponseRedirect(reverse("admin:banking_importbatch_change", args=[body["batch_id"]]))
 
@@ -703,7 +702,6 @@ class InternalTransferAdmin(TenantAdminMixin, admin.ModelAdmin):
                 transfer_services.internal_transfer_unpair(
                     transfer_id=transfer.pk,
                     actor=request.user,  # type: ignore[arg-type]
-                    source="admin",
                 )
             except DomainError as error:
                 problems.append(error.detail)

@@ -376,7 +376,7 @@ class BankingMutation:
         "again (audited) and are never paired automatically again."
     )
     def unpair_internal_transfer(self, info: Info, id: uuid.UUID) -> InternalTransferType:
-        transfer_services.internal_transfer_unpair(transfer_id=id, actor=info.context.user, source="graphql")
+        transfer_services.internal_transfer_unpair(transfer_id=id, actor=info.context.user)
         return selectors.internal_transfer_get(transfer_id=id)  # type: ignore[return-value]
 
     @write_mutation(

@@ -55,7 +55,7 @@ from common.ids import OrderedIds
 from common.memory import cyclic_gc_paused
 from events.models import EventType
 from events.services import event_record
-from tenants.audit import Actor
+from tenants.audit import Actor, AuditAction, audit_record
 from tenants.context import require_tenant_id
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
@@ -336,6 +336,18 @@ def transactions_import(
     batch.imported_count = imported
     batch.duplicate_count = received - imported
     batch.save(update_fields=["received_count", "imported_count", "duplicate_count", "updated_at"])
+    audit_record(
+        actor=created_by,
+        action=AuditAction.IMPORT_BATCH_IMPORTED,
+        object_id=batch.id,
+        after={
+            "file_name": file_name,
+            "file_format": file_format,
+            "received": received,
+            "imported": imported,
+            "duplicates": received - imported,
+        },
+    )
     event_record(
         EventType.IMPORT_COMPLETED,
         {

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from common.errors import Conflict, NotFound
 from common.finance.iban import same_account
-from tenants.audit import Actor, actor_user, audit_record, audit_records
+from tenants.audit import Actor, AuditAction, actor_user, audit_record, audit_records
 from tenants.context import require_tenant_id
 from tenants.models import DEFAULT_INTERNAL_TRANSFER_DAYS, TenantSettings
 
@@ -175,8 +175,7 @@ def internal_transfers_pair(
     ).update(status=TransactionStatus.INTERNAL, updated_at=timezone.now())
     audit_records(
         actor=None,
-        action="internal_transfer.paired",
-        object_type="internal_transfer",
+        action=AuditAction.INTERNAL_TRANSFER_PAIRED,
         changes=(
             (
                 pair.pk,
@@ -191,12 +190,12 @@ def internal_transfers_pair(
 
 @transaction.atomic
 def internal_transfer_unpair(
-    *, transfer_id: uuid.UUID, actor: Actor, source: str = "api"
+    *, transfer_id: uuid.UUID, actor: Actor
 ) -> InternalTransfer:
     """Undo a pairing a person finds wrong: both legs become unmatched transactions again.
 
     The pair stays, as ``unpaired``, and neither leg is paired automatically again. Only a
-    paired transfer can be unpaired (409 otherwise); the change is audited with its source.
+    paired transfer can be unpaired (409 otherwise); the change is audited.
     """
     transfer = InternalTransfer.objects.select_for_update().filter(pk=transfer_id).first()
     if transfer is None:
@@ -219,10 +218,9 @@ def internal_transfer_unpair(
     transfer.save(update_fields=["status", "unpaired_at", "unpaired_by", "updated_at"])
     audit_record(
         actor=actor,
-        action="internal_transfer.unpaired",
-        object_type="internal_transfer",
+        action=AuditAction.INTERNAL_TRANSFER_UNPAIRED,
         object_id=transfer.pk,
         before={"status": InternalTransferStatus.PAIRED},
-        after={"status": transfer.status, "source": source},
+        after={"status": transfer.status},
     )
     return transfer

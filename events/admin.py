@@ -124,17 +124,8 @@ class WebhookEndpointAdmin(TenantAdminMixin, admin.ModelAdmin):
         adopt(obj, form.service_result)
         request._webhook_secret = getattr(form, "secret", None)  # type: ignore[attr-defined]
 
-    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> None:
-        """Audited by the service (``webhook_endpoint.created``)."""
-
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
-        """Audited by the service (``webhook_endpoint.changed``)."""
-
     def perform_delete(self, request: HttpRequest, obj: Any) -> None:
         services.endpoint_delete(endpoint_id=obj.pk, actor=request.user)  # type: ignore[arg-type]
-
-    def audit_deleted(self, request: HttpRequest) -> None:
-        """Audited by the service (``webhook_endpoint.deleted``)."""
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> HttpResponse:
         secret = getattr(request, "_webhook_secret", None)

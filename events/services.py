@@ -29,7 +29,7 @@ from common import limits
 from common.errors import Conflict, InvalidInput, NotFound
 from common.ids import OrderedIds
 from jobs.queue import current_job_id, job_manager
-from tenants.audit import Actor, actor_user, audit_record
+from tenants.audit import Actor, AuditAction, actor_user, audit_record
 from tenants.context import require_tenant_id
 
 from .models import DeliveryStatus, Event, EventType, WebhookDelivery, WebhookEndpoint
@@ -231,8 +231,7 @@ def endpoint_create(
     endpoint = WebhookEndpoint.objects.create(**cleaned, secret=secret, created_by=actor_user(actor))
     audit_record(
         actor=actor,
-        action="webhook_endpoint.created",
-        object_type="webhook_endpoint",
+        action=AuditAction.WEBHOOK_ENDPOINT_CREATED,
         object_id=endpoint.id,
         after=_endpoint_state(endpoint),
     )
@@ -254,8 +253,7 @@ def endpoint_update(
     if after != before:
         audit_record(
             actor=actor,
-            action="webhook_endpoint.changed",
-            object_type="webhook_endpoint",
+            action=AuditAction.WEBHOOK_ENDPOINT_UPDATED,
             object_id=endpoint.id,
             before={name: value for name, value in before.items() if after[name] != value},
             after={name: value for name, value in after.items() if before[name] != value},
@@ -274,8 +272,7 @@ def endpoint_rotate_secret(*, endpoint_id: uuid.UUID, actor: Actor = None) -> tu
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     audit_record(
         actor=actor,
-        action="webhook_endpoint.secret_rotated",
-        object_type="webhook_endpoint",
+        action=AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED,
         object_id=endpoint.id,
         after={"previous_secret_expires_at": endpoint.previous_secret_expires_at},
     )
@@ -293,8 +290,7 @@ def endpoint_delete(*, endpoint_id: uuid.UUID, actor: Actor = None) -> None:
     endpoint.delete()
     audit_record(
         actor=actor,
-        action="webhook_endpoint.deleted",
-        object_type="webhook_endpoint",
+        action=AuditAction.WEBHOOK_ENDPOINT_DELETED,
         object_id=endpoint_id,
         before=state,
     )
@@ -361,8 +357,7 @@ def event_resend(
     deliveries_defer(deliveries)
     audit_record(
         actor=actor,
-        action="event.resent",
-        object_type="event",
+        action=AuditAction.EVENT_RESENT,
         object_id=event.id,
         after={"endpoints": [str(endpoint.id) for endpoint in chosen]},
     )

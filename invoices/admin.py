@@ -41,10 +41,12 @@ class ServiceModelForm(forms.ModelForm):
     """A ModelForm whose save is a service call, made once the form itself is valid.
 
     The service validates again and writes in its own savepoint; its errors are shown on the
-    form (the page answers 200 and nothing was written). ``service_result`` holds the row.
+    form (the page answers 200 and nothing was written). ``service_result`` holds the row. The
+    service audits the change as ``actor``'s (set by ``ServiceFormAdminMixin``).
     """
 
     service_result: Any = None
+    actor: Any = None
 
     def _post_clean(self) -> None:
         super()._post_clean()
@@ -60,6 +62,14 @@ class ServiceModelForm(forms.ModelForm):
 
     def changed_values(self) -> dict[str, Any]:
         return {name: self.cleaned_data.get(name) for name in self.changed_data}
+
+
+class ServiceFormAdminMixin:
+    """Hands the request's user to the ``ServiceModelForm`` (the services audit as them)."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        return type(form.__name__, (form,), {"actor": request.user})
 
 
 # --- vendors -------------------------------------------------------------------------------------
@@ -94,9 +104,10 @@ class VendorForm(ServiceModelForm):
                 iban=self.cleaned_data.get("iban") or "",
                 account_reference=self.cleaned_data.get("account_reference") or "",
                 aliases=self.cleaned_data.get("aliases") or [],
-                audit=False,  # the admin writes its own history (TenantAdminMixin)
+                actor=self.actor,
             )
-        return services.vendor_update(vendor_id=self.instance.pk, data=self.changed_values(), audit=False)
+        changes = self.changed_values()
+        return services.vendor_update(vendor_id=self.instance.pk, data=changes, actor=self.actor)
 
 
 class LearnedEvidenceInline(ReadOnlyTenantInline):
@@ -132,7 +143,7 @@ class LearnedEvidenceInline(ReadOnlyTenantInline):
 
 
 @admin.register(Vendor, site=site)
-class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
+class VendorAdmin(ServiceFormAdminMixin, TenantAdminMixin, admin.ModelAdmin):
     form = VendorForm
     inlines = [LearnedEvidenceInline]
     list_display = ["name", "iban", "account_reference", "alias_list", "invoices_link"]
@@ -165,7 +176,7 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
         adopt(obj, form.service_result)
 
     def perform_delete(self, request: HttpRequest, obj: Vendor) -> None:
-        services.vendor_delete(vendor_id=obj.pk, audit=False)
+        services.vendor_delete(vendor_id=obj.pk, actor=request.user)  # type: ignore[arg-type]
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         """A vendor being added has learned nothing yet: its page shows no inline."""
@@ -182,7 +193,7 @@ class VendorAdmin(TenantAdminMixin, admin.ModelAdmin):
             evidence = deleted.instance
             if evidence.pk is not None:
                 services.vendor_evidence_delete(
-                    vendor_id=evidence.vendor_id, evidence_id=evidence.pk, actor=request.user, source="admin"
+                    vendor_id=evidence.vendor_id, evidence_id=evidence.pk, actor=request.user
                 )
                 formset.deleted_objects.append(evidence)
 
@@ -271,7 +282,7 @@ class InvoiceForm(ServiceModelForm):
                 discount_percent=data.get("discount_percent"),
                 discount_days=data.get("discount_days"),
                 net_days=data.get("net_days"),
-                audit=False,  # the admin writes its own history (TenantAdminMixin)
+                actor=self.actor,
             )
         changes = self.changed_values()
         changes.pop("payment_terms", None)
@@ -283,7 +294,7 @@ class InvoiceForm(ServiceModelForm):
             changes["vendor_id"] = vendor.pk if vendor else None
         if "currency" in changes and not changes["currency"]:
             changes.pop("currency")
-        return services.invoice_update(invoice_id=self.instance.pk, data=changes, audit=False)
+        return services.invoice_update(invoice_id=self.instance.pk, data=changes, actor=self.actor)
 
 
 class OutstandingFilter(admin.SimpleListFilter):
@@ -319,7 +330,7 @@ def money(amount: Any, currency: str) -> str:
 
 
 @admin.register(Invoice, site=site)
-class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(ServiceFormAdminMixin, TenantAdminMixin, admin.ModelAdmin):
     form = InvoiceForm
     list_display = [
         "number_display",
@@ -444,18 +455,17 @@ class InvoiceAdmin(TenantAdminMixin, admin.ModelAdmin):
         adopt(obj, form.service_result)
 
     def perform_delete(self, request: HttpRequest, obj: Invoice) -> None:
-        services.invoice_delete(invoice_id=obj.pk, audit=False)
+        services.invoice_delete(invoice_id=obj.pk, actor=request.user)  # type: ignore[arg-type]
 
     @admin.action(description="Void selected invoices", permissions=["write"])
     def void_invoices(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         voided, problems = [], []
         for invoice in queryset:
             try:
-                updated = services.invoice_void(invoice_id=invoice.pk, audit=False)
+                updated = services.invoice_void(invoice_id=invoice.pk, actor=request.user)  # type: ignore[arg-type]
             except DomainError as error:
                 problems.append(f"{invoice}: {error.detail}")
                 continue
-            self.log_change(request, updated, [{"changed": {"fields": ["status"]}}, "voided"])
             voided.append(str(updated))
         if voided:
             self.message_user(

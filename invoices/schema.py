@@ -234,7 +234,7 @@ class InvoicesMutation:
     )
     def delete_learned_evidence(self, info: Info, vendor_id: uuid.UUID, id: uuid.UUID) -> DeleteResult:
         invoice_services.vendor_evidence_delete(
-            vendor_id=vendor_id, evidence_id=id, actor=info.context.user, source="graphql"
+            vendor_id=vendor_id, evidence_id=id, actor=info.context.user
         )
         return DeleteResult(id=id, deleted=True)
 

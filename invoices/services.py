@@ -35,7 +35,7 @@ from common.finance import (
 from common.finance.terms import PaymentTerms, TermsError, check_terms, parse_payment_terms
 from events.models import EventType
 from events.services import event_record
-from tenants.audit import Actor, actor_user, audit_record
+from tenants.audit import Actor, AuditAction, actor_user, audit_record, audit_records
 from tenants.selectors import tenant_default_currency
 from tenants.statistics import analyze_if_stale
 
@@ -174,9 +174,12 @@ def _vendor_choice(
     return None, None
 
 
-def _vendor_for_name(name: str) -> Vendor:
+def _vendor_for_name(name: str, actor: Actor) -> Vendor:
+    """The vendor named ``name``, created (and audited, ``vendor.created``) if there is none."""
     # get_or_create retries the read when a concurrent request created the same name first.
-    vendor: Vendor = Vendor.objects.get_or_create(name=name)[0]
+    vendor, created = Vendor.objects.get_or_create(name=name)
+    if created:
+        _audit_change(actor, AuditAction.VENDOR_CREATED, vendor, None, _state(vendor, _VENDOR_AUDITED))
     return vendor
 
 
@@ -241,7 +244,7 @@ def _state(obj: Invoice | Vendor, fields: Iterable[str]) -> dict[str, Any]:
 
 def _audit_change(
     actor: Actor,
-    action: str,
+    action: AuditAction,
     obj: Invoice | Vendor,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
@@ -256,7 +259,6 @@ def _audit_change(
     audit_record(
         actor=actor,
         action=action,
-        object_type=obj._meta.model_name or "",
         object_id=obj.pk,
         before=before,
         after=after,
@@ -284,7 +286,6 @@ def invoice_create(
     net_days: int | None = None,
     payment_terms: str | None = None,
     actor: Actor = None,
-    audit: bool = True,
 ) -> Invoice:
     """Create an invoice; an unknown ``vendor_name`` creates that vendor.
 
@@ -292,7 +293,7 @@ def invoice_create(
 
     ``currency`` defaults to the tenant's default currency. ``amount`` is parsed exactly (no
     float, no rounding). A number already used in this tenant is a ``Conflict``. The change is
-    audited as ``actor``'s unless ``audit`` is False (the admin writes its own history).
+    audited as ``actor``'s (every interface, the admin included, records through here).
     """
     errors: Errors = {}
     code = _currency(errors, currency) if currency is not None else tenant_default_currency()
@@ -325,7 +326,7 @@ def invoice_create(
     _ensure_number_free(number)
 
     if new_vendor_name is not None:
-        vendor = _vendor_for_name(new_vendor_name)
+        vendor = _vendor_for_name(new_vendor_name, actor)
     invoice = Invoice(
         number=number,
         vendor=vendor,
@@ -339,8 +340,7 @@ def invoice_create(
         **terms,
     )
     _save_invoice(invoice)
-    if audit:
-        _audit_change(actor, "invoice.created", invoice, None, _state(invoice, _INVOICE_AUDITED))
+    _audit_change(actor, AuditAction.INVOICE_CREATED, invoice, None, _state(invoice, _INVOICE_AUDITED))
     return invoice
 
 
@@ -432,21 +432,20 @@ def invoice_update(
     invoice_id: uuid.UUID,
     data: Mapping[str, Any],
     actor: Actor = None,
-    audit: bool = True,
 ) -> Invoice:
     """Change the fields present in ``data`` (a partial update).
 
     ``amount``/``currency`` may change only while nothing is paid; ``status`` may only become
     ``void`` (from any other status). Payment terms: ``payment_terms`` text or the fields
     (``_terms``). ``vendor_id: None`` detaches the vendor. The fields that changed are audited
-    (``invoice.voided`` or ``invoice.updated``) unless ``audit`` is False.
+    (``invoice.voided`` or ``invoice.updated``).
 
     ``{"status": "void"}`` alone is :func:`invoice_void`. With other fields it stays one write
     and one ``invoice.voided`` event (all checked first, nothing half-applied), as the REST
     PATCH always answered; the void rule itself is the same helper either way.
     """
     if set(data) == {"status"} and data["status"] == InvoiceStatus.VOID:
-        return invoice_void(invoice_id=invoice_id, actor=actor, audit=audit)
+        return invoice_void(invoice_id=invoice_id, actor=actor)
     invoice = _lock_invoice(invoice_id)
     before = _state(invoice, _INVOICE_AUDITED)
     errors: Errors = {}
@@ -466,29 +465,26 @@ def invoice_update(
     if "number" in changes:
         _ensure_number_free(changes["number"], exclude_id=invoice.id)
     if new_vendor_name is not None:
-        changes["vendor"] = _vendor_for_name(new_vendor_name)
+        changes["vendor"] = _vendor_for_name(new_vendor_name, actor)
     _apply_changes(invoice, changes)
-    if audit:
-        action = "invoice.voided" if "status" in changes else "invoice.updated"
-        _audit_change(actor, action, invoice, before, _state(invoice, _INVOICE_AUDITED))
+    action = AuditAction.INVOICE_VOIDED if "status" in changes else AuditAction.INVOICE_UPDATED
+    _audit_change(actor, action, invoice, before, _state(invoice, _INVOICE_AUDITED))
     return invoice
 
 
 @transaction.atomic
-def invoice_void(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = True) -> Invoice:
+def invoice_void(*, invoice_id: uuid.UUID, actor: Actor = None) -> Invoice:
     """Void an invoice (any status but void): it stays for the record, its payments and matches
-    unchanged, and leaves the open items. Audited as ``invoice.voided`` unless ``audit`` is False
-    (the admin writes its own history)."""
+    unchanged, and leaves the open items. Audited as ``invoice.voided``."""
     invoice = _lock_invoice(invoice_id)
     before = _state(invoice, _INVOICE_AUDITED)
     _apply_changes(invoice, _void_change(invoice))
-    if audit:
-        _audit_change(actor, "invoice.voided", invoice, before, _state(invoice, _INVOICE_AUDITED))
+    _audit_change(actor, AuditAction.INVOICE_VOIDED, invoice, before, _state(invoice, _INVOICE_AUDITED))
     return invoice
 
 
 @transaction.atomic
-def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = True) -> None:
+def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None) -> None:
     """Delete an invoice nothing has been paid on or matched to; others must be voided."""
     invoice = _lock_invoice(invoice_id)
     before = _state(invoice, _INVOICE_AUDITED)
@@ -506,9 +502,8 @@ def invoice_delete(*, invoice_id: uuid.UUID, actor: Actor = None, audit: bool = 
         if is_foreign_key_violation(error):
             raise Conflict(f"Other records refer to this invoice; {_VOID_INSTEAD}.") from error
         raise
-    if audit:
-        invoice.pk = invoice_pk
-        _audit_change(actor, "invoice.deleted", invoice, before, None)
+    invoice.pk = invoice_pk
+    _audit_change(actor, AuditAction.INVOICE_DELETED, invoice, before, None)
 
 
 # --- vendors -----------------------------------------------------------------------------------
@@ -589,7 +584,6 @@ def vendor_create(
     account_reference: str = "",
     aliases: Iterable[str] = (),
     actor: Actor = None,
-    audit: bool = True,
 ) -> Vendor:
     """Create a vendor; the name is unique in the tenant, the IBAN is normalised and checked."""
     errors: Errors = {}
@@ -601,8 +595,7 @@ def vendor_create(
     _ensure_vendor_name_free(fields["name"])
     vendor = Vendor(**fields)
     _save_vendor(vendor)
-    if audit:
-        _audit_change(actor, "vendor.created", vendor, None, _state(vendor, _VENDOR_AUDITED))
+    _audit_change(actor, AuditAction.VENDOR_CREATED, vendor, None, _state(vendor, _VENDOR_AUDITED))
     return vendor
 
 
@@ -612,7 +605,6 @@ def vendor_update(
     vendor_id: uuid.UUID,
     data: Mapping[str, Any],
     actor: Actor = None,
-    audit: bool = True,
 ) -> Vendor:
     """Change the fields present in ``data`` (name, iban, account_reference, aliases)."""
     vendor: Vendor | None = Vendor.objects.select_for_update().filter(id=vendor_id).first()
@@ -627,13 +619,12 @@ def vendor_update(
     for field, value in fields.items():
         setattr(vendor, field, value)
     _save_vendor(vendor, update_fields=[*fields, "updated_at"])
-    if audit:
-        _audit_change(actor, "vendor.updated", vendor, before, _state(vendor, _VENDOR_AUDITED))
+    _audit_change(actor, AuditAction.VENDOR_UPDATED, vendor, before, _state(vendor, _VENDOR_AUDITED))
     return vendor
 
 
 @transaction.atomic
-def vendor_delete(*, vendor_id: uuid.UUID, actor: Actor = None, audit: bool = True) -> None:
+def vendor_delete(*, vendor_id: uuid.UUID, actor: Actor = None) -> None:
     """Delete a vendor that no invoice refers to."""
     # The lock makes a concurrent invoice insert for this vendor wait (its FK check needs a
     # key-share lock), so the check below cannot be overtaken.
@@ -654,9 +645,8 @@ def vendor_delete(*, vendor_id: uuid.UUID, actor: Actor = None, audit: bool = Tr
         if is_foreign_key_violation(error):
             raise Conflict("Other records refer to this vendor.") from error
         raise
-    if audit:
-        vendor.pk = vendor_pk
-        _audit_change(actor, "vendor.deleted", vendor, before, None)
+    vendor.pk = vendor_pk
+    _audit_change(actor, AuditAction.VENDOR_DELETED, vendor, before, None)
 
 
 # --- learned payer names and accounts ------------------------------------------------------------
@@ -692,7 +682,7 @@ def vendor_evidence_learn(
 
     ``facts`` are what the vendor's own fields (name, aliases, accounts) do not say already (the
     caller compares them with the engine's keys). A fact not learned yet becomes a learned alias or
-    account (audited ``vendor.evidence_learned``); one already learned remembers this match as
+    account (audited ``vendor_learned_evidence.created``); one already learned remembers this match as
     another teacher (up to ``limits.LEARNED_TEACHERS``), so undoing either match alone keeps it.
     The vendors are locked first (in id order), so two confirmations teaching the same value
     serialise instead of colliding on the unique key. Past ``LEARNED_EVIDENCE_PER_VENDOR`` a
@@ -735,8 +725,7 @@ def vendor_evidence_learn(
             learned.append(row)
             audit_record(
                 actor=actor,
-                action="vendor.evidence_learned",
-                object_type="vendorlearnedevidence",
+                action=AuditAction.VENDOR_LEARNED_EVIDENCE_CREATED,
                 object_id=row.pk,
                 after={**_evidence_state(row), "match_id": str(match_id)},
             )
@@ -745,7 +734,7 @@ def vendor_evidence_learn(
 
 def vendor_evidence_forget(*, match_id: uuid.UUID, actor: Actor) -> int:
     """An undone match teaches nothing any more: drop it from what it taught, and delete the
-    evidence it was the last teacher of (audited ``vendor.evidence_removed``). Returns how many
+    evidence it was the last teacher of (audited ``vendor_learned_evidence.deleted``). Returns how many
     were deleted."""
     deleted = 0
     rows = VendorLearnedEvidence.objects.select_for_update().filter(taught_by__contains=[match_id])
@@ -760,8 +749,7 @@ def vendor_evidence_forget(*, match_id: uuid.UUID, actor: Actor) -> int:
         deleted += 1
         audit_record(
             actor=actor,
-            action="vendor.evidence_removed",
-            object_type="vendorlearnedevidence",
+            action=AuditAction.VENDOR_LEARNED_EVIDENCE_DELETED,
             object_id=row_pk,
             before=before,
             after={"cause": "match.undone", "match_id": str(match_id)},
@@ -771,7 +759,7 @@ def vendor_evidence_forget(*, match_id: uuid.UUID, actor: Actor) -> int:
 
 @transaction.atomic
 def vendor_evidence_delete(
-    *, vendor_id: uuid.UUID, evidence_id: uuid.UUID, actor: Actor, source: str = "api"
+    *, vendor_id: uuid.UUID, evidence_id: uuid.UUID, actor: Actor
 ) -> None:
     """A person removes a learned payer name or account of a vendor (audited); the engine no
     longer counts it from the next run. A later confirmation may teach it again."""
@@ -785,11 +773,10 @@ def vendor_evidence_delete(
     row.delete()
     audit_record(
         actor=actor,
-        action="vendor.evidence_removed",
-        object_type="vendorlearnedevidence",
+        action=AuditAction.VENDOR_LEARNED_EVIDENCE_DELETED,
         object_id=row_pk,
         before=before,
-        after={"cause": "deleted", "source": source},
+        after={"cause": "deleted"},
     )
 
 
@@ -933,12 +920,14 @@ def invoice_csv_rows(handle: TextIO, *, delimiter: str | None = None) -> Iterato
 
 
 def invoice_bulk_import(
-    *, rows: Iterable[tuple[int, Mapping[str, str]]], progress: Any = None
+    *, rows: Iterable[tuple[int, Mapping[str, str]]], progress: Any = None, actor: Actor = None
 ) -> InvoiceImportResult:
     """Import invoices from (line number, row) pairs, all or nothing.
 
     Numbers that already exist in the tenant are skipped and listed; a number repeated inside
-    the file, or any invalid row, rejects the whole import with every problem by line.
+    the file, or any invalid row, rejects the whole import with every problem by line. Each
+    invoice and vendor created is audited like one created alone (``invoice.created``,
+    ``vendor.created``, the same state), one INSERT per chunk.
     """
     default_currency = tenant_default_currency()
     result = InvoiceImportResult()
@@ -960,6 +949,11 @@ def invoice_bulk_import(
             for vendor in Vendor.objects.bulk_create(missing):
                 vendors[vendor.name] = vendor
             result.vendors_created += len(missing)
+            audit_records(
+                actor=actor,
+                action=AuditAction.VENDOR_CREATED,
+                changes=((vendor.pk, None, _state(vendor, _VENDOR_AUDITED)) for vendor in missing),
+            )
         fresh = []
         for invoice, name in chunk:
             if invoice.number in existing:
@@ -968,6 +962,11 @@ def invoice_bulk_import(
             invoice.vendor = vendors.get(name) if name else None
             fresh.append(invoice)
         Invoice.objects.bulk_create(fresh)
+        audit_records(
+            actor=actor,
+            action=AuditAction.INVOICE_CREATED,
+            changes=((invoice.pk, None, _state(invoice, _INVOICE_AUDITED)) for invoice in fresh),
+        )
         result.created += len(fresh)
         chunk.clear()
 

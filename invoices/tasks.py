@@ -31,6 +31,7 @@ def invoice_import_job(job: RunningJob, *, delimiter: str = "") -> JobOutcome:
     result = invoice_bulk_import(
         rows=invoice_csv_rows(handle, delimiter=delimiter or None),
         progress=lambda _rows: job.progress("importing", done=min(size, handle.tell()), total=size),
+        actor=job.actor(),
     )
     return JobOutcome(
         result={

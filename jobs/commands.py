@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.commands import AuditedCommand, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 from .queue import TenantTask
@@ -28,7 +28,7 @@ class DryRunRollback(Exception):
     """Raised inside the tenant's context to roll a dry run back after it has counted everything."""
 
 
-class FileImportCommand(BaseCommand):
+class FileImportCommand(AuditedCommand):
     """Files in, for one tenant: arguments, the loop over the files, queueing, refusals.
 
     Subclasses add their options (``add_import_arguments``) and import one file

@@ -55,6 +55,7 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from api.problems import problem_body
 from common.errors import DomainError, NotFound
+from tenants.audit import AuditSource, audit_source
 from tenants.context import tenant_context
 
 from .models import FINISHED_STATUSES, Job, JobInput, JobStatus
@@ -360,7 +361,7 @@ def run_tenant_job(
     if running is None:
         return
     try:
-        with tenant_context(tenant_uuid):
+        with tenant_context(tenant_uuid), audit_source(AuditSource.JOB):
             token = _current_job_id.set(job_uuid)
             try:
                 outcome = task.function(running, **params)

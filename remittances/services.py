@@ -25,7 +25,7 @@ from common import limits
 from common.errors import InvalidInput, violated_constraint
 from common.finance import MoneyError, normalize_currency
 from invoices.models import Invoice
-from tenants.audit import Actor, actor_user, audit_record
+from tenants.audit import Actor, AuditAction, actor_user, audit_record
 
 from .models import AdviceChannel, AdviceFormat, RemittanceAdvice, RemittanceAdviceLine
 from .parsing import (
@@ -233,11 +233,10 @@ def advices_import(
         RemittanceAdviceLine.objects.bulk_create(lines)  # VALUES rows on Citus too: tenants.db.compiler
         audit_record(
             actor=actor,
-            action="remittance_advice.imported",
-            object_type="remittance_advice",
+            action=AuditAction.REMITTANCE_ADVICE_IMPORTED,
             object_id=row.id,
             after={
-                "source": source,
+                "format": source,
                 "channel": channel,
                 "payment_reference": advice.reference,
                 "amount": str(advice.amount),

@@ -31,7 +31,7 @@ from common.finance import MoneyError, normalize_currency
 from . import selectors
 from .admin_params import BackOfficeAdminMixin
 from .admin_site import PlatformAdminMixin, TenantAdminMixin, adopt, has_tenant_role, site
-from .context import require_tenant_id
+from .context import require_tenant_id, tenant_context
 from .models import (
     ApiToken,
     AuditEvent,
@@ -49,7 +49,9 @@ from .services import (
     api_token_revoke,
     invitation_create,
     invitation_revoke,
+    membership_add,
     membership_remove,
+    membership_role_change,
     tenant_create,
     tenant_settings_update,
 )
@@ -58,6 +60,9 @@ from .services import (
 
 
 class MembershipInlineFormSet(BaseInlineFormSet):
+    """A tenant's members on its platform page; saved through the membership services
+    (``TenantAdmin.save_formset``), so every change is audited in the tenant."""
+
     def clean(self) -> None:
         super().clean()
         owners = [
@@ -119,6 +124,46 @@ class TenantAdmin(PlatformAdminMixin, admin.ModelAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         return self.inlines if obj is not None else []
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Members change through the services inside the tenant, each change audited there.
+
+        Order keeps an owner at every step (the formset's ``clean`` checked the end state):
+        additions, then role changes (promotions before demotions), then removals. A member
+        whose user is replaced on the same row is removed and the new user added.
+        """
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        actor, tenant_id = request.user, form.instance.pk
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        deleted = set(formset.deleted_forms)
+        additions: list[tuple[Any, str]] = []
+        role_changes: list[tuple[int, str]] = []
+        removals: list[int] = []
+        for row in formset.forms:
+            if row in deleted:
+                if row.instance.pk is not None and not row.instance._state.adding:
+                    removals.append(row.initial.get("user", row.instance.user_id))
+                continue
+            if not row.has_changed() or not row.cleaned_data:
+                continue
+            user, role = row.cleaned_data["user"], row.cleaned_data["role"]
+            if row.instance._state.adding:
+                additions.append((user, role))
+            elif "user" in row.changed_data:
+                removals.append(row.initial["user"])
+                additions.append((user, role))
+            else:
+                role_changes.append((user.pk, role))
+        role_changes.sort(key=lambda change: change[1] != Role.OWNER)
+        with tenant_context(tenant_id):
+            for user, role in additions:
+                membership_add(tenant_id=tenant_id, username=user.get_username(), role=role, actor=actor)  # type: ignore[arg-type]
+            for user_id, role in role_changes:
+                membership_role_change(tenant_id=tenant_id, user_id=user_id, role=role, actor=actor)  # type: ignore[arg-type]
+            for user_id in removals:
+                membership_remove(tenant_id=tenant_id, user_id=user_id, actor=actor)  # type: ignore[arg-type]
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         if change:
@@ -229,7 +274,11 @@ class ApiTokenAdmin(BackOfficeAdminMixin, admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = api_token_create(user=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+        token, raw = api_token_create(
+            user=request.user,  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
         adopt(obj, token)
         messages.warning(request, f"New token (shown only now, copy it): {raw}")
 
@@ -237,7 +286,7 @@ class ApiTokenAdmin(BackOfficeAdminMixin, admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(token=token)
+            api_token_revoke(token=token, actor=request.user)  # type: ignore[arg-type]
             count += 1
         self.message_user(request, f"Revoked {count} token(s).")
 
@@ -340,7 +389,7 @@ class MemberAdmin(TenantAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:tenants_invitation_add"))
 
     def perform_delete(self, request: HttpRequest, obj: Membership) -> None:
-        membership_remove(tenant_id=obj.tenant_id, user_id=obj.user_id)
+        membership_remove(tenant_id=obj.tenant_id, user_id=obj.user_id, actor=request.user)  # type: ignore[arg-type]
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list, dict, set, list]:
         names = [f"{getattr(o, 'member_username', o.user_id)} ({o.get_role_display()})" for o in objs]
@@ -417,9 +466,6 @@ class InvitationAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
         adopt(obj, form.service_result)
-
-    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> None:
-        """Audited by ``invitation_create`` itself (``invitation.created``)."""
 
     def response_add(
         self, request: HttpRequest, obj: Invitation, post_url_continue: Any = None
@@ -525,11 +571,7 @@ class TenantSettingsAdmin(TenantAdminMixin, admin.ModelAdmin):
         tenant_settings_update(
             changes={name: form.cleaned_data[name] for name in SETTINGS_FIELDS if name in form.cleaned_data},
             actor=request.user,  # type: ignore[arg-type]
-            source="admin",
         )
-
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
-        """Recorded with before/after in ``save_model``."""
 
 
 def _pretty_json(value: Any) -> str:
@@ -540,14 +582,23 @@ def _pretty_json(value: Any) -> str:
 
 @admin.register(AuditEvent, site=site)
 class AuditEventAdmin(TenantAdminMixin, admin.ModelAdmin):
-    """Who changed what and when (append-only; every member may read it)."""
+    """Who changed what, when and through which interface (append-only; every member may read it)."""
 
     allow_add = allow_change = allow_delete = False
-    list_display = ["created_at", "action", "object_type", "object_link", "actor_name"]
-    list_filter = ["action", "object_type", ("created_at", admin.DateFieldListFilter)]
+    list_display = ["created_at", "action", "object_type", "object_link", "actor_name", "source"]
+    list_filter = ["action", "object_type", "source", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["action", "object_type"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "action", "object_type", "object_link", "actor_name", "before_view", "after_view"]
+    fields = [
+        "created_at",
+        "action",
+        "object_type",
+        "object_link",
+        "actor_name",
+        "source",
+        "before_view",
+        "after_view",
+    ]
     readonly_fields = fields
     list_per_page = 50
 
@@ -561,8 +612,10 @@ class AuditEventAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Object")
     def object_link(self, obj: AuditEvent) -> str:
+        # The vocabulary's objects are snake_case model names ("tenant_settings"), older
+        # events hold Django's ("tenantsettings"): both name the same admin page.
         for model in site._registry:
-            if model._meta.model_name == obj.object_type:
+            if model._meta.model_name == obj.object_type.replace("_", ""):
                 try:
                     url = reverse(
                         f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.object_id]

@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from .admin_site import ADMIN_TENANT_SESSION_KEY
+from .audit import AuditSource, audit_source
 from .context import tenant_context
 from .models import Membership
 
@@ -131,6 +132,10 @@ class AdminTenantMiddleware:
         prefix = self._admin_prefix()
         if prefix is None or not request.path_info.startswith(prefix):
             return self.get_response(request)
+        with audit_source(AuditSource.ADMIN):
+            return self._in_admin(request)
+
+    def _in_admin(self, request: HttpRequest) -> HttpResponse:
         user = request.user  # evaluated here, outside any tenant (reads session and auth_user)
         if not (user.is_authenticated and user.is_active and user.is_staff):
             return self.get_response(request)

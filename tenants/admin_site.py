@@ -9,8 +9,11 @@
   from Django model permissions: viewers look, accountants change ledgers and decide matches,
   owners also manage members and tenant settings. Platform pages (tenants, users, tokens) are
   superuser pages and run outside any tenant.
-* **History.** ``django_admin_log`` has no tenant column, so tenant admins write their history
-  to the tenant's ``AuditEvent`` rows instead, and the index shows no "recent actions".
+* **History.** Every change the back office makes goes through a service, and the service
+  records it in the tenant's ``AuditEvent`` rows, exactly as for the API (one event per change,
+  source ``admin``). The admin itself writes no history: ``django_admin_log`` has no tenant
+  column, and a second, differently worded event for the same change would be a second
+  dialect. The index shows no "recent actions"; an object's history page is its audit trail.
 * **Login and links.** django-axes guards the login (settings; its refusal page is
   ``login_lockout_response``). Every ModelAdmin derives from
   ``tenants.admin_params.BackOfficeAdminMixin`` (``register`` refuses others), which answers a
@@ -46,7 +49,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from common.errors import DomainError, is_foreign_key_violation
 
 from .admin_params import BackOfficeAdminMixin, InvalidListParameters
-from .audit import audit_record
 from .context import current_tenant_id
 from .models import Membership, Role
 
@@ -401,43 +403,20 @@ class TenantQuerysetAdminMixin:
 
 
 class AuditHistoryAdminMixin:
-    """The admin's history goes to the tenant's ``AuditEvent`` rows (``django_admin_log`` has no
-    tenant column), and an object's history page is its audit trail."""
+    """The admin writes no history of its own: the services it calls record every change in
+    the tenant's audit trail (see the module docstring), and an object's history page is that
+    trail. Django's ``log_*`` hooks are therefore silent, for every admin of the site."""
 
     model: type[models.Model]
 
-    def _audit(self, request: HttpRequest, obj: Any, verb: str, message: Any) -> None:
-        if current_tenant_id() is None or not isinstance(getattr(obj, "pk", None), uuid.UUID):
-            return
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action=f"{self.model._meta.model_name}.{verb}",
-            object_type=self.model._meta.model_name or "",
-            object_id=obj.pk,
-            after={"source": "admin", "object": str(obj), "changes": message or []},
-        )
-
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> None:
-        self._audit(request, obj, "added", message)
+        """Recorded by the service that created ``obj``."""
 
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
-        self._audit(request, obj, "changed", message)
+        """Recorded by the service that changed ``obj``."""
 
     def log_deletions(self, request: HttpRequest, queryset: Any) -> None:
-        # Written by delete_model once the service has really deleted the object.
-        request._pending_admin_deletions = [(obj.pk, str(obj)) for obj in queryset]  # type: ignore[attr-defined]
-
-    def audit_deleted(self, request: HttpRequest) -> None:
-        for pk, text in getattr(request, "_pending_admin_deletions", []):
-            if isinstance(pk, uuid.UUID):
-                audit_record(
-                    actor=request.user,  # type: ignore[arg-type]
-                    action=f"{self.model._meta.model_name}.deleted",
-                    object_type=self.model._meta.model_name or "",
-                    object_id=pk,
-                    before={"object": text},
-                    after={"source": "admin"},
-                )
+        """Recorded by the service that deleted each object."""
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         """The object's history is its audit trail."""
@@ -446,23 +425,21 @@ class AuditHistoryAdminMixin:
 
 
 class ServiceDeleteAdminMixin:
-    """Deleting one object through ``perform_delete`` (the ledgers call their service there): a
-    ``DomainError`` becomes a message and the page stays; a real deletion is audited
-    (``audit_deleted``, from ``AuditHistoryAdminMixin``)."""
+    """Deleting one object through ``perform_delete`` (the ledgers call their service there, which
+    audits the deletion): a ``DomainError`` becomes a message and the page stays."""
 
     model: type[models.Model]
 
     def perform_delete(self, request: HttpRequest, obj: Any) -> None:
-        """Delete one object; admins of ledger tables call their service here."""
-        obj.delete()
+        """Delete one object through its service (which audits it): an admin that allows
+        deleting must say which; a plain ``obj.delete()`` would leave no trace."""
+        raise ImproperlyConfigured(f"{type(self).__name__} allows deleting but names no service")
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         try:
             self.perform_delete(request, obj)
         except DomainError as error:
             request._admin_delete_error = error.detail  # type: ignore[attr-defined]
-            return
-        self.audit_deleted(request)
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
         refused = refused_delete_response(request, self.model, obj_display, "changelist")

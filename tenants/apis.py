@@ -260,7 +260,9 @@ class MemberDeleteApi(TenantAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, user_id: int) -> Response:
-        services.membership_remove(tenant_id=require_tenant_id(), user_id=user_id)
+        services.membership_remove(
+            tenant_id=require_tenant_id(), user_id=user_id, actor=authenticated_user(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

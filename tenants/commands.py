@@ -1,4 +1,5 @@
-"""The ``--tenant`` argument of management commands: which tenant a command works on.
+"""Management commands' shared parts: ``AuditedCommand`` (their changes are audited as source
+``command``) and the ``--tenant`` argument (which tenant a command works on).
 
 The terminal progress display of long commands is ``common.progress.ProgressBar``.
 """
@@ -6,12 +7,24 @@ The terminal progress display of long commands is ``common.progress.ProgressBar`
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from .audit import AuditSource, audit_source
 from .models import Membership, Role, Tenant
 
 MAX_LISTED_CANDIDATES = 20
+
+
+class AuditedCommand(BaseCommand):
+    """Base of the commands that change data: everything they record in the audit trail has
+    source ``command`` (entered once here, for ``manage.py`` and ``call_command`` alike). A job
+    the command runs in-process records its own source, ``job``."""
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        with audit_source(AuditSource.COMMAND):
+            return super().execute(*args, **options)
 
 
 def add_tenant_argument(parser: CommandParser) -> None:

@@ -1,4 +1,5 @@
-"""Request middleware: body size limit, and entering the tenant for ``/v1/tenants/{id}/...``."""
+"""Request middleware: body size limit, and entering the tenant for ``/v1/tenants/{id}/...``
+(every ``/v1/`` request is audited as source ``api``; the GraphQL view narrows that to ``graphql``)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from rest_framework import exceptions
 
 from api.problems import problem_response
 
+from .audit import AuditSource, audit_source
 from .authentication import authenticate_bearer, bearer_membership
 from .context import tenant_context
 
 if TYPE_CHECKING:
     from .models import Tenant
 
+API_PREFIX = "/v1/"
 TENANT_PATH = re.compile(r"^/v1/tenants/(?P<tenant_id>[^/]+)(?:/|$)")
 
 
@@ -77,8 +80,14 @@ class TenantContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if TENANT_PATH.match(request.path_info) is None:
+        if not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
+        with audit_source(AuditSource.API):
+            if TENANT_PATH.match(request.path_info) is None:
+                return self.get_response(request)
+            return self._in_tenant(request)
+
+    def _in_tenant(self, request: HttpRequest) -> HttpResponse:
         unauthorized = {"WWW-Authenticate": 'Bearer realm="api"'}
         tenant_id = tenant_id_in_path(request.path_info)
         try:

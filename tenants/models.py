@@ -520,8 +520,21 @@ class IdempotencyKey(TenantModel):
         return self.key
 
 
+class AuditSource(models.TextChoices):
+    """Through which interface a change came (``tenants.audit.audit_source`` sets it per entry point)."""
+
+    API = "api", "REST API"
+    GRAPHQL = "graphql", "GraphQL"
+    ADMIN = "admin", "Back office"
+    COMMAND = "command", "Management command"
+    JOB = "job", "Background job"
+    SYSTEM = "system", "System (periodic task, shell)"
+    UNKNOWN = "unknown", "Unknown (recorded before sources were kept)"
+
+
 class AuditEvent(TenantModel):
-    """Who changed what, when, with the state before and after (append-only)."""
+    """Who changed what, when, through which interface, with the state before and after
+    (append-only). Actions are ``tenants.audit.AuditAction`` members."""
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -536,9 +549,17 @@ class AuditEvent(TenantModel):
     object_id = models.UUIDField()
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+    # Rows written before sources were kept read "unknown" (the column's default for them); every
+    # new row names its source explicitly.
+    source = models.CharField(max_length=16, choices=AuditSource.choices, db_default=AuditSource.UNKNOWN)
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=AuditSource.values), name="audit_event_source_valid"
+            ),
+        ]
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="audit_tenant_object_idx"),

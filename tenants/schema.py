@@ -123,6 +123,6 @@ class TenantsMutation:
             if value is not strawberry.UNSET and name in tenant_services.SETTINGS_FIELDS
         }
         row = tenant_services.tenant_settings_update(
-            changes=changes, actor=info.context.user, source="graphql"
+            changes=changes, actor=info.context.user
         )
         return tenant_settings_type(row)

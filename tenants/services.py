@@ -22,7 +22,7 @@ from common import limits
 from common.errors import Conflict, InvalidInput, NotFound
 from common.finance import MoneyError, normalize_currency
 
-from .audit import Actor, audit_record
+from .audit import Actor, AuditAction, audit_record
 from .authentication import generate_raw_token, hash_token
 from .context import require_tenant_id, tenant_context
 from .models import ApiToken, Invitation, InvitationStatus, Membership, Role, Tenant, TenantSettings
@@ -46,8 +46,15 @@ def tenant_create(*, name: str, owner: User, default_currency: str = "USD") -> T
         raise InvalidInput("The tenant name cannot be used.", errors={"name": [problem]})
     with tenant_context(uuid.uuid4()) as tenant_id:
         tenant = Tenant.objects.create(id=tenant_id, name=name)
-        Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+        membership = Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
         TenantSettings.objects.create(tenant=tenant, default_currency=default_currency)
+        _membership_audit(
+            AuditAction.MEMBERSHIP_CREATED,
+            membership.pk,
+            actor=owner,
+            before=None,
+            after=_membership_state(membership),
+        )
     return tenant
 
 
@@ -70,9 +77,7 @@ SETTINGS_FIELDS = (
 
 
 @transaction.atomic
-def tenant_settings_update(
-    *, changes: Mapping[str, Any], actor: Actor, source: str = "api"
-) -> TenantSettings:
+def tenant_settings_update(*, changes: Mapping[str, Any], actor: Actor) -> TenantSettings:
     """Change the active tenant's settings; used by the next reconciliation run.
 
     Every field is validated (all problems in one InvalidInput) and nothing is written unless all
@@ -129,16 +134,44 @@ def tenant_settings_update(
     row.save()
     audit_record(
         actor=actor,
-        action="tenantsettings.changed",
-        object_type="tenantsettings",
+        action=AuditAction.TENANT_SETTINGS_UPDATED,
         object_id=row.pk,
         before={name: before[name] for name in changed},
-        after={**{name: after[name] for name in changed}, "source": source},
+        after={name: after[name] for name in changed},
     )
     return row
 
 
-def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Membership:
+# --- memberships --------------------------------------------------------------------------------
+
+
+def _membership_state(membership: Membership) -> dict[str, Any]:
+    """A membership as its audit events hold it: who (id and username) and the role."""
+    username = (
+        get_user_model().objects.filter(pk=membership.user_id).values_list("username", flat=True).first()
+        or ""
+    )
+    return {"user_id": membership.user_id, "username": username, "role": membership.role}
+
+
+def _membership_audit(
+    action: AuditAction,
+    membership_id: uuid.UUID,
+    *,
+    actor: Actor,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """One event per membership change, in the membership's tenant (call inside its context);
+    an update holds the fields that changed and the member's username."""
+    if before is not None and after is not None:
+        changed = [name for name in after if before.get(name) != after[name]]
+        before = {"username": before["username"], **{name: before[name] for name in changed}}
+        after = {"username": after["username"], **{name: after[name] for name in changed}}
+    audit_record(actor=actor, action=action, object_id=membership_id, before=before, after=after)
+
+
+def membership_add(*, tenant_id: uuid.UUID, username: str, role: str, actor: Actor = None) -> Membership:
     """Add an existing user to the current tenant (call inside its ``tenant_context``).
 
     For operators and fixtures only: the API and the back office never add users directly, they
@@ -152,7 +185,55 @@ def membership_add(*, tenant_id: uuid.UUID, username: str, role: str) -> Members
         raise InvalidInput(f"No user named {username!r}.", errors={"username": ["No such user."]})
     if Membership.objects.filter(tenant_id=tenant_id, user_id=user.pk).exists():
         raise Conflict(f"{username} is already a member of this tenant.")
-    return Membership.objects.create(tenant_id=tenant_id, user_id=user.pk, role=role)
+    membership = Membership.objects.create(tenant_id=tenant_id, user_id=user.pk, role=role)
+    _membership_audit(
+        AuditAction.MEMBERSHIP_CREATED,
+        membership.pk,
+        actor=actor,
+        before=None,
+        after=_membership_state(membership),
+    )
+    return membership
+
+
+def _locked_membership(tenant_id: uuid.UUID, user_id: int) -> Membership:
+    membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
+    if membership is None:
+        raise NotFound("No such member.")
+    return membership
+
+
+def _ensure_not_last_owner(membership: Membership, change: str) -> None:
+    """The last owner cannot leave or be demoted: the tenant would be orphaned."""
+    if membership.role == Role.OWNER:
+        owners = Membership.objects.select_for_update().filter(
+            tenant_id=membership.tenant_id, role=Role.OWNER
+        )
+        if len(owners) <= 1:
+            raise Conflict(f"The last owner of a tenant cannot be {change}.")
+
+
+@transaction.atomic
+def membership_role_change(*, tenant_id: uuid.UUID, user_id: int, role: str, actor: Actor) -> Membership:
+    """Give a member another role (call inside the tenant's context); audited as
+    ``membership.updated`` with the role before and after. The last owner keeps the role."""
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.", errors={"role": [f"Choose one of {Role.values}."]})
+    membership = _locked_membership(tenant_id, user_id)
+    if membership.role == role:
+        return membership
+    _ensure_not_last_owner(membership, "demoted")
+    before = _membership_state(membership)
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    _membership_audit(
+        AuditAction.MEMBERSHIP_UPDATED,
+        membership.pk,
+        actor=actor,
+        before=before,
+        after={**before, "role": membership.role},
+    )
+    return membership
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -189,11 +270,10 @@ def invitee_normalize(value: str) -> str:
     return get_user_model().objects.normalize_email(text)
 
 
-def _invitation_audit(invitation: Invitation, action: str, actor: Actor) -> None:
+def _invitation_audit(invitation: Invitation, action: AuditAction, actor: Actor) -> None:
     audit_record(
         actor=actor,
-        action=f"invitation.{action}",
-        object_type="invitation",
+        action=action,
         object_id=invitation.pk,
         after={"invitee": invitation.invitee, "role": invitation.role, "status": invitation.status},
     )
@@ -244,7 +324,7 @@ def invitation_create(*, invitee: str, role: str, invited_by: User) -> Invitatio
         invited_by=invited_by,
         expires_at=now + INVITATION_TTL,
     )
-    _invitation_audit(invitation, "created", invited_by)
+    _invitation_audit(invitation, AuditAction.INVITATION_CREATED, invited_by)
     return invitation
 
 
@@ -259,7 +339,7 @@ def invitation_revoke(*, invitation_id: uuid.UUID, actor: User) -> Invitation:
     if invitation.status != InvitationStatus.PENDING or invitation.expires_at <= timezone.now():
         raise Conflict("Only a pending invitation can be revoked.")
     _invitation_decide(invitation, InvitationStatus.REVOKED, actor)
-    _invitation_audit(invitation, "revoked", actor)
+    _invitation_audit(invitation, AuditAction.INVITATION_REVOKED, actor)
     return invitation
 
 
@@ -314,9 +394,18 @@ def invitation_accept(*, invitation_id: uuid.UUID, user: User) -> Invitation:
         _lock_open_invitation(invitation)
         if Membership.objects.filter(tenant_id=invitation.tenant_id, user=user).exists():
             raise Conflict("You are already a member of this tenant.")
-        Membership.objects.create(tenant_id=invitation.tenant_id, user=user, role=invitation.role)
+        membership = Membership.objects.create(
+            tenant_id=invitation.tenant_id, user=user, role=invitation.role
+        )
         _invitation_decide(invitation, InvitationStatus.ACCEPTED, user)
-        _invitation_audit(invitation, "accepted", user)
+        _invitation_audit(invitation, AuditAction.INVITATION_ACCEPTED, user)
+        _membership_audit(
+            AuditAction.MEMBERSHIP_CREATED,
+            membership.pk,
+            actor=user,
+            before=None,
+            after=_membership_state(membership),
+        )
     return invitation
 
 
@@ -326,34 +415,68 @@ def invitation_decline(*, invitation_id: uuid.UUID, user: User) -> Invitation:
     with tenant_context(invitation.tenant_id):
         _lock_open_invitation(invitation)
         _invitation_decide(invitation, InvitationStatus.DECLINED, user)
-        _invitation_audit(invitation, "declined", user)
+        _invitation_audit(invitation, AuditAction.INVITATION_DECLINED, user)
     return invitation
 
 
-def membership_remove(*, tenant_id: uuid.UUID, user_id: int) -> None:
-    """Remove a member; the last owner cannot be removed (the tenant would be orphaned)."""
-    membership = Membership.objects.select_for_update().filter(tenant_id=tenant_id, user_id=user_id).first()
-    if membership is None:
-        raise NotFound("No such member.")
-    if membership.role == Role.OWNER:
-        owners = Membership.objects.select_for_update().filter(tenant_id=tenant_id, role=Role.OWNER)
-        if len(owners) <= 1:
-            raise Conflict("The last owner of a tenant cannot be removed.")
+@transaction.atomic
+def membership_remove(*, tenant_id: uuid.UUID, user_id: int, actor: Actor = None) -> None:
+    """Remove a member (call inside the tenant's context); the last owner cannot be removed (the
+    tenant would be orphaned). Audited as ``membership.deleted`` with what the membership was."""
+    membership = _locked_membership(tenant_id, user_id)
+    _ensure_not_last_owner(membership, "removed")
+    membership_id, before = membership.pk, _membership_state(membership)
     membership.delete()
+    _membership_audit(AuditAction.MEMBERSHIP_DELETED, membership_id, actor=actor, before=before, after=None)
 
 
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token; returns it with the raw value, which is never stored or shown again."""
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def _api_token_audit(
+    action: AuditAction, token: ApiToken, *, actor: Actor, before: dict[str, Any] | None
+) -> None:
+    """Record a token's creation or revocation in every tenant its user is a member of.
+
+    A token belongs to a user, not to a tenant: it acts for every tenant the user is (or later
+    becomes) a member of. Each of those tenants' owners should see in their own trail that a
+    credential able to act on their data appeared or stopped working, so the event is written
+    in each of them (a tenant table; there is no platform-wide trail to put it in instead).
+    The raw token and its prefix (the secret's first characters) are never recorded: only the
+    token's id (the event's object), its name and its user. Runs outside any tenant: it enters
+    each tenant in turn.
+    """
+    username = get_user_model().objects.filter(pk=token.user_id).values_list("username", flat=True).first()
+    after = {"name": token.name, "username": username or "", "revoked_at": token.revoked_at}
+    tenant_ids = (
+        Membership.objects.filter(user_id=token.user_id)
+        .order_by("tenant_id")
+        .values_list("tenant_id", flat=True)
+    )
+    for tenant_id in list(tenant_ids):
+        with tenant_context(tenant_id):
+            audit_record(actor=actor, action=action, object_id=token.pk, before=before, after=after)
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, actor: Actor = None) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the raw value, which is never stored or shown again.
+
+    ``actor`` is who creates it (the user themself in the back office; None for an operator's
+    command); audited as ``api_token.created`` (``_api_token_audit``)."""
     raw = generate_raw_token()
     token = ApiToken.objects.create(
         user=user, name=name.strip() or "token", prefix=raw[:10], token_hash=hash_token(raw)
     )
+    _api_token_audit(AuditAction.API_TOKEN_CREATED, token, actor=actor, before=None)
     return token, raw
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
-    """Revoke a token; it stops authenticating at once."""
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: Actor = None) -> ApiToken:
+    """Revoke a token; it stops authenticating at once. Audited as ``api_token.revoked``."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _api_token_audit(AuditAction.API_TOKEN_REVOKED, token, actor=actor, before={"revoked_at": None})
     return token

@@ -23,6 +23,7 @@ CITUS_PASS = (
     "tests/tenants/test_checks.py",
     "tests/tenants/test_context.py",
     "tests/tenants/test_routing.py",
+    "tests/tenants/test_audit_vocabulary.py",
     "tests/test_isolation_attack.py",
     "tests/test_concurrency.py",
     "tests/banking/test_import_api.py",

@@ -26,7 +26,7 @@ from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from jobs.models import Job, JobInput, JobKind
 from reconciliation.models import Match, MatchAllocation, MatchShape, ReconciliationRun
 from remittances.models import RemittanceAdvice, RemittanceAdviceLine
-from tenants.audit import audit_record
+from tenants.audit import AuditAction, audit_record
 from tenants.context import tenant_context
 from tenants.models import IdempotencyKey, Invitation, Role, Tenant
 
@@ -158,9 +158,7 @@ def seed_every_tenant_table(tenant: Tenant) -> dict[str, object]:
             amount=Decimal("150.00"),
             invoice=advised_invoice,
         )
-        audit_record(
-            actor=None, action="seed.created", object_type="match", object_id=match.id, after={"ok": 1}
-        )
+        audit_record(actor=None, action=AuditAction.MATCH_CONFIRMED, object_id=match.id, after={"ok": 1})
         endpoint = WebhookEndpoint.objects.create(
             url=f"https://erp.{tenant.name.split()[0].lower()}.example.com/hooks",
             event_types=[EventType.MATCH_CONFIRMED],

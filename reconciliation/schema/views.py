@@ -31,6 +31,7 @@ from strawberry.types import ExecutionResult
 
 from api.parsers import loads_decimal
 from api.problems import problem_response
+from tenants.audit import AuditSource, audit_source
 from tenants.context import current_tenant_id
 
 from .context import TenantGraphQLContext
@@ -101,7 +102,8 @@ class TenantGraphQLView(GraphQLView):
                 request=request,
             )
         try:
-            return self.run(request=request)
+            with audit_source(AuditSource.GRAPHQL):
+                return self.run(request=request)
         except HTTPException as error:
             return problem_response(
                 error.status_code, detail=error.reason, code="bad-request", request=request

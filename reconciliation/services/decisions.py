@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,16 +26,13 @@ from invoices.models import (
     invoice_status_for,
     write_off_limit_exceeded,
 )
-from tenants.audit import Actor, actor_user, audit_record
+from tenants.audit import Actor, AuditAction, actor_user, audit_record
 from tenants.models import TenantSettings, WriteOffReason
 
 from .. import events
 from ..engine.payers import ACCOUNT_KEY, NAME_KEY, party_keys, payer_keys
 from ..models import Match, MatchAllocation, MatchStatus
-
-
-def _match_state(match: Match) -> dict[str, Any]:
-    return {"status": match.status, "auto": match.auto, "confidence": str(match.confidence)}
+from .match_audit import match_audit_state
 
 
 def _locked_match(match_id: uuid.UUID) -> Match:
@@ -77,9 +73,9 @@ def _save_balances(transactions: dict, invoices: dict) -> None:
     )
 
 
-def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: str) -> Match:
+def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: AuditAction) -> Match:
     """Move a locked match to ``status``, stamp who and when, and audit the change."""
-    before = _match_state(match)
+    before = match_audit_state(match)
     match.status = status
     match.decided_by = actor_user(actor)
     setattr(match, stamp, timezone.now())
@@ -87,10 +83,9 @@ def _decide(match: Match, *, actor: Actor, status: str, stamp: str, action: str)
     audit_record(
         actor=match.decided_by,
         action=action,
-        object_type="match",
         object_id=match.pk,
         before=before,
-        after=_match_state(match),
+        after=match_audit_state(match),
     )
     return match
 
@@ -236,14 +231,17 @@ def _confirm(match_id: uuid.UUID, *, actor: Actor, write_off_reason: str | None)
     _save_balances(transactions, invoices)
     match.auto = False
     decided = _decide(
-        match, actor=actor, status=MatchStatus.CONFIRMED, stamp="confirmed_at", action="match.confirmed"
+        match,
+        actor=actor,
+        status=MatchStatus.CONFIRMED,
+        stamp="confirmed_at",
+        action=AuditAction.MATCH_CONFIRMED,
     )
     if written:
         currency = invoices[allocations[0].invoice_id].currency  # the amounts as the API shows them
         audit_record(
             actor=decided.decided_by,
-            action="match.written_off",
-            object_type="match",
+            action=AuditAction.MATCH_WRITTEN_OFF,
             object_id=match.pk,
             after={
                 "write_off_amount": str(quantize(match.write_off_amount, currency)),
@@ -302,7 +300,11 @@ def match_reject(*, match_id: uuid.UUID, actor: Actor) -> Match:
     if match.status != MatchStatus.PROPOSED:
         raise Conflict(f"Only proposed matches can be rejected; this one is {match.status}.")
     match = _decide(
-        match, actor=actor, status=MatchStatus.REJECTED, stamp="rejected_at", action="match.rejected"
+        match,
+        actor=actor,
+        status=MatchStatus.REJECTED,
+        stamp="rejected_at",
+        action=AuditAction.MATCH_REJECTED,
     )
     events_record([events.match_decision_spec(match)])
     return match
@@ -322,13 +324,14 @@ def match_undo(*, match_id: uuid.UUID, actor: Actor) -> Match:
         invoice.amount_paid -= allocation.invoice_amount + allocation.write_off_amount
         invoice.amount_written_off -= allocation.write_off_amount
     _save_balances(transactions, invoices)
-    undone = _decide(match, actor=actor, status=MatchStatus.UNDONE, stamp="undone_at", action="match.undone")
+    undone = _decide(
+        match, actor=actor, status=MatchStatus.UNDONE, stamp="undone_at", action=AuditAction.MATCH_UNDONE
+    )
     if match.write_off_amount:
         currency = invoices[allocations[0].invoice_id].currency
         audit_record(
             actor=undone.decided_by,
-            action="match.write_off_reversed",
-            object_type="match",
+            action=AuditAction.MATCH_WRITE_OFF_REVERSED,
             object_id=match.pk,
             before={
                 "write_off_amount": str(quantize(match.write_off_amount, currency)),

@@ -19,11 +19,13 @@ from psycopg import sql
 from banking.models import BankTransaction, transaction_status_for, transaction_takes_allocations
 from common.ids import OrderedIds
 from invoices.models import Invoice, InvoiceStatus, invoice_status_for
+from tenants.audit import current_audit_source
 from tenants.context import require_tenant_id
 from tenants.models import AuditEvent
 
 from .. import engine, events
 from ..models import Match, MatchAllocation, MatchStatus, ReconciliationRun
+from .match_audit import AUTO_CONFIRMED_AUDIT_SQL
 
 # --- Progress -----------------------------------------------------------------------------------------
 
@@ -373,11 +375,10 @@ _WRITE_RUN = (
     """,
     """
     WITH written AS (INSERT INTO {audit_table} (
-        id, tenant_id, actor_id, action, object_type, object_id, before, after, created_at, updated_at
+        id, tenant_id, actor_id, action, object_type, object_id, before, after, source, created_at, updated_at
     )
-    SELECT {audit_id}, %(tenant)s, NULL, 'match.auto_confirmed', 'match', s.id,
-           jsonb_build_object('status', {match_proposed}, 'auto', false, 'confidence', s.confidence::text),
-           jsonb_build_object('status', {match_confirmed}, 'auto', true, 'confidence', s.confidence::text),
+    SELECT {audit_id}, %(tenant)s, NULL, {auto_confirmed_action}, {auto_confirmed_object_type}, s.id,
+           {auto_confirmed_before}, {auto_confirmed_after}, %(audit_source)s,
            clock_timestamp(), clock_timestamp()
     FROM {matches} s JOIN {confirmed} c ON c.id = s.id
     ORDER BY s.seq
@@ -417,6 +418,7 @@ def write_run(staging: RunStaging, run: ReconciliationRun, progress: RunProgress
         "now": transaction_start(),
         "run": run.id,
         "engine_version": engine.ENGINE_VERSION,
+        "audit_source": current_audit_source().value,
         **OrderedIds.new().params("allocation"),
         **OrderedIds.new().params("audit"),
     }
@@ -424,6 +426,7 @@ def write_run(staging: RunStaging, run: ReconciliationRun, progress: RunProgress
     ids = {
         "allocation_id": sql.SQL(OrderedIds.sql("allocation", "a.seq")),
         "audit_id": sql.SQL(OrderedIds.sql("audit", "s.seq")),
+        **AUTO_CONFIRMED_AUDIT_SQL,
     }
     for done, statement in enumerate(_WRITE_RUN):
         progress("storing the run", done, len(_WRITE_RUN))

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tenants.audit import audit_record
+from tenants.audit import AuditAction, audit_record
 from tenants.context import tenant_context
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +33,7 @@ def leave_tenant(world, user) -> None:
 
 def test_a_user_who_acted_in_a_tenant_is_kept_and_the_page_says_so(root, world_a, django_user_model):
     with tenant_context(world_a.tenant.id):
-        audit_record(
-            actor=world_a.accountant, action="invoice.updated", object_type="invoice", object_id=uuid.uuid4()
-        )
+        audit_record(actor=world_a.accountant, action=AuditAction.INVOICE_UPDATED, object_id=uuid.uuid4())
     leave_tenant(world_a, world_a.accountant)
     response = delete(root, f"/admin/auth/user/{world_a.accountant.pk}/delete/")
     assert response.status_code == 200

@@ -175,8 +175,9 @@ def test_only_owners_change_settings_and_members(login, staff_a, django_user_mod
         settings_row.refresh_from_db()
         assert settings_row.default_currency == "EUR"
         assert str(settings_row.fee_tolerance_fixed) == "2.50"
-        event = AuditEvent.objects.get(action="tenantsettings.changed")
+        event = AuditEvent.objects.get(action="tenant_settings.updated")
         assert event.before["default_currency"] == "USD" and event.after["default_currency"] == "EUR"
+        assert event.source == "admin"
 
     # Members join by invitation (tests/admin/test_invitations_admin.py); one accepted here.
     from tenants.services import invitation_accept

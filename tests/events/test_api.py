@@ -65,7 +65,7 @@ def test_changes_and_deletion(world_a, api_client_for):
     assert_problem(client.get(url), 404)
     with tenant_context(world_a.tenant.id):
         assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
-            "webhook_endpoint.changed",
+            "webhook_endpoint.updated",
             "webhook_endpoint.deleted",
         }
 

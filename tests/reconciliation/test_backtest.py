@@ -358,7 +358,7 @@ def test_shadow_setting_is_exposed_validated_and_audited(world_a, api_client_for
     assert response.status_code == 200, response.content
     assert response.json()["auto_confirm_shadow"] is True
     with tenant_context(world_a.tenant.id):
-        event = AuditEvent.objects.filter(action="tenantsettings.changed").latest("created_at")
+        event = AuditEvent.objects.filter(action="tenant_settings.updated").latest("created_at")
         assert event.before == {"auto_confirm_shadow": False}
         assert event.after["auto_confirm_shadow"] is True
     # Shadow mode measures a threshold: switching the threshold off under it is refused.

@@ -84,7 +84,7 @@ def test_confirming_teaches_the_unknown_payer_name_and_account(world_a, api_clie
         (EvidenceKind.ALIAS, PAYER_NAME, [match.id]),
     ]
     assert {e.created_by_id for e in learned} == {world_a.accountant.pk}
-    assert len(events(world_a, "vendor.evidence_learned")) == 2
+    assert len(events(world_a, "vendor_learned_evidence.created")) == 2
     listed = api_client_for(world_a.viewer).get(f"{base(world_a)}/vendors/{vendor.id}/learned-evidence")
     assert listed.status_code == 200, listed.content
     rows = listed.json()["results"]
@@ -161,7 +161,7 @@ def test_undoing_the_only_teaching_match_removes_what_it_taught(world_a, api_cli
     )
     assert response.status_code == 200, response.content
     assert evidence_of(world_a, vendor) == []
-    removed = events(world_a, "vendor.evidence_removed")
+    removed = events(world_a, "vendor_learned_evidence.deleted")
     assert len(removed) == 2
     assert {event.after["cause"] for event in removed} == {"match.undone"}
 
@@ -188,8 +188,9 @@ def test_a_person_removes_learned_evidence(world_a, api_client_for):
     response = api_client_for(world_a.accountant).delete(url)
     assert response.status_code == 204, response.content
     assert [e.kind for e in evidence_of(world_a, vendor)] == [EvidenceKind.ALIAS]
-    (event,) = events(world_a, "vendor.evidence_removed")
-    assert event.after == {"cause": "deleted", "source": "api"}
+    (event,) = events(world_a, "vendor_learned_evidence.deleted")
+    assert event.after == {"cause": "deleted"}
+    assert event.source == "api"
     assert event.before["value"] == PAYER_ACCOUNT
     assert_problem(api_client_for(world_a.accountant).delete(url), 404)
     other_vendor = make_vendor(world_a.tenant, name="Someone Else")
@@ -297,7 +298,7 @@ def test_rejection_memory_is_a_setting_with_bounds(world_a, api_client_for):
     response = client.patch(f"{base(world_a)}/settings", {"rejection_memory": 5}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["rejection_memory"] == 5
-    (event,) = events(world_a, "tenantsettings.changed")
+    (event,) = events(world_a, "tenant_settings.updated")
     assert event.before == {"rejection_memory": 3}
     for wrong in (-1, 101, "3x", 2.5):
         body = assert_problem(
@@ -345,6 +346,7 @@ def test_the_back_office_shows_learned_evidence_and_removes_it_through_the_servi
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert [e.id for e in evidence_of(world_a, vendor)] == [second.id]
-    (event,) = events(world_a, "vendor.evidence_removed")
-    assert event.after == {"cause": "deleted", "source": "admin"}
+    (event,) = events(world_a, "vendor_learned_evidence.deleted")
+    assert event.after == {"cause": "deleted"}
+    assert event.source == "admin"
     assert event.actor_id == world_a.accountant.pk

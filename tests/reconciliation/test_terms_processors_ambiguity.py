@@ -107,7 +107,7 @@ def test_processor_fees_follow_the_tenants_settings(world_a, api_client_for) -> 
     assert candidate.invoice_id == str(invoice.id) and candidate.fee_amount == Decimal("5.33")
     assert "amount.processor_fee" in {r["code"] for r in candidate.reasons}
     with tenant_context(world_a.tenant.id):
-        event = AuditEvent.objects.filter(action="tenantsettings.changed").latest("created_at")
+        event = AuditEvent.objects.filter(action="tenant_settings.updated").latest("created_at")
     assert Decimal(str(event.after["processor_fee_percent"])) == Decimal("3.5")
 
 

@@ -137,7 +137,11 @@ def test_confirm_then_undo_restores_amounts_and_statuses_exactly(world_a, api_cl
     assert (transaction.allocated_amount, transaction.status) == (Decimal("0"), "unmatched")
     assert_problem(client.post(f"{match_url}/undo"), 409)
     with tenant_context(world_a.tenant.id):
-        actions = list(AuditEvent.objects.order_by("created_at").values_list("action", "before", "after"))
+        actions = list(
+            AuditEvent.objects.filter(object_type="match")
+            .order_by("created_at")
+            .values_list("action", "before", "after")
+        )
     assert [a for a, _, _ in actions] == ["match.confirmed", "match.undone"]
     assert actions[0][1]["status"] == "proposed"
     assert actions[0][2]["status"] == "confirmed"

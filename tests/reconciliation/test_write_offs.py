@@ -298,7 +298,7 @@ def test_write_off_policy_settings(world_a, api_client_for):
         "write_off_max_percent": "2.50",
         "write_off_reasons": ["rounding", "bank_fee"],
     }
-    (event,) = audit(world_a, "tenantsettings.changed")
+    (event,) = audit(world_a, "tenant_settings.updated")
     assert event.after["write_off_reasons"] == ["rounding", "bank_fee"]
     for wrong in (
         {"write_off_max_amount": "-1"},

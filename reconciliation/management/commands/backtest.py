@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from common.errors import DomainError
 from reconciliation import backtest
 from reconciliation.tasks import backtest_enqueue
-from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.commands import AuditedCommand, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
@@ -54,7 +54,7 @@ def report_lines(report: backtest.BacktestReport) -> list[str]:
     return lines
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Replay a tenant's decided matches: per threshold, auto-confirmations and wrong ones."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from common.errors import Conflict
 from common.finance import format_money
 from reconciliation.services import reconcile
 from reconciliation.tasks import reconcile_enqueue
-from tenants.commands import add_tenant_argument, resolve_tenant
+from tenants.commands import AuditedCommand, add_tenant_argument, resolve_tenant
 from tenants.context import tenant_context
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Propose (and auto-confirm the safe) invoice/transaction matches for a tenant."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 
 from tenants.authentication import hash_token
+from tenants.commands import AuditedCommand
 from tenants.context import tenant_context
 from tenants.models import ApiToken, Membership, Role, Tenant
 from tenants.services import api_token_create, tenant_create
@@ -26,7 +27,7 @@ DEMO_TENANT = "Demo Company"
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - a label, not a secret
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create (or refresh) the demo tenant and user; prints the admin login and the demo API token."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from tenants.commands import AuditedCommand
 from tenants.services import api_token_create
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create an API token for a user and print it (the last line of output is the token)."
 
     def add_arguments(self, parser: CommandParser) -> None:
