@@ -27,8 +27,9 @@ from tenants.audit import AuditAction, AuditSource, audit_record, audit_source, 
 from tenants.context import tenant_context
 from tenants.models import ApiToken, AuditEvent, Membership, Role, TenantSettings
 from tenants.services import api_token_create, invitation_accept, invitation_create, membership_role_change
+from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
-from tests.reconciliation.factories import make_invoice, make_transaction, make_vendor
+from tests.invoices.factories import make_invoice, make_vendor
 from tests.tenants.factories import UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
@@ -267,8 +268,8 @@ def _three_proposals(world) -> list[uuid.UUID]:
             booking_date=dt.date(2024, 3, 20),
         )
     result = reconcile(world.tenant.id, actor=world.accountant, source="api")
-    assert len(result.candidates) == 3
-    return [candidate.match_id for candidate in result.candidates]
+    assert len(result.proposals) == 3
+    return [proposal.match_id for proposal in result.proposals]
 
 
 def test_a_match_confirmed_through_each_interface_reads_the_same(world_a, api_client_for, client):
