@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -40,33 +42,60 @@ from tenants.models import DEFAULT_INTERNAL_TRANSFER_DAYS, TenantSettings
 
 from .models import BankAccount, BankTransaction, InternalTransfer, InternalTransferStatus, TransactionStatus
 
-# Both legs open and unallocated; at least one brought by this import. Every table is named
-# with its tenant (Citus routes the statement to the tenant's shard; RLS is the net beneath).
-_CANDIDATES = """
-SELECT o.id, i.id, abs(o.booking_date - i.booking_date), least(o.booking_date, i.booking_date),
-       o.counterparty_account, i.counterparty_account, oa.identifier, ia.identifier
-FROM banking_banktransaction o
-JOIN banking_banktransaction i
-  ON i.tenant_id = o.tenant_id AND i.amount = -o.amount AND i.currency = o.currency
- AND i.account_id <> o.account_id
- AND i.booking_date BETWEEN o.booking_date - %(days)s::integer AND o.booking_date + %(days)s::integer
-JOIN banking_bankaccount oa ON oa.tenant_id = o.tenant_id AND oa.id = o.account_id
-JOIN banking_bankaccount ia ON ia.tenant_id = i.tenant_id AND ia.id = i.account_id
-WHERE o.tenant_id = %(tenant)s AND i.tenant_id = %(tenant)s
-  AND oa.tenant_id = %(tenant)s AND ia.tenant_id = %(tenant)s
-  AND o.amount < 0 AND o.status = 'unmatched' AND o.allocated_amount = 0
-  AND i.status = 'unmatched' AND i.allocated_amount = 0
-  -- Both legs within the window around the days the import covers: the status index finds
-  -- them without reading the tenant's whole open ledger (a daily statement reads a few days).
-  AND o.booking_date BETWEEN %(from)s::date - %(days)s::integer AND %(to)s::date + %(days)s::integer
-  AND i.booking_date BETWEEN %(from)s::date - %(days)s::integer AND %(to)s::date + %(days)s::integer
-  AND (o.import_batch_id = %(batch)s OR i.import_batch_id = %(batch)s)
-  AND NOT EXISTS (
-      SELECT FROM banking_internaltransfer u
+# The open, unallocated legs within the window around the days the import covers, each with its
+# account's identifier; legs a person once unpaired stay out. One read of one table (the status
+# index finds them without reading the tenant's whole open ledger), paired in Python by an
+# exact (currency, amount) hash join: a self-join in SQL was planned as a nested loop whenever
+# the tenant's rows were not yet in the planner's statistics (a new tenant's first import, whose
+# ANALYZE can only run after the import commits), quadratic in the import's size. Every table
+# is named with its tenant (Citus routes the statement to the tenant's shard; RLS is the net
+# beneath).
+_OPEN_LEGS = """
+SELECT t.id, t.account_id, t.amount, t.currency, t.booking_date, t.counterparty_account,
+       a.identifier, t.import_batch_id = %(batch)s
+FROM banking_banktransaction t
+JOIN banking_bankaccount a ON a.tenant_id = t.tenant_id AND a.id = t.account_id
+WHERE t.tenant_id = %(tenant)s AND a.tenant_id = %(tenant)s
+  AND t.status = 'unmatched' AND t.allocated_amount = 0 AND t.amount <> 0
+  AND t.booking_date BETWEEN %(from)s::date - %(days)s::integer AND %(to)s::date + %(days)s::integer
+  AND t.id NOT IN (
+      SELECT u.outgoing_id FROM banking_internaltransfer u
       WHERE u.tenant_id = %(tenant)s AND u.status = 'unpaired'
-        AND (u.outgoing_id IN (o.id, i.id) OR u.incoming_id IN (o.id, i.id))
+      UNION ALL
+      SELECT u.incoming_id FROM banking_internaltransfer u
+      WHERE u.tenant_id = %(tenant)s AND u.status = 'unpaired'
   )
 """
+
+
+@dataclass(frozen=True, slots=True)
+class _Leg:
+    id: uuid.UUID
+    account_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    booked: dt.date
+    counterparty_account: str
+    account_identifier: str
+    in_batch: bool
+
+
+def _leg_pairs(legs: list[_Leg], days: int) -> list[tuple[_Leg, _Leg]]:
+    """(outgoing, incoming) pairs: -X and +X in one currency, other accounts, at most ``days``
+    apart, at least one leg brought by this import."""
+    incoming: dict[tuple[str, Decimal], list[_Leg]] = defaultdict(list)
+    for leg in legs:
+        if leg.amount > 0:
+            incoming[(leg.currency, leg.amount)].append(leg)
+    return [
+        (out, into)
+        for out in legs
+        if out.amount < 0
+        for into in incoming.get((out.currency, -out.amount), ())
+        if into.account_id != out.account_id
+        and abs((out.booked - into.booked).days) <= days
+        and (out.in_batch or into.in_batch)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,24 +114,22 @@ def _contradicts(counterparty: str, other_account: str) -> bool:
     return same_account(counterparty, other_account) is False
 
 
-def _candidate(row: tuple) -> _Candidate | None:
-    (
-        outgoing_id,
-        incoming_id,
-        days,
-        first_booked,
-        outgoing_party,
-        incoming_party,
-        outgoing_acct,
-        incoming_acct,
-    ) = row
-    if _contradicts(outgoing_party, incoming_acct) or _contradicts(incoming_party, outgoing_acct):
+def _candidate(outgoing: _Leg, incoming: _Leg) -> _Candidate | None:
+    if _contradicts(outgoing.counterparty_account, incoming.account_identifier) or _contradicts(
+        incoming.counterparty_account, outgoing.account_identifier
+    ):
         return None
     evidence = (
-        same_account(outgoing_party, incoming_acct) is True
-        or same_account(incoming_party, outgoing_acct) is True
+        same_account(outgoing.counterparty_account, incoming.account_identifier) is True
+        or same_account(incoming.counterparty_account, outgoing.account_identifier) is True
     )
-    return _Candidate(outgoing_id, incoming_id, days, first_booked, evidence)
+    return _Candidate(
+        outgoing.id,
+        incoming.id,
+        abs((outgoing.booked - incoming.booked).days),
+        min(outgoing.booked, incoming.booked),
+        evidence,
+    )
 
 
 def _chosen(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -140,18 +167,15 @@ def internal_transfers_pair(
     if BankAccount.objects.count() < 2:
         return []  # one account: nothing can move between own accounts
     tenant_id = require_tenant_id()
+    days = _window_days()
     with connection.cursor() as cursor:
         cursor.execute(
-            _CANDIDATES,
-            {
-                "tenant": tenant_id,
-                "batch": batch_id,
-                "days": _window_days(),
-                "from": booked_from,
-                "to": booked_to,
-            },
+            _OPEN_LEGS,
+            {"tenant": tenant_id, "batch": batch_id, "days": days, "from": booked_from, "to": booked_to},
         )
-        candidates = [c for c in map(_candidate, cursor.fetchall()) if c is not None]
+        legs = [_Leg(*row) for row in cursor.fetchall()]
+    found = (_candidate(outgoing, incoming) for outgoing, incoming in _leg_pairs(legs, days))
+    candidates = [c for c in found if c is not None]
     chosen = _chosen(candidates)
     if not chosen:
         return []
