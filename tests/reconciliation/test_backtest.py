@@ -433,3 +433,62 @@ def test_a_later_run_renews_the_flag_of_the_proposals_it_keeps(world_a):
     services.reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         assert Match.objects.count() == 3 and not Match.objects.filter(would_auto_confirm=True).exists()
+
+
+def test_a_shadow_run_reports_zero_confirmed_and_what_would_have_been_everywhere(
+    world_a, client, api_client_for
+):
+    """Before: the run's stats kept the engine's ``auto_confirmed`` (3: what it marked eligible)
+    although the shadow run confirmed nothing, and ``reconciliation.completed`` did not say what
+    would have been confirmed."""
+    from events.models import Event, EventType
+    from tests.admin.conftest import make_staff
+
+    shadow_books(world_a, shadow=True)
+    dry = services.reconcile(world_a.tenant.id, dry_run=True)
+    assert (dry.stats["auto_confirmed"], dry.stats["would_auto_confirm"]) == (0, 3)
+
+    result = services.reconcile(world_a.tenant.id)
+
+    with tenant_context(world_a.tenant.id):
+        run = ReconciliationRun.objects.get(pk=result.run_id)
+        assert not Match.objects.filter(status=MatchStatus.CONFIRMED).exists()
+        [completed] = Event.objects.filter(type=EventType.RECONCILIATION_COMPLETED)
+    assert (run.stats["auto_confirmed"], run.stats["would_auto_confirm"]) == (0, 3)
+    assert (run.auto_confirmed_count, run.would_auto_confirm_count) == (0, 3)
+    assert (completed.data["auto_confirmed_count"], completed.data["would_auto_confirm_count"]) == (0, 3)
+
+    api = api_client_for(world_a.accountant)
+    rest = api.get(f"/v1/tenants/{world_a.tenant.id}/reconciliation-runs/{run.pk}").json()
+    assert (rest["auto_confirmed_count"], rest["would_auto_confirm_count"]) == (0, 3)
+    body = graphql(
+        api,
+        world_a,
+        "{ reconciliationRuns(first: 5) { items { id autoConfirmedCount wouldAutoConfirmCount } } }",
+    )
+    assert body["data"]["reconciliationRuns"]["items"] == [
+        {"id": str(run.pk), "autoConfirmedCount": 0, "wouldAutoConfirmCount": 3}
+    ]
+
+    make_staff(world_a.accountant)
+    client.force_login(world_a.accountant)
+    page = client.get(f"/admin/reconciliation/reconciliationrun/{run.pk}/change/").content.decode()
+    assert _readonly(page, "auto_confirmed_count") == "0"
+    assert _readonly(page, "would_auto_confirm_count") == "3"
+
+
+def _readonly(page: str, field: str) -> str:
+    """The value the admin's change page shows for a read-only field."""
+    import re
+
+    found = re.search(rf'field-{field}\b.*?<div class="readonly">(.*?)</div>', page, re.S)
+    assert found, field
+    return found.group(1).strip()
+
+
+def test_an_on_run_counts_what_it_confirmed_in_its_stats(world_a):
+    shadow_books(world_a, shadow=False)
+    result = services.reconcile(world_a.tenant.id)
+    with tenant_context(world_a.tenant.id):
+        run = ReconciliationRun.objects.get(pk=result.run_id)
+    assert (run.stats["auto_confirmed"], run.stats["would_auto_confirm"]) == (3, 0)
