@@ -492,3 +492,34 @@ def test_an_on_run_counts_what_it_confirmed_in_its_stats(world_a):
     with tenant_context(world_a.tenant.id):
         run = ReconciliationRun.objects.get(pk=result.run_id)
     assert (run.stats["auto_confirmed"], run.stats["would_auto_confirm"]) == (3, 0)
+
+
+def test_a_finished_backtest_job_links_its_report_on_the_jobs_page_and_in_the_api(
+    client, world_a, world_b, api_client_for, settings
+):
+    """Before: a backtest job kept no result link (Jobs page "—", REST ``result`` null)."""
+    from tests.admin.conftest import make_staff
+
+    settings.BACKTEST_MIN_SUPPORT = 2
+    make_staff(world_a.accountant)
+    decided_books(world_a)
+    client.force_login(world_a.accountant)
+    started = client.post("/admin/reconciliation/backtest/", {"thresholds": "0.90:0.92:0.01"})
+    job_id = started["Location"].split("?job=")[1]
+
+    jobs_page = client.get("/admin/jobs/job/?kind__exact=backtest").content.decode()
+    report_url = f"/admin/reconciliation/backtest/?job={job_id}"
+    assert f'<a href="{report_url}">backtest report</a>' in jobs_page
+    assert report_url in client.get(f"/admin/jobs/job/{job_id}/change/").content.decode()
+    report_page = client.get(report_url).content.decode()
+    assert 'id="backtest-table"' in report_page and "Recommended threshold: 0.91" in report_page
+
+    api = api_client_for(world_a.accountant)
+    base = f"/v1/tenants/{world_a.tenant.id}"
+    [listed] = api.get(f"{base}/jobs?kind=backtest").json()["results"]
+    assert listed["result"]["type"] == "backtest_report" and listed["result"]["id"] == job_id
+    followed = api.get(listed["result"]["url"]).json()
+    assert followed["id"] == job_id
+    assert followed["output"]["recommended_threshold"] == "0.9100"
+    # Another tenant's member does not see it.
+    assert api_client_for(world_b.accountant).get(listed["result"]["url"]).status_code == 404
