@@ -50,7 +50,12 @@ class CandidateSerializer(serializers.Serializer):
     shape = serializers.ChoiceField(choices=MatchShape.choices)
     invoice_id = serializers.UUIDField(allow_null=True, help_text="Set when one invoice is involved")
     transaction_id = serializers.UUIDField(allow_null=True, help_text="Set when one transaction is involved")
-    allocations = CandidateAllocationSerializer(many=True)
+    allocations = CandidateAllocationSerializer(
+        many=True,
+        help_text=f"The first {selectors.EMBEDDED_ALLOCATIONS} allocations; when `allocation_count` is "
+        "larger (a remittance advice's proposal), `GET matches/{match_id}/allocations` lists them all",
+    )
+    allocation_count = serializers.IntegerField(help_text="How many allocations the proposal has")
     confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
     reasons = ReasonSerializer(many=True)
     auto_confirmed = serializers.BooleanField()
@@ -199,12 +204,23 @@ class MatchOutputSerializer(serializers.Serializer):
         child=serializers.UUIDField(), help_text="The other invoices that fit equally (ids, oldest first)"
     )
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
-    allocations = MatchAllocationSerializer(many=True, source="allocations.all")
+    allocations = serializers.SerializerMethodField(
+        help_text=f"The first {selectors.EMBEDDED_ALLOCATIONS} allocations, in the run's order (every "
+        "match the engine finds by itself has no more). A remittance advice's match may have up to 1,000: "
+        "when `allocation_count` is larger, `GET matches/{id}/allocations` pages through all of them "
+        "(`GET matches/{id}` lists them all)."
+    )
+    allocation_count = serializers.IntegerField(help_text="How many allocations the match has")
     decided_by_id = serializers.IntegerField(allow_null=True)
     confirmed_at = serializers.DateTimeField(allow_null=True)
     rejected_at = serializers.DateTimeField(allow_null=True)
     undone_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(MatchAllocationSerializer(many=True))
+    def get_allocations(self, match: Any) -> Any:
+        embedded = match.listed_allocations[: selectors.EMBEDDED_ALLOCATIONS]  # prefetched by the selectors
+        return MatchAllocationSerializer(embedded, many=True).data
 
 
 class SignalSerializer(serializers.Serializer):
@@ -230,6 +246,9 @@ class ExplainOutputSerializer(PairScoreSerializer):
 
 
 class MatchDetailOutputSerializer(MatchOutputSerializer):
+    """One match in full: every allocation and pair (at most an advice's 1,000 lines: bounded)."""
+
+    allocations = MatchAllocationSerializer(many=True, source="listed_allocations")  # type: ignore[assignment]
     breakdown = PairScoreSerializer(many=True, help_text="Per-pair, per-signal scores with reasons")
 
 
@@ -272,7 +291,29 @@ class MatchDetailApi(TenantAPIView):
 
     @extend_schema(responses=MatchDetailOutputSerializer)
     def get(self, request: Request, match_id: uuid.UUID) -> Response:
-        return Response(MatchDetailOutputSerializer(selectors.match_get(match_id=match_id)).data)
+        match = selectors.match_get(match_id=match_id, every_allocation=True)
+        return Response(MatchDetailOutputSerializer(match).data)
+
+
+class AllocationPagination(CursorPagination):
+    """A match's allocations in the order the run wrote them (a remittance advice's order)."""
+
+    ordering = ("created_at", "id")
+
+
+class MatchAllocationListApi(TenantAPIView):
+    """``GET matches/{match_id}/allocations``: every allocation of one match, page by page.
+
+    A page of matches carries at most ``EMBEDDED_ALLOCATIONS`` of each; a remittance advice's
+    match may have up to 1,000, read here (``page_size`` up to 500, like every list).
+    """
+
+    pagination_class = AllocationPagination
+
+    @extend_schema(responses=MatchAllocationSerializer(many=True))
+    def get(self, request: Request, match_id: uuid.UUID) -> Response:
+        allocations = selectors.match_allocations(match_id=match_id)
+        return paginated_response(self, request, allocations, MatchAllocationSerializer)
 
 
 class _MatchActionApi(TenantAPIView):

@@ -102,6 +102,7 @@ def _candidate(candidate: services.Candidate) -> Candidate:
             )
             for allocation in candidate.allocations
         ],
+        allocation_count=candidate.allocation_count,
         confidence=candidate.confidence,
         reasons=Reason.from_dicts(candidate.reasons),
         auto_confirmed=candidate.auto_confirmed,

@@ -110,17 +110,22 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise InvalidInput("Invalid cursor.", errors={"after": ["Pass the endCursor of a page."]}) from exc
 
 
-def paginate(queryset: QuerySet[Any], *, first: int, after: str | None) -> Page[Any]:
-    """One page of ``queryset``, newest first, keyset on (created_at, id)."""
+def paginate(
+    queryset: QuerySet[Any], *, first: int, after: str | None, oldest_first: bool = False
+) -> Page[Any]:
+    """One page of ``queryset``, newest first (or ``oldest_first``), keyset on (created_at, id)."""
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise InvalidInput(
             f"`first` must be between 1 and {MAX_PAGE_SIZE}.",
             errors={"first": [f"Ensure this value is between 1 and {MAX_PAGE_SIZE}."]},
         )
-    ordered = queryset.order_by("-created_at", "-id")
+    ordered = queryset.order_by(*(("created_at", "id") if oldest_first else ("-created_at", "-id")))
     if after:
         created_at, pk = _decode_cursor(after)
-        ordered = ordered.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+        if oldest_first:
+            ordered = ordered.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
+        else:
+            ordered = ordered.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
     rows = list(ordered[: first + 1])
     has_next_page = len(rows) > first
     rows = rows[:first]
