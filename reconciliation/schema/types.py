@@ -424,8 +424,9 @@ class RemittanceAdviceType:
 
     @strawberry.field(description="The invoices the advice lists, in its order.")
     def lines(self, root: RemittanceAdvice) -> list[RemittanceAdviceLineType]:
-        # Prefetched by the queries (``remittance_selectors.advice_get`` and the page's prefetch),
-        # in position order; each line's advice is the prefetching row (no query per line).
+        # Prefetched by ``remittance_selectors.advice_get``; on a page, one query per advice whose
+        # lines are asked for (a few: the cost bound). In position order; each line's advice is
+        # the row it was read from (no query per line).
         return list(root.lines.all())  # type: ignore[arg-type]
 
 

@@ -12,6 +12,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from reconciliation import services
 from reconciliation.selectors import EMBEDDED_ALLOCATIONS
@@ -200,3 +202,17 @@ def test_a_match_of_the_engine_lists_its_allocations_inline(world_a, api_client_
     match = body["data"]["match"]
     assert match["allocationCount"] == 1 and match["allocations"] == [{"invoiceId": str(invoice.id)}]
     assert match["allocationPage"] == {"items": [{"invoiceId": str(invoice.id)}], "hasNextPage": False}
+
+
+def test_a_page_of_advices_reads_lines_only_when_asked_for(world_a, api_client_for, big_advice_match):
+    """Before: the page prefetched every line of every advice (500 x 1,000 rows) for ids alone."""
+    client = api_client_for(world_a.viewer)
+    with CaptureQueriesContext(connection) as queries:
+        body = gql(client, world_a, "{ remittanceAdvices(first: 500) { items { id lineCount } } }")
+    assert body["data"]["remittanceAdvices"]["items"] == [
+        {"id": big_advice_match["advice_id"], "lineCount": LINES}
+    ]
+    assert not [q for q in queries.captured_queries if "remittanceadviceline" in q["sql"]]
+    body = gql(client, world_a, "{ remittanceAdvices(first: 4) { items { lines { invoiceId } } } }")
+    [advice] = body["data"]["remittanceAdvices"]["items"]
+    assert [line["invoiceId"] for line in advice["lines"]] == big_advice_match["invoice_ids"]
