@@ -38,7 +38,7 @@ def test_a_dry_run_proposes_and_writes_nothing(world_a):
     invoice, transaction = _ledger(world_a)
     result = reconcile(world_a.tenant.id, dry_run=True)
     assert result.dry_run and result.run_id is None
-    assert [(c.invoice_id, c.transaction_id) for c in result.candidates] == [
+    assert [(c.invoice_id, c.transaction_id) for c in result.proposals] == [
         (str(invoice.id), str(transaction.id))
     ]
     with tenant_context(world_a.tenant.id):
