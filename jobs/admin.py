@@ -2,13 +2,15 @@
 
 The bars update without a page reload: ``jobs/progress.js`` asks ``progress/?ids=`` (JSON, this
 admin's own view, inside the tenant's context like every admin page) once a second while a job
-on the page is queued or running. Runs and import batches link their job (``job_link``).
+on the page is queued or running. Runs and import batches link their job (``job_link``); each
+finished job links what it made (a run, an import batch, a backtest's report).
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.db.models import F, QuerySet
@@ -54,6 +56,24 @@ def job_link(result_type: str, result_id: uuid.UUID | None) -> str:
         return "—"
     url = reverse("admin:jobs_job_change", args=[job.id])
     return format_html('<a href="{}">{}</a>', url, job.get_status_display())
+
+
+# Where the back office shows what a job made, by its result type: a run's or an import batch's
+# change page; a backtest's report on the calibration page (``?job=`` names the job holding it).
+_RESULT_CHANGE_PAGES = {
+    "reconciliation_run": "reconciliation_reconciliationrun",
+    "import_batch": "banking_importbatch",
+}
+_RESULT_PAGES_BY_JOB = {"backtest_report": "reconciliation_backtest"}
+
+
+def _result_admin_url(result_type: str, result_id: uuid.UUID) -> str | None:
+    """The admin page of a job's result (None for a type the back office has no page for)."""
+    if result_type in _RESULT_CHANGE_PAGES:
+        return reverse(f"admin:{_RESULT_CHANGE_PAGES[result_type]}_change", args=[result_id])
+    if result_type in _RESULT_PAGES_BY_JOB:
+        return f"{reverse(f'admin:{_RESULT_PAGES_BY_JOB[result_type]}')}?{urlencode({'job': result_id})}"
+    return None
 
 
 @admin.register(Job, site=site)
@@ -142,16 +162,13 @@ class JobAdmin(TenantAdminMixin, admin.ModelAdmin):
         if obj.result_id is None:
             return "—"
         task = next((t for t in TASKS.values() if t.kind == obj.kind), None)
-        admin_names = {
-            "reconciliation_run": "reconciliation_reconciliationrun",
-            "import_batch": "banking_importbatch",
-        }
-        name = admin_names.get(obj.result_type)
-        if task is None or name is None:
+        if task is None:
             return str(obj.result_id)
         try:
-            url = reverse(f"admin:{name}_change", args=[obj.result_id])
+            url = _result_admin_url(obj.result_type, obj.result_id)
         except NoReverseMatch:
+            url = None
+        if url is None:
             return str(obj.result_id)
         return format_html('<a href="{}">{}</a>', url, obj.result_type.replace("_", " "))
 

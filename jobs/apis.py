@@ -42,7 +42,7 @@ class ResultLinkSerializer(serializers.Serializer):
 
 
 def result_link(job: Job, request: Any) -> dict[str, Any] | None:
-    """``{type, id, url}`` of what the job made (a run, an import batch), or None."""
+    """``{type, id, url}`` of what the job made (a run, an import batch, a backtest's report), or None."""
     if job.result_id is None:
         return None
     task = next((t for t in TASKS.values() if t.kind == job.kind), None)

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.pagination import CursorPagination
 from api.parsers import json_object_body
 from api.problems import PROBLEM_400, PROBLEM_403, PROBLEM_404
 from api.schema import OPTIONAL_BODY
@@ -49,7 +50,12 @@ class CandidateSerializer(serializers.Serializer):
     shape = serializers.ChoiceField(choices=MatchShape.choices)
     invoice_id = serializers.UUIDField(allow_null=True, help_text="Set when one invoice is involved")
     transaction_id = serializers.UUIDField(allow_null=True, help_text="Set when one transaction is involved")
-    allocations = CandidateAllocationSerializer(many=True)
+    allocations = CandidateAllocationSerializer(
+        many=True,
+        help_text=f"The first {selectors.EMBEDDED_ALLOCATIONS} allocations; when `allocation_count` is "
+        "larger (a remittance advice's proposal), `GET matches/{match_id}/allocations` lists them all",
+    )
+    allocation_count = serializers.IntegerField(help_text="How many allocations the proposal has")
     confidence = serializers.DecimalField(max_digits=5, decimal_places=4)
     reasons = ReasonSerializer(many=True)
     auto_confirmed = serializers.BooleanField()
@@ -198,12 +204,23 @@ class MatchOutputSerializer(serializers.Serializer):
         child=serializers.UUIDField(), help_text="The other invoices that fit equally (ids, oldest first)"
     )
     currency = serializers.CharField(help_text="The invoices' currency (ISO 4217)")
-    allocations = MatchAllocationSerializer(many=True, source="allocations.all")
+    allocations = serializers.SerializerMethodField(
+        help_text=f"The first {selectors.EMBEDDED_ALLOCATIONS} allocations, in the run's order (every "
+        "match the engine finds by itself has no more). A remittance advice's match may have up to 1,000: "
+        "when `allocation_count` is larger, `GET matches/{id}/allocations` pages through all of them "
+        "(`GET matches/{id}` lists them all)."
+    )
+    allocation_count = serializers.IntegerField(help_text="How many allocations the match has")
     decided_by_id = serializers.IntegerField(allow_null=True)
     confirmed_at = serializers.DateTimeField(allow_null=True)
     rejected_at = serializers.DateTimeField(allow_null=True)
     undone_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(MatchAllocationSerializer(many=True))
+    def get_allocations(self, match: Any) -> Any:
+        embedded = match.listed_allocations[: selectors.EMBEDDED_ALLOCATIONS]  # prefetched by the selectors
+        return MatchAllocationSerializer(embedded, many=True).data
 
 
 class SignalSerializer(serializers.Serializer):
@@ -229,6 +246,9 @@ class ExplainOutputSerializer(PairScoreSerializer):
 
 
 class MatchDetailOutputSerializer(MatchOutputSerializer):
+    """One match in full: every allocation and pair (at most an advice's 1,000 lines: bounded)."""
+
+    allocations = MatchAllocationSerializer(many=True, source="listed_allocations")  # type: ignore[assignment]
     breakdown = PairScoreSerializer(many=True, help_text="Per-pair, per-signal scores with reasons")
 
 
@@ -264,7 +284,29 @@ class MatchDetailApi(TenantDetailAPIView):
     """``GET matches/{match_id}`` with the full breakdown."""
 
     output_serializer_class = MatchDetailOutputSerializer
-    selector = staticmethod(selectors.match_get)
+
+    def select(self, *, match_id: uuid.UUID) -> Any:  # type: ignore[override]
+        # Every allocation (at most an advice's 1,000: one match is bounded); lists carry the first.
+        return selectors.match_get(match_id=match_id, every_allocation=True)
+
+
+class AllocationPagination(CursorPagination):
+    """A match's allocations in the order the run wrote them (a remittance advice's order)."""
+
+    ordering = ("created_at", "id")
+
+
+class MatchAllocationListApi(TenantListAPIView):
+    """``GET matches/{match_id}/allocations``: every allocation of one match, page by page.
+
+    A page of matches carries at most ``EMBEDDED_ALLOCATIONS`` of each; a remittance advice's
+    match may have up to 1,000, read here (``page_size`` up to 500, like every list; 404 for a
+    match that is not the tenant's).
+    """
+
+    pagination_class = AllocationPagination
+    output_serializer_class = MatchAllocationSerializer
+    selector = staticmethod(selectors.match_allocation_list)
 
 
 class _MatchActionApi(TenantAPIView):

@@ -13,7 +13,8 @@ The services call these inside the change's transaction:
   the first ``MAX_LISTED`` matches (in the engine's order) and ``matches_url``, the API list of
   the run's confirmed matches for the rest (the bounded-response rule of ``POST reconcile``).
 * ``reconciliation.completed``: one per run that wrote (a dry run changes nothing: no event),
-  last, with the run's counts.
+  last, with the run's counts (``auto_confirmed_count``: what it confirmed, 0 in shadow mode;
+  ``would_auto_confirm_count``: what shadow mode flagged instead).
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ def run_specs(
         "transactions_considered": run.transactions_considered,
         "proposals_count": run.proposals_count,
         "auto_confirmed_count": run.auto_confirmed_count,
+        "would_auto_confirm_count": run.would_auto_confirm_count,
         "invoices_settled_count": len(settled),
         "duration_ms": run.duration_ms,
         "matches_url": reverse("match-list", kwargs={"tenant_id": require_tenant_id()})

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
-from django.db.models.functions import Abs, Cast
+from django.db.models.functions import Abs, Cast, Coalesce
 from django.utils import timezone
 
 from banking.models import BankTransaction
@@ -18,6 +18,7 @@ from invoices.models import EvidenceKind, Invoice, Vendor, VendorLearnedEvidence
 from tenants.models import TenantSettings
 
 from . import engine
+from .engine.core import MAX_ROUNDS
 from .engine.payers import party_keys
 from .engine.payers import payer_keys as engine_payer_keys
 from .models import Match, MatchAllocation, MatchStatus, ReconciliationRun
@@ -252,22 +253,62 @@ def rejected_payers() -> frozenset[tuple[str, str]]:
     )
 
 
-def _matches() -> QuerySet[Match]:
+#: Allocations a match carries inline where matches are listed (a page of ``GET matches``,
+#: GraphQL ``Match.allocations``, a run's proposals). Every shape the engine finds by itself
+#: fits: a 1:N group of at most ``max_subset_candidates`` (25) quoted invoices, an N:1 of at most
+#: ``MAX_ROUNDS`` payments. A remittance advice's match may hold up to 1,000 (the importer's
+#: ``MAX_LINES_PER_ADVICE``): inline it would make one page of 500 matches half a million rows,
+#: so beyond this bound its allocations are read page by page (``match_allocation_list``).
+EMBEDDED_ALLOCATIONS = max(engine.EngineSettings().max_subset_candidates, MAX_ROUNDS)
+
+
+def _allocations() -> QuerySet[MatchAllocation]:
+    """Allocations with their currencies, in the order the run wrote them (an advice's order)."""
+    allocations = MatchAllocation.objects.annotate(
+        currency=F("transaction__currency"), invoice_currency=F("invoice__currency")
+    )
+    return cast("QuerySet[MatchAllocation]", allocations.order_by("created_at", "id"))
+
+
+def _matches(*, every_allocation: bool = False) -> QuerySet[Match]:
     """Matches with their allocations and the currencies their amounts are in.
 
     Interfaces show every amount at its currency's minor unit, so the currencies are read with
     the matches: ``currency`` on a match is its invoices' (``fee_amount`` is in it); on an
     allocation, ``currency`` is the transaction's (``amount``) and ``invoice_currency`` the
     invoice's (``invoice_amount``). Two statements whatever the page size.
+
+    ``allocation_count`` is how many the match has; ``listed_allocations`` (a list) holds the
+    first ``EMBEDDED_ALLOCATIONS`` + 1 (the one more tells a reader the list goes on), or with
+    ``every_allocation`` all of them (one match: at most an advice's 1,000). A sliced prefetch
+    needs ``to_attr``: Django filters a related manager's queryset per row otherwise.
     """
-    allocations = MatchAllocation.objects.annotate(
-        currency=F("transaction__currency"), invoice_currency=F("invoice__currency")
-    )
+    allocations = _allocations()
+    if not every_allocation:
+        allocations = allocations[: EMBEDDED_ALLOCATIONS + 1]
     invoice_currency = (
         MatchAllocation.objects.filter(match_id=OuterRef("pk")).order_by().values("invoice__currency")[:1]
     )
-    matches = Match.objects.prefetch_related(Prefetch("allocations", queryset=allocations))
-    return matches.annotate(currency=Subquery(invoice_currency))
+    allocation_count = (
+        MatchAllocation.objects.filter(match_id=OuterRef("pk"))
+        .order_by()
+        .values("match_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    matches = Match.objects.prefetch_related(
+        Prefetch("allocations", queryset=allocations, to_attr="listed_allocations")
+    )
+    return matches.annotate(
+        currency=Subquery(invoice_currency), allocation_count=Coalesce(Subquery(allocation_count), 0)
+    )
+
+
+def match_allocation_list(*, match_id: uuid.UUID) -> QuerySet[MatchAllocation]:
+    """One match's allocations with their currencies, to be read page by page (NotFound: no match)."""
+    if not Match.objects.filter(pk=match_id).exists():
+        raise NotFound("No such match.")
+    return _allocations().filter(match_id=match_id)
 
 
 def match_list(
@@ -301,8 +342,9 @@ def match_list(
     return queryset
 
 
-def match_get(*, match_id: uuid.UUID) -> Match:
-    found = _matches().filter(pk=match_id).first()
+def match_get(*, match_id: uuid.UUID, every_allocation: bool = False) -> Match:
+    """One match (NotFound); its first allocations, or with ``every_allocation`` all of them."""
+    found = _matches(every_allocation=every_allocation).filter(pk=match_id).first()
     if found is None:
         raise NotFound("No such match.")
     return found

@@ -130,19 +130,31 @@ def _present_backtest(job: Job, request: Any) -> Any:
     return backtest_response_body(backtest.BacktestReport.from_json(job.result or {}))
 
 
-@tenant_task(kind=JobKind.BACKTEST, name="reconciliation.backtest", present_output=_present_backtest)
+#: A backtest's result type: its report, stored as the job's own answer (``job.result``).
+BACKTEST_RESULT_TYPE = "backtest_report"
+
+
+@tenant_task(
+    kind=JobKind.BACKTEST,
+    name="reconciliation.backtest",
+    # The report lives in the job itself: its result link is the job, whose ``output`` is it.
+    result_route=("job-detail", "job_id"),
+    present_output=_present_backtest,
+)
 def backtest_job(job: RunningJob, *, thresholds: list[str]) -> JobOutcome:
     """Replay the tenant's decided matches through the engine (read-only); the answer is the report.
 
     A job because its engine run covers the tenant's open books like a reconciliation run does
     (plus at most BACKTEST_MAX_DECISIONS decided matches): seconds for most tenants, a minute at
-    100k open items, longer than a request should hold a connection.
+    100k open items, longer than a request should hold a connection. It names its report as its
+    result (``BACKTEST_RESULT_TYPE``, the job's own id) so the Jobs page and ``GET jobs`` link a
+    finished backtest to it, as they link a run or an import batch.
     """
     report = backtest.backtest_run(
         thresholds=[Decimal(value) for value in thresholds],
         progress=lambda phase, done, total: job.progress(phase, done=done, total=total),
     )
-    return JobOutcome(result=report.to_json())
+    return JobOutcome(result_type=BACKTEST_RESULT_TYPE, result_id=job.id, result=report.to_json())
 
 
 def backtest_enqueue(*, thresholds: Sequence[Decimal], actor: Actor, source: str) -> tuple[Job, bool]:

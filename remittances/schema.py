@@ -66,8 +66,9 @@ class RemittanceAdviceType:
 
     @strawberry.field(description="The invoices the advice lists, in its order.")
     def lines(self, root: RemittanceAdvice) -> list[RemittanceAdviceLineType]:
-        # Prefetched by the queries (``remittance_selectors.advice_get`` and the page's prefetch),
-        # in position order; each line's advice is the prefetching row (no query per line).
+        # Prefetched by ``remittance_selectors.advice_get``; on a page, one query per advice whose
+        # lines are asked for (a few: the cost bound). In position order; each line's advice is
+        # the row it was read from (no query per line).
         return list(root.lines.all())  # type: ignore[arg-type]
 
 
@@ -106,8 +107,10 @@ class RemittancesQuery:
     def remittance_advices(
         self, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[RemittanceAdviceType]:
-        advices = remittance_selectors.advice_list().prefetch_related("lines")
-        return paginate(advices, first=first, after=after)
+        # Lines are read per advice, only when asked for: an advice has up to 1,000, so a page of
+        # 500 would prefetch half a million rows for a client asking for ids (the cost bound lets
+        # a request ask for the lines of about four advices).
+        return paginate(remittance_selectors.advice_list(), first=first, after=after)
 
     @read_field()
     def remittance_advice(self, id: uuid.UUID) -> RemittanceAdviceType:

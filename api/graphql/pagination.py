@@ -2,7 +2,8 @@
 
 Lists are keyset-paginated, newest first (``created_at``, ``id`` descending, the REST
 ``CursorPagination``'s ordering and bound): ``first`` (1-500, default 50) and ``after`` (the
-``endCursor`` of the previous page). Cursors are opaque and only narrow the tenant's own
+``endCursor`` of the previous page); a list whose order is its meaning pages ``oldest_first``
+(a match's allocations, in a remittance advice's order). Cursors are opaque and only narrow the tenant's own
 queryset. Every app's list field returns ``Page[ItsType]`` from ``paginate``; strawberry names
 the page type after the item (``InvoicePage``, ``EventPage``, ...).
 """
@@ -27,6 +28,7 @@ from ..parsers import loads_decimal
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = CursorPagination.max_page_size
 ORDERING = CursorPagination.ordering
+OLDEST_FIRST = ("created_at", "id")
 
 T = TypeVar("T")
 
@@ -65,17 +67,27 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise InvalidInput("Invalid cursor.", errors={"after": ["Pass the endCursor of a page."]}) from exc
 
 
-def paginate(queryset: QuerySet[Any], *, first: int, after: str | None) -> Page[Any]:
-    """One page of ``queryset``, newest first, keyset on (created_at, id)."""
+def paginate(
+    queryset: QuerySet[Any], *, first: int, after: str | None, oldest_first: bool = False
+) -> Page[Any]:
+    """One page of ``queryset``, newest first, keyset on (created_at, id).
+
+    ``oldest_first`` reverses the order for a list whose order is its meaning (a match's
+    allocations in the order the run wrote them: a remittance advice's order); the cursor and
+    the bound are the same.
+    """
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise InvalidInput(
             f"`first` must be between 1 and {MAX_PAGE_SIZE}.",
             errors={"first": [f"Ensure this value is between 1 and {MAX_PAGE_SIZE}."]},
         )
-    ordered = queryset.order_by(*ORDERING)
+    ordered = queryset.order_by(*(OLDEST_FIRST if oldest_first else ORDERING))
     if after:
         created_at, pk = _decode_cursor(after)
-        ordered = ordered.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+        if oldest_first:
+            ordered = ordered.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
+        else:
+            ordered = ordered.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
     rows = list(ordered[: first + 1])
     has_next_page = len(rows) > first
     rows = rows[:first]

@@ -29,13 +29,17 @@ Worst case: each unit is at most 100 characters, 600 bytes as JSON (a control ch
 escaped to six bytes; the view writes other characters as UTF-8, at most four), plus ~40 bytes
 of name and punctuation: ``MAX_COST`` x 640 B = 16 MB for the largest response. One full page
 (500 rows) of any list with all its own fields fits: an invoice row costs 39 with its vendor's
-name, a transaction 41, a vendor with its 20 aliases 48. Engine reasons are the expensive part:
-a match stores at most 12 (``engine.core.MAX_PROPOSAL_REASONS``) of at most 300 characters
-each (``engine.signals.REASON_MESSAGE_MAX_CHARS``: client texts are quoted as 80-character
-excerpts), so a match with all its fields and reasons costs 110 and a page of 227 fits; with
-its full per-pair breakdown (up to 5 pairs, every signal and blocker) a match costs 975, 25
-per request. (Before the engine bounded its texts a reason could quote a 2,000-character
-description and a match carry 62 reasons: 15 matches with reasons, 4 with breakdowns.)
+name, a transaction 41, a vendor with its 20 aliases 48. A match lists at most
+``EMBEDDED_ALLOCATIONS`` (25) allocations inline, each with its pair in ``breakdown``; a
+remittance advice's match (up to 1,000) refuses those lists and pages with ``allocationPage``.
+Engine reasons are the expensive part: a match stores at most 12
+(``engine.core.MAX_PROPOSAL_REASONS``) of at most 300 characters each
+(``engine.signals.REASON_MESSAGE_MAX_CHARS``: client texts are quoted as 80-character
+excerpts), so a match with all its fields and reasons costs about 100 and a page of 200 fits;
+with its full per-pair breakdown (up to 25 pairs, every signal and blocker) a match costs
+4,552, 5 per request (975 and 25 when 6 pairs were counted: fewer than a quoted group has).
+(Before the engine bounded its texts a reason could quote a 2,000-character description and
+a match carry 62 reasons: 15 matches with reasons, 4 with breakdowns.)
 Introspection is counted by its expanded fields plus ``INTROSPECTION_COST`` for the schema's
 own size (~90 kB of JSON).
 
@@ -95,10 +99,10 @@ from tenants.models import WriteOffReason
 
 from ..backtest import MAX_THRESHOLDS
 from ..engine.calibration import EXAMPLES_MAX, RECOMMENDATION_MAX_CHARS
-from ..engine.core import MAX_ALTERNATIVES, MAX_PROPOSAL_REASONS, MAX_ROUNDS
+from ..engine.core import MAX_ALTERNATIVES, MAX_PROPOSAL_REASONS
 from ..engine.signals import BLOCKER_MESSAGES, REASON_MESSAGE_MAX_CHARS
-from ..engine.types import EngineSettings
 from ..models import Match, ReconciliationRun
+from ..selectors import EMBEDDED_ALLOCATIONS
 from .queries import MAX_SCORE_TRANSACTIONS
 
 # strawberry's limiters (schema.py) use these three.
@@ -129,7 +133,11 @@ FIELD_WORK: dict[str, tuple[int, int]] = {
 # 4 signals with at most 4 (amount), 3, 3 and 1 (date) reasons and one blocker per hard code; a
 # proposal has at most ``_ALLOCATIONS`` pairs and stores at most ``MAX_PROPOSAL_REASONS``
 # reasons (the strongest). A test checks them on a generated data set.
-_ALLOCATIONS = max(EngineSettings().max_subset_size, MAX_ROUNDS)  # 1:N and N:1 shapes
+# A match lists its allocations (and their pairs) inline up to EMBEDDED_ALLOCATIONS, the
+# largest shape the engine finds by itself (25 quoted invoices); a remittance advice's match (up
+# to 1,000) is refused there and read with ``allocationPage``. (This was 6, ``max_subset_size``:
+# a group of quoted invoices could already hold more than that bound counted.)
+_ALLOCATIONS = EMBEDDED_ALLOCATIONS
 _SIGNALS = 4
 _REASONS_PER_SIGNAL = 4
 _REASONS_PER_PROPOSAL = MAX_PROPOSAL_REASONS
@@ -158,6 +166,7 @@ LIST_BOUNDS: dict[str, Any] = {
     "LearnedEvidence.taughtBy": limits.LEARNED_TEACHERS,
     "TenantSettings.writeOffReasons": len(WriteOffReason.values),
     "Match.allocations": _ALLOCATIONS,
+    "MatchAllocationPage.items": ROWS,
     "Match.breakdown": _ALLOCATIONS,
     "Candidate.allocations": _ALLOCATIONS,
     "ScoredProposal.allocations": _ALLOCATIONS,
@@ -194,6 +203,7 @@ ROW_ARGUMENTS: dict[str, tuple[str, int | None]] = {
     "Query.bankStatements": ("first", MAX_PAGE_SIZE),
     "Query.internalTransfers": ("first", MAX_PAGE_SIZE),
     "Query.remittanceAdvices": ("first", MAX_PAGE_SIZE),
+    "Match.allocationPage": ("first", MAX_PAGE_SIZE),
     "Query.scoreCandidates": ("transactions", MAX_SCORE_TRANSACTIONS),
     "Mutation.importBankTransactions": ("transactions", None),  # bounded by the request body
     "Mutation.reconcile": ("first", settings.RECONCILE_RESPONSE_CANDIDATES),

@@ -61,6 +61,7 @@ def _run_proposal(proposal: services.RunProposal) -> RunProposal:
             )
             for allocation in proposal.allocations
         ],
+        allocation_count=proposal.allocation_count,
         confidence=proposal.confidence,
         reasons=Reason.from_dicts(proposal.reasons),
         auto_confirmed=proposal.auto_confirmed,

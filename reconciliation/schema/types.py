@@ -20,9 +20,13 @@ import strawberry_django
 from strawberry.scalars import JSON
 
 from api.graphql import money
+from api.graphql.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, paginate
+from common.errors import DomainError
 from tenants.schema import WriteOffReasonEnum
 
+from .. import selectors
 from ..models import Match, MatchAllocation, MatchShape, MatchStatus, ReconciliationRun
+from ..selectors import EMBEDDED_ALLOCATIONS
 
 # --- Enums (values are the models' choices; a test keeps them in step) ---------------------------
 
@@ -171,14 +175,51 @@ class MatchType:
     def reasons(self, root: Match) -> list[Reason]:
         return Reason.from_dicts(root.reasons)
 
-    @strawberry.field
-    def allocations(self, root: Match) -> list[MatchAllocationType]:
-        # Prefetched by the selectors (match_list / match_get).
-        return list(root.allocations.all())  # type: ignore[arg-type]
+    allocation_count: int = strawberry_django.field(description="How many allocations the match has.")
 
-    @strawberry.field(description="Per-pair, per-signal scores with reasons.")
+    @strawberry.field(
+        description=f"Its allocations, when it has at most {EMBEDDED_ALLOCATIONS} (every match the engine "
+        "finds by itself); a remittance advice's match may have up to 1,000: asking this list for more "
+        "is an error, `allocationPage` reads them page by page."
+    )
+    def allocations(self, root: Match) -> list[MatchAllocationType]:
+        _refuse_beyond_embedded(root, "allocations")
+        # Prefetched by the selectors (match_list / match_get).
+        return list(root.listed_allocations)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Its allocations page by page, in the run's order (a remittance advice's order)."
+    )
+    def allocation_page(
+        self, root: Match, first: PageSize = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[MatchAllocationType]:
+        allocations = selectors.match_allocation_list(match_id=root.pk)
+        return paginate(allocations, first=first, after=after, oldest_first=True)
+
+    @strawberry.field(
+        description="Per-pair, per-signal scores with reasons: one pair per allocation, at most "
+        f"{EMBEDDED_ALLOCATIONS} (more is an error: REST `GET matches/{{id}}` and `explain` give them)."
+    )
     def breakdown(self, root: Match) -> list[PairScore]:
+        _refuse_beyond_embedded(root, "breakdown")
         return [PairScore.from_dict(item) for item in root.breakdown]
+
+
+def _refuse_beyond_embedded(root: Match, field: str) -> None:
+    """A list of a match longer than the schema's cost bound counts is refused, never cut short."""
+    allocation_count: int = root.allocation_count  # type: ignore[attr-defined]  # the selectors' annotation
+    count = max(allocation_count, len(root.breakdown) if field == "breakdown" else 0)
+    if count > EMBEDDED_ALLOCATIONS:
+        instead = (
+            "Read its pairs with REST `GET matches/{id}`, or one with `explain`; its allocations with "
+            "`allocationPage(first, after)`."
+            if field == "breakdown"
+            else "Read them page by page with `allocationPage(first, after)`."
+        )
+        raise DomainError(
+            f"This match has {count} allocations; `{field}` lists at most {EMBEDDED_ALLOCATIONS}. {instead}",
+            errors={field: [f"Ensure this list has at most {EMBEDDED_ALLOCATIONS} items."]},
+        )
 
 
 @strawberry_django.type(ReconciliationRun, name="ReconciliationRun")
@@ -217,7 +258,11 @@ class RunProposal:
     shape: MatchShapeEnum
     invoice_id: uuid.UUID | None = strawberry.field(description="Set when one invoice is involved.")
     transaction_id: uuid.UUID | None = strawberry.field(description="Set when one transaction is involved.")
-    allocations: list[RunProposalAllocation]
+    allocations: list[RunProposalAllocation] = strawberry.field(
+        description=f"The first {EMBEDDED_ALLOCATIONS} allocations (`allocationCount` says how many there "
+        "are; `match(id).allocationPage` reads them all)."
+    )
+    allocation_count: int = strawberry.field(description="How many allocations the proposal has.")
     confidence: Decimal
     reasons: list[Reason]
     auto_confirmed: bool

@@ -23,6 +23,7 @@ from typing import Any
 from tenants.selectors import tenant_default_currency
 
 from .. import engine
+from ..selectors import EMBEDDED_ALLOCATIONS
 
 # --- Serialising engine output --------------------------------------------------------------------
 
@@ -72,6 +73,9 @@ class RunProposal:
     discount_amount: Decimal = Decimal(0)  # in ``currency``, like the fee
     ambiguous: bool = False
     alternatives: list[str] = field(default_factory=list)  # invoice ids, oldest first
+    # How many allocations the proposal has; ``allocations`` holds the first EMBEDDED_ALLOCATIONS
+    # (a remittance advice's proposal may have 1,000, and a response carries up to 500 candidates).
+    allocation_count: int = 0
 
     @property
     def invoice_id(self) -> str | None:
@@ -158,6 +162,7 @@ class ReconcileSummary:
                         }
                         for a in c.allocations
                     ],
+                    "allocation_count": c.allocation_count,
                     "confidence": str(c.confidence),
                     "reasons": c.reasons,
                     "auto_confirmed": c.auto_confirmed,
@@ -186,6 +191,8 @@ class ReconcileSummary:
                     match_id=uuid.UUID(c["match_id"]) if c["match_id"] else None,
                     shape=c["shape"],
                     allocations=[{**a, "amount": Decimal(a["amount"])} for a in c["allocations"]],
+                    # Results stored before the bound carry every allocation.
+                    allocation_count=int(c.get("allocation_count", len(c["allocations"]))),
                     confidence=Decimal(c["confidence"]),
                     reasons=c["reasons"],
                     auto_confirmed=bool(c["auto_confirmed"]),
@@ -235,8 +242,9 @@ def run_proposal(
                 "amount": a.amount,
                 "currency": currency_of(a.transaction_id),
             }
-            for a in proposal.allocations
+            for a in proposal.allocations[:EMBEDDED_ALLOCATIONS]
         ],
+        allocation_count=len(proposal.allocations),
         confidence=proposal.confidence,
         reasons=reason_dicts(proposal.reasons),
         auto_confirmed=auto_confirmed,

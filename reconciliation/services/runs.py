@@ -110,13 +110,15 @@ def _run(
             )
             for p in result.proposals
         ]
+        auto_confirmed = sum(p.auto_confirmed for p in proposals)
+        would_auto_confirm = sum(p.would_auto_confirm for p in proposals)
         return ReconcileResult(
             run_id=None,
             dry_run=True,
             proposals=proposals,
-            auto_confirmed=sum(p.auto_confirmed for p in proposals),
-            stats=stats,
-            would_auto_confirm=sum(p.would_auto_confirm for p in proposals),
+            auto_confirmed=auto_confirmed,
+            stats=_stats_with_outcome(stats, auto_confirmed, would_auto_confirm),
+            would_auto_confirm=would_auto_confirm,
         )
     run = ReconciliationRun.objects.create(
         started_by=actor_user(actor),
@@ -151,7 +153,11 @@ def _run(
     run.proposals_count = len(match_ids)
     run.auto_confirmed_count = auto_confirmed
     run.would_auto_confirm_count = would_auto_confirm
-    run.stats = {k: v for k, v in stats.items() if isinstance(v, int | float | str)}
+    run.stats = {
+        k: v
+        for k, v in _stats_with_outcome(stats, auto_confirmed, would_auto_confirm).items()
+        if isinstance(v, int | float | str)
+    }
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     run.save(
         update_fields=[
@@ -177,6 +183,19 @@ def _run(
         stats=run.stats,
         would_auto_confirm=would_auto_confirm,
     )
+
+
+def _stats_with_outcome(
+    stats: dict[str, Any], auto_confirmed: int, would_auto_confirm: int
+) -> dict[str, Any]:
+    """The run's stats saying what the run did, not what the engine judged eligible.
+
+    The engine's ``auto_confirmed`` counts the proposals it marked for auto-confirmation; a run
+    in shadow mode confirms none of them (they are flagged ``would_auto_confirm``), and a run
+    confirms only what ``run_writer.auto_confirm`` actually confirmed. The stats carry the same
+    two numbers as the run's columns, so no reader of ``stats`` sees a shadow run "confirm".
+    """
+    return {**stats, "auto_confirmed": auto_confirmed, "would_auto_confirm": would_auto_confirm}
 
 
 @contextmanager

@@ -434,3 +434,93 @@ def test_a_later_run_renews_the_flag_of_the_proposals_it_keeps(world_a):
     services.reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         assert Match.objects.count() == 3 and not Match.objects.filter(would_auto_confirm=True).exists()
+
+
+def test_a_shadow_run_reports_zero_confirmed_and_what_would_have_been_everywhere(
+    world_a, client, api_client_for
+):
+    """Before: the run's stats kept the engine's ``auto_confirmed`` (3: what it marked eligible)
+    although the shadow run confirmed nothing, and ``reconciliation.completed`` did not say what
+    would have been confirmed."""
+    from events.models import Event, EventType
+    from tests.admin.conftest import make_staff
+
+    shadow_books(world_a, shadow=True)
+    dry = services.reconcile(world_a.tenant.id, dry_run=True)
+    assert (dry.stats["auto_confirmed"], dry.stats["would_auto_confirm"]) == (0, 3)
+
+    result = services.reconcile(world_a.tenant.id)
+
+    with tenant_context(world_a.tenant.id):
+        run = ReconciliationRun.objects.get(pk=result.run_id)
+        assert not Match.objects.filter(status=MatchStatus.CONFIRMED).exists()
+        [completed] = Event.objects.filter(type=EventType.RECONCILIATION_COMPLETED)
+    assert (run.stats["auto_confirmed"], run.stats["would_auto_confirm"]) == (0, 3)
+    assert (run.auto_confirmed_count, run.would_auto_confirm_count) == (0, 3)
+    assert (completed.data["auto_confirmed_count"], completed.data["would_auto_confirm_count"]) == (0, 3)
+
+    api = api_client_for(world_a.accountant)
+    rest = api.get(f"/v1/tenants/{world_a.tenant.id}/reconciliation-runs/{run.pk}").json()
+    assert (rest["auto_confirmed_count"], rest["would_auto_confirm_count"]) == (0, 3)
+    body = graphql(
+        api,
+        world_a,
+        "{ reconciliationRuns(first: 5) { items { id autoConfirmedCount wouldAutoConfirmCount } } }",
+    )
+    assert body["data"]["reconciliationRuns"]["items"] == [
+        {"id": str(run.pk), "autoConfirmedCount": 0, "wouldAutoConfirmCount": 3}
+    ]
+
+    make_staff(world_a.accountant)
+    client.force_login(world_a.accountant)
+    page = client.get(f"/admin/reconciliation/reconciliationrun/{run.pk}/change/").content.decode()
+    assert _readonly(page, "auto_confirmed_count") == "0"
+    assert _readonly(page, "would_auto_confirm_count") == "3"
+
+
+def _readonly(page: str, field: str) -> str:
+    """The value the admin's change page shows for a read-only field."""
+    import re
+
+    found = re.search(rf'field-{field}\b.*?<div class="readonly">(.*?)</div>', page, re.S)
+    assert found, field
+    return found.group(1).strip()
+
+
+def test_an_on_run_counts_what_it_confirmed_in_its_stats(world_a):
+    shadow_books(world_a, shadow=False)
+    result = services.reconcile(world_a.tenant.id)
+    with tenant_context(world_a.tenant.id):
+        run = ReconciliationRun.objects.get(pk=result.run_id)
+    assert (run.stats["auto_confirmed"], run.stats["would_auto_confirm"]) == (3, 0)
+
+
+def test_a_finished_backtest_job_links_its_report_on_the_jobs_page_and_in_the_api(
+    client, world_a, world_b, api_client_for, settings
+):
+    """Before: a backtest job kept no result link (Jobs page "—", REST ``result`` null)."""
+    from tests.admin.conftest import make_staff
+
+    settings.BACKTEST_MIN_SUPPORT = 2
+    make_staff(world_a.accountant)
+    decided_books(world_a)
+    client.force_login(world_a.accountant)
+    started = client.post("/admin/reconciliation/backtest/", {"thresholds": "0.90:0.92:0.01"})
+    job_id = started["Location"].split("?job=")[1]
+
+    jobs_page = client.get("/admin/jobs/job/?kind__exact=backtest").content.decode()
+    report_url = f"/admin/reconciliation/backtest/?job={job_id}"
+    assert f'<a href="{report_url}">backtest report</a>' in jobs_page
+    assert report_url in client.get(f"/admin/jobs/job/{job_id}/change/").content.decode()
+    report_page = client.get(report_url).content.decode()
+    assert 'id="backtest-table"' in report_page and "Recommended threshold: 0.91" in report_page
+
+    api = api_client_for(world_a.accountant)
+    base = f"/v1/tenants/{world_a.tenant.id}"
+    [listed] = api.get(f"{base}/jobs?kind=backtest").json()["results"]
+    assert listed["result"]["type"] == "backtest_report" and listed["result"]["id"] == job_id
+    followed = api.get(listed["result"]["url"]).json()
+    assert followed["id"] == job_id
+    assert followed["output"]["recommended_threshold"] == "0.9100"
+    # Another tenant's member does not see it.
+    assert api_client_for(world_b.accountant).get(listed["result"]["url"]).status_code == 404

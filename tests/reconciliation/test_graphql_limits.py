@@ -184,12 +184,19 @@ def test_one_full_page_of_every_list_with_all_its_fields_fits(world_a, api_clien
             "counterpartyName counterpartyAccount externalId endToEndId structuredReference returnReason "
             "status allocatedAmount createdAt"
         ),
-        "matches": "id runId shape status auto confidence allocations { invoiceId transactionId amount }",
+        "matches": "id runId shape status auto confidence allocationCount",
         "reconciliationRuns": "id source engineVersion settingsUsed createdAt",
     }
     for field, selection in pages.items():
         body = gql(client, world_a, f"{{ {field}(first: 500) {{ totalCount items {{ {selection} }} }} }}")
         assert "errors" not in body, (field, body)
+    # Inline allocations count as many as a match lists inline (EMBEDDED_ALLOCATIONS, 25: a quoted
+    # group can hold that many; the bound of 6 counted before was not one): 200 matches with them.
+    with_allocations = "allocations { invoiceId transactionId amount }"
+    body = gql(client, world_a, f"{{ matches(first: 200) {{ items {{ id {with_allocations} }} }} }}")
+    assert "errors" not in body, body
+    page = f"{{ matches(first: 500) {{ items {{ {with_allocations} }} }} }}"
+    assert only_error(gql(client, world_a, page))["extensions"]["cost"] == 1 + 500 * (1 + 25 * (1 + 3))
 
 
 def test_scoring_counts_the_transactions_supplied(world_a, api_client_for):
