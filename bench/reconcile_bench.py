@@ -282,6 +282,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.workers is not None:
         settings.RECONCILE_WORKERS = args.workers
     from reconciliation.services import reconcile
+    from tenants.context import tenant_context
 
     speed_before = python_speed_ms()
     results = []
@@ -294,7 +295,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         reset_peak_rss()
         with phase_timer() as phases:
             started = time.perf_counter()
-            result = reconcile(tenant.id, actor=user, source="bench")
+            with tenant_context(tenant.id):
+                result = reconcile(actor=user, source="bench")
             seconds = time.perf_counter() - started
         rss_mib = run_peak_rss_mib()
         rss_mib = max(rss_mib, result.stats.get("scoring_memory_bytes", 0) / 2**20)
@@ -303,7 +305,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         peak = 0.0
         if trace_memory:
             tracemalloc.start()
-            reconcile(tenant.id, dry_run=True, source="bench")
+            with tenant_context(tenant.id):
+                reconcile(dry_run=True, source="bench")
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
         results.append(

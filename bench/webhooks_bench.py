@@ -84,6 +84,7 @@ def _run_in_process(tenant, owner) -> None:  # noqa: ANN001
     from events import services as event_services
     from reconciliation import services
     from reconciliation.services import runs
+    from tenants.context import tenant_context
 
     spent = {"seconds": 0.0, "events": 0}
     record = event_services.events_record
@@ -99,7 +100,8 @@ def _run_in_process(tenant, owner) -> None:  # noqa: ANN001
     runs.events_record = timed_record  # the run's events (the import's were recorded before)
     started = time.perf_counter()
     try:
-        result = services.reconcile(tenant.id, actor=owner, source="bench")
+        with tenant_context(tenant.id):
+            result = services.reconcile(actor=owner, source="bench")
     finally:
         runs.events_record = record
     run_seconds = time.perf_counter() - started

@@ -48,8 +48,7 @@ def reconcile_job(job: RunningJob, *, dry_run: bool = False) -> JobOutcome:
     # The runtime role reads only some columns of auth_user (no password hash).
     users = get_user_model().objects.only("id", "username")
     actor = users.filter(pk=job.created_by_id).first() if job.created_by_id else None
-    result = services.reconcile(
-        job.tenant_id,
+    result = services.reconcile(  # the job runner entered the job's tenant
         dry_run=dry_run,
         actor=actor,
         source=job.source,

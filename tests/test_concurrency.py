@@ -19,6 +19,7 @@ from reconciliation.models import Match, MatchAllocation, MatchShape
 from tenants.context import tenant_context
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice
+from tests.support.runs import reconcile as run_reconcile
 from tests.tenants.factories import bearer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -160,7 +161,7 @@ def test_two_runs_on_one_tenant_conflict_while_other_tenants_proceed(world_a, wo
 
     def first_run() -> None:
         try:
-            outcome["first"] = services.reconcile(world_a.tenant.id, source="test")
+            outcome["first"] = run_reconcile(world_a.tenant.id, source="test")
         finally:
             connections.close_all()
 
@@ -169,12 +170,12 @@ def test_two_runs_on_one_tenant_conflict_while_other_tenants_proceed(world_a, wo
     assert entered.wait(timeout=60)
     try:
         with pytest.raises(Conflict):
-            services.reconcile(world_a.tenant.id, source="test")
-        other = services.reconcile(world_b.tenant.id, source="test")
+            run_reconcile(world_a.tenant.id, source="test")
+        other = run_reconcile(world_b.tenant.id, source="test")
         assert len(other.proposals) == 1
     finally:
         release.set()
         thread.join(timeout=60)
     assert len(outcome["first"].proposals) == 1
     # Once the first run has committed, the tenant can run again.
-    assert services.reconcile(world_a.tenant.id, source="test").run_id is not None
+    assert run_reconcile(world_a.tenant.id, source="test").run_id is not None

@@ -19,10 +19,10 @@ import pytest
 from banking.models import BankTransaction
 from banking.services import statement_import
 from banking.statements import CsvOptions, iter_statement
-from reconciliation.services import reconcile
 from tenants.context import tenant_context
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice
+from tests.support.runs import reconcile
 
 RF = "RF18539007547034"
 ISSUE_EXAMPLES = ["Payment RF18 53900754 7034", "Ref RF18 539 007547034"]

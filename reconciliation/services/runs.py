@@ -1,7 +1,7 @@
 """Runs of the engine: ``reconcile`` reads a tenant's open books, runs the engine and stores
 the run (``run_writer``); ``explain_pair`` judges one pair as a run would.
 
-``reconcile(tenant_id, ...)`` is the one service function behind the REST API, GraphQL, the
+``reconcile(...)`` (in the tenant's context) is the one service function behind the REST API, GraphQL, the
 admin and ``manage.py reconcile``. The engine itself (``reconciliation.engine``) is pure; this
 module turns rows into engine inputs, ``run_writer`` turns its proposals back into rows.
 """
@@ -24,7 +24,7 @@ from common.memory import cyclic_gc_paused
 from events.services import events_record
 from remittances import selectors as remittance_selectors
 from tenants.audit import Actor, actor_user
-from tenants.context import tenant_context
+from tenants.context import require_tenant_id
 
 from .. import engine, events, selectors
 from ..models import ReconciliationRun
@@ -45,14 +45,16 @@ def _settings_snapshot(settings: engine.EngineSettings) -> dict[str, Any]:
 
 
 def reconcile(
-    tenant_id: uuid.UUID | str,
     *,
     dry_run: bool = False,
     actor: Actor = None,
     source: str = "api",
     progress: RunProgress | None = None,
 ) -> ReconcileResult:
-    """Run the engine for a tenant and persist its proposals (auto-confirming the safe ones).
+    """Run the engine for the active tenant and persist its proposals (auto-confirming the safe ones).
+
+    Like every service, it works in the ambient tenant context; the entry points (the job runner,
+    the ``reconcile`` command, a bench) enter it, never the service itself.
 
     One run per tenant at a time: a second concurrent run raises Conflict (409). Proposals still
     open from earlier runs are replaced, keeping the id of any proposal that is proposed again.
@@ -61,7 +63,8 @@ def reconcile(
     this on a worker through ``reconciliation.tasks.reconcile_job``.
     """
     started = time.perf_counter()
-    with cyclic_gc_paused(), tenant_context(tenant_id) as tenant_uuid:
+    tenant_uuid = require_tenant_id()
+    with cyclic_gc_paused():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"reconcile:{tenant_uuid}"]

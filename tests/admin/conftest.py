@@ -81,7 +81,7 @@ def ledger_b(staff_b) -> Ledger:
 @pytest.fixture
 def proposal_a(ledger_a, staff_a):
     """A reconciliation run in tenant A: one proposed match for the A ledger."""
-    from reconciliation.services import reconcile
+    from tests.support.runs import reconcile
 
     result = reconcile(staff_a.tenant.id, actor=staff_a.accountant, source="admin")
     assert result.proposals, "the engine should propose the payment of INV-A-1001"
@@ -90,7 +90,7 @@ def proposal_a(ledger_a, staff_a):
 
 @pytest.fixture
 def proposal_b(ledger_b, staff_b):
-    from reconciliation.services import reconcile
+    from tests.support.runs import reconcile
 
     return reconcile(staff_b.tenant.id, actor=staff_b.accountant, source="admin").proposals[0].match_id
 

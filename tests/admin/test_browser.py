@@ -152,7 +152,7 @@ def test_accountant_imports_reconciles_and_confirms(page, live_server, world_a, 
 
 
 def test_viewer_can_look_but_not_confirm(page, live_server, world_a):
-    from reconciliation.services import reconcile
+    from tests.support.runs import reconcile
 
     make_staff(world_a.viewer)
     make_ledger(world_a, "A")
@@ -208,7 +208,7 @@ def test_uploading_shared_sample_statements(page, live_server, world_a, relative
 def test_screenshots_of_dashboard_and_workbench(page, live_server, world_a, world_b, tmp_path):
     """Demo ledgers, one run; saves dashboard.png and workbench.png (SCREENSHOTS_DIR)."""
     from reconciliation.demo import seed_demo_ledgers
-    from reconciliation.services import reconcile
+    from tests.support.runs import reconcile
     from tests.tenants.factories import add_member
 
     make_staff(world_a.accountant)
@@ -279,9 +279,9 @@ def artifacts_dir() -> Path:
 def test_main_lists_fit_laptop_screens(browser, live_server, world_a):
     """Demo ledgers and a run, at 1366x768 and 1440x900: nothing cut off, screenshots saved."""
     from reconciliation.demo import seed_demo_ledgers
-    from reconciliation.services import reconcile
     from tests.banking.factories import make_transaction
     from tests.invoices.factories import make_invoice, make_vendor
+    from tests.support.runs import reconcile
 
     make_staff(world_a.accountant)
     seed_demo_ledgers(tenant_id=world_a.tenant.id)

@@ -13,10 +13,10 @@ import re
 
 import pytest
 
-from reconciliation.services import reconcile
 from tenants.context import tenant_context
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile
 
 pytestmark = pytest.mark.django_db
 

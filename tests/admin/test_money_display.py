@@ -14,11 +14,11 @@ from django.core.management import call_command
 from banking.models import BankTransaction
 from invoices.models import Invoice
 from reconciliation.models import Match
-from reconciliation.services import reconcile
 from tenants.context import tenant_context
 from tenants.models import TenantSettings
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from reconciliation.services import reconcile
 from tenants.context import tenant_context
 from tenants.models import TenantSettings
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile
 
 pytestmark = pytest.mark.django_db
 

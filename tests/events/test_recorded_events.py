@@ -25,6 +25,7 @@ from reconciliation.models import Match, MatchStatus
 from tenants.context import tenant_context
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def test_a_run_records_its_events_bounded_lists_and_every_settled_invoice_once(w
     monkeypatch.setattr(event_services, "MAX_LISTED", 2)
     monkeypatch.setattr(run_events, "MAX_LISTED", 2)
     _paid_by_reference(world_a, 3)
-    result = services.reconcile(world_a.tenant.id, source="test")
+    result = run_reconcile(world_a.tenant.id, source="test")
     assert result.auto_confirmed == 3
     types = [event.type for event in _events(world_a)]
     assert types == [
@@ -82,14 +83,14 @@ def test_a_run_records_its_events_bounded_lists_and_every_settled_invoice_once(w
 
 def test_a_dry_run_records_nothing(world_a):
     _paid_by_reference(world_a, 1)
-    services.reconcile(world_a.tenant.id, dry_run=True, source="test")
+    run_reconcile(world_a.tenant.id, dry_run=True, source="test")
     assert _events(world_a) == []
 
 
 def test_decisions_record_their_events_and_a_refused_decision_none(world_a):
     make_invoice(world_a.tenant, amount="80.00")
     make_transaction(world_a.tenant, amount="80.00", description="Transfer")
-    result = services.reconcile(world_a.tenant.id, source="test")
+    result = run_reconcile(world_a.tenant.id, source="test")
     [candidate] = result.proposals
     assert not candidate.auto_confirmed
     with tenant_context(world_a.tenant.id):
@@ -122,7 +123,7 @@ def test_a_partial_payment_settles_nothing(world_a):
         TenantSettings.objects.update(auto_confirm_threshold=None)
     make_invoice(world_a.tenant, amount="100.00", number="INV-7")
     make_transaction(world_a.tenant, amount="40.00", description="Part payment INV-7")
-    result = services.reconcile(world_a.tenant.id, source="test")
+    result = run_reconcile(world_a.tenant.id, source="test")
     with tenant_context(world_a.tenant.id):
         for candidate in result.proposals:
             services.match_confirm(match_id=candidate.match_id, actor=world_a.accountant)

@@ -18,6 +18,7 @@ from tenants.models import AuditEvent, TenantSettings
 from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def decided_books(world) -> tuple[dict[str, object], Match]:
     with tenant_context(world.tenant.id):
         TenantSettings.objects.update(auto_confirm_threshold=None)
     books = build_books(world)
-    services.reconcile(world.tenant.id)
+    run_reconcile(world.tenant.id)
     decide(world, services.match_confirm, match_of(world, books["good_1"]).pk)
     decide(world, services.match_confirm, match_of(world, books["good_2"]).pk)
     rejected = match_of(world, books["bad"])
@@ -136,7 +137,7 @@ def test_auto_confirmations_are_not_evidence_and_the_sample_is_bounded(world_a, 
     with tenant_context(world_a.tenant.id):
         TenantSettings.objects.update(auto_confirm_threshold=D("0.95"))
     build_books(world_a)
-    services.reconcile(world_a.tenant.id)  # auto-confirms the two 1.0 matches: the engine's own say
+    run_reconcile(world_a.tenant.id)  # auto-confirms the two 1.0 matches: the engine's own say
     report = run_backtest(world_a, min_support=1)
     assert report.decisions == {"confirmed": 0, "rejected": 0, "undone": 0}
     assert all(row.correct == 0 and row.wrong == 0 for row in report.calibration.outcomes)
@@ -290,8 +291,8 @@ def test_shadow_mode_confirms_nothing_and_flags_exactly_what_on_mode_confirms(
     shadow_books(world_b, shadow=False)
     before = ledger_state(world_a)
 
-    shadow_run = services.reconcile(world_a.tenant.id)
-    on_run = services.reconcile(world_b.tenant.id)
+    shadow_run = run_reconcile(world_a.tenant.id)
+    on_run = run_reconcile(world_b.tenant.id)
 
     with tenant_context(world_b.tenant.id):
         confirmed_on = set(
@@ -345,7 +346,7 @@ def test_shadow_mode_confirms_nothing_and_flags_exactly_what_on_mode_confirms(
 
 def test_shadow_mode_dry_run_flags_without_confirming(world_a):
     shadow_books(world_a, shadow=True)
-    result = services.reconcile(world_a.tenant.id, dry_run=True)
+    result = run_reconcile(world_a.tenant.id, dry_run=True)
     assert result.auto_confirmed == 0 and result.would_auto_confirm == 3
     assert all(c.would_auto_confirm and not c.auto_confirmed for c in result.proposals)
 
@@ -416,14 +417,14 @@ def test_admin_backtest_page_runs_and_shows_the_table(client, world_a, world_b, 
 def test_a_later_run_renews_the_flag_of_the_proposals_it_keeps(world_a):
     """The flag is the verdict of the latest run that proposed the match (kept ids are updated)."""
     shadow_books(world_a, shadow=True)
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         first_ids = set(Match.objects.filter(would_auto_confirm=True).values_list("id", flat=True))
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         assert set(Match.objects.filter(would_auto_confirm=True).values_list("id", flat=True)) == first_ids
         TenantSettings.objects.update(auto_confirm_threshold=D("0.95"))  # the account-only pair drops out
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         assert set(
             Match.objects.filter(would_auto_confirm=True).values_list(
@@ -431,7 +432,7 @@ def test_a_later_run_renews_the_flag_of_the_proposals_it_keeps(world_a):
             )
         ) == {"INV-1001", "INV-1002"}
         TenantSettings.objects.update(auto_confirm_shadow=False, auto_confirm_threshold=None)
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         assert Match.objects.count() == 3 and not Match.objects.filter(would_auto_confirm=True).exists()
 
@@ -446,10 +447,10 @@ def test_a_shadow_run_reports_zero_confirmed_and_what_would_have_been_everywhere
     from tests.admin.conftest import make_staff
 
     shadow_books(world_a, shadow=True)
-    dry = services.reconcile(world_a.tenant.id, dry_run=True)
+    dry = run_reconcile(world_a.tenant.id, dry_run=True)
     assert (dry.stats["auto_confirmed"], dry.stats["would_auto_confirm"]) == (0, 3)
 
-    result = services.reconcile(world_a.tenant.id)
+    result = run_reconcile(world_a.tenant.id)
 
     with tenant_context(world_a.tenant.id):
         run = ReconciliationRun.objects.get(pk=result.run_id)
@@ -489,7 +490,7 @@ def _readonly(page: str, field: str) -> str:
 
 def test_an_on_run_counts_what_it_confirmed_in_its_stats(world_a):
     shadow_books(world_a, shadow=False)
-    result = services.reconcile(world_a.tenant.id)
+    result = run_reconcile(world_a.tenant.id)
     with tenant_context(world_a.tenant.id):
         run = ReconciliationRun.objects.get(pk=result.run_id)
     assert (run.stats["auto_confirmed"], run.stats["would_auto_confirm"]) == (3, 0)

@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from reconciliation import services
 from reconciliation.selectors import EMBEDDED_ALLOCATIONS
 from remittances.parsing import MAX_LINES_PER_ADVICE
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def big_advice_match(world_a, api_client_for) -> dict:
         counterparty_name="ACME SUPPLIES",
         counterparty_account=IBAN,
     )
-    result = services.reconcile(world_a.tenant.id)
+    result = run_reconcile(world_a.tenant.id)
     [candidate] = [p for p in result.proposals if p.allocation_count == LINES]
     return {
         "match_id": str(candidate.match_id),
@@ -190,7 +190,7 @@ def test_a_match_of_the_engine_lists_its_allocations_inline(world_a, api_client_
     vendor = make_vendor(world_a.tenant, iban=IBAN)
     invoice = make_invoice(world_a.tenant, amount="150.00", number="INV-1001", vendor=vendor)
     make_transaction(world_a.tenant, amount="150.00", description="INV-1001", counterparty_account=IBAN)
-    result = services.reconcile(world_a.tenant.id)
+    result = run_reconcile(world_a.tenant.id)
     [candidate] = result.proposals
     body = gql(
         api_client_for(world_a.viewer),

@@ -9,11 +9,12 @@ from banking.models import BankTransaction
 from common.errors import Conflict
 from invoices.models import Invoice
 from reconciliation.models import Match, MatchStatus, ReconciliationRun
-from reconciliation.services import match_confirm, match_reject, match_undo, reconcile
+from reconciliation.services import match_confirm, match_reject, match_undo
 from tenants.context import tenant_context
 from tenants.models import TenantSettings
 from tests.banking.factories import make_transaction
 from tests.invoices.factories import make_invoice
+from tests.support.runs import reconcile
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,7 @@ from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
 from tests.invoices.factories import make_invoice, make_vendor
 from tests.reconciliation.test_graphql import data as gql_data
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def auto_confirm(world, threshold: str | None) -> None:
 
 
 def run(world, actor=None):
-    return services.reconcile(world.tenant.id, actor=actor, source="api")
+    return run_reconcile(world.tenant.id, actor=actor, source="api")
 
 
 def the_proposal(world, invoice, transaction) -> Match:

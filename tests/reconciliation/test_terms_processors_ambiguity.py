@@ -10,13 +10,13 @@ from decimal import Decimal
 import pytest
 
 from invoices.models import Invoice
-from reconciliation import services
 from reconciliation.models import Match, MatchAllocation
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, TenantSettings
 from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_a_discount_taken_in_time_settles_the_invoice(world_a) -> None:
         description="INV-D-1 abzgl. 2% Skonto",
         booking_date=dt.date(2024, 3, 8),
     )
-    result = services.reconcile(world_a.tenant.id)
+    result = run_reconcile(world_a.tenant.id)
     (candidate,) = result.proposals
     assert candidate.auto_confirmed and candidate.discount_amount == Decimal("20.00")
     match = only_match(world_a)
@@ -65,7 +65,7 @@ def test_the_same_payment_after_the_discount_period_leaves_the_rest_open(world_a
     make_transaction(
         world_a.tenant, amount="980.00", description="INV-D-2", booking_date=dt.date(2024, 3, 25)
     )
-    (candidate,) = services.reconcile(world_a.tenant.id).proposals
+    (candidate,) = run_reconcile(world_a.tenant.id).proposals
     assert candidate.discount_amount == 0 and not candidate.auto_confirmed
     assert "shape.partial" in {r["code"] for r in candidate.reasons}  # 20.00 would stay open
     assert refresh(world_a, invoice).status == "open"
@@ -78,7 +78,7 @@ def test_a_manual_confirm_of_a_discount_settles_the_invoice(world_a, api_client_
         world_a.tenant, amount="500.00", number="INV-D-3", discount_percent=Decimal("3"), discount_days=14
     )
     make_transaction(world_a.tenant, amount="485.00", description="INV-D-3", booking_date=dt.date(2024, 3, 5))
-    (candidate,) = services.reconcile(world_a.tenant.id).proposals
+    (candidate,) = run_reconcile(world_a.tenant.id).proposals
     client = api_client_for(world_a.accountant)
     response = client.post(f"/v1/tenants/{world_a.tenant.id}/matches/{candidate.match_id}/confirm")
     assert response.status_code == 200, response.content
@@ -99,11 +99,11 @@ def test_processor_fees_follow_the_tenants_settings(world_a, api_client_for) -> 
     url = f"/v1/tenants/{world_a.tenant.id}/settings"
     off = owner.patch(url, {"processor_fee_percent": "0", "processor_fee_fixed": "0"}, format="json")
     assert off.status_code == 200, off.content
-    body = services.reconcile(world_a.tenant.id, dry_run=True)
+    body = run_reconcile(world_a.tenant.id, dry_run=True)
     assert all(c.fee_amount == 0 for c in body.proposals)  # a name alone is below min_score
     on = owner.patch(url, {"processor_fee_percent": "3.5", "processor_fee_fixed": "0.35"}, format="json")
     assert on.json()["processor_fee_percent"] == "3.50"
-    (candidate,) = services.reconcile(world_a.tenant.id).proposals
+    (candidate,) = run_reconcile(world_a.tenant.id).proposals
     assert candidate.invoice_id == str(invoice.id) and candidate.fee_amount == Decimal("5.33")
     assert "amount.processor_fee" in {r["code"] for r in candidate.reasons}
     with tenant_context(world_a.tenant.id):
@@ -155,7 +155,7 @@ def test_an_ambiguous_payment_is_shown_with_its_alternatives_and_never_confirmed
     world_a, api_client_for
 ) -> None:
     oldest, middle, newest = _subscription(world_a)
-    result = services.reconcile(world_a.tenant.id)
+    result = run_reconcile(world_a.tenant.id)
     (candidate,) = result.proposals
     assert not candidate.auto_confirmed and candidate.ambiguous
     assert candidate.invoice_id == str(oldest.id)
@@ -183,16 +183,16 @@ def test_an_ambiguous_payment_is_shown_with_its_alternatives_and_never_confirmed
 
 def test_a_second_run_keeps_the_ambiguous_proposal_and_its_alternatives(world_a) -> None:
     _oldest, middle, newest = _subscription(world_a)
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     first = only_match(world_a)
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     again = only_match(world_a)
     assert again.id == first.id and again.alternatives == [middle.id, newest.id]
 
 
 def test_the_back_office_names_the_alternatives(world_a, client) -> None:
     oldest, middle, newest = _subscription(world_a)
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     match = only_match(world_a)
     world_a.accountant.is_staff = True
     world_a.accountant.save(update_fields=["is_staff"])
@@ -296,7 +296,7 @@ def test_matches_are_filtered_by_ambiguity(world_a, api_client_for) -> None:
     _subscription(world_a)
     make_invoice(world_a.tenant, amount="150.00", number="INV-U")
     make_transaction(world_a.tenant, amount="150.00", description="INV-U")
-    services.reconcile(world_a.tenant.id)
+    run_reconcile(world_a.tenant.id)
     client = api_client_for(world_a.viewer)
     url = f"/v1/tenants/{world_a.tenant.id}/matches"
     found = {

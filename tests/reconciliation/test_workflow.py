@@ -19,6 +19,7 @@ from tenants.models import AuditEvent, TenantSettings
 from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -228,7 +229,7 @@ def test_a_run_plans_with_hash_joins_and_then_restores_the_planner_settings(worl
         return original(*args, **kwargs)
 
     monkeypatch.setattr(services.engine, "reconcile", spying_engine)
-    services.reconcile(world_a.tenant.id)  # the test's transaction stays open afterwards
+    run_reconcile(world_a.tenant.id)  # the test's transaction stays open afterwards
     assert seen == ["off"]
     with connection.cursor() as cursor:
         cursor.execute("SHOW enable_nestloop")
@@ -242,7 +243,7 @@ def test_a_run_scored_by_forked_workers_keeps_its_database_connection(world_a, m
     for k in range(6):
         make_invoice(world_a.tenant, amount=f"{100 + k}.00", number=f"INV-{500 + k}")
         make_transaction(world_a.tenant, amount=f"{100 + k}.00", description=f"Payment INV-{500 + k}")
-    result = services.reconcile(world_a.tenant.id, actor=world_a.accountant)
+    result = run_reconcile(world_a.tenant.id, actor=world_a.accountant)
     assert result.stats["workers"] == 2
     assert result.auto_confirmed == 6
     match_ids = [candidate.match_id for candidate in result.proposals]

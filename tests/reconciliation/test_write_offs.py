@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from banking.models import BankTransaction
 from invoices.models import Invoice
-from reconciliation import services
 from reconciliation.models import Match, MatchAllocation, MatchStatus
 from tenants.context import tenant_context
 from tenants.models import AuditEvent, TenantSettings
@@ -21,6 +20,7 @@ from tests.helpers import assert_problem
 from tests.invoices.factories import make_invoice, make_vendor
 from tests.reconciliation.test_graphql import data as gql_data
 from tests.reconciliation.test_graphql import gql
+from tests.support.runs import reconcile as run_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def short_payment(world, *, amount: str = "200.00", paid: str = "197.00", number
         world.tenant, amount=paid, description=f"Payment {number}", counterparty_name=f"Customer {number}"
     )
     policy(world)
-    services.reconcile(world.tenant.id, source="api")
+    run_reconcile(world.tenant.id, source="api")
     with tenant_context(world.tenant.id):
         match = Match.objects.get(status=MatchStatus.PROPOSED, allocations__invoice=invoice)
     return invoice, transaction, match
@@ -206,13 +206,13 @@ def test_undo_of_another_match_keeps_the_write_off(world_a, api_client_for):
     invoice = make_invoice(world_a.tenant, amount="300.00", number="INV-7100", vendor=vendor)
     first = make_transaction(world_a.tenant, amount="100.00", description="INV-7100 part 1")
     policy(world_a, write_off_max_amount=Decimal("5"), write_off_max_percent=Decimal("5"))
-    services.reconcile(world_a.tenant.id, source="api")
+    run_reconcile(world_a.tenant.id, source="api")
     client = api_client_for(world_a.accountant)
     with tenant_context(world_a.tenant.id):
         first_match = Match.objects.get(status=MatchStatus.PROPOSED, allocations__transaction=first)
     assert confirm(client, world_a, first_match).status_code == 200
     second = make_transaction(world_a.tenant, amount="197.00", description="INV-7100 rest")
-    services.reconcile(world_a.tenant.id, source="api")
+    run_reconcile(world_a.tenant.id, source="api")
     with tenant_context(world_a.tenant.id):
         second_match = Match.objects.get(status=MatchStatus.PROPOSED, allocations__transaction=second)
     assert confirm(client, world_a, second_match, {"write_off": {"reason": "rounding"}}).status_code == 200

@@ -21,7 +21,6 @@ from django.db import connection
 
 from invoices.models import Invoice
 from reconciliation.models import Match
-from reconciliation.services import reconcile
 from reconciliation.services.match_audit import AUTO_CONFIRMED_AUDIT_SQL, MATCH_AUDITED, match_audit_state
 from tenants.audit import AuditAction, AuditSource, audit_record, audit_source, current_audit_source
 from tenants.context import tenant_context
@@ -30,6 +29,7 @@ from tenants.services import api_token_create, invitation_accept, invitation_cre
 from tests.banking.factories import make_transaction
 from tests.helpers import assert_problem
 from tests.invoices.factories import make_invoice, make_vendor
+from tests.support.runs import reconcile
 from tests.tenants.factories import UserFactory, add_member
 
 pytestmark = pytest.mark.django_db

@@ -36,7 +36,8 @@ class Command(AuditedCommand):
             self.stdout.write(self.style.SUCCESS(f"{'queued' if created else 'joined'} job {job.id}"))
             return
         try:
-            result = reconcile(tenant_obj.id, dry_run=dry_run, source="command")
+            with tenant_context(tenant_obj.id):
+                result = reconcile(dry_run=dry_run, source="command")
         except Conflict as error:
             raise CommandError(error.detail) from error
         for proposal in result.proposals:
