@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +50,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from common.errors import DomainError, is_foreign_key_violation
 
 from .admin_params import BackOfficeAdminMixin, InvalidListParameters
+from .citus import use_one_connection_per_node
 from .context import current_tenant_id
 from .models import Membership, Role
 
@@ -623,16 +625,35 @@ class PlatformAdminMixin(BackOfficeAdminMixin):
         actions.pop("delete_selected", None)
         return actions
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
-        """Django's delete page, in a transaction that Citus runs over one connection per node.
+    @contextmanager
+    def page_transaction(self) -> Iterator[None]:
+        """The transaction of a platform page that may write: one connection per Citus node.
 
-        Deleting a user or tenant reads and clears references in tenant tables (statements on
-        every shard), then deletes a row of a reference table: Citus allows that in one
-        transaction only when every statement used one connection per node, so the mode is set
-        before the page's first query (on plain PostgreSQL the setting is an unused placeholder).
+        A platform page writes a reference table (``tenants_tenant``, ``auth_user``) after
+        statements that span the tenant tables' shards: the tenant page validates its member
+        rows by id alone (Django's inline formset), a delete reads and clears references in
+        tenant tables. Citus allows the write in that transaction only when every statement
+        before it used one connection per node, so the mode is set before the page's first
+        query; a no-op on plain PostgreSQL (``tenants.citus.use_one_connection_per_node``).
+        Django opens the page's transaction itself (nested here: one transaction).
         """
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+        with transaction.atomic():
+            use_one_connection_per_node(connection)
+            yield
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> HttpResponse:
+        """Django's add and change pages (the user admin's add page ends here too)."""
+        with self.page_transaction():
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        with self.page_transaction():
             return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:

@@ -114,6 +114,27 @@ def is_reference_table(connection: BaseDatabaseWrapper, table: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+SEQUENTIAL_MODE_SQL = "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"
+
+
+def use_one_connection_per_node(connection: BaseDatabaseWrapper) -> None:
+    """Until the current transaction ends, Citus reaches each node over one connection.
+
+    Call it first thing in a transaction that may write a reference table (``tenants_tenant``,
+    ``auth_user``) after a statement that spans several shards of a distributed table: Citus
+    runs such a statement over several connections per worker, and then refuses to modify a
+    table that distributed tables reference ("cannot modify table ... because there was a
+    parallel operation on a distributed table"), as its hint says, unless the transaction is
+    in sequential mode from the start. Multi-shard statements then visit the shards one node
+    connection at a time (slower, so not for the tenant hot paths, which name one shard).
+
+    On plain PostgreSQL the setting is an unused placeholder that ends with the transaction:
+    the call changes nothing there, and costs what a catalog check for Citus would.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(SEQUENTIAL_MODE_SQL)
+
+
 def one_connection_per_node(apps: Any, schema_editor: Any) -> None:
     """``RunPython``: this migration's DDL reaches each worker over one connection (Citus).
 
@@ -125,8 +146,7 @@ def one_connection_per_node(apps: Any, schema_editor: Any) -> None:
     connection = schema_editor.connection
     if connection.vendor != "postgresql" or not citus_enabled(connection):
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+    use_one_connection_per_node(connection)
 
 
 def distribute(apps: Any, schema_editor: Any) -> None:
@@ -145,7 +165,7 @@ def distribute(apps: Any, schema_editor: Any) -> None:
     with connection.cursor() as cursor:
         # One connection per worker for the whole conversion: DDL and the copies of foreign
         # keys that follow it in the same transaction must see each other.
-        cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+        cursor.execute(SEQUENTIAL_MODE_SQL)
         # Only the keys that touch a table being converted: placed tables keep theirs.
         cursor.execute(_FOREIGN_KEYS_SQL, {"tables": involved, "converted": [*references, *pending]})
         foreign_keys = cursor.fetchall()

@@ -15,7 +15,8 @@ import pytest
 # --- the Citus pass ------------------------------------------------------------------------------
 #
 # `./dev test --citus` runs these groups on a Citus cluster (TEST_ON_CITUS=1): isolation,
-# idempotency, concurrency, imports, reconciliation, GraphQL, events, admin, and the Citus-only
+# idempotency, concurrency, imports, reconciliation, GraphQL, events, admin (platform pages
+# included), the platform writes of the API (tenants, members, invitations), and the Citus-only
 # checks.
 CITUS_PASS = (
     "tests/test_citus.py",
@@ -24,6 +25,9 @@ CITUS_PASS = (
     "tests/tenants/test_context.py",
     "tests/tenants/test_routing.py",
     "tests/tenants/test_audit_vocabulary.py",
+    "tests/tenants/test_api.py",
+    "tests/tenants/test_invitations.py",
+    "tests/tenants/test_services.py",
     "tests/test_isolation_attack.py",
     "tests/test_concurrency.py",
     "tests/banking/test_import_api.py",
