@@ -30,6 +30,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -51,7 +52,7 @@ from .models import BankAccount, BankTransaction, InternalTransfer, InternalTran
 # is named with its tenant (Citus routes the statement to the tenant's shard; RLS is the net
 # beneath).
 _OPEN_LEGS = """
-SELECT t.id, t.account_id, t.amount, t.currency, t.booking_date, t.counterparty_account,
+SELECT t.id::text, t.account_id::text, t.amount, t.currency, t.booking_date, t.counterparty_account,
        a.identifier, t.import_batch_id = %(batch)s
 FROM banking_banktransaction t
 JOIN banking_bankaccount a ON a.tenant_id = t.tenant_id AND a.id = t.account_id
@@ -68,10 +69,12 @@ WHERE t.tenant_id = %(tenant)s AND a.tenant_id = %(tenant)s
 """
 
 
-@dataclass(frozen=True, slots=True)
-class _Leg:
-    id: uuid.UUID
-    account_id: uuid.UUID
+class _Leg(NamedTuple):
+    """One open leg as read (ids as text: hundreds of thousands of rows for a large import,
+    and only the few that pair become UUIDs)."""
+
+    id: str
+    account_id: str
     amount: Decimal
     currency: str
     booked: dt.date
@@ -124,8 +127,8 @@ def _candidate(outgoing: _Leg, incoming: _Leg) -> _Candidate | None:
         or same_account(incoming.counterparty_account, outgoing.account_identifier) is True
     )
     return _Candidate(
-        outgoing.id,
-        incoming.id,
+        uuid.UUID(outgoing.id),
+        uuid.UUID(incoming.id),
         abs((outgoing.booked - incoming.booked).days),
         min(outgoing.booked, incoming.booked),
         evidence,
@@ -173,7 +176,7 @@ def internal_transfers_pair(
             _OPEN_LEGS,
             {"tenant": tenant_id, "batch": batch_id, "days": days, "from": booked_from, "to": booked_to},
         )
-        legs = [_Leg(*row) for row in cursor.fetchall()]
+        legs = list(map(_Leg._make, cursor.fetchall()))
     found = (_candidate(outgoing, incoming) for outgoing, incoming in _leg_pairs(legs, days))
     candidates = [c for c in found if c is not None]
     chosen = _chosen(candidates)
